@@ -1,0 +1,167 @@
+/**
+ * The catalog: datasets/*.json validated once, and resolution of the references problems make
+ * to it. Inline fields override catalog fields; an object without a known id must be complete.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { DeviceSpec, MeasuredProfile } from '../cost/device.ts';
+import type { LinkSpec } from '../cost/link.ts';
+import type { ModelSpec } from '../cost/model.ts';
+import { InputError, jsonPath } from '../errors.ts';
+import {
+  deviceSpecSchema,
+  linkSpecSchema,
+  modelSpecSchema,
+  profileSchema,
+  type DeviceRef,
+  type LinkRef,
+  type ModelRef,
+  type ProfileRef,
+} from './schemas.ts';
+
+export * from './schemas.ts';
+
+export const DATASETS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'datasets');
+
+export interface Catalog {
+  readonly models: ReadonlyMap<string, ModelSpec>;
+  readonly devices: ReadonlyMap<string, DeviceSpec>;
+  readonly links: ReadonlyMap<string, LinkSpec>;
+  readonly profiles: ReadonlyMap<string, MeasuredProfile>;
+}
+
+function readDataset<T>(file: string, key: string, schema: z.ZodType<T>): T[] {
+  const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  const parsed = z.object({ [key]: z.array(schema) }).safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`dataset ${file} is invalid at ${jsonPath(issue.path)}: ${issue.message}`);
+  }
+  return parsed.data[key] as T[];
+}
+
+function indexById<T extends { id: string }>(entries: readonly T[], file: string): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const e of entries) {
+    if (map.has(e.id)) throw new Error(`dataset ${file} defines id ${e.id} twice`);
+    map.set(e.id, e);
+  }
+  return map;
+}
+
+let cached: Catalog | undefined;
+
+/** Loads and validates every dataset once per process. */
+export function loadCatalog(dir = DATASETS_DIR): Catalog {
+  if (cached && dir === DATASETS_DIR) return cached;
+  const models = indexById(readDataset(join(dir, 'models.json'), 'models', modelSpecSchema) as ModelSpec[], 'models.json');
+  const devices = indexById(readDataset(join(dir, 'devices.json'), 'devices', deviceSpecSchema), 'devices.json');
+  const links = indexById(readDataset(join(dir, 'links.json'), 'links', linkSpecSchema), 'links.json');
+  const profileFiles = readdirSync(join(dir, 'profiles')).filter((f) => f.endsWith('.json')).sort();
+  const profiles = indexById(
+    profileFiles.flatMap((f) => readDataset(join(dir, 'profiles', f), 'profiles', profileSchema)) as MeasuredProfile[],
+    'profiles/*.json',
+  );
+  const catalog = { models, devices, links, profiles };
+  if (dir === DATASETS_DIR) cached = catalog;
+  return catalog;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+
+/** Ids that look like `id`: shared substring or small edit distance, closest first. */
+export function closeMatches(id: string, known: Iterable<string>, limit = 3): string[] {
+  const needle = id.toLowerCase();
+  const threshold = Math.max(3, Math.floor(id.length / 3));
+  return [...known]
+    .map((k) => {
+      const hay = k.toLowerCase();
+      const distance = editDistance(needle, hay);
+      const contains = hay.includes(needle) || needle.includes(hay);
+      return { k, score: distance, keep: contains || distance <= threshold };
+    })
+    .filter((x) => x.keep)
+    .sort((a, b) => a.score - b.score || a.k.localeCompare(b.k))
+    .slice(0, limit)
+    .map((x) => x.k);
+}
+
+function unknownId(path: string, what: string, id: string, knownIds: Iterable<string>): InputError {
+  const known = [...knownIds];
+  const close = closeMatches(id, known);
+  const hint = close.length > 0 ? `; did you mean ${close.map((c) => `"${c}"`).join(', ')}?` : `; known ${what}s: ${known.join(', ')}`;
+  return new InputError(path, `unknown ${what} "${id}"${hint}`);
+}
+
+function validate<T>(schema: z.ZodType<T>, value: unknown, path: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const sub = jsonPath(issue.path).slice(1);
+    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    throw new InputError(path + sub, missing ? 'is required (no catalog entry supplies it)' : issue.message);
+  }
+  return parsed.data;
+}
+
+function merge<T extends { id: string; source: string }>(
+  ref: string | Partial<Record<string, unknown>>,
+  path: string,
+  what: string,
+  table: ReadonlyMap<string, T>,
+): Record<string, unknown> {
+  if (typeof ref === 'string') {
+    const entry = table.get(ref);
+    if (!entry) throw unknownId(path, what, ref, table.keys());
+    return { ...entry };
+  }
+  const id = typeof ref.id === 'string' ? ref.id : undefined;
+  const base = id !== undefined ? table.get(id) : undefined;
+  const inline: Record<string, unknown> = { name: id ?? `inline ${what}`, source: 'given inline in the problem file', ...ref, id: id ?? `inline-${what}` };
+  if (base) return { ...base, ...ref, source: `${base.source}; fields overridden in the problem file: ${Object.keys(ref).filter((k) => k !== 'id').join(', ') || 'none'}` };
+  return inline;
+}
+
+/** Resolves a model reference at JSON path `path` into a complete, validated ModelSpec. */
+export function resolveModel(ref: ModelRef, path: string, catalog = loadCatalog()): ModelSpec {
+  const merged = merge(ref, path, 'model', catalog.models);
+  if (merged.headDim === undefined && typeof merged.hiddenSize === 'number' && typeof merged.heads === 'number') {
+    if (merged.hiddenSize % merged.heads !== 0)
+      throw new InputError(`${path}.heads`, `heads (${merged.heads}) must divide hiddenSize (${merged.hiddenSize}) when headDim is not given`);
+    merged.headDim = merged.hiddenSize / merged.heads;
+  }
+  if (merged.kvHeads === undefined) merged.kvHeads = merged.heads;
+  return validate(modelSpecSchema, merged, path) as ModelSpec;
+}
+
+export function resolveDevice(ref: DeviceRef, path: string, catalog = loadCatalog()): DeviceSpec {
+  return validate(deviceSpecSchema, merge(ref, path, 'device', catalog.devices), path);
+}
+
+export function resolveLink(ref: LinkRef, path: string, catalog = loadCatalog()): LinkSpec {
+  return validate(linkSpecSchema, merge(ref, path, 'link', catalog.links), path);
+}
+
+export function resolveProfile(ref: ProfileRef, path: string, catalog = loadCatalog()): MeasuredProfile {
+  return validate(profileSchema, merge(ref, path, 'profile', catalog.profiles), path) as MeasuredProfile;
+}
+
+/** The measured profile for (model, device), if the catalog has one. */
+export function findProfile(modelId: string, deviceId: string, catalog = loadCatalog()): MeasuredProfile | undefined {
+  for (const p of catalog.profiles.values()) if (p.modelId === modelId && p.deviceId === deviceId) return p;
+  return undefined;
+}

@@ -1,0 +1,14 @@
+/** Device energy: compute time at active power plus radio time at transmit power. */
+import type { DeviceSpec } from './device.ts';
+
+export function computeEnergyJoules(device: DeviceSpec, computeSeconds: number): number {
+  return device.activePowerWatts * computeSeconds;
+}
+
+export function transmitEnergyJoules(device: DeviceSpec, transmitSeconds: number): number {
+  return device.transmitPowerWatts * transmitSeconds;
+}
+
+export function deviceEnergyJoules(device: DeviceSpec, computeSeconds: number, transmitSeconds: number): number {
+  return computeEnergyJoules(device, computeSeconds) + transmitEnergyJoules(device, transmitSeconds);
+}

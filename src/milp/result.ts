@@ -1,0 +1,44 @@
+/**
+ * The common result of any solve. Termination (why the solver stopped) and solution (what we
+ * hold) are two separate facts, as in MathOptInterface: a time-limited solve may still hold a
+ * feasible solution with a gap.
+ */
+
+export const TERMINATIONS = ['optimal', 'infeasible', 'unbounded', 'time_limit', 'node_limit', 'error'] as const;
+export type Termination = (typeof TERMINATIONS)[number];
+
+export interface MilpSolution {
+  /** One value per model column, in column order. */
+  readonly values: number[];
+  /** Objective including the model's constant. */
+  readonly objective: number;
+  /** Best proven bound on the objective, when the backend reports one. */
+  readonly bound?: number;
+  /** Relative gap |objective − bound| / max(1e-10, |objective|), when a bound is known. */
+  readonly gap?: number;
+}
+
+export interface MilpResult {
+  readonly backend: string;
+  readonly termination: Termination;
+  readonly solution: MilpSolution | null;
+  /** Human-readable reason for errors and notable outcomes. */
+  readonly message?: string;
+  readonly timeSeconds: number;
+}
+
+export interface MilpSolveOptions {
+  readonly timeLimitSeconds?: number;
+  /** Relative MIP gap at which the search stops; default 1e-6. */
+  readonly mipGap?: number;
+  readonly nodeLimit?: number;
+  /** A full column vector believed feasible, offered to backends that accept a start. */
+  readonly warmStart?: readonly number[];
+}
+
+export const DEFAULT_MIP_GAP = 1e-6;
+
+export function relativeGap(objective: number, bound: number): number {
+  if (!Number.isFinite(objective) || !Number.isFinite(bound)) return Infinity;
+  return Math.abs(objective - bound) / Math.max(1e-10, Math.abs(objective));
+}
