@@ -1,0 +1,228 @@
+/**
+ * javascript-lp-solver 1.0.3 (MIT): a pure-JavaScript simplex with branch-and-cut. Slow on
+ * anything large, but dependency-free and handy as an independent third opinion.
+ *
+ * Traps absorbed here (each has a test in test/backends/traps.test.ts):
+ * - Its result object mixes status fields (`feasible`, `result`, `bounded`, `isIntegral`)
+ *   with variable values keyed by name, so a variable called `feasible` overwrites the
+ *   status. Every name is generated (`v0…`, `r0…`, `b0…`); user names never reach it.
+ * - Zero values are left out of the result: absent means 0.
+ * - A time-limited MIP can come back `feasible: true` with fractional integers (the last
+ *   node's relaxation). `isIntegral !== true` on a MIP therefore means "no solution".
+ * - It knows only x ≥ 0 and "unrestricted". Each column is rewritten as x = shift + sign·y
+ *   with y ≥ 0 (shift = lower bound, or sign −1 from the upper bound when only that is
+ *   finite) or y unrestricted when x is free; a finite width becomes a row y ≤ upper − lower.
+ * - An unbounded relaxation of a MIP does not prove the MIP unbounded: the feasibility
+ *   problem (objective 0) decides between infeasible and unbounded.
+ * - It reports no bound, and a timed-out search that holds an integral incumbent looks just
+ *   like a finished one: the clock decides (`time_limit` when the timeout was used up).
+ * - No node limit and no warm start: those options are ignored, with a message.
+ */
+
+import type { Model as JslpModel, SolveResult, SolverAPI } from 'javascript-lp-solver';
+import type { Model } from '../milp/model.ts';
+import { hasIntegers, isInteger, mergeTerms } from '../milp/model.ts';
+import type { MilpSolveOptions } from '../milp/result.ts';
+import { defaultExport, effectiveBounds, guardedSolve, secondsSince, type NormalizedOptions, type Outcome } from './support.ts';
+import type { Backend } from './types.ts';
+
+let runtime: Promise<SolverAPI> | null = null;
+
+async function loadSolver(): Promise<SolverAPI> {
+  const namespace: unknown = await import('javascript-lp-solver');
+  return defaultExport(
+    namespace,
+    (c) => typeof c === 'object' && c !== null && typeof (c as { Solve?: unknown }).Solve === 'function',
+  ) as SolverAPI;
+}
+
+function getRuntime(): Promise<SolverAPI> {
+  if (runtime === null) {
+    const loading = loadSolver();
+    runtime = loading;
+    loading.catch(() => {
+      if (runtime === loading) runtime = null;
+    });
+  }
+  return runtime;
+}
+
+const variableName = (j: number): string => `v${j}`;
+const rowName = (i: number): string => `r${i}`;
+const boundRowName = (j: number): string => `b${j}`;
+const OBJECTIVE = 'objective';
+
+/** Column j of the model is shift + sign · y_j, where y_j is jslp's variable. */
+interface Substitution {
+  readonly shift: number;
+  readonly sign: 1 | -1;
+  readonly free: boolean;
+  /** Upper bound on y_j, Infinity when none. */
+  readonly width: number;
+}
+
+function substitution(model: Model, j: number): Substitution {
+  // Integer columns get integral bounds, so that an integral y means an integral x.
+  const { lower, upper } = effectiveBounds(model.variables[j]);
+  if (Number.isFinite(lower)) return { shift: lower, sign: 1, free: false, width: upper - lower };
+  if (Number.isFinite(upper)) return { shift: upper, sign: -1, free: false, width: Infinity };
+  return { shift: 0, sign: 1, free: true, width: Infinity };
+}
+
+export interface JslpTranslation {
+  readonly model: JslpModel;
+  readonly substitutions: readonly Substitution[];
+}
+
+/** The model in jslp's JSON form, with generated names and the column substitution above. */
+export function toJslpModel(
+  model: Model,
+  options: { zeroObjective?: boolean; timeoutMs?: number; tolerance?: number } = {},
+): JslpTranslation {
+  const substitutions = model.variables.map((_, j) => substitution(model, j));
+  const columns: Record<string, number>[] = model.variables.map(() => ({}));
+  const constraints: JslpModel['constraints'] = {};
+  if (!options.zeroObjective) {
+    for (const t of mergeTerms(model.objective)) columns[t.variable][OBJECTIVE] = t.coefficient * substitutions[t.variable].sign;
+  }
+  model.constraints.forEach((row, i) => {
+    const terms = mergeTerms(row.terms);
+    // Rows without terms were already checked against 0; free rows constrain nothing.
+    if (terms.length === 0 || (row.lower === -Infinity && row.upper === Infinity)) return;
+    let offset = 0;
+    for (const t of terms) {
+      const s = substitutions[t.variable];
+      offset += t.coefficient * s.shift;
+      columns[t.variable][rowName(i)] = t.coefficient * s.sign;
+    }
+    const lower = row.lower - offset;
+    const upper = row.upper - offset;
+    if (row.lower === row.upper) constraints[rowName(i)] = { equal: lower };
+    else if (row.lower === -Infinity) constraints[rowName(i)] = { max: upper };
+    else if (row.upper === Infinity) constraints[rowName(i)] = { min: lower };
+    else constraints[rowName(i)] = { min: lower, max: upper };
+  });
+  substitutions.forEach((s, j) => {
+    if (Number.isFinite(s.width)) {
+      constraints[boundRowName(j)] = { max: s.width };
+      columns[j][boundRowName(j)] = 1;
+    }
+  });
+  const variables: JslpModel['variables'] = {};
+  const ints: Record<string, 1> = {};
+  const unrestricted: Record<string, 1> = {};
+  model.variables.forEach((v, j) => {
+    variables[variableName(j)] = columns[j];
+    if (isInteger(v)) ints[variableName(j)] = 1;
+    if (substitutions[j].free) unrestricted[variableName(j)] = 1;
+  });
+  const jslpOptions: NonNullable<JslpModel['options']> = {};
+  if (options.timeoutMs !== undefined) jslpOptions.timeout = options.timeoutMs;
+  if (options.tolerance !== undefined && options.tolerance > 0) jslpOptions.tolerance = options.tolerance;
+  return {
+    model: {
+      name: 'edgeplan',
+      optimize: OBJECTIVE,
+      opType: model.sense,
+      constraints,
+      variables,
+      ints,
+      unrestricted,
+      options: jslpOptions,
+    },
+    substitutions,
+  };
+}
+
+function isSolveResult(value: unknown): value is SolveResult {
+  return typeof value === 'object' && value !== null && typeof (value as { feasible?: unknown }).feasible === 'boolean';
+}
+
+/** Column values from jslp's result: absent names are zeros, then the substitution is undone. */
+function columnValues(result: SolveResult, substitutions: readonly Substitution[]): number[] {
+  return substitutions.map((s, j) => {
+    const y = result[variableName(j)];
+    const value = typeof y === 'number' ? y : 0;
+    return s.shift + s.sign * value;
+  });
+}
+
+function timeoutMs(seconds: number): number | undefined {
+  // jslp treats a timeout of 0 as "none"; a finite limit is at least 1 ms.
+  return Number.isFinite(seconds) ? Math.max(1, Math.round(seconds * 1000)) : undefined;
+}
+
+function solveOnce(solver: SolverAPI, translation: JslpTranslation): SolveResult {
+  const raw: unknown = solver.Solve(translation.model);
+  if (!isSolveResult(raw)) throw new Error('javascript-lp-solver returned an unexpected result');
+  return raw;
+}
+
+function usedTimeout(options: NormalizedOptions, startMs: number): boolean {
+  const limit = options.timeLimitSeconds;
+  return Number.isFinite(limit) && secondsSince(startMs) >= limit - Math.min(0.005, 0.05 * limit);
+}
+
+/** A MIP whose relaxation is unbounded: unbounded if it has any integral point at all. */
+function settleUnboundedMip(solver: SolverAPI, model: Model, options: NormalizedOptions, startMs: number): Outcome {
+  const left = options.timeLimitSeconds - secondsSince(startMs);
+  if (left <= 0) return { termination: 'time_limit', message: 'jslp: relaxation unbounded; no time left to check feasibility' };
+  const feasibility = solveOnce(solver, toJslpModel(model, { zeroObjective: true, timeoutMs: timeoutMs(left) }));
+  if (feasibility.feasible && feasibility.isIntegral === true) return { termination: 'unbounded' };
+  if (usedTimeout(options, startMs)) return { termination: 'time_limit', message: 'jslp: relaxation unbounded; feasibility undecided' };
+  return { termination: 'infeasible' };
+}
+
+function solveModel(solver: SolverAPI, model: Model, options: NormalizedOptions, startMs: number): Outcome {
+  const mip = hasIntegers(model);
+  const translation = toJslpModel(model, {
+    timeoutMs: timeoutMs(options.timeLimitSeconds),
+    tolerance: mip ? options.mipGap : undefined,
+  });
+  const result = solveOnce(solver, translation);
+  if (result.bounded === false) {
+    if (!mip) return result.feasible ? { termination: 'unbounded' } : { termination: 'infeasible' };
+    return settleUnboundedMip(solver, model, options, startMs);
+  }
+  const timedOut = usedTimeout(options, startMs);
+  if (!mip) {
+    if (result.feasible) return { termination: 'optimal', values: columnValues(result, translation.substitutions) };
+    return timedOut ? { termination: 'time_limit' } : { termination: 'infeasible' };
+  }
+  if (result.isIntegral !== true || !result.feasible) {
+    // No integral incumbent: a fractional `feasible: true` is the last node, not an answer.
+    if (timedOut) return { termination: 'time_limit', message: 'jslp: timeout before an integral solution' };
+    return { termination: 'infeasible' };
+  }
+  const values = columnValues(result, translation.substitutions);
+  return timedOut ? { termination: 'time_limit', values } : { termination: 'optimal', values };
+}
+
+function ignoredOptions(options: NormalizedOptions): string | undefined {
+  const ignored: string[] = [];
+  if (options.nodeLimit !== undefined) ignored.push('nodeLimit');
+  if (options.warmStart !== undefined) ignored.push('warmStart');
+  return ignored.length > 0 ? `jslp ignores ${ignored.join(' and ')}` : undefined;
+}
+
+export const jslpBackend: Backend = {
+  name: 'jslp',
+  capabilities: {
+    integers: true,
+    freeVariables: true,
+    timeLimit: true,
+    mipGap: true,
+    nodeLimit: false,
+    reportsBound: false,
+    warmStart: false,
+    license: 'MIT',
+  },
+  solve(model: Model, options?: MilpSolveOptions) {
+    return guardedSolve('jslp', model, options, getRuntime, (solver, normalized, startMs) => {
+      const outcome = solveModel(solver, model, normalized, startMs);
+      const note = ignoredOptions(normalized);
+      if (note === undefined) return outcome;
+      return { ...outcome, message: outcome.message === undefined ? note : `${outcome.message}; ${note}` };
+    });
+  },
+};

@@ -1,0 +1,243 @@
+/**
+ * What every backend adapter shares: option normalisation, model validation, trivial
+ * infeasibility, turning raw column values into a checked MilpSolution, and the guard that
+ * turns any thrown exception (including a WASM abort) into `termination: 'error'`.
+ *
+ * Keeping this in one place makes the three adapters behave identically on everything that
+ * is not the solver itself, which is what the conformance catalogue relies on.
+ */
+
+import { checkMilpSolution, describeViolations, DEFAULT_FEASIBILITY_TOLERANCE } from '../milp/check.ts';
+import type { Model, Variable } from '../milp/model.ts';
+import { hasIntegers, isInteger, objectiveValue } from '../milp/model.ts';
+import type { MilpResult, MilpSolution, MilpSolveOptions, Termination } from '../milp/result.ts';
+import { DEFAULT_MIP_GAP, relativeGap } from '../milp/result.ts';
+import type { BackendName } from './types.ts';
+
+/** Options with defaults filled in; `timeLimitSeconds` is Infinity when unlimited. */
+export interface NormalizedOptions {
+  readonly timeLimitSeconds: number;
+  readonly mipGap: number;
+  readonly nodeLimit?: number;
+  readonly warmStart?: readonly number[];
+}
+
+/** What an adapter reports back to the guard; the guard builds the MilpResult. */
+export interface Outcome {
+  readonly termination: Termination;
+  /** Raw column values in column order, when the solver holds a primal solution. */
+  readonly values?: ArrayLike<number> | null;
+  /** Best proven objective bound (including the objective constant), MIPs only. */
+  readonly bound?: number;
+  readonly message?: string;
+}
+
+/** Returns the normalised options, or a message saying which option is invalid. */
+export function normalizeOptions(model: Model, options: MilpSolveOptions = {}): NormalizedOptions | string {
+  const timeLimitSeconds = options.timeLimitSeconds ?? Infinity;
+  if (!(timeLimitSeconds > 0)) return `timeLimitSeconds must be positive, got ${options.timeLimitSeconds}`;
+  const mipGap = options.mipGap ?? DEFAULT_MIP_GAP;
+  if (!(mipGap >= 0) || !Number.isFinite(mipGap)) return `mipGap must be a finite number ≥ 0, got ${options.mipGap}`;
+  const nodeLimit = options.nodeLimit;
+  if (nodeLimit !== undefined && !(Number.isInteger(nodeLimit) && nodeLimit >= 1 && nodeLimit <= 2 ** 31 - 1)) {
+    return `nodeLimit must be an integer in 1..2^31-1, got ${nodeLimit}`;
+  }
+  const warmStart = options.warmStart;
+  if (warmStart !== undefined) {
+    if (warmStart.length !== model.variables.length) {
+      return `warmStart has ${warmStart.length} values, the model has ${model.variables.length} columns`;
+    }
+    if (!warmStart.every(Number.isFinite)) return 'warmStart values must all be finite';
+  }
+  return { timeLimitSeconds, mipGap, nodeLimit, warmStart };
+}
+
+/** Structural problems that make a model meaningless (not merely infeasible). */
+export function invalidModelReason(model: Model): string | null {
+  const n = model.variables.length;
+  const badTerm = (terms: Model['objective'], where: string): string | null => {
+    for (const t of terms) {
+      if (!Number.isInteger(t.variable) || t.variable < 0 || t.variable >= n) {
+        return `${where} refers to column ${t.variable}, the model has ${n}`;
+      }
+      if (!Number.isFinite(t.coefficient)) return `${where} has coefficient ${t.coefficient}`;
+    }
+    return null;
+  };
+  for (const v of model.variables) {
+    if (Number.isNaN(v.lower) || Number.isNaN(v.upper) || v.lower === Infinity || v.upper === -Infinity) {
+      return `variable ${JSON.stringify(v.name)} has bounds [${v.lower}, ${v.upper}]`;
+    }
+  }
+  for (const r of model.constraints) {
+    if (Number.isNaN(r.lower) || Number.isNaN(r.upper) || r.lower === Infinity || r.upper === -Infinity) {
+      return `constraint ${JSON.stringify(r.name)} has bounds [${r.lower}, ${r.upper}]`;
+    }
+    const t = badTerm(r.terms, `constraint ${JSON.stringify(r.name)}`);
+    if (t) return t;
+  }
+  if (!Number.isFinite(model.objectiveConstant)) return `objective constant is ${model.objectiveConstant}`;
+  return badTerm(model.objective, 'objective');
+}
+
+/** A column's bounds, rounded inward to integers for integer columns (1e-9 slack for noise). */
+export function effectiveBounds(v: Variable): { lower: number; upper: number } {
+  if (!isInteger(v)) return { lower: v.lower, upper: v.upper };
+  return { lower: Math.ceil(v.lower - 1e-9), upper: Math.floor(v.upper + 1e-9) };
+}
+
+/**
+ * Infeasibility visible without a solver: crossed bounds (after rounding for integers),
+ * crossed row bounds, and rows without terms whose range excludes 0. Backends disagree on
+ * how they report such models (some reject them as invalid), so they never reach a solver.
+ */
+export function trivialInfeasibility(model: Model): string | null {
+  for (const v of model.variables) {
+    const { lower, upper } = effectiveBounds(v);
+    if (lower > upper) return `variable ${JSON.stringify(v.name)} has an empty domain [${v.lower}, ${v.upper}]`;
+  }
+  for (const r of model.constraints) {
+    if (r.lower > r.upper) return `constraint ${JSON.stringify(r.name)} has crossed bounds [${r.lower}, ${r.upper}]`;
+    if (r.terms.length === 0 && (r.lower > 0 || r.upper < 0)) {
+      return `constraint ${JSON.stringify(r.name)} has no terms and excludes 0`;
+    }
+  }
+  return null;
+}
+
+/** Distance within which an integer column is snapped to its integer. */
+const INTEGER_SNAP = 1e-5;
+
+/** Integer columns snapped to integers and every column clamped into its bounds when just outside. */
+function cleaned(model: Model, raw: ArrayLike<number>): number[] {
+  const values: number[] = [];
+  for (let j = 0; j < model.variables.length; j++) {
+    const v = model.variables[j];
+    let x = raw[j];
+    if (isInteger(v)) {
+      const r = Math.round(x);
+      if (Math.abs(x - r) <= INTEGER_SNAP) x = r;
+    }
+    if (x < v.lower && v.lower - x <= DEFAULT_FEASIBILITY_TOLERANCE * Math.max(1, Math.abs(v.lower))) x = v.lower;
+    if (x > v.upper && x - v.upper <= DEFAULT_FEASIBILITY_TOLERANCE * Math.max(1, Math.abs(v.upper))) x = v.upper;
+    values.push(x === 0 ? 0 : x); // also turns -0 into 0
+  }
+  return values;
+}
+
+/**
+ * Builds the checked solution from a solver's raw values. The snapped vector is preferred
+ * (decoders get clean integers); if snapping pushes a big-M row out of tolerance, the raw
+ * vector is returned instead. If neither passes `checkMilpSolution`, the solver returned a
+ * wrong answer and the caller reports an error.
+ */
+export function buildSolution(
+  model: Model,
+  raw: ArrayLike<number>,
+  bound?: number,
+): { solution: MilpSolution } | { error: string } {
+  if (raw.length !== model.variables.length) {
+    return { error: `solver returned ${raw.length} values for ${model.variables.length} columns` };
+  }
+  const snapped = cleaned(model, raw);
+  let values = snapped;
+  let check = checkMilpSolution(model, snapped);
+  if (!check.ok) {
+    const plain = Array.from(raw, (x) => (x === 0 ? 0 : x));
+    const plainCheck = checkMilpSolution(model, plain);
+    if (!plainCheck.ok) return { error: `solver returned an infeasible point: ${describeViolations(check)}` };
+    values = plain;
+    check = plainCheck;
+  }
+  const objective = objectiveValue(model, values);
+  if (bound === undefined || !hasIntegers(model) || !Number.isFinite(bound)) return { solution: { values, objective } };
+  return { solution: { values, objective, bound, gap: relativeGap(objective, bound) } };
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/** Seconds elapsed since `startMs` (a `performance.now()` reading). */
+export function secondsSince(startMs: number): number {
+  return (performance.now() - startMs) / 1000;
+}
+
+/**
+ * Runs one backend solve so that it never throws and always returns a consistent MilpResult:
+ * options and model are validated first, trivial infeasibility is answered without a solver,
+ * `load` brings the solver runtime in (not timed: it is a one-off cost), `run` solves, and
+ * whatever it returns is checked. Any exception from `load` or `run` becomes `error`.
+ */
+export async function guardedSolve<Runtime>(
+  backend: BackendName,
+  model: Model,
+  options: MilpSolveOptions | undefined,
+  load: () => Promise<Runtime>,
+  run: (runtime: Runtime, options: NormalizedOptions, startMs: number) => Outcome | Promise<Outcome>,
+  onFailure?: (error: unknown) => void,
+): Promise<MilpResult> {
+  let startMs = performance.now();
+  const fail = (message: string): MilpResult => ({
+    backend,
+    termination: 'error',
+    solution: null,
+    message,
+    timeSeconds: secondsSince(startMs),
+  });
+  try {
+    const normalized = normalizeOptions(model, options);
+    if (typeof normalized === 'string') return fail(`invalid options: ${normalized}`);
+    const invalid = invalidModelReason(model);
+    if (invalid !== null) return fail(`invalid model: ${invalid}`);
+    const trivial = trivialInfeasibility(model);
+    if (trivial !== null) {
+      return { backend, termination: 'infeasible', solution: null, message: trivial, timeSeconds: secondsSince(startMs) };
+    }
+    if (model.variables.length === 0) {
+      // Nothing to decide (rows were checked above); HiGHS throws on a 0-column model.
+      return finish(backend, model, { termination: 'optimal', values: [] }, secondsSince(startMs));
+    }
+    const runtime = await load();
+    startMs = performance.now();
+    const outcome = await run(runtime, normalized, startMs);
+    return finish(backend, model, outcome, secondsSince(startMs));
+  } catch (error) {
+    onFailure?.(error);
+    return fail(errorMessage(error));
+  }
+}
+
+/** Enforces the status model: which terminations carry a solution, and that it is feasible. */
+function finish(backend: BackendName, model: Model, outcome: Outcome, timeSeconds: number): MilpResult {
+  const base = { backend, timeSeconds, ...(outcome.message !== undefined ? { message: outcome.message } : {}) };
+  const { termination } = outcome;
+  if (termination === 'error' || termination === 'infeasible' || termination === 'unbounded') {
+    return { ...base, termination, solution: null };
+  }
+  if (outcome.values === undefined || outcome.values === null) {
+    if (termination === 'optimal') {
+      return { ...base, termination: 'error', solution: null, message: 'solver reported optimal without a solution' };
+    }
+    return { ...base, termination, solution: null };
+  }
+  const built = buildSolution(model, outcome.values, outcome.bound);
+  if ('error' in built) return { ...base, termination: 'error', solution: null, message: built.error };
+  return { ...base, termination, solution: built.solution };
+}
+
+/**
+ * The default export of a CommonJS-typed package, whichever way the runtime hands it over.
+ * highs and javascript-lp-solver publish ESM builds but CommonJS type declarations, so
+ * TypeScript sees `namespace.default.default` where Node gives `namespace.default`.
+ */
+export function defaultExport(namespace: unknown, isTarget: (candidate: unknown) => boolean): unknown {
+  let candidate: unknown = namespace;
+  for (let depth = 0; depth < 3; depth++) {
+    if (isTarget(candidate)) return candidate;
+    if (candidate === null || (typeof candidate !== 'object' && typeof candidate !== 'function')) break;
+    candidate = (candidate as { default?: unknown }).default;
+  }
+  throw new Error('module does not have the expected default export');
+}
