@@ -54,6 +54,8 @@ export interface Baseline<P, D> {
   readonly description: string;
   /** Returns null when the peer's own procedure finds no decision (e.g. its fixed cut does not fit). */
   run(problem: P): D | null;
+  /** Optional: why `run` returns null on this problem, in domain words (shown by `compare`). */
+  whyNoDecision?(problem: P): string;
 }
 
 /**
@@ -64,6 +66,8 @@ export interface Formulation<P, D> {
   readonly kind: string;
   readonly title: string;
   readonly sense: Sense;
+  /** For families whose objective choice flips the sense (hit ratio vs latency); overrides `sense`. */
+  senseOf?(problem: P): Sense;
   /** zod schema of the input JSON; `parse` applies it and resolves catalog references. */
   readonly inputSchema: z.ZodType;
   /** Raw JSON → Problem; throws InputError naming the JSON path and the rule. */

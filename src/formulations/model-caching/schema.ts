@@ -1,0 +1,239 @@
+/**
+ * Input of the model-caching family: parameter blocks, models as sets of blocks (written out, or
+ * built by family helpers from catalog architectures), edge servers with storage, users with
+ * request probabilities and which servers can serve them within their latency bound.
+ */
+import { z } from 'zod';
+import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
+import { LORA_TARGETS } from '../../cost/training.ts';
+import { InputError, jsonPath } from '../../errors.ts';
+import { buildCatalogFamily, type BuiltFamily } from './families.ts';
+import { computeServeLatency } from './cost.ts';
+import type { DeviceSpec } from '../../cost/device.ts';
+import type { ModelSpec } from '../../cost/model.ts';
+
+const id = z.string().min(1, 'must not be empty');
+const positive = z.number().positive('must be positive').finite('must be finite');
+const nonNegative = z.number().nonnegative('must not be negative').finite('must be finite');
+const probability = z.number().min(0, 'must be a probability in [0, 1]').max(1, 'must be a probability in [0, 1]');
+
+const blockSchema = z.strictObject({ id, sizeBytes: positive });
+const modelSchema = z.strictObject({
+  id,
+  blocks: z.array(id).min(1, 'a model needs at least one block'),
+  /** Seconds to run one request of this model on a user device; added to the download time. */
+  computeSeconds: nonNegative.optional(),
+});
+
+const loraFamilySchema = z.strictObject({
+  type: z.literal('lora'),
+  id,
+  model: modelRefSchema,
+  adapters: z.number().int('must be a whole number').min(1, 'must be at least 1'),
+  rank: z.number().int('must be a whole number').min(1, 'must be at least 1'),
+  targets: z.array(z.enum(LORA_TARGETS)).min(1).default(['q', 'v']),
+  /** Whether the base model itself is also requested as a model. */
+  includeBase: z.boolean().default(true),
+});
+const fineTuneFamilySchema = z.strictObject({
+  type: z.literal('fine-tune'),
+  id,
+  model: modelRefSchema,
+  variants: z.number().int('must be a whole number').min(1, 'must be at least 1'),
+  /** Bottom layers (with the embedding) shared by every variant; the rest and the head are per variant. */
+  sharedBottomLayers: z.number().int('must be a whole number').min(0, 'must not be negative'),
+});
+const familySchema = z.discriminatedUnion('type', [loraFamilySchema, fineTuneFamilySchema]);
+
+const serverSchema = z.strictObject({ id, storageBytes: nonNegative, device: deviceRefSchema.optional() });
+
+const userSchema = z.strictObject({
+  id,
+  /** Request probability per model id; normalised to sum to one. */
+  requests: z.record(z.string(), probability),
+  /** Servers that can serve this user within its latency bound (coverage given). */
+  servers: z.array(id).optional(),
+  /** Or: links to servers, from which coverage and latency are computed per model. */
+  links: z.array(z.strictObject({ server: id, link: linkRefSchema })).optional(),
+  device: deviceRefSchema.optional(),
+  latencyBoundSeconds: positive.optional(),
+  /** Tokens generated per request, for the on-device inference time of catalog models. */
+  tokensPerRequest: z.number().int().positive().optional(),
+  /** Relative request rate of this user (default 1). */
+  weight: positive.default(1),
+});
+
+export const inputSchema = z.strictObject({
+  kind: z.literal('model-caching'),
+  blocks: z.array(blockSchema).default([]),
+  models: z.array(modelSchema).default([]),
+  families: z.array(familySchema).default([]),
+  servers: z.array(serverSchema).min(1, 'at least one edge server is needed'),
+  users: z.array(userSchema).min(1, 'at least one user is needed'),
+  objective: z.enum(['hit-ratio', 'expected-latency']).default('hit-ratio'),
+  /** Latency of a request no edge server can serve (required for the expected-latency objective). */
+  cloudLatencySeconds: positive.optional(),
+  /** false: every model is stored in full, as caching without parameter sharing would. */
+  parameterSharing: z.boolean().default(true),
+});
+export type ModelCachingInput = z.infer<typeof inputSchema>;
+
+export interface Block {
+  readonly id: string;
+  readonly sizeBytes: number;
+}
+
+export interface CachedModel {
+  readonly id: string;
+  /** Indices into `Problem.blocks`. */
+  readonly blocks: readonly number[];
+  readonly sizeBytes: number;
+}
+
+export interface Server {
+  readonly id: string;
+  readonly storageBytes: number;
+}
+
+export interface User {
+  readonly id: string;
+  /** Weight of this user's requests in the objective (its rate share, summing to 1 over users). */
+  readonly share: number;
+  /** Request probability per model index, summing to 1. */
+  readonly requests: readonly number[];
+}
+
+export interface Problem {
+  readonly kind: 'model-caching';
+  readonly blocks: readonly Block[];
+  readonly models: readonly CachedModel[];
+  readonly servers: readonly Server[];
+  readonly users: readonly User[];
+  /**
+   * latencySeconds[u][n][m]: time for user u to be served model m from server n, or null when
+   * server n cannot serve u within its bound. When coverage is given without a link model the
+   * latency is 0 (only hits matter).
+   */
+  readonly latencySeconds: readonly (readonly (readonly (number | null)[])[])[];
+  readonly objective: 'hit-ratio' | 'expected-latency';
+  readonly cloudLatencySeconds: number | null;
+  readonly parameterSharing: boolean;
+}
+
+function issueToError(error: z.ZodError): InputError {
+  const issue = error.issues[0];
+  return new InputError(jsonPath(issue.path), issue.message);
+}
+
+export function parseProblem(raw: unknown): Problem {
+  const parsed = inputSchema.safeParse(raw);
+  if (!parsed.success) throw issueToError(parsed.error);
+  const input = parsed.data;
+
+  const blocks: Block[] = [];
+  const blockIndex = new Map<string, number>();
+  const addBlock = (b: Block, path: string): number => {
+    if (blockIndex.has(b.id)) throw new InputError(path, `block id "${b.id}" is defined twice`);
+    blockIndex.set(b.id, blocks.length);
+    blocks.push(b);
+    return blocks.length - 1;
+  };
+  input.blocks.forEach((b, i) => addBlock(b, `$.blocks[${i}].id`));
+
+  const models: CachedModel[] = [];
+  const modelIndex = new Map<string, number>();
+  const architectures: (ModelSpec | null)[] = [];
+  const computeSeconds: (number | null)[] = [];
+  const addModel = (modelId: string, blockIds: readonly string[], path: string, arch: ModelSpec | null, compute: number | null): void => {
+    if (modelIndex.has(modelId)) throw new InputError(`${path}.id`, `model id "${modelId}" is defined twice`);
+    const indices = blockIds.map((b, j) => {
+      const k = blockIndex.get(b);
+      if (k === undefined) throw new InputError(`${path}.blocks[${j}]`, `block "${b}" is not declared in $.blocks`);
+      return k;
+    });
+    const unique = [...new Set(indices)];
+    modelIndex.set(modelId, models.length);
+    models.push({ id: modelId, blocks: unique, sizeBytes: unique.reduce((s, k) => s + blocks[k].sizeBytes, 0) });
+    architectures.push(arch);
+    computeSeconds.push(compute);
+  };
+  input.models.forEach((m, i) => addModel(m.id, m.blocks, `$.models[${i}]`, null, m.computeSeconds ?? null));
+  input.families.forEach((f, i) => {
+    const path = `$.families[${i}]`;
+    const spec = resolveModel(f.model, `${path}.model`);
+    if (f.type === 'fine-tune' && f.sharedBottomLayers > spec.layers)
+      throw new InputError(`${path}.sharedBottomLayers`, `must be at most the model's ${spec.layers} layers`);
+    const built: BuiltFamily = buildCatalogFamily(f, spec);
+    built.blocks.forEach((b) => addBlock(b, `${path}.id`));
+    built.models.forEach((m) => addModel(m.id, m.blocks, path, spec, null));
+  });
+  if (models.length === 0) throw new InputError('$.models', 'no models: give $.models or $.families');
+
+  const servers: Server[] = input.servers.map((s) => ({ id: s.id, storageBytes: s.storageBytes }));
+  const serverIndex = new Map<string, number>();
+  servers.forEach((s, i) => {
+    if (serverIndex.has(s.id)) throw new InputError(`$.servers[${i}].id`, `server id "${s.id}" is defined twice`);
+    serverIndex.set(s.id, i);
+  });
+
+  const totalWeight = input.users.reduce((s, u) => s + u.weight, 0);
+  const users: User[] = [];
+  const latencySeconds: (number | null)[][][] = [];
+  input.users.forEach((u, i) => {
+    const path = `$.users[${i}]`;
+    const requests = new Array<number>(models.length).fill(0);
+    for (const [m, p] of Object.entries(u.requests)) {
+      const k = modelIndex.get(m);
+      if (k === undefined) throw new InputError(`${path}.requests[${JSON.stringify(m)}]`, `model "${m}" is not declared`);
+      requests[k] = p;
+    }
+    const sum = requests.reduce((s, p) => s + p, 0);
+    if (sum <= 0) throw new InputError(`${path}.requests`, 'request probabilities must not all be zero');
+    users.push({ id: u.id, share: u.weight / totalWeight, requests: requests.map((p) => p / sum) });
+
+    const row: (number | null)[][] = servers.map(() => models.map(() => null));
+    if (u.servers && u.links) throw new InputError(`${path}.links`, 'give either servers (coverage) or links (computed coverage), not both');
+    if (u.servers) {
+      u.servers.forEach((s, j) => {
+        const n = serverIndex.get(s);
+        if (n === undefined) throw new InputError(`${path}.servers[${j}]`, `server "${s}" is not declared`);
+        row[n] = models.map(() => 0);
+      });
+    } else if (u.links) {
+      if (u.latencyBoundSeconds === undefined) throw new InputError(`${path}.latencyBoundSeconds`, 'is required when coverage is computed from links');
+      const device: DeviceSpec | null = u.device ? resolveDevice(u.device, `${path}.device`) : null;
+      u.links.forEach((l, j) => {
+        const n = serverIndex.get(l.server);
+        if (n === undefined) throw new InputError(`${path}.links[${j}].server`, `server "${l.server}" is not declared`);
+        const link = resolveLink(l.link, `${path}.links[${j}].link`);
+        row[n] = models.map((m, k) => {
+          const t = computeServeLatency(m.sizeBytes, link, device, architectures[k], computeSeconds[k], u.tokensPerRequest ?? 0);
+          return t <= (u.latencyBoundSeconds as number) ? t : null;
+        });
+      });
+    } else {
+      throw new InputError(`${path}`, 'give servers (which servers can serve this user) or links (to compute it)');
+    }
+    latencySeconds.push(row);
+  });
+  if (input.objective === 'expected-latency' && input.cloudLatencySeconds === undefined)
+    throw new InputError('$.cloudLatencySeconds', 'is required for the expected-latency objective');
+
+  return {
+    kind: 'model-caching',
+    blocks,
+    models,
+    servers,
+    users,
+    latencySeconds,
+    objective: input.objective,
+    cloudLatencySeconds: input.cloudLatencySeconds ?? null,
+    parameterSharing: input.parameterSharing,
+  };
+}
+
+export const decisionSchema = z.strictObject({
+  /** For each server id, the ids of the models it caches. */
+  cached: z.record(z.string(), z.array(z.string())),
+});
+export type Decision = z.infer<typeof decisionSchema>;
