@@ -107,15 +107,43 @@ function unknownId(path: string, what: string, id: string, knownIds: Iterable<st
   return new InputError(path, `unknown ${what} "${id}"${hint}`);
 }
 
-function validate<T>(schema: z.ZodType<T>, value: unknown, path: string): T {
+/** The value at a zod issue path inside `value` (undefined when absent). */
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = value;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/**
+ * Validates a merged entry. `unknownId` is set when the reference named an id the catalog does not
+ * have: a field it then lacks is reported as the unknown id (with close matches), since a typo in
+ * the id is far likelier than a deliberately incomplete inline entry.
+ */
+function validate<T>(schema: z.ZodType<T>, value: unknown, path: string, unknownId?: () => InputError): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const sub = jsonPath(issue.path).slice(1);
-    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    // zod 4 issues do not carry the input; a field is missing when the merged value lacks it.
+    const missing = issue.code === 'invalid_type' && valueAt(value, issue.path) === undefined;
+    if (missing && unknownId) {
+      const e = unknownId();
+      throw new InputError(e.path, `${e.rule} (an inline entry that is not in the catalog must give every field; ${sub.replace(/^\./, '') || 'a field'} is missing)`);
+    }
     throw new InputError(path + sub, missing ? 'is required (no catalog entry supplies it)' : issue.message);
   }
   return parsed.data;
+}
+
+/** For an object reference whose `id` the catalog lacks: the unknown-id error, built lazily. */
+function unknownIdOf(ref: unknown, path: string, what: string, table: ReadonlyMap<string, unknown>): (() => InputError) | undefined {
+  if (ref === null || typeof ref !== 'object') return undefined;
+  const id = (ref as { id?: unknown }).id;
+  if (typeof id !== 'string' || table.has(id)) return undefined;
+  return () => unknownId(`${path}.id`, what, id, table.keys());
 }
 
 function merge<T extends { id: string; source: string }>(
@@ -145,19 +173,19 @@ export function resolveModel(ref: ModelRef, path: string, catalog = loadCatalog(
     merged.headDim = merged.hiddenSize / merged.heads;
   }
   if (merged.kvHeads === undefined) merged.kvHeads = merged.heads;
-  return validate(modelSpecSchema, merged, path) as ModelSpec;
+  return validate(modelSpecSchema, merged, path, unknownIdOf(ref, path, 'model', catalog.models)) as ModelSpec;
 }
 
 export function resolveDevice(ref: DeviceRef, path: string, catalog = loadCatalog()): DeviceSpec {
-  return validate(deviceSpecSchema, merge(ref, path, 'device', catalog.devices), path);
+  return validate(deviceSpecSchema, merge(ref, path, 'device', catalog.devices), path, unknownIdOf(ref, path, 'device', catalog.devices));
 }
 
 export function resolveLink(ref: LinkRef, path: string, catalog = loadCatalog()): LinkSpec {
-  return validate(linkSpecSchema, merge(ref, path, 'link', catalog.links), path);
+  return validate(linkSpecSchema, merge(ref, path, 'link', catalog.links), path, unknownIdOf(ref, path, 'link', catalog.links));
 }
 
 export function resolveProfile(ref: ProfileRef, path: string, catalog = loadCatalog()): MeasuredProfile {
-  return validate(profileSchema, merge(ref, path, 'profile', catalog.profiles), path) as MeasuredProfile;
+  return validate(profileSchema, merge(ref, path, 'profile', catalog.profiles), path, unknownIdOf(ref, path, 'profile', catalog.profiles)) as MeasuredProfile;
 }
 
 /** The measured profile for (model, device), if the catalog has one. */

@@ -4,3 +4,6 @@ export * from './training.ts';
 export * from './device.ts';
 export * from './link.ts';
 export * from './energy.ts';
+export * from './layers.ts';
+export * from './inference-memory.ts';
+export * from './reproductions.ts';

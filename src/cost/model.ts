@@ -148,10 +148,14 @@ export function layerWeightBytes(model: ModelSpec, layer: number): number {
   return weightBytes(layerParams(model, layer), model.dtype);
 }
 
-/** Width of the attention's query side (heads × head dim), the factor in the score FLOPs. */
-function attentionWidth(model: ModelSpec): number {
-  if (model.mla) return model.heads * (model.mla.qkNopeHeadDim + model.mla.qkRopeHeadDim);
-  return model.heads * model.headDim;
+/**
+ * Attention FLOPs per token per attended position: 2·(query-key width) for QKᵀ plus 2·(value
+ * width) for AV. Equal widths give 4·heads·headDim; MLA's keys (nope + rope dims) are wider
+ * than its values, so the two products are counted separately.
+ */
+function attentionFlopsPerPosition(model: ModelSpec): number {
+  if (model.mla) return 2 * model.heads * (model.mla.qkNopeHeadDim + model.mla.qkRopeHeadDim) + 2 * model.heads * model.mla.vHeadDim;
+  return 4 * model.heads * model.headDim;
 }
 
 /**
@@ -159,7 +163,7 @@ function attentionWidth(model: ModelSpec): number {
  * 2 per active weight (multiply-add) plus 4·(heads·headDim)·context for QKᵀ and AV.
  */
 export function layerForwardFlopsPerToken(model: ModelSpec, layer: number, contextTokens: number): number {
-  return 2 * activeLayerParams(model, layer) + 4 * attentionWidth(model) * contextTokens;
+  return 2 * activeLayerParams(model, layer) + attentionFlopsPerPosition(model) * contextTokens;
 }
 
 /** Output head FLOPs per token (the logits matmul); the embedding lookup is free. */
