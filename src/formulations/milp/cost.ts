@@ -1,0 +1,64 @@
+/**
+ * The `milp` family's cost model: for a raw MILP the "physics" is just linear algebra — the
+ * activity of each row and the objective value at a given point. evaluate.ts and baselines.ts
+ * both read values through here, so the arithmetic lives in one place.
+ */
+import type { Term } from '../../milp/model.ts';
+import type { MilpDecision, MilpProblem, MilpRow } from './schema.ts';
+
+/** Absolute/relative tolerance for bounds, integrality and rows (scaled by max(1, |side|)). */
+export const FEASIBILITY_TOLERANCE = 1e-6;
+
+export function linearValue(terms: readonly Term[], x: ArrayLike<number>): number {
+  let sum = 0;
+  for (const t of terms) sum += t.coefficient * x[t.variable];
+  return sum;
+}
+
+export function rowActivity(row: MilpRow, x: ArrayLike<number>): number {
+  return linearValue(row.terms, x);
+}
+
+export function objectiveAt(problem: MilpProblem, x: ArrayLike<number>): number {
+  return linearValue(problem.objective, x) + problem.objectiveConstant;
+}
+
+/** Scale of a row's tolerance: the largest finite side, at least 1. */
+export function rowScale(row: MilpRow): number {
+  let scale = 1;
+  if (Number.isFinite(row.lower)) scale = Math.max(scale, Math.abs(row.lower));
+  if (Number.isFinite(row.upper)) scale = Math.max(scale, Math.abs(row.upper));
+  return scale;
+}
+
+/** How far the activity lies outside [lower, upper] (0 inside). */
+export function rowExcess(row: MilpRow, activity: number): number {
+  return Math.max(0, row.lower - activity, activity - row.upper);
+}
+
+export interface ColumnVector {
+  /** One value per declared variable; 0 where the decision gives none (and `missing` says so). */
+  readonly x: number[];
+  readonly missing: string[];
+  /** Names in the decision that the problem does not declare. */
+  readonly unknown: string[];
+}
+
+/** Reads a decision's values into column order. */
+export function columnVector(problem: MilpProblem, decision: MilpDecision): ColumnVector {
+  const x = new Array<number>(problem.variables.length).fill(0);
+  const missing: string[] = [];
+  const byName = new Map(problem.variables.map((v, i) => [v.name, i]));
+  problem.variables.forEach((v, i) => {
+    // Object.hasOwn: a variable named e.g. "constructor" must not read Object.prototype.
+    if (Object.hasOwn(decision.values, v.name)) x[i] = decision.values[v.name];
+    else missing.push(v.name);
+  });
+  const unknown = Object.keys(decision.values).filter((k) => !byName.has(k));
+  return { x, missing, unknown };
+}
+
+export function decisionOf(problem: MilpProblem, x: ArrayLike<number>): MilpDecision {
+  // fromEntries defines own properties, so even a variable named "__proto__" round-trips.
+  return { values: Object.fromEntries(problem.variables.map((v, i) => [v.name, x[i]])) };
+}

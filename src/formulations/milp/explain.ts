@@ -1,0 +1,47 @@
+/**
+ * Why a raw MILP has no solution, in the model's own words: a variable whose bounds hold no
+ * integer, or a single row that cannot reach its side anywhere within the variable bounds.
+ * When neither exists the conflict involves several rows at once, and we say so rather than guess.
+ */
+import { FEASIBILITY_TOLERANCE, rowScale } from './cost.ts';
+import type { MilpProblem } from './schema.ts';
+
+export function explainMilpInfeasible(problem: MilpProblem): string {
+  const reasons: string[] = [];
+  const lower: number[] = [];
+  const upper: number[] = [];
+  for (const v of problem.variables) {
+    const integral = v.type !== 'continuous';
+    const lo = integral ? Math.ceil(v.lower - FEASIBILITY_TOLERANCE) : v.lower;
+    const up = integral ? Math.floor(v.upper + FEASIBILITY_TOLERANCE) : v.upper;
+    if (lo > up) reasons.push(`${v.type} variable ${v.name} has no integer value within its bounds [${v.lower}, ${v.upper}]`);
+    lower.push(lo);
+    upper.push(up);
+  }
+  for (const row of problem.constraints) {
+    let least = 0;
+    let most = 0;
+    for (const t of row.terms) {
+      const a = t.coefficient * lower[t.variable];
+      const b = t.coefficient * upper[t.variable];
+      // 0 · ±Infinity is NaN; a zero coefficient contributes nothing whatever the bound.
+      least += t.coefficient === 0 ? 0 : Math.min(a, b);
+      most += t.coefficient === 0 ? 0 : Math.max(a, b);
+    }
+    const allowance = FEASIBILITY_TOLERANCE * rowScale(row);
+    if (least > row.upper + allowance) {
+      reasons.push(`row ${row.name} needs activity ≤ ${row.upper}, but within the variable bounds it is at least ${fmt(least)} (over by ${fmt(least - row.upper)})`);
+    } else if (most < row.lower - allowance) {
+      reasons.push(`row ${row.name} needs activity ≥ ${row.lower}, but within the variable bounds it reaches at most ${fmt(most)} (short by ${fmt(row.lower - most)})`);
+    }
+  }
+  if (reasons.length === 0) {
+    return 'every row can be met on its own within the variable bounds, so the conflict involves several rows together (the solver proved that no point meets all of them)';
+  }
+  const shown = reasons.slice(0, 5);
+  return shown.join('; ') + (reasons.length > shown.length ? `; and ${reasons.length - shown.length} more` : '');
+}
+
+function fmt(v: number): string {
+  return String(Number(v.toPrecision(8)));
+}

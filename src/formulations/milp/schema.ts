@@ -1,0 +1,151 @@
+/**
+ * Input schema of the `milp` kind: a raw mixed-integer linear program written in JSON, so that any
+ * model can be sent through the CLI to any backend and compared.
+ *
+ * JSON cannot hold Infinity, so an unbounded side is written by omitting it or giving null. For
+ * variable bounds the usual LP convention holds: an omitted `lower` is 0, `lower: null` is −∞
+ * (a free variable), an omitted or null `upper` is +∞.
+ */
+import { z } from 'zod';
+import type { Sense, Term, VariableType } from '../../milp/model.ts';
+import { inputErrorFromZod } from '../../errors.ts';
+
+// zod 4's z.number() already rejects NaN and ±Infinity, which is what "finite coefficients" needs.
+const side = z.number().nullable().optional();
+
+export const variableSchema = z.strictObject({
+  name: z.string().min(1).describe('unique variable name'),
+  type: z.enum(['continuous', 'integer', 'binary']),
+  lower: side.describe('lower bound; omitted means 0, null means unbounded below'),
+  upper: side.describe('upper bound; omitted or null means unbounded above (binary: 1)'),
+});
+
+export const constraintSchema = z.strictObject({
+  name: z.string().min(1).optional().describe('unique row name; defaults to "constraints[i]"'),
+  terms: z.record(z.string(), z.number()).describe('coefficient of each variable in the row, by variable name'),
+  lower: side.describe('row activity ≥ lower; omitted or null means no lower side'),
+  upper: side.describe('row activity ≤ upper; omitted or null means no upper side'),
+  equals: side.describe('row activity = equals; excludes lower and upper'),
+});
+
+export const milpInputSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('optional JSON Schema reference for editors'),
+    kind: z.literal('milp'),
+    description: z.string().optional().describe('free text, ignored by the solver'),
+    sense: z.enum(['min', 'max']),
+    variables: z.array(variableSchema).min(1),
+    constraints: z.array(constraintSchema),
+    objective: z.record(z.string(), z.number()).describe('objective coefficient of each variable, by name; absent means 0'),
+    objectiveConstant: z.number().optional().describe('added to the objective value; default 0'),
+  })
+  .superRefine((p, ctx) => {
+    const declared = new Map<string, number>();
+    p.variables.forEach((v, i) => {
+      const first = declared.get(v.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['variables', i, 'name'], message: `duplicate variable name "${v.name}" (first declared at $.variables[${first}])` });
+      } else declared.set(v.name, i);
+      if (v.type === 'binary') {
+        if (v.lower != null && (v.lower < 0 || v.lower > 1)) ctx.addIssue({ code: 'custom', path: ['variables', i, 'lower'], message: `a binary variable's bounds must lie within [0, 1], got ${v.lower}` });
+        if (v.upper != null && (v.upper < 0 || v.upper > 1)) ctx.addIssue({ code: 'custom', path: ['variables', i, 'upper'], message: `a binary variable's bounds must lie within [0, 1], got ${v.upper}` });
+      }
+      const lower = v.lower === undefined ? 0 : v.lower;
+      if (lower != null && v.upper != null && lower > v.upper) {
+        ctx.addIssue({ code: 'custom', path: ['variables', i, 'upper'], message: `upper bound ${v.upper} is below the lower bound ${lower}${v.lower === undefined ? ' (an omitted lower bound is 0; give null for no lower bound)' : ''}` });
+      }
+    });
+    const rowNames = new Map<string, number>();
+    p.constraints.forEach((c, i) => {
+      const name = c.name ?? `constraints[${i}]`;
+      const first = rowNames.get(name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['constraints', i, 'name'], message: `duplicate constraint name "${name}" (first used at $.constraints[${first}])` });
+      else rowNames.set(name, i);
+      const keys = Object.keys(c.terms);
+      if (keys.length === 0) ctx.addIssue({ code: 'custom', path: ['constraints', i, 'terms'], message: 'a constraint needs at least one term' });
+      for (const k of keys) {
+        if (!declared.has(k)) ctx.addIssue({ code: 'custom', path: ['constraints', i, 'terms', k], message: `variable ${k} is not declared in $.variables` });
+      }
+      if (c.equals != null && (c.lower != null || c.upper != null)) {
+        ctx.addIssue({ code: 'custom', path: ['constraints', i, 'equals'], message: 'give either equals or lower/upper, not both' });
+      }
+      if (c.equals == null && c.lower == null && c.upper == null) {
+        ctx.addIssue({ code: 'custom', path: ['constraints', i], message: 'a constraint needs at least one of lower, upper or equals' });
+      }
+      if (c.lower != null && c.upper != null && c.lower > c.upper) {
+        ctx.addIssue({ code: 'custom', path: ['constraints', i, 'upper'], message: `upper side ${c.upper} is below the lower side ${c.lower}` });
+      }
+    });
+    for (const k of Object.keys(p.objective)) {
+      if (!declared.has(k)) ctx.addIssue({ code: 'custom', path: ['objective', k], message: `variable ${k} is not declared in $.variables` });
+    }
+  });
+
+export type MilpInput = z.input<typeof milpInputSchema>;
+
+export interface MilpVariable {
+  readonly name: string;
+  readonly type: VariableType;
+  /** −Infinity when unbounded below. */
+  readonly lower: number;
+  /** +Infinity when unbounded above. */
+  readonly upper: number;
+}
+
+/** A row `lower ≤ Σ terms ≤ upper`, sides ±Infinity when absent. */
+export interface MilpRow {
+  readonly name: string;
+  /** Terms in the order the JSON object lists them; `variable` indexes `MilpProblem.variables`. */
+  readonly terms: readonly Term[];
+  readonly lower: number;
+  readonly upper: number;
+}
+
+/** The parsed problem: names resolved to column indices, absent sides as ±Infinity. */
+export interface MilpProblem {
+  readonly kind: 'milp';
+  readonly sense: Sense;
+  readonly variables: readonly MilpVariable[];
+  readonly constraints: readonly MilpRow[];
+  readonly objective: readonly Term[];
+  readonly objectiveConstant: number;
+}
+
+/** A decision of the `milp` kind: one value per variable name. */
+export interface MilpDecision {
+  readonly values: Readonly<Record<string, number>>;
+}
+
+export const milpDecisionSchema = z.strictObject({
+  values: z.record(z.string(), z.number()).describe('value of each variable, by name'),
+});
+
+export function parseMilp(raw: unknown): MilpProblem {
+  const parsed = milpInputSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw inputErrorFromZod(parsed.error);
+  const p = parsed.data;
+  const index = new Map<string, number>();
+  const variables = p.variables.map((v, i): MilpVariable => {
+    index.set(v.name, i);
+    // A binary variable lives in [0, 1] whatever an omitted or null side would otherwise mean.
+    const lower = v.type === 'binary' ? v.lower ?? 0 : v.lower === undefined ? 0 : v.lower === null ? -Infinity : v.lower;
+    const upper = v.upper == null ? (v.type === 'binary' ? 1 : Infinity) : v.upper;
+    return { name: v.name, type: v.type, lower, upper };
+  });
+  const termsOf = (record: Readonly<Record<string, number>>): Term[] =>
+    Object.entries(record).map(([name, coefficient]) => ({ variable: index.get(name) as number, coefficient }));
+  const constraints = p.constraints.map((c, i): MilpRow => ({
+    name: c.name ?? `constraints[${i}]`,
+    terms: termsOf(c.terms),
+    lower: c.equals != null ? c.equals : c.lower ?? -Infinity,
+    upper: c.equals != null ? c.equals : c.upper ?? Infinity,
+  }));
+  return {
+    kind: 'milp',
+    sense: p.sense,
+    variables,
+    constraints,
+    objective: termsOf(p.objective),
+    objectiveConstant: p.objectiveConstant ?? 0,
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * Every problem family, keyed by its `kind`. A family registers itself with one import line and
+ * one entry line below; nothing else in the API or CLI needs to change.
+ */
+import { closeMatches } from '../catalog/index.ts';
+import { InputError } from '../errors.ts';
+import type { AnyFormulation, Formulation } from './types.ts';
+import { milpFormulation } from './milp/index.ts';
+import { modelCaching } from './model-caching/index.ts';
+
+// Each family is typed with its own Problem/Decision; the registry holds them type-erased.
+const entry = <P, D>(f: Formulation<P, D>): AnyFormulation => f as unknown as AnyFormulation;
+
+export const FORMULATIONS: Readonly<Record<string, AnyFormulation>> = {
+  milp: entry(milpFormulation),
+  'model-caching': entry(modelCaching),
+};
+
+export function listKinds(): string[] {
+  return Object.keys(FORMULATIONS);
+}
+
+/** The family for `kind`, or an InputError at `$.kind` naming the known kinds and the close ones. */
+export function getFormulation(kind: string): AnyFormulation {
+  if (Object.hasOwn(FORMULATIONS, kind)) return FORMULATIONS[kind];
+  const known = listKinds();
+  const close = closeMatches(kind, known);
+  const hint = close.length > 0 ? `; did you mean ${close.map((k) => `"${k}"`).join(', ')}?` : '';
+  throw new InputError('$.kind', `unknown kind "${kind}"${hint}; known kinds: ${known.join(', ')}`);
+}
