@@ -7,6 +7,7 @@ import { InputError } from '../errors.ts';
 import type { AnyFormulation, Formulation } from './types.ts';
 import { milpFormulation } from './milp/index.ts';
 import { modelCaching } from './model-caching/index.ts';
+import { speculativeThresholdFormulation } from './speculative-threshold/index.ts';
 
 // Each family is typed with its own Problem/Decision; the registry holds them type-erased.
 const entry = <P, D>(f: Formulation<P, D>): AnyFormulation => f as unknown as AnyFormulation;
@@ -14,6 +15,7 @@ const entry = <P, D>(f: Formulation<P, D>): AnyFormulation => f as unknown as An
 export const FORMULATIONS: Readonly<Record<string, AnyFormulation>> = {
   milp: entry(milpFormulation),
   'model-caching': entry(modelCaching),
+  'speculative-threshold': entry(speculativeThresholdFormulation),
 };
 
 export function listKinds(): string[] {
