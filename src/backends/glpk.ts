@@ -40,7 +40,8 @@ async function loadGlpk(): Promise<GLPK> {
   return module.default();
 }
 
-function getRuntime(): Promise<GLPK> {
+/** The shared GLPK runtime, loaded on first use. */
+export function loadGlpkRuntime(): Promise<GLPK> {
   if (runtime === null) {
     const loading = loadGlpk();
     runtime = loading;
@@ -245,7 +246,7 @@ export const glpkBackend: Backend = {
       'glpk',
       model,
       options,
-      getRuntime,
+      loadGlpkRuntime,
       (glpk, normalized, startMs) => {
         const budget = { options: normalized, startMs };
         const outcome = hasIntegers(model) ? solveMip(glpk, model, budget) : solveLp(glpk, model, budget);

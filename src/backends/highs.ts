@@ -38,7 +38,8 @@ async function loadPackagedHighs(): Promise<Highs> {
 let loader: HighsLoader = loadPackagedHighs;
 let runtime: Promise<Highs> | null = null;
 
-function getRuntime(): Promise<Highs> {
+/** The shared HiGHS runtime, loaded on first use. */
+export function loadHighsRuntime(): Promise<Highs> {
   if (runtime === null) {
     const loading = loader();
     runtime = loading;
@@ -188,7 +189,7 @@ export const highsBackend: Backend = {
     license: 'MIT',
   },
   solve(model: Model, options?: MilpSolveOptions) {
-    return guardedSolve('highs', model, options, getRuntime, (highs, normalized, startMs) =>
+    return guardedSolve('highs', model, options, loadHighsRuntime, (highs, normalized, startMs) =>
       solveOnce(highs, model, normalized, startMs), dropRuntime);
   },
 };

@@ -36,7 +36,8 @@ async function loadSolver(): Promise<SolverAPI> {
   ) as SolverAPI;
 }
 
-function getRuntime(): Promise<SolverAPI> {
+/** The jslp solver object, loaded on first use. */
+export function loadJslpSolver(): Promise<SolverAPI> {
   if (runtime === null) {
     const loading = loadSolver();
     runtime = loading;
@@ -53,7 +54,7 @@ const boundRowName = (j: number): string => `b${j}`;
 const OBJECTIVE = 'objective';
 
 /** Column j of the model is shift + sign · y_j, where y_j is jslp's variable. */
-interface Substitution {
+export interface Substitution {
   readonly shift: number;
   readonly sign: 1 | -1;
   readonly free: boolean;
@@ -173,6 +174,33 @@ function settleUnboundedMip(solver: SolverAPI, model: Model, options: Normalized
   return { termination: 'infeasible' };
 }
 
+/**
+ * What a jslp result means (pure, so the traps can be tested on hand-made results).
+ * 'settle' asks for the feasibility check of a MIP whose relaxation is unbounded.
+ */
+export function interpretJslpResult(
+  result: SolveResult,
+  substitutions: readonly Substitution[],
+  mip: boolean,
+  timedOut: boolean,
+): Outcome | 'settle' {
+  if (result.bounded === false) {
+    if (mip) return 'settle';
+    return result.feasible ? { termination: 'unbounded' } : { termination: 'infeasible' };
+  }
+  if (!mip) {
+    if (result.feasible) return { termination: 'optimal', values: columnValues(result, substitutions) };
+    return { termination: 'infeasible' };
+  }
+  if (result.isIntegral !== true || !result.feasible) {
+    // No integral incumbent: a fractional `feasible: true` is the last node, not an answer.
+    if (timedOut) return { termination: 'time_limit', message: 'jslp: timeout before an integral solution' };
+    return { termination: 'infeasible' };
+  }
+  const values = columnValues(result, substitutions);
+  return timedOut ? { termination: 'time_limit', values } : { termination: 'optimal', values };
+}
+
 function solveModel(solver: SolverAPI, model: Model, options: NormalizedOptions, startMs: number): Outcome {
   const mip = hasIntegers(model);
   const translation = toJslpModel(model, {
@@ -180,22 +208,8 @@ function solveModel(solver: SolverAPI, model: Model, options: NormalizedOptions,
     tolerance: mip ? options.mipGap : undefined,
   });
   const result = solveOnce(solver, translation);
-  if (result.bounded === false) {
-    if (!mip) return result.feasible ? { termination: 'unbounded' } : { termination: 'infeasible' };
-    return settleUnboundedMip(solver, model, options, startMs);
-  }
-  const timedOut = usedTimeout(options, startMs);
-  if (!mip) {
-    if (result.feasible) return { termination: 'optimal', values: columnValues(result, translation.substitutions) };
-    return timedOut ? { termination: 'time_limit' } : { termination: 'infeasible' };
-  }
-  if (result.isIntegral !== true || !result.feasible) {
-    // No integral incumbent: a fractional `feasible: true` is the last node, not an answer.
-    if (timedOut) return { termination: 'time_limit', message: 'jslp: timeout before an integral solution' };
-    return { termination: 'infeasible' };
-  }
-  const values = columnValues(result, translation.substitutions);
-  return timedOut ? { termination: 'time_limit', values } : { termination: 'optimal', values };
+  const outcome = interpretJslpResult(result, translation.substitutions, mip, usedTimeout(options, startMs));
+  return outcome === 'settle' ? settleUnboundedMip(solver, model, options, startMs) : outcome;
 }
 
 function ignoredOptions(options: NormalizedOptions): string | undefined {
@@ -218,7 +232,7 @@ export const jslpBackend: Backend = {
     license: 'MIT',
   },
   solve(model: Model, options?: MilpSolveOptions) {
-    return guardedSolve('jslp', model, options, getRuntime, (solver, normalized, startMs) => {
+    return guardedSolve('jslp', model, options, loadJslpSolver, (solver, normalized, startMs) => {
       const outcome = solveModel(solver, model, normalized, startMs);
       const note = ignoredOptions(normalized);
       if (note === undefined) return outcome;

@@ -1,9 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { getBackend, listBackends } from '../../src/backends/registry.ts';
 import { BACKEND_NAMES, type BackendName } from '../../src/backends/types.ts';
 import { checkMilpSolution, describeViolations } from '../../src/milp/check.ts';
 import { objectiveValue } from '../../src/milp/model.ts';
 import { catalogue } from './catalogue.ts';
+
+// Solver tests share two cores with other suites; the limit guards against hangs, not speed.
+vi.setConfig({ testTimeout: 60_000 });
 
 /**
  * Per-backend exclusions: [backend, catalogue id, reason]. Every entry must name a real
