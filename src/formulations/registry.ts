@@ -8,6 +8,7 @@ import type { AnyFormulation, Formulation } from './types.ts';
 import { milpFormulation } from './milp/index.ts';
 import { modelCaching } from './model-caching/index.ts';
 import { speculativeThresholdFormulation } from './speculative-threshold/index.ts';
+import { splitFinetuneFormulation } from './split-finetune/index.ts';
 
 // Each family is typed with its own Problem/Decision; the registry holds them type-erased.
 const entry = <P, D>(f: Formulation<P, D>): AnyFormulation => f as unknown as AnyFormulation;
@@ -16,6 +17,7 @@ export const FORMULATIONS: Readonly<Record<string, AnyFormulation>> = {
   milp: entry(milpFormulation),
   'model-caching': entry(modelCaching),
   'speculative-threshold': entry(speculativeThresholdFormulation),
+  'split-finetune': entry(splitFinetuneFormulation),
 };
 
 export function listKinds(): string[] {

@@ -1,0 +1,233 @@
+/**
+ * Input schema of the `split-finetune` kind: K clients fine-tune one model with LoRA by split
+ * federated learning against one edge server (SplitLoRA / SFL setting, seed §V-A). The planner
+ * decides, per client, the cut layer, the frozen prefix and the number of uplink subchannels.
+ */
+import { z } from 'zod';
+import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
+import type { DeviceSpec } from '../../cost/device.ts';
+import type { LinkSpec } from '../../cost/link.ts';
+import { totalParams, type ModelSpec } from '../../cost/model.ts';
+import {
+  LORA_TARGETS,
+  TRAINING_ACCOUNTINGS,
+  loraParamsPerLayer,
+  type LoraConfig,
+  type Recomputation,
+  type TrainingAccounting,
+  type TrainingAccountingName,
+} from '../../cost/training.ts';
+import { InputError, jsonPath } from '../../errors.ts';
+
+const positiveInt = z.number().int('must be a whole number').positive('must be positive');
+const nonNegativeInt = z.number().int('must be a whole number').nonnegative('must not be negative');
+const positive = z.number().positive('must be positive');
+const ratio = z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]');
+
+export const OBJECTIVES = ['round-time', 'total-time', 'device-energy', 'weighted'] as const;
+export type ObjectiveKind = (typeof OBJECTIVES)[number];
+
+export const CUT_POLICIES = ['per-client', 'shared'] as const;
+export type CutPolicy = (typeof CUT_POLICIES)[number];
+
+const clientSchema = z.strictObject({
+  name: z.string().min(1).optional().describe('label used in messages; default "client i"'),
+  device: deviceRefSchema.describe('catalog device id or inline device'),
+  link: linkRefSchema.describe('catalog link id or inline link; its uplink rate is the rate over the whole cell band'),
+  energyBudgetJoulesPerRound: positive.optional().describe('cap on this client’s amortised device energy per round (overrides the top-level budget)'),
+});
+
+export const splitFinetuneInputSchema = z.strictObject({
+  $schema: z.string().optional(),
+  kind: z.literal('split-finetune'),
+  description: z.string().optional(),
+  model: modelRefSchema.describe('catalog model id or inline model'),
+  lora: z
+    .strictObject({
+      rank: positiveInt.describe('LoRA rank r'),
+      targets: z.array(z.enum(LORA_TARGETS)).min(1, 'needs at least one adapted matrix').describe('adapted matrices of each trainable layer'),
+    })
+    .describe('LoRA adapters carried by every trainable (unfrozen) decoder layer'),
+  trainingAccounting: z.enum(Object.keys(TRAINING_ACCOUNTINGS) as [TrainingAccountingName, ...TrainingAccountingName[]]).optional().describe('bytes per trainable (adapter) parameter; default mixed-16'),
+  recomputation: z.enum(['none', 'selective', 'full']).optional().describe('activation recomputation; default none'),
+  batchSize: positiveInt.describe('samples per client per round (one local iteration)'),
+  sequenceLength: positiveInt.describe('tokens per sample'),
+  samplesPerClient: positiveInt.describe('local data set size of each client'),
+  epochs: positiveInt.describe('passes over the local data'),
+  aggregationIntervalRounds: positiveInt.optional().describe('client-side adapters are averaged every this many rounds; default once per epoch'),
+  server: z.strictObject({ device: deviceRefSchema }),
+  clients: z.array(clientSchema).min(1, 'needs at least one client'),
+  subchannels: positiveInt.describe('uplink subchannels N shared by the clients (Σ n_k ≤ N, n_k ≥ 1)'),
+  subchannelRateFraction: z
+    .number()
+    .gt(0, 'must be in (0, 1]')
+    .max(1, 'must be in (0, 1]')
+    .optional()
+    .describe('fraction of a client’s link uplink rate carried by one subchannel; default 1/subchannels'),
+  cutPolicy: z.enum(CUT_POLICIES).optional().describe('per-client cuts and frozen prefixes, or one (cut, prefix) for all; default per-client'),
+  cutRange: z
+    .strictObject({ min: nonNegativeInt.optional(), max: nonNegativeInt.optional() })
+    .optional()
+    .describe('allowed cut layers c (layers 1..c on the client); default 1..L'),
+  objective: z.enum(OBJECTIVES).optional().describe('default round-time'),
+  weights: z
+    .strictObject({ perSecond: z.number().min(0, 'must not be negative'), perJoule: z.number().min(0, 'must not be negative') })
+    .optional()
+    .describe('weighted objective: perSecond × total time + perJoule × total device energy'),
+  accuracy: z
+    .strictObject({
+      maxFreezingRatio: ratio.optional().describe('F/L ≤ this for every client'),
+      minTrainableFraction: ratio.optional().describe('LoRA parameters / model parameters ≥ this for every client'),
+      freezingRatio: ratio.optional().describe('fixes F = round(ratio × L) for every client'),
+    })
+    .optional()
+    .describe('accuracy proxy on the frozen prefix'),
+  energyBudgetJoulesPerRound: positive.optional().describe('cap on each client’s amortised device energy per round'),
+});
+
+export type SplitFinetuneInput = z.infer<typeof splitFinetuneInputSchema>;
+
+export interface ClientSpec {
+  readonly name: string;
+  readonly device: DeviceSpec;
+  readonly link: LinkSpec;
+  readonly energyBudgetJoulesPerRound?: number;
+}
+
+/** The parsed problem: catalog references resolved, defaults applied, SI units. */
+export interface SplitFinetuneProblem {
+  readonly kind: 'split-finetune';
+  readonly model: ModelSpec;
+  readonly lora: LoraConfig;
+  readonly accountingName: TrainingAccountingName;
+  readonly accounting: TrainingAccounting;
+  readonly recomputation: Recomputation;
+  readonly batchSize: number;
+  readonly sequenceLength: number;
+  readonly samplesPerClient: number;
+  readonly epochs: number;
+  /** R = ceil(samplesPerClient / batchSize). */
+  readonly roundsPerEpoch: number;
+  readonly aggregationIntervalRounds: number;
+  readonly server: DeviceSpec;
+  readonly clients: readonly ClientSpec[];
+  readonly subchannels: number;
+  readonly subchannelRateFraction: number;
+  readonly cutPolicy: CutPolicy;
+  readonly cutMin: number;
+  readonly cutMax: number;
+  readonly objective: ObjectiveKind;
+  readonly weights: { readonly perSecond: number; readonly perJoule: number };
+  /** Allowed frozen prefixes F ∈ [minFrozenLayers, maxFrozenLayers] (from the accuracy proxy). */
+  readonly minFrozenLayers: number;
+  readonly maxFrozenLayers: number;
+  readonly accuracy: { readonly maxFreezingRatio?: number; readonly minTrainableFraction?: number; readonly freezingRatio?: number };
+}
+
+/** Relative slack when turning a ratio into a layer count, so 0.5 × 24 stays 12 in floating point. */
+const RATIO_EPS = 1e-9;
+
+/** The frozen-prefix interval the accuracy proxy allows; empty (min > max) when none is allowed. */
+export function frozenPrefixBounds(model: ModelSpec, lora: LoraConfig, accuracy: SplitFinetuneProblem['accuracy']): { min: number; max: number } {
+  const L = model.layers;
+  // At least one decoder layer must carry adapters, otherwise nothing is fine-tuned.
+  let max = L - 1;
+  let min = 0;
+  if (accuracy.maxFreezingRatio !== undefined) max = Math.min(max, Math.floor(accuracy.maxFreezingRatio * L + RATIO_EPS));
+  if (accuracy.minTrainableFraction !== undefined) {
+    const perLayer = loraParamsPerLayer(model, lora);
+    const needLayers = Math.ceil((accuracy.minTrainableFraction * totalParams(model)) / perLayer - RATIO_EPS);
+    max = Math.min(max, L - Math.max(needLayers, 0));
+  }
+  if (accuracy.freezingRatio !== undefined) {
+    const fixed = Math.round(accuracy.freezingRatio * L);
+    min = Math.max(min, fixed);
+    max = Math.min(max, fixed);
+  }
+  return { min, max };
+}
+
+function fail(path: readonly PropertyKey[], rule: string): never {
+  throw new InputError(jsonPath(path), rule);
+}
+
+export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
+  const parsed = splitFinetuneInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (issue.code === 'unrecognized_keys') fail([...issue.path, issue.keys[0]], 'unknown field');
+    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    fail(issue.path, missing ? 'required field is missing' : issue.message);
+  }
+  const p = parsed.data;
+  const model = resolveModel(p.model, '$.model');
+  const server = resolveDevice(p.server.device, '$.server.device');
+  const clients: ClientSpec[] = p.clients.map((c, i) => ({
+    name: c.name ?? `client ${i}`,
+    device: resolveDevice(c.device, `$.clients[${i}].device`),
+    link: resolveLink(c.link, `$.clients[${i}].link`),
+    ...(c.energyBudgetJoulesPerRound !== undefined || p.energyBudgetJoulesPerRound !== undefined
+      ? { energyBudgetJoulesPerRound: c.energyBudgetJoulesPerRound ?? p.energyBudgetJoulesPerRound }
+      : {}),
+  }));
+  const L = model.layers;
+  if (p.sequenceLength > model.maxContext) fail(['sequenceLength'], `${p.sequenceLength} tokens exceed the model's context of ${model.maxContext}`);
+  const cutMin = p.cutRange?.min ?? 1;
+  const cutMax = p.cutRange?.max ?? L;
+  if (cutMin > L) fail(['cutRange', 'min'], `must be at most the model's ${L} layers`);
+  if (cutMax > L) fail(['cutRange', 'max'], `must be at most the model's ${L} layers`);
+  if (cutMin > cutMax) fail(['cutRange', 'max'], `must not be below cutRange.min (${cutMin})`);
+  const objective = p.objective ?? 'round-time';
+  if (objective === 'weighted' && p.weights === undefined) fail(['weights'], 'the weighted objective needs weights { perSecond, perJoule }');
+  if (objective === 'weighted' && p.weights !== undefined && p.weights.perSecond === 0 && p.weights.perJoule === 0)
+    fail(['weights'], 'at least one weight must be positive');
+  if (objective !== 'weighted' && p.weights !== undefined) fail(['weights'], 'weights apply only to objective "weighted"');
+  const lora: LoraConfig = { rank: p.lora.rank, targets: [...new Set(p.lora.targets)] };
+  if (loraParamsPerLayer(model, lora) === 0) fail(['lora', 'targets'], `none of the targets exists in ${model.name} (gate needs a gated FFN)`);
+  const accuracy = { ...(p.accuracy ?? {}) };
+  if (accuracy.freezingRatio !== undefined && accuracy.maxFreezingRatio !== undefined && accuracy.freezingRatio > accuracy.maxFreezingRatio)
+    fail(['accuracy', 'freezingRatio'], `fixed freezing ratio ${accuracy.freezingRatio} exceeds maxFreezingRatio ${accuracy.maxFreezingRatio}`);
+  const bounds = frozenPrefixBounds(model, lora, accuracy);
+  const roundsPerEpoch = Math.ceil(p.samplesPerClient / p.batchSize);
+  const accountingName = p.trainingAccounting ?? 'mixed-16';
+  return {
+    kind: 'split-finetune',
+    model,
+    lora,
+    accountingName,
+    accounting: TRAINING_ACCOUNTINGS[accountingName],
+    recomputation: p.recomputation ?? 'none',
+    batchSize: p.batchSize,
+    sequenceLength: p.sequenceLength,
+    samplesPerClient: p.samplesPerClient,
+    epochs: p.epochs,
+    roundsPerEpoch,
+    aggregationIntervalRounds: p.aggregationIntervalRounds ?? roundsPerEpoch,
+    server,
+    clients,
+    subchannels: p.subchannels,
+    subchannelRateFraction: p.subchannelRateFraction ?? 1 / p.subchannels,
+    cutPolicy: p.cutPolicy ?? 'per-client',
+    cutMin,
+    cutMax,
+    objective,
+    weights: p.weights ?? { perSecond: objective === 'device-energy' ? 0 : 1, perJoule: objective === 'device-energy' ? 1 : 0 },
+    minFrozenLayers: bounds.min,
+    maxFrozenLayers: bounds.max,
+    accuracy,
+  };
+}
+
+/** One client's decision: layers 1..cut on the client, 1..frozenLayers frozen, `subchannels` uplink subchannels. */
+export const clientDecisionSchema = z.strictObject({
+  cut: nonNegativeInt,
+  frozenLayers: nonNegativeInt,
+  subchannels: positiveInt,
+});
+
+export const splitFinetuneDecisionSchema = z.strictObject({
+  clients: z.array(clientDecisionSchema).min(1),
+});
+
+export type ClientDecision = z.infer<typeof clientDecisionSchema>;
+export type SplitFinetuneDecision = z.infer<typeof splitFinetuneDecisionSchema>;
