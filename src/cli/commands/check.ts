@@ -1,0 +1,25 @@
+/** `edgeplan check problem.json solution.json` — re-check a decision or a whole solve report. */
+import { check, parseProblem } from '../../api.ts';
+import { EXIT, type CliCommand } from '../context.ts';
+import { inFile, readJsonFile } from '../files.ts';
+import { formatCheck } from '../format.ts';
+
+export const checkCommand: CliCommand = {
+  register(program, context) {
+    program
+      .command('check')
+      .description('re-check a solution against its problem (exit 0 when feasible and any claimed objective holds, else 1)')
+      .argument('<problem>', 'problem JSON file')
+      .argument('<solution>', 'what `edgeplan solve --json` wrote, or a bare decision')
+      .option('--json', 'print the JSON check report')
+      .action((problemFile: string, solutionFile: string, flags: { json?: boolean }) => {
+        const { io } = context;
+        const problem = inFile(problemFile, () => parseProblem(readJsonFile(problemFile, io.cwd)));
+        const solutionRaw = readJsonFile(solutionFile, io.cwd);
+        // The problem is already parsed, so any InputError from here on is about the solution file.
+        const report = inFile(solutionFile, () => check(problem, solutionRaw));
+        io.stdout(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCheck(report));
+        context.exit(report.ok ? EXIT.solved : EXIT.noSolution);
+      });
+  },
+};

@@ -1,0 +1,45 @@
+/** `edgeplan compare problem.json` — every backend, the exact method and every baseline side by side. */
+import { compare, parseProblem, type BackendName } from '../../api.ts';
+import { EXIT, type CliCommand } from '../context.ts';
+import { inFile, readJsonFile } from '../files.ts';
+import { formatCompare } from '../format.ts';
+import { backendList, nonNegativeNumber, positiveInteger, positiveSeconds } from '../options.ts';
+
+/** So that one slow backend (jslp on a large MIP) cannot stall the whole table. */
+export const DEFAULT_COMPARE_TIME_LIMIT_SECONDS = 60;
+
+interface CompareFlags {
+  readonly timeLimit: number;
+  readonly mipGap?: number;
+  readonly nodeLimit?: number;
+  readonly backends?: BackendName[];
+  readonly json?: boolean;
+}
+
+export const compareCommand: CliCommand = {
+  register(program, context) {
+    program
+      .command('compare')
+      .description('run every backend, the exact method (where it applies) and every baseline; each decision re-checked by evaluate')
+      .argument('<problem>', 'problem JSON file')
+      .option('--time-limit <seconds>', 'time limit per method', positiveSeconds('--time-limit'), DEFAULT_COMPARE_TIME_LIMIT_SECONDS)
+      .option('--mip-gap <gap>', 'relative MIP gap (default 1e-6)', nonNegativeNumber('--mip-gap'))
+      .option('--node-limit <n>', 'branch-and-bound node limit', positiveInteger('--node-limit'))
+      .option('--backends <list>', 'only these backends, e.g. highs,glpk', backendList)
+      .option('--json', 'print the JSON comparison report')
+      .action(async (file: string, flags: CompareFlags) => {
+        const { io } = context;
+        const problem = inFile(file, () => parseProblem(readJsonFile(file, io.cwd)));
+        const report = await compare(problem, {
+          timeLimitSeconds: flags.timeLimit,
+          ...(flags.mipGap !== undefined ? { mipGap: flags.mipGap } : {}),
+          ...(flags.nodeLimit !== undefined ? { nodeLimit: flags.nodeLimit } : {}),
+          ...(flags.backends !== undefined ? { only: flags.backends } : {}),
+        });
+        io.stdout(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCompare(report));
+        const anyFeasible = report.rows.some((r) => r.feasible === true && r.termination !== 'error');
+        const anyInfeasible = report.rows.some((r) => r.termination === 'infeasible' || r.termination === 'unbounded');
+        context.exit(anyFeasible ? EXIT.solved : anyInfeasible ? EXIT.noSolution : EXIT.internal);
+      });
+  },
+};

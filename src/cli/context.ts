@@ -1,0 +1,36 @@
+/**
+ * What a CLI command needs from the outside world, injectable so that tests run the CLI in
+ * process (no spawn per case) with captured output.
+ */
+import type { Command } from 'commander';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Directory that relative file arguments are resolved against. */
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface CliContext {
+  readonly io: CliIo;
+  /** Records the exit code of the command that ran (0 solved, 1 infeasible/none, 2 input, 3 internal). */
+  exit(code: ExitCode): void;
+}
+
+export const EXIT = { solved: 0, noSolution: 1, badInput: 2, internal: 3 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** One CLI command: a file in src/cli/commands/ and one line in main.ts's COMMANDS list. */
+export interface CliCommand {
+  register(program: Command, context: CliContext): void;
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    cwd: process.cwd(),
+    env: process.env,
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * File I/O at the CLI's edge: size limit before parsing, JSON syntax errors with line and column,
+ * and InputErrors that remember which file they came from.
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InputError, UsageError } from '../errors.ts';
+
+/** Input files larger than this are rejected before they are read. */
+export const MAX_INPUT_BYTES = 20 * 1024 * 1024;
+
+/** An InputError found in a named file; the CLI prints the file after the path and rule. */
+export class FileInputError extends Error {
+  readonly exitCode = 2;
+  constructor(
+    readonly file: string,
+    readonly inner: InputError,
+  ) {
+    super(`${inner.message} (in ${file})`);
+    this.name = 'FileInputError';
+  }
+}
+
+/** Runs `fn`, attaching `file` to any InputError it throws. */
+export function inFile<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof InputError) throw new FileInputError(file, error);
+    throw error;
+  }
+}
+
+export async function inFileAsync<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof InputError) throw new FileInputError(file, error);
+    throw error;
+  }
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** Reads and parses a JSON file; every failure is a one-line UsageError or InputError. */
+export function readJsonFile(file: string, cwd: string): unknown {
+  const path = resolve(cwd, file);
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (stat.isDirectory()) throw new UsageError(`${file}: is a directory, not a JSON file`);
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = error instanceof Error && 'code' in error ? String(error.code) : '';
+    throw new UsageError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code || String(error)})`}`);
+  }
+  if (size > MAX_INPUT_BYTES) {
+    throw new FileInputError(file, new InputError('$', `the file is ${megabytes(size)}; input files may be at most ${megabytes(MAX_INPUT_BYTES)}`));
+  }
+  const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  return inFile(file, () => parseJsonText(text));
+}
+
+/** JSON.parse, with a syntax error reported as `$: invalid JSON at line L column C: …`. */
+export function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    if (text.trim() === '') throw new InputError('$', 'invalid JSON: the file is empty');
+    const offset = syntaxErrorOffset(text, error.message);
+    const { line, column } = lineAndColumn(text, offset);
+    const nonFinite = /^-?(NaN|Infinity)/.test(text.slice(offset, offset + 9)) ? ' (JSON has no NaN or Infinity; omit an unbounded side or write null)' : '';
+    throw new InputError('$', `invalid JSON at line ${line} column ${column}: ${describeSyntaxError(error.message)}${nonFinite}`);
+  }
+}
+
+const POSITION = /in JSON at position (\d+)/;
+
+/**
+ * Offset of the first syntax error. V8 states a position for most errors; for the rest
+ * ("Unexpected token …", "Unexpected end …") the shortest prefix of the text that already holds
+ * the error is found by bisection — a prefix either contains the first error or is merely cut short.
+ */
+function syntaxErrorOffset(text: string, message: string): number {
+  const stated = POSITION.exec(message);
+  if (stated !== null) return Number(stated[1]);
+  if (/Unexpected end of JSON input/.test(message)) return text.length;
+  const holdsError = (k: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, k));
+      return false;
+    } catch (e) {
+      const m = e instanceof Error ? e.message : '';
+      if (/Unexpected end of JSON input/.test(m)) return false;
+      const at = POSITION.exec(m);
+      return at === null || Number(at[1]) < k;
+    }
+  };
+  let low = 0;
+  let high = text.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (holdsError(mid + 1)) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+function describeSyntaxError(message: string): string {
+  const text = message.replace(/\s*in JSON at position \d+.*$/s, '').replace(/, .*is not valid JSON$/s, '');
+  if (text === 'Unexpected end of JSON input') return 'unexpected end of input';
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+export function writeTextFile(file: string, cwd: string, text: string): void {
+  try {
+    writeFileSync(resolve(cwd, file), text);
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+    throw new UsageError(`--out ${file}: cannot write (${code})`);
+  }
+}

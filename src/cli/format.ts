@@ -1,0 +1,103 @@
+/** Human-readable rendering of API reports for the terminal (JSON output bypasses all of this). */
+import type { Attempt, CheckReport, CompareReport, SolveReport, SweepReport } from '../api.ts';
+
+/** Ten significant digits: enough to compare objectives by eye, without float noise. */
+export function num(value: number | null | undefined): string {
+  if (value === null || value === undefined) return '-';
+  if (!Number.isFinite(value)) return String(value);
+  return String(Number(value.toPrecision(10)));
+}
+
+export function percent(gap: number | null | undefined): string {
+  if (gap === null || gap === undefined) return '-';
+  return `${Number((gap * 100).toPrecision(4))}%`;
+}
+
+/** A gap setting as people write it: 1e-6 rather than 0.000001. */
+export function gapSetting(gap: number): string {
+  return gap > 0 && gap < 1e-3 ? gap.toExponential() : String(gap);
+}
+
+export function seconds(value: number): string {
+  return value < 0.01 ? `${(value * 1000).toFixed(1)} ms` : `${value.toFixed(2)} s`;
+}
+
+/** Left-aligned columns separated by two spaces. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function indent(text: string, prefix = '  '): string {
+  return text
+    .split('\n')
+    .map((l) => prefix + l)
+    .join('\n');
+}
+
+function attemptRows(attempts: readonly Attempt[]): string {
+  return indent(table(['method', 'termination', 'time', 'message'], attempts.map((a) => [a.method, a.termination, seconds(a.timeSeconds), a.message ?? ''])));
+}
+
+export function formatSolve(report: SolveReport, title: string): string {
+  const lines: string[] = [];
+  const field = (name: string, value: string): void => {
+    lines.push(`${name.padEnd(12)} ${value}`);
+  };
+  field('kind', `${report.kind} (${title})`);
+  const held = report.solution !== null;
+  let termination: string = report.termination;
+  if (report.termination === 'optimal') termination += ` (within relative gap ${gapSetting(report.options.mipGap)})`;
+  else if (held) termination += ' (feasible solution held)';
+  else if (report.termination !== 'error') termination += ' (no solution)';
+  field('termination', termination);
+  field('method', report.method);
+  if (report.solution !== null) {
+    field('objective', num(report.solution.objective));
+    if (report.solution.bound !== undefined) field('bound', `${num(report.solution.bound)} (gap ${percent(report.solution.gap)})`);
+  }
+  field('time', seconds(report.timeSeconds));
+  if (report.summary !== undefined) lines.push('', report.summary);
+  if (report.solution === null) {
+    if (report.explanation !== undefined) lines.push('', `why: ${report.explanation}`);
+    if (report.termination === 'error') lines.push('', 'every method tried failed; see the attempts below');
+  }
+  lines.push('', 'attempts', attemptRows(report.attempts));
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatCheck(report: CheckReport): string {
+  const lines = [`feasible     ${report.feasible ? 'yes' : 'no'}`, `objective    ${num(report.objective)} (recomputed by evaluate)`];
+  if (report.claimed !== undefined) {
+    const verdict = report.objectiveMatches === true ? 'matches' : 'does NOT match';
+    lines.push(`claimed      ${num(report.claimed.objective)} by ${report.claimed.method} (${report.claimed.termination}): ${verdict}`);
+  }
+  if (report.summary !== undefined) lines.push('', report.summary);
+  if (report.evaluation.violations.length > 0) {
+    lines.push('', `violations (${report.evaluation.violations.length})`);
+    for (const v of report.evaluation.violations.slice(0, 20)) lines.push(`  ${v.constraint}: ${v.message}`);
+    if (report.evaluation.violations.length > 20) lines.push(`  … and ${report.evaluation.violations.length - 20} more`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const yesNo = (v: boolean | null): string => (v === null ? '-' : v ? 'yes' : 'NO');
+
+export function formatCompare(report: CompareReport): string {
+  const rows = report.rows.map((r) => [r.method, r.kind, r.termination ?? '-', num(r.objective), percent(r.gap), seconds(r.timeSeconds), yesNo(r.feasible), r.message ?? '']);
+  const lines = [`kind ${report.kind}, ${report.sense === 'min' ? 'minimise' : 'maximise'}, relative gap ${gapSetting(report.options.mipGap)}${report.options.timeLimitSeconds !== undefined ? `, time limit ${report.options.timeLimitSeconds} s per method` : ''}`, ''];
+  lines.push(table(['method', 'kind', 'termination', 'objective', 'gap', 'time', 'feasible', 'message'], rows), '');
+  const { agreement } = report;
+  if (agreement.methods.length >= 2) {
+    lines.push(agreement.agree ? `agreement: ${agreement.methods.join(', ')} all optimal with the same objective` : `DISAGREEMENT: ${agreement.methods.join(', ')} all claim optimal, objectives spread by ${num(agreement.spread)}`);
+  } else if (agreement.methods.length === 1) lines.push(`only ${agreement.methods[0]} proved optimality`);
+  lines.push(report.best === null ? 'best: no method found a feasible decision' : `best: ${num(report.best.objective)} (${report.best.method})`);
+  for (const note of report.notes) lines.push(`note: ${note}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatSweep(report: SweepReport): string {
+  const rows = report.rows.map((r) => [num(r.value), r.termination, num(r.objective), percent(r.gap), r.method, r.summary ?? r.explanation ?? '']);
+  return `sweep of ${report.path} (kind ${report.kind})\n\n${table(['value', 'termination', 'objective', 'gap', 'method', 'decision'], rows)}\n`;
+}
