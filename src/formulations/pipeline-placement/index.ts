@@ -1,0 +1,45 @@
+/**
+ * The `pipeline-placement` kind: which edge servers, in which order, hold which contiguous layer
+ * ranges of a model, for training with micro-batches, inference latency or inference throughput
+ * (the seed's §V-B, Fig. 4–5; FORMULATIONS.md family 2).
+ */
+import type { Formulation } from '../types.ts';
+import { pipelineBaselines } from './baselines.ts';
+import { evaluatePipeline, describePipeline } from './evaluate.ts';
+import { exactNotApplicable, solveExact } from './exact.ts';
+import { explainPipelineInfeasible } from './explain.ts';
+import { compilePipeline } from './milp.ts';
+import { decisionSchema, parsePipeline, pipelineInputSchema, type PipelineDecision, type PipelineProblem } from './schema.ts';
+
+export type { PipelineDecision, PipelineProblem } from './schema.ts';
+export { trainingTimeVsServers } from './sweep.ts';
+
+/** The best feasible baseline decision by our evaluate, or null. */
+export function bestBaseline(problem: PipelineProblem): { name: string; decision: PipelineDecision; objective: number } | null {
+  let best: { name: string; decision: PipelineDecision; objective: number } | null = null;
+  for (const peer of pipelineBaselines) {
+    const decision = peer.run(problem);
+    if (!decision) continue;
+    const e = evaluatePipeline(problem, decision);
+    if (e.feasible && (!best || e.objective < best.objective)) best = { name: peer.name, decision, objective: e.objective };
+  }
+  return best;
+}
+
+export const pipelinePlacementFormulation: Formulation<PipelineProblem, PipelineDecision> = {
+  kind: 'pipeline-placement',
+  title: 'heterogeneous pipeline stages: which servers, in which order, which layers',
+  sense: 'min',
+  inputSchema: pipelineInputSchema,
+  parse: parsePipeline,
+  decisionSchema,
+  compile: (problem) => compilePipeline(problem, { warmStart: bestBaseline(problem)?.decision ?? null }),
+  exact: {
+    notApplicable: exactNotApplicable,
+    solve: solveExact,
+  },
+  evaluate: evaluatePipeline,
+  baselines: pipelineBaselines,
+  explainInfeasible: explainPipelineInfeasible,
+  describe: (_problem, _decision, evaluation) => describePipeline(evaluation),
+};
