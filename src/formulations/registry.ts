@@ -9,6 +9,7 @@ import { milpFormulation } from './milp/index.ts';
 import { modelCaching } from './model-caching/index.ts';
 import { speculativeThresholdFormulation } from './speculative-threshold/index.ts';
 import { splitFinetuneFormulation } from './split-finetune/index.ts';
+import { pipelinePlacementFormulation } from './pipeline-placement/index.ts';
 
 // Each family is typed with its own Problem/Decision; the registry holds them type-erased.
 const entry = <P, D>(f: Formulation<P, D>): AnyFormulation => f as unknown as AnyFormulation;
@@ -18,6 +19,7 @@ export const FORMULATIONS: Readonly<Record<string, AnyFormulation>> = {
   'model-caching': entry(modelCaching),
   'speculative-threshold': entry(speculativeThresholdFormulation),
   'split-finetune': entry(splitFinetuneFormulation),
+  'pipeline-placement': entry(pipelinePlacementFormulation),
 };
 
 export function listKinds(): string[] {
