@@ -7,3 +7,4 @@ export * from './energy.ts';
 export * from './layers.ts';
 export * from './inference-memory.ts';
 export * from './reproductions.ts';
+export * from './calibrate.ts';
