@@ -26,14 +26,14 @@ const BUDGET_TOLERANCE = 1e-9;
 export function optionIndex(p: SpeculativeProblem, threshold: number | null, gamma: number): number | string {
   if (gamma === 0) {
     if (threshold === null) return 0;
-    const i = p.options.findIndex((o) => o.threshold !== null && Math.abs(o.threshold - threshold) <= 1e-12);
+    const i = p.options.findIndex((o) => o.threshold !== null && o.threshold === threshold);
     return i >= 0 ? i : `threshold ${threshold} is not in the problem's threshold table`;
   }
   if (p.options.length === 1 && p.options[0].threshold === null) {
     return threshold === null ? 0 : `the problem has no threshold table, so threshold must be null (got ${threshold})`;
   }
   if (threshold === null) return `the problem has a threshold table; choose one of ${p.options.map((o) => o.threshold).join(', ')}`;
-  const i = p.options.findIndex((o) => o.threshold !== null && Math.abs(o.threshold - threshold) <= 1e-12);
+  const i = p.options.findIndex((o) => o.threshold !== null && o.threshold === threshold);
   return i >= 0 ? i : `threshold ${threshold} is not in the table (${p.options.map((o) => o.threshold).join(', ')})`;
 }
 
