@@ -43,8 +43,12 @@ export function explainPipelineInfeasible(problem: PipelineProblem): string {
     need += least;
   }
   const K = problem.stages ?? problem.maxStages;
-  const offer = [...cap].sort((x, y) => y - x).slice(0, K).reduce((x, y) => x + y, 0);
-  if (need > offer) reasons.push(`the layers need at least ${GBf(need)} in total, the ${K} largest allowed servers offer ${GBf(offer)} (short by ${GBf(need - offer)})`);
+  // With a pinned source, the source is one of the K servers.
+  const src = problem.source;
+  const others = cap.filter((_, j) => j !== src).sort((x, y) => y - x);
+  const offer = src === null ? others.slice(0, K).reduce((x, y) => x + y, 0) : cap[src] + others.slice(0, K - 1).reduce((x, y) => x + y, 0);
+  const who = src === null ? `the ${K} largest allowed servers offer` : K === 1 ? 'the source alone offers' : `the source and the ${K === 2 ? 'largest other server' : `${K - 1} largest other servers`} offer`;
+  if (need > offer) reasons.push(`the layers need at least ${GBf(need)} in total, ${who} ${GBf(offer)} (short by ${GBf(need - offer)})`);
   if (reasons.length === 0) {
     reasons.push(
       `no contiguous split fits: memory is enough in total but not in whole stages under the stage limit (${K}), the in-flight activations of the schedule, or the links available between servers`,

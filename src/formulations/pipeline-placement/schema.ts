@@ -203,6 +203,9 @@ function resolveServerProfile(
 ): MeasuredProfile | undefined {
   if (raw === 'none') return undefined;
   if (raw === 'auto') return inference ? findProfile(model.id, device.id) : undefined;
+  // A measured profile times one inference pass; training work (forward + backward per
+  // micro-batch) comes from the roofline, so a profile there would be silently wrong.
+  if (!inference) throw new InputError(path, 'measured profiles time inference; in training mode layer times come from the roofline (omit the profile or give "none")');
   let profile: MeasuredProfile;
   if (typeof raw === 'string') {
     const found = loadCatalog().profiles.get(raw);
