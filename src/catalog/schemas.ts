@@ -62,12 +62,67 @@ export const modelSpecSchema = z
   });
 
 /**
+ * Whole-number checks for the object branch of a reference union. zod's `.int()` aborts, and when
+ * every branch of a union aborts zod reports only "Invalid input" at the union; a refinement does
+ * not abort, so `{ "id": "llama-2-7b", "layers": 31.5 }` reports `$.model.layers` and its rule.
+ */
+const refPositiveInt = z.number().positive('must be positive').refine(Number.isInteger, 'must be a whole number').meta({ type: 'integer' });
+const refNonNegativeInt = z.number().nonnegative('must not be negative').refine(Number.isInteger, 'must be a whole number').meta({ type: 'integer' });
+
+/**
+ * An enumerated field for the object branch of a reference union: like `z.enum` (the JSON Schema
+ * still lists the values) but a wrong value does not abort the union, so its path is reported.
+ */
+function refEnum(values: readonly string[]) {
+  return z
+    .string()
+    .refine((v) => values.includes(v), `must be one of ${values.map((v) => `"${v}"`).join(', ')}`)
+    .meta({ enum: [...values] });
+}
+
+const moeRefSchema = z.strictObject({
+  experts: refPositiveInt,
+  topK: refPositiveInt,
+  sharedExperts: refNonNegativeInt,
+  expertFfnHiddenSize: refPositiveInt,
+  denseLayers: refNonNegativeInt,
+});
+
+const mlaRefSchema = z.strictObject({
+  qLoraRank: refPositiveInt,
+  kvLoraRank: refPositiveInt,
+  qkNopeHeadDim: refPositiveInt,
+  qkRopeHeadDim: refNonNegativeInt,
+  vHeadDim: refPositiveInt,
+});
+
+/**
  * What a problem may write for a model: an id, or an object. When an inline object omits
  * `headDim`, it is hidden/heads and heads must divide hidden (checked at resolution).
  */
 export const modelRefSchema = z.union([
   z.string().min(1),
-  z.strictObject({ ...modelFields, id: z.string().min(1).optional(), name: z.string().optional(), source: z.string().optional(), headDim: positiveInt.optional() }).partial(),
+  z
+    .strictObject({
+      ...modelFields,
+      layers: refPositiveInt,
+      hiddenSize: refPositiveInt,
+      heads: refPositiveInt,
+      kvHeads: refPositiveInt,
+      headDim: refPositiveInt,
+      ffnHiddenSize: refPositiveInt,
+      vocabSize: refPositiveInt,
+      maxContext: refPositiveInt,
+      moe: moeRefSchema,
+      mla: mlaRefSchema,
+      ffnKind: refEnum(['mlp', 'gated']),
+      positionEmbedding: refEnum(['learned', 'rotary']),
+      dtype: refEnum(DTYPES),
+      id: z.string().min(1),
+      name: z.string(),
+      source: z.string(),
+    })
+    .partial(),
 ]);
 
 const deviceFields = {

@@ -1,6 +1,10 @@
 /** Bad model/device/link references fail with an InputError naming the JSON path and the rule. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { closeMatches, resolveDevice, resolveLink, resolveModel, type ModelRef } from '../../src/catalog/index.ts';
+import { closeMatches, modelRefSchema, resolveDevice, resolveLink, resolveModel, type ModelRef } from '../../src/catalog/index.ts';
+import { main } from '../../src/cli/main.ts';
 import { InputError } from '../../src/errors.ts';
 
 function errorOf(f: () => unknown): InputError {
@@ -123,4 +127,44 @@ describe('closeMatches', () => {
     expect(closeMatches('gpt2', ['gpt2-small', 'gpt2-xl', 'llama-2-7b'])).toEqual(['gpt2-xl', 'gpt2-small']);
     expect(closeMatches('h100', ['h100-sxm', 'a100-80gb'])[0]).toBe('h100-sxm');
   });
+});
+
+describe('reference schemas report the offending field, not the union', () => {
+  const cases: Array<[unknown, string, RegExp]> = [
+    [{ id: 'llama-2-7b', layers: 31.5 }, 'layers', /whole number/],
+    [{ id: 'llama-2-7b', dtype: 'fp12' }, 'dtype', /must be one of "fp32"/],
+    [{ id: 'llama-2-7b', ffnKind: 'swiglu' }, 'ffnKind', /"mlp", "gated"/],
+    [{ id: 'mixtral-8x7b', moe: { experts: 8, topK: 2.5, sharedExperts: 0, expertFfnHiddenSize: 14336, denseLayers: 0 } }, 'moe.topK', /whole number/],
+    [{ id: 'llama-2-7b', hiddenSize: -4096 }, 'hiddenSize', /positive/],
+  ];
+  for (const [value, path, rule] of cases) {
+    it(`${JSON.stringify(value).slice(0, 60)} → ${path}`, () => {
+      const r = modelRefSchema.safeParse(value);
+      expect(r.success).toBe(false);
+      if (r.success) return;
+      expect(r.error.issues[0].path.join('.')).toBe(path);
+      expect(r.error.issues[0].message).toMatch(rule);
+    });
+  }
+});
+
+describe('bad catalog references through `edgeplan solve`', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeplan-catalog-'));
+  const example = JSON.parse(readFileSync(new URL('../../problems/split-finetune/gpt2-medium-3-clients.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['non-integer layers', { model: { id: 'gpt2-medium', layers: 23.5 } }, /^edgeplan: \$\.model\.layers: must be a whole number/],
+    ['unknown dtype', { model: { id: 'gpt2-medium', dtype: 'fp12' } }, /^edgeplan: \$\.model\.dtype: must be one of/],
+    ['unknown id', { model: 'gpt2-medum' }, /^edgeplan: \$\.model: unknown model "gpt2-medum"; did you mean "gpt2-medium"/],
+    ['negative memory', { server: { device: { id: 'rtx-3090', memoryBytes: -1 } } }, /^edgeplan: \$\.server\.device\.memoryBytes: must be positive/],
+  ];
+  for (const [name, patch, expected] of cases) {
+    it(name, async () => {
+      const file = join(dir, `${name.replace(/\W+/g, '-')}.json`);
+      writeFileSync(file, JSON.stringify({ ...example, ...patch }));
+      let err = '';
+      const code = await main(['solve', file], { stdout: () => undefined, stderr: (t) => (err += t), cwd: dir, env: {} });
+      expect(code).toBe(2);
+      expect(err).toMatch(expected);
+    });
+  }
 });
