@@ -584,7 +584,7 @@ export interface SweepRow {
   readonly termination: Termination;
   readonly objective: number | null;
   readonly gap: number | null;
-  /** The family's describe() text on one line. */
+  /** The family's describe() text (its first line is the headline). */
   readonly summary: string | null;
   readonly decision: unknown;
   readonly explanation?: string;
@@ -691,7 +691,7 @@ export async function sweep(problem: unknown, path: string, values: readonly num
       termination: report.termination,
       objective: report.solution?.objective ?? null,
       gap: report.solution?.gap ?? null,
-      summary: report.summary !== undefined ? report.summary.split('\n').join('; ') : null,
+      summary: report.summary ?? null,
       decision: report.solution?.decision ?? null,
       ...(report.explanation !== undefined ? { explanation: report.explanation } : {}),
       timeSeconds: report.timeSeconds,

@@ -26,7 +26,17 @@ export interface CliCommand {
   register(program: Command, context: CliContext): void;
 }
 
+let pipeGuarded = false;
+
 export function processIo(): CliIo {
+  if (!pipeGuarded) {
+    pipeGuarded = true;
+    // `edgeplan schema | head` closes the pipe early; that is the reader's choice, not an error.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   return {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

@@ -10,6 +10,8 @@ export function num(value: number | null | undefined): string {
 
 export function percent(gap: number | null | undefined): string {
   if (gap === null || gap === undefined) return '-';
+  // Below 1e-9 relative a gap is floating-point noise in the bound, not a property of the solution.
+  if (Math.abs(gap) < 1e-9) return '0%';
   return `${Number((gap * 100).toPrecision(4))}%`;
 }
 
@@ -98,6 +100,6 @@ export function formatCompare(report: CompareReport): string {
 }
 
 export function formatSweep(report: SweepReport): string {
-  const rows = report.rows.map((r) => [num(r.value), r.termination, num(r.objective), percent(r.gap), r.method, r.summary ?? r.explanation ?? '']);
+  const rows = report.rows.map((r) => [num(r.value), r.termination, num(r.objective), percent(r.gap), r.method, (r.summary ?? r.explanation ?? '').split('\n')[0]]);
   return `sweep of ${report.path} (kind ${report.kind})\n\n${table(['value', 'termination', 'objective', 'gap', 'method', 'decision'], rows)}\n`;
 }

@@ -118,14 +118,14 @@ describe('edgeplan commands', () => {
     const out = join(dir, 'report.json');
     const result = await run(['solve', 'problems/milp/knapsack.json', '--json', '--out', out, '--backend', 'glpk']);
     expect(result.code).toBe(0);
-    const printed = JSON.parse(result.stdout) as { method: string; solution: { objective: number } };
+    const printed = JSON.parse(result.stdout) as { method: string; solution: { objective: number; decision: { values: Record<string, number> } } };
     expect(printed).toEqual(JSON.parse(readFileSync(out, 'utf8')));
     expect(printed.method).toBe('glpk');
     const ok = await run(['check', 'problems/milp/knapsack.json', out]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/feasible +yes/);
     expect(ok.stdout).toMatch(/claimed +309 by glpk \(optimal\): matches/);
-    const tampered = structuredClone(printed) as { solution: { objective: number; decision: { values: Record<string, number> } } };
+    const tampered = structuredClone(printed);
     tampered.solution.decision.values.item12 = 1;
     const bad = await run(['check', 'problems/milp/knapsack.json', write('tampered.json', tampered)]);
     expect(bad.code).toBe(1);
@@ -168,7 +168,7 @@ describe('edgeplan commands', () => {
     expect(JSON.parse(s.stdout)).toMatchObject({ title: 'edgeplan milp problem', type: 'object' });
     const k = await run(['kinds']);
     expect(k.code).toBe(0);
-    expect(k.stdout).toMatch(/^milp +milp +greedy-repair +raw mixed-integer linear program$/m);
+    expect(k.stdout).toMatch(/^milp +milp +raw mixed-integer linear program +greedy-repair$/m);
   });
 
   it('maps terminations to exit codes', () => {

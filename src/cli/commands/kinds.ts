@@ -18,7 +18,7 @@ export const kindsCommand: CliCommand = {
         context.io.stdout(
           flags.json === true
             ? `${JSON.stringify(kinds, null, 2)}\n`
-            : `${table(['kind', 'methods', 'baselines', 'title'], kinds.map((k) => [k.kind, k.methods.join(', '), k.baselines.join(', ') || '-', k.title]))}\n`,
+            : `${table(['kind', 'methods', 'title', 'baselines'], kinds.map((k) => [k.kind, k.methods.join(', '), k.title, k.baselines.join(', ') || '-']))}\n`,
         );
         context.exit(EXIT.solved);
       });
