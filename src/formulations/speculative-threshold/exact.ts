@@ -126,9 +126,10 @@ export async function solveExact(p: SpeculativeProblem, context: ExactContext): 
       return { termination: 'time_limit', decision: decisionFromPicks(p, picks), bound: Math.max(0, bound), details: { iterations, milpSolves } };
     }
     const pm = parametricModel(p, lambda);
-    const warm = new Array<number>(pm.model.variables.length).fill(0);
-    picks.forEach((j, s) => (warm[s * t.choices.length + j] = 1));
-    const res = await context.solveMilp(pm.model, { mipGap: context.mipGap, timeLimitSeconds: remaining, warmStart: warm });
+    // The incumbent as a warm start, when its options survived the Pareto pruning.
+    const warm = pm.columns.map((c) => (picks[c.state] === c.choice ? 1 : 0));
+    const warmComplete = warm.reduce((a, b) => a + b, 0) === p.states.length;
+    const res = await context.solveMilp(pm.model, { mipGap: context.mipGap, timeLimitSeconds: remaining, warmStart: warmComplete ? warm : undefined });
     milpSolves++;
     if (!res.solution) {
       return { termination: res.termination === 'infeasible' ? 'error' : res.termination, decision: decisionFromPicks(p, picks), message: `Dinkelbach subproblem: ${res.message ?? res.termination}`, details: { iterations, milpSolves } };

@@ -106,29 +106,72 @@ export function compile(p: SpeculativeProblem, warmPicks?: readonly number[]): C
   return { model, decode: (values) => decisionFromPicks(p, readPicks(p, values, xStart)), warmStart };
 }
 
-/** Dinkelbach subproblem at λ with the budget row; objective scaled by 1/λ (see the header). */
-export function parametricModel(p: SpeculativeProblem, lambda: number): { model: Model; scale: number; decodePicks(values: readonly number[]): number[] } {
+/**
+ * Per state, the options not dominated in (c − λN, e − BN): an option with both values no smaller
+ * than another's can always be swapped for that one without losing objective or budget slack, so
+ * dropping it keeps the subproblem exact. Sorted by the first value; ties keep the lower index.
+ */
+export function paretoOptions(objective: Float64Array, budget: Float64Array): number[] {
+  const order = [...objective.keys()].sort((a, b) => objective[a] - objective[b] || budget[a] - budget[b] || a - b);
+  const kept: number[] = [];
+  let bestBudget = Infinity;
+  for (const j of order) {
+    if (budget[j] < bestBudget) {
+      kept.push(j);
+      bestBudget = budget[j];
+    }
+  }
+  return kept;
+}
+
+/**
+ * Dinkelbach subproblem at λ with the budget row, over each state's Pareto options only; the
+ * objective is scaled by 1/λ (see the header).
+ */
+export function parametricModel(p: SpeculativeProblem, lambda: number): { model: Model; scale: number; columns: { state: number; choice: number }[]; decodePicks(values: readonly number[]): number[] } {
   const t = roundTable(p);
   const n = t.choices.length;
   const S = p.states.length;
   const scale = lambda > 0 ? 1 / lambda : 1;
+  const B = p.energyBudgetJoulesPerToken ?? 0;
   const b = new ModelBuilder(`speculative-threshold-dinkelbach`, 'min');
-  for (let s = 0; s < S; s++) for (let j = 0; j < n; j++) b.binary(`x_s${s}_c${j}`);
+  const columns: { state: number; choice: number }[] = [];
   const budget: Term[] = [];
-  const B = p.energyBudgetJoulesPerToken;
   for (let s = 0; s < S; s++) {
     const pi = p.stationary[s];
-    const oneHot: Term[] = [];
+    const obj = new Float64Array(n);
+    const bud = new Float64Array(n);
     for (let j = 0; j < n; j++) {
-      const col = s * n + j;
+      obj[j] = t.cost[s][j] - lambda * t.tokens[s][j];
+      bud[j] = t.joules[s][j] - B * t.tokens[s][j];
+    }
+    const oneHot: Term[] = [];
+    for (const j of paretoOptions(obj, bud)) {
+      const col = b.binary(`x_s${s}_c${j}`);
+      columns.push({ state: s, choice: j });
       oneHot.push(term(col));
       if (pi > 0) {
-        b.addObjective(col, scale * pi * (t.cost[s][j] - lambda * t.tokens[s][j]));
-        if (B !== null) budget.push(term(col, pi * (t.joules[s][j] - B * t.tokens[s][j])));
+        b.addObjective(col, scale * pi * obj[j]);
+        if (p.energyBudgetJoulesPerToken !== null) budget.push(term(col, pi * bud[j]));
       }
     }
     b.equal(`one_choice_s${s}`, oneHot, 1);
   }
-  if (B !== null) b.lessEqual('energy_budget', budget, 0);
-  return { model: b.build(), scale, decodePicks: (values) => readPicks(p, values, 0) };
+  if (p.energyBudgetJoulesPerToken !== null) b.lessEqual('energy_budget', budget, 0);
+  return {
+    model: b.build(),
+    scale,
+    columns,
+    decodePicks: (values) => {
+      const picks = new Array<number>(S).fill(-1);
+      const bestValue = new Array<number>(S).fill(-Infinity);
+      columns.forEach((c, k) => {
+        if (values[k] > bestValue[c.state]) {
+          bestValue[c.state] = values[k];
+          picks[c.state] = c.choice;
+        }
+      });
+      return picks;
+    },
+  };
 }
