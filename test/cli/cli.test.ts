@@ -80,6 +80,14 @@ describe('edgeplan bad input: one line naming the JSON path and the rule, exit 2
     expectOneLineInputError(await run(['solve', file]), '$', /the file is 5\d\.\d MB; input files may be at most 20\.0 MB/);
   });
 
+  it('EDGEPLAN_DEBUG=1 adds the stack trace after the one-line message', async () => {
+    const file = write('debug.json', '[1,');
+    const result = await run(['solve', file], { EDGEPLAN_DEBUG: '1' });
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')[0]).toMatch(/^edgeplan: \$: invalid JSON at line 1 column 4: unexpected end of input/);
+    expect(result.stderr).toMatch(/\n\s+at /);
+  });
+
   it('a bad solution file is named in the message', async () => {
     const problem = write('p.json', valid);
     const solution = write('sol.json', { values: { x: 1, y: 'two' } });
