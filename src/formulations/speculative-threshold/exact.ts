@@ -127,7 +127,7 @@ export async function solveExact(p: SpeculativeProblem, context: ExactContext): 
     }
     const pm = parametricModel(p, lambda);
     // The incumbent as a warm start, when its options survived the Pareto pruning.
-    const warm = pm.columns.map((c) => (picks[c.state] === c.choice ? 1 : 0));
+    const warm = pm.columns.map((c): number => (picks[c.state] === c.choice ? 1 : 0));
     const warmComplete = warm.reduce((a, b) => a + b, 0) === p.states.length;
     const res = await context.solveMilp(pm.model, { mipGap: context.mipGap, timeLimitSeconds: remaining, warmStart: warmComplete ? warm : undefined });
     milpSolves++;

@@ -127,7 +127,7 @@ describe('metamorphic truths', () => {
   it('the optimal γ never decreases as link latency grows (one threshold option, other things fixed)', () => {
     fc.assert(
       fc.property(problemArb({ maxStates: 3, maxDraft: 8 }), fc.double({ min: 1e-4, max: 0.5, noNaN: true }), fc.nat({ max: 2 }), (raw, extra, which) => {
-        const one = { ...raw, acceptance: { alpha: 0.75 } };
+        const one: Record<string, unknown> = { ...raw, acceptance: { alpha: 0.75 } };
         const before = f.parse(one);
         const target = which % before.states.length;
         const after = f.parse({
