@@ -207,6 +207,7 @@ export function edgeshardLatencyPlan(problem: PipelineProblem): StagePlan[] | nu
   }
   const cells: (Cell | null)[][] = Array.from({ length: L + 1 }, () => new Array<Cell | null>(n).fill(null));
   const mem = (j: number, l: number): number => layerMemoryForBookkeeping(t, problem, j, l);
+  const rank = (j: number): number => (j === problem.source ? -1 : j);
   const starts = problem.source === null ? [...Array(n).keys()] : [problem.source];
   for (const j of starts) {
     if (mem(j, 1) > t.capacityBytes[j]) continue;
@@ -221,6 +222,7 @@ export function edgeshardLatencyPlan(problem: PipelineProblem): StagePlan[] | nu
         const c = cells[i - 1][k];
         if (!c) continue;
         if (k !== j && c.left.has(j)) continue;
+        if (k !== j && problem.serverOrder === 'listed' && rank(k) >= rank(j)) continue;
         if (c.memoryLeft[j] < mem(j, i)) continue;
         const stages = c.stages + (k === j ? 0 : 1);
         if (stages > problem.maxStages) continue;

@@ -122,7 +122,11 @@ function trainingCosts(model: ModelSpec, mode: TrainingMode, server: PipelineSer
     const passes = role === 'forward-only' ? 1 : 2;
     const stored = storesActivations(role) ? trainingActivationBytesPerSample(model, mode.sequenceLength, mode.recomputation) * mode.microBatchSize : 0;
     const weights = layerWeightBytes(model, l);
-    seconds.push(time(device, { flops: trainingFlopsMultiplier(role) * perToken * tokens, memoryTrafficBytes: 2 * stored, weightBytes: weights * passes, calls: passes }, weights));
+    // Full recomputation re-runs each stored layer's forward before its backward (one more forward).
+    const recompute = mode.recomputation === 'full' && storesActivations(role) ? 1 : 0;
+    seconds.push(
+      time(device, { flops: (trainingFlopsMultiplier(role) + recompute) * perToken * tokens, memoryTrafficBytes: 2 * stored, weightBytes: weights * (passes + recompute), calls: passes + recompute }, weights),
+    );
     const params = layerParams(model, l);
     stateBytes.push(role === 'full' ? params * bpt : role === 'lora' ? params * beta + loraParams * bpt : params * beta);
     activationBytes.push(stored);

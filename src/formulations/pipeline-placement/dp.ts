@@ -174,16 +174,50 @@ function popcount(x: number): number {
   return c;
 }
 
+/**
+ * Dense tables of a cost view for the hot loops: stage time of every (server, first, last) and,
+ * for every (stages-from-end k, server, first), the last layer a stage may reach within memory
+ * (memory grows with the range, so it is one bound per start).
+ */
+interface DenseCosts {
+  readonly time: Float64Array;
+  readonly maxEnd: Int32Array;
+}
+
+function densify(c: DpCosts, K: number): DenseCosts {
+  const n = c.servers;
+  const L = c.layers;
+  const time = new Float64Array(n * (L + 1) * (L + 1));
+  const maxEnd = new Int32Array((K + 1) * n * (L + 1));
+  for (let j = 0; j < n; j++)
+    for (let a = 1; a <= L; a++) for (let b = a; b <= L; b++) time[(j * (L + 1) + a) * (L + 1) + b] = c.stage(j, a, b);
+  for (let k = 1; k <= K; k++)
+    for (let j = 0; j < n; j++) {
+      let end = 0;
+      for (let a = 1; a <= L; a++) {
+        // Range 1..L may fit thanks to the single-stage credit while 2..L does not: restart at a = 2.
+        if (a === 2) end = 1;
+        if (end < a - 1) end = a - 1;
+        while (end < L && c.fits(j, a, end + 1, k)) end++;
+        maxEnd[(k * n + j) * (L + 1) + a] = end;
+      }
+    }
+  return { time, maxEnd };
+}
+
 /** Any order: DP over (layer, subset, first server of the suffix). */
 export function subsetDp(c: DpCosts, opts: DpOptions): DpResult | null {
   const n = c.servers;
   const L = c.layers;
   const M = 1 << n;
   const combine = combineOf(opts.combine);
+  const sum = opts.combine === 'sum';
   const cap = opts.cap;
   const src = opts.source;
   const srcBit = src === null ? 0 : 1 << src;
   const K = Math.min(opts.maxStages, n, L);
+  const { time, maxEnd } = densify(c, K);
+  const L1 = L + 1;
   const size = L * M * n;
   const f = new Float64Array(size).fill(Infinity);
   const fM = new Int16Array(size).fill(-1);
@@ -193,6 +227,7 @@ export function subsetDp(c: DpCosts, opts: DpOptions): DpResult | null {
   for (let mask = 1; mask < M; mask++) bits[mask] = popcount(mask);
   const comm = new Float64Array(n * n);
   for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) comm[a * n + b] = a === b ? Infinity : c.comm(a, b);
+  const ret = Float64Array.from({ length: n }, (_, j) => c.ret(j));
   for (let l = L; l >= 1; l--) {
     const base = (l - 1) * M;
     for (let mask = 1; mask < M; mask++) {
@@ -205,23 +240,25 @@ export function subsetDp(c: DpCosts, opts: DpOptions): DpResult | null {
         const rest = mask & ~(1 << j);
         let best = Infinity;
         let bestM = -1;
+        const reach = maxEnd[(k * n + j) * L1 + l];
+        const row = (j * L1 + l) * L1;
         if (rest === 0) {
-          if (c.fits(j, l, L, 1)) {
-            const st = c.stage(j, l, L);
-            const r = c.ret(j);
+          if (reach === L || (l === 1 && c.fits(j, 1, L, 1))) {
+            const st = time[row + L];
+            const r = ret[j];
             if (st < cap && (r === 0 || r < cap)) {
-              best = opts.combine === 'sum' ? st + r : Math.max(st, r);
+              best = sum ? st + r : Math.max(st, r);
               bestM = L;
             }
           }
         } else {
-          for (let m = l; m <= L - (k - 1); m++) {
-            if (!c.fits(j, l, m, k)) break;
-            const st = c.stage(j, l, m);
+          const last = Math.min(reach, L - (k - 1));
+          for (let m = l; m <= last; m++) {
+            const st = time[row + m];
             if (st >= cap || st >= best) break;
             const hv = h[(m * M + rest) * n + j];
             if (hv === Infinity) continue;
-            const v = combine(st, hv);
+            const v = sum ? st + hv : st > hv ? st : hv;
             if (v < best) {
               best = v;
               bestM = m;
