@@ -8,6 +8,7 @@ import type { AnyFormulation, Formulation } from './types.ts';
 import { milpFormulation } from './milp/index.ts';
 import { modelCaching } from './model-caching/index.ts';
 import { speculativeThresholdFormulation } from './speculative-threshold/index.ts';
+import { kvSplitInferenceFormulation } from './kv-split-inference/index.ts';
 import { splitFinetuneFormulation } from './split-finetune/index.ts';
 import { pipelinePlacementFormulation } from './pipeline-placement/index.ts';
 
@@ -18,6 +19,7 @@ export const FORMULATIONS: Readonly<Record<string, AnyFormulation>> = {
   milp: entry(milpFormulation),
   'model-caching': entry(modelCaching),
   'speculative-threshold': entry(speculativeThresholdFormulation),
+  'kv-split-inference': entry(kvSplitInferenceFormulation),
   'split-finetune': entry(splitFinetuneFormulation),
   'pipeline-placement': entry(pipelinePlacementFormulation),
 };

@@ -1,0 +1,138 @@
+/**
+ * Peers, re-implemented from their published descriptions and scored by our evaluate:
+ *
+ * - `neurosurgeon-repaired`: Neurosurgeon (Kang et al., ASPLOS 2017) picks, per request, the
+ *   partition point minimising that request's end-to-end latency from per-layer device and server
+ *   time estimates and the current link rate — each user on its own, as if the server ran its
+ *   layers for it alone. Those per-user choices ignore the shared server memory and batch, so we
+ *   repair them: while the joint decision is infeasible, the server-side user holding the most
+ *   server KV moves its cut to its next larger allowed cut (one more layer on its device);
+ *   if no user can move, the peer has no decision.
+ * - `fixed-quarter`: SplitLoRA's inference setting puts the first quarter of the layers on the
+ *   device (cut = round(L/4)) for every user.
+ * - `all-server`: cut 0 for every user (cloud/edge-only inference).
+ * - `all-device-where-fits`: a user whose device holds the whole model resident (weights and KV,
+ *   no streaming) runs it locally (cut L); every other user is served entirely by the server.
+ */
+import type { Baseline } from '../types.ts';
+import { kvTables, serverStateOf, userLatencySeconds } from './cost.ts';
+import { evaluateKv } from './evaluate.ts';
+import type { KvDecision, KvProblem } from './schema.ts';
+
+type KvBaseline = Baseline<KvProblem, KvDecision>;
+
+function feasibleOrNull(problem: KvProblem, decision: KvDecision): KvDecision | null {
+  return evaluateKv(problem, decision).feasible ? decision : null;
+}
+
+function whyInfeasible(problem: KvProblem, decision: KvDecision | null, what: string): string {
+  if (decision === null) return `${what} has no decision`;
+  const ev = evaluateKv(problem, decision);
+  return ev.feasible ? `${what} is feasible` : `${what} is infeasible: ${ev.violations.map((v) => v.message).join('; ')}`;
+}
+
+/** Each user's own best cut, as if it were alone on the server. */
+function selfishCuts(problem: KvProblem): (number | null)[] {
+  const tables = kvTables(problem);
+  return problem.users.map((_, u) => {
+    let best: number | null = null;
+    let bestSeconds = Infinity;
+    for (const k of tables.users[u]) {
+      if (k.staticViolation !== null) continue;
+      const alone = problem.users.map((__, w) => (w === u ? k.cut : null));
+      const seconds = userLatencySeconds(tables, u, k.cut, serverStateOf(problem, tables, alone).stepSeconds);
+      if (seconds < bestSeconds) {
+        bestSeconds = seconds;
+        best = k.cut;
+      }
+    }
+    return best;
+  });
+}
+
+function neurosurgeonRepaired(problem: KvProblem): KvDecision | null {
+  const tables = kvTables(problem);
+  const L = tables.layers;
+  const cuts = selfishCuts(problem);
+  if (cuts.some((c) => c === null)) return null;
+  for (;;) {
+    const decision = { cuts: [...cuts] };
+    if (evaluateKv(problem, decision).feasible) return decision;
+    let mover = -1;
+    let moverKv = -1;
+    let moverNext = -1;
+    cuts.forEach((c, u) => {
+      if (c === null || c >= L) return;
+      const next = tables.users[u].find((k) => k.cut > c && k.staticViolation === null);
+      if (next === undefined) return;
+      const kv = tables.users[u][c].serverKvBytes;
+      if (kv > moverKv) {
+        mover = u;
+        moverKv = kv;
+        moverNext = next.cut;
+      }
+    });
+    if (mover < 0) return null;
+    cuts[mover] = moverNext;
+  }
+}
+
+function fixedQuarter(problem: KvProblem): KvDecision {
+  const c = Math.round(problem.model.layers / 4);
+  return { cuts: problem.users.map(() => c) };
+}
+
+function allServer(problem: KvProblem): KvDecision {
+  return { cuts: problem.users.map(() => 0) };
+}
+
+function allDeviceWhereFits(problem: KvProblem): KvDecision {
+  const tables = kvTables(problem);
+  const L = tables.layers;
+  return {
+    cuts: problem.users.map((_, u) => {
+      const k = tables.users[u][L];
+      return !k.deviceStreams && k.staticViolation === null ? L : 0;
+    }),
+  };
+}
+
+function fixedBaseline(name: string, description: string, make: (p: KvProblem) => KvDecision): KvBaseline {
+  return {
+    name,
+    description,
+    run: (problem) => feasibleOrNull(problem, make(problem)),
+    whyNoDecision: (problem) => whyInfeasible(problem, make(problem), name),
+  };
+}
+
+export const kvBaselines: readonly KvBaseline[] = [
+  {
+    name: 'neurosurgeon-repaired',
+    description: 'Neurosurgeon (Kang et al. 2017): each user picks its own latency-optimal cut as if alone on the server; then the server user with the most server KV moves one allowed cut deeper until the joint decision is feasible',
+    run: neurosurgeonRepaired,
+    whyNoDecision: (problem) =>
+      selfishCuts(problem).some((c) => c === null)
+        ? 'some user has no cut allowed on its own (device memory, TTFT or SLO)'
+        : 'moving cuts onto the devices could not make the joint decision feasible',
+  },
+  fixedBaseline('fixed-quarter', 'SplitLoRA-style fixed split: the first quarter of the layers on every device, the rest on the server', fixedQuarter),
+  fixedBaseline('all-server', 'everything on the edge server (cut 0 for every user)', allServer),
+  fixedBaseline('all-device-where-fits', 'users whose device holds the whole model resident run it locally; all others are served entirely by the server', allDeviceWhereFits),
+];
+
+/** The best feasible baseline decision (lowest objective), for the MILP's warm start. */
+export function bestBaselineDecision(problem: KvProblem): KvDecision | null {
+  let best: KvDecision | null = null;
+  let bestObjective = Infinity;
+  for (const b of kvBaselines) {
+    const d = b.run(problem);
+    if (d === null) continue;
+    const ev = evaluateKv(problem, d);
+    if (ev.feasible && ev.objective < bestObjective) {
+      best = d;
+      bestObjective = ev.objective;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,387 @@
+/**
+ * The kv-split-inference cost model, built on src/cost. Everything a decision's cost depends on is
+ * tabulated once per problem:
+ *
+ * - per user u and cut c ∈ 0..L: the device's per-token decode time (the roofline of layers 1..c
+ *   at batch 1 with the user's full context, streaming weights from storage when they do not fit),
+ *   the uplink and downlink per token, the device's memory need, the server-side KV bytes, the
+ *   time to first token, and whether the cut is allowed at all for this user on its own
+ *   (device memory, TTFT SLO, latency SLO before any server time);
+ * - per server row (embedding, decoder layers 1..L, head): the bytes it keeps resident, the
+ *   weight bytes one batched decode step reads (once for the whole batch: parameter sharing),
+ *   each user's FLOPs and KV/activation traffic in it, and the per-variant LoRA adapter.
+ *
+ * The server's step time is the roofline of each row over the whole batch, summed over loaded
+ * rows. Every server quantity is monotone non-increasing in every user's cut, which the exact
+ * method (exact.ts) rests on.
+ */
+import { layerTable, rowWork, type LayerRow, type LayerTable, type Workload } from '../../cost/layers.ts';
+import { uplinkSeconds, downlinkSeconds } from '../../cost/link.ts';
+import { activationBytesPerToken, embeddingParams, headParams, layerParams } from '../../cost/model.ts';
+import { loraForwardFlopsPerToken, loraParamsPerLayer, trainingActivationBytesPerSample } from '../../cost/training.ts';
+import { bytesPerValue } from '../../cost/units.ts';
+import type { KvDecision, KvProblem } from './schema.ts';
+
+/** Relative tolerance of memory and SLO checks (floating-point noise only). */
+export const TOLERANCE = 1e-7;
+
+export function withinLimit(value: number, limit: number): boolean {
+  return value <= limit + TOLERANCE * Math.max(1, Math.abs(limit));
+}
+
+export interface UserCutCost {
+  readonly cut: number;
+  /** Per-token decode time of layers 1..cut (and the head when cut = L) on the user's device. */
+  readonly deviceSeconds: number;
+  readonly deviceStreams: boolean;
+  /** Weights + KV the device holds for this cut. */
+  readonly deviceResidentBytes: number;
+  /** What must fit in device memory: everything resident, or (streaming) KV + the largest row. */
+  readonly deviceNeedBytes: number;
+  readonly uplinkSeconds: number;
+  readonly downlinkSeconds: number;
+  /** device + uplink + downlink: the latency without the server step. */
+  readonly fixedSeconds: number;
+  /** KV cache of the server-side layers for prompt + output tokens. */
+  readonly serverKvBytes: number;
+  readonly ttftSeconds: number;
+  /** Why this cut cannot be used by this user whatever the others do, or null. */
+  readonly staticViolation: string | null;
+}
+
+export type ServerRowKind = 'embedding' | 'decoder' | 'head';
+
+export interface ServerRow {
+  readonly kind: ServerRowKind;
+  /** 0 embedding, 1..L decoder, L + 1 head. */
+  readonly index: number;
+  /** A user takes part in this row iff its cut is below `threshold`. */
+  readonly threshold: number;
+  readonly residentBytes: number;
+  /** Weight bytes a batched step reads once, whatever the batch size. */
+  readonly readBytes: number;
+  /** LoRA adapter bytes per variant in this row (0 outside decoder rows). */
+  readonly adapterBytes: readonly number[];
+  readonly adapterFlopsPerToken: readonly number[];
+  /** Per user: forward FLOPs of one decode token in this row (without adapter FLOPs). */
+  readonly userFlops: readonly number[];
+  /** Per user: bytes moved besides shared weights (KV read, hidden states, logits, lookups). */
+  readonly userTrafficBytes: readonly number[];
+}
+
+export interface KvTables {
+  readonly layers: number;
+  readonly users: readonly (readonly UserCutCost[])[];
+  readonly rows: readonly ServerRow[];
+  /** Activation workspace the server reserves whenever it runs any row. */
+  readonly workspaceBytes: number;
+  readonly serverMemoryBytes: number;
+  readonly computeFlopsPerSecond: number;
+  readonly bandwidthBytesPerSecond: number;
+  readonly perCallOverheadSeconds: number;
+  /** Step time with every user served at cut 0: an upper bound on any decision's step time. */
+  readonly maxStepSeconds: number;
+  /** Step time of each row with every user at cut 0 (per-row big-M of the MILP). */
+  readonly maxRowSeconds: readonly number[];
+  /** Objective penalty per unserved user under admission: above any latency objective. */
+  readonly unservedPenaltySeconds: number;
+}
+
+function decodeWorkload(contextTokens: number): Workload {
+  return { batch: 1, tokens: 1, contextTokens, logitsTokens: 1 };
+}
+
+function prefillWorkload(promptTokens: number): Workload {
+  return { batch: 1, tokens: promptTokens, contextTokens: promptTokens, logitsTokens: 1 };
+}
+
+/**
+ * Activation workspace of a server that prefills `sequences` prompts of `promptTokens` together:
+ * the intermediate tensors of one decoder layer (Korthikanti et al.'s per-layer count
+ * s·h·(34 + 5·a·s/h) bytes at 16 bits, attention scores materialised, buffers reused from layer to
+ * layer) plus fp32 logits of the last position. Scaled by the model's bytes per value over 2.
+ */
+export function serverWorkspaceBytes(problem: Pick<KvProblem, 'model' | 'prefillBatchSequences'>, promptTokens: number): number {
+  const model = problem.model;
+  const perSequence = (trainingActivationBytesPerSample(model, promptTokens, 'none') * bytesPerValue(model.dtype)) / 2 + model.vocabSize * 4;
+  return problem.prefillBatchSequences * perSequence;
+}
+
+/** Sum of `rows[i].seconds` over the given indices, in order (rangeCost's own order). */
+function sumSeconds(rows: readonly LayerRow[], indices: readonly number[]): number {
+  let s = 0;
+  for (const i of indices) s += rows[i].seconds;
+  return s;
+}
+
+/**
+ * Costs of every cut for user u. The whole-model layer tables are built once per workload, with
+ * and without weight streaming, and each cut sums its rows — the same sums as rangeCost over
+ * layers 1..c, without rebuilding a range per cut.
+ */
+function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable): UserCutCost[] {
+  const model = problem.model;
+  const L = model.layers;
+  const user = problem.users[u];
+  const context = user.promptTokens + user.outputTokens;
+  const decodeResident = layerTable(model, user.device, decodeWorkload(context), { residentBytes: 0 }).rows;
+  const decodeStreamed = layerTable(model, user.device, decodeWorkload(context), { residentBytes: Infinity }).rows;
+  const prefillResident = layerTable(model, user.device, prefillWorkload(user.promptTokens), { residentBytes: 0 }).rows;
+  const prefillStreamed = layerTable(model, user.device, prefillWorkload(user.promptTokens), { residentBytes: Infinity }).rows;
+  const kvPerLayerBytes = decodeResident[1].kvBytes;
+  const costs: UserCutCost[] = [];
+  let residentBytes = decodeResident[0].memoryBytes;
+  let kvBytes = 0;
+  let largestRow = decodeResident[0].weightBytes;
+  const deviceRows: number[] = [0];
+  for (let c = 0; c <= L; c++) {
+    let deviceSeconds = 0;
+    let deviceStreams = false;
+    let deviceResidentBytes = 0;
+    let deviceNeedBytes = 0;
+    let devicePrefillSeconds = 0;
+    if (c >= 1) {
+      residentBytes += decodeResident[c].memoryBytes;
+      kvBytes += decodeResident[c].kvBytes;
+      largestRow = Math.max(largestRow, decodeResident[c].weightBytes);
+      deviceRows.push(c);
+      const rows = c === L ? [...deviceRows, L + 1] : deviceRows;
+      const resident = c === L ? residentBytes + decodeResident[L + 1].memoryBytes : residentBytes;
+      const largest = c === L ? Math.max(largestRow, decodeResident[L + 1].weightBytes) : largestRow;
+      deviceStreams = resident > user.device.memoryBytes;
+      deviceSeconds = sumSeconds(deviceStreams ? decodeStreamed : decodeResident, rows);
+      devicePrefillSeconds = sumSeconds(deviceStreams ? prefillStreamed : prefillResident, rows);
+      deviceResidentBytes = resident;
+      deviceNeedBytes = deviceStreams ? kvBytes + largest : resident;
+    }
+    const up = c >= 1 && c < L ? uplinkSeconds(user.link, activationBytesPerToken(model)) : 0;
+    const down = c < L ? downlinkSeconds(user.link, problem.tokenBytes) : 0;
+    let ttftSeconds = devicePrefillSeconds;
+    if (c < L) {
+      const promptUpBytes = c === 0 ? user.promptTokens * problem.tokenBytes : user.promptTokens * activationBytesPerToken(model);
+      const serverRowsUsed: number[] = c === 0 ? [0] : [];
+      for (let l = c + 1; l <= L + 1; l++) serverRowsUsed.push(l);
+      ttftSeconds += uplinkSeconds(user.link, promptUpBytes) + sumSeconds(serverPrefill.rows, serverRowsUsed) + down;
+    }
+    const fixedSeconds = deviceSeconds + up + down;
+    let staticViolation: string | null = null;
+    if (deviceStreams && !problem.deviceWeightStreaming) {
+      staticViolation = `its ${c} device layers need ${gb(deviceResidentBytes)} of weights and KV, the ${user.device.name} has ${gb(user.device.memoryBytes)} (streaming is off)`;
+    } else if (!withinLimit(deviceNeedBytes, user.device.memoryBytes)) {
+      staticViolation = `its ${c} device layers need ${gb(deviceNeedBytes)} (KV cache plus one streamed layer), the ${user.device.name} has ${gb(user.device.memoryBytes)}`;
+    } else if (user.ttftSloSeconds !== null && !withinLimit(ttftSeconds, user.ttftSloSeconds)) {
+      staticViolation = `time to first token ${ms(ttftSeconds)} exceeds its SLO of ${ms(user.ttftSloSeconds)}`;
+    } else if (user.latencySloSeconds !== null && !withinLimit(fixedSeconds, user.latencySloSeconds)) {
+      staticViolation = `device and link time alone, ${ms(fixedSeconds)} per token, exceed its SLO of ${ms(user.latencySloSeconds)}`;
+    }
+    costs.push({
+      cut: c,
+      deviceSeconds,
+      deviceStreams,
+      deviceResidentBytes,
+      deviceNeedBytes,
+      uplinkSeconds: up,
+      downlinkSeconds: down,
+      fixedSeconds,
+      serverKvBytes: (L - c) * kvPerLayerBytes,
+      ttftSeconds,
+      staticViolation,
+    });
+  }
+  return costs;
+}
+
+function serverRows(problem: KvProblem): ServerRow[] {
+  const model = problem.model;
+  const L = model.layers;
+  const beta = bytesPerValue(model.dtype);
+  const V = problem.variants.length;
+  const none = new Array<number>(V).fill(0);
+  const rows: ServerRow[] = [];
+  const perUser = (kind: ServerRowKind, index: number): { flops: number[]; traffic: number[] } => {
+    const flops: number[] = [];
+    const traffic: number[] = [];
+    for (const user of problem.users) {
+      const work = rowWork(model, kind, index, decodeWorkload(user.promptTokens + user.outputTokens));
+      flops.push(work.flops);
+      // The embedding lookup reads only the user's row, so its "weight" bytes are per-user traffic.
+      traffic.push(work.memoryTrafficBytes + (kind === 'embedding' ? work.weightBytes : 0));
+    }
+    return { flops, traffic };
+  };
+  // A tied head and the embedding share one matrix; it is kept with the head, which is loaded
+  // whenever the server runs anything, so the embedding row adds only position embeddings.
+  const positionParams = model.positionEmbedding === 'learned' ? model.maxContext * model.hiddenSize : 0;
+  const embeddingResident = (model.tiedEmbeddings ? positionParams : embeddingParams(model)) * beta;
+  const headResident = (headParams(model) + (model.tiedEmbeddings ? model.vocabSize * model.hiddenSize : 0)) * beta;
+  const emb = perUser('embedding', 0);
+  rows.push({ kind: 'embedding', index: 0, threshold: 1, residentBytes: embeddingResident, readBytes: 0, adapterBytes: none, adapterFlopsPerToken: none, userFlops: emb.flops, userTrafficBytes: emb.traffic });
+  const adapterBytes = problem.variants.map((v) => loraParamsPerLayer(model, v.lora) * beta);
+  const adapterFlops = problem.variants.map((v) => loraForwardFlopsPerToken(model, v.lora));
+  for (let l = 1; l <= L; l++) {
+    const d = perUser('decoder', l);
+    const bytes = layerParams(model, l) * beta;
+    rows.push({ kind: 'decoder', index: l, threshold: l, residentBytes: bytes, readBytes: bytes, adapterBytes, adapterFlopsPerToken: adapterFlops, userFlops: d.flops, userTrafficBytes: d.traffic });
+  }
+  const h = perUser('head', L + 1);
+  const headRead = rowWork(model, 'head', L + 1, decodeWorkload(1)).weightBytes;
+  rows.push({ kind: 'head', index: L + 1, threshold: L + 1, residentBytes: headResident, readBytes: headRead, adapterBytes: none, adapterFlopsPerToken: none, userFlops: h.flops, userTrafficBytes: h.traffic });
+  return rows;
+}
+
+const cache = new WeakMap<KvProblem, KvTables>();
+
+export function kvTables(problem: KvProblem): KvTables {
+  const hit = cache.get(problem);
+  if (hit) return hit;
+  const users = problem.users.map((user, u) => userCutCosts(problem, u, layerTable(problem.model, problem.server, prefillWorkload(user.promptTokens), { residentBytes: 0 })));
+  const rows = serverRows(problem);
+  const maxPrompt = Math.max(...problem.users.map((u) => u.promptTokens));
+  const partial = {
+    layers: problem.model.layers,
+    users,
+    rows,
+    workspaceBytes: serverWorkspaceBytes(problem, maxPrompt),
+    serverMemoryBytes: problem.server.memoryBytes,
+    computeFlopsPerSecond: problem.server.peakFlopsPerSecond * problem.server.computeEfficiency,
+    bandwidthBytesPerSecond: problem.server.memoryBandwidthBytesPerSecond * problem.server.bandwidthEfficiency,
+    perCallOverheadSeconds: problem.server.perCallOverheadSeconds,
+  };
+  const allAtZero = problem.users.map(() => 0);
+  const worst = serverStateOf(problem, { ...partial, maxStepSeconds: 0, maxRowSeconds: [], unservedPenaltySeconds: 0 }, allAtZero);
+  const maxFixed = users.map((costs) => Math.max(...costs.map((k) => k.fixedSeconds)));
+  const latencyBound =
+    problem.objective === 'max'
+      ? Math.max(...maxFixed) + worst.stepSeconds
+      : maxFixed.reduce((s, v) => s + v, 0) + problem.users.length * worst.stepSeconds;
+  const tables: KvTables = {
+    ...partial,
+    maxStepSeconds: worst.stepSeconds,
+    maxRowSeconds: worst.rowSeconds,
+    // Strictly above any latency objective, so one more served user always wins (lexicographic).
+    unservedPenaltySeconds: Math.ceil(latencyBound) + 1,
+  };
+  cache.set(problem, tables);
+  return tables;
+}
+
+export interface ServerState {
+  /** Per row: whether the server loads it. */
+  readonly rowLoaded: readonly boolean[];
+  /** Per row: step time of the row over the batch (0 when not loaded). */
+  readonly rowSeconds: readonly number[];
+  /** adapterLoaded[v][r]: variant v's adapter in row r. */
+  readonly adapterLoaded: readonly (readonly boolean[])[];
+  readonly stepSeconds: number;
+  readonly weightBytes: number;
+  readonly adapterBytes: number;
+  readonly kvBytes: number;
+  readonly workspaceBytes: number;
+  readonly memoryBytes: number;
+  /** Users whose cut is below L (they take part in every server step). */
+  readonly batchUsers: number;
+}
+
+/** Server weights, adapters, KV, workspace and step time for given cuts (null: not served). */
+export function serverStateOf(problem: KvProblem, tables: KvTables, cuts: readonly (number | null)[]): ServerState {
+  const V = problem.variants.length;
+  const rowLoaded: boolean[] = [];
+  const rowSeconds: number[] = [];
+  const adapterLoaded: boolean[][] = problem.variants.map(() => []);
+  let weightBytes = 0;
+  let adapterBytes = 0;
+  let kvBytes = 0;
+  let batchUsers = 0;
+  cuts.forEach((c, u) => {
+    if (c === null || c >= tables.layers) return;
+    batchUsers++;
+    kvBytes += tables.users[u][c].serverKvBytes;
+  });
+  // Plain index loops: the exact method calls this thousands of times per solve.
+  const U = cuts.length;
+  const variantOf = problem.users.map((user) => user.variant);
+  const variantUsed = new Array<boolean>(V);
+  for (const row of tables.rows) {
+    let loaded = false;
+    let flops = 0;
+    let traffic = row.readBytes;
+    variantUsed.fill(false);
+    for (let u = 0; u < U; u++) {
+      const c = cuts[u];
+      if (c === null || c >= row.threshold) continue;
+      loaded = true;
+      flops += row.userFlops[u];
+      traffic += row.userTrafficBytes[u];
+      const v = variantOf[u];
+      if (v !== null && row.adapterBytes[v] > 0) {
+        variantUsed[v] = true;
+        flops += row.adapterFlopsPerToken[v];
+      }
+    }
+    for (let v = 0; v < V; v++) {
+      adapterLoaded[v].push(variantUsed[v]);
+      if (variantUsed[v]) {
+        adapterBytes += row.adapterBytes[v];
+        traffic += row.adapterBytes[v];
+      }
+    }
+    rowLoaded.push(loaded);
+    if (!loaded) {
+      rowSeconds.push(0);
+      continue;
+    }
+    weightBytes += row.residentBytes;
+    rowSeconds.push(Math.max(flops / tables.computeFlopsPerSecond, traffic / tables.bandwidthBytesPerSecond) + tables.perCallOverheadSeconds);
+  }
+  const active = rowLoaded[rowLoaded.length - 1] === true;
+  const workspaceBytes = active ? tables.workspaceBytes : 0;
+  const stepSeconds = rowSeconds.reduce((s, t) => s + t, 0);
+  return {
+    rowLoaded,
+    rowSeconds,
+    adapterLoaded,
+    stepSeconds,
+    weightBytes,
+    adapterBytes,
+    kvBytes,
+    workspaceBytes,
+    memoryBytes: weightBytes + adapterBytes + kvBytes + workspaceBytes,
+    batchUsers,
+  };
+}
+
+/** Per-token latency of user u at cut c given the server step time. */
+export function userLatencySeconds(tables: KvTables, u: number, c: number, stepSeconds: number): number {
+  const k = tables.users[u][c];
+  return c < tables.layers ? k.fixedSeconds + stepSeconds : k.fixedSeconds;
+}
+
+/** Latency objective plus the admission penalty, from per-user latencies (null: not served). */
+export function objectiveOf(problem: KvProblem, tables: KvTables, latencies: readonly (number | null)[]): { latencyObjective: number; unserved: number; objective: number } {
+  let latencyObjective = 0;
+  let unserved = 0;
+  for (const t of latencies) {
+    if (t === null) {
+      unserved++;
+      continue;
+    }
+    latencyObjective = problem.objective === 'max' ? Math.max(latencyObjective, t) : latencyObjective + t;
+  }
+  return { latencyObjective, unserved, objective: latencyObjective + unserved * tables.unservedPenaltySeconds };
+}
+
+/** The objective of a decision assumed valid (cuts in range), recomputed from the tables. */
+export function decisionObjective(problem: KvProblem, decision: KvDecision): number {
+  const tables = kvTables(problem);
+  const state = serverStateOf(problem, tables, decision.cuts);
+  const lat = decision.cuts.map((c, u) => (c === null ? null : userLatencySeconds(tables, u, c, state.stepSeconds)));
+  return objectiveOf(problem, tables, lat).objective;
+}
+
+export function gb(bytes: number): string {
+  return Math.abs(bytes) >= 1e9 || bytes === 0 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+export function ms(seconds: number): string {
+  return `${(seconds * 1e3).toFixed(2)} ms`;
+}

@@ -1,0 +1,134 @@
+/**
+ * Exact method for the max objective (the slowest user's per-token latency): a strict descent on
+ * the latency threshold W, each step a least-fixed-point iteration on the server step time τ.
+ *
+ * Monotonicity: raising any user's cut never increases any server quantity — the FLOPs and
+ * traffic of every row, the set of loaded layers (layers min_u c_u + 1..L), the adapters of every
+ * variant, the server-side KV, the workspace indicator — hence never increases the step time T
+ * or the server memory. Per-user constraints (device memory, TTFT) do not depend on others.
+ *
+ * Feasibility of "max latency < W": for a step-time guess τ let choice_u(τ) be the largest cut
+ * allowed for u on its own whose latency (fixed_u(c) + τ·[c < L]) is < W and ≤ its SLO. If some
+ * decision x has max latency < W, then at τ* = T(x) every x_u is allowed, so choice(τ*) ≥ x
+ * pointwise and g(τ*) := T(choice(τ*)) ≤ τ*. g is non-decreasing (a larger τ shrinks every
+ * allowed set, lowers the choices, raises T). Iterating τ ← g(τ) from 0 therefore climbs
+ * monotonically and stops at a fixed point τ̂ ≤ τ*, where choice(τ̂) ≥ choice(τ*) ≥ x, so its
+ * memory is no larger than x's and its latencies are < W. Conversely anything it returns is a
+ * decision with max latency < W. So the test is exact, and repeating it with W set to the last
+ * decision's max latency strictly decreases the objective over a finite set until it fails:
+ * the last decision is optimal. When nothing couples the users (server slack), the first
+ * iteration is already each user's own best cut (per-user enumeration).
+ */
+import type { ExactContext, ExactResult } from '../types.ts';
+import { bestBaselineDecision } from './baselines.ts';
+import { evaluateKv } from './evaluate.ts';
+import { kvTables, serverStateOf, userLatencySeconds, withinLimit, type KvTables } from './cost.ts';
+import type { KvDecision, KvProblem } from './schema.ts';
+
+interface Probe {
+  readonly cuts: (number | null)[];
+  readonly maxLatencySeconds: number;
+  readonly rounds: number;
+}
+
+/** Cuts each user may use on its own, largest first. */
+function allowedDescending(tables: KvTables): number[][] {
+  return tables.users.map((costs) => costs.filter((k) => k.staticViolation === null).map((k) => k.cut).reverse());
+}
+
+/** The least-fixed-point assignment with every served user's latency below W (or ≤ W), or null. */
+function probe(problem: KvProblem, tables: KvTables, allowed: readonly number[][], active: readonly boolean[], bound: number, strict: boolean): Probe | null {
+  const L = tables.layers;
+  let tau = 0;
+  let rounds = 0;
+  const limit = problem.users.length * (L + 2) + 2;
+  for (;;) {
+    rounds++;
+    const cuts: (number | null)[] = [];
+    for (let u = 0; u < problem.users.length; u++) {
+      if (!active[u]) {
+        cuts.push(null);
+        continue;
+      }
+      const slo = problem.users[u].latencySloSeconds;
+      let pick: number | null = null;
+      for (const c of allowed[u]) {
+        const lat = userLatencySeconds(tables, u, c, tau);
+        const underBound = strict ? lat < bound : lat <= bound;
+        if (underBound && (slo === null || withinLimit(lat, slo))) {
+          pick = c;
+          break;
+        }
+      }
+      if (pick === null) return null;
+      cuts.push(pick);
+    }
+    const state = serverStateOf(problem, tables, cuts);
+    if (state.stepSeconds <= tau || rounds > limit) {
+      if (!withinLimit(state.memoryBytes, tables.serverMemoryBytes)) return null;
+      const lat = cuts.map((c, u) => (c === null ? 0 : userLatencySeconds(tables, u, c, state.stepSeconds)));
+      return { cuts, maxLatencySeconds: Math.max(0, ...lat), rounds };
+    }
+    tau = state.stepSeconds;
+  }
+}
+
+/** Users served by the exact method: all, or under admission those that can be served at all. */
+function activeUsers(problem: KvProblem, tables: KvTables, allowed: readonly number[][]): { active: boolean[]; reason: string | null } {
+  if (!problem.admission) return { active: problem.users.map(() => true), reason: null };
+  const active = allowed.map((a) => a.length > 0);
+  // Admission maximises the number served first. Users with no allowed cut can never be served;
+  // if all the others fit together, that count is the maximum and only latency is left to optimise.
+  const all = probe(problem, tables, allowed, active, Infinity, false);
+  if (all === null)
+    return { active, reason: 'under admission the servable users do not all fit on the server together, so choosing whom to serve is a knapsack; the MILP solves it' };
+  return { active, reason: null };
+}
+
+export function exactNotApplicable(problem: KvProblem): string | null {
+  if (problem.objective === 'sum')
+    return 'the sum objective couples every server user through (number of server users) × step time, a quadratic multiple-choice knapsack with no exact decomposition; the MILP solves it';
+  const tables = kvTables(problem);
+  return activeUsers(problem, tables, allowedDescending(tables)).reason;
+}
+
+export async function solveKvExact(problem: KvProblem, context: ExactContext): Promise<ExactResult<KvDecision>> {
+  const reason = exactNotApplicable(problem);
+  if (reason !== null) return { termination: 'error', decision: null, message: reason };
+  const started = performance.now();
+  const tables = kvTables(problem);
+  const allowed = allowedDescending(tables);
+  const { active } = activeUsers(problem, tables, allowed);
+  // Any feasible decision bounds the optimum; starting the descent at the best baseline's
+  // objective (non-strict, so that the probe succeeds) skips the steps above it.
+  const start = bestBaselineDecision(problem);
+  const startBound = start !== null && start.cuts.every((c) => c !== null) ? evaluateKv(problem, start).objective : Infinity;
+  let best = probe(problem, tables, allowed, active, startBound, false);
+  let probes = 1;
+  if (best === null && startBound !== Infinity) {
+    best = probe(problem, tables, allowed, active, Infinity, false);
+    probes++;
+  }
+  if (best === null) return { termination: 'infeasible', decision: null, message: 'no assignment of cuts satisfies device memory, server memory and the SLOs', details: { probes } };
+  let rounds = best.rounds;
+  for (;;) {
+    if (context.timeLimitSeconds !== undefined && (performance.now() - started) / 1000 > context.timeLimitSeconds) {
+      return { termination: 'time_limit', decision: { cuts: best.cuts }, message: 'time limit reached during the descent', details: { probes, rounds } };
+    }
+    const next = probe(problem, tables, allowed, active, best.maxLatencySeconds, true);
+    probes++;
+    if (next === null) break;
+    rounds += next.rounds;
+    best = next;
+  }
+  const decision: KvDecision = { cuts: best.cuts };
+  const state = serverStateOf(problem, tables, best.cuts);
+  const unserved = best.cuts.filter((c) => c === null).length;
+  const objective = best.maxLatencySeconds + unserved * tables.unservedPenaltySeconds;
+  return {
+    termination: 'optimal',
+    decision,
+    bound: objective,
+    details: { probes, fixedPointRounds: rounds, serverStepSeconds: state.stepSeconds, timeSeconds: (performance.now() - started) / 1000 },
+  };
+}

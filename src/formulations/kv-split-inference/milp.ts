@@ -1,0 +1,205 @@
+/**
+ * kv-split-inference as a MILP.
+ *
+ * Columns: x[u][c] one-hot cut per user (only cuts allowed for the user on its own: device memory,
+ * TTFT, latency SLO before server time); z[t] "the server runs rows with threshold t" (t = 1: the
+ * embedding and layer 1, t = l: layer l, t = L + 1: the head — the server is active); y[v][l]
+ * variant v's adapter in layer l; T[r] the step time of server row r over the batch; W (max
+ * objective) or P[u] (sum objective: the server step time user u waits, T·[c_u < L]).
+ *
+ * Rows: z[t] ≥ Σ_{c<t} x[u][c] for every user (a layer is loaded once if anyone needs it);
+ * y[v][l] ≥ Σ_{c<l} x[u][c] for the users of v; server memory; per row T[r] ≥ compute time and
+ * T[r] ≥ memory time (weights read once + adapters + every participating user's traffic), each
+ * plus the call overhead; latency rows with big-M = the step time with every user at cut 0 (the
+ * largest step time any decision can have, since step time is monotone in the cuts).
+ */
+import { ModelBuilder, term, type Term } from '../../milp/model.ts';
+import type { Compiled } from '../types.ts';
+import { kvTables, serverStateOf, userLatencySeconds } from './cost.ts';
+import type { KvDecision, KvProblem } from './schema.ts';
+
+/** Memory rows are written in GB so that their coefficients stay near 1. */
+const BYTES_PER_ROW_UNIT = 1e9;
+/**
+ * Time columns (T, W, P) and time rows are in milliseconds: a solver's absolute tolerances
+ * (≈ 1e-7 on a column) then mean 1e-10 s, so slack left in a step-time column cannot move the
+ * objective (in seconds, as evaluate's) past the API's 1e-6 cross-check when summed over users.
+ */
+const MS = 1e3;
+
+interface Columns {
+  readonly x: readonly (readonly { readonly cut: number; readonly col: number }[])[];
+  /** z[t] for t = 1..L + 1 (index 0 unused). */
+  readonly z: readonly number[];
+  /** y[v][l] for l = 1..L (index 0 unused); -1 when the variant has no user. */
+  readonly y: readonly (readonly number[])[];
+  readonly t: readonly number[];
+  readonly w: number | null;
+  readonly p: readonly number[];
+}
+
+interface KvMilp {
+  readonly compiled: Compiled<KvDecision>;
+  encode(decision: KvDecision): number[] | null;
+}
+
+function buildKvMilp(problem: KvProblem): KvMilp {
+  const tables = kvTables(problem);
+  const L = tables.layers;
+  const U = problem.users.length;
+  const Tmax = tables.maxStepSeconds;
+  const b = new ModelBuilder('kv-split-inference', 'min');
+
+  const x = problem.users.map((_, u) =>
+    tables.users[u].filter((k) => k.staticViolation === null).map((k) => ({ cut: k.cut, col: b.binary(`x_${u}_${k.cut}`) })),
+  );
+  const z = [-1];
+  for (let t = 1; t <= L + 1; t++) z.push(b.binary(`z_${t}`));
+  const variantHasUser = problem.variants.map((_, v) => problem.users.some((u) => u.variant === v));
+  const y = problem.variants.map((_, v) => {
+    const cols = [-1];
+    for (let l = 1; l <= L; l++) cols.push(variantHasUser[v] ? b.binary(`y_${v}_${l}`) : -1);
+    return cols;
+  });
+  const t = tables.rows.map((_, r) => b.addVariable(`T_${r}`, { lower: 0, upper: tables.maxRowSeconds[r] * MS }));
+  const stepTerms = t.map((col) => term(col, 1));
+
+  const below = (u: number, threshold: number, coef = 1): Term[] => x[u].filter((e) => e.cut < threshold).map((e) => term(e.col, coef));
+
+  problem.users.forEach((_, u) => {
+    const all = x[u].map((e) => term(e.col, 1));
+    if (problem.admission) b.lessEqual(`serve_${u}`, all, 1);
+    else b.equal(`cut_${u}`, all, 1);
+    for (let th = 1; th <= L + 1; th++) {
+      const terms = below(u, th, -1);
+      if (terms.length > 0) b.greaterEqual(`load_${u}_${th}`, [term(z[th], 1), ...terms], 0);
+    }
+    const v = problem.users[u].variant;
+    if (v !== null) {
+      for (let l = 1; l <= L; l++) {
+        const terms = below(u, l, -1);
+        if (terms.length > 0) b.greaterEqual(`adapter_${u}_${l}`, [term(y[v][l], 1), ...terms], 0);
+      }
+    }
+  });
+  // Loaded rows form a suffix: valid, and it tightens the relaxation.
+  for (let th = 1; th <= L; th++) b.lessEqual(`suffix_${th}`, [term(z[th], 1), term(z[th + 1], -1)], 0);
+  problem.variants.forEach((_, v) => {
+    if (!variantHasUser[v]) return;
+    for (let l = 1; l <= L; l++) b.lessEqual(`adapter_within_${v}_${l}`, [term(y[v][l], 1), term(z[l], -1)], 0);
+  });
+
+  // Server memory (GB).
+  const mem: Term[] = [];
+  tables.rows.forEach((row) => mem.push(term(z[row.threshold], row.residentBytes / BYTES_PER_ROW_UNIT)));
+  mem.push(term(z[L + 1], tables.workspaceBytes / BYTES_PER_ROW_UNIT));
+  problem.variants.forEach((_, v) => {
+    if (!variantHasUser[v]) return;
+    tables.rows.forEach((row) => {
+      if (row.kind === 'decoder' && row.adapterBytes[v] > 0) mem.push(term(y[v][row.index], row.adapterBytes[v] / BYTES_PER_ROW_UNIT));
+    });
+  });
+  problem.users.forEach((_, u) => x[u].forEach((e) => mem.push(term(e.col, tables.users[u][e.cut].serverKvBytes / BYTES_PER_ROW_UNIT))));
+  b.lessEqual('server_memory', mem, tables.serverMemoryBytes / BYTES_PER_ROW_UNIT);
+
+  // Step time per row: the roofline over the batch, plus the call overhead when loaded.
+  tables.rows.forEach((row, r) => {
+    const zt = z[row.threshold];
+    const compute: Term[] = [term(t[r], 1), term(zt, -tables.perCallOverheadSeconds * MS)];
+    const memory: Term[] = [term(t[r], 1), term(zt, -(tables.perCallOverheadSeconds + row.readBytes / tables.bandwidthBytesPerSecond) * MS)];
+    problem.users.forEach((user, u) => {
+      const v = user.variant;
+      const adapterFlops = v !== null ? row.adapterFlopsPerToken[v] : 0;
+      compute.push(...below(u, row.threshold, (-(row.userFlops[u] + adapterFlops) / tables.computeFlopsPerSecond) * MS));
+      memory.push(...below(u, row.threshold, (-row.userTrafficBytes[u] / tables.bandwidthBytesPerSecond) * MS));
+    });
+    if (row.kind === 'decoder') {
+      problem.variants.forEach((_, v) => {
+        if (variantHasUser[v] && row.adapterBytes[v] > 0) memory.push(term(y[v][row.index], (-row.adapterBytes[v] / tables.bandwidthBytesPerSecond) * MS));
+      });
+    }
+    b.greaterEqual(`step_compute_${r}`, compute, 0);
+    b.greaterEqual(`step_memory_${r}`, memory, 0);
+  });
+
+  // Latency of user u (ms): Σ_c fixed·x + T·[c < L], with T·[c < L] ≥ T − Tmax·(1 − Σ_{c<L} x).
+  const TmaxMs = Tmax * MS;
+  const latencyTerms = (u: number): Term[] => [
+    ...x[u].map((e) => term(e.col, tables.users[u][e.cut].fixedSeconds * MS)),
+    ...stepTerms,
+    ...below(u, L, TmaxMs),
+  ];
+  let w: number | null = null;
+  const p: number[] = [];
+  if (problem.objective === 'max') {
+    w = b.addVariable('W', { lower: 0 });
+    b.addObjective(w, 1 / MS);
+    problem.users.forEach((_, u) => {
+      // W ≥ fixed + T − Tmax·(1 − s) covers a server user (s = 1); W ≥ fixed covers a device-only
+      // user (s = 0), for whom the first row alone would allow W below its own device time.
+      b.greaterEqual(`max_${u}`, [term(w as number, 1), ...latencyTerms(u).map((e) => term(e.variable, -e.coefficient))], -TmaxMs);
+      b.greaterEqual(`max_fixed_${u}`, [term(w as number, 1), ...x[u].map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS))], 0);
+    });
+  } else {
+    problem.users.forEach((_, u) => {
+      const pu = b.addVariable(`P_${u}`, { lower: 0, upper: TmaxMs });
+      p.push(pu);
+      b.addObjective(pu, 1 / MS);
+      x[u].forEach((e) => b.addObjective(e.col, tables.users[u][e.cut].fixedSeconds));
+      b.greaterEqual(`wait_${u}`, [term(pu, 1), ...stepTerms.map((e) => term(e.variable, -1)), ...below(u, L, -TmaxMs)], -TmaxMs);
+    });
+  }
+  problem.users.forEach((user, u) => {
+    if (user.latencySloSeconds !== null) b.lessEqual(`slo_${u}`, latencyTerms(u), (user.latencySloSeconds + Tmax) * MS);
+  });
+  if (problem.admission) {
+    b.addObjectiveConstant(tables.unservedPenaltySeconds * U);
+    problem.users.forEach((_, u) => x[u].forEach((e) => b.addObjective(e.col, -tables.unservedPenaltySeconds)));
+  }
+
+  const model = b.build();
+  const columns: Columns = { x, z, y, t, w, p };
+  const decode = (values: readonly number[]): KvDecision => ({
+    cuts: x.map((options) => {
+      const chosen = options.find((e) => values[e.col] > 0.5);
+      return chosen === undefined ? null : chosen.cut;
+    }),
+  });
+  return { compiled: { model, decode }, encode: (d: KvDecision) => encodeKv(problem, columns, model.variables.length, d) };
+}
+
+/** A decision as a column vector (for warm starts); null when a cut has no column. */
+function encodeKv(problem: KvProblem, columns: Columns, n: number, decision: KvDecision): number[] | null {
+  const tables = kvTables(problem);
+  const L = tables.layers;
+  const values = new Array<number>(n).fill(0);
+  for (let u = 0; u < problem.users.length; u++) {
+    const c = decision.cuts[u];
+    if (c === null) continue;
+    const e = columns.x[u].find((k) => k.cut === c);
+    if (e === undefined) return null;
+    values[e.col] = 1;
+  }
+  const state = serverStateOf(problem, tables, decision.cuts);
+  tables.rows.forEach((row, r) => {
+    if (state.rowLoaded[r]) values[columns.z[row.threshold]] = 1;
+    values[columns.t[r]] = state.rowSeconds[r] * MS;
+    if (row.kind === 'decoder') problem.variants.forEach((_, v) => {
+      if (state.adapterLoaded[v][r] && columns.y[v][row.index] >= 0) values[columns.y[v][row.index]] = 1;
+    });
+  });
+  const lat = decision.cuts.map((c, u) => (c === null ? 0 : userLatencySeconds(tables, u, c, state.stepSeconds)));
+  if (columns.w !== null) values[columns.w] = Math.max(0, ...lat) * MS;
+  columns.p.forEach((col, u) => {
+    const c = decision.cuts[u];
+    values[col] = c !== null && c < L ? state.stepSeconds * MS : 0;
+  });
+  return values;
+}
+
+/** Compiles the MILP; `start` (a feasible decision, e.g. the best baseline) becomes the warm start. */
+export function compileKv(problem: KvProblem, start: KvDecision | null = null): Compiled<KvDecision> {
+  const built = buildKvMilp(problem);
+  const warm = start ? built.encode(start) : null;
+  return warm ? { ...built.compiled, warmStart: warm } : built.compiled;
+}

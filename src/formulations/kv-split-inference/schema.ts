@@ -1,0 +1,153 @@
+/**
+ * Input of the kv-split-inference family: one base model (optionally with fine-tuned variants
+ * stored as LoRA adapters that share it), one edge server, and U users, each with a device, a
+ * link, a prompt and an output length. The decision is one cut per user (or `null`: not served,
+ * only when admission is on).
+ */
+import { z } from 'zod';
+import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
+import type { DeviceSpec } from '../../cost/device.ts';
+import type { LinkSpec } from '../../cost/link.ts';
+import type { ModelSpec } from '../../cost/model.ts';
+import { TOKEN_ID_BYTES } from '../../cost/layers.ts';
+import { LORA_TARGETS, type LoraConfig } from '../../cost/training.ts';
+import { InputError, inputErrorFromZod } from '../../errors.ts';
+
+const positiveInt = z.number().int('must be a whole number').positive('must be positive');
+const positive = z.number().positive('must be positive').finite('must be finite');
+
+const variantSchema = z.strictObject({
+  name: z.string().min(1, 'must not be empty'),
+  /** The variant's LoRA adapter on top of the shared base weights. */
+  lora: z.strictObject({
+    rank: positiveInt,
+    targets: z.array(z.enum(LORA_TARGETS)).min(1, 'at least one adapted matrix').default(['q', 'v']),
+  }),
+});
+
+const userSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  device: deviceRefSchema,
+  link: linkRefSchema,
+  promptTokens: positiveInt,
+  outputTokens: positiveInt,
+  /** Name of a variant in `$.variants`; absent: the base model. */
+  variant: z.string().min(1).optional(),
+  /** Per-token decode latency this user accepts (device + uplink + server step + downlink). */
+  latencySloSeconds: positive.optional(),
+  /** Time to first token this user accepts (prefill on both sides + transfers). */
+  ttftSloSeconds: positive.optional(),
+});
+
+const serverSchema = z.strictObject({
+  device: deviceRefSchema,
+  /**
+   * Sequences whose prompts the server prefills together; sizes the activation workspace the
+   * server reserves (FasterTransformer's static batch: all of them; continuous batching: 1).
+   */
+  prefillBatchSequences: positiveInt.default(1),
+});
+
+export const kvSplitInputSchema = z.strictObject({
+  kind: z.literal('kv-split-inference'),
+  model: modelRefSchema,
+  variants: z.array(variantSchema).default([]),
+  server: serverSchema,
+  users: z.array(userSchema).min(1, 'at least one user is needed'),
+  /** `max`: the slowest user's per-token latency; `sum`: the sum over users. */
+  objective: z.enum(['max', 'sum']).default('max'),
+  /** Serve a subset: maximise the number served first, then the latency objective. */
+  admission: z.boolean().default(false),
+  /** Bytes of one sampled token id on the downlink (and of a prompt token id on the uplink). */
+  tokenBytes: positive.default(TOKEN_ID_BYTES),
+  /** Let a device stream weights from storage when they do not fit in its memory. */
+  deviceWeightStreaming: z.boolean().default(true),
+});
+export type KvSplitInput = z.infer<typeof kvSplitInputSchema>;
+
+export interface KvVariant {
+  readonly name: string;
+  readonly lora: LoraConfig;
+}
+
+export interface KvUser {
+  readonly name: string;
+  readonly device: DeviceSpec;
+  readonly link: LinkSpec;
+  readonly promptTokens: number;
+  readonly outputTokens: number;
+  /** Index into `KvProblem.variants`, or null for the base model. */
+  readonly variant: number | null;
+  readonly latencySloSeconds: number | null;
+  readonly ttftSloSeconds: number | null;
+}
+
+export interface KvProblem {
+  readonly kind: 'kv-split-inference';
+  readonly model: ModelSpec;
+  readonly variants: readonly KvVariant[];
+  readonly server: DeviceSpec;
+  readonly prefillBatchSequences: number;
+  readonly users: readonly KvUser[];
+  readonly objective: 'max' | 'sum';
+  readonly admission: boolean;
+  readonly tokenBytes: number;
+  readonly deviceWeightStreaming: boolean;
+}
+
+/** cuts[u] ∈ 0..L: layers 1..cuts[u] on user u's device, the rest on the server; null: not served. */
+export interface KvDecision {
+  readonly cuts: readonly (number | null)[];
+}
+
+export const kvDecisionSchema: z.ZodType<KvDecision> = z.strictObject({
+  cuts: z.array(z.number().int('a cut is a whole layer number').min(0, 'a cut is at least 0').nullable()),
+});
+
+export function parseKvProblem(raw: unknown): KvProblem {
+  const parsed = kvSplitInputSchema.safeParse(raw);
+  if (!parsed.success) throw inputErrorFromZod(parsed.error);
+  const input = parsed.data;
+  const model = resolveModel(input.model, '$.model');
+  if (model.moe) throw new InputError('$.model', 'mixture-of-experts models are not supported by kv-split-inference (use moe-placement)');
+  const server = resolveDevice(input.server.device, '$.server.device');
+  const variantIndex = new Map<string, number>();
+  const variants = input.variants.map((v, i): KvVariant => {
+    if (variantIndex.has(v.name)) throw new InputError(`$.variants[${i}].name`, `variant name "${v.name}" is defined twice`);
+    variantIndex.set(v.name, i);
+    return { name: v.name, lora: { rank: v.lora.rank, targets: v.lora.targets } };
+  });
+  const users = input.users.map((u, i): KvUser => {
+    const path = `$.users[${i}]`;
+    if (u.promptTokens + u.outputTokens > model.maxContext)
+      throw new InputError(`${path}.outputTokens`, `prompt + output (${u.promptTokens + u.outputTokens} tokens) exceeds the model's context of ${model.maxContext}`);
+    let variant: number | null = null;
+    if (u.variant !== undefined) {
+      const k = variantIndex.get(u.variant);
+      if (k === undefined) throw new InputError(`${path}.variant`, `variant "${u.variant}" is not declared in $.variants`);
+      variant = k;
+    }
+    return {
+      name: u.name ?? `user ${i}`,
+      device: resolveDevice(u.device, `${path}.device`),
+      link: resolveLink(u.link, `${path}.link`),
+      promptTokens: u.promptTokens,
+      outputTokens: u.outputTokens,
+      variant,
+      latencySloSeconds: u.latencySloSeconds ?? null,
+      ttftSloSeconds: u.ttftSloSeconds ?? null,
+    };
+  });
+  return {
+    kind: 'kv-split-inference',
+    model,
+    variants,
+    server,
+    prefillBatchSequences: input.server.prefillBatchSequences,
+    users,
+    objective: input.objective,
+    admission: input.admission,
+    tokenBytes: input.tokenBytes,
+    deviceWeightStreaming: input.deviceWeightStreaming,
+  };
+}
