@@ -240,3 +240,26 @@ describe('round table', () => {
     }
   });
 });
+
+describe('thresholds in the decision', () => {
+  it('picks a higher threshold when its rows make drafts much more reliable, and the simulator agrees', async () => {
+    const { perStatePolicy, simulate } = await import('../../../src/formulations/speculative-threshold/simulate.ts');
+    const raw = {
+      ...example('phone-1b-draft-llama-2-7b-5g'),
+      acceptance: {
+        thresholds: [
+          { threshold: 0, alpha: 0.5, continueProbability: 1 },
+          { threshold: 0.5, alpha: 0.95, expectedStopLength: 9 },
+        ],
+      },
+    };
+    const p = f.parse(raw);
+    const best = solveUnconstrained(p);
+    const t = roundTable(p);
+    for (const j of best.picks) expect(p.options[t.choices[j].option].threshold).toBe(0.5);
+    const sim = simulate(p, perStatePolicy(best.picks.map((j) => t.choices[j])), { rounds: 50_000, seed: 3 });
+    expect(Math.abs(sim.costPerToken.mean - best.ratio)).toBeLessThanOrEqual(3 * sim.costPerToken.standardError);
+    const d = f.evaluate(p, { mode: 'per-state', states: best.picks.map((j) => ({ draftTokens: t.choices[j].gamma, threshold: 0.5 })) });
+    expect(d.objective).toBeCloseTo(best.ratio, 12);
+  });
+});
