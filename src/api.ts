@@ -222,6 +222,11 @@ class Session {
   constructor(
     readonly parsed: ParsedProblem,
     readonly options: Normalized,
+    /**
+     * solve: when a backend stops at a limit with no incumbent of its own, hold the formulation's
+     * warm start (a feasible point it supplied) instead. compare keeps each backend's own result.
+     */
+    readonly holdWarmStart = false,
   ) {}
 
   get formulation(): AnyFormulation {
@@ -263,6 +268,11 @@ class Session {
       ...(compiled.warmStart !== undefined && backend.capabilities.warmStart ? { warmStart: compiled.warmStart } : {}),
     });
     const base = { method: name, timeSeconds: result.timeSeconds };
+    if (result.solution === null && (result.termination === 'time_limit' || result.termination === 'node_limit') && this.holdWarmStart && compiled.warmStart !== undefined) {
+      const note = `no incumbent of its own; holding the formulation's warm start`;
+      const message = result.message !== undefined ? `${result.message}; ${note}` : note;
+      return this.accept({ ...base, termination: result.termination, message }, compiled.decode(compiled.warmStart), undefined, undefined);
+    }
     if (result.solution === null) {
       if (result.termination === 'optimal') {
         return { attempt: { ...base, termination: 'error', message: 'reported optimal without a solution' }, solution: null };
@@ -339,13 +349,17 @@ function summarize(parsed: ParsedProblem, solution: SolutionReport): string | un
 
 function explain(parsed: ParsedProblem, termination: Termination): string | undefined {
   if (termination === 'unbounded') return 'the objective improves without limit: the constraints leave some direction of improvement open';
+  // At a limit nothing is proven: say so before any hint about what may be short.
+  const limit = termination === 'time_limit' ? 'no solution was found within the time limit' : termination === 'node_limit' ? 'no solution was found within the node limit' : undefined;
   const explainer = parsed.formulation.explainInfeasible;
-  if (explainer === undefined) return undefined;
+  let reason: string | undefined;
   try {
-    return explainer.call(parsed.formulation, parsed.problem);
+    reason = explainer?.call(parsed.formulation, parsed.problem);
   } catch (error) {
-    return `(explainInfeasible failed: ${errorText(error)})`;
+    reason = `(explainInfeasible failed: ${errorText(error)})`;
   }
+  if (limit === undefined) return reason;
+  return reason !== undefined ? `${limit}; ${reason}` : limit;
 }
 
 /**
@@ -357,7 +371,7 @@ export async function solve(problem: unknown, options: SolveOptions = {}): Promi
   const start = performance.now();
   const parsed = toParsed(problem);
   const normalized = normalizeOptions(options);
-  const session = new Session(parsed, normalized);
+  const session = new Session(parsed, normalized, true);
   const methods = plan(session, normalized.backend);
   const attempts: Attempt[] = [];
   let final: Outcome | undefined;
@@ -370,7 +384,7 @@ export async function solve(problem: unknown, options: SolveOptions = {}): Promi
   const last = final as Outcome;
   const { termination } = last.attempt;
   const solution = last.solution;
-  const explanation = termination === 'infeasible' || termination === 'unbounded' || (solution === null && termination !== 'error') ? explain(parsed, termination) : undefined;
+  const explanation = solution === null && termination !== 'error' ? explain(parsed, termination) : undefined;
   const summary = solution !== null ? summarize(parsed, solution) : undefined;
   return {
     kind: parsed.kind,

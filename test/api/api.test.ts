@@ -103,6 +103,25 @@ describe('solve with MILP backends', () => {
     expect(report.attempts).toHaveLength(1);
   });
 
+  it('holds the warm start when a backend stops at a limit with no incumbent (solve only, not compare)', async () => {
+    const stuck = scripted('glpk', () => ({ backend: 'glpk', termination: 'time_limit', solution: null, timeSeconds: 2 }));
+    const report = await solve(knapsack, { backend: 'glpk', backends: { glpk: stuck }, timeLimitSeconds: 2 });
+    expect(report.termination).toBe('time_limit');
+    expect(report.solution?.evaluation.feasible).toBe(true);
+    // The warm start is the greedy-repair point (Dantzig's greedy: 297).
+    expect(report.solution?.objective).toBe(297);
+    expect(report.attempts[0].message).toMatch(/no incumbent of its own; holding the formulation's warm start/);
+    const table = await compare(knapsack, { backends: { glpk: stuck }, only: ['glpk'] });
+    expect(table.rows[0]).toMatchObject({ method: 'glpk', termination: 'time_limit', objective: null });
+  });
+
+  it('says that nothing is proven when a limit is reached with no solution', async () => {
+    const stuck = scripted('highs', () => ({ backend: 'highs', termination: 'time_limit', solution: null, timeSeconds: 1 }));
+    const report = await solve(parseWith(pickFormulation, { kind: 'pick', n: 3, target: 1, mode: 'good' }), { backend: 'highs', backends: { highs: stuck } });
+    expect(report.solution).toBeNull();
+    expect(report.explanation).toBe('no solution was found within the time limit; no integer in 0..3');
+  });
+
   it('passes the options and the warm start through to a backend that takes one', async () => {
     let seen: unknown;
     const spy = { ...scripted('highs', () => ({ backend: 'highs', termination: 'error', solution: null, timeSeconds: 0 })), capabilities: { ...failing('highs').capabilities, warmStart: true } };

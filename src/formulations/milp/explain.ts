@@ -36,7 +36,7 @@ export function explainMilpInfeasible(problem: MilpProblem): string {
     }
   }
   if (reasons.length === 0) {
-    return 'every row can be met on its own within the variable bounds, so the conflict involves several rows together (the solver proved that no point meets all of them)';
+    return 'no single row or bound rules a solution out: every row can be met on its own within the variable bounds, so any conflict involves several rows together';
   }
   const shown = reasons.slice(0, 5);
   return shown.join('; ') + (reasons.length > shown.length ? `; and ${reasons.length - shown.length} more` : '');
