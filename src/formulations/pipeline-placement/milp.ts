@@ -26,6 +26,32 @@ export interface CompileOptions {
   readonly warmStart?: PipelineDecision | null;
 }
 
+/**
+ * The fewest servers whose memory can hold every layer at its least footprint (one micro-batch in
+ * flight), the source counted first when pinned — a lower bound on the number of stages.
+ */
+export function minimumStages(problem: PipelineProblem): number {
+  const t = tablesOf(problem);
+  let need = 0;
+  for (let l = 1; l <= t.layers; l++) {
+    let least = Infinity;
+    for (let j = 0; j < t.servers; j++) least = Math.min(least, stageMemoryBytes(t, j, l, l, 1));
+    need += least;
+  }
+  // The single-stage credit may lower a whole-model stage below the per-layer sum; never claim more than 1 then.
+  if (t.singleStageCreditBytes.some((c) => c > 0)) need -= Math.max(...t.singleStageCreditBytes);
+  const src = problem.source;
+  const caps = t.capacityBytes.filter((_, j) => j !== src).sort((x, y) => y - x);
+  let held = src === null ? 0 : t.capacityBytes[src];
+  let count = src === null ? 0 : 1;
+  for (const c of caps) {
+    if (held >= need) break;
+    held += c;
+    count++;
+  }
+  return Math.max(1, Math.min(count, problem.maxStages));
+}
+
 export function compilePipeline(problem: PipelineProblem, options: CompileOptions = {}): Compiled<PipelineDecision> {
   const t = tablesOf(problem);
   const n = t.servers;
@@ -91,7 +117,11 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
   const allBoundaries: Term[] = [];
   for (let l = 1; l < L; l++) allBoundaries.push(...boundaryTerms(l, () => 1));
   if (problem.stages !== null) b.equal('stages', allBoundaries, problem.stages - 1);
-  else b.lessEqual('max_stages', allBoundaries, problem.maxStages - 1);
+  else {
+    // Valid cut: at least as many stages as servers needed to hold the model's least memory, which the
+    // relaxation (a constant fraction of every layer on every server, no boundary crossed) ignores.
+    b.addConstraint('stages_range', allBoundaries, minimumStages(problem) - 1, problem.maxStages - 1);
+  }
 
   // 1F1B: k_l (stages from layer l's stage to the end), w_l = min(k_l, B), v[l][j] = w_l·a[l][j].
   const position = t.inflightRule === 'position';
