@@ -1,0 +1,29 @@
+/**
+ * The benchmark suites, one per family. Adding a family to `edgeplan bench` is its suite file in
+ * this folder plus one import and one entry below.
+ */
+import { UsageError } from '../../errors.ts';
+import type { BenchSuite } from '../types.ts';
+import { suite as milp } from './milp.ts';
+import { suite as modelCaching } from './model-caching.ts';
+import { suite as pipelinePlacement } from './pipeline-placement.ts';
+import { suite as speculativeThreshold } from './speculative-threshold.ts';
+
+export const SUITES: readonly BenchSuite[] = [
+  modelCaching,
+  pipelinePlacement,
+  speculativeThreshold,
+  milp,
+];
+
+export function suiteNames(suites: readonly BenchSuite[] = SUITES): string[] {
+  return suites.map((s) => s.kind);
+}
+
+/** `all` or one suite by name; a UsageError listing the valid names otherwise. */
+export function selectSuites(name: string, suites: readonly BenchSuite[] = SUITES): BenchSuite[] {
+  if (name === 'all') return [...suites];
+  const found = suites.find((s) => s.kind === name);
+  if (found === undefined) throw new UsageError(`unknown suite "${name}"; valid suites: all, ${suiteNames(suites).join(', ')}`);
+  return [found];
+}
