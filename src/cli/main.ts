@@ -16,6 +16,9 @@ import { schemaCommand } from './commands/schema.ts';
 import { solveCommand } from './commands/solve.ts';
 import { profileCommand } from './commands/profile.ts';
 import { calibrateCommand } from './commands/calibrate.ts';
+import { benchCommand } from './commands/bench.ts';
+import { reproduceCommand } from './commands/reproduce.ts';
+import { replayCommand } from './commands/replay.ts';
 import { EXIT, processIo, type CliCommand, type CliIo, type ExitCode } from './context.ts';
 import { FileInputError } from './files.ts';
 
@@ -27,6 +30,9 @@ const COMMANDS: readonly CliCommand[] = [
   kindsCommand,
   profileCommand,
   calibrateCommand,
+  benchCommand,
+  reproduceCommand,
+  replayCommand,
 ];
 
 function version(): string {
