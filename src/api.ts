@@ -8,6 +8,7 @@
  *   compare(problem, options)    every backend, the exact method and every baseline side by side
  *   sweep(problem, path, values) re-solve with one numeric field set to each value (Pareto fronts)
  *   schema(kind?)                JSON Schema of a kind's input, from its zod schema
+ *   replayCaching(problem, …)    online cache policies and the static optimum replayed on a request trace
  *
  * No solver's word is taken on trust: a decision that fails the family's `evaluate`, or whose
  * objective differs from evaluate's, is recorded as that method's error and never returned.
@@ -19,6 +20,9 @@ import { InputError, UsageError, inputErrorFromZod, jsonPath } from './errors.ts
 import { FORMULATIONS, getFormulation, listKinds } from './formulations/registry.ts';
 import type { AnyFormulation, Compiled, Evaluation, ExactContext, Formulation, SolveMilp } from './formulations/types.ts';
 import type { Sense } from './milp/model.ts';
+import { generateTrace, replay, type ReplayResult } from './formulations/model-caching/replay.ts';
+import { parseTrace } from './formulations/model-caching/trace.ts';
+import type { Decision as CachingDecision, Problem as CachingProblem } from './formulations/model-caching/schema.ts';
 import { DEFAULT_MIP_GAP, relativeGap, type MilpResult, type MilpSolveOptions, type Termination } from './milp/result.ts';
 
 export type {
@@ -40,6 +44,7 @@ export { TERMINATIONS, DEFAULT_MIP_GAP } from './milp/result.ts';
 export { ModelBuilder } from './milp/model.ts';
 export { InputError, UsageError } from './errors.ts';
 export { getFormulation, listKinds } from './formulations/registry.ts';
+export type { ReplayResult } from './formulations/model-caching/replay.ts';
 
 /** A solving method: the family's exact algorithm or one MILP backend. */
 export type Method = 'exact' | BackendName;
@@ -113,11 +118,9 @@ export class ParsedProblem<P = unknown, D = unknown> {
     return this.formulation.kind;
   }
 
-  /** The problem's own sense when it carries one (a raw MILP does), else the family's. */
+  /** The problem's own sense when the family lets the problem choose it (raw MILP, hit ratio vs latency). */
   get sense(): Sense {
-    const p: unknown = this.problem;
-    if (typeof p === 'object' && p !== null && 'sense' in p && (p.sense === 'min' || p.sense === 'max')) return p.sense;
-    return this.formulation.sense;
+    return this.formulation.senseOf?.(this.problem) ?? this.formulation.sense;
   }
 }
 
@@ -732,4 +735,60 @@ export function schema(kind?: string): Record<string, unknown> {
     return { $schema: dialect, ...one(formulation) };
   }
   return { $schema: dialect, title: 'edgeplan problem', description: 'any edgeplan problem; `kind` selects the family', oneOf: listKinds().map((k) => one(FORMULATIONS[k])) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Online replay of a model-caching problem (the seed's online view of parameter-sharing caching).
+
+export type ReplayPolicyName = 'lru' | 'laoc' | 'optimal';
+export const REPLAY_POLICIES: readonly ReplayPolicyName[] = ['lru', 'laoc', 'optimal'];
+
+export interface ReplayOptions {
+  /** A trace as JSON (`[{ user, model }]`); when absent one is drawn from the problem with `seed`. */
+  readonly trace?: unknown;
+  readonly requests?: number;
+  readonly seed?: number;
+  readonly policies?: readonly ReplayPolicyName[];
+  /** δ of least-age-of-context (per request). */
+  readonly decay?: number;
+  readonly windowSize?: number;
+  /** How the offline optimum (the static cache) is solved. */
+  readonly solve?: SolveOptions;
+}
+
+export interface ReplayReport {
+  readonly kind: 'model-caching';
+  readonly requests: number;
+  readonly seed: number | null;
+  /** Expected hit ratio of the static optimum under the problem's request model. */
+  readonly optimumExpectedHitRatio: number | null;
+  readonly optimumTermination: Termination | null;
+  readonly results: readonly ReplayResult[];
+}
+
+/** Replays a request trace against online policies and the offline optimum held as a static cache. */
+export async function replayCaching(problem: unknown, options: ReplayOptions = {}): Promise<ReplayReport> {
+  const parsed = problem instanceof ParsedProblem ? problem : parseProblem(problem);
+  if (parsed.kind !== 'model-caching') throw new InputError('$.kind', `replay applies to model-caching problems, not ${parsed.kind}`);
+  const p = parsed.problem as CachingProblem;
+  const seed = options.trace === undefined ? (options.seed ?? 1) : null;
+  const trace = options.trace !== undefined ? parseTrace(p, options.trace) : generateTrace(p, options.requests ?? 10_000, seed ?? 1);
+  const windowSize = options.windowSize ?? Math.max(1, Math.round(trace.length / 20));
+  const results: ReplayResult[] = [];
+  let optimumExpectedHitRatio: number | null = null;
+  let optimumTermination: Termination | null = null;
+  for (const policy of options.policies ?? REPLAY_POLICIES) {
+    if (policy === 'lru') results.push(replay(p, trace, { kind: 'lru' }, windowSize));
+    else if (policy === 'laoc') results.push(replay(p, trace, { kind: 'laoc', decay: options.decay ?? 0.99 }, windowSize));
+    else {
+      const report = await solve(parsed, options.solve ?? {});
+      optimumTermination = report.termination;
+      if (report.solution) {
+        const decision = report.solution.decision as CachingDecision;
+        optimumExpectedHitRatio = (report.solution.evaluation.breakdown as { hitRatio: number }).hitRatio;
+        results.push(replay(p, trace, { kind: 'static', name: `static ${report.method} optimum`, decision }, windowSize));
+      }
+    }
+  }
+  return { kind: 'model-caching', requests: trace.length, seed, optimumExpectedHitRatio, optimumTermination, results };
 }

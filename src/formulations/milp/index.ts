@@ -16,6 +16,7 @@ export const milpFormulation: Formulation<MilpProblem, MilpDecision> = {
   title: 'raw mixed-integer linear program',
   // A raw MILP carries its own sense; this is the default reported for the family as a whole.
   sense: 'min',
+  senseOf: (problem) => problem.sense,
   inputSchema: milpInputSchema,
   parse: parseMilp,
   decisionSchema: milpDecisionSchema,
