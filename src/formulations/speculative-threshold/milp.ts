@@ -9,6 +9,7 @@
  *    With x one-hot, the rows force y_s· = t on the chosen option only, so t = 1/Σπ N and the
  *    objective is exactly Σπ c / Σπ N — evaluate's objective, in its units. U = 1 / Σ_s π_s min_j N_sj
  *    is the largest t any policy gives (the tightest valid big-M), and t ≥ 1 / Σ_s π_s max_j N_sj.
+ *    Only each state's undominated options get columns (on the target instance 58 of 321).
  *
  * 2. `parametricModel` — one Dinkelbach iteration with a budget: min Σ π_s (c_sj − λ N_sj) x_sj
  *    over the same one-hot rows plus the budget row (a multiple-choice knapsack), scaled by 1/λ so
@@ -31,16 +32,6 @@ export function decisionFromPicks(p: SpeculativeProblem, picks: readonly number[
   };
 }
 
-/** Reads the chosen option of each state from x columns laid out state-major. */
-function readPicks(p: SpeculativeProblem, values: readonly number[], xStart: number): number[] {
-  const n = roundTable(p).choices.length;
-  return p.states.map((_, s) => {
-    let best = 0;
-    for (let j = 1; j < n; j++) if (values[xStart + s * n + j] > values[xStart + s * n + best]) best = j;
-    return best;
-  });
-}
-
 function totalTokenRange(p: SpeculativeProblem): { min: number; max: number } {
   const t = roundTable(p);
   let min = 0;
@@ -52,22 +43,49 @@ function totalTokenRange(p: SpeculativeProblem): { min: number; max: number } {
   return { min, max };
 }
 
-/** The full ratio MILP (Charnes–Cooper); `warmPicks` (a feasible policy) becomes the warm start. */
-export function compile(p: SpeculativeProblem, warmPicks?: readonly number[]): Compiled<PerStateDecision> {
+/**
+ * Per state, the options no other option dominates: k dominates j when c_k ≤ c_j, N_k ≥ N_j and
+ * (with a budget) e_k ≤ e_j. Swapping j for k never raises Σπc / ΣπN (all terms positive) nor the
+ * budget row, so the MILP over undominated options has the same optimum. Equal options keep the
+ * lower index. `replacement[j]` is a kept option at least as good as j (j itself when kept).
+ */
+export function undominatedChoices(p: SpeculativeProblem, s: number): { kept: number[]; replacement: Int32Array } {
   const t = roundTable(p);
   const n = t.choices.length;
+  const c = t.cost[s];
+  const N = t.tokens[s];
+  const e = t.joules[s];
+  const budget = p.energyBudgetJoulesPerToken !== null;
+  const weaklyBetter = (k: number, j: number): boolean => c[k] <= c[j] && N[k] >= N[j] && (!budget || e[k] <= e[j]);
+  const strictlySomewhere = (k: number, j: number): boolean => c[k] < c[j] || N[k] > N[j] || (budget && e[k] < e[j]);
+  const kept: number[] = [];
+  for (let j = 0; j < n; j++) {
+    let dominated = false;
+    for (let k = 0; k < n && !dominated; k++) if (k !== j && weaklyBetter(k, j) && (strictlySomewhere(k, j) || k < j)) dominated = true;
+    if (!dominated) kept.push(j);
+  }
+  const replacement = new Int32Array(n).fill(-1);
+  for (const j of kept) replacement[j] = j;
+  for (let j = 0; j < n; j++) {
+    if (replacement[j] >= 0) continue;
+    // A finite partial order: some undominated option dominates j.
+    replacement[j] = kept.find((k) => weaklyBetter(k, j)) as number;
+  }
+  return { kept, replacement };
+}
+
+/** The full ratio MILP (Charnes–Cooper) over each state's undominated options; `warmPicks` (a feasible policy) becomes the warm start. */
+export function compile(p: SpeculativeProblem, warmPicks?: readonly number[]): Compiled<PerStateDecision> {
+  const t = roundTable(p);
   const S = p.states.length;
   const b = new ModelBuilder('speculative-threshold', 'min');
   const { min: minTokens, max: maxTokens } = totalTokenRange(p);
   const upper = 1 / minTokens;
   const lower = 1 / maxTokens;
-  const xStart = b.variableCount;
-  for (let s = 0; s < S; s++) for (let j = 0; j < n; j++) b.binary(`x_s${s}_c${j}`);
-  const yStart = b.variableCount;
-  for (let s = 0; s < S; s++) for (let j = 0; j < n; j++) b.addVariable(`y_s${s}_c${j}`, { lower: 0, upper });
+  const options = p.states.map((_, s) => undominatedChoices(p, s));
+  const xCol: number[][] = options.map((o, s) => o.kept.map((j) => b.binary(`x_s${s}_c${j}`)));
+  const yCol: number[][] = options.map((o, s) => o.kept.map((j) => b.addVariable(`y_s${s}_c${j}`, { lower: 0, upper })));
   const tCol = b.addVariable('t_inverse_tokens', { lower, upper });
-  const x = (s: number, j: number): number => xStart + s * n + j;
-  const y = (s: number, j: number): number => yStart + s * n + j;
   const norm: Term[] = [];
   const budget: Term[] = [];
   const B = p.energyBudgetJoulesPerToken;
@@ -75,16 +93,18 @@ export function compile(p: SpeculativeProblem, warmPicks?: readonly number[]): C
     const pi = p.stationary[s];
     const oneHot: Term[] = [];
     const link: Term[] = [term(tCol, -1)];
-    for (let j = 0; j < n; j++) {
-      oneHot.push(term(x(s, j)));
-      link.push(term(y(s, j)));
-      b.lessEqual(`y_le_Ux_s${s}_c${j}`, [term(y(s, j)), term(x(s, j), -upper)], 0);
+    options[s].kept.forEach((j, k) => {
+      const x = xCol[s][k];
+      const y = yCol[s][k];
+      oneHot.push(term(x));
+      link.push(term(y));
+      b.lessEqual(`y_le_Ux_s${s}_c${j}`, [term(y), term(x, -upper)], 0);
       if (pi > 0) {
-        b.addObjective(y(s, j), pi * t.cost[s][j]);
-        norm.push(term(y(s, j), pi * t.tokens[s][j]));
-        if (B !== null) budget.push(term(y(s, j), pi * (t.joules[s][j] - B * t.tokens[s][j])));
+        b.addObjective(y, pi * t.cost[s][j]);
+        norm.push(term(y, pi * t.tokens[s][j]));
+        if (B !== null) budget.push(term(y, pi * (t.joules[s][j] - B * t.tokens[s][j])));
       }
-    }
+    });
     b.equal(`one_choice_s${s}`, oneHot, 1);
     b.equal(`y_sums_to_t_s${s}`, link, 0);
   }
@@ -93,17 +113,28 @@ export function compile(p: SpeculativeProblem, warmPicks?: readonly number[]): C
   const model = b.build();
   let warmStart: number[] | undefined;
   if (warmPicks) {
+    const picks = warmPicks.map((j, s) => options[s].replacement[j]);
     let tokens = 0;
-    p.stationary.forEach((pi, s) => (tokens += pi * t.tokens[s][warmPicks[s]]));
+    p.stationary.forEach((pi, s) => (tokens += pi * t.tokens[s][picks[s]]));
     const tv = 1 / tokens;
     warmStart = new Array<number>(model.variables.length).fill(0);
     for (let s = 0; s < S; s++) {
-      warmStart[x(s, warmPicks[s])] = 1;
-      warmStart[y(s, warmPicks[s])] = tv;
+      const k = options[s].kept.indexOf(picks[s]);
+      warmStart[xCol[s][k]] = 1;
+      warmStart[yCol[s][k]] = tv;
     }
     warmStart[tCol] = tv;
   }
-  return { model, decode: (values) => decisionFromPicks(p, readPicks(p, values, xStart)), warmStart };
+  const decode = (values: readonly number[]): PerStateDecision =>
+    decisionFromPicks(
+      p,
+      options.map((o, s) => {
+        let best = 0;
+        for (let k = 1; k < o.kept.length; k++) if (values[xCol[s][k]] > values[xCol[s][best]]) best = k;
+        return o.kept[best];
+      }),
+    );
+  return { model, decode, warmStart };
 }
 
 /**

@@ -11,7 +11,8 @@ import { checkMilpSolution } from '../../../src/milp/check.ts';
 import { objectiveValue } from '../../../src/milp/model.ts';
 import { solveExact, solveUnconstrained } from '../../../src/formulations/speculative-threshold/exact.ts';
 import { speculativeThresholdFormulation as f } from '../../../src/formulations/speculative-threshold/index.ts';
-import { paretoOptions } from '../../../src/formulations/speculative-threshold/milp.ts';
+import { paretoOptions, undominatedChoices } from '../../../src/formulations/speculative-threshold/milp.ts';
+import { roundTable } from '../../../src/formulations/speculative-threshold/cost.ts';
 import { example, problemArb } from './gen.ts';
 
 const BIN = new URL('../../../bin/edgeplan.js', import.meta.url).pathname;
@@ -45,6 +46,23 @@ describe('Charnes–Cooper MILP', () => {
       { numRuns: 12, seed: 11 },
     );
   }, 60_000);
+
+  it('each pruned option has a kept replacement at least as good in cost, tokens and (with a budget) energy', () => {
+    for (const name of ['energy-budget', 'satellite']) {
+      const p = f.parse(example(name));
+      const t = roundTable(p);
+      p.states.forEach((_, s) => {
+        const { kept, replacement } = undominatedChoices(p, s);
+        expect(kept.length).toBeLessThan(t.choices.length);
+        replacement.forEach((k, j) => {
+          expect(kept).toContain(k);
+          expect(t.cost[s][k]).toBeLessThanOrEqual(t.cost[s][j]);
+          expect(t.tokens[s][k]).toBeGreaterThanOrEqual(t.tokens[s][j]);
+          if (p.energyBudgetJoulesPerToken !== null) expect(t.joules[s][k]).toBeLessThanOrEqual(t.joules[s][j]);
+        });
+      });
+    }
+  });
 
   it('Pareto pruning keeps exactly the options not dominated in both values', () => {
     const a = Float64Array.from([3, 1, 2, 1, 5]);
