@@ -1,25 +1,28 @@
 /**
- * MILP: the pipeline as a path through the (layer, server) grid. a[l][j] = 1 when layer l runs on
- * server j; e[l][j][k] is the flow from (l, j) to (l + 1, k) — staying on j (k = j) or crossing a
- * stage boundary j → k, which pays the link. Flow conservation between consecutive layers makes e
- * the exact product a[l][j]·a[l+1][k] for integral a (the transportation polytope of two one-hot
- * vectors has one point), so the pairwise link cost is linear without big-M. A server may be
- * entered at most once, which makes its layers one contiguous stage; stage positions are implicit
- * in the order of the blocks, so the model has none of the position symmetry of a
- * "stage p on server j" formulation. 1F1B's in-flight count of the stage holding layer l is
- * k_l = 1 + (boundaries after l), linked to a[l][j] by one big-M row with M = the stage limit.
- * The bottleneck variable T carries the perfect-balance lower bound, so a bound (and gap) is
- * available from the root on.
+ * MILP: the pipeline as a path of stage intervals. x[j][a][b](k) = 1 when server j holds layers
+ * a..b as one stage; only intervals that fit j's memory exist as columns, so memory is exact in
+ * the relaxation too. z[l][j][q](k) carries the path across the boundary after layer l from a
+ * stage on j to the next stage on q and pays that link. Flow conservation at every "a stage
+ * starts at layer l on q" and "a stage ends at layer l on j" node makes the selected intervals a
+ * single contiguous path from layer 1 to layer L; "each server at most once" is the only side
+ * constraint on what is otherwise a shortest-path (totally unimodular) network.
+ *
+ * Under 1F1B a stage's in-flight micro-batches depend on how many stages follow it, so the network
+ * is layered by k = stages from the end: an interval at level k is checked against memory with
+ * min(k, B) micro-batches, and a boundary goes from level k to level k − 1, ending at level 1 on
+ * layer L. No big-M is needed. Bottleneck objectives add T ≥ each server's stage time, T ≥ each
+ * boundary's transfer (and the return), with the perfect-balance lower bound on T.
+ *
+ * This replaces an earlier layer-by-layer flow model (a[l][j] with pairwise transitions), whose
+ * relaxation spread a constant fraction of every layer over every server and so ignored both
+ * memory granularity and communication (5 % gap after 10 s on Llama-2-70B over 12 servers).
  */
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import type { Compiled } from '../types.ts';
 import { lowerBound, stageMemoryBytes, stageSeconds, tablesOf, type StagePlan } from './cost.ts';
 import { planOf } from './evaluate.ts';
-import type { PipelineDecision, PipelineProblem } from './schema.ts';
 import { planToDecision } from './exact.ts';
-
-/** Memory rows in gigabytes keep coefficients near 1 (bytes would span 10 orders of magnitude). */
-const MEMORY_SCALE = 1e-9;
+import type { PipelineDecision, PipelineProblem } from './schema.ts';
 
 export interface CompileOptions {
   /** A feasible decision to offer as the warm start (the best baseline's, say). */
@@ -27,8 +30,8 @@ export interface CompileOptions {
 }
 
 /**
- * The fewest servers whose memory can hold every layer at its least footprint (one micro-batch in
- * flight), the source counted first when pinned — a lower bound on the number of stages.
+ * The fewest servers whose memory can hold every layer at its least footprint (the least number
+ * of micro-batches in flight), the source counted first when pinned — a lower bound on the stages.
  */
 export function minimumStages(problem: PipelineProblem): number {
   const t = tablesOf(problem);
@@ -38,8 +41,8 @@ export function minimumStages(problem: PipelineProblem): number {
     for (let j = 0; j < t.servers; j++) least = Math.min(least, stageMemoryBytes(t, j, l, l, 1));
     need += least;
   }
-  // The single-stage credit may lower a whole-model stage below the per-layer sum; never claim more than 1 then.
-  if (t.singleStageCreditBytes.some((c) => c > 0)) need -= Math.max(...t.singleStageCreditBytes);
+  // The single-stage credit may lower a whole-model stage below the per-layer sum.
+  need -= Math.max(0, ...t.singleStageCreditBytes);
   const src = problem.source;
   const caps = t.capacityBytes.filter((_, j) => j !== src).sort((x, y) => y - x);
   let held = src === null ? 0 : t.capacityBytes[src];
@@ -52,6 +55,15 @@ export function minimumStages(problem: PipelineProblem): number {
   return Math.max(1, Math.min(count, problem.maxStages));
 }
 
+interface Interval {
+  readonly column: number;
+  readonly server: number;
+  readonly first: number;
+  readonly last: number;
+  /** Stages from the end (1 = last stage); 0 in an unlayered network. */
+  readonly level: number;
+}
+
 export function compilePipeline(problem: PipelineProblem, options: CompileOptions = {}): Compiled<PipelineDecision> {
   const t = tablesOf(problem);
   const n = t.servers;
@@ -59,35 +71,70 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
   const K = problem.stages ?? problem.maxStages;
   const B = t.microBatches;
   const it = t.iterations;
+  const src = problem.source;
+  const layered = t.inflightRule === 'position' && t.activationPrefix.some((p) => p[L] > 0);
+  const levels = layered ? Array.from({ length: K }, (_, i) => i + 1) : [0];
+  const rank = (j: number): number => (j === src ? -1 : j);
   const b = new ModelBuilder(`pipeline-placement ${problem.model.id} on ${n} servers`, 'min');
-  const rank = (j: number): number => (j === problem.source ? -1 : j);
-  const layerTime = (j: number, l: number): number => stageSeconds(t, j, l, l);
 
-  // a[l][j]
-  const a: number[][] = [[]];
-  for (let l = 1; l <= L; l++) {
-    a.push([]);
+  // Interval columns, grouped by their start node (a, j, level) and end node (b, j, level).
+  const intervals: Interval[] = [];
+  const startsAt = new Map<string, number[]>();
+  const endsAt = new Map<string, number[]>();
+  const key = (l: number, j: number, k: number): string => `${l}/${j}/${k}`;
+  const push = (map: Map<string, number[]>, k: string, v: number): void => {
+    const list = map.get(k);
+    if (list) list.push(v);
+    else map.set(k, [v]);
+  };
+  for (const k of levels) {
     for (let j = 0; j < n; j++) {
-      const alone = stageMemoryBytes(t, j, l, l, 1) <= t.capacityBytes[j];
-      const returnable = l < L || Number.isFinite(t.ret[j]);
-      let lower = 0;
-      let upper = alone && returnable ? 1 : 0;
-      if (l === 1 && problem.source !== null) {
-        lower = j === problem.source ? 1 : 0;
-        upper = j === problem.source ? upper : 0;
+      for (let a = 1; a <= L; a++) {
+        if (src !== null && (a === 1) !== (j === src)) continue;
+        if (layered && a === 1 && problem.stages !== null && k !== problem.stages) continue;
+        for (let e = a; e <= L; e++) {
+          if (layered && (e === L) !== (k === 1)) continue;
+          // Enough layers must remain for the stages still to come.
+          if (layered && L - e < k - 1) break;
+          if (stageMemoryBytes(t, j, a, e, layered ? k : 1) > t.capacityBytes[j]) break;
+          if (e === L && !Number.isFinite(t.ret[j])) continue;
+          const column = b.binary(`x_${j}_${a}_${e}${layered ? `_${k}` : ''}`);
+          intervals.push({ column, server: j, first: a, last: e, level: k });
+          push(startsAt, key(a, j, k), column);
+          push(endsAt, key(e, j, k), column);
+        }
       }
-      a[l].push(b.addVariable(`a_${l}_${j}`, { type: 'binary', lower, upper }));
     }
   }
-  // e[l][j][k], l = 1..L−1
-  const e: number[][][] = [[]];
+  // Boundary columns z: from a stage ending at l on j (level k) to one starting at l + 1 on q (level k − 1).
+  interface Boundary {
+    readonly column: number;
+    readonly from: number;
+    readonly to: number;
+    readonly after: number;
+    readonly level: number;
+  }
+  const boundaries: Boundary[] = [];
+  const outOf = new Map<string, number[]>();
+  const into = new Map<string, number[]>();
+  const boundaryAt: Term[][] = Array.from({ length: L }, () => []);
   for (let l = 1; l < L; l++) {
-    e.push([]);
-    for (let j = 0; j < n; j++) {
-      e[l].push([]);
-      for (let k = 0; k < n; k++) {
-        const allowed = j === k || (Number.isFinite(t.comm[j * n + k]) && (problem.serverOrder === 'any' || rank(j) < rank(k)) && k !== problem.source);
-        e[l][j].push(b.addVariable(`e_${l}_${j}_${k}`, { lower: 0, upper: allowed ? 1 : 0 }));
+    for (const k of levels) {
+      if (layered && k < 2) continue;
+      const next = layered ? k - 1 : 0;
+      for (let j = 0; j < n; j++) {
+        if (!endsAt.has(key(l, j, k))) continue;
+        for (let q = 0; q < n; q++) {
+          if (q === j || !startsAt.has(key(l + 1, q, next))) continue;
+          const c = t.comm[j * n + q];
+          if (!Number.isFinite(c)) continue;
+          if (problem.serverOrder === 'listed' && rank(j) >= rank(q)) continue;
+          const column = b.addVariable(`z_${l}_${j}_${q}${layered ? `_${k}` : ''}`, { lower: 0, upper: 1 });
+          boundaries.push({ column, from: j, to: q, after: l, level: k });
+          push(outOf, key(l, j, k), column);
+          push(into, key(l + 1, q, next), column);
+          boundaryAt[l].push(term(column, c));
+        }
       }
     }
   }
@@ -95,153 +142,90 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
   const lb = lowerBound(problem);
   const T = needsT ? b.addVariable('T', { lower: lb.bottleneckSeconds }) : -1;
 
-  const boundaryTerms = (l: number, coefficient: (j: number, k: number) => number): Term[] => {
-    const terms: Term[] = [];
-    for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) if (j !== k) {
-      const c = coefficient(j, k);
-      if (c !== 0 && Number.isFinite(c)) terms.push(term(e[l][j][k], c));
-    }
-    return terms;
-  };
-
-  for (let l = 1; l <= L; l++) b.equal(`assign_${l}`, a[l].map((v) => term(v)), 1);
-  for (let l = 1; l < L; l++) {
-    for (let j = 0; j < n; j++) b.equal(`out_${l}_${j}`, [...e[l][j].map((v) => term(v)), term(a[l][j], -1)], 0);
-    for (let k = 0; k < n; k++) b.equal(`in_${l}_${k}`, [...e[l].map((row) => term(row[k])), term(a[l + 1][k], -1)], 0);
-  }
-  for (let j = 0; j < n; j++) {
-    const entries: Term[] = [term(a[1][j])];
-    for (let l = 1; l < L; l++) for (let k = 0; k < n; k++) if (k !== j) entries.push(term(e[l][k][j]));
-    b.lessEqual(`enter_once_${j}`, entries, 1);
-  }
-  const allBoundaries: Term[] = [];
-  for (let l = 1; l < L; l++) allBoundaries.push(...boundaryTerms(l, () => 1));
-  if (problem.stages !== null) b.equal('stages', allBoundaries, problem.stages - 1);
-  else {
-    // Valid cut: at least as many stages as servers needed to hold the model's least memory, which the
-    // relaxation (a constant fraction of every layer on every server, no boundary crossed) ignores.
-    b.addConstraint('stages_range', allBoundaries, minimumStages(problem) - 1, problem.maxStages - 1);
-  }
-
-  // 1F1B: k_l (stages from layer l's stage to the end), w_l = min(k_l, B), v[l][j] = w_l·a[l][j].
-  const position = t.inflightRule === 'position';
-  const kVar: number[] = [];
-  const wVar: number[] = [];
-  const deltaVar: number[] = [];
-  if (position) {
-    for (let l = 1; l <= L; l++) kVar[l] = b.addVariable(`k_${l}`, { lower: 1, upper: l === L ? 1 : K });
-    for (let l = 1; l < L; l++) b.equal(`k_link_${l}`, [term(kVar[l]), term(kVar[l + 1], -1), ...boundaryTerms(l, () => -1)], 0);
-    for (let l = 1; l <= L; l++) {
-      if (B >= K) {
-        wVar[l] = kVar[l];
-        continue;
+  // Exactly one first stage; flow conservation at every start and end node.
+  const firsts = intervals.filter((x) => x.first === 1).map((x) => term(x.column));
+  b.equal('first_stage', firsts, 1);
+  for (const k of levels) {
+    for (let j = 0; j < n; j++) {
+      for (let l = 2; l <= L; l++) {
+        const starting = startsAt.get(key(l, j, k)) ?? [];
+        const arriving = into.get(key(l, j, k)) ?? [];
+        if (starting.length + arriving.length === 0) continue;
+        b.equal(`start_${l}_${j}_${k}`, [...starting.map((v) => term(v)), ...arriving.map((v) => term(v, -1))], 0);
       }
-      wVar[l] = b.addVariable(`w_${l}`, { lower: 0, upper: K });
-      deltaVar[l] = b.binary(`d_${l}`);
-      b.greaterEqual(`w_ge_k_${l}`, [term(wVar[l]), term(kVar[l], -1), term(deltaVar[l], K)], 0);
-      b.greaterEqual(`w_ge_B_${l}`, [term(wVar[l]), term(deltaVar[l], -B)], 0);
-      b.greaterEqual(`d_needs_k_${l}`, [term(kVar[l]), term(deltaVar[l], -B)], 0);
-    }
-  }
-  const vVar: number[][] = [];
-  const zVar: number[] = [];
-  for (let j = 0; j < n; j++) {
-    const terms: Term[] = [];
-    vVar[j] = [];
-    for (let l = 1; l <= L; l++) {
-      const fixed = t.statePrefix[j][l] - t.statePrefix[j][l - 1] + t.kvPrefix[j][l] - t.kvPrefix[j][l - 1];
-      const act = t.activationPrefix[j][l] - t.activationPrefix[j][l - 1];
-      let coefficient = fixed;
-      if (act > 0 && t.inflightRule === 'all') coefficient += B * act;
-      if (coefficient !== 0) terms.push(term(a[l][j], coefficient * MEMORY_SCALE));
-      if (act > 0 && position) {
-        const v = b.addVariable(`v_${l}_${j}`, { lower: 0, upper: K });
-        vVar[j][l] = v;
-        b.greaterEqual(`v_def_${l}_${j}`, [term(v), term(wVar[l], -1), term(a[l][j], -K)], -K);
-        terms.push(term(v, act * MEMORY_SCALE));
+      for (let l = 1; l < L; l++) {
+        const ending = endsAt.get(key(l, j, k)) ?? [];
+        const leaving = outOf.get(key(l, j, k)) ?? [];
+        if (ending.length + leaving.length === 0) continue;
+        b.equal(`end_${l}_${j}_${k}`, [...ending.map((v) => term(v)), ...leaving.map((v) => term(v, -1))], 0);
       }
     }
-    const credit = t.singleStageCreditBytes[j];
-    if (credit > 0) {
-      zVar[j] = b.binary(`single_${j}`);
-      b.lessEqual(`single_first_${j}`, [term(zVar[j]), term(a[1][j], -1)], 0);
-      b.lessEqual(`single_last_${j}`, [term(zVar[j]), term(a[L][j], -1)], 0);
-      terms.push(term(zVar[j], -credit * MEMORY_SCALE));
-    }
-    b.lessEqual(`memory_${j}`, terms, t.capacityBytes[j] * MEMORY_SCALE);
+  }
+  for (let j = 0; j < n; j++) {
+    const mine = intervals.filter((x) => x.server === j).map((x) => term(x.column));
+    if (mine.length > 0) b.lessEqual(`server_once_${j}`, mine, 1);
+  }
+  const allStages = intervals.map((x) => term(x.column));
+  if (!layered) {
+    if (problem.stages !== null) b.equal('stages', allStages, problem.stages);
+    else b.addConstraint('stages_range', allStages, minimumStages(problem), problem.maxStages);
   }
 
   if (needsT) {
     for (let j = 0; j < n; j++) {
       const terms: Term[] = [term(T)];
-      for (let l = 1; l <= L; l++) terms.push(term(a[l][j], -layerTime(j, l)));
-      b.greaterEqual(`T_stage_${j}`, terms, 0);
+      for (const x of intervals) if (x.server === j) terms.push(term(x.column, -stageSeconds(t, j, x.first, x.last)));
+      if (terms.length > 1) b.greaterEqual(`T_stage_${j}`, terms, 0);
     }
-    for (let l = 1; l < L; l++) b.greaterEqual(`T_link_${l}`, [term(T), ...boundaryTerms(l, (j, k) => -t.comm[j * n + k])], 0);
+    for (let l = 1; l < L; l++) if (boundaryAt[l].length > 0) b.greaterEqual(`T_link_${l}`, [term(T), ...boundaryAt[l].map((tm) => term(tm.variable, -tm.coefficient))], 0);
     if (t.objective === 'throughput') {
       const terms: Term[] = [term(T)];
-      for (let j = 0; j < n; j++) if (t.ret[j] > 0 && Number.isFinite(t.ret[j])) terms.push(term(a[L][j], -t.ret[j]));
-      b.greaterEqual('T_return', terms, 0);
+      for (const x of intervals) if (x.last === L && t.ret[x.server] > 0) terms.push(term(x.column, -t.ret[x.server]));
+      if (terms.length > 1) b.greaterEqual('T_return', terms, 0);
     }
   }
 
-  // Objective.
   const sumWeight = t.objective === 'throughput' ? 0 : t.objective === 'training' ? it : 1;
   if (sumWeight > 0) {
-    for (let l = 1; l <= L; l++) for (let j = 0; j < n; j++) b.addObjective(a[l][j], sumWeight * layerTime(j, l));
-    for (let l = 1; l < L; l++) for (const tm of boundaryTerms(l, (j, k) => t.comm[j * n + k])) b.addObjective(tm.variable, sumWeight * tm.coefficient);
-    if (t.objective === 'latency') for (let j = 0; j < n; j++) if (t.ret[j] > 0 && Number.isFinite(t.ret[j])) b.addObjective(a[L][j], t.ret[j]);
+    for (const x of intervals) {
+      const ret = t.objective === 'latency' && x.last === L ? t.ret[x.server] : 0;
+      b.addObjective(x.column, sumWeight * (stageSeconds(t, x.server, x.first, x.last) + ret));
+    }
+    for (let l = 1; l < L; l++) for (const tm of boundaryAt[l]) b.addObjective(tm.variable, sumWeight * tm.coefficient);
   }
   if (t.objective === 'training') b.addObjective(T, it * (B - 1));
   if (t.objective === 'throughput') b.addObjective(T, 1);
   const model = b.build();
 
   const decode = (values: readonly number[]): PipelineDecision => {
-    const plan: StagePlan[] = [];
-    for (let l = 1; l <= L; l++) {
-      let best = 0;
-      for (let j = 1; j < n; j++) if (values[a[l][j]] > values[a[l][best]]) best = j;
-      const last = plan[plan.length - 1];
-      if (last && last.server === best) plan[plan.length - 1] = { ...last, last: l };
-      else plan.push({ server: best, first: l, last: l });
-    }
+    const chosen = intervals.filter((x) => values[x.column] > 0.5).sort((p, q) => p.first - q.first);
+    const plan: StagePlan[] = chosen.map((x) => ({ server: x.server, first: x.first, last: x.last }));
     return planToDecision(problem, plan);
   };
 
+  const columnOf = new Map<string, number>(intervals.map((x) => [`${x.server}/${x.first}/${x.last}/${x.level}`, x.column]));
+  const boundaryOf = new Map<string, number>(boundaries.map((z) => [`${z.after}/${z.from}/${z.to}/${z.level}`, z.column]));
   const encode = (decision: PipelineDecision): number[] | undefined => {
     const { plan, violations } = planOf(problem, decision);
     if (violations.length > 0) return undefined;
     const x = new Array<number>(model.variables.length).fill(0);
     const S = plan.length;
-    const owner: number[] = [];
-    const fromEnd: number[] = [];
-    plan.forEach((s, i) => {
-      for (let l = s.first; l <= s.last; l++) {
-        owner[l] = s.server;
-        fromEnd[l] = S - i;
-      }
-    });
     let max = 0;
-    plan.forEach((s, i) => {
+    for (let i = 0; i < S; i++) {
+      const s = plan[i];
+      const level = layered ? S - i : 0;
+      const column = columnOf.get(`${s.server}/${s.first}/${s.last}/${level}`);
+      if (column === undefined) return undefined;
+      x[column] = 1;
       max = Math.max(max, stageSeconds(t, s.server, s.first, s.last));
-      if (i + 1 < S) max = Math.max(max, t.comm[s.server * n + plan[i + 1].server]);
-    });
-    if (t.objective === 'throughput') max = Math.max(max, t.ret[plan[S - 1].server]);
-    for (let l = 1; l <= L; l++) {
-      x[a[l][owner[l]]] = 1;
-      if (l < L) x[e[l][owner[l]][owner[l + 1]]] = 1;
-      if (position) {
-        x[kVar[l]] = fromEnd[l];
-        const w = Math.min(fromEnd[l], B);
-        if (B < K) {
-          x[wVar[l]] = w;
-          x[deltaVar[l]] = fromEnd[l] >= B ? 1 : 0;
-        }
-        const v = vVar[owner[l]][l];
-        if (v !== undefined) x[v] = w;
+      if (i + 1 < S) {
+        const z = boundaryOf.get(`${s.last}/${s.server}/${plan[i + 1].server}/${level}`);
+        if (z === undefined) return undefined;
+        x[z] = 1;
+        max = Math.max(max, t.comm[s.server * n + plan[i + 1].server]);
       }
     }
-    for (let j = 0; j < n; j++) if (zVar[j] !== undefined && owner[1] === j && owner[L] === j) x[zVar[j]] = 1;
+    if (t.objective === 'throughput') max = Math.max(max, t.ret[plan[S - 1].server]);
     if (needsT) x[T] = Math.max(max, lb.bottleneckSeconds);
     return x;
   };
