@@ -5,11 +5,10 @@
  */
 import type { Evaluation, Formulation } from '../types.ts';
 import { baselines, bestFixedChoice } from './baselines.ts';
-import { solveExact, solveUnconstrained } from './exact.ts';
+import { leastBudgetUse, solveExact, solveUnconstrained } from './exact.ts';
 import { evaluate } from './evaluate.ts';
 import { compile } from './milp.ts';
 import { decisionSchema, inputSchema, KIND, parse, type SpeculativeDecision, type SpeculativeProblem } from './schema.ts';
-import { leastBudgetUse } from './exact.ts';
 
 function explainInfeasible(p: SpeculativeProblem): string {
   const B = p.energyBudgetJoulesPerToken;

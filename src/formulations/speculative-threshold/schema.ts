@@ -282,7 +282,7 @@ export const decisionSchema = z.discriminatedUnion('mode', [
     mode: z.literal('huggingface-schedule'),
     initialDraftTokens: z.number().int().positive(),
     threshold: probability.nullable(),
-    simulation: z.strictObject({ rounds: z.number().int().positive(), seed: z.number().int() }),
+    simulation: z.strictObject({ rounds: z.number().int().positive().max(10_000_000, 'at most 10 000 000 simulated rounds'), seed: z.number().int() }),
   }),
   z.strictObject({ mode: z.literal('device-only') }),
 ]);
