@@ -11,6 +11,7 @@ import { speculativeThresholdFormulation } from './speculative-threshold/index.t
 import { kvSplitInferenceFormulation } from './kv-split-inference/index.ts';
 import { splitFinetuneFormulation } from './split-finetune/index.ts';
 import { pipelinePlacementFormulation } from './pipeline-placement/index.ts';
+import { moePlacementFormulation } from './moe-placement/index.ts';
 
 // Each family is typed with its own Problem/Decision; the registry holds them type-erased.
 const entry = <P, D>(f: Formulation<P, D>): AnyFormulation => f as unknown as AnyFormulation;
@@ -22,6 +23,7 @@ export const FORMULATIONS: Readonly<Record<string, AnyFormulation>> = {
   'kv-split-inference': entry(kvSplitInferenceFormulation),
   'split-finetune': entry(splitFinetuneFormulation),
   'pipeline-placement': entry(pipelinePlacementFormulation),
+  'moe-placement': entry(moePlacementFormulation),
 };
 
 export function listKinds(): string[] {

@@ -1,0 +1,328 @@
+/**
+ * Layer decomposition with a proven bound. Layers interact only through server memory (and the
+ * migration term, which is separable per expert). So:
+ *
+ * Bound. For each layer l, any feasible placement induces per server s: n_s replicas of layer l
+ * (n_s ≤ memory capacity of s), L_s tokens served with L_s ≤ G(n_s) (the n_s busiest experts'
+ * tokens — s holds distinct experts and serves at most all of each) and, with a replica budget R,
+ * L_s ≥ H(n_s − (R − E)) (at most R − E experts are split, so at least n_s − (R − E) replicas on s
+ * serve their expert's every token; H sums the smallest loads). The layer's term is the max over
+ * servers of the same linear time rows the MILP uses. Minimising that over (n, L, z) — a MILP with
+ * 3 variables per server, concave G and convex H written as their tangent rows (exact at integer
+ * n) — is a relaxation of the layer, so Σ_l of these minima (migration ≥ 0 dropped) is a lower
+ * bound of the whole problem. Small layers also get their exact single-layer MILP (memory = the
+ * whole server), an even tighter per-layer bound.
+ *
+ * Incumbent. Per layer: replica slots from the bound's n_s when the bound solutions fit memory
+ * together (else a per-layer allotment of each server's memory), experts replicated by EPLB's rule,
+ * replicas dealt to servers toward the bound's loads L_s, then the optimal shares for that
+ * placement by an LP; then single-layer MILPs (warm-started, time-boxed) on the layers with the
+ * largest gap. When the per-layer optima fit memory together, their union is optimal. When memory
+ * couples the layers and the whole MILP is small, it is solved warm-started from the incumbent.
+ *
+ * The reported gap is (incumbent − bound) / incumbent with both evaluated exactly.
+ */
+import { ModelBuilder, term, type Term } from '../../milp/model.ts';
+import { aggregateLayerBound, type AggregateBound } from './bound.ts';
+import type { Evaluation, ExactContext, ExactResult } from '../types.ts';
+import { baselines } from './baselines.ts';
+import { expertTokens, migrationObjective, replicaCapacity, serverRows } from './cost.ts';
+import { evaluateDecision } from './evaluate.ts';
+import { buildLayerModel, canonicalize } from './milp.ts';
+import type { MoePlacementDecision, MoePlacementProblem, Replica } from './schema.ts';
+
+/** Single-layer MILPs up to this many placement binaries are solved exactly. */
+const SMALL_LAYER_BINARIES = 600;
+/** The whole MILP is attempted (when memory couples the layers) up to this many binaries. */
+const WHOLE_MILP_BINARIES = 6000;
+/**
+ * Without a user time limit: small layers are solved to the end (with a generous safety cap),
+ * large ones stop improving the incumbent after a short phase — their bound does not move.
+ */
+const DEFAULT_TIME_LIMIT_SMALL_SECONDS = 600;
+const DEFAULT_TIME_LIMIT_LARGE_SECONDS = 15;
+
+/** Replica slots → a placement: EPLB's replication rule, then replicas dealt toward target loads. */
+export function realizeLayer(problem: MoePlacementProblem, layer: number, counts: readonly number[], targets: readonly number[]): Replica[][] {
+  const E = problem.experts;
+  const S = problem.servers.length;
+  const loads = Array.from({ length: E }, (_, e) => expertTokens(problem, layer, e));
+  const slots = counts.reduce((a, b) => a + b, 0);
+  const copies = new Array<number>(E).fill(1);
+  for (let i = E; i < slots; i++) {
+    let best = 0;
+    for (let e = 1; e < E; e++) if (loads[e] / copies[e] > loads[best] / copies[best]) best = e;
+    // A replica per server at most: an expert cannot use more copies than servers.
+    if (copies[best] >= S) break;
+    copies[best] += 1;
+  }
+  const items: { e: number; tokens: number }[] = [];
+  for (let e = 0; e < E; e++) for (let c = 0; c < copies[e]; c++) items.push({ e, tokens: loads[e] / copies[e] });
+  items.sort((a, b) => b.tokens - a.tokens || a.e - b.e);
+  const free = [...counts];
+  const assigned = new Array<number>(S).fill(0);
+  const holders: Replica[][] = Array.from({ length: E }, () => []);
+  for (const item of items) {
+    // The heaviest piece goes where the remaining target per free slot is largest: that server
+    // needs big pieces to reach its target within its slots.
+    let best = -1;
+    let bestNeed = -Infinity;
+    for (let s = 0; s < S; s++) {
+      if (free[s] <= 0 || holders[item.e].some((r) => r.server === s)) continue;
+      const need = (targets[s] - assigned[s]) / free[s];
+      if (need > bestNeed) {
+        best = s;
+        bestNeed = need;
+      }
+    }
+    if (best < 0) continue; // no distinct server with a free slot: this extra copy is dropped
+    free[best] -= 1;
+    assigned[best] += item.tokens;
+    holders[item.e].push({ server: best, share: 1 });
+  }
+  return holders.map((reps) => reps.map((r) => ({ server: r.server, share: 1 / reps.length })));
+}
+
+/** The best shares for a fixed placement of one layer: an LP over the holders' shares. */
+async function optimalShares(problem: MoePlacementProblem, layer: number, holders: readonly (readonly Replica[])[], context: ExactContext): Promise<Replica[][]> {
+  const S = problem.servers.length;
+  const maxType = problem.objective !== 'traffic';
+  const b = new ModelBuilder(`moe-shares-${layer}`, 'min');
+  const y = holders.map((reps, e) => reps.map((r) => b.addVariable(`y_${e}_${r.server}`, { lower: 0, upper: 1 })));
+  holders.forEach((reps, e) => b.equal(`share_${e}`, reps.map((_, i) => term(y[e][i])), 1));
+  if (maxType) {
+    const T = b.addVariable('T', { lower: 0 });
+    for (let s = 0; s < S; s++) {
+      const held = holders.flatMap((reps, e) => reps.map((r, i) => ({ r, e, i })).filter((h) => h.r.server === s));
+      if (held.length === 0) continue;
+      serverRows(problem, s).forEach((row, k) => {
+        const terms: Term[] = [term(T)];
+        for (const h of held) terms.push(term(y[h.e][h.i], -row.perToken * expertTokens(problem, layer, h.e)));
+        b.greaterEqual(`time_${s}_${k}`, terms, row.perReplica * held.length + row.fixed);
+      });
+    }
+    b.addObjective(T, 1);
+  } else {
+    holders.forEach((reps, e) =>
+      reps.forEach((r, i) => {
+        if (problem.servers[r.server].link !== null) b.addObjective(y[e][i], 2 * problem.activationBytesPerToken * expertTokens(problem, layer, e));
+      }),
+    );
+  }
+  const result = await context.solveMilp(b.build(), { timeLimitSeconds: 30 });
+  if (result.solution === null) return holders.map((reps) => reps.map((r) => ({ ...r })));
+  const values = result.solution.values;
+  return holders.map((reps, e) => {
+    const raw = reps.map((_, i) => Math.max(0, Math.min(1, values[y[e][i]])));
+    const sum = raw.reduce((a, v) => a + v, 0);
+    return reps.map((r, i) => ({ server: r.server, share: sum > 0 ? raw[i] / sum : 1 / reps.length }));
+  });
+}
+
+function countsOf(problem: MoePlacementProblem, rows: readonly (readonly Replica[])[]): number[] {
+  const counts = new Array<number>(problem.servers.length).fill(0);
+  for (const reps of rows) for (const r of reps) counts[r.server] += 1;
+  return counts;
+}
+
+/** Per-layer replica allotment that respects every server's memory: bound counts if they fit, else proportional. */
+function allotment(problem: MoePlacementProblem, caps: readonly number[], wanted: readonly (readonly number[])[]): number[][] {
+  const S = problem.servers.length;
+  const Lm = problem.layers;
+  const fits = caps.every((c, s) => wanted.reduce((a, row) => a + row[s], 0) <= c);
+  if (fits) return wanted.map((row) => [...row]);
+  // Spread each server's slots evenly over the layers; the remainders rotate (server s starts
+  // where server s − 1 stopped) so that layer totals differ by at most one and each layer gets
+  // at least ⌊Σ caps / L⌋ ≥ E slots whenever a placement exists.
+  const out = Array.from({ length: Lm }, () => new Array<number>(S).fill(0));
+  let offset = 0;
+  for (let s = 0; s < S; s++) {
+    const rest = caps[s] % Lm;
+    for (let l = 0; l < Lm; l++) out[l][s] = Math.floor(caps[s] / Lm) + ((l - offset + Lm) % Lm < rest ? 1 : 0);
+    offset = (offset + rest) % Lm;
+  }
+  return out;
+}
+
+export function notApplicable(problem: MoePlacementProblem): string | null {
+  void problem;
+  return null;
+}
+
+export async function solveExact(problem: MoePlacementProblem, context: ExactContext): Promise<ExactResult<MoePlacementDecision>> {
+  const start = performance.now();
+  const S = problem.servers.length;
+  const E = problem.experts;
+  const small = E * S <= SMALL_LAYER_BINARIES;
+  const limit = context.timeLimitSeconds ?? (small ? DEFAULT_TIME_LIMIT_SMALL_SECONDS : DEFAULT_TIME_LIMIT_LARGE_SECONDS);
+  const remaining = () => limit - (performance.now() - start) / 1000;
+  const Lm = problem.layers;
+  const maxType = problem.objective !== 'traffic';
+  const caps = problem.servers.map((_, s) => replicaCapacity(problem, s));
+  const totalSlots = caps.reduce((a, b) => a + b, 0);
+  if (totalSlots < Lm * E) {
+    return { termination: 'infeasible', decision: null, message: explainShortage(problem) };
+  }
+
+  // Baselines first: they seed the incumbent and give each layer a scale for the solver.
+  let best: MoePlacementDecision | null = null;
+  let bestValue: Evaluation | null = null;
+  const consider = (candidate: MoePlacementDecision): void => {
+    const ev = evaluateDecision(problem, candidate);
+    if (ev.feasible && (bestValue === null || ev.objective < bestValue.objective)) {
+      best = candidate;
+      bestValue = ev;
+    }
+  };
+  for (const baseline of baselines) {
+    const d = baseline.run(problem);
+    if (d !== null) consider(d);
+  }
+  const seed = bestValue as Evaluation | null;
+
+  // 1. Aggregate bound per layer (a bound on the layer's term without migration).
+  const aggregates: AggregateBound[] = [];
+  for (let l = 0; l < Lm; l++) aggregates.push(aggregateLayerBound(problem, l, caps, seed === null ? 0 : layerValueOf(seed, l)));
+  const aggregateSeconds = (performance.now() - start) / 1000;
+  const aggregateBounds = aggregates.map((a) => a.bound);
+  const layerBounds = [...aggregateBounds];
+
+  // 2. Realised incumbent per layer.
+  const slots = allotment(problem, caps, aggregates.map((a) => a.counts));
+  const realised: Replica[][][] = [];
+  for (let l = 0; l < Lm; l++) {
+    let agg = aggregates[l];
+    // Memory forced a per-layer allotment: aim at the relaxation's solution within it instead.
+    if (!slots[l].every((c, s) => c === agg.counts[s])) agg = aggregateLayerBound(problem, l, slots[l], seed === null ? 0 : layerValueOf(seed, l));
+    realised.push(await optimalShares(problem, l, realizeLayer(problem, l, agg.counts, agg.tokens), context));
+  }
+  consider({ placement: realised });
+  const realisedObjective = evaluateDecision(problem, { placement: realised }).objective;
+  if (best === null || bestValue === null) return { termination: 'error', decision: null, message: 'no feasible incumbent was constructed' };
+  let incumbent: MoePlacementDecision = best;
+  let incumbentValue: Evaluation = bestValue;
+  const accept = (candidate: MoePlacementDecision): void => {
+    const ev = evaluateDecision(problem, candidate);
+    if (ev.feasible && ev.objective < incumbentValue.objective) {
+      incumbent = candidate;
+      incumbentValue = ev;
+    }
+  };
+
+  // 3. Single-layer MILPs. Small layers: exact with the whole memory (a valid, tighter bound).
+  //    Large layers: warm-started and time-boxed on the allotted slots, largest gap first.
+  const layerSolutions: (Replica[][] | null)[] = new Array<Replica[][] | null>(Lm).fill(null);
+  const gapOf = (l: number): number => layerValueOf(incumbentValue, l) + layerMigration(problem, incumbent, l) - layerBounds[l];
+  const order = Array.from({ length: Lm }, (_, l) => l).sort((a, b) => gapOf(b) - gapOf(a) || a - b);
+  let stoppedEarly = false;
+  for (const [k, l] of order.entries()) {
+    if (gapOf(l) <= context.mipGap * Math.max(1e-12, layerBounds[l])) {
+      if (small) layerSolutions[l] = incumbent.placement[l].map((reps) => [...reps]);
+      continue;
+    }
+    const left = remaining();
+    if (left <= 0.2) {
+      stoppedEarly = true;
+      break;
+    }
+    const layerCaps = small ? caps : slots[l];
+    const scale = 1 / Math.max(layerBounds[l], 1e-12);
+    const built = buildLayerModel(problem, {
+      layers: [l],
+      replicaCaps: layerCaps,
+      scale,
+      ...(maxType ? { layerLowerBounds: [aggregateBounds[l]] } : {}),
+    });
+    const startRows = canonicalize(problem, incumbent, l).placement[l];
+    const fitsCaps = countsOf(problem, startRows).every((c, s) => c <= layerCaps[s]);
+    const result = await context.solveMilp(built.model, {
+      mipGap: context.mipGap,
+      timeLimitSeconds: Math.max(0.2, left / Math.max(1, Lm - k)),
+      ...(fitsCaps ? { warmStart: built.encode([startRows]) } : {}),
+    });
+    if (result.solution === null) continue;
+    const rows = built.decode(result.solution.values)[0];
+    if (small) {
+      // With the whole memory as the cap, the single-layer MILP is a relaxation of the layer.
+      if (result.termination === 'optimal') layerSolutions[l] = rows;
+      const b = result.solution.bound ?? (result.termination === 'optimal' ? result.solution.objective : undefined);
+      if (b !== undefined) layerBounds[l] = Math.max(layerBounds[l], Math.min(b, result.solution.objective) / scale);
+    }
+    accept({ placement: incumbent.placement.map((r, i) => (i === l ? rows : r)) });
+  }
+
+  const layerSeconds = (performance.now() - start) / 1000 - aggregateSeconds;
+  // 4. Small layers solved exactly: their union is optimal when it fits memory together.
+  if (small && layerSolutions.every((r) => r !== null)) accept({ placement: layerSolutions as Replica[][][] });
+  let bound = layerBounds.reduce((a, b) => a + b, 0);
+
+  // 5. Memory couples the layers and the whole MILP is small: solve it from the incumbent.
+  let wholeMessage = '';
+  if (relative(incumbentValue.objective, bound) > context.mipGap && Lm * E * S <= WHOLE_MILP_BINARIES && remaining() > 0.2) {
+    const scale = 1 / Math.max(bound, 1e-12);
+    const built = buildLayerModel(problem, { scale, ...(maxType ? { layerLowerBounds: aggregateBounds } : {}) });
+    const result = await context.solveMilp(built.model, {
+      mipGap: context.mipGap,
+      timeLimitSeconds: remaining(),
+      warmStart: built.encode(canonicalize(problem, incumbent).placement),
+    });
+    if (result.solution !== null) {
+      accept({ placement: built.decode(result.solution.values) });
+      if (result.solution.bound !== undefined) bound = Math.max(bound, Math.min(result.solution.bound, result.solution.objective) / scale);
+    }
+    wholeMessage = ` Whole MILP: ${result.termination}.`;
+  }
+
+  bound = Math.min(bound, incumbentValue.objective);
+  const gap = relative(incumbentValue.objective, bound);
+  const optimal = gap <= context.mipGap + 1e-12;
+  return {
+    termination: optimal ? 'optimal' : 'time_limit',
+    decision: incumbent,
+    bound,
+    message: `layer decomposition: bound ${bound.toPrecision(6)}, incumbent ${incumbentValue.objective.toPrecision(6)}, gap ${(gap * 100).toFixed(4)}%${stoppedEarly ? ' (time limit reached)' : ''}.${wholeMessage}`,
+    details: {
+      method: 'layer decomposition (aggregate per-layer MILP bound + realised incumbent + single-layer MILPs)',
+      gap,
+      aggregateBound: aggregateBounds.reduce((a, b) => a + b, 0),
+      realisedObjective,
+      smallLayers: small,
+      aggregateSeconds,
+      layerSeconds,
+      seconds: (performance.now() - start) / 1000,
+    },
+  };
+}
+
+function layerValueOf(evaluation: Evaluation, layer: number): number {
+  const breakdown = evaluation.breakdown as { layers: { value: number }[] } | null;
+  return breakdown === null ? Infinity : breakdown.layers[layer].value;
+}
+
+function layerMigration(problem: MoePlacementProblem, decision: MoePlacementDecision, layer: number): number {
+  if (problem.current === null) return 0;
+  let total = 0;
+  decision.placement[layer].forEach((reps, e) => {
+    for (const r of reps) total += migrationObjective(problem, layer, e, r.server);
+  });
+  return total;
+}
+
+function relative(objective: number, bound: number): number {
+  return Math.abs(objective - bound) / Math.max(1e-12, Math.abs(objective));
+}
+
+/** Why no placement exists, in domain words (feasibility is exactly: enough expert slots). */
+export function explainShortage(problem: MoePlacementProblem): string {
+  const caps = problem.servers.map((_, s) => replicaCapacity(problem, s));
+  const slots = caps.reduce((a, b) => a + b, 0);
+  const needed = problem.layers * problem.experts;
+  if (slots >= needed) return 'a placement exists (every expert fits in some server’s memory)';
+  const neededBytes = needed * problem.expertBytes;
+  const offered = problem.servers.reduce((a, s) => a + s.expertMemoryBytes, 0);
+  return (
+    `the ${needed} experts (${problem.layers} layers × ${problem.experts}) need ${(neededBytes / 1e9).toFixed(2)} GB; ` +
+    `the servers hold ${slots} whole experts (${(offered / 1e9).toFixed(2)} GB offered for experts, ${(problem.expertBytes / 1e9).toFixed(3)} GB each) — ` +
+    `${needed - slots} experts (${(((needed - slots) * problem.expertBytes) / 1e9).toFixed(2)} GB) do not fit`
+  );
+}

@@ -1,0 +1,304 @@
+/**
+ * Input of the moe-placement family: an MoE model (catalog or inline expert sizes), per-layer
+ * expert popularity (a matrix, or a seeded generator that is recorded), the batch of tokens one
+ * decode step pushes through every MoE layer, the servers that host experts (device, memory for
+ * experts, link to the requesting side), replica budget, optional migration from a current
+ * placement, and the objective.
+ */
+import { z } from 'zod';
+import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
+import type { DeviceSpec } from '../../cost/device.ts';
+import type { LinkSpec } from '../../cost/link.ts';
+import { activationBytesPerToken, expertParams, type ModelSpec } from '../../cost/model.ts';
+import { bytesPerValue } from '../../cost/units.ts';
+import { InputError, inputErrorFromZod } from '../../errors.ts';
+import { mulberry32 } from '../../milp/generators.ts';
+
+const positive = z.number().positive('must be positive').finite('must be finite');
+const nonNegative = z.number().nonnegative('must not be negative').finite('must be finite');
+const positiveInt = z.number().int('must be a whole number').positive('must be positive');
+const nonNegativeInt = z.number().int('must be a whole number').nonnegative('must not be negative');
+
+/** Expert sizes written out, for an MoE that is not in the catalog. */
+const inlineMoeSchema = z.strictObject({
+  name: z.string().optional(),
+  layers: positiveInt.describe('MoE layers'),
+  experts: positiveInt.describe('routed experts per MoE layer'),
+  topK: positiveInt.describe('experts each token is routed to'),
+  expertBytes: positive.describe('bytes of one expert (weights as stored)'),
+  expertFlopsPerToken: positive.describe('forward FLOPs of one expert for one token'),
+  activationBytesPerToken: positive.describe('bytes of one token activation sent to an expert (and of its result sent back)'),
+});
+
+const popularitySchema = z.union([
+  z.strictObject({
+    matrix: z.array(z.array(nonNegative)).min(1).describe('per MoE layer, per expert: load (token counts or fractions; normalised per layer)'),
+  }),
+  z.strictObject({
+    generator: z.literal('lognormal'),
+    sigma: nonNegative.describe('standard deviation of log-load; 0.5–0.7 gives a busiest expert ≈ 3× the mean at 256 experts'),
+    seed: nonNegativeInt,
+  }),
+  z.strictObject({
+    generator: z.literal('zipf'),
+    exponent: nonNegative.describe('load of the r-th busiest expert ∝ r^-exponent; experts shuffled per layer'),
+    seed: nonNegativeInt,
+  }),
+]);
+
+const serverSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  device: deviceRefSchema,
+  expertMemoryBytes: positive.optional().describe('memory available for experts (default: the device memory)'),
+  flopsPerSecond: positive.optional().describe('sustained FLOP/s for expert FFNs, overriding peak × efficiency'),
+  link: linkRefSchema.optional().describe('link between the requesting side and this server (required unless the requester is on this server)'),
+  node: z.string().min(1).optional().describe('node label, used by EPLB’s hierarchical policy'),
+});
+
+export const inputSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    kind: z.literal('moe-placement'),
+    description: z.string().optional(),
+    model: modelRefSchema.optional().describe('catalog MoE model (mixtral-8x7b, deepseek-v3) or an inline/overridden model with a `moe` block'),
+    moe: inlineMoeSchema.optional().describe('expert sizes written out instead of a model'),
+    popularity: popularitySchema,
+    batchTokens: positive.describe('tokens one decode step pushes through every MoE layer (the batch)'),
+    servers: z.array(serverSchema).min(1, 'at least one server is needed'),
+    requester: z
+      .strictObject({ server: nonNegativeInt.describe('index of the server the requesting side runs on (its experts are local)') })
+      .optional()
+      .describe('where tokens come from; default: a separate device reaching every server over its link'),
+    serverLink: linkRefSchema.optional().describe('link between any two servers (used to price migration)'),
+    maxReplicasPerLayer: positiveInt.optional().describe('physical experts per layer (≥ experts); default: limited by memory only'),
+    expertGroups: positiveInt.optional().describe('expert groups (DeepSeek-V3: 8), for EPLB’s hierarchical policy'),
+    migration: z
+      .strictObject({
+        current: z.array(z.array(z.array(nonNegativeInt))).describe('[layer][server] → experts that server holds now'),
+        weight: nonNegative.describe('objective units charged per second of migration transfer (traffic objective: per byte)'),
+      })
+      .optional(),
+    objective: z.enum(['latency', 'max-load', 'traffic']).default('latency'),
+  })
+  .strict();
+
+export type PopularitySource =
+  | { readonly kind: 'given' }
+  | { readonly kind: 'lognormal'; readonly sigma: number; readonly seed: number }
+  | { readonly kind: 'zipf'; readonly exponent: number; readonly seed: number };
+
+export interface MoeServer {
+  readonly name: string;
+  readonly device: DeviceSpec;
+  readonly expertMemoryBytes: number;
+  /** Sustained FLOP/s for expert FFNs. */
+  readonly flopsPerSecond: number;
+  /** null when the requester runs on this server (no network hop). */
+  readonly link: LinkSpec | null;
+  readonly node: string;
+}
+
+export type MoeObjective = 'latency' | 'max-load' | 'traffic';
+
+export interface MoePlacementProblem {
+  readonly kind: 'moe-placement';
+  readonly modelName: string;
+  readonly layers: number;
+  readonly experts: number;
+  readonly topK: number;
+  readonly expertBytes: number;
+  readonly expertFlopsPerToken: number;
+  readonly activationBytesPerToken: number;
+  /** [layer][expert], each row sums to 1. */
+  readonly popularity: readonly (readonly number[])[];
+  readonly popularitySource: PopularitySource;
+  readonly batchTokens: number;
+  readonly servers: readonly MoeServer[];
+  readonly requesterServer: number | null;
+  readonly serverLink: LinkSpec | null;
+  readonly maxReplicasPerLayer: number | null;
+  readonly expertGroups: number | null;
+  /** [layer][expert][server] held now; null without migration. */
+  readonly current: readonly (readonly (readonly boolean[])[])[] | null;
+  readonly migrationWeight: number;
+  readonly objective: MoeObjective;
+}
+
+/** One replica of an expert: the server that holds it and the share of the expert's tokens it serves. */
+export interface Replica {
+  readonly server: number;
+  readonly share: number;
+}
+
+export interface MoePlacementDecision {
+  /** [layer][expert] → the replicas of that expert. */
+  readonly placement: readonly (readonly (readonly Replica[])[])[];
+}
+
+export const decisionSchema: z.ZodType<MoePlacementDecision> = z.strictObject({
+  placement: z.array(z.array(z.array(z.strictObject({ server: nonNegativeInt, share: z.number().finite() })))),
+});
+
+/** Standard normal by Box–Muller (uses two uniforms; the second is discarded for simplicity). */
+function normal(random: () => number): number {
+  const u = Math.max(random(), 1e-300);
+  const v = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+/** Seeded per-layer popularity; the same (generator, parameters, seed, sizes) gives the same matrix. */
+export function generatePopularity(source: PopularitySource, layers: number, experts: number): number[][] {
+  if (source.kind === 'given') throw new Error('a given popularity is not generated');
+  const random = mulberry32(source.seed);
+  const rows: number[][] = [];
+  for (let l = 0; l < layers; l++) {
+    let row: number[];
+    if (source.kind === 'lognormal') {
+      row = Array.from({ length: experts }, () => Math.exp(source.sigma * normal(random)));
+    } else {
+      const ranks = Array.from({ length: experts }, (_, i) => i);
+      for (let i = experts - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [ranks[i], ranks[j]] = [ranks[j], ranks[i]];
+      }
+      row = ranks.map((r) => 1 / (r + 1) ** source.exponent);
+    }
+    rows.push(normalize(row));
+  }
+  return rows;
+}
+
+function normalize(row: readonly number[]): number[] {
+  const total = row.reduce((a, b) => a + b, 0);
+  return row.map((w) => w / total);
+}
+
+type Input = z.infer<typeof inputSchema>;
+
+interface ExpertShape {
+  name: string;
+  layers: number;
+  experts: number;
+  topK: number;
+  expertBytes: number;
+  expertFlopsPerToken: number;
+  activationBytesPerToken: number;
+}
+
+function expertShape(input: Input): ExpertShape {
+  if (input.model !== undefined && input.moe !== undefined) throw new InputError('$.moe', 'give either `model` or `moe`, not both');
+  if (input.moe !== undefined) {
+    const m = input.moe;
+    if (m.topK > m.experts) throw new InputError('$.moe.topK', `topK (${m.topK}) exceeds the number of experts (${m.experts})`);
+    return { ...m, name: m.name ?? 'inline MoE' };
+  }
+  if (input.model === undefined) throw new InputError('$.model', 'required: a catalog MoE model (or give `moe` with the expert sizes)');
+  const model: ModelSpec = resolveModel(input.model, '$.model');
+  if (!model.moe) throw new InputError('$.model', `model "${model.id}" has no mixture-of-experts layers`);
+  const params = expertParams(model);
+  return {
+    name: model.name,
+    layers: model.layers - model.moe.denseLayers,
+    experts: model.moe.experts,
+    topK: model.moe.topK,
+    expertBytes: params * bytesPerValue(model.dtype),
+    // Two FLOPs (multiply and add) per weight per token.
+    expertFlopsPerToken: 2 * params,
+    activationBytesPerToken: activationBytesPerToken(model),
+  };
+}
+
+function resolveServer(s: Input['servers'][number], i: number, isRequester: boolean): MoeServer {
+  const path = `$.servers[${i}]`;
+  const device = resolveDevice(s.device, `${path}.device`);
+  if (!isRequester && s.link === undefined) throw new InputError(`${path}.link`, 'required: the link from the requesting side to this server');
+  const link = isRequester ? null : resolveLink(s.link as NonNullable<typeof s.link>, `${path}.link`);
+  const expertMemoryBytes = s.expertMemoryBytes ?? device.memoryBytes;
+  if (expertMemoryBytes > device.memoryBytes)
+    throw new InputError(`${path}.expertMemoryBytes`, `${expertMemoryBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`);
+  return {
+    name: s.name ?? `server ${i} (${device.name})`,
+    device,
+    expertMemoryBytes,
+    flopsPerSecond: s.flopsPerSecond ?? device.peakFlopsPerSecond * device.computeEfficiency,
+    link,
+    node: s.node ?? `node-${i}`,
+  };
+}
+
+/** Raw JSON → problem; every rule broken is an InputError naming its JSON path. */
+export function parseProblem(raw: unknown): MoePlacementProblem {
+  const parsed = inputSchema.safeParse(raw);
+  if (!parsed.success) throw inputErrorFromZod(parsed.error);
+  const input = parsed.data;
+  const shape = expertShape(input);
+  const S = input.servers.length;
+  const requesterServer = input.requester?.server ?? null;
+  if (requesterServer !== null && requesterServer >= S)
+    throw new InputError('$.requester.server', `server index ${requesterServer} is out of range (there are ${S} servers)`);
+  const servers = input.servers.map((s, i) => resolveServer(s, i, i === requesterServer));
+
+  let popularity: number[][];
+  let popularitySource: PopularitySource;
+  if ('matrix' in input.popularity) {
+    const m = input.popularity.matrix;
+    if (m.length !== shape.layers)
+      throw new InputError('$.popularity.matrix', `has ${m.length} rows, the model has ${shape.layers} MoE layers`);
+    m.forEach((row, l) => {
+      if (row.length !== shape.experts)
+        throw new InputError(`$.popularity.matrix[${l}]`, `has ${row.length} entries, the model has ${shape.experts} experts per layer`);
+      if (!row.some((w) => w > 0)) throw new InputError(`$.popularity.matrix[${l}]`, 'needs at least one positive load');
+    });
+    popularity = m.map(normalize);
+    popularitySource = { kind: 'given' };
+  } else if (input.popularity.generator === 'lognormal') {
+    popularitySource = { kind: 'lognormal', sigma: input.popularity.sigma, seed: input.popularity.seed };
+    popularity = generatePopularity(popularitySource, shape.layers, shape.experts);
+  } else {
+    popularitySource = { kind: 'zipf', exponent: input.popularity.exponent, seed: input.popularity.seed };
+    popularity = generatePopularity(popularitySource, shape.layers, shape.experts);
+  }
+
+  if (input.maxReplicasPerLayer !== undefined && input.maxReplicasPerLayer < shape.experts)
+    throw new InputError('$.maxReplicasPerLayer', `must be at least the number of experts (${shape.experts}): every expert needs a replica`);
+  if (input.expertGroups !== undefined && shape.experts % input.expertGroups !== 0)
+    throw new InputError('$.expertGroups', `must divide the number of experts (${shape.experts})`);
+
+  let current: boolean[][][] | null = null;
+  if (input.migration !== undefined) {
+    const c = input.migration.current;
+    if (c.length !== shape.layers) throw new InputError('$.migration.current', `has ${c.length} layers, the model has ${shape.layers}`);
+    current = Array.from({ length: shape.layers }, () => Array.from({ length: shape.experts }, () => new Array<boolean>(S).fill(false)));
+    for (let l = 0; l < shape.layers; l++) {
+      if (c[l].length !== S) throw new InputError(`$.migration.current[${l}]`, `has ${c[l].length} servers, the problem has ${S}`);
+      for (let s = 0; s < S; s++) {
+        for (const [j, e] of c[l][s].entries()) {
+          if (e >= shape.experts) throw new InputError(`$.migration.current[${l}][${s}][${j}]`, `expert ${e} does not exist (experts are 0..${shape.experts - 1})`);
+          current[l][e][s] = true;
+        }
+      }
+    }
+  }
+
+  return {
+    kind: 'moe-placement',
+    modelName: shape.name,
+    layers: shape.layers,
+    experts: shape.experts,
+    topK: shape.topK,
+    expertBytes: shape.expertBytes,
+    expertFlopsPerToken: shape.expertFlopsPerToken,
+    activationBytesPerToken: shape.activationBytesPerToken,
+    popularity,
+    popularitySource,
+    batchTokens: input.batchTokens,
+    servers,
+    requesterServer,
+    serverLink: input.serverLink === undefined ? null : resolveLink(input.serverLink, '$.serverLink'),
+    maxReplicasPerLayer: input.maxReplicasPerLayer ?? null,
+    expertGroups: input.expertGroups ?? null,
+    current,
+    migrationWeight: input.migration?.weight ?? 0,
+    objective: input.objective,
+  };
+}
