@@ -17,7 +17,9 @@ import {
 import { allowedPairs, clientOptions } from './options.ts';
 import type { SplitFinetuneDecision, SplitFinetuneProblem } from './schema.ts';
 
-const GBf = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
+/** Bytes in the unit a reader expects for their size (GB for models, MB/kB for small fixtures). */
+const GBf = (bytes: number) =>
+  Math.abs(bytes) >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : Math.abs(bytes) >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
 const secs = (s: number) => (s >= 1 ? `${s.toFixed(3)} s` : `${(s * 1e3).toFixed(2)} ms`);
 
 export interface ClientBreakdown {

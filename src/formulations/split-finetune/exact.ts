@@ -132,18 +132,92 @@ function paretoLabels(labels: Label[]): Label[] {
   return out;
 }
 
-/** Least Σ energy with makespan ≤ T, ≤ N subchannels and the memory budget, or null. */
+/** Per client, the options with T_k ≤ T, and suffix lower bounds on energy, bytes and subchannels of the clients after k. */
+function restrictTo(input: CoreInput, T: number) {
+  const N = input.subchannels;
+  const lists = input.options.map((list) => list.filter((o) => o.seconds <= T && o.subchannels <= N));
+  const K = lists.length;
+  const joulesAfter = new Float64Array(K + 1);
+  const bytesAfter = new Float64Array(K + 1);
+  const subchannelsAfter = new Float64Array(K + 1);
+  for (let k = K - 1; k >= 0; k--) {
+    let e = Infinity;
+    let m = Infinity;
+    let n = Infinity;
+    for (const o of lists[k]) {
+      e = Math.min(e, o.joules);
+      m = Math.min(m, o.serverBytes);
+      n = Math.min(n, o.subchannels);
+    }
+    joulesAfter[k] = joulesAfter[k + 1] + e;
+    bytesAfter[k] = bytesAfter[k + 1] + m;
+    subchannelsAfter[k] = subchannelsAfter[k + 1] + n;
+  }
+  return { lists, joulesAfter, bytesAfter, subchannelsAfter };
+}
+
+/** Least Σ energy with ≤ N subchannels, ignoring server memory (a 1-D DP); a lower bound, exact when it fits. */
+function minEnergyIgnoringMemory(lists: readonly SplitOption[][], N: number): { joules: number; choice: SplitOption[] } | null {
+  let g = new Float64Array(N + 1); // ≤ j subchannels
+  const picks: (SplitOption | undefined)[][] = [];
+  for (const list of lists) {
+    const best: (SplitOption | undefined)[] = new Array(N + 1).fill(undefined);
+    for (const o of list) {
+      const cur = best[o.subchannels];
+      if (cur === undefined || o.joules < cur.joules || (o.joules === cur.joules && o.serverBytes < cur.serverBytes)) best[o.subchannels] = o;
+    }
+    const next = new Float64Array(N + 1).fill(Infinity);
+    const pick: (SplitOption | undefined)[] = new Array(N + 1).fill(undefined);
+    for (let n = 1; n <= N; n++) {
+      const o = best[n];
+      if (o === undefined) continue;
+      for (let j = n; j <= N; j++) {
+        const v = g[j - n] + o.joules;
+        if (v < next[j]) {
+          next[j] = v;
+          pick[j] = o;
+        }
+      }
+    }
+    g = next;
+    picks.push(pick);
+  }
+  if (!Number.isFinite(g[N])) return null;
+  const choice: SplitOption[] = new Array(lists.length);
+  let j = N;
+  for (let k = lists.length - 1; k >= 0; k--) {
+    const o = picks[k][j] as SplitOption;
+    choice[k] = o;
+    j -= o.subchannels;
+  }
+  return { joules: g[N], choice };
+}
+
+/**
+ * Least Σ energy with makespan ≤ T, ≤ N subchannels and the memory budget, or null. First the
+ * memory-blind DP (exact whenever its answer fits); otherwise a label DP over (subchannels used)
+ * with Pareto labels (energy, bytes), pruned by suffix bounds against the best complete
+ * assignment known (the least-memory assignment, which is feasible whenever anything is).
+ */
 function minEnergyAssignment(input: CoreInput, T: number, stats: CoreStats): { joules: number; choice: SplitOption[] } | null {
   stats.dpRuns++;
   const N = input.subchannels;
   const budget = input.memoryBudgetBytes;
-  // states[j]: Pareto labels using exactly j subchannels.
+  const { lists, joulesAfter, bytesAfter, subchannelsAfter } = restrictTo(input, T);
+  if (lists.some((l) => l.length === 0)) return null;
+  if (bytesAfter[0] > budget || subchannelsAfter[0] > N) return null;
+  const relaxed = minEnergyIgnoringMemory(lists, N);
+  if (relaxed === null) return null;
+  if (relaxed.choice.reduce((s, o) => s + o.serverBytes, 0) <= budget) return relaxed;
+  const fallback = minMemoryAssignment({ ...input, options: lists }, Infinity, stats);
+  if (fallback === null) return null;
+  let incumbent = { joules: fallback.choice.reduce((s, o) => s + o.joules, 0), choice: fallback.choice };
+  const K = lists.length;
   let states: Label[][] = Array.from({ length: N + 1 }, () => []);
   states[0] = [{ joules: 0, bytes: 0, option: null, parent: null }];
-  for (const list of input.options) {
+  for (let k = 0; k < K; k++) {
     const byN = new Map<number, SplitOption[]>();
-    for (const o of list) {
-      if (o.seconds > T || o.subchannels > N) continue;
+    for (const o of lists[k]) {
       const g = byN.get(o.subchannels);
       if (g) g.push(o);
       else byN.set(o.subchannels, [o]);
@@ -152,40 +226,56 @@ function minEnergyAssignment(input: CoreInput, T: number, stats: CoreStats): { j
       const labels = paretoLabels(os.map((o) => ({ joules: o.joules, bytes: o.serverBytes, option: o, parent: null })));
       return { n, options: labels.map((l) => l.option as SplitOption) };
     });
+    const restJoules = joulesAfter[k + 1];
+    const restBytes = bytesAfter[k + 1];
+    const restSubchannels = subchannelsAfter[k + 1];
     const next: Label[][] = Array.from({ length: N + 1 }, () => []);
     for (let j = 0; j <= N; j++) {
       for (const l of states[j]) {
         for (const { n, options } of groups) {
-          if (j + n > N) continue;
+          if (j + n + restSubchannels > N) continue;
           for (const o of options) {
             const bytes = l.bytes + o.serverBytes;
-            if (bytes > budget) continue;
-            next[j + n].push({ joules: l.joules + o.joules, bytes, option: o, parent: l });
+            const joules = l.joules + o.joules;
+            if (bytes + restBytes > budget || joules + restJoules >= incumbent.joules) continue;
+            next[j + n].push({ joules, bytes, option: o, parent: l });
           }
         }
       }
     }
     // Labels at j that a label with fewer subchannels beats on both energy and bytes are dropped.
-    const front: Label[] = [];
-    let any = false;
+    let front: Label[] = [];
     for (let j = 0; j <= N; j++) {
-      const kept = paretoLabels(next[j]).filter((l) => !front.some((f) => f.joules <= l.joules && f.bytes <= l.bytes));
+      const kept = paretoLabels(next[j]).filter((l) => !dominatedBy(front, l));
       next[j] = kept;
-      if (kept.length > 0) {
-        any = true;
-        front.push(...kept);
-      }
+      if (kept.length > 0) front = paretoLabels([...front, ...kept]);
     }
-    if (!any) return null;
     states = next;
   }
-  let best: Label | null = null;
-  for (let j = 0; j <= N; j++) for (const l of states[j]) if (best === null || l.joules < best.joules) best = l;
-  if (best === null) return null;
-  const choice: SplitOption[] = [];
-  for (let l: Label | null = best; l !== null && l.option !== null; l = l.parent) choice.push(l.option);
-  choice.reverse();
-  return { joules: best.joules, choice };
+  for (let j = 0; j <= N; j++)
+    for (const l of states[j])
+      if (l.joules < incumbent.joules) {
+        const choice: SplitOption[] = [];
+        for (let x: Label | null = l; x !== null && x.option !== null; x = x.parent) choice.push(x.option);
+        incumbent = { joules: l.joules, choice: choice.reverse() };
+      }
+  return incumbent;
+}
+
+/** Whether a label of the (joules-sorted, bytes-decreasing) front is at least as good on both. */
+function dominatedBy(front: readonly Label[], l: Label): boolean {
+  // The front is sorted by joules with bytes strictly decreasing: the last entry with joules ≤ l.joules has the fewest bytes among them.
+  let lo = 0;
+  let hi = front.length - 1;
+  let at = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (front[mid].joules <= l.joules) {
+      at = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return at >= 0 && front[at].bytes <= l.bytes;
 }
 
 function withEnergy(input: CoreInput, stats: CoreStats): CoreResult | null {
