@@ -347,18 +347,43 @@ export function solveExact(problem: SplitFinetuneProblem, filter: OptionFilter =
     }
   };
   if (problem.cutPolicy === 'shared') {
+    // Group each client's options by pair once, instead of filtering the whole list per pair.
+    const L = problem.model.layers;
+    const byPair = table.options.map((list) => {
+      const m = new Map<number, SplitOption[]>();
+      for (const o of list) {
+        const key = o.cut * (L + 1) + o.frozenLayers;
+        const g = m.get(key);
+        if (g) g.push(o);
+        else m.set(key, [o]);
+      }
+      return m;
+    });
+    // Pairs in order of their lower bound (every client at its fastest / least-energy option), so
+    // the incumbent soon prunes the rest; ties keep the enumeration order (stable sort).
+    const candidates: { cut: number; options: SplitOption[][]; bound: number }[] = [];
     for (const { cut, frozenLayers } of allowedPairs(problem)) {
-      const options = table.options.map((list) => list.filter((o) => o.cut === cut && o.frozenLayers === frozenLayers));
+      const key = cut * (L + 1) + frozenLayers;
+      const options = byPair.map((m) => m.get(key) ?? []);
       if (options.some((l) => l.length === 0)) continue;
-      // Lower bound of this pair: every client at its fastest / least-energy option.
       let lbTime = 0;
       let lbEnergy = 0;
       for (const l of options) {
-        lbTime = Math.max(lbTime, Math.min(...l.map((o) => o.seconds)));
-        lbEnergy += Math.min(...l.map((o) => o.joules));
+        let t = Infinity;
+        let e = Infinity;
+        for (const o of l) {
+          t = Math.min(t, o.seconds);
+          e = Math.min(e, o.joules);
+        }
+        lbTime = Math.max(lbTime, t);
+        lbEnergy += e;
       }
-      if (timeCoefficient * lbTime + energyCoefficient * lbEnergy >= cutoff) continue;
-      consider(options, sharedServerWeightBytes(ctx, cut));
+      candidates.push({ cut, options, bound: timeCoefficient * lbTime + energyCoefficient * lbEnergy });
+    }
+    candidates.sort((a, b) => a.bound - b.bound);
+    for (const c of candidates) {
+      if (c.bound >= cutoff) break;
+      consider(c.options, sharedServerWeightBytes(ctx, c.cut));
     }
   } else {
     const cuts = [...new Set(table.options.flatMap((l) => l.map((o) => o.cut)))].sort((x, y) => y - x);
