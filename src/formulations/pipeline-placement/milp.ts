@@ -1,21 +1,21 @@
 /**
- * MILP: the pipeline as a path of stage intervals. x[j][a][b](k) = 1 when server j holds layers
- * a..b as one stage; only intervals that fit j's memory exist as columns, so memory is exact in
- * the relaxation too. z[l][j][q](k) carries the path across the boundary after layer l from a
- * stage on j to the next stage on q and pays that link. Flow conservation at every "a stage
- * starts at layer l on q" and "a stage ends at layer l on j" node makes the selected intervals a
- * single contiguous path from layer 1 to layer L; "each server at most once" is the only side
- * constraint on what is otherwise a shortest-path (totally unimodular) network.
+ * MILP: the pipeline as a path of stage intervals. x[j][a][b] = 1 when server j holds layers a..b
+ * as one stage; only intervals that fit j's memory exist as columns, so memory is exact in the
+ * relaxation too. z[l][j][q] carries the path across the boundary after layer l from a stage on j
+ * to the next stage on q and pays that link. Flow conservation at every "a stage starts at layer l
+ * on q" and "a stage ends at layer l on j" node makes the selected intervals a single contiguous
+ * path from layer 1 to layer L; "each server at most once" is the only side constraint on what is
+ * otherwise a shortest-path (totally unimodular) network.
  *
- * Under 1F1B a stage's in-flight micro-batches depend on how many stages follow it, so the network
- * is layered by k = stages from the end: an interval at level k is checked against memory with
- * min(k, B) micro-batches, and a boundary goes from level k to level k − 1, ending at level 1 on
- * layer L. No big-M is needed. Bottleneck objectives add T ≥ each server's stage time, T ≥ each
- * boundary's transfer (and the return), with the perfect-balance lower bound on T.
+ * Under 1F1B a stage's in-flight micro-batches depend on how many stages follow it. An interval
+ * that fits only when at most k − 1 stages follow gets one row C_a ≤ k − 1 (when chosen), where
+ * C_a = Σ_{l ≥ a} (boundaries after layer l) is kept by one running-sum variable per layer.
+ * Bottleneck objectives add T ≥ each server's stage time, T ≥ each boundary's transfer (and the
+ * return), with the perfect-balance lower bound on T.
  *
  * This replaces an earlier layer-by-layer flow model (a[l][j] with pairwise transitions), whose
  * relaxation spread a constant fraction of every layer over every server and so ignored both
- * memory granularity and communication (5 % gap after 10 s on Llama-2-70B over 12 servers).
+ * memory granularity and communication.
  */
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import type { Compiled } from '../types.ts';
@@ -60,81 +60,77 @@ interface Interval {
   readonly server: number;
   readonly first: number;
   readonly last: number;
-  /** Stages from the end (1 = last stage); 0 in an unlayered network. */
-  readonly level: number;
+  /** Most stages (counting itself) that may follow from this one under 1F1B; Infinity if unrestricted. */
+  readonly maxFromEnd: number;
 }
 
 export function compilePipeline(problem: PipelineProblem, options: CompileOptions = {}): Compiled<PipelineDecision> {
   const t = tablesOf(problem);
   const n = t.servers;
   const L = t.layers;
-  const K = problem.stages ?? problem.maxStages;
+  const K = Math.min(problem.stages ?? problem.maxStages, n, L);
   const B = t.microBatches;
   const it = t.iterations;
   const src = problem.source;
-  const layered = t.inflightRule === 'position' && t.activationPrefix.some((p) => p[L] > 0);
-  const levels = layered ? Array.from({ length: K }, (_, i) => i + 1) : [0];
   const rank = (j: number): number => (j === src ? -1 : j);
   const b = new ModelBuilder(`pipeline-placement ${problem.model.id} on ${n} servers`, 'min');
+  const fits = (j: number, a: number, e: number, fromEnd: number): boolean => stageMemoryBytes(t, j, a, e, fromEnd) <= t.capacityBytes[j];
 
-  // Interval columns, grouped by their start node (a, j, level) and end node (b, j, level).
+  // Interval columns, grouped by their start node (a, j) and end node (e, j).
   const intervals: Interval[] = [];
   const startsAt = new Map<string, number[]>();
   const endsAt = new Map<string, number[]>();
-  const key = (l: number, j: number, k: number): string => `${l}/${j}/${k}`;
+  const key = (l: number, j: number): string => `${l}/${j}`;
   const push = (map: Map<string, number[]>, k: string, v: number): void => {
     const list = map.get(k);
     if (list) list.push(v);
     else map.set(k, [v]);
   };
-  for (const k of levels) {
-    for (let j = 0; j < n; j++) {
-      for (let a = 1; a <= L; a++) {
-        if (src !== null && (a === 1) !== (j === src)) continue;
-        if (layered && a === 1 && problem.stages !== null && k !== problem.stages) continue;
-        for (let e = a; e <= L; e++) {
-          if (layered && (e === L) !== (k === 1)) continue;
-          // Enough layers must remain for the stages still to come.
-          if (layered && L - e < k - 1) break;
-          if (stageMemoryBytes(t, j, a, e, layered ? k : 1) > t.capacityBytes[j]) break;
-          if (e === L && !Number.isFinite(t.ret[j])) continue;
-          const column = b.binary(`x_${j}_${a}_${e}${layered ? `_${k}` : ''}`);
-          intervals.push({ column, server: j, first: a, last: e, level: k });
-          push(startsAt, key(a, j, k), column);
-          push(endsAt, key(e, j, k), column);
+  for (let j = 0; j < n; j++) {
+    for (let a = 1; a <= L; a++) {
+      if (src !== null && (a === 1) !== (j === src)) continue;
+      for (let e = a; e <= L; e++) {
+        // Every interval must fit at least as the last stage (the fewest micro-batches in flight).
+        if (!fits(j, a, e, 1)) break;
+        if (e === L && !Number.isFinite(t.ret[j])) continue;
+        let maxFromEnd = Infinity;
+        if (t.inflightRule === 'position' && e < L && !fits(j, a, e, Math.min(K, B))) {
+          maxFromEnd = 1;
+          while (maxFromEnd < K && fits(j, a, e, maxFromEnd + 1)) maxFromEnd++;
+          // A stage that ends before L has at least one stage after it.
+          if (maxFromEnd < 2) continue;
         }
+        const column = b.binary(`x_${j}_${a}_${e}`);
+        intervals.push({ column, server: j, first: a, last: e, maxFromEnd });
+        push(startsAt, key(a, j), column);
+        push(endsAt, key(e, j), column);
       }
     }
   }
-  // Boundary columns z: from a stage ending at l on j (level k) to one starting at l + 1 on q (level k − 1).
+  // Boundary columns z: from a stage ending at l on j to one starting at l + 1 on q.
   interface Boundary {
     readonly column: number;
     readonly from: number;
     readonly to: number;
     readonly after: number;
-    readonly level: number;
   }
   const boundaries: Boundary[] = [];
   const outOf = new Map<string, number[]>();
   const into = new Map<string, number[]>();
   const boundaryAt: Term[][] = Array.from({ length: L }, () => []);
   for (let l = 1; l < L; l++) {
-    for (const k of levels) {
-      if (layered && k < 2) continue;
-      const next = layered ? k - 1 : 0;
-      for (let j = 0; j < n; j++) {
-        if (!endsAt.has(key(l, j, k))) continue;
-        for (let q = 0; q < n; q++) {
-          if (q === j || !startsAt.has(key(l + 1, q, next))) continue;
-          const c = t.comm[j * n + q];
-          if (!Number.isFinite(c)) continue;
-          if (problem.serverOrder === 'listed' && rank(j) >= rank(q)) continue;
-          const column = b.addVariable(`z_${l}_${j}_${q}${layered ? `_${k}` : ''}`, { lower: 0, upper: 1 });
-          boundaries.push({ column, from: j, to: q, after: l, level: k });
-          push(outOf, key(l, j, k), column);
-          push(into, key(l + 1, q, next), column);
-          boundaryAt[l].push(term(column, c));
-        }
+    for (let j = 0; j < n; j++) {
+      if (!endsAt.has(key(l, j))) continue;
+      for (let q = 0; q < n; q++) {
+        if (q === j || !startsAt.has(key(l + 1, q))) continue;
+        const c = t.comm[j * n + q];
+        if (!Number.isFinite(c)) continue;
+        if (problem.serverOrder === 'listed' && rank(j) >= rank(q)) continue;
+        const column = b.addVariable(`z_${l}_${j}_${q}`, { lower: 0, upper: 1 });
+        boundaries.push({ column, from: j, to: q, after: l });
+        push(outOf, key(l, j), column);
+        push(into, key(l + 1, q), column);
+        boundaryAt[l].push(term(column, c));
       }
     }
   }
@@ -143,32 +139,46 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
   const T = needsT ? b.addVariable('T', { lower: lb.bottleneckSeconds }) : -1;
 
   // Exactly one first stage; flow conservation at every start and end node.
-  const firsts = intervals.filter((x) => x.first === 1).map((x) => term(x.column));
-  b.equal('first_stage', firsts, 1);
-  for (const k of levels) {
-    for (let j = 0; j < n; j++) {
-      for (let l = 2; l <= L; l++) {
-        const starting = startsAt.get(key(l, j, k)) ?? [];
-        const arriving = into.get(key(l, j, k)) ?? [];
-        if (starting.length + arriving.length === 0) continue;
-        b.equal(`start_${l}_${j}_${k}`, [...starting.map((v) => term(v)), ...arriving.map((v) => term(v, -1))], 0);
-      }
-      for (let l = 1; l < L; l++) {
-        const ending = endsAt.get(key(l, j, k)) ?? [];
-        const leaving = outOf.get(key(l, j, k)) ?? [];
-        if (ending.length + leaving.length === 0) continue;
-        b.equal(`end_${l}_${j}_${k}`, [...ending.map((v) => term(v)), ...leaving.map((v) => term(v, -1))], 0);
-      }
-    }
-  }
+  b.equal('first_stage', intervals.filter((x) => x.first === 1).map((x) => term(x.column)), 1);
   for (let j = 0; j < n; j++) {
+    for (let l = 2; l <= L; l++) {
+      const starting = startsAt.get(key(l, j)) ?? [];
+      const arriving = into.get(key(l, j)) ?? [];
+      if (starting.length + arriving.length === 0) continue;
+      b.equal(`start_${l}_${j}`, [...starting.map((v) => term(v)), ...arriving.map((v) => term(v, -1))], 0);
+    }
+    for (let l = 1; l < L; l++) {
+      const ending = endsAt.get(key(l, j)) ?? [];
+      const leaving = outOf.get(key(l, j)) ?? [];
+      if (ending.length + leaving.length === 0) continue;
+      b.equal(`end_${l}_${j}`, [...ending.map((v) => term(v)), ...leaving.map((v) => term(v, -1))], 0);
+    }
     const mine = intervals.filter((x) => x.server === j).map((x) => term(x.column));
     if (mine.length > 0) b.lessEqual(`server_once_${j}`, mine, 1);
   }
   const allStages = intervals.map((x) => term(x.column));
-  if (!layered) {
-    if (problem.stages !== null) b.equal('stages', allStages, problem.stages);
-    else b.addConstraint('stages_range', allStages, minimumStages(problem), problem.maxStages);
+  if (problem.stages !== null) b.equal('stages', allStages, problem.stages);
+  else b.addConstraint('stages_range', allStages, minimumStages(problem), problem.maxStages);
+
+  // 1F1B: C_a = boundaries after layers a..L−1 = stages after the stage holding layer a.
+  const restricted = intervals.filter((x) => Number.isFinite(x.maxFromEnd));
+  const after: number[] = [];
+  if (restricted.length > 0) {
+    for (let a = 1; a <= L; a++) after[a] = b.addVariable(`after_${a}`, { lower: 0, upper: a === L ? 0 : K - 1 });
+    for (let a = 1; a < L; a++) b.equal(`after_link_${a}`, [term(after[a]), term(after[a + 1], -1), ...boundaryAt[a].map((tm) => term(tm.variable, -1))], 0);
+    // One stage starts at a, so the intervals starting there with the same cap share one row.
+    const groups = new Map<string, Interval[]>();
+    for (const x of restricted) {
+      const g = `${x.first}/${x.maxFromEnd}`;
+      const list = groups.get(g);
+      if (list) list.push(x);
+      else groups.set(g, [x]);
+    }
+    for (const [g, xs] of groups) {
+      const cap = xs[0].maxFromEnd;
+      // chosen ⇒ after[a] ≤ cap − 1; otherwise after[a] ≤ K − 1 holds anyway.
+      b.lessEqual(`inflight_${g.replace('/', '_')}`, [term(after[xs[0].first]), ...xs.map((x) => term(x.column, K - cap))], K - 1);
+    }
   }
 
   if (needsT) {
@@ -199,12 +209,11 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
 
   const decode = (values: readonly number[]): PipelineDecision => {
     const chosen = intervals.filter((x) => values[x.column] > 0.5).sort((p, q) => p.first - q.first);
-    const plan: StagePlan[] = chosen.map((x) => ({ server: x.server, first: x.first, last: x.last }));
-    return planToDecision(problem, plan);
+    return planToDecision(problem, chosen.map((x): StagePlan => ({ server: x.server, first: x.first, last: x.last })));
   };
 
-  const columnOf = new Map<string, number>(intervals.map((x) => [`${x.server}/${x.first}/${x.last}/${x.level}`, x.column]));
-  const boundaryOf = new Map<string, number>(boundaries.map((z) => [`${z.after}/${z.from}/${z.to}/${z.level}`, z.column]));
+  const columnOf = new Map<string, number>(intervals.map((x) => [`${x.server}/${x.first}/${x.last}`, x.column]));
+  const boundaryOf = new Map<string, number>(boundaries.map((z) => [`${z.after}/${z.from}/${z.to}`, z.column]));
   const encode = (decision: PipelineDecision): number[] | undefined => {
     const { plan, violations } = planOf(problem, decision);
     if (violations.length > 0) return undefined;
@@ -213,13 +222,13 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
     let max = 0;
     for (let i = 0; i < S; i++) {
       const s = plan[i];
-      const level = layered ? S - i : 0;
-      const column = columnOf.get(`${s.server}/${s.first}/${s.last}/${level}`);
+      const column = columnOf.get(`${s.server}/${s.first}/${s.last}`);
       if (column === undefined) return undefined;
       x[column] = 1;
+      if (after.length > 0) for (let l = s.first; l <= s.last; l++) x[after[l]] = S - 1 - i;
       max = Math.max(max, stageSeconds(t, s.server, s.first, s.last));
       if (i + 1 < S) {
-        const z = boundaryOf.get(`${s.last}/${s.server}/${plan[i + 1].server}/${level}`);
+        const z = boundaryOf.get(`${s.last}/${s.server}/${plan[i + 1].server}`);
         if (z === undefined) return undefined;
         x[z] = 1;
         max = Math.max(max, t.comm[s.server * n + plan[i + 1].server]);

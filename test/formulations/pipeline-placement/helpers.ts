@@ -50,13 +50,13 @@ export const inferenceInstance = (maxServers = 4, maxLayers = 6) =>
     });
 
 /** Training instances on a shrunken GPT-2 with roofline times on catalog devices. */
-export const trainingInstance = (maxServers = 4, maxLayers = 6) =>
+export const trainingInstance = (maxServers = 4, maxLayers = 6, activationHeavy = false) =>
   fc
     .record({
-      layers: fc.integer({ min: 1, max: maxLayers }),
-      n: fc.integer({ min: 1, max: maxServers }),
-      B: fc.integer({ min: 1, max: 8 }),
-      schedule: fc.constantFrom('gpipe', '1f1b'),
+      layers: fc.integer({ min: activationHeavy ? 3 : 1, max: maxLayers }),
+      n: fc.integer({ min: activationHeavy ? 3 : 1, max: maxServers }),
+      B: fc.integer({ min: activationHeavy ? 4 : 1, max: 8 }),
+      schedule: activationHeavy ? fc.constant('1f1b') : fc.constantFrom('gpipe', '1f1b'),
       trained: fc.constantFrom('full', 'lora'),
       memGb: fc.array(fc.integer({ min: 3, max: 40 }), { minLength: 4, maxLength: 4 }),
       device: fc.array(fc.constantFrom(...DEVICES), { minLength: 4, maxLength: 4 }),
@@ -75,13 +75,14 @@ export const trainingInstance = (maxServers = 4, maxLayers = 6) =>
         mode: {
           kind: 'training',
           microBatches: r.B,
-          microBatchSize: 2,
-          sequenceLength: 512,
+          // Activation-heavy: 1F1B's in-flight count (by stage position) decides what fits.
+          microBatchSize: activationHeavy ? 4 : 2,
+          sequenceLength: activationHeavy ? 1024 : 512,
           schedule: r.schedule,
           trained: r.trained,
           ...(r.trained === 'lora' ? { lora: { rank: 8, targets: ['q', 'v'] } } : {}),
         },
-        servers: Array.from({ length: n }, (_, j) => ({ name: `s${j}`, device: r.device[j], memoryBytes: r.memGb[j] * 0.1e9 })),
+        servers: Array.from({ length: n }, (_, j) => ({ name: `s${j}`, device: r.device[j], memoryBytes: r.memGb[j] * (activationHeavy ? 0.25e9 : 0.1e9) })),
         links: { bitsPerSecondMatrix: bps, latencySecondsMatrix: lat },
         ...(r.withSource ? { source: 's0' } : {}),
         ...(stages !== undefined ? { stages } : {}),

@@ -22,7 +22,7 @@ async function exactObjective(problem: PipelineProblem): Promise<number> {
   return e.objective;
 }
 
-const anyInstance = fc.oneof(inferenceInstance(), trainingInstance());
+const anyInstance = fc.oneof(inferenceInstance(), trainingInstance(), trainingInstance(4, 6, true));
 
 describe('pipeline-placement exact method', () => {
   it('returns feasible decisions whose objective is the evaluated one and equals brute force', async () => {
@@ -100,7 +100,7 @@ describe('pipeline-placement MILP', () => {
   it('HiGHS agrees with the exact method on small instances (with and without the warm start)', async () => {
     const highs = getBackend('highs');
     await fc.assert(
-      fc.asyncProperty(fc.oneof(inferenceInstance(3, 5), trainingInstance(3, 5)), fc.boolean(), async (raw, warm) => {
+      fc.asyncProperty(fc.oneof(inferenceInstance(3, 5), trainingInstance(3, 5), trainingInstance(3, 5, true)), fc.boolean(), async (raw, warm) => {
         const p = F.parse(raw);
         const ex = await exactObjective(p);
         const c = F.compile!(p);
@@ -137,6 +137,26 @@ describe('pipeline-placement MILP', () => {
         expect(e.feasible, name).toBe(true);
         expect(close(e.objective, ex, 1e-6), `${name}: ${e.objective} vs ${ex}`).toBe(true);
       }
+    }
+  }, 120_000);
+
+  it('activation-heavy 1F1B instances exercise the position-dependent memory rows', async () => {
+    const samples = fc.sample(trainingInstance(3, 5, true), { numRuns: 30, seed: 24 });
+    const withRows = samples.filter((raw) => F.compile!(F.parse(raw)).model.constraints.some((r) => r.name.startsWith('inflight_')));
+    expect(withRows.length).toBeGreaterThan(3);
+    const highs = getBackend('highs');
+    for (const raw of withRows) {
+      const p = F.parse(raw);
+      const ex = await exactObjective(p);
+      const c = F.compile!(p);
+      const r = await highs.solve(c.model, { mipGap: 1e-9 });
+      if (ex === Infinity) {
+        expect(r.termination).toBe('infeasible');
+        continue;
+      }
+      const e = F.evaluate(p, c.decode(r.solution!.values));
+      expect(e.feasible).toBe(true);
+      expect(close(e.objective, ex, 1e-6)).toBe(true);
     }
   }, 120_000);
 
