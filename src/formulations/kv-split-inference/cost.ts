@@ -18,7 +18,8 @@
 import { layerTable, rowWork, type LayerRow, type LayerTable, type Workload } from '../../cost/layers.ts';
 import { uplinkSeconds, downlinkSeconds } from '../../cost/link.ts';
 import { activationBytesPerToken, embeddingParams, headParams, layerParams } from '../../cost/model.ts';
-import { loraForwardFlopsPerToken, loraParamsPerLayer, trainingActivationBytesPerSample } from '../../cost/training.ts';
+import { inferenceWorkBufferBytes } from '../../cost/inference-memory.ts';
+import { loraForwardFlopsPerToken, loraParamsPerLayer } from '../../cost/training.ts';
 import { bytesPerValue } from '../../cost/units.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 
@@ -96,15 +97,12 @@ function prefillWorkload(promptTokens: number): Workload {
 }
 
 /**
- * Activation workspace of a server that prefills `sequences` prompts of `promptTokens` together:
- * the intermediate tensors of one decoder layer (Korthikanti et al.'s per-layer count
- * s·h·(34 + 5·a·s/h) bytes at 16 bits, attention scores materialised, buffers reused from layer to
- * layer) plus fp32 logits of the last position. Scaled by the model's bytes per value over 2.
+ * Work buffers the server reserves whenever it runs any row: FasterTransformer's prefill buffers
+ * (src/cost/inference-memory.ts), sized for `prefillBatchSequences` prompts of the longest
+ * prompt and reused by every layer, so they do not grow with the number of server layers.
  */
 export function serverWorkspaceBytes(problem: Pick<KvProblem, 'model' | 'prefillBatchSequences'>, promptTokens: number): number {
-  const model = problem.model;
-  const perSequence = (trainingActivationBytesPerSample(model, promptTokens, 'none') * bytesPerValue(model.dtype)) / 2 + model.vocabSize * 4;
-  return problem.prefillBatchSequences * perSequence;
+  return inferenceWorkBufferBytes(problem.model, problem.prefillBatchSequences, promptTokens);
 }
 
 /** Sum of `rows[i].seconds` over the given indices, in order (rangeCost's own order). */

@@ -97,7 +97,7 @@ describe('kv-split-inference: exact method, baselines and brute force', () => {
 
 describe('kv-split-inference: the MILP on every backend equals brute force', () => {
   const cases: readonly [BackendName, number, number][] = [
-    ['highs', 30, 3],
+    ['highs', 24, 3],
     ['glpk', 12, 2],
     ['jslp', 5, 1],
   ];
