@@ -8,11 +8,13 @@ import { suite as milp } from './milp.ts';
 import { suite as modelCaching } from './model-caching.ts';
 import { suite as pipelinePlacement } from './pipeline-placement.ts';
 import { suite as speculativeThreshold } from './speculative-threshold.ts';
+import { suite as kvSplitInference } from './kv-split-inference.ts';
 
 export const SUITES: readonly BenchSuite[] = [
   modelCaching,
   pipelinePlacement,
   speculativeThreshold,
+  kvSplitInference,
   milp,
 ];
 
