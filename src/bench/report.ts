@@ -16,19 +16,20 @@ const TIME_RATIO_KEYS = ['glpk/highs', 'jslp/highs', 'exact/highs'] as const;
 export function summaryTable(results: BenchResults): Table {
   return {
     title: 'Summary per formulation',
-    header: ['formulation', 'sense', 'instances', 'failed', 'peer ratios', `mean ${RATIO_HEADER}`, 'worst (closest peer)', 'best (largest gain)', ...TIME_RATIO_KEYS.map((k) => `time ${k}`)],
+    header: ['formulation', 'sense', 'instances', 'failed', 'conflicts', 'peer ratios', `mean ${RATIO_HEADER}`, 'worst (closest peer)', 'best (largest gain)', ...TIME_RATIO_KEYS.map((k) => `time ${k}`)],
     rows: results.summaries.map((s) => [
       s.suite,
       s.sense,
       String(s.instances),
       String(s.failed),
+      String(s.conflicts),
       String(s.ratio.count),
       formatRatio(s.ratio.mean),
       formatRatio(s.ratio.worst),
       formatRatio(s.ratio.best),
       ...TIME_RATIO_KEYS.map((k) => (s.timeRatios[k] !== undefined ? `${formatRatio(s.timeRatios[k])}×` : '-')),
     ]),
-    note: `${results.ratioConvention}. Time ratios: geometric mean over instances of the median solve time of the first method over HiGHS's, both on the same compiled model and both proving optimality (> 1: slower than HiGHS).`,
+    note: `${results.ratioConvention}. Conflicts: instances where one method contradicts another (claims infeasible although another method's solution passes evaluate, or two proven optima differ). Time ratios: geometric mean over instances of the median solve time of the first method over HiGHS's, both on the same compiled model and both proving optimality (> 1: slower than HiGHS).`,
   };
 }
 
@@ -45,6 +46,7 @@ export function methodsTable(results: BenchResults, suite: string): Table {
       continue;
     }
     if (r.status === 'failed') rows.push([r.instance, `failed: ${r.reason ?? 'unknown'}`]);
+    for (const c of r.conflicts) rows.push([r.instance, `conflict: ${c}`]);
     for (const m of r.methods) {
       rows.push([
         r.instance,
@@ -108,11 +110,11 @@ export function scalingSpec(series: ScalingResult): TopLevelSpec {
     height: 260,
     data: { values },
     layer: [
-      { mark: { type: 'line' }, encoding: { x: { field: 'size', type: 'quantitative', title: series.parameter, scale: { type: 'log' } }, y: { field: 'seconds', type: 'quantitative', title: 'solve time (s)', scale: { type: 'log' } }, color: { field: 'method', type: 'nominal' } } },
+      { mark: { type: 'line' }, encoding: { x: { field: 'size', type: 'quantitative', title: series.parameter, scale: { type: 'log', nice: false } }, y: { field: 'seconds', type: 'quantitative', title: 'solve time (s)', scale: { type: 'log' } }, color: { field: 'method', type: 'nominal' } } },
       {
         mark: { type: 'point', filled: true, size: 60 },
         encoding: {
-          x: { field: 'size', type: 'quantitative', scale: { type: 'log' } },
+          x: { field: 'size', type: 'quantitative', scale: { type: 'log', nice: false } },
           y: { field: 'seconds', type: 'quantitative', scale: { type: 'log' } },
           color: { field: 'method', type: 'nominal' },
           shape: { field: 'outcome', type: 'nominal', title: 'termination' },
@@ -138,8 +140,8 @@ export function ratiosSpec(results: BenchResults, suite: string): TopLevelSpec |
         mark: { type: 'point', filled: true, size: 70 },
         encoding: {
           x: { field: 'ratio', type: 'quantitative', title: 'ratio', scale: { zero: false } },
-          y: { field: 'instance', type: 'nominal', title: null },
-          color: { field: 'peer', type: 'nominal' },
+          y: { field: 'instance', type: 'nominal', title: null, axis: { labelLimit: 320 } },
+          color: { field: 'peer', type: 'nominal', legend: { labelLimit: 260 } },
           tooltip: [{ field: 'instance' }, { field: 'peer' }, { field: 'ratio' }],
         },
       },

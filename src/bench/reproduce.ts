@@ -91,7 +91,7 @@ const seedNumbers: Reproduction = {
       width: 420,
       data: { values },
       layer: [
-        { mark: { type: 'bar', color: '#cfe3f7', height: 14 }, encoding: { y: { field: 'item', type: 'nominal', title: null, sort: null }, x: { field: 'low', type: 'quantitative', title: 'obtained / expected', scale: { zero: false } }, x2: { field: 'high' } } },
+        { mark: { type: 'bar', color: '#cfe3f7', height: 14 }, encoding: { y: { field: 'item', type: 'nominal', title: null, sort: null, axis: { labelLimit: 320 } }, x: { field: 'low', type: 'quantitative', title: 'obtained / expected', scale: { zero: false } }, x2: { field: 'high' } } },
         { mark: { type: 'point', filled: true, size: 80 }, encoding: { y: { field: 'item', type: 'nominal', sort: null }, x: { field: 'ratio', type: 'quantitative' }, color: { field: 'result', type: 'nominal', scale: { domain: ['pass', 'FAIL'], range: ['#2a7d2a', '#c62828'] } } } },
         { data: { values: [{ x: 1 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#888' }, encoding: { x: { field: 'x', type: 'quantitative' } } },
       ],
@@ -156,7 +156,7 @@ const fig3: Reproduction = {
       encoding: {
         x: { field: 'ratio', type: 'quantitative', title: 'freezing ratio F/L' },
         y: { field: 'seconds', type: 'quantitative', title: 'total training time (s)', scale: { zero: false } },
-        color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+        color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 320 } },
       },
     };
     return { rows, plot, data: { fixed: fixedPoints, capped: capped.map((p) => ({ maxFreezingRatio: p.maxFreezingRatio, objective: p.objective, usedFreezingRatio: p.usedFreezingRatio })) } };
@@ -197,7 +197,7 @@ const fig5: Reproduction = {
     const totals = feasible.map((p) => ({ servers: p.servers, total: p.totalSeconds }));
     const plot: TopLevelSpec = {
       $schema: VEGA_LITE_SCHEMA,
-      title: 'Total training time vs number of edge servers (GPT-2 medium, optimal placement per count)',
+      title: 'GPT-2 medium training time vs edge servers (optimum per count)',
       width: 420,
       height: 260,
       layer: [
@@ -298,7 +298,7 @@ const edgeshard: Reproduction = {
         width: 380,
         mark: { type: 'bar' },
         encoding: {
-          y: { field: 'method', type: 'nominal', title: null, sort: { field: 'objective', order: 'ascending' } },
+          y: { field: 'method', type: 'nominal', title: null, sort: { field: 'objective', order: 'ascending' }, axis: { labelLimit: 260 } },
           x: { field: 'objective', type: 'quantitative', title: 'objective (s)' },
           color: { field: 'role', type: 'nominal', title: null, scale: { domain: ['optimum', "EdgeShard's DP", 'other peer'], range: ['#2a7d2a', '#e08a00', '#8aa4c8'] } },
           tooltip: [{ field: 'method' }, { field: 'objective' }],

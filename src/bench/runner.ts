@@ -59,6 +59,8 @@ export interface InstanceResult {
   readonly optimum: { readonly method: BenchMethod; readonly objective: number; readonly proven: boolean } | null;
   /** Whether every method that claims `optimal` reports the same objective (within the MIP gap). */
   readonly agreement: boolean | null;
+  /** Methods contradicting each other: an `infeasible` claim against an evaluate-checked solution, or optima that differ. */
+  readonly conflicts: readonly string[];
   /** Median-time ratios such as `glpk/highs`, between methods that both proved optimality. */
   readonly timeRatios: Readonly<Record<string, number>>;
 }
@@ -95,6 +97,8 @@ export interface SuiteSummary {
   readonly sense: string;
   readonly instances: number;
   readonly failed: number;
+  /** Instances where methods contradict each other (see InstanceResult.conflicts). */
+  readonly conflicts: number;
   /** Over every (instance, peer) pair with a ratio. */
   readonly ratio: RatioStats;
   readonly perPeer: Readonly<Record<string, RatioStats>>;
@@ -334,6 +338,30 @@ function runPeers(formulation: AnyFormulation, problem: unknown): Omit<PeerRun, 
   });
 }
 
+/**
+ * Methods contradicting each other on one instance: two `optimal` claims with different
+ * objectives, or an `infeasible`/`unbounded` claim while another method holds a solution that
+ * passed evaluate. `agreement` is null when fewer than two methods proved optimality.
+ */
+export function findConflicts(runs: readonly Pick<MethodRun, 'method' | 'termination' | 'objective'>[]): { agreement: boolean | null; conflicts: string[] } {
+  const conflicts: string[] = [];
+  const proven = runs.filter((r): r is typeof r & { objective: number } => r.termination === 'optimal' && r.objective !== null);
+  let agreement: boolean | null = null;
+  if (proven.length > 1) {
+    const values = proven.map((r) => r.objective);
+    const scale = Math.max(1, ...values.map(Math.abs));
+    agreement = Math.max(...values) - Math.min(...values) <= Math.max(OBJECTIVE_TOLERANCE, 2 * DEFAULT_MIP_GAP) * scale;
+    if (!agreement) conflicts.push(`methods claiming optimal disagree: ${proven.map((r) => `${r.method} ${r.objective}`).join(', ')}`);
+  }
+  const holder = runs.find((r) => r.objective !== null);
+  if (holder !== undefined) {
+    for (const r of runs) {
+      if (r.termination === 'infeasible' || r.termination === 'unbounded') conflicts.push(`${r.method} reports ${r.termination}, but ${holder.method} found a solution that passes evaluate`);
+    }
+  }
+  return { agreement, conflicts };
+}
+
 function better(sense: Sense, a: number, b: number): boolean {
   return sense === 'min' ? a < b : a > b;
 }
@@ -352,6 +380,7 @@ export async function runInstance(suite: string, instance: BenchInstance, repeat
     peers: [],
     optimum: null,
     agreement: null,
+    conflicts: [],
     timeRatios: {},
     ...extra,
   });
@@ -379,12 +408,7 @@ export async function runInstance(suite: string, instance: BenchInstance, repeat
     const pool = proven.length > 0 ? proven : solved;
     const bestRun = pool.reduce<(MethodRun & { objective: number }) | null>((b, r) => (b === null || better(sense, r.objective, b.objective) ? r : b), null);
     const optimum = bestRun === null ? null : { method: bestRun.method, objective: bestRun.objective, proven: proven.length > 0 };
-    let agreement: boolean | null = null;
-    if (proven.length > 1) {
-      const values = proven.map((r) => r.objective);
-      const scale = Math.max(1, ...values.map(Math.abs));
-      agreement = Math.max(...values) - Math.min(...values) <= Math.max(OBJECTIVE_TOLERANCE, 2 * DEFAULT_MIP_GAP) * scale;
-    }
+    const { agreement, conflicts } = findConflicts(runs);
     const peerRuns = runPeers(formulation, problem);
     progress.step(`${suite}/${instance.name}: ${peerRuns.length} peers`);
     const peers: PeerRun[] = peerRuns.map((p) => ({ ...p, ratio: optimum !== null && p.objective !== null ? optimumPeerRatio(sense, optimum.objective, p.objective) : null }));
@@ -393,7 +417,7 @@ export async function runInstance(suite: string, instance: BenchInstance, repeat
     if (highs !== undefined && highs.medianSeconds > 0) {
       for (const r of runs) if (r.method !== 'highs' && r.termination === 'optimal') timeRatios[`${r.method}/highs`] = r.medianSeconds / highs.medianSeconds;
     }
-    const common = { ...base, sense, compileSeconds, methods: runs, peers, optimum, agreement, timeRatios };
+    const common = { ...base, sense, compileSeconds, methods: runs, peers, optimum, agreement, conflicts, timeRatios };
     if (optimum !== null) return { ...common, status: 'ok' };
     if (runs.some((r) => r.termination === 'infeasible') && !runs.some((r) => r.termination === 'error')) {
       return { ...common, status: 'infeasible', reason: 'proven infeasible' };
@@ -454,6 +478,7 @@ export function summarize(suite: string, results: readonly InstanceResult[]): Su
     sense: senses.join('/') || '-',
     instances: mine.length,
     failed: mine.filter((r) => r.status === 'failed').length,
+    conflicts: mine.filter((r) => r.conflicts.length > 0).length,
     ratio: ratioStats(ratios),
     perPeer: Object.fromEntries(Object.entries(perPeerValues).map(([k, v]) => [k, ratioStats(v)])),
     timeRatios: Object.fromEntries(Object.entries(timeValues).map(([k, v]) => [k, geometricMean(v)])),
@@ -507,7 +532,7 @@ export async function runBench(suites: readonly BenchSuite[], options: BenchOpti
   try {
     for (const p of prepared) {
       if (p.error !== null) {
-        instances.push({ suite: p.suite.kind, instance: '(suite)', description: '', status: 'failed', reason: p.error, sense: null, timeLimitSeconds: 0, compileSeconds: null, methods: [], peers: [], optimum: null, agreement: null, timeRatios: {} });
+        instances.push({ suite: p.suite.kind, instance: '(suite)', description: '', status: 'failed', reason: p.error, sense: null, timeLimitSeconds: 0, compileSeconds: null, methods: [], peers: [], optimum: null, agreement: null, conflicts: [], timeRatios: {} });
         continue;
       }
       for (const instance of p.instances) instances.push(await runInstance(p.suite.kind, instance, repeat, progress));

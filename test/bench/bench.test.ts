@@ -7,7 +7,7 @@ import { renderSvg, VEGA_LITE_SCHEMA } from '../../src/bench/plot.ts';
 import { benchMarkdown, RATIO_HEADER, writeBenchOutputs } from '../../src/bench/report.ts';
 import { REPRODUCTIONS, runReproduction, selectReproductions, type Reproduction } from '../../src/bench/reproduce.ts';
 import { writeReproduceOutputs } from '../../src/bench/reproduce-report.ts';
-import { optimumPeerRatio, runBench, type BenchResults } from '../../src/bench/runner.ts';
+import { findConflicts, optimumPeerRatio, runBench, type BenchResults } from '../../src/bench/runner.ts';
 import { gapProblem } from '../../src/bench/suites/milp.ts';
 import { selectSuites, SUITES } from '../../src/bench/suites/index.ts';
 import type { BenchSuite } from '../../src/bench/types.ts';
@@ -141,6 +141,29 @@ describe('ratio convention', () => {
     expect(optimumPeerRatio('min', 3, 3)).toBe(1);
     expect(optimumPeerRatio('min', -5, 2)).toBeNull();
     expect(optimumPeerRatio('max', 0, 0)).toBe(1);
+  });
+});
+
+describe('conflicts between methods', () => {
+  it('flags an infeasible claim against a checked solution, and optima that differ', () => {
+    const agreeing = findConflicts([
+      { method: 'highs', termination: 'optimal', objective: 10 },
+      { method: 'glpk', termination: 'optimal', objective: 10 },
+    ]);
+    expect(agreeing).toEqual({ agreement: true, conflicts: [] });
+    const wrong = findConflicts([
+      { method: 'highs', termination: 'optimal', objective: 10 },
+      { method: 'jslp', termination: 'infeasible', objective: null },
+    ]);
+    expect(wrong.conflicts).toEqual(['jslp reports infeasible, but highs found a solution that passes evaluate']);
+    const differ = findConflicts([
+      { method: 'exact', termination: 'optimal', objective: 10 },
+      { method: 'highs', termination: 'optimal', objective: 11 },
+    ]);
+    expect(differ.agreement).toBe(false);
+    expect(differ.conflicts[0]).toMatch(/disagree: exact 10, highs 11/);
+    // A time-limited incumbent that is worse is not a contradiction.
+    expect(findConflicts([{ method: 'highs', termination: 'optimal', objective: 10 }, { method: 'glpk', termination: 'time_limit', objective: 12 }]).conflicts).toEqual([]);
   });
 });
 
