@@ -109,7 +109,7 @@ export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDec
     if (m.totalBytes > server.memoryBytes) {
       violations.push({
         constraint: `stage[${i}].memory`,
-        message: `stage ${i + 1} on ${server.name} needs ${GBf(m.totalBytes)} (state ${GBf(m.stateBytes)}, KV ${GBf(m.kvBytes)}, activations ${GBf(m.activationBytes)} for ${m.inflightMicroBatches} micro-batches), the server has ${GBf(server.memoryBytes)}`,
+        message: `stage ${i + 1} on ${server.name} needs ${GBf(m.totalBytes)} (${t.objective === 'training' ? `weights and training state ${GBf(m.stateBytes)}, activations ${GBf(m.activationBytes)} for ${m.inflightMicroBatches} micro-batches in flight` : `weights ${GBf(m.stateBytes)}, KV cache ${GBf(m.kvBytes)}`}), the server has ${GBf(server.memoryBytes)}`,
         excess: m.totalBytes - server.memoryBytes,
       });
     }

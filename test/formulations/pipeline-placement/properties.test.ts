@@ -65,7 +65,7 @@ describe('pipeline-placement exact method', () => {
     );
   });
 
-  it('more memory, faster links and an extra server never make the optimum worse', async () => {
+  it('more memory, a faster device, faster links and an extra server never make the optimum worse', async () => {
     await fc.assert(
       fc.asyncProperty(anyInstance, fc.integer({ min: 0, max: 3 }), async (raw, which) => {
         if ('stages' in raw) return; // an exact stage count makes an extra server optional, not free
@@ -75,6 +75,16 @@ describe('pipeline-placement exact method', () => {
         const moreMemory = structuredClone(raw);
         (moreMemory.servers as { memoryBytes: number }[])[j].memoryBytes *= 2;
         expect(await exactObjective(F.parse(moreMemory))).toBeLessThanOrEqual(base * (1 + 1e-12));
+        const fasterDevice = structuredClone(raw);
+        const target = (fasterDevice.servers as Record<string, unknown>[])[j];
+        const profile = target.profile as { layerSeconds: number[]; headSeconds: number } | undefined;
+        if (profile) {
+          profile.layerSeconds = profile.layerSeconds.map((x) => x / 2);
+          profile.headSeconds /= 2;
+        } else {
+          target.device = { id: target.device as string, peakFlopsPerSecond: 2e15, memoryBandwidthBytesPerSecond: 5e12 };
+        }
+        expect(await exactObjective(F.parse(fasterDevice))).toBeLessThanOrEqual(base * (1 + 1e-12));
         const faster = structuredClone(raw);
         const m = faster.links.bitsPerSecondMatrix as (number | null)[][];
         for (const row of m) for (let k = 0; k < row.length; k++) if (row[k] !== null) row[k] = (row[k] as number) * 3;
