@@ -16,13 +16,50 @@
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import type { Compiled } from '../types.ts';
 import { objectiveCoefficients, sharedServerWeightBytes, splitContext } from './cost.ts';
-import { dominatingOption, optionTable, type SplitOption } from './options.ts';
+import { dominatingOption, optionTable, type OptionTable, type SplitOption } from './options.ts';
+import { evaluateSplitFinetune } from './evaluate.ts';
 import type { SplitFinetuneDecision, SplitFinetuneProblem } from './schema.ts';
+
+/**
+ * Drops options (per-client mode) or whole pairs (shared mode) whose own lower bound on the
+ * objective already exceeds a known feasible objective U: every solution of value ≤ U survives
+ * (the warm start included), so the optimum is unchanged and the model gets much smaller.
+ */
+function boundByIncumbent(problem: SplitFinetuneProblem, table: OptionTable, upper: number, timeCoefficient: number, energyCoefficient: number): OptionTable {
+  if (!Number.isFinite(upper)) return table;
+  const limit = upper * (1 + 1e-9) + 1e-12;
+  const minJoules = table.options.map((l) => (l.length > 0 ? Math.min(...l.map((o) => o.joules)) : Infinity));
+  const totalMinJoules = minJoules.reduce((a, b) => a + b, 0);
+  let options: SplitOption[][];
+  if (problem.cutPolicy === 'per-client') {
+    options = table.options.map((l, k) => l.filter((o) => timeCoefficient * o.seconds + energyCoefficient * (totalMinJoules - minJoules[k] + o.joules) <= limit));
+  } else {
+    const key = (o: SplitOption) => `${o.cut}:${o.frozenLayers}`;
+    const bound = new Map<string, { time: number; joules: number; clients: number }>();
+    for (const list of table.options) {
+      const perPair = new Map<string, { time: number; joules: number }>();
+      for (const o of list) {
+        const cur = perPair.get(key(o)) ?? { time: Infinity, joules: Infinity };
+        perPair.set(key(o), { time: Math.min(cur.time, o.seconds), joules: Math.min(cur.joules, o.joules) });
+      }
+      for (const [k, v] of perPair) {
+        const b = bound.get(k) ?? { time: 0, joules: 0, clients: 0 };
+        bound.set(k, { time: Math.max(b.time, v.time), joules: b.joules + v.joules, clients: b.clients + 1 });
+      }
+    }
+    const K = table.options.length;
+    const keep = new Set([...bound.entries()].filter(([, b]) => b.clients === K && timeCoefficient * b.time + energyCoefficient * b.joules <= limit).map(([k]) => k));
+    options = table.options.map((l) => l.filter((o) => keep.has(key(o)) && timeCoefficient * o.seconds <= limit));
+  }
+  const kept = options.reduce((s, l) => s + l.length, 0);
+  return { options, generated: table.generated, kept };
+}
 
 export function compileSplitFinetune(problem: SplitFinetuneProblem, warmDecision?: SplitFinetuneDecision | null): Compiled<SplitFinetuneDecision> {
   const ctx = splitContext(problem);
-  const table = optionTable(problem);
   const { timeCoefficient, energyCoefficient } = objectiveCoefficients(problem);
+  const incumbent = warmDecision ? evaluateSplitFinetune(problem, warmDecision) : null;
+  const table = boundByIncumbent(problem, optionTable(problem), incumbent?.feasible ? incumbent.objective : Infinity, timeCoefficient, energyCoefficient);
   const L = problem.model.layers;
   const M = problem.server.memoryBytes;
   const b = new ModelBuilder(`split-finetune ${problem.model.id} K=${problem.clients.length}`, 'min');
