@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { getBackend } from '../../../src/backends/registry.ts';
 import type { BackendName } from '../../../src/backends/types.ts';
 import { InputError } from '../../../src/errors.ts';
-import { splitFinetuneBaselines, splitLoraFixedCut, uniformSubchannels } from '../../../src/formulations/split-finetune/baselines.ts';
+import { bestBaselineDecision, splitFinetuneBaselines, splitLoraFixedCut, uniformSubchannels } from '../../../src/formulations/split-finetune/baselines.ts';
 import { decisionCost, splitContext } from '../../../src/formulations/split-finetune/cost.ts';
 import { evaluateSplitFinetune, explainSplitFinetuneInfeasible, type SplitFinetuneBreakdown } from '../../../src/formulations/split-finetune/evaluate.ts';
 import { solveExact } from '../../../src/formulations/split-finetune/exact.ts';
@@ -38,8 +38,9 @@ function bruteForce(problem: SplitFinetuneProblem): number {
   return best;
 }
 
-async function milpObjective(problem: SplitFinetuneProblem, backend: BackendName): Promise<number | null> {
-  const compiled = compileSplitFinetune(problem);
+/** `withIncumbent`: compile as the registered formulation does (best peer as warm start and as a bound that drops options). */
+async function milpObjective(problem: SplitFinetuneProblem, backend: BackendName, withIncumbent = false): Promise<number | null> {
+  const compiled = compileSplitFinetune(problem, withIncumbent ? bestBaselineDecision(problem) : null);
   const r = await getBackend(backend).solve(compiled.model, { mipGap: 1e-9, timeLimitSeconds: 30 });
   if (r.termination === 'infeasible') return null;
   expect(r.termination).toBe('optimal');
@@ -155,8 +156,8 @@ describe('split-finetune properties (tiny generated instances)', () => {
       fc.asyncProperty(tinyArb(3), async (o: TinyOptions) => {
         const problem = parseSplitFinetune(tinyInput(o));
         const exact = solveExact(problem);
-        for (const backend of ['highs', 'glpk', 'jslp'] as const) {
-          const m = await milpObjective(problem, backend);
+        for (const [backend, withIncumbent] of [['highs', false], ['highs', true], ['glpk', false], ['jslp', true]] as const) {
+          const m = await milpObjective(problem, backend, withIncumbent);
           if (exact.decision === null) expect(m).toBeNull();
           else expect(close(m as number, exact.objective)).toBe(true);
         }
