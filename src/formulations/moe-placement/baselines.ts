@@ -239,15 +239,21 @@ export const baselines: readonly Baseline<MoePlacementProblem, MoePlacementDecis
     description:
       'DeepSeek EPLB: replicate the expert with the highest load per replica, pack replicas to servers balanced (hierarchical by node when nodes divide expert groups, else global); equal slots per server; routing uniform over replicas',
     run: eplbPlacement,
+    whyNoDecision: (problem) => {
+      const setup = eplbSetup(problem);
+      return typeof setup === 'string' ? setup : 'EPLB placed every expert';
+    },
   },
   {
     name: 'round-robin',
     description: 'expert i (counting across layers) on server i mod S, skipping full servers; no replication',
     run: roundRobinPlacement,
+    whyNoDecision: () => 'the servers’ memory ran out before every expert had a server',
   },
   {
     name: 'popularity-greedy',
     description: 'experts by descending popularity, each into the fastest server with memory left; no replication',
     run: popularityGreedyPlacement,
+    whyNoDecision: () => 'the servers’ memory ran out before every expert had a server',
   },
 ];

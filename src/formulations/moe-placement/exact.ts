@@ -119,6 +119,21 @@ async function optimalShares(problem: MoePlacementProblem, layer: number, holder
   });
 }
 
+/**
+ * Replicas server s can hold in a layer of an improving solution: its time rows alone
+ * (fixed + perReplica·n, tokens aside) must stay within `budget`, the most an improving solution
+ * can spend on the layer. A server that cannot hold even one is left out of the layer.
+ */
+export function usefulCaps(problem: MoePlacementProblem, caps: readonly number[], budget: number): number[] {
+  if (problem.objective === 'traffic' || !Number.isFinite(budget)) return [...caps];
+  return caps.map((cap, s) => {
+    const rows = serverRows(problem, s);
+    let n = Math.min(cap, problem.experts);
+    while (n > 0 && rows.some((row) => row.fixed + row.perReplica * n > budget * (1 + 1e-9))) n -= 1;
+    return n;
+  });
+}
+
 function countsOf(problem: MoePlacementProblem, rows: readonly (readonly Replica[])[]): number[] {
   const counts = new Array<number>(problem.servers.length).fill(0);
   for (const reps of rows) for (const r of reps) counts[r.server] += 1;
@@ -227,9 +242,12 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
     }
     const layerCaps = small ? caps : slots[l];
     const scale = 1 / Math.max(layerBounds[l], 1e-12);
+    // Whatever improves on the incumbent's layer value uses only servers that fit under it.
+    const upper = layerValueOf(incumbentValue, l) + layerMigration(problem, incumbent, l);
     const built = buildLayerModel(problem, {
       layers: [l],
       replicaCaps: layerCaps,
+      layerServerCaps: [usefulCaps(problem, layerCaps, upper)],
       scale,
       ...(maxType ? { layerLowerBounds: [aggregateBounds[l]] } : {}),
     });
@@ -246,7 +264,7 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
       // With the whole memory as the cap, the single-layer MILP is a relaxation of the layer.
       if (result.termination === 'optimal') layerSolutions[l] = rows;
       const b = result.solution.bound ?? (result.termination === 'optimal' ? result.solution.objective : undefined);
-      if (b !== undefined) layerBounds[l] = Math.max(layerBounds[l], solverBound(Math.min(b, result.solution.objective)) / scale);
+      if (b !== undefined) layerBounds[l] = Math.max(layerBounds[l], Math.min(b, result.solution.objective) / scale);
     }
     accept({ placement: incumbent.placement.map((r, i) => (i === l ? rows : r)) });
   }
@@ -260,7 +278,10 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
   let wholeMessage = '';
   if (relative(incumbentValue.objective, bound) > context.mipGap && Lm * E * S <= WHOLE_MILP_BINARIES && remaining() > 0.2) {
     const scale = 1 / Math.max(bound, 1e-12);
-    const built = buildLayerModel(problem, { scale, ...(maxType ? { layerLowerBounds: aggregateBounds } : {}) });
+    // Layer l of an improving solution spends at most incumbent − Σ_{other layers} bound.
+    const slack = incumbentValue.objective - bound;
+    const perLayer = layerBounds.map((b) => usefulCaps(problem, caps, b + slack));
+    const built = buildLayerModel(problem, { scale, layerServerCaps: perLayer, ...(maxType ? { layerLowerBounds: aggregateBounds } : {}) });
     const result = await context.solveMilp(built.model, {
       mipGap: context.mipGap,
       timeLimitSeconds: remaining(),
@@ -268,7 +289,7 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
     });
     if (result.solution !== null) {
       accept({ placement: built.decode(result.solution.values) });
-      if (result.solution.bound !== undefined) bound = Math.max(bound, solverBound(Math.min(result.solution.bound, result.solution.objective)) / scale);
+      if (result.solution.bound !== undefined) bound = Math.max(bound, Math.min(result.solution.bound, result.solution.objective) / scale);
     }
     wholeMessage = ` Whole MILP: ${result.termination}.`;
   }
@@ -306,16 +327,6 @@ function layerMigration(problem: MoePlacementProblem, decision: MoePlacementDeci
     for (const r of reps) total += migrationObjective(problem, layer, e, r.server);
   });
   return total;
-}
-
-/**
- * A MILP solver's dual bound, deflated by its optimality tolerance: HiGHS works to absolute
- * tolerances of 1e-7 on these scaled models (objective ≈ 1), so its bound may sit that far above
- * the true optimum (observed against GLPK on tiny instances).
- */
-const SOLVER_BOUND_TOLERANCE = 2e-7;
-function solverBound(scaledBound: number): number {
-  return scaledBound - SOLVER_BOUND_TOLERANCE * Math.max(1, Math.abs(scaledBound));
 }
 
 function relative(objective: number, bound: number): number {

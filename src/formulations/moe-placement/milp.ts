@@ -27,6 +27,12 @@ export interface BuildOptions {
   readonly scale?: number;
   /** Valid lower bounds on each included layer's T_l (from a relaxation), in seconds. */
   readonly layerLowerBounds?: readonly number[];
+  /**
+   * Per included layer and server, at most this many replicas (0 forbids the server in that
+   * layer). exact.ts derives them from an incumbent: a server whose time rows alone exceed what
+   * an improving solution may spend on the layer cannot take part in it.
+   */
+  readonly layerServerCaps?: readonly (readonly number[])[];
 }
 
 export interface LayerModel {
@@ -94,7 +100,7 @@ export function buildLayerModel(problem: MoePlacementProblem, options: BuildOpti
     x.push([]);
     y.push([]);
     for (let e = 0; e < E; e++) {
-      x[li].push(Array.from({ length: S }, (_, s) => b.binary(`x_${l}_${e}_${s}`)));
+      x[li].push(Array.from({ length: S }, (_, s) => b.addVariable(`x_${l}_${e}_${s}`, { type: 'binary', upper: options.layerServerCaps?.[li][s] === 0 ? 0 : 1 })));
       y[li].push(Array.from({ length: S }, (_, s) => b.addVariable(`y_${l}_${e}_${s}`, { lower: 0, upper: 1 })));
     }
     z.push(needsZ ? Array.from({ length: S }, (_, s) => b.binary(`z_${l}_${s}`)) : []);
@@ -132,6 +138,12 @@ export function buildLayerModel(problem: MoePlacementProblem, options: BuildOpti
     for (let e = 0; e < E; e++) for (let s = 0; s < S; s++) {
       const m = migrationObjective(problem, l, e, s);
       if (m !== 0) b.addObjective(x[li][e][s], k * m);
+    }
+    if (options.layerServerCaps !== undefined) {
+      for (let s = 0; s < S; s++) {
+        const cap = options.layerServerCaps[li][s];
+        if (cap > 0 && cap < E) b.lessEqual(`count_${l}_${s}`, x[li].map((row) => term(row[s])), cap);
+      }
     }
     if (problem.maxReplicasPerLayer !== null && problem.maxReplicasPerLayer < E * S)
       b.lessEqual(`budget_${l}`, x[li].flatMap((row) => row.map((v) => term(v))), problem.maxReplicasPerLayer);

@@ -128,7 +128,7 @@ describe('moe-placement exact method and MILP', () => {
         expect(compiled.warmStart).toBeDefined();
         const check = checkMilpSolution(compiled.model, compiled.warmStart!);
         expect(check.violations).toEqual([]);
-        expect(relClose(objectiveValue(compiled.model, compiled.warmStart!), F.evaluate(p, peer).objective, 1e-9)).toBe(true);
+        expect(relClose(objectiveValue(compiled.model, compiled.warmStart!), F.evaluate(p, peer!).objective, 1e-9)).toBe(true);
       }),
       { numRuns: 60, seed: 63 },
     );
