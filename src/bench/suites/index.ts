@@ -4,17 +4,19 @@
  */
 import { UsageError } from '../../errors.ts';
 import type { BenchSuite } from '../types.ts';
+import { suite as kvSplitInference } from './kv-split-inference.ts';
 import { suite as milp } from './milp.ts';
 import { suite as modelCaching } from './model-caching.ts';
 import { suite as pipelinePlacement } from './pipeline-placement.ts';
 import { suite as speculativeThreshold } from './speculative-threshold.ts';
-import { suite as kvSplitInference } from './kv-split-inference.ts';
+import { suite as splitFinetune } from './split-finetune.ts';
 
 export const SUITES: readonly BenchSuite[] = [
   modelCaching,
+  splitFinetune,
   pipelinePlacement,
-  speculativeThreshold,
   kvSplitInference,
+  speculativeThreshold,
   milp,
 ];
 
