@@ -38,6 +38,14 @@ function methodNote(message: string | undefined): string {
   return message.length > 90 ? `${message.slice(0, 87)}…` : message;
 }
 
+export function instancesTable(results: BenchResults, suite: string): Table {
+  return {
+    title: `${suite}: instances`,
+    header: ['instance', 'time limit', 'compile', 'description'],
+    rows: results.instances.filter((i) => i.suite === suite).map((r) => [r.instance, r.timeLimitSeconds > 0 ? `${r.timeLimitSeconds} s` : '-', formatSeconds(r.compileSeconds), r.description]),
+  };
+}
+
 export function methodsTable(results: BenchResults, suite: string): Table {
   const rows: string[][] = [];
   for (const r of results.instances.filter((i) => i.suite === suite)) {
@@ -160,7 +168,7 @@ export function benchMarkdown(results: BenchResults): string {
     toMarkdown(summaryTable(results)),
   ];
   for (const suite of results.options.suites) {
-    parts.push('', `## ${suite}`, '', toMarkdown(methodsTable(results, suite)), '', toMarkdown(peersTable(results, suite)));
+    parts.push('', `## ${suite}`, '', toMarkdown(instancesTable(results, suite)), '', toMarkdown(methodsTable(results, suite)), '', toMarkdown(peersTable(results, suite)));
   }
   if (results.scaling.length > 0) parts.push('', '## Scaling', '', toMarkdown(scalingTable(results)));
   return `${parts.join('\n')}\n`;
@@ -196,7 +204,7 @@ export async function writeBenchOutputs(results: BenchResults, dir: string, opti
       { kind: 'table', table: summaryTable(results) },
     ];
     for (const suite of results.options.suites) {
-      blocks.push({ kind: 'heading', text: suite }, { kind: 'table', table: methodsTable(results, suite) }, { kind: 'table', table: peersTable(results, suite) });
+      blocks.push({ kind: 'heading', text: suite }, { kind: 'table', table: instancesTable(results, suite) }, { kind: 'table', table: methodsTable(results, suite) }, { kind: 'table', table: peersTable(results, suite) });
       for (const p of plots.filter((q) => q.suite === suite)) blocks.push({ kind: 'svg', svg: p.svg, caption: p.caption });
     }
     if (results.scaling.length > 0) blocks.push({ kind: 'heading', text: 'Scaling' }, { kind: 'table', table: scalingTable(results) });
