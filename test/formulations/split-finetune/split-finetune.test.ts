@@ -221,6 +221,33 @@ describe('split-finetune infeasibility and bad input', () => {
     expect(explainSplitFinetuneInfeasible(problem)).toMatch(/3 clients need at least one uplink subchannel each, the cell has only 2/);
   });
 
+  it('a fixed freezing ratio of 1 (nothing left to train) is explained', () => {
+    const problem = parseSplitFinetune({ ...gpt2, accuracy: { freezingRatio: 1 } });
+    expect(solveExact(problem).decision).toBeNull();
+    expect(explainSplitFinetuneInfeasible(problem)).toMatch(/freezes all 24 layers/);
+  });
+
+  it('an energy budget no option meets is explained, and a loose one is respected by the optimum', () => {
+    const tight = parseSplitFinetune({ ...gpt2, energyBudgetJoulesPerRound: 1e-4 });
+    expect(solveExact(tight).decision).toBeNull();
+    expect(explainSplitFinetuneInfeasible(tight)).toMatch(/energy budget of 0\.0001 J per round/);
+    const loose = parseSplitFinetune({ ...gpt2, energyBudgetJoulesPerRound: 0.5 });
+    const r = solveExact(loose);
+    expect(r.decision).not.toBeNull();
+    const b = evaluateSplitFinetune(loose, r.decision as SplitFinetuneDecision).breakdown as SplitFinetuneBreakdown;
+    for (const c of b.clients) expect(c.energyJoulesPerRound).toBeLessThanOrEqual(0.5);
+    expect(r.objective).toBeGreaterThanOrEqual(solveExact(parseSplitFinetune(gpt2)).objective);
+  });
+
+  it('a shared cut is never better than per-client cuts, and the shared optimum uses one pair', () => {
+    const perClient = solveExact(parseSplitFinetune(gpt2));
+    const sharedProblem = parseSplitFinetune({ ...gpt2, cutPolicy: 'shared' });
+    const shared = solveExact(sharedProblem);
+    expect(shared.objective).toBeGreaterThanOrEqual(perClient.objective * (1 - 1e-12));
+    const pairs = new Set(shared.decision?.clients.map((c) => `${c.cut}:${c.frozenLayers}`));
+    expect(pairs.size).toBe(1);
+  });
+
   const bad: [string, Record<string, unknown>, string][] = [
     ['missing batch size', { batchSize: undefined }, '$.batchSize'],
     ['negative epochs', { epochs: -1 }, '$.epochs'],
