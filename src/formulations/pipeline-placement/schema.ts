@@ -251,6 +251,7 @@ export function parsePipeline(raw: unknown): PipelineProblem {
     const m = input.mode;
     if (m.frozenPrefixLayers >= L) throw new InputError('$.mode.frozenPrefixLayers', `must be below the number of layers (${L}); a fully frozen model has nothing to train`);
     if (m.trained === 'lora' && !m.lora) throw new InputError('$.mode.lora', 'is required when trained is "lora" (rank and targets)');
+    if (m.trained !== 'lora' && m.lora) throw new InputError('$.mode.lora', 'applies only when trained is "lora"');
     if (m.sequenceLength > model.maxContext) throw new InputError('$.mode.sequenceLength', `exceeds the model's context (${model.maxContext})`);
     mode = { ...m, lora: m.lora ? { rank: m.lora.rank, targets: m.lora.targets } : undefined };
   } else {

@@ -167,6 +167,8 @@ describe('bad input', () => {
     };
     expectPath({ ...train, mode: { ...(train.mode as object), frozenPrefixLayers: 24 } }, '$.mode.frozenPrefixLayers');
     expectPath({ ...train, mode: { ...(train.mode as object), trained: 'lora' } }, '$.mode.lora');
+    expectPath({ ...train, mode: { ...(train.mode as object), lora: { rank: 8, targets: ['q'] } } }, '$.mode.lora');
+    expectPath({ ...train, mode: { ...(train.mode as object), sequenceLength: 4096 } }, '$.mode.sequenceLength');
     const withProfile = structuredClone(train);
     (withProfile.servers as Record<string, unknown>[])[0].profile = 'llama-2-7b@rtx-3090';
     expectPath(withProfile, '$.servers[0].profile');
