@@ -50,14 +50,16 @@ export interface UserCutCost {
   readonly staticViolation: string | null;
 }
 
-export type ServerRowKind = 'embedding' | 'decoder' | 'head';
+export type ServerRowKind = 'decoder' | 'head';
 
 export interface ServerRow {
   readonly kind: ServerRowKind;
-  /** 0 embedding, 1..L decoder, L + 1 head. */
+  /** 1..L decoder (layer 1 also does the embedding lookup), L + 1 head. */
   readonly index: number;
   /** A user takes part in this row iff its cut is below `threshold`. */
   readonly threshold: number;
+  /** Kernel calls per step (layer 1: the embedding lookup and the layer). */
+  readonly calls: number;
   readonly residentBytes: number;
   /** Weight bytes a batched step reads once, whatever the batch size. */
   readonly readBytes: number;
@@ -196,7 +198,7 @@ function serverRows(problem: KvProblem): ServerRow[] {
   const V = problem.variants.length;
   const none = new Array<number>(V).fill(0);
   const rows: ServerRow[] = [];
-  const perUser = (kind: ServerRowKind, index: number): { flops: number[]; traffic: number[] } => {
+  const perUser = (kind: 'embedding' | ServerRowKind, index: number): { flops: number[]; traffic: number[] } => {
     const flops: number[] = [];
     const traffic: number[] = [];
     for (const user of problem.users) {
@@ -208,22 +210,36 @@ function serverRows(problem: KvProblem): ServerRow[] {
     return { flops, traffic };
   };
   // A tied head and the embedding share one matrix; it is kept with the head, which is loaded
-  // whenever the server runs anything, so the embedding row adds only position embeddings.
+  // whenever the server runs anything, so the embedding adds only position embeddings.
   const positionParams = model.positionEmbedding === 'learned' ? model.maxContext * model.hiddenSize : 0;
   const embeddingResident = (model.tiedEmbeddings ? positionParams : embeddingParams(model)) * beta;
   const headResident = (headParams(model) + (model.tiedEmbeddings ? model.vocabSize * model.hiddenSize : 0)) * beta;
+  // The server runs the embedding exactly when it runs layer 1 (some user at cut 0), so the lookup
+  // is folded into layer 1's row: its few bytes of traffic join the layer's memory term. (As a row
+  // of its own, its per-user coefficients, ~1e-8 s, sit at solver tolerance.)
   const emb = perUser('embedding', 0);
-  rows.push({ kind: 'embedding', index: 0, threshold: 1, residentBytes: embeddingResident, readBytes: 0, adapterBytes: none, adapterFlopsPerToken: none, userFlops: emb.flops, userTrafficBytes: emb.traffic });
   const adapterBytes = problem.variants.map((v) => loraParamsPerLayer(model, v.lora) * beta);
   const adapterFlops = problem.variants.map((v) => loraForwardFlopsPerToken(model, v.lora));
   for (let l = 1; l <= L; l++) {
     const d = perUser('decoder', l);
     const bytes = layerParams(model, l) * beta;
-    rows.push({ kind: 'decoder', index: l, threshold: l, residentBytes: bytes, readBytes: bytes, adapterBytes, adapterFlopsPerToken: adapterFlops, userFlops: d.flops, userTrafficBytes: d.traffic });
+    const first = l === 1;
+    rows.push({
+      kind: 'decoder',
+      index: l,
+      threshold: l,
+      calls: first ? 2 : 1,
+      residentBytes: bytes + (first ? embeddingResident : 0),
+      readBytes: bytes,
+      adapterBytes,
+      adapterFlopsPerToken: adapterFlops,
+      userFlops: first ? d.flops.map((f, u) => f + emb.flops[u]) : d.flops,
+      userTrafficBytes: first ? d.traffic.map((t, u) => t + emb.traffic[u]) : d.traffic,
+    });
   }
   const h = perUser('head', L + 1);
   const headRead = rowWork(model, 'head', L + 1, decodeWorkload(1)).weightBytes;
-  rows.push({ kind: 'head', index: L + 1, threshold: L + 1, residentBytes: headResident, readBytes: headRead, adapterBytes: none, adapterFlopsPerToken: none, userFlops: h.flops, userTrafficBytes: h.traffic });
+  rows.push({ kind: 'head', index: L + 1, threshold: L + 1, calls: 1, residentBytes: headResident, readBytes: headRead, adapterBytes: none, adapterFlopsPerToken: none, userFlops: h.flops, userTrafficBytes: h.traffic });
   return rows;
 }
 
@@ -329,7 +345,7 @@ export function serverStateOf(problem: KvProblem, tables: KvTables, cuts: readon
       continue;
     }
     weightBytes += row.residentBytes;
-    rowSeconds.push(Math.max(flops / tables.computeFlopsPerSecond, traffic / tables.bandwidthBytesPerSecond) + tables.perCallOverheadSeconds);
+    rowSeconds.push(Math.max(flops / tables.computeFlopsPerSecond, traffic / tables.bandwidthBytesPerSecond) + row.calls * tables.perCallOverheadSeconds);
   }
   const active = rowLoaded[rowLoaded.length - 1] === true;
   const workspaceBytes = active ? tables.workspaceBytes : 0;

@@ -4,7 +4,7 @@
  */
 import type { Formulation } from '../types.ts';
 import { bestBaselineDecision, kvBaselines } from './baselines.ts';
-import { gb, kvTables, ms, serverStateOf, userLatencySeconds } from './cost.ts';
+import { gb, kvTables, ms, serverStateOf, userLatencySeconds, withinLimit } from './cost.ts';
 import { describeKv, evaluateKv } from './evaluate.ts';
 import { exactNotApplicable, solveKvExact } from './exact.ts';
 import { compileKv } from './milp.ts';
@@ -30,7 +30,7 @@ export function explainKvInfeasible(problem: KvProblem): string {
     return ok[ok.length - 1].cut;
   });
   const state = serverStateOf(problem, tables, cuts);
-  if (state.memoryBytes > tables.serverMemoryBytes) {
+  if (!withinLimit(state.memoryBytes, tables.serverMemoryBytes)) {
     lines.push(
       `even with every user running as many layers on its device as it can, the server needs ${gb(state.memoryBytes)} (weights ${gb(state.weightBytes)}, adapters ${gb(state.adapterBytes)}, KV ${gb(state.kvBytes)}, workspace ${gb(state.workspaceBytes)}) and the ${problem.server.name} has ${gb(tables.serverMemoryBytes)}: ${gb(state.memoryBytes - tables.serverMemoryBytes)} short`,
     );
@@ -39,7 +39,7 @@ export function explainKvInfeasible(problem: KvProblem): string {
     if (user.latencySloSeconds === null) return;
     let bestSeconds = Infinity;
     for (const k of tables.users[u]) if (k.staticViolation === null) bestSeconds = Math.min(bestSeconds, userLatencySeconds(tables, u, k.cut, state.stepSeconds));
-    if (bestSeconds > user.latencySloSeconds)
+    if (!withinLimit(bestSeconds, user.latencySloSeconds))
       lines.push(`${user.name}'s latency SLO of ${ms(user.latencySloSeconds)} cannot be met: its best cut takes ${ms(bestSeconds)} even with the server's smallest possible step of ${ms(state.stepSeconds)}`);
   });
   if (lines.length === 0) lines.push('the latency SLOs cannot all be met at once: the server step time needed by the users who must use the server exceeds what the others tolerate');

@@ -105,8 +105,9 @@ function buildKvMilp(problem: KvProblem): KvMilp {
   // Step time per row: the roofline over the batch, plus the call overhead when loaded.
   tables.rows.forEach((row, r) => {
     const zt = z[row.threshold];
-    const compute: Term[] = [term(t[r], 1), term(zt, -tables.perCallOverheadSeconds * MS)];
-    const memory: Term[] = [term(t[r], 1), term(zt, -(tables.perCallOverheadSeconds + row.readBytes / tables.bandwidthBytesPerSecond) * MS)];
+    const overhead = row.calls * tables.perCallOverheadSeconds;
+    const compute: Term[] = [term(t[r], 1), term(zt, -overhead * MS)];
+    const memory: Term[] = [term(t[r], 1), term(zt, -(overhead + row.readBytes / tables.bandwidthBytesPerSecond) * MS)];
     problem.users.forEach((user, u) => {
       const v = user.variant;
       const adapterFlops = v !== null ? row.adapterFlopsPerToken[v] : 0;

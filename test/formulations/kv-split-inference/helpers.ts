@@ -58,6 +58,7 @@ export function smallInstance(options: SmallOptions = {}): fc.Arbitrary<Record<s
     outputTokens: fc.integer({ min: 8, max: 300 }),
     variant: fc.constantFrom(null, 'a', 'b'),
     slo: fc.option(fc.double({ min: 0.003, max: 0.05, noNaN: true }), { nil: null, freq: 3 }),
+    ttft: fc.option(fc.double({ min: 0.01, max: 0.5, noNaN: true }), { nil: null, freq: 4 }),
   });
   return fc
     .record({
@@ -83,6 +84,7 @@ export function smallInstance(options: SmallOptions = {}): fc.Arbitrary<Record<s
         outputTokens: u.outputTokens,
         ...(u.variant !== null ? { variant: u.variant } : {}),
         ...(u.slo !== null ? { latencySloSeconds: u.slo } : {}),
+        ...(u.ttft !== null ? { ttftSloSeconds: u.ttft } : {}),
       })),
       objective: r.objective,
       admission: r.admission,

@@ -89,6 +89,32 @@ describe('kv-split-inference memory accounting', () => {
   });
 });
 
+describe('kv-split-inference time to first token and summaries', () => {
+  it('a TTFT SLO rules out the cuts whose prefill and prompt upload are too slow', async () => {
+    // Uploading 2048 hidden states (16 MB) over a 50 Mbit/s uplink alone takes 2.7 s.
+    const raw = { kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'a100-80gb' }, users: [user({ device: 'jetson-agx-orin-32gb', promptTokens: 2048, outputTokens: 64, ttftSloSeconds: 1 })] };
+    const problem = F.parse(raw);
+    const split = F.evaluate(problem, { cuts: [8] });
+    expect(split.violations.map((v) => v.constraint)).toContain('users[0].ttft-slo');
+    expect((split.breakdown as KvBreakdown).users[0].ttftSeconds).toBeGreaterThan(2.6);
+    const result = await F.exact?.solve(problem, { mipGap: 1e-9, solveMilp: noMilp });
+    const cut = result?.decision?.cuts[0];
+    expect(cut === 0 || cut === 32).toBe(true);
+    if (result?.decision) expect(F.evaluate(problem, result.decision).feasible).toBe(true);
+  });
+
+  it('describes the split, the server and the slowest user in words', async () => {
+    const problem = F.parse(example('kv-bound'));
+    const result = await F.exact?.solve(problem, { mipGap: 1e-9, solveMilp: noMilp });
+    if (!result?.decision) throw new Error('no decision');
+    const text = F.describe?.(problem, result.decision, F.evaluate(problem, result.decision)) ?? '';
+    expect(text).toMatch(/layers on device/);
+    expect(text).toMatch(/loaded once, batch of 12/);
+    expect(text).toMatch(/slowest per-token latency/);
+    expect(F.exact?.notApplicable(F.parse({ ...example('kv-bound'), objective: 'sum' }))).toMatch(/sum objective/);
+  });
+});
+
 describe('kv-split-inference bad input', () => {
   const base = { kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'rtx-3090' }, users: [user()] };
   const pathOf = (raw: unknown): string => {

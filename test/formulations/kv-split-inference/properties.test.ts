@@ -98,8 +98,8 @@ describe('kv-split-inference: exact method, baselines and brute force', () => {
 describe('kv-split-inference: the MILP on every backend equals brute force', () => {
   const cases: readonly [BackendName, number, number][] = [
     ['highs', 24, 3],
-    ['glpk', 12, 2],
-    ['jslp', 5, 1],
+    ['glpk', 20, 2],
+    ['jslp', 8, 1],
   ];
   for (const [backend, numRuns, maxUsers] of cases) {
     it(`${backend}`, async () => {
