@@ -20,7 +20,7 @@
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import type { Compiled } from '../types.ts';
 import { lowerBound, stageMemoryBytes, stageSeconds, tablesOf, type StagePlan } from './cost.ts';
-import { planOf } from './evaluate.ts';
+import { evaluatePipeline, planOf } from './evaluate.ts';
 import { planToDecision } from './exact.ts';
 import type { PipelineDecision, PipelineProblem } from './schema.ts';
 
@@ -75,6 +75,32 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
   const rank = (j: number): number => (j === src ? -1 : j);
   const b = new ModelBuilder(`pipeline-placement ${problem.model.id} on ${n} servers`, 'min');
   const fits = (j: number, a: number, e: number, fromEnd: number): boolean => stageMemoryBytes(t, j, a, e, fromEnd) <= t.capacityBytes[j];
+  const lb = lowerBound(problem);
+
+  // Incumbent pruning: a column whose own cost, plus the least the rest of the pipeline can cost,
+  // already exceeds the warm start's objective cannot be in a better solution (valid for the optimum).
+  const incumbent = options.warmStart ? evaluatePipeline(problem, options.warmStart) : null;
+  const upper = incumbent && incumbent.feasible ? incumbent.objective * (1 + 1e-9) + 1e-12 : Infinity;
+  const fastest = new Float64Array(L + 1);
+  for (let l = 1; l <= L; l++) {
+    let best = Infinity;
+    for (let j = 0; j < n; j++) best = Math.min(best, stageSeconds(t, j, l, l));
+    fastest[l] = fastest[l - 1] + best;
+  }
+  /** Least objective of any plan that contains a stage (or transfer) costing `own` and covers the rest at the fastest. */
+  const leastWith = (own: number, restSeconds: number, extra: number): number => {
+    switch (t.objective) {
+      case 'latency':
+        return own + restSeconds + extra;
+      case 'throughput':
+        return Math.max(own, extra);
+      case 'training':
+        return it * (own + restSeconds + (B - 1) * Math.max(own, lb.bottleneckSeconds));
+    }
+  };
+  const intervalHopeless = (j: number, a: number, e: number): boolean =>
+    leastWith(stageSeconds(t, j, a, e), fastest[L] - (fastest[e] - fastest[a - 1]), e === L ? t.ret[j] : 0) > upper;
+  const transferHopeless = (seconds: number): boolean => leastWith(seconds, fastest[L], 0) > upper;
 
   // Interval columns, grouped by their start node (a, j) and end node (e, j).
   const intervals: Interval[] = [];
@@ -93,6 +119,7 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
         // Every interval must fit at least as the last stage (the fewest micro-batches in flight).
         if (!fits(j, a, e, 1)) break;
         if (e === L && !Number.isFinite(t.ret[j])) continue;
+        if (intervalHopeless(j, a, e)) continue;
         let maxFromEnd = Infinity;
         if (t.inflightRule === 'position' && e < L && !fits(j, a, e, Math.min(K, B))) {
           maxFromEnd = 1;
@@ -124,7 +151,7 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
       for (let q = 0; q < n; q++) {
         if (q === j || !startsAt.has(key(l + 1, q))) continue;
         const c = t.comm[j * n + q];
-        if (!Number.isFinite(c)) continue;
+        if (!Number.isFinite(c) || transferHopeless(c)) continue;
         if (problem.serverOrder === 'listed' && rank(j) >= rank(q)) continue;
         const column = b.addVariable(`z_${l}_${j}_${q}`, { lower: 0, upper: 1 });
         boundaries.push({ column, from: j, to: q, after: l });
@@ -135,7 +162,6 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
     }
   }
   const needsT = t.objective !== 'latency';
-  const lb = lowerBound(problem);
   const T = needsT ? b.addVariable('T', { lower: lb.bottleneckSeconds }) : -1;
 
   // Exactly one first stage; flow conservation at every start and end node.
