@@ -75,6 +75,20 @@ describe('problem files', () => {
   }, 60_000);
 });
 
+describe('time limit', () => {
+  it('a bottleneck search stopped early returns a feasible plan with a valid bound', async () => {
+    const p = F.parse(load('gpt2-medium-training-8-servers'));
+    const full = await F.exact!.solve(p, context);
+    const cut = await F.exact!.solve(p, { ...context, timeLimitSeconds: 0 });
+    expect(cut.termination).toBe('time_limit');
+    const e = F.evaluate(p, cut.decision!);
+    expect(e.feasible).toBe(true);
+    const optimum = F.evaluate(p, full.decision!).objective;
+    expect(cut.bound!).toBeLessThanOrEqual(optimum * (1 + 1e-12));
+    expect(e.objective).toBeGreaterThanOrEqual(optimum * (1 - 1e-12));
+  });
+});
+
 describe('EdgeShard latency DP misses the optimum when memory binds (constructed instance)', () => {
   it('greedy per-cell memory bookkeeping: 35.5 ms against the optimum 15.5 ms', async () => {
     const p = F.parse(load('edgeshard-memory-trap'));
