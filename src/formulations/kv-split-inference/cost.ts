@@ -7,7 +7,7 @@
  *   the uplink and downlink per token, the device's memory need, the server-side KV bytes, the
  *   time to first token, and whether the cut is allowed at all for this user on its own
  *   (device memory, TTFT SLO, latency SLO before any server time);
- * - per server row (embedding, decoder layers 1..L, head): the bytes it keeps resident, the
+ * - per server row (decoder layers 1..L, layer 1 with the embedding lookup; head): the bytes it keeps resident, the
  *   weight bytes one batched decode step reads (once for the whole batch: parameter sharing),
  *   each user's FLOPs and KV/activation traffic in it, and the per-variant LoRA adapter.
  *

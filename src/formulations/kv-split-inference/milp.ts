@@ -2,16 +2,18 @@
  * kv-split-inference as a MILP.
  *
  * Columns: x[u][c] one-hot cut per user (only cuts allowed for the user on its own: device memory,
- * TTFT, latency SLO before server time); z[t] "the server runs rows with threshold t" (t = 1: the
- * embedding and layer 1, t = l: layer l, t = L + 1: the head — the server is active); y[v][l]
- * variant v's adapter in layer l; T[r] the step time of server row r over the batch; W (max
- * objective) or P[u] (sum objective: the server step time user u waits, T·[c_u < L]).
+ * TTFT, latency SLO before server time); z[t] "the server runs rows with threshold t" (t = l:
+ * layer l, layer 1 with the embedding lookup; t = L + 1: the head — the server is active);
+ * y[v][l] variant v's adapter in layer l; T[r] the step time of server row r over the batch;
+ * W and D (max objective) or P[u] (sum objective: the step time user u waits, T·[c_u < L]).
  *
  * Rows: z[t] ≥ Σ_{c<t} x[u][c] for every user (a layer is loaded once if anyone needs it);
  * y[v][l] ≥ Σ_{c<l} x[u][c] for the users of v; server memory; per row T[r] ≥ compute time and
  * T[r] ≥ memory time (weights read once + adapters + every participating user's traffic), each
- * plus the call overhead; latency rows with big-M = the step time with every user at cut 0 (the
- * largest step time any decision can have, since step time is monotone in the cuts).
+ * plus the call overhead; the max objective without big-M (W ≥ D + T, D ≥ each server user's
+ * device + link time, W ≥ each user's device + link time); the sum objective and the SLOs with
+ * big-M = the step time with every user at cut 0 (the largest step time any decision can have,
+ * since step time is monotone in the cuts).
  */
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import type { Compiled } from '../types.ts';
@@ -35,6 +37,7 @@ interface Columns {
   readonly y: readonly (readonly number[])[];
   readonly t: readonly number[];
   readonly w: number | null;
+  readonly d: number | null;
   readonly p: readonly number[];
 }
 
@@ -132,13 +135,19 @@ function buildKvMilp(problem: KvProblem): KvMilp {
   ];
   let w: number | null = null;
   const p: number[] = [];
+  let d: number | null = null;
   if (problem.objective === 'max') {
+    // No big-M: W ≥ D + T with D ≥ every server user's device + link time (device-only users
+    // contribute 0 through their missing c = L term), and W ≥ every user's device + link time
+    // (this covers device-only users). For integral x this is exactly
+    // max(max_server fixed + T, max_device fixed), and without server users T = 0.
     w = b.addVariable('W', { lower: 0 });
+    d = b.addVariable('D', { lower: 0 });
     b.addObjective(w, 1 / MS);
+    b.greaterEqual('max_step', [term(w, 1), term(d, -1), ...stepTerms.map((e) => term(e.variable, -1))], 0);
     problem.users.forEach((_, u) => {
-      // W ≥ fixed + T − Tmax·(1 − s) covers a server user (s = 1); W ≥ fixed covers a device-only
-      // user (s = 0), for whom the first row alone would allow W below its own device time.
-      b.greaterEqual(`max_${u}`, [term(w as number, 1), ...latencyTerms(u).map((e) => term(e.variable, -e.coefficient))], -TmaxMs);
+      const serverCuts = x[u].filter((e) => e.cut < L);
+      b.greaterEqual(`max_device_${u}`, [term(d as number, 1), ...serverCuts.map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS))], 0);
       b.greaterEqual(`max_fixed_${u}`, [term(w as number, 1), ...x[u].map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS))], 0);
     });
   } else {
@@ -159,7 +168,7 @@ function buildKvMilp(problem: KvProblem): KvMilp {
   }
 
   const model = b.build();
-  const columns: Columns = { x, z, y, t, w, p };
+  const columns: Columns = { x, z, y, t, w, d, p };
   const decode = (values: readonly number[]): KvDecision => ({
     cuts: x.map((options) => {
       const chosen = options.find((e) => values[e.col] > 0.5);
@@ -191,6 +200,10 @@ function encodeKv(problem: KvProblem, columns: Columns, n: number, decision: KvD
   });
   const lat = decision.cuts.map((c, u) => (c === null ? 0 : userLatencySeconds(tables, u, c, state.stepSeconds)));
   if (columns.w !== null) values[columns.w] = Math.max(0, ...lat) * MS;
+  if (columns.d !== null) {
+    const serverFixed = decision.cuts.map((c, u) => (c !== null && c < L ? tables.users[u][c].fixedSeconds : 0));
+    values[columns.d] = Math.max(0, ...serverFixed) * MS;
+  }
   columns.p.forEach((col, u) => {
     const c = decision.cuts[u];
     values[col] = c !== null && c < L ? state.stepSeconds * MS : 0;
