@@ -145,8 +145,8 @@ export function describeKv(problem: KvProblem, decision: KvDecision, evaluation:
   const b = evaluation.breakdown as KvBreakdown;
   const L = problem.model.layers;
   const counts = new Map<string, number>();
-  for (const u of b.users) {
-    const key = u.cut === null ? 'not served' : u.cut === 0 ? 'all on server' : u.cut === L ? 'all on device' : `${u.cut} layers on device`;
+  for (const cut of decision.cuts) {
+    const key = cut === null ? 'not served' : cut === 0 ? 'all on server' : cut === L ? 'all on device' : `${cut} layers on device`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const split = [...counts.entries()].map(([k, n]) => `${n} × ${k}`).join(', ');
@@ -161,6 +161,5 @@ export function describeKv(problem: KvProblem, decision: KvDecision, evaluation:
   ];
   if (b.unservedUsers > 0) lines.push(`${b.unservedUsers} user(s) not served (admission)`);
   if (!evaluation.feasible) lines.push(`infeasible: ${evaluation.violations.map((v) => v.message).join('; ')}`);
-  void decision;
   return lines.join('\n');
 }
