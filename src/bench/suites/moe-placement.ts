@@ -24,7 +24,7 @@ function scalingPoint(experts: number): unknown {
       name: `${DEVICES[s % 4]}-${s}`,
       device: DEVICES[s % 4],
       expertMemoryBytes: 16e9,
-      link: s % 4 === 3 ? '5g-urllc' : 'datacenter',
+      link: 'datacenter',
     })),
     maxReplicasPerLayer: Math.round(experts * 1.25),
   };
@@ -60,7 +60,7 @@ export const suite: BenchSuite = {
       parameter: 'experts',
       points: [8, 16, 32, 64, 128].map((experts) => ({ size: experts, problem: scalingPoint(experts) })),
       methods: ['exact'],
-      timeLimitSeconds: 20,
+      timeLimitSeconds: 10,
     },
   ],
 };

@@ -66,13 +66,18 @@ export function aggregateLayerBound(problem: MoePlacementProblem, layer: number,
       }
     }
   };
-  // Max-plus knapsack: best[m] = max Σ hi with Σ n = m; choice[s][m] = n of server s.
+  // Max-plus knapsack over servers in `order`: best[m] = max Σ hi with Σ n = m, clamped after
+  // each server to G(m) — the servers processed so far hold at most m distinct experts, so
+  // together they serve at most the m busiest experts' tokens (valid for any order; the order
+  // decides which groups of servers are constrained jointly).
+  const Gm = (m: number): number => (m >= E ? W : G[m]);
   const choice = nMax.map(() => new Int32Array(R + 1));
-  const feasible = (T: number, record: boolean): boolean => {
+  let lastBest = -1;
+  const feasible = (T: number, order: readonly number[], record: boolean): boolean => {
     fill(T);
     let prev = new Float64Array(R + 1).fill(-Infinity);
     prev[0] = 0;
-    for (let s = 0; s < S; s++) {
+    for (const s of order) {
       const next = new Float64Array(R + 1).fill(-Infinity);
       const hi = hiArrays[s];
       const pick = choice[s];
@@ -90,6 +95,7 @@ export function aggregateLayerBound(problem: MoePlacementProblem, layer: number,
           }
         }
       }
+      for (let m = 0; m <= R; m++) if (next[m] > Gm(m)) next[m] = Gm(m);
       prev = next;
     }
     let bestM = -1;
@@ -97,33 +103,57 @@ export function aggregateLayerBound(problem: MoePlacementProblem, layer: number,
     if (record) lastBest = bestM;
     return bestM >= 0;
   };
-  let lastBest = -1;
 
-  let lo = 0;
-  let hiT = Math.max(upper, 1e-12);
-  let guard = 0;
-  while (!feasible(hiT, false) && guard++ < 60) {
-    lo = hiT;
-    hiT *= 2;
+  // Orders: servers whose replicas are dearest first (they want the busiest experts), and
+  // the slowest per token first; each gives a valid bound, the larger is kept.
+  const ids = problem.servers.map((_, s) => s);
+  const dearest = (s: number) => Math.max(...rows[s].map((r) => r.perReplica + r.fixed));
+  const slowest = (s: number) => Math.max(...rows[s].map((r) => r.perToken));
+  const orders = [[...ids].sort((a, b) => dearest(b) - dearest(a) || a - b), [...ids].sort((a, b) => slowest(b) - slowest(a) || a - b)];
+  let best: AggregateBound | null = null;
+  for (const order of orders) {
+    const found = bisect(order);
+    if (best === null || found.bound > best.bound) best = found;
   }
-  while (hiT - lo > RELATIVE_PRECISION * hiT) {
-    const mid = (lo + hiT) / 2;
-    if (feasible(mid, false)) hiT = mid;
-    else lo = mid;
+  // Then the servers the relaxation packs densest (tokens per replica) first: those are the ones
+  // over-claiming the busiest experts together, which the prefix clamp then constrains.
+  for (let round = 0; round < 3 && best !== null; round++) {
+    const sol: AggregateBound = best;
+    const density = (s: number) => (sol.counts[s] > 0 ? sol.tokens[s] / sol.counts[s] : -1);
+    const found = bisect([...ids].sort((a, b) => density(b) - density(a) || a - b));
+    if (found.bound <= sol.bound * (1 + 1e-9)) break;
+    best = found;
   }
-  // Reconstruct counts and tokens at the feasible end.
-  feasible(hiT, true);
-  const counts = new Array<number>(S).fill(0);
-  let m = lastBest;
-  for (let s = S - 1; s >= 0 && m > 0; s--) {
-    counts[s] = choice[s][m];
-    m -= counts[s];
+  return best as AggregateBound;
+
+  function bisect(order: readonly number[]): AggregateBound {
+    let lo = 0;
+    let hiT = Math.max(upper, 1e-12);
+    let guard = 0;
+    while (!feasible(hiT, order, false) && guard++ < 60) {
+      lo = hiT;
+      hiT *= 2;
+    }
+    while (hiT - lo > RELATIVE_PRECISION * hiT) {
+      const mid = (lo + hiT) / 2;
+      if (feasible(mid, order, false)) hiT = mid;
+      else lo = mid;
+    }
+    // Reconstruct counts and tokens at the feasible end.
+    feasible(hiT, order, true);
+    const counts = new Array<number>(S).fill(0);
+    let m = lastBest;
+    for (let k = order.length - 1; k >= 0 && m > 0; k--) {
+      const s = order[k];
+      counts[s] = choice[s][m];
+      m -= counts[s];
+    }
+    fill(hiT);
+    const his = counts.map((n, s) => Math.max(0, hiArrays[s][n]));
+    const total = his.reduce((a, b) => a + b, 0);
+    const tokens = his.map((h) => (total > 0 ? (h * W) / total : 0));
+    return { bound: lo, counts, tokens };
   }
-  fill(hiT);
-  const his = counts.map((n, s) => Math.max(0, hiArrays[s][n]));
-  const total = his.reduce((a, b) => a + b, 0);
-  const tokens = his.map((h) => (total > 0 ? (h * W) / total : 0));
-  return { bound: lo, counts, tokens };
 }
 
 function prefix(values: readonly number[]): number[] {

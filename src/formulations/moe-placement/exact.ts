@@ -26,7 +26,7 @@ import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import { aggregateLayerBound, type AggregateBound } from './bound.ts';
 import type { Evaluation, ExactContext, ExactResult } from '../types.ts';
 import { baselines } from './baselines.ts';
-import { expertTokens, migrationObjective, replicaCapacity, serverRows } from './cost.ts';
+import { expertTokens, migrationObjective, replicaCapacity, serverLayerObjective, serverRows, serverTrafficBytes } from './cost.ts';
 import { evaluateDecision } from './evaluate.ts';
 import { buildLayerModel, canonicalize } from './milp.ts';
 import type { MoePlacementDecision, MoePlacementProblem, Replica } from './schema.ts';
@@ -81,6 +81,156 @@ export function realizeLayer(problem: MoePlacementProblem, layer: number, counts
     holders[item.e].push({ server: best, share: 1 });
   }
   return holders.map((reps) => reps.map((r) => ({ server: r.server, share: 1 / reps.length })));
+}
+
+/**
+ * Speed-aware greedy: `extra` spare copies go by EPLB's rule, then copies, heaviest first, each to
+ * the server (with a free slot, not yet holding that expert) whose time after taking it is least.
+ */
+export function greedyLayer(problem: MoePlacementProblem, layer: number, slotCaps: readonly number[], extra: number): Replica[][] {
+  const E = problem.experts;
+  const S = problem.servers.length;
+  const loads = Array.from({ length: E }, (_, e) => expertTokens(problem, layer, e));
+  const copies = new Array<number>(E).fill(1);
+  for (let i = 0; i < extra; i++) {
+    let best = 0;
+    for (let e = 1; e < E; e++) if (loads[e] / copies[e] > loads[best] / copies[best]) best = e;
+    if (copies[best] >= S) break;
+    copies[best] += 1;
+  }
+  const items: { e: number; tokens: number }[] = [];
+  for (let e = 0; e < E; e++) for (let c = 0; c < copies[e]; c++) items.push({ e, tokens: loads[e] / copies[e] });
+  items.sort((a, b) => b.tokens - a.tokens || a.e - b.e);
+  const rows = problem.servers.map((_, s) => serverRows(problem, s));
+  const traffic = problem.objective === 'traffic';
+  const free = [...slotCaps];
+  const tokens = new Array<number>(S).fill(0);
+  const count = new Array<number>(S).fill(0);
+  const holders: number[][] = Array.from({ length: E }, () => []);
+  const timeAfter = (s: number, add: number): number => {
+    if (traffic) return problem.servers[s].link === null ? 0 : add;
+    let t = 0;
+    for (const row of rows[s]) t = Math.max(t, row.perToken * (tokens[s] + add) + row.perReplica * (count[s] + 1) + row.fixed);
+    return t;
+  };
+  for (const item of items) {
+    let best = -1;
+    let bestTime = Infinity;
+    for (let s = 0; s < S; s++) {
+      if (free[s] <= 0 || holders[item.e].includes(s)) continue;
+      const t = timeAfter(s, item.tokens);
+      if (t < bestTime) {
+        best = s;
+        bestTime = t;
+      }
+    }
+    if (best < 0) continue;
+    free[best] -= 1;
+    tokens[best] += item.tokens;
+    count[best] += 1;
+    holders[item.e].push(best);
+  }
+  return holders.map((hs) => hs.map((server) => ({ server, share: 1 / hs.length })));
+}
+
+/**
+ * Local search on one layer at fixed shares: move a replica off the slowest server to a server
+ * with memory left, or swap it with a lighter replica elsewhere, whenever both servers then finish
+ * before the slowest one did. `free` (per server, over all layers) is updated in place.
+ */
+export function improveLayer(problem: MoePlacementProblem, layer: number, rows: readonly (readonly Replica[])[], free: number[], maxMoves = 300): Replica[][] {
+  if (problem.objective === 'traffic') return rows.map((reps) => reps.map((r) => ({ ...r })));
+  const S = problem.servers.length;
+  const timeRows = problem.servers.map((_, s) => serverRows(problem, s));
+  const holders = rows.map((reps) => reps.map((r) => ({ ...r })));
+  const tokensOf = (e: number, share: number) => share * expertTokens(problem, layer, e);
+  const tokens = new Array<number>(S).fill(0);
+  const count = new Array<number>(S).fill(0);
+  const onServer: Set<number>[] = Array.from({ length: S }, () => new Set<number>());
+  holders.forEach((reps, e) =>
+    reps.forEach((r) => {
+      tokens[r.server] += tokensOf(e, r.share);
+      count[r.server] += 1;
+      onServer[r.server].add(e);
+    }),
+  );
+  const time = (s: number, t: number, n: number): number => {
+    if (n <= 0) return 0;
+    let v = 0;
+    for (const row of timeRows[s]) v = Math.max(v, row.perToken * t + row.perReplica * n + row.fixed);
+    return v;
+  };
+  for (let moves = 0; moves < maxMoves; moves++) {
+    let b = 0;
+    for (let s = 1; s < S; s++) if (time(s, tokens[s], count[s]) > time(b, tokens[b], count[b])) b = s;
+    const limit = time(b, tokens[b], count[b]) * (1 - 1e-12);
+    let done = false;
+    for (const e of [...onServer[b]]) {
+      if (done) break;
+      const here = holders[e].find((r) => r.server === b);
+      if (here === undefined) continue;
+      const te = tokensOf(e, here.share);
+      for (let s = 0; s < S && !done; s++) {
+        if (s === b || holders[e].some((r) => r.server === s)) continue;
+        // Move the replica when s has memory left.
+        if (free[s] > 0 && Math.max(time(b, tokens[b] - te, count[b] - 1), time(s, tokens[s] + te, count[s] + 1)) < limit) {
+          here.server = s;
+          tokens[b] -= te;
+          tokens[s] += te;
+          count[b] -= 1;
+          count[s] += 1;
+          free[s] -= 1;
+          free[b] += 1;
+          onServer[b].delete(e);
+          onServer[s].add(e);
+          done = true;
+          break;
+        }
+        // Or swap it with a lighter replica of another expert on s.
+        for (const f of onServer[s]) {
+          const there = holders[f].find((r) => r.server === s);
+          if (there === undefined || onServer[b].has(f)) continue;
+          const tf = tokensOf(f, there.share);
+          if (tf >= te) continue;
+          if (Math.max(time(b, tokens[b] - te + tf, count[b]), time(s, tokens[s] + te - tf, count[s])) < limit) {
+            here.server = s;
+            there.server = b;
+            tokens[b] += tf - te;
+            tokens[s] += te - tf;
+            onServer[b].delete(e);
+            onServer[s].add(e);
+            onServer[s].delete(f);
+            onServer[b].add(f);
+            done = true;
+            break;
+          }
+        }
+      }
+    }
+    if (!done) break;
+  }
+  return holders;
+}
+
+/** A layer's term for one layer's rows (max-type: slowest server; traffic: remote bytes); ∞ if an expert has no holder. */
+function rowsValue(problem: MoePlacementProblem, layer: number, rows: readonly (readonly Replica[])[]): number {
+  const S = problem.servers.length;
+  const tokens = new Array<number>(S).fill(0);
+  const count = new Array<number>(S).fill(0);
+  for (const [e, reps] of rows.entries()) {
+    if (reps.length === 0) return Infinity;
+    for (const r of reps) {
+      tokens[r.server] += r.share * expertTokens(problem, layer, e);
+      count[r.server] += 1;
+    }
+  }
+  let value = 0;
+  for (let s = 0; s < S; s++) {
+    if (count[s] === 0) continue;
+    if (problem.objective === 'traffic') value += serverTrafficBytes(problem, s, tokens[s]);
+    else value = Math.max(value, serverLayerObjective(problem, s, tokens[s], count[s]));
+  }
+  return value;
 }
 
 /** The best shares for a fixed placement of one layer: an LP over the holders' shares. */
@@ -141,11 +291,11 @@ function countsOf(problem: MoePlacementProblem, rows: readonly (readonly Replica
 }
 
 /** Per-layer replica allotment that respects every server's memory: bound counts if they fit, else proportional. */
-function allotment(problem: MoePlacementProblem, caps: readonly number[], wanted: readonly (readonly number[])[]): number[][] {
+function allotment(problem: MoePlacementProblem, caps: readonly number[], wanted: readonly (readonly number[])[] | null): number[][] {
   const S = problem.servers.length;
   const Lm = problem.layers;
-  const fits = caps.every((c, s) => wanted.reduce((a, row) => a + row[s], 0) <= c);
-  if (fits) return wanted.map((row) => [...row]);
+  const fits = wanted !== null && caps.every((c, s) => wanted.reduce((a, row) => a + row[s], 0) <= c);
+  if (wanted !== null && fits) return wanted.map((row) => [...row]);
   // Spread each server's slots evenly over the layers; the remainders rotate (server s starts
   // where server s − 1 stopped) so that layer totals differ by at most one and each layer gets
   // at least ⌊Σ caps / L⌋ ≥ E slots whenever a placement exists.
@@ -204,12 +354,33 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
 
   // 2. Realised incumbent per layer.
   const slots = allotment(problem, caps, aggregates.map((a) => a.counts));
+  const even = allotment(problem, caps, null);
   const realised: Replica[][][] = [];
   for (let l = 0; l < Lm; l++) {
     let agg = aggregates[l];
     // Memory forced a per-layer allotment: aim at the relaxation's solution within it instead.
     if (!slots[l].every((c, s) => c === agg.counts[s])) agg = aggregateLayerBound(problem, l, slots[l], seed === null ? 0 : layerValueOf(seed, l));
-    realised.push(await optimalShares(problem, l, realizeLayer(problem, l, agg.counts, agg.tokens), context));
+    // Candidates: the relaxation's solution dealt out, and speed-aware greedy packings with a
+    // few amounts of replication; the best (at proportional shares) gets its optimal shares.
+    const spare = Math.max(0, Math.min(problem.maxReplicasPerLayer ?? Infinity, even[l].reduce((a, b) => a + b, 0)) - E);
+    const candidates = [realizeLayer(problem, l, agg.counts, agg.tokens)];
+    for (const extra of new Set([0, Math.floor(spare / 4), Math.floor(spare / 2), spare])) candidates.push(greedyLayer(problem, l, even[l], extra));
+    let chosen = candidates[0];
+    let chosenValue = Infinity;
+    for (const c of candidates) {
+      const v = rowsValue(problem, l, c);
+      if (v < chosenValue) {
+        chosen = c;
+        chosenValue = v;
+      }
+    }
+    realised.push(chosen);
+  }
+  // Local search across the layers' shared memory, then the optimal shares of each layer.
+  const used = problem.servers.map((_, s) => realised.reduce((a, rows) => a + countsOf(problem, rows)[s], 0));
+  const free = caps.map((c, s) => Math.max(0, c - used[s]));
+  for (let l = 0; l < Lm; l++) {
+    realised[l] = await optimalShares(problem, l, improveLayer(problem, l, realised[l], free), context);
   }
   consider({ placement: realised });
   const realisedObjective = evaluateDecision(problem, { placement: realised }).objective;

@@ -182,6 +182,31 @@ describe('decisions', () => {
   });
 });
 
+describe('large layers (decomposition without single-layer proofs)', () => {
+  it('returns a feasible incumbent with a valid bound and a small reported gap, never worse than a peer', async () => {
+    const raw = {
+      kind: 'moe-placement',
+      moe: { layers: 2, experts: 160, topK: 4, expertBytes: 44040192, expertFlopsPerToken: 88080384, activationBytesPerToken: 7168 },
+      popularity: { generator: 'lognormal', sigma: 0.5, seed: 9 },
+      batchTokens: 1024,
+      servers: ['h100-sxm', 'a100-80gb', 'rtx-3090', 'a100-80gb'].map((device) => ({ device, expertMemoryBytes: 8e9, link: 'datacenter' })),
+      maxReplicasPerLayer: 176,
+    };
+    const p = F.parse(raw);
+    expect(p.experts * p.servers.length).toBeGreaterThan(600);
+    const r = await F.exact!.solve(p, { ...context(), timeLimitSeconds: 5 });
+    expect(['optimal', 'time_limit']).toContain(r.termination);
+    const ev = F.evaluate(p, r.decision!);
+    expect(ev.violations).toEqual([]);
+    expect(r.bound!).toBeLessThanOrEqual(ev.objective);
+    expect((ev.objective - r.bound!) / ev.objective).toBeLessThan(0.05);
+    for (const peer of F.baselines) {
+      const d = peer.run(p);
+      if (d) expect(ev.objective).toBeLessThanOrEqual(F.evaluate(p, d).objective * (1 + 1e-9));
+    }
+  }, 60_000);
+});
+
 describe('API and CLI', () => {
   it('solve() picks the exact method, and compare-style peers are never better', async () => {
     const raw = tinyRaw({ ...small, replicas: 5 });
