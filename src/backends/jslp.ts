@@ -19,6 +19,8 @@
  * - No node limit and no warm start: those options are ignored, with a message.
  */
 
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type { Model as JslpModel, SolveResult, SolverAPI } from 'javascript-lp-solver';
 import type { Model } from '../milp/model.ts';
 import { hasIntegers, isInteger, mergeTerms } from '../milp/model.ts';
@@ -153,11 +155,50 @@ function timeoutMs(seconds: number): number | undefined {
   return Number.isFinite(seconds) ? Math.max(1, Math.round(seconds * 1000)) : undefined;
 }
 
-function solveOnce(solver: SolverAPI, translation: JslpTranslation): SolveResult {
-  const raw: unknown = solver.Solve(translation.model);
+// jslp checks its own timeout only between branch-and-bound nodes, so one long simplex (or a
+// long node) can overrun the limit without bound. With a finite limit the solve runs in a worker
+// thread that is stopped shortly after the limit; the solver is pure JavaScript, so a CommonJS
+// snippet that requires it is all the worker needs.
+const WORKER_SOURCE = `const { parentPort, workerData } = require('node:worker_threads');
+const solver = require(workerData.solverPath);
+parentPort.postMessage(solver.Solve(workerData.model));`;
+const require = createRequire(import.meta.url);
+
+/** Grace after the time limit before the worker is stopped: enough for jslp to return its own time_limit answer. */
+function hardLimitMs(timeoutMs: number): number {
+  return timeoutMs + Math.max(500, 0.1 * timeoutMs);
+}
+
+function checked(raw: unknown): SolveResult {
   if (!isSolveResult(raw)) throw new Error('javascript-lp-solver returned an unexpected result');
   return raw;
 }
+
+async function solveOnce(solver: SolverAPI, translation: JslpTranslation, timeout: number | undefined): Promise<SolveResult | 'stopped'> {
+  if (timeout === undefined) return checked(solver.Solve(translation.model));
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { solverPath: require.resolve('javascript-lp-solver'), model: translation.model } });
+  try {
+    return await new Promise<SolveResult | 'stopped'>((resolve, reject) => {
+      const timer = setTimeout(() => resolve('stopped'), hardLimitMs(timeout));
+      worker.once('message', (message: unknown) => {
+        clearTimeout(timer);
+        try {
+          resolve(checked(message));
+        } catch (error) {
+          reject(error);
+        }
+      });
+      worker.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+const STOPPED: Outcome = { termination: 'time_limit', message: 'jslp: no answer by the time limit; the solver was stopped' };
 
 function usedTimeout(options: NormalizedOptions, startMs: number): boolean {
   const limit = options.timeLimitSeconds;
@@ -165,10 +206,12 @@ function usedTimeout(options: NormalizedOptions, startMs: number): boolean {
 }
 
 /** A MIP whose relaxation is unbounded: unbounded if it has any integral point at all. */
-function settleUnboundedMip(solver: SolverAPI, model: Model, options: NormalizedOptions, startMs: number): Outcome {
+async function settleUnboundedMip(solver: SolverAPI, model: Model, options: NormalizedOptions, startMs: number): Promise<Outcome> {
   const left = options.timeLimitSeconds - secondsSince(startMs);
   if (left <= 0) return { termination: 'time_limit', message: 'jslp: relaxation unbounded; no time left to check feasibility' };
-  const feasibility = solveOnce(solver, toJslpModel(model, { zeroObjective: true, timeoutMs: timeoutMs(left) }));
+  const limit = timeoutMs(left);
+  const feasibility = await solveOnce(solver, toJslpModel(model, { zeroObjective: true, timeoutMs: limit }), limit);
+  if (feasibility === 'stopped') return { termination: 'time_limit', message: 'jslp: relaxation unbounded; feasibility undecided' };
   if (feasibility.feasible && feasibility.isIntegral === true) return { termination: 'unbounded' };
   if (usedTimeout(options, startMs)) return { termination: 'time_limit', message: 'jslp: relaxation unbounded; feasibility undecided' };
   return { termination: 'infeasible' };
@@ -201,13 +244,12 @@ export function interpretJslpResult(
   return timedOut ? { termination: 'time_limit', values } : { termination: 'optimal', values };
 }
 
-function solveModel(solver: SolverAPI, model: Model, options: NormalizedOptions, startMs: number): Outcome {
+async function solveModel(solver: SolverAPI, model: Model, options: NormalizedOptions, startMs: number): Promise<Outcome> {
   const mip = hasIntegers(model);
-  const translation = toJslpModel(model, {
-    timeoutMs: timeoutMs(options.timeLimitSeconds),
-    tolerance: mip ? options.mipGap : undefined,
-  });
-  const result = solveOnce(solver, translation);
+  const limit = timeoutMs(options.timeLimitSeconds);
+  const translation = toJslpModel(model, { timeoutMs: limit, tolerance: mip ? options.mipGap : undefined });
+  const result = await solveOnce(solver, translation, limit);
+  if (result === 'stopped') return STOPPED;
   const outcome = interpretJslpResult(result, translation.substitutions, mip, usedTimeout(options, startMs));
   return outcome === 'settle' ? settleUnboundedMip(solver, model, options, startMs) : outcome;
 }
@@ -232,8 +274,8 @@ export const jslpBackend: Backend = {
     license: 'MIT',
   },
   solve(model: Model, options?: MilpSolveOptions) {
-    return guardedSolve('jslp', model, options, loadJslpSolver, (solver, normalized, startMs) => {
-      const outcome = solveModel(solver, model, normalized, startMs);
+    return guardedSolve('jslp', model, options, loadJslpSolver, async (solver, normalized, startMs) => {
+      const outcome = await solveModel(solver, model, normalized, startMs);
       const note = ignoredOptions(normalized);
       if (note === undefined) return outcome;
       return { ...outcome, message: outcome.message === undefined ? note : `${outcome.message}; ${note}` };
