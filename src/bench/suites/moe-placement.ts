@@ -58,7 +58,7 @@ export const suite: BenchSuite = {
   scaling: () => [
     {
       parameter: 'experts',
-      points: [8, 16, 32, 64, 128].map((experts) => ({ size: experts, problem: scalingPoint(experts) })),
+      points: [16, 32, 64, 128, 256].map((experts) => ({ size: experts, problem: scalingPoint(experts) })),
       methods: ['exact'],
       timeLimitSeconds: 10,
     },
