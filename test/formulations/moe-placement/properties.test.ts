@@ -80,7 +80,9 @@ describe('moe-placement exact method and MILP', () => {
         const ev = F.evaluate(p, decision);
         expect(ev.feasible).toBe(true);
         expect(relClose(ev.objective, res.solution!.objective, 1e-6)).toBe(true);
-        expect(relClose(ev.objective, brute.objective, 1e-6)).toBe(true);
+        // Plain MILP in seconds: HiGHS's absolute tolerances (≈ 1e-7 s) allow ~1e-4 relative here.
+        expect(relClose(ev.objective, brute.objective, 1e-4)).toBe(true);
+        expect(ev.objective).toBeGreaterThanOrEqual(brute.objective * (1 - 1e-9));
       }),
       { numRuns: 12, seed: 61 },
     );
