@@ -34,6 +34,12 @@ export interface BuildOptions {
    * an improving solution may spend on the layer cannot take part in it.
    */
   readonly layerServerCaps?: readonly (readonly number[])[];
+  /**
+   * Multiplies every time row (T_l's coefficient included) without touching the objective, so
+   * that a solver's absolute row tolerance (≈ 1e-7) is small next to a layer time of
+   * milliseconds: the T_l it returns then matches evaluate's layer value to ~1e-10 relative.
+   */
+  readonly rowScale?: number;
 }
 
 export interface LayerModel {
@@ -119,13 +125,14 @@ export function buildLayerModel(problem: MoePlacementProblem, options: BuildOpti
     if (maxType) {
       for (let s = 0; s < S; s++) {
         rows[s].forEach((row, r) => {
-          const terms: Term[] = [term(T[li])];
+          const q = options.rowScale ?? 1;
+          const terms: Term[] = [term(T[li], q)];
           for (let e = 0; e < E; e++) {
-            const perToken = k * row.perToken * expertTokens(problem, l, e);
+            const perToken = q * k * row.perToken * expertTokens(problem, l, e);
             if (perToken !== 0) terms.push(term(y[li][e][s], -perToken));
-            if (row.perReplica !== 0) terms.push(term(x[li][e][s], -k * row.perReplica));
+            if (row.perReplica !== 0) terms.push(term(x[li][e][s], -q * k * row.perReplica));
           }
-          if (row.fixed !== 0) terms.push(term(z[li][s], -k * row.fixed));
+          if (row.fixed !== 0) terms.push(term(z[li][s], -q * k * row.fixed));
           b.greaterEqual(`time_${l}_${s}_${r}`, terms, 0);
         });
       }
@@ -226,7 +233,9 @@ export function compileProblem(problem: MoePlacementProblem, start?: MoePlacemen
     problem.objective === 'traffic'
       ? undefined
       : Array.from({ length: problem.layers }, (_, l) => aggregateLayerBound(problem, l, caps, startValues?.[l] ?? 0).bound);
-  const built = buildLayerModel(problem, layerLowerBounds ? { layerLowerBounds } : {});
+  const typical = layerLowerBounds ? Math.max(...layerLowerBounds) : 0;
+  const rowScale = typical > 0 ? 1 / typical : 1;
+  const built = buildLayerModel(problem, { rowScale, ...(layerLowerBounds ? { layerLowerBounds } : {}) });
   const warmStart = start ? built.encode(canonicalize(problem, start).placement) : undefined;
   return {
     model: built.model,
