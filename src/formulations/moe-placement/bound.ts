@@ -32,7 +32,7 @@ export interface AggregateBound {
   readonly tokens: number[];
 }
 
-const RELATIVE_PRECISION = 1e-9;
+const RELATIVE_PRECISION = 1e-8;
 
 export function aggregateLayerBound(problem: MoePlacementProblem, layer: number, caps: readonly number[], upper: number): AggregateBound {
   const S = problem.servers.length;
@@ -112,23 +112,25 @@ export function aggregateLayerBound(problem: MoePlacementProblem, layer: number,
   const orders = [[...ids].sort((a, b) => dearest(b) - dearest(a) || a - b), [...ids].sort((a, b) => slowest(b) - slowest(a) || a - b)];
   let best: AggregateBound | null = null;
   for (const order of orders) {
-    const found = bisect(order);
-    if (best === null || found.bound > best.bound) best = found;
+    const found = bisect(order, best?.bound ?? 0);
+    if (found !== null && (best === null || found.bound > best.bound)) best = found;
   }
   // Then the servers the relaxation packs densest (tokens per replica) first: those are the ones
   // over-claiming the busiest experts together, which the prefix clamp then constrains.
   for (let round = 0; round < 3 && best !== null; round++) {
     const sol: AggregateBound = best;
     const density = (s: number) => (sol.counts[s] > 0 ? sol.tokens[s] / sol.counts[s] : -1);
-    const found = bisect([...ids].sort((a, b) => density(b) - density(a) || a - b));
-    if (found.bound <= sol.bound * (1 + 1e-9)) break;
+    const found = bisect([...ids].sort((a, b) => density(b) - density(a) || a - b), sol.bound);
+    if (found === null || found.bound <= sol.bound * (1 + 1e-9)) break;
     best = found;
   }
   return best as AggregateBound;
 
-  function bisect(order: readonly number[]): AggregateBound {
-    let lo = 0;
-    let hiT = Math.max(upper, 1e-12);
+  /** The bound for one order, or null when it cannot beat `known` (feasible there already). */
+  function bisect(order: readonly number[], known: number): AggregateBound | null {
+    if (known > 0 && feasible(known, order, false)) return null;
+    let lo = known;
+    let hiT = Math.max(upper, known * 2, 1e-12);
     let guard = 0;
     while (!feasible(hiT, order, false) && guard++ < 60) {
       lo = hiT;
