@@ -474,7 +474,7 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
     bound,
     message: `layer decomposition: bound ${bound.toPrecision(6)}, incumbent ${incumbentValue.objective.toPrecision(6)}, gap ${(gap * 100).toFixed(4)}%${stoppedEarly ? ' (time limit reached)' : ''}.${wholeMessage}`,
     details: {
-      method: 'layer decomposition (aggregate per-layer MILP bound + realised incumbent + single-layer MILPs)',
+      method: 'layer decomposition (aggregate per-layer relaxation bound + constructed incumbent with local search + single-layer MILPs)',
       gap,
       aggregateBound: aggregateBounds.reduce((a, b) => a + b, 0),
       realisedObjective,
