@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { solve } from '../../../src/api.ts';
+import { compare, solve } from '../../../src/api.ts';
 import { InputError } from '../../../src/errors.ts';
 import { balancedPacking, eplbPlacement, eplbRebalance, replicateExperts } from '../../../src/formulations/moe-placement/baselines.ts';
 import type { MoeBreakdown } from '../../../src/formulations/moe-placement/evaluate.ts';
@@ -221,6 +221,19 @@ describe('API and CLI', () => {
     const viaHighs = await solve(raw, { backend: 'highs' });
     expect(viaHighs.solution!.objective).toBeGreaterThanOrEqual(report.solution!.objective * (1 - 2e-6));
   }, 60_000);
+
+  it('compare() lines up the exact method, the backends and the peers; nothing beats the exact method', async () => {
+    const raw = tinyRaw({ ...small, layers: 1, loads: [[70, 10, 10, 10]], replicas: 5 });
+    const report = await compare(raw, { timeLimitSeconds: 20 });
+    const exact = report.rows.find((r) => r.method === 'exact');
+    expect(exact?.termination).toBe('optimal');
+    expect(report.rows.filter((r) => r.kind === 'baseline').map((r) => r.method)).toEqual(['eplb', 'round-robin', 'popularity-greedy']);
+    for (const row of report.rows) {
+      if (row.objective === null || row.feasible !== true) continue;
+      // Backends solve the plain MILP in seconds (tolerance note in the docs); peers are exact.
+      expect(row.objective).toBeGreaterThanOrEqual(exact!.objective! * (1 - (row.kind === 'backend' ? 1e-4 : 1e-9)));
+    }
+  }, 120_000);
 
   it('the CLI solves a problem file and rejects a bad one with exit code 2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moe-'));
