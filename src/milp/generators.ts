@@ -4,22 +4,10 @@
  * the same model, on every machine.
  */
 
+import { mulberry32 } from '../util/random.ts';
 import { ModelBuilder, term, type Model } from './model.ts';
 
-/**
- * mulberry32: a 32-bit seeded PRNG (public-domain construction by Tommy Ettinger). Small, fast
- * and good enough for instance generation; it is not meant for statistics or cryptography.
- */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Uniform integer in [low, high], both ends included. */
 export function uniformInt(random: () => number, low: number, high: number): number {

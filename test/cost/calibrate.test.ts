@@ -6,23 +6,13 @@ import { rooflineTime, type DeviceSpec } from '../../src/cost/device.ts';
 import { deviceSpecSchema } from '../../src/catalog/schemas.ts';
 import { rowWork } from '../../src/cost/layers.ts';
 import { InputError } from '../../src/errors.ts';
+import { mulberry32 as rng } from '../../src/util/random.ts';
 
 const catalog = loadCatalog();
 const llama = catalog.models.get('llama-2-7b');
 const rtx = catalog.devices.get('rtx-3090');
 if (!llama || !rtx) throw new Error('catalog');
 
-/** mulberry32: a small seeded generator so the noise is the same on every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(u: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());

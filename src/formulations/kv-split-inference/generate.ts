@@ -2,6 +2,8 @@
  * Seeded generator of kv-split-inference problems (raw JSON, as a user would write them): a fleet
  * of heterogeneous users on catalog devices and links, for the benchmark and the tests.
  */
+import { mulberry32 as seededRandom } from '../../util/random.ts';
+
 
 export interface KvFleetOptions {
   readonly seed: number;
@@ -18,18 +20,6 @@ export interface KvFleetOptions {
   readonly variants?: number;
   readonly admission?: boolean;
   readonly prefillBatchSequences?: number;
-}
-
-/** mulberry32: small, seedable, good enough for instance generation. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const DEFAULT_DEVICES = ['phone', 'jetson-orin-nx-16gb', 'jetson-agx-orin-32gb', 'apple-m1-max'];

@@ -4,7 +4,7 @@
  * popularity mixed between a global ranking and a per-user ranking. Produces the raw problem
  * JSON a user would write, so examples, tests and the benchmark share one source.
  */
-import { seededRandom } from './replay.ts';
+import { mulberry32 as seededRandom } from '../../util/random.ts';
 
 export interface CachingInstanceOptions {
   readonly seed: number;

@@ -13,6 +13,7 @@
  *   documented in docs/formulations/model-caching.md.
  * - `static`: a fixed placement (e.g. the offline optimum); nothing is fetched or evicted.
  */
+import { mulberry32 } from '../../util/random.ts';
 import { storageBytes } from './cost.ts';
 import { cachedSets } from './evaluate.ts';
 import type { Decision, Problem } from './schema.ts';
@@ -33,17 +34,6 @@ export interface ReplayResult {
   readonly windows: readonly { readonly endRequest: number; readonly hitRatio: number }[];
 }
 
-/** mulberry32: small, fast, seedable; the same seed gives the same trace on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sample(weights: readonly number[], r: number): number {
   let acc = 0;
@@ -58,7 +48,7 @@ function sample(weights: readonly number[], r: number): number {
 
 /** A trace drawn from the problem's own request model: user by share, model by the user's probabilities. */
 export function generateTrace(problem: Problem, requests: number, seed: number): Request[] {
-  const rand = seededRandom(seed);
+  const rand = mulberry32(seed);
   const shares = problem.users.map((u) => u.share);
   const trace: Request[] = [];
   for (let i = 0; i < requests; i++) {

@@ -3,6 +3,8 @@
  * over sites, fast wired links inside a site, slower (often wireless) links between sites, and a
  * per-pair spread so that no two directed links are alike. Used by the benchmark's scaling series.
  */
+import { mulberry32 as rng } from '../../util/random.ts';
+
 
 const PALETTE = ['rtx-3090', 'jetson-agx-orin-64gb', 'jetson-agx-orin-32gb', 'jetson-orin-nx-16gb', 'a100-80gb', 'rtx-3090', 'jetson-agx-orin-64gb', 'jetson-agx-orin-32gb'] as const;
 
@@ -25,18 +27,6 @@ export interface PoolOptions {
   /** Pin the first server as the source. */
   readonly pinSource?: boolean;
   readonly serverOrder?: 'any' | 'listed';
-}
-
-/** Mulberry32: small, seedable, good enough for instance generation. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function generatePipelineInput(o: PoolOptions): Record<string, unknown> {

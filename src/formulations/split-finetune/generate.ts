@@ -3,6 +3,7 @@
  * benchmark suite's target instances and scaling series.
  */
 import type { SplitFinetuneInput } from './schema.ts';
+import { mulberry32 as prng } from '../../util/random.ts';
 
 export interface FleetOptions {
   readonly seed: number;
@@ -22,18 +23,6 @@ export interface FleetOptions {
   readonly maxFreezingRatio?: number;
   readonly objective?: SplitFinetuneInput['objective'];
   readonly cutPolicy?: SplitFinetuneInput['cutPolicy'];
-}
-
-/** mulberry32: a small, well-distributed 32-bit PRNG, so instances are reproducible from the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function generateSplitFinetuneInput(o: FleetOptions): SplitFinetuneInput {
