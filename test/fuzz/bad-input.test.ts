@@ -79,8 +79,8 @@ const pathText = (p: Path): string => p.map((k) => (typeof k === 'number' ? `[${
 const OPEN_FINDINGS: readonly OpenFinding[] = [
   {
     kind: 'model-caching',
-    what: 'a fine-tune family with 1e9 variants is expanded into 1e9 models during parse (heap exhausted)',
-    skipMutation: (m) => setTo(m, /^\.families\[\d+\]\.variants$/, 'billion'),
+    what: 'a family with 1e9 fine-tuned variants or LoRA adapters is expanded into 1e9 models during parse (heap exhausted)',
+    skipMutation: (m) => setTo(m, /^\.families\[\d+\]\.(variants|adapters)$/, 'billion'),
   },
   {
     kind: 'moe-placement',
