@@ -64,7 +64,7 @@ describe('edgeplan bad input: one line naming the JSON path and the rule, exit 2
     ['a missing field', variant((p) => delete p.sense), '$.sense', 'required field is missing (expected one of "min", "max")'],
     ['an extra field', variant((p) => ((p.variables as Record<string, unknown>[])[0].color = 'red')), '$.variables[0].color', 'unknown field'],
     ['a negative binary bound', variant((p) => ((p.variables as Record<string, unknown>[])[0].lower = -1)), '$.variables[0].lower', "a binary variable's bounds must lie within [0, 1], got -1"],
-    ['a string where a number belongs', variant((p) => ((p.objective as Record<string, unknown>).y = '1')), '$.objective.y', 'expected number, received string'],
+    ['a string where a number belongs', variant((p) => ((p.objective as Record<string, unknown>).y = '1')), '$.objective.y', 'expected number, got string'],
     ['an undeclared variable', variant((p) => ((p.constraints as { terms: Record<string, number> }[])[0].terms.z = 1)), '$.constraints[0].terms.z', 'variable z is not declared'],
   ])('%s', async (label, content, path, rule) => {
     const file = write(`${label.replace(/\W+/g, '-')}.json`.replace(/^malformed-JSON/, 'bad'), content);
@@ -91,7 +91,7 @@ describe('edgeplan bad input: one line naming the JSON path and the rule, exit 2
   it('a bad solution file is named in the message', async () => {
     const problem = write('p.json', valid);
     const solution = write('sol.json', { values: { x: 1, y: 'two' } });
-    expectOneLineInputError(await run(['check', problem, solution]), '$.values.y', /expected number, received string \(in .*sol\.json\)$/);
+    expectOneLineInputError(await run(['check', problem, solution]), '$.values.y', /expected number, got string \(in .*sol\.json\)$/);
   });
 
   it.each([

@@ -78,11 +78,6 @@ const pathText = (p: Path): string => p.map((k) => (typeof k === 'number' ? `[${
 
 const OPEN_FINDINGS: readonly OpenFinding[] = [
   {
-    kind: 'model-caching',
-    what: 'a family with 1e9 fine-tuned variants or LoRA adapters is expanded into 1e9 models during parse (heap exhausted)',
-    skipMutation: (m) => setTo(m, /^\.families\[\d+\]\.(variants|adapters)$/, 'billion'),
-  },
-  {
     kind: 'moe-placement',
     what: 'an inline model with 1e9 layers makes the popularity generator allocate per layer (heap exhausted during parse)',
     skipMutation: (m) => setTo(m, /^\.model\.layers$/, 'billion'),
@@ -92,20 +87,6 @@ const OPEN_FINDINGS: readonly OpenFinding[] = [
     what: '1e9 subchannels are accepted and the solve allocates per subchannel (heap exhausted)',
     skipMutation: (m) => setTo(m, /^\.subchannels$/, 'billion'),
   },
-  ...['kv-split-inference', 'model-caching', 'moe-placement', 'pipeline-placement', 'speculative-threshold', 'split-finetune'].map(
-    (kind): OpenFinding => ({
-      kind,
-      what: "a value matching no branch of a union (catalog model/device/link references, a missing one included) is reported as zod's bare \"Invalid input\"",
-      toleratedRule: (e) => e.rule === 'Invalid input',
-    }),
-  ),
-  ...['model-caching', 'pipeline-placement'].map(
-    (kind): OpenFinding => ({
-      kind,
-      what: 'a missing required field is reported in zod\'s words ("Invalid input: expected string, received undefined")',
-      toleratedRule: (e) => /^Invalid input: expected \w+, received undefined$/.test(e.rule),
-    }),
-  ),
   {
     kind: 'speculative-threshold',
     what: 'absurd finite values (1e308 bytes, seconds or joules) are accepted, then every method fails with NaN/Infinity coefficients (exit 3, not 2)',

@@ -6,13 +6,17 @@
 import { z } from 'zod';
 import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
 import { LORA_TARGETS } from '../../cost/training.ts';
-import { InputError, jsonPath } from '../../errors.ts';
+import { InputError, inputErrorFromZod } from '../../errors.ts';
 import { buildCatalogFamily, type BuiltFamily } from './families.ts';
 import { computeServeLatency } from './cost.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { ModelSpec } from '../../cost/model.ts';
 
 const id = z.string().min(1, 'must not be empty');
+/** Variants one family helper may generate; far beyond any real family, small enough to stay in memory. */
+const MAX_FAMILY_MODELS = 10_000;
+/** Models in one problem after the families are expanded (the MILP has servers × models columns). */
+const MAX_MODELS = 100_000;
 const positive = z.number().positive('must be positive').finite('must be finite');
 const nonNegative = z.number().nonnegative('must not be negative').finite('must be finite');
 const probability = z.number().min(0, 'must be a probability in [0, 1]').max(1, 'must be a probability in [0, 1]');
@@ -29,7 +33,7 @@ const loraFamilySchema = z.strictObject({
   type: z.literal('lora'),
   id,
   model: modelRefSchema,
-  adapters: z.number().int('must be a whole number').min(1, 'must be at least 1'),
+  adapters: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_FAMILY_MODELS, `must be at most ${MAX_FAMILY_MODELS}`),
   rank: z.number().int('must be a whole number').min(1, 'must be at least 1'),
   targets: z.array(z.enum(LORA_TARGETS)).min(1).default(['q', 'v']),
   /** Whether the base model itself is also requested as a model. */
@@ -39,7 +43,7 @@ const fineTuneFamilySchema = z.strictObject({
   type: z.literal('fine-tune'),
   id,
   model: modelRefSchema,
-  variants: z.number().int('must be a whole number').min(1, 'must be at least 1'),
+  variants: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_FAMILY_MODELS, `must be at most ${MAX_FAMILY_MODELS}`),
   /** Bottom layers (with the embedding) shared by every variant; the rest and the head are per variant. */
   sharedBottomLayers: z.number().int('must be a whole number').min(0, 'must not be negative'),
 });
@@ -120,14 +124,9 @@ export interface Problem {
   readonly parameterSharing: boolean;
 }
 
-function issueToError(error: z.ZodError): InputError {
-  const issue = error.issues[0];
-  return new InputError(jsonPath(issue.path), issue.message);
-}
-
 export function parseProblem(raw: unknown): Problem {
-  const parsed = inputSchema.safeParse(raw);
-  if (!parsed.success) throw issueToError(parsed.error);
+  const parsed = inputSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw inputErrorFromZod(parsed.error);
   const input = parsed.data;
 
   const blocks: Block[] = [];
@@ -163,6 +162,8 @@ export function parseProblem(raw: unknown): Problem {
     const spec = resolveModel(f.model, `${path}.model`);
     if (f.type === 'fine-tune' && f.sharedBottomLayers > spec.layers)
       throw new InputError(`${path}.sharedBottomLayers`, `must be at most the model's ${spec.layers} layers`);
+    if (models.length + (f.type === 'lora' ? f.adapters + 1 : f.variants) > MAX_MODELS)
+      throw new InputError(path, `the families expand to more than ${MAX_MODELS} models`);
     const built: BuiltFamily = buildCatalogFamily(f, spec);
     built.blocks.forEach((b) => addBlock(b, `${path}.id`));
     built.models.forEach((m) => addModel(m.id, m.blocks, path, spec, null));

@@ -20,7 +20,7 @@ import {
   resolveModel,
   type LinkRef,
 } from '../../catalog/index.ts';
-import { InputError, jsonPath } from '../../errors.ts';
+import { InputError, inputErrorFromZod } from '../../errors.ts';
 
 const positiveInt = z.number().int('must be a whole number').positive('must be positive');
 const nonNegativeInt = z.number().int('must be a whole number').nonnegative('must not be negative');
@@ -182,12 +182,6 @@ export const decisionSchema = z.strictObject({
 });
 export type PipelineDecision = z.infer<typeof decisionSchema>;
 
-function zodToInput(error: z.ZodError, prefix = '$'): InputError {
-  const issue = error.issues[0];
-  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) return new InputError(prefix + jsonPath([...issue.path, issue.keys[0]]).slice(1), 'unknown field');
-  return new InputError(prefix + jsonPath(issue.path).slice(1), issue.message);
-}
-
 /** A catalog link's rate for a server-to-server hop: up from the sender, down to the receiver. */
 function linkRate(ref: LinkRef, path: string): { bitsPerSecond: number; latencySeconds: number } {
   const link = resolveLink(ref, path);
@@ -222,8 +216,8 @@ function resolveServerProfile(
 
 /** Raw JSON → PipelineProblem; every rule broken is an InputError with its JSON path. */
 export function parsePipeline(raw: unknown): PipelineProblem {
-  const parsed = pipelineInputSchema.safeParse(raw);
-  if (!parsed.success) throw zodToInput(parsed.error);
+  const parsed = pipelineInputSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw inputErrorFromZod(parsed.error);
   const input = parsed.data;
   const model = resolveModel(input.model, '$.model');
   const L = model.layers;

@@ -160,7 +160,7 @@ describe('model-caching: bad input', () => {
     ['negative storage', { ...base, servers: [{ id: 's', storageBytes: -1 }] }, '$.servers[0].storageBytes'],
     ['unknown model requested', { ...base, users: [{ id: 'u', servers: ['s'], requests: { Q: 1 } }] }, '$.users[0].requests["Q"]'],
     ['probability above one', { ...base, users: [{ id: 'u', servers: ['s'], requests: { A: 2 } }] }, '$.users[0].requests.A'],
-    ['extra field', { ...base, colour: 'red' }, '$'],
+    ['extra field', { ...base, colour: 'red' }, '$.colour'],
     ['latency objective without cloud', { ...base, objective: 'expected-latency' }, '$.cloudLatencySeconds'],
     ['unknown catalog model', { ...base, families: [{ type: 'lora', id: 'f', model: 'llama-2-7', adapters: 1, rank: 4 }] }, '$.families[0].model'],
   ];
