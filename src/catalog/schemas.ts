@@ -12,34 +12,74 @@ const positive = z.number().positive('must be positive').finite('must be finite'
 const nonNegative = z.number().nonnegative('must not be negative').finite('must be finite');
 const fraction = z.number().gt(0, 'must be in (0, 1]').lte(1, 'must be in (0, 1]');
 
+/**
+ * Upper limits on catalog numbers. They are far beyond any real model or device (the largest
+ * dataset entries: 80 layers, hidden 8192, FFN 28672, 129k vocabulary, 164k context, 256 experts,
+ * 9.89e14 FLOP/s, 80 GB) and exist only to turn absurd sizes into a clear InputError: generators
+ * and solvers allocate per layer, per expert or per head, so `"layers": 1e9` would otherwise
+ * exhaust the heap, and 1e308 bytes or seconds turn costs into Infinity/NaN.
+ */
+export const CATALOG_MAXIMA = {
+  layers: 1000,
+  hiddenSize: 1_048_576,
+  heads: 16_384,
+  kvHeads: 16_384,
+  headDim: 65_536,
+  ffnHiddenSize: 1_048_576,
+  vocabSize: 10_000_000,
+  maxContext: 100_000_000,
+  experts: 65_536,
+  topK: 65_536,
+  sharedExperts: 65_536,
+  expertFfnHiddenSize: 1_048_576,
+  denseLayers: 1000,
+  loraRank: 1_048_576,
+  /** FLOP/s: an exaFLOP per device (today's largest accelerators are ~1e15–1e16). */
+  peakFlopsPerSecond: 1e18,
+  memoryBytes: 1e15,
+  /** Rates: 1e18 leaves room for an idealised "free" link or memory (tests model one at 1e18 bit/s). */
+  bytesPerSecond: 1e18,
+  bitsPerSecond: 1e18,
+  /** Seconds for one overhead or one-way latency: a day. */
+  seconds: 86_400,
+  watts: 1e6,
+} as const;
+
+const tooBig = (max: number): string => `must be at most ${max} (absurd size)`;
+const cappedInt = (max: number) => positiveInt.lte(max, tooBig(max));
+const cappedNonNegativeInt = (max: number) => nonNegativeInt.lte(max, tooBig(max));
+const cappedPositive = (max: number) => positive.lte(max, tooBig(max));
+const cappedNonNegative = (max: number) => nonNegative.lte(max, tooBig(max));
+const M = CATALOG_MAXIMA;
+
 export const moeSchema = z.strictObject({
-  experts: positiveInt,
-  topK: positiveInt,
-  sharedExperts: nonNegativeInt,
-  expertFfnHiddenSize: positiveInt,
-  denseLayers: nonNegativeInt,
+  experts: cappedInt(M.experts),
+  topK: cappedInt(M.topK),
+  sharedExperts: cappedNonNegativeInt(M.sharedExperts),
+  expertFfnHiddenSize: cappedInt(M.expertFfnHiddenSize),
+  denseLayers: cappedNonNegativeInt(M.denseLayers),
 });
 
 export const mlaSchema = z.strictObject({
-  qLoraRank: positiveInt,
-  kvLoraRank: positiveInt,
-  qkNopeHeadDim: positiveInt,
-  qkRopeHeadDim: nonNegativeInt,
-  vHeadDim: positiveInt,
+  qLoraRank: cappedInt(M.loraRank),
+  kvLoraRank: cappedInt(M.loraRank),
+  qkNopeHeadDim: cappedInt(M.headDim),
+  qkRopeHeadDim: cappedNonNegativeInt(M.headDim),
+  vHeadDim: cappedInt(M.headDim),
 });
 
 const modelFields = {
   id: z.string().min(1),
   name: z.string().min(1),
-  layers: positiveInt,
-  hiddenSize: positiveInt,
-  heads: positiveInt,
-  kvHeads: positiveInt,
-  headDim: positiveInt,
-  ffnHiddenSize: positiveInt,
+  layers: cappedInt(M.layers),
+  hiddenSize: cappedInt(M.hiddenSize),
+  heads: cappedInt(M.heads),
+  kvHeads: cappedInt(M.kvHeads),
+  headDim: cappedInt(M.headDim),
+  ffnHiddenSize: cappedInt(M.ffnHiddenSize),
   ffnKind: z.enum(['mlp', 'gated']),
-  vocabSize: positiveInt,
-  maxContext: positiveInt,
+  vocabSize: cappedInt(M.vocabSize),
+  maxContext: cappedInt(M.maxContext),
   positionEmbedding: z.enum(['learned', 'rotary']),
   bias: z.boolean(),
   tiedEmbeddings: z.boolean(),
@@ -68,6 +108,8 @@ export const modelSpecSchema = z
  */
 const refPositiveInt = z.number().positive('must be positive').refine(Number.isInteger, 'must be a whole number').meta({ type: 'integer' });
 const refNonNegativeInt = z.number().nonnegative('must not be negative').refine(Number.isInteger, 'must be a whole number').meta({ type: 'integer' });
+const refCappedInt = (max: number) => refPositiveInt.lte(max, tooBig(max));
+const refCappedNonNegativeInt = (max: number) => refNonNegativeInt.lte(max, tooBig(max));
 
 /**
  * An enumerated field for the object branch of a reference union: like `z.enum` (the JSON Schema
@@ -81,19 +123,19 @@ function refEnum(values: readonly string[]) {
 }
 
 const moeRefSchema = z.strictObject({
-  experts: refPositiveInt,
-  topK: refPositiveInt,
-  sharedExperts: refNonNegativeInt,
-  expertFfnHiddenSize: refPositiveInt,
-  denseLayers: refNonNegativeInt,
+  experts: refCappedInt(M.experts),
+  topK: refCappedInt(M.topK),
+  sharedExperts: refCappedNonNegativeInt(M.sharedExperts),
+  expertFfnHiddenSize: refCappedInt(M.expertFfnHiddenSize),
+  denseLayers: refCappedNonNegativeInt(M.denseLayers),
 });
 
 const mlaRefSchema = z.strictObject({
-  qLoraRank: refPositiveInt,
-  kvLoraRank: refPositiveInt,
-  qkNopeHeadDim: refPositiveInt,
-  qkRopeHeadDim: refNonNegativeInt,
-  vHeadDim: refPositiveInt,
+  qLoraRank: refCappedInt(M.loraRank),
+  kvLoraRank: refCappedInt(M.loraRank),
+  qkNopeHeadDim: refCappedInt(M.headDim),
+  qkRopeHeadDim: refCappedNonNegativeInt(M.headDim),
+  vHeadDim: refCappedInt(M.headDim),
 });
 
 /**
@@ -105,14 +147,14 @@ export const modelRefSchema = z.union([
   z
     .strictObject({
       ...modelFields,
-      layers: refPositiveInt,
-      hiddenSize: refPositiveInt,
-      heads: refPositiveInt,
-      kvHeads: refPositiveInt,
-      headDim: refPositiveInt,
-      ffnHiddenSize: refPositiveInt,
-      vocabSize: refPositiveInt,
-      maxContext: refPositiveInt,
+      layers: refCappedInt(M.layers),
+      hiddenSize: refCappedInt(M.hiddenSize),
+      heads: refCappedInt(M.heads),
+      kvHeads: refCappedInt(M.kvHeads),
+      headDim: refCappedInt(M.headDim),
+      ffnHiddenSize: refCappedInt(M.ffnHiddenSize),
+      vocabSize: refCappedInt(M.vocabSize),
+      maxContext: refCappedInt(M.maxContext),
       moe: moeRefSchema,
       mla: mlaRefSchema,
       ffnKind: refEnum(['mlp', 'gated']),
@@ -128,15 +170,15 @@ export const modelRefSchema = z.union([
 const deviceFields = {
   id: z.string().min(1),
   name: z.string().min(1),
-  peakFlopsPerSecond: positive,
-  memoryBytes: positive,
-  memoryBandwidthBytesPerSecond: positive,
-  storageReadBytesPerSecond: positive,
+  peakFlopsPerSecond: cappedPositive(M.peakFlopsPerSecond),
+  memoryBytes: cappedPositive(M.memoryBytes),
+  memoryBandwidthBytesPerSecond: cappedPositive(M.bytesPerSecond),
+  storageReadBytesPerSecond: cappedPositive(M.bytesPerSecond),
   computeEfficiency: fraction,
   bandwidthEfficiency: fraction,
-  perCallOverheadSeconds: nonNegative,
-  activePowerWatts: nonNegative,
-  transmitPowerWatts: nonNegative,
+  perCallOverheadSeconds: cappedNonNegative(M.seconds),
+  activePowerWatts: cappedNonNegative(M.watts),
+  transmitPowerWatts: cappedNonNegative(M.watts),
   source: z.string().min(1),
 };
 export const deviceSpecSchema = z.strictObject(deviceFields);
@@ -148,9 +190,9 @@ export const deviceRefSchema = z.union([
 const linkFields = {
   id: z.string().min(1),
   name: z.string().min(1),
-  uplinkBitsPerSecond: positive,
-  downlinkBitsPerSecond: positive,
-  latencySeconds: nonNegative,
+  uplinkBitsPerSecond: cappedPositive(M.bitsPerSecond),
+  downlinkBitsPerSecond: cappedPositive(M.bitsPerSecond),
+  latencySeconds: cappedNonNegative(M.seconds),
   source: z.string().min(1),
 };
 export const linkSpecSchema = z.strictObject(linkFields);

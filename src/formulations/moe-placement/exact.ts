@@ -41,6 +41,10 @@ const WHOLE_MILP_BINARIES = 6000;
  */
 const DEFAULT_TIME_LIMIT_SMALL_SECONDS = 600;
 const DEFAULT_TIME_LIMIT_LARGE_SECONDS = 15;
+/** Share of the time limit the per-layer aggregate bounds may use before the fluid bound takes over. */
+const AGGREGATE_SHARE = 0.6;
+/** Below this many seconds left no further LP/MILP is started. */
+const MIN_SOLVE_SECONDS = 0.2;
 
 /** Replica slots → a placement: EPLB's replication rule, then replicas dealt toward target loads. */
 export function realizeLayer(problem: MoePlacementProblem, layer: number, counts: readonly number[], targets: readonly number[]): Replica[][] {
@@ -234,7 +238,13 @@ function rowsValue(problem: MoePlacementProblem, layer: number, rows: readonly (
 }
 
 /** The best shares for a fixed placement of one layer: an LP over the holders' shares. */
-async function optimalShares(problem: MoePlacementProblem, layer: number, holders: readonly (readonly Replica[])[], context: ExactContext): Promise<Replica[][]> {
+async function optimalShares(
+  problem: MoePlacementProblem,
+  layer: number,
+  holders: readonly (readonly Replica[])[],
+  context: ExactContext,
+  timeLimitSeconds: number,
+): Promise<Replica[][]> {
   const S = problem.servers.length;
   const maxType = problem.objective !== 'traffic';
   const b = new ModelBuilder(`moe-shares-${layer}`, 'min');
@@ -259,7 +269,7 @@ async function optimalShares(problem: MoePlacementProblem, layer: number, holder
       }),
     );
   }
-  const result = await context.solveMilp(b.build(), { timeLimitSeconds: 30 });
+  const result = await context.solveMilp(b.build(), { timeLimitSeconds });
   if (result.solution === null) return holders.map((reps) => reps.map((r) => ({ ...r })));
   const values = result.solution.values;
   return holders.map((reps, e) => {
@@ -345,25 +355,33 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
   }
   const seed = bestValue as Evaluation | null;
 
-  // 1. Aggregate bound per layer (a bound on the layer's term without migration).
-  const aggregates: AggregateBound[] = [];
-  for (let l = 0; l < Lm; l++) aggregates.push(aggregateLayerBound(problem, l, caps, seed === null ? 0 : layerValueOf(seed, l)));
+  // 1. Aggregate bound per layer (a bound on the layer's term without migration). Each costs a
+  //    bisection (about 0.1 s per layer on DeepSeek-V3 × 16 servers), so under a short time limit
+  //    the layers not reached by AGGREGATE_SHARE of it get the solver-free fluid bound instead.
+  const aggregates: (AggregateBound | null)[] = [];
+  for (let l = 0; l < Lm; l++) {
+    const inTime = !maxType || limit - remaining() < AGGREGATE_SHARE * limit;
+    aggregates.push(inTime ? aggregateLayerBound(problem, l, caps, seed === null ? 0 : layerValueOf(seed, l)) : null);
+  }
   const aggregateSeconds = (performance.now() - start) / 1000;
-  const aggregateBounds = aggregates.map((a) => a.bound);
+  const aggregateBounds = aggregates.map((a, l) => a?.bound ?? fluidLayerBound(problem, l));
   const layerBounds = [...aggregateBounds];
 
   // 2. Realised incumbent per layer.
-  const slots = allotment(problem, caps, aggregates.map((a) => a.counts));
+  const complete = aggregates.every((a) => a !== null);
+  const slots = allotment(problem, caps, complete ? aggregates.map((a) => (a as AggregateBound).counts) : null);
   const even = allotment(problem, caps, null);
   const realised: Replica[][][] = [];
   for (let l = 0; l < Lm; l++) {
     let agg = aggregates[l];
-    // Memory forced a per-layer allotment: aim at the relaxation's solution within it instead.
-    if (!slots[l].every((c, s) => c === agg.counts[s])) agg = aggregateLayerBound(problem, l, slots[l], seed === null ? 0 : layerValueOf(seed, l));
+    // Memory forced a per-layer allotment: aim at the relaxation's solution within it instead
+    // (while time allows; otherwise only the greedy packings below are tried).
+    if (agg !== null && !slots[l].every((c, s) => c === agg?.counts[s]))
+      agg = limit - remaining() < AGGREGATE_SHARE * limit ? aggregateLayerBound(problem, l, slots[l], seed === null ? 0 : layerValueOf(seed, l)) : null;
     // Candidates: the relaxation's solution dealt out, and speed-aware greedy packings with a
     // few amounts of replication; the best (at proportional shares) gets its optimal shares.
     const spare = Math.max(0, Math.min(problem.maxReplicasPerLayer ?? Infinity, even[l].reduce((a, b) => a + b, 0)) - E);
-    const candidates = [realizeLayer(problem, l, agg.counts, agg.tokens)];
+    const candidates = agg === null ? [] : [realizeLayer(problem, l, agg.counts, agg.tokens)];
     for (const extra of new Set([0, Math.floor(spare / 4), Math.floor(spare / 2), spare])) candidates.push(greedyLayer(problem, l, even[l], extra));
     let chosen = candidates[0];
     let chosenValue = Infinity;
@@ -380,7 +398,9 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
   const used = problem.servers.map((_, s) => realised.reduce((a, rows) => a + countsOf(problem, rows)[s], 0));
   const free = caps.map((c, s) => Math.max(0, c - used[s]));
   for (let l = 0; l < Lm; l++) {
-    realised[l] = await optimalShares(problem, l, improveLayer(problem, l, realised[l], free), context);
+    const improved = improveLayer(problem, l, realised[l], free);
+    // Optimal shares are one LP per layer; out of time, the proportional shares stand.
+    realised[l] = remaining() > MIN_SOLVE_SECONDS ? await optimalShares(problem, l, improved, context, Math.min(30, remaining())) : improved;
   }
   consider({ placement: realised });
   const realisedObjective = evaluateDecision(problem, { placement: realised }).objective;
@@ -407,7 +427,7 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
       continue;
     }
     const left = remaining();
-    if (left <= 0.2) {
+    if (left <= MIN_SOLVE_SECONDS) {
       stoppedEarly = true;
       break;
     }
@@ -426,7 +446,7 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
     const fitsCaps = countsOf(problem, startRows).every((c, s) => c <= layerCaps[s]);
     const result = await context.solveMilp(built.model, {
       mipGap: context.mipGap,
-      timeLimitSeconds: Math.max(0.2, left / Math.max(1, Lm - k)),
+      timeLimitSeconds: Math.max(MIN_SOLVE_SECONDS, left / Math.max(1, Lm - k)),
       ...(fitsCaps ? { warmStart: built.encode([startRows]) } : {}),
     });
     if (result.solution === null) continue;
@@ -447,7 +467,7 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
 
   // 5. Memory couples the layers and the whole MILP is small: solve it from the incumbent.
   let wholeMessage = '';
-  if (relative(incumbentValue.objective, bound) > context.mipGap && Lm * E * S <= WHOLE_MILP_BINARIES && remaining() > 0.2) {
+  if (relative(incumbentValue.objective, bound) > context.mipGap && Lm * E * S <= WHOLE_MILP_BINARIES && remaining() > MIN_SOLVE_SECONDS) {
     const scale = 1 / Math.max(bound, 1e-12);
     // Layer l of an improving solution spends at most incumbent − Σ_{other layers} bound.
     const slack = incumbentValue.objective - bound;
@@ -484,6 +504,22 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
       seconds: (performance.now() - start) / 1000,
     },
   };
+}
+
+/**
+ * A solver-free lower bound on a max-type layer term: a server serving L_s > 0 tokens pays at
+ * least a_s · L_s (a_s: its largest per-token time coefficient) and Σ_s L_s = W, so
+ * T ≥ W / Σ_s 1/a_s. Weaker than the aggregate bound; used for layers it had no time for.
+ */
+function fluidLayerBound(problem: MoePlacementProblem, layer: number): number {
+  let W = 0;
+  for (let e = 0; e < problem.experts; e++) W += expertTokens(problem, layer, e);
+  let capacity = 0;
+  problem.servers.forEach((_, s) => {
+    const a = Math.max(0, ...serverRows(problem, s).map((r) => r.perToken));
+    capacity += a > 0 ? 1 / a : Infinity;
+  });
+  return Number.isFinite(capacity) && capacity > 0 ? W / capacity : 0;
 }
 
 function layerValueOf(evaluation: Evaluation, layer: number): number {

@@ -19,15 +19,36 @@ const nonNegative = z.number().nonnegative('must not be negative').finite('must 
 const positiveInt = z.number().int('must be a whole number').positive('must be positive');
 const nonNegativeInt = z.number().int('must be a whole number').nonnegative('must not be negative');
 
+/**
+ * Upper limits on sizes the user writes. The popularity generator, the migration table and the
+ * MILP allocate per layer × expert (× server), so absurd counts must be an InputError, not an
+ * exhausted heap; byte and FLOP figures beyond these turn costs into Infinity. DeepSeek-V3 on 16
+ * servers is 58 × 256 × 16 ≈ 2.4e5 cells, far inside the limits.
+ */
+export const MOE_MAXIMA = {
+  layers: 1000,
+  experts: 65_536,
+  servers: 1024,
+  /** layers × experts: the popularity matrix. */
+  popularityCells: 1_000_000,
+  /** layers × experts × servers: the placement variables and the migration table. */
+  placementCells: 10_000_000,
+  bytes: 1e15,
+  flopsPerToken: 1e15,
+  batchTokens: 1e9,
+  flopsPerSecond: 1e18,
+} as const;
+const tooBig = (max: number): string => `must be at most ${max} (absurd size)`;
+
 /** Expert sizes written out, for an MoE that is not in the catalog. */
 const inlineMoeSchema = z.strictObject({
   name: z.string().optional(),
-  layers: positiveInt.describe('MoE layers'),
-  experts: positiveInt.describe('routed experts per MoE layer'),
-  topK: positiveInt.describe('experts each token is routed to'),
-  expertBytes: positive.describe('bytes of one expert (weights as stored)'),
-  expertFlopsPerToken: positive.describe('forward FLOPs of one expert for one token'),
-  activationBytesPerToken: positive.describe('bytes of one token activation sent to an expert (and of its result sent back)'),
+  layers: positiveInt.lte(MOE_MAXIMA.layers, tooBig(MOE_MAXIMA.layers)).describe('MoE layers'),
+  experts: positiveInt.lte(MOE_MAXIMA.experts, tooBig(MOE_MAXIMA.experts)).describe('routed experts per MoE layer'),
+  topK: positiveInt.lte(MOE_MAXIMA.experts, tooBig(MOE_MAXIMA.experts)).describe('experts each token is routed to'),
+  expertBytes: positive.lte(MOE_MAXIMA.bytes, tooBig(MOE_MAXIMA.bytes)).describe('bytes of one expert (weights as stored)'),
+  expertFlopsPerToken: positive.lte(MOE_MAXIMA.flopsPerToken, tooBig(MOE_MAXIMA.flopsPerToken)).describe('forward FLOPs of one expert for one token'),
+  activationBytesPerToken: positive.lte(MOE_MAXIMA.bytes, tooBig(MOE_MAXIMA.bytes)).describe('bytes of one token activation sent to an expert (and of its result sent back)'),
 });
 
 const popularitySchema = z.union([
@@ -49,8 +70,8 @@ const popularitySchema = z.union([
 const serverSchema = z.strictObject({
   name: z.string().min(1).optional(),
   device: deviceRefSchema,
-  expertMemoryBytes: positive.optional().describe('memory available for experts (default: the device memory)'),
-  flopsPerSecond: positive.optional().describe('sustained FLOP/s for expert FFNs, overriding peak × efficiency'),
+  expertMemoryBytes: positive.lte(MOE_MAXIMA.bytes, tooBig(MOE_MAXIMA.bytes)).optional().describe('memory available for experts (default: the device memory)'),
+  flopsPerSecond: positive.lte(MOE_MAXIMA.flopsPerSecond, tooBig(MOE_MAXIMA.flopsPerSecond)).optional().describe('sustained FLOP/s for expert FFNs, overriding peak × efficiency'),
   link: linkRefSchema.optional().describe('link between the requesting side and this server (required unless the requester is on this server)'),
   node: z.string().min(1).optional().describe('node label, used by EPLB’s hierarchical policy'),
 });
@@ -63,8 +84,11 @@ export const inputSchema = z
     model: modelRefSchema.optional().describe('catalog MoE model (mixtral-8x7b, deepseek-v3) or an inline/overridden model with a `moe` block'),
     moe: inlineMoeSchema.optional().describe('expert sizes written out instead of a model'),
     popularity: popularitySchema,
-    batchTokens: positive.describe('tokens one decode step pushes through every MoE layer (the batch)'),
-    servers: z.array(serverSchema).min(1, 'at least one server is needed'),
+    batchTokens: positive.lte(MOE_MAXIMA.batchTokens, tooBig(MOE_MAXIMA.batchTokens)).describe('tokens one decode step pushes through every MoE layer (the batch)'),
+    servers: z
+      .array(serverSchema)
+      .min(1, 'at least one server is needed')
+      .max(MOE_MAXIMA.servers, `at most ${MOE_MAXIMA.servers} servers (absurd size)`),
     requester: z
       .strictObject({ server: nonNegativeInt.describe('index of the server the requesting side runs on (its experts are local)') })
       .optional()
@@ -190,13 +214,13 @@ function expertShape(input: Input): ExpertShape {
   if (input.moe !== undefined) {
     const m = input.moe;
     if (m.topK > m.experts) throw new InputError('$.moe.topK', `topK (${m.topK}) exceeds the number of experts (${m.experts})`);
-    return { ...m, name: m.name ?? 'inline MoE' };
+    return checkedShape({ ...m, name: m.name ?? 'inline MoE' }, '$.moe');
   }
   if (input.model === undefined) throw new InputError('$.model', 'required: a catalog MoE model (or give `moe` with the expert sizes)');
   const model: ModelSpec = resolveModel(input.model, '$.model');
   if (!model.moe) throw new InputError('$.model', `model "${model.id}" has no mixture-of-experts layers`);
   const params = expertParams(model);
-  return {
+  return checkedShape({
     name: model.name,
     layers: model.layers - model.moe.denseLayers,
     experts: model.moe.experts,
@@ -205,7 +229,18 @@ function expertShape(input: Input): ExpertShape {
     // Two FLOPs (multiply and add) per weight per token.
     expertFlopsPerToken: 2 * params,
     activationBytesPerToken: activationBytesPerToken(model),
-  };
+  }, '$.model');
+}
+
+/** The popularity matrix is layers × experts numbers; refuse sizes that cannot be held. */
+function checkedShape(shape: ExpertShape, path: string): ExpertShape {
+  const cells = shape.layers * shape.experts;
+  if (cells > MOE_MAXIMA.popularityCells)
+    throw new InputError(
+      path,
+      `${shape.layers} MoE layers × ${shape.experts} experts = ${cells} popularity entries; at most ${MOE_MAXIMA.popularityCells} (absurd size)`,
+    );
+  return shape;
 }
 
 function resolveServer(s: Input['servers'][number], i: number, isRequester: boolean): MoeServer {
@@ -233,6 +268,12 @@ export function parseProblem(raw: unknown): MoePlacementProblem {
   const input = parsed.data;
   const shape = expertShape(input);
   const S = input.servers.length;
+  const placementCells = shape.layers * shape.experts * S;
+  if (placementCells > MOE_MAXIMA.placementCells)
+    throw new InputError(
+      '$.servers',
+      `${shape.layers} MoE layers × ${shape.experts} experts × ${S} servers = ${placementCells} placement choices; at most ${MOE_MAXIMA.placementCells} (absurd size)`,
+    );
   const requesterServer = input.requester?.server ?? null;
   if (requesterServer !== null && requesterServer >= S)
     throw new InputError('$.requester.server', `server index ${requesterServer} is out of range (there are ${S} servers)`);
