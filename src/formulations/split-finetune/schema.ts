@@ -17,12 +17,27 @@ import {
   type TrainingAccounting,
   type TrainingAccountingName,
 } from '../../cost/training.ts';
-import { InputError, jsonPath } from '../../errors.ts';
+import { InputError, inputErrorFromZod, jsonPath } from '../../errors.ts';
 
 const positiveInt = z.number().int('must be a whole number').positive('must be positive');
 const nonNegativeInt = z.number().int('must be a whole number').nonnegative('must not be negative');
 const positive = z.number().positive('must be positive');
 const ratio = z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]');
+
+/**
+ * Upper limits on the counts that size the solve. Every client gets one option per (cut, frozen
+ * prefix, subchannel count), and the exact method's DPs hold arrays over subchannels, so absurd
+ * counts must be an InputError rather than an exhausted heap. 4096 subchannels is far more than
+ * any OFDMA cell schedules to a handful of clients (a 100 MHz 5G NR carrier has 273 resource
+ * blocks); the option limit keeps the table to a few hundred MB (4096 subchannels × 3 GPT-2
+ * medium clients ≈ 7e6 options solve in about 20 s).
+ */
+export const SPLIT_FINETUNE_MAXIMA = {
+  subchannels: 4096,
+  clients: 1024,
+  /** clients × (cut, frozen prefix) pairs × subchannel counts a client can take. */
+  options: 10_000_000,
+} as const;
 
 export const OBJECTIVES = ['round-time', 'total-time', 'device-energy', 'weighted'] as const;
 export type ObjectiveKind = (typeof OBJECTIVES)[number];
@@ -56,8 +71,13 @@ export const splitFinetuneInputSchema = z.strictObject({
   epochs: positiveInt.describe('passes over the local data'),
   aggregationIntervalRounds: positiveInt.optional().describe('client-side adapters are averaged every this many rounds; default once per epoch'),
   server: z.strictObject({ device: deviceRefSchema }),
-  clients: z.array(clientSchema).min(1, 'needs at least one client'),
-  subchannels: positiveInt.describe('uplink subchannels N shared by the clients (Σ n_k ≤ N, n_k ≥ 1)'),
+  clients: z
+    .array(clientSchema)
+    .min(1, 'needs at least one client')
+    .max(SPLIT_FINETUNE_MAXIMA.clients, `at most ${SPLIT_FINETUNE_MAXIMA.clients} clients (absurd size)`),
+  subchannels: positiveInt
+    .max(SPLIT_FINETUNE_MAXIMA.subchannels, `must be at most ${SPLIT_FINETUNE_MAXIMA.subchannels} (absurd size)`)
+    .describe('uplink subchannels N shared by the clients (Σ n_k ≤ N, n_k ≥ 1)'),
   subchannelRateFraction: z
     .number()
     .gt(0, 'must be in (0, 1]')
@@ -152,13 +172,8 @@ function fail(path: readonly PropertyKey[], rule: string): never {
 }
 
 export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
-  const parsed = splitFinetuneInputSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    if (issue.code === 'unrecognized_keys') fail([...issue.path, issue.keys[0]], 'unknown field');
-    const missing = issue.code === 'invalid_type' && issue.input === undefined;
-    fail(issue.path, missing ? 'required field is missing' : issue.message);
-  }
+  const parsed = splitFinetuneInputSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw inputErrorFromZod(parsed.error);
   const p = parsed.data;
   const model = resolveModel(p.model, '$.model');
   const server = resolveDevice(p.server.device, '$.server.device');
@@ -188,6 +203,17 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
   if (accuracy.freezingRatio !== undefined && accuracy.maxFreezingRatio !== undefined && accuracy.freezingRatio > accuracy.maxFreezingRatio)
     fail(['accuracy', 'freezingRatio'], `fixed freezing ratio ${accuracy.freezingRatio} exceeds maxFreezingRatio ${accuracy.maxFreezingRatio}`);
   const bounds = frozenPrefixBounds(model, lora, accuracy);
+  // The option table: one entry per client, (cut, frozen prefix) and subchannel count n ≤ N − K + 1.
+  const optionCount =
+    clients.length *
+    (cutMax - cutMin + 1) *
+    Math.max(0, bounds.max - bounds.min + 1) *
+    Math.max(0, p.subchannels - clients.length + 1);
+  if (optionCount > SPLIT_FINETUNE_MAXIMA.options)
+    fail(
+      ['subchannels'],
+      `${clients.length} clients × ${cutMax - cutMin + 1} cuts × ${bounds.max - bounds.min + 1} frozen prefixes × ${p.subchannels - clients.length + 1} subchannel counts = ${optionCount} options; at most ${SPLIT_FINETUNE_MAXIMA.options} (absurd size: fewer subchannels, clients or a narrower cutRange)`,
+    );
   const roundsPerEpoch = Math.ceil(p.samplesPerClient / p.batchSize);
   const accountingName = p.trainingAccounting ?? 'mixed-16';
   return {
