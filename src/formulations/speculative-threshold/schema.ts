@@ -9,6 +9,7 @@ import type { LinkSpec } from '../../cost/link.ts';
 import type { ModelSpec } from '../../cost/model.ts';
 import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
+import { roundConstants, roundTable } from './cost.ts';
 import { stationaryDistribution } from './markov.ts';
 
 export const KIND = 'speculative-threshold';
@@ -16,10 +17,31 @@ export const KIND = 'speculative-threshold';
 /** Draft lengths beyond this are never useful (acceptance^γ vanishes) and would only bloat the option table. */
 export const MAX_DRAFT_TOKENS_LIMIT = 256;
 
+/**
+ * Upper limits on user-written magnitudes. Real figures are bytes to kilobytes per token,
+ * milliseconds to seconds, millijoules to joules; these limits are far above them and only keep
+ * products (bytes × 8 / rate, seconds × watts, γ × bytes) inside double precision, so an absurd
+ * value is an InputError naming its field instead of Infinity/NaN coefficients in every method.
+ */
+export const SPECULATIVE_MAXIMA = {
+  bytes: 1e9,
+  seconds: 86_400,
+  joules: 1e9,
+  weight: 1e12,
+} as const;
+const tooBig = (max: number): string => `must be at most ${max} (absurd size)`;
+
 const probability = z.number().min(0, 'must be a probability in [0, 1]').max(1, 'must be a probability in [0, 1]');
 const nonNegative = z.number().nonnegative('must not be negative');
 const positive = z.number().positive('must be positive');
 const nonNegativeInt = z.number().int('must be a whole number').nonnegative('must not be negative');
+const bytes = positive.lte(SPECULATIVE_MAXIMA.bytes, tooBig(SPECULATIVE_MAXIMA.bytes));
+const nonNegativeBytes = nonNegative.lte(SPECULATIVE_MAXIMA.bytes, tooBig(SPECULATIVE_MAXIMA.bytes));
+const seconds = positive.lte(SPECULATIVE_MAXIMA.seconds, tooBig(SPECULATIVE_MAXIMA.seconds));
+const nonNegativeSeconds = nonNegative.lte(SPECULATIVE_MAXIMA.seconds, tooBig(SPECULATIVE_MAXIMA.seconds));
+const joules = positive.lte(SPECULATIVE_MAXIMA.joules, tooBig(SPECULATIVE_MAXIMA.joules));
+const nonNegativeJoules = nonNegative.lte(SPECULATIVE_MAXIMA.joules, tooBig(SPECULATIVE_MAXIMA.joules));
+const weight = nonNegative.lte(SPECULATIVE_MAXIMA.weight, tooBig(SPECULATIVE_MAXIMA.weight));
 
 const thresholdEntrySchema = z
   .strictObject({
@@ -69,8 +91,8 @@ const channelSchema = z.strictObject({
 });
 
 const weightedSchema = z.strictObject({
-  secondsWeight: nonNegative.describe('weight of one second per token'),
-  joulesWeight: nonNegative.describe('weight of one device joule per token'),
+  secondsWeight: weight.describe('weight of one second per token'),
+  joulesWeight: weight.describe('weight of one device joule per token'),
 });
 
 export const inputSchema = z.strictObject({
@@ -80,14 +102,14 @@ export const inputSchema = z.strictObject({
   draft: z.strictObject({
     model: modelRefSchema.describe('the small draft model running on the device'),
     device: deviceRefSchema.describe('the user device that drafts'),
-    secondsPerToken: positive.optional().describe('measured draft time per token; default: roofline time at batch 1'),
-    joulesPerToken: nonNegative.optional().describe('measured device energy per draft token; default: active power × draft time'),
+    secondsPerToken: seconds.optional().describe('measured draft time per token; default: roofline time at batch 1'),
+    joulesPerToken: nonNegativeJoules.optional().describe('measured device energy per draft token; default: active power × draft time'),
   }),
   target: z.strictObject({
     model: modelRefSchema.describe('the large target model that verifies'),
     server: deviceRefSchema.describe('the edge server that verifies'),
     verifySeconds: z
-      .strictObject({ fixedSeconds: nonNegative, perTokenSeconds: nonNegative })
+      .strictObject({ fixedSeconds: nonNegativeSeconds, perTokenSeconds: nonNegativeSeconds })
       .optional()
       .describe('measured verification time t_v(n) = fixedSeconds + perTokenSeconds·n for n tokens in one pass; default: roofline'),
   }),
@@ -95,10 +117,10 @@ export const inputSchema = z.strictObject({
   acceptance: acceptanceSchema,
   payload: z
     .strictObject({
-      tokenIdBytes: positive.default(4),
+      tokenIdBytes: bytes.default(4),
       topK: nonNegativeInt.default(0).describe('top-k draft probabilities sent per drafted token (0: ids only)'),
-      probabilityBytes: positive.default(2),
-      headerBytes: nonNegative.default(40).describe('per-message protocol overhead, uplink and downlink'),
+      probabilityBytes: bytes.default(2),
+      headerBytes: nonNegativeBytes.default(40).describe('per-message protocol overhead, uplink and downlink'),
     })
     .prefault({}),
   channel: channelSchema,
@@ -108,7 +130,7 @@ export const inputSchema = z.strictObject({
       max: nonNegativeInt.max(MAX_DRAFT_TOKENS_LIMIT, `must be at most ${MAX_DRAFT_TOKENS_LIMIT}`),
     })
     .describe('range of the draft length γ (γ = 0: server-only decoding)'),
-  energyBudgetJoulesPerToken: positive.optional().describe('device energy per generated token must not exceed this'),
+  energyBudgetJoulesPerToken: joules.optional().describe('device energy per generated token must not exceed this'),
   objective: z.union([z.enum(['time', 'energy']), z.strictObject({ weighted: weightedSchema })]).default('time'),
 });
 export type SpeculativeInput = z.infer<typeof inputSchema>;
@@ -246,7 +268,7 @@ export function parse(raw: unknown): SpeculativeProblem {
   const targetModel = resolveModel(input.target.model, '$.target.model');
   const server = resolveDevice(input.target.server, '$.target.server');
   const channel = parseChannel(input.channel);
-  return {
+  const problem: SpeculativeProblem = {
     kind: KIND,
     description: input.description,
     draftModel,
@@ -267,6 +289,27 @@ export function parse(raw: unknown): SpeculativeProblem {
     energyBudgetJoulesPerToken: input.energyBudgetJoulesPerToken ?? null,
     objective: objectiveWeights(input.objective),
   };
+  checkFiniteCosts(problem);
+  return problem;
+}
+
+/**
+ * Every method reads the same option table; one overflowing entry (a link of 1e-300 bit/s, a
+ * 1e6 W radio sending for 1e303 s) gives Infinity/NaN coefficients, so refuse it here, naming the
+ * part of the input that overflowed.
+ */
+function checkFiniteCosts(p: SpeculativeProblem): void {
+  const k = roundConstants(p);
+  const overflow = 'makes the per-round cost overflow double precision (absurd size)';
+  if (!Number.isFinite(k.draftSecondsPerToken) || !Number.isFinite(k.draftJoulesPerToken))
+    throw new InputError('$.draft', `the draft model on this device ${overflow}: ${k.draftSecondsPerToken} s, ${k.draftJoulesPerToken} J per token`);
+  if (!k.verifySeconds.slice(1).every(Number.isFinite))
+    throw new InputError('$.target', `the target model on this server ${overflow}: verification takes ${k.verifySeconds[k.verifySeconds.length - 1]} s`);
+  const t = roundTable(p);
+  p.states.forEach((_, s) => {
+    const bad = [t.seconds[s], t.joules[s], t.cost[s], t.tokens[s]].some((row) => !row.every(Number.isFinite));
+    if (bad) throw new InputError(`$.channel.states[${s}].link`, `this link ${overflow}`);
+  });
 }
 
 /** A per-state choice: draft length γ and threshold τ (null when the problem has no threshold table). */
