@@ -10,8 +10,20 @@ import { z } from 'zod';
 import type { Sense, Term, VariableType } from '../../milp/model.ts';
 import { inputErrorFromZod } from '../../errors.ts';
 
+/**
+ * Largest magnitude accepted for a coefficient or a finite bound. Solvers work in double precision
+ * with absolute tolerances around 1e-6–1e-9 and treat bounds near 1e20 (HiGHS's default
+ * infinity, kHighsInf) or 1e30 (GLPK's DBL_MAX-like limits) as infinite; beyond about 1e15 a value
+ * no longer has a unit digit to spare (2^53 ≈ 9e15), so larger ones are refused, not silently
+ * misread. Unbounded sides are written as null or omitted.
+ */
+export const MAX_MILP_MAGNITUDE = 1e15;
+const beyond = `must be within ±${MAX_MILP_MAGNITUDE}: beyond what double-precision solvers can use (leave an unbounded side out)`;
+const coefficientBeyond = `must be within ±${MAX_MILP_MAGNITUDE}: beyond what double-precision solvers can use`;
+
 // zod 4's z.number() already rejects NaN and ±Infinity, which is what "finite coefficients" needs.
-const side = z.number().nullable().optional();
+const side = z.number().gte(-MAX_MILP_MAGNITUDE, beyond).lte(MAX_MILP_MAGNITUDE, beyond).nullable().optional();
+const coefficient = z.number().gte(-MAX_MILP_MAGNITUDE, coefficientBeyond).lte(MAX_MILP_MAGNITUDE, coefficientBeyond);
 
 export const variableSchema = z.strictObject({
   name: z.string().min(1).describe('unique variable name'),
@@ -22,7 +34,7 @@ export const variableSchema = z.strictObject({
 
 export const constraintSchema = z.strictObject({
   name: z.string().min(1).optional().describe('unique row name; defaults to "constraints[i]"'),
-  terms: z.record(z.string(), z.number()).describe('coefficient of each variable in the row, by variable name'),
+  terms: z.record(z.string(), coefficient).describe('coefficient of each variable in the row, by variable name'),
   lower: side.describe('row activity ≥ lower; omitted or null means no lower side'),
   upper: side.describe('row activity ≤ upper; omitted or null means no upper side'),
   equals: side.describe('row activity = equals; excludes lower and upper'),
@@ -36,8 +48,8 @@ export const milpInputSchema = z
     sense: z.enum(['min', 'max']),
     variables: z.array(variableSchema).min(1),
     constraints: z.array(constraintSchema),
-    objective: z.record(z.string(), z.number()).describe('objective coefficient of each variable, by name; absent means 0'),
-    objectiveConstant: z.number().optional().describe('added to the objective value; default 0'),
+    objective: z.record(z.string(), coefficient).describe('objective coefficient of each variable, by name; absent means 0'),
+    objectiveConstant: coefficient.optional().describe('added to the objective value; default 0'),
   })
   .superRefine((p, ctx) => {
     const declared = new Map<string, number>();
