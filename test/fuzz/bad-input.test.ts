@@ -77,21 +77,6 @@ const setTo = (m: Mutation, pattern: RegExp, ...values: (keyof typeof REPLACEMEN
 const pathText = (p: Path): string => p.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('');
 
 const OPEN_FINDINGS: readonly OpenFinding[] = [
-  {
-    kind: 'moe-placement',
-    what: 'an inline model with 1e9 layers makes the popularity generator allocate per layer (heap exhausted during parse)',
-    skipMutation: (m) => setTo(m, /^\.model\.layers$/, 'billion'),
-  },
-  {
-    kind: 'split-finetune',
-    what: '1e9 subchannels are accepted and the solve allocates per subchannel (heap exhausted)',
-    skipMutation: (m) => setTo(m, /^\.subchannels$/, 'billion'),
-  },
-  {
-    kind: 'speculative-threshold',
-    what: 'absurd finite values (1e308 bytes, seconds or joules) are accepted, then every method fails with NaN/Infinity coefficients (exit 3, not 2)',
-    skipSolve: (m) => m.op === 'set' && (m.value === 'huge' || m.value === 'minus-huge'),
-  },
 ];
 
 const findingsOf = (kind: string): readonly OpenFinding[] => OPEN_FINDINGS.filter((f) => f.kind === kind);
