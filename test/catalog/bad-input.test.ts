@@ -5,17 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { closeMatches, modelRefSchema, resolveDevice, resolveLink, resolveModel, type ModelRef } from '../../src/catalog/index.ts';
 import { main } from '../../src/cli/main.ts';
-import { InputError } from '../../src/errors.ts';
+import { errorOf } from '../support/errors.ts';
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
 
 const inlineModel = {
   id: 'tiny',

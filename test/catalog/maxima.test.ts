@@ -1,17 +1,8 @@
 /** Absurd sizes in catalog references are refused with the field and its upper limit (exit 2), not an exhausted heap. */
 import { describe, expect, it } from 'vitest';
 import { CATALOG_MAXIMA, loadCatalog, resolveDevice, resolveLink, resolveModel } from '../../src/catalog/index.ts';
-import { InputError } from '../../src/errors.ts';
+import { errorOf } from '../support/errors.ts';
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('catalog maxima', () => {
   it('a billion layers is an absurd size at $.model.layers', () => {

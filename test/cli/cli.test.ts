@@ -5,19 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { solveExitCode } from '../../src/cli/commands/solve.ts';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from '../support/cli.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'edgeplan-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs the CLI in process with captured output (one spawn costs ~0.5 s; this costs ~nothing). */
-async function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), cwd: root, env });
-  return { code, stdout, stderr };
-}
+const run = (argv: string[], env: Record<string, string> = {}) => runCli(argv, env, root);
 
 function write(name: string, content: string | object): string {
   const path = join(dir, name);

@@ -1,8 +1,8 @@
 /** Raw MILP magnitudes beyond double-precision solvers are refused with their path (fuzz finding: ±1e308 accepted). */
 import { describe, expect, it } from 'vitest';
 import { parseProblem } from '../../../src/api.ts';
-import { InputError } from '../../../src/errors.ts';
 import { MAX_MILP_MAGNITUDE } from '../../../src/formulations/milp/schema.ts';
+import { errorOf } from '../../support/errors.ts';
 
 type Doc = {
   kind: 'milp';
@@ -20,15 +20,6 @@ const base = (): Doc => ({
   objective: { x: 1 },
 });
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('milp magnitudes', () => {
   const cases: [string, (d: Doc) => void, string][] = [

@@ -6,22 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { solve } from '../../../src/api.ts';
-import { InputError } from '../../../src/errors.ts';
 import { MOE_MAXIMA } from '../../../src/formulations/moe-placement/schema.ts';
 import { formulation as F } from './helpers.ts';
+import { errorOf } from '../../support/errors.ts';
 
 const example = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(new URL(`../../../problems/moe-placement/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
 
 const inlineMoe = { layers: 2, experts: 8, topK: 2, expertBytes: 1e8, expertFlopsPerToken: 2e8, activationBytesPerToken: 8192 };
 

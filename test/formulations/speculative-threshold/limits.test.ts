@@ -5,22 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { solve } from '../../../src/api.ts';
-import { InputError } from '../../../src/errors.ts';
 import { parse } from '../../../src/formulations/speculative-threshold/schema.ts';
+import { errorOf } from '../../support/errors.ts';
 
 type Doc = Record<string, unknown> & { payload?: Record<string, unknown>; channel: { states: { link: unknown }[] }; draft: { device: unknown } };
 const example = (): Doc =>
   JSON.parse(readFileSync(new URL('../../../problems/speculative-threshold/energy-budget.json', import.meta.url), 'utf8')) as Doc;
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
 
 /** An inline override of a catalog reference (id string) or an inline object. */
 const override = (ref: unknown, fields: Record<string, number>): unknown =>

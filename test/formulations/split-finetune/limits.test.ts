@@ -4,21 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../src/errors.ts';
 import { parseSplitFinetune, SPLIT_FINETUNE_MAXIMA } from '../../../src/formulations/split-finetune/schema.ts';
+import { errorOf } from '../../support/errors.ts';
 
 const example = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(new URL(`../../../problems/split-finetune/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 
-function errorOf(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('split-finetune size limits', () => {
   it.each(['gpt2-medium-3-clients', 'llama-2-7b-10-clients-5g', 'llama-2-13b-phones-fixed-cut-infeasible'])(
