@@ -88,6 +88,8 @@ export interface SolutionReport<D = unknown> {
 
 export interface SolveReport<D = unknown> {
   readonly kind: string;
+  /** What the objective measures and its unit, e.g. `end-to-end inference latency (s)`. */
+  readonly objectiveLabel: string;
   /** The method whose outcome is reported (the last one tried when all failed). */
   readonly method: Method;
   /** Why the reported method stopped; separate from whether a solution is held. */
@@ -116,6 +118,10 @@ export class ParsedProblem<P = unknown, D = unknown> {
 
   get kind(): string {
     return this.formulation.kind;
+  }
+
+  get objectiveLabel(): string {
+    return this.formulation.objectiveLabel?.(this.problem) ?? 'objective';
   }
 
   /** The problem's own sense when the family lets the problem choose it (raw MILP, hit ratio vs latency). */
@@ -391,6 +397,7 @@ export async function solve(problem: unknown, options: SolveOptions = {}): Promi
   const summary = solution !== null ? summarize(parsed, solution) : undefined;
   return {
     kind: parsed.kind,
+    objectiveLabel: parsed.objectiveLabel,
     method: last.attempt.method,
     termination,
     solution,
@@ -498,6 +505,7 @@ export interface CompareRow {
 export interface CompareReport {
   readonly kind: string;
   readonly sense: Sense;
+  readonly objectiveLabel: string;
   readonly rows: readonly CompareRow[];
   /** The best feasible row. */
   readonly best: { readonly method: string; readonly objective: number } | null;
@@ -582,6 +590,7 @@ export async function compare(problem: unknown, options: CompareOptions = {}): P
   return {
     kind: parsed.kind,
     sense,
+    objectiveLabel: parsed.objectiveLabel,
     rows,
     best: best === null ? null : { method: best.method, objective: best.objective },
     agreement: { methods: optimal.map((r) => r.method), agree: spread <= Math.max(OBJECTIVE_TOLERANCE, normalized.mipGap) * scale, spread },

@@ -56,7 +56,7 @@ export function formatSolve(report: SolveReport, title: string): string {
   field('termination', termination);
   field('method', report.method);
   if (report.solution !== null) {
-    field('objective', num(report.solution.objective));
+    field('objective', `${num(report.solution.objective)}  ${report.objectiveLabel}`);
     if (report.solution.bound !== undefined) field('bound', `${num(report.solution.bound)} (gap ${percent(report.solution.gap)})`);
   }
   field('time', seconds(report.timeSeconds));

@@ -68,6 +68,8 @@ export interface Formulation<P, D> {
   readonly sense: Sense;
   /** For families whose objective choice flips the sense (hit ratio vs latency); overrides `sense`. */
   senseOf?(problem: P): Sense;
+  /** What the objective measures, with its unit, e.g. `latency per token (s)`; shown next to the number. */
+  objectiveLabel?(problem: P): string;
   /** zod schema of the input JSON; `parse` applies it and resolves catalog references. */
   readonly inputSchema: z.ZodType;
   /** Raw JSON → Problem; throws InputError naming the JSON path and the rule. */

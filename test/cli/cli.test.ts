@@ -111,7 +111,7 @@ describe('edgeplan commands', () => {
     const result = await run(['solve', 'problems/milp/knapsack.json']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/termination +optimal \(within relative gap 1e-6\)/);
-    expect(result.stdout).toMatch(/objective +309\n/);
+    expect(result.stdout).toMatch(/objective +309  objective \(maximised\)\n/);
     expect(result.stdout).toMatch(/item1 = 1, item2 = 1, item3 = 1, item4 = 1, item6 = 1/);
     expect(result.stderr).toBe('');
   });
@@ -174,7 +174,7 @@ describe('edgeplan commands', () => {
   });
 
   it('maps terminations to exit codes', () => {
-    const base = { kind: 'milp', method: 'highs' as const, attempts: [], options: { backend: 'auto' as const, mipGap: 1e-6 }, timeSeconds: 0 };
+    const base = { kind: 'milp', objectiveLabel: 'objective (minimised)', method: 'highs' as const, attempts: [], options: { backend: 'auto' as const, mipGap: 1e-6 }, timeSeconds: 0 };
     const evaluation = { feasible: true, objective: 1, violations: [], breakdown: null };
     expect(solveExitCode({ ...base, termination: 'time_limit', solution: { decision: {}, objective: 1, evaluation } })).toBe(0);
     expect(solveExitCode({ ...base, termination: 'time_limit', solution: null })).toBe(1);

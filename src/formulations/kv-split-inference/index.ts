@@ -47,6 +47,7 @@ export function explainKvInfeasible(problem: KvProblem): string {
 }
 
 export const kvSplitInferenceFormulation: Formulation<KvProblem, KvDecision> = {
+  objectiveLabel: (p) => (p.objective === 'max' ? 'worst user’s per-token decode latency (s)' : 'sum over users of per-token decode latency (s)'),
   kind: 'kv-split-inference',
   title: 'multi-user split inference under KV-cache memory limits with shared server weights',
   sense: 'min',

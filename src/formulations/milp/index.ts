@@ -17,6 +17,7 @@ export const milpFormulation: Formulation<MilpProblem, MilpDecision> = {
   // A raw MILP carries its own sense; this is the default reported for the family as a whole.
   sense: 'min',
   senseOf: (problem) => problem.sense,
+  objectiveLabel: (problem) => `objective (${problem.sense === 'min' ? 'minimised' : 'maximised'})`,
   inputSchema: milpInputSchema,
   parse: parseMilp,
   decisionSchema: milpDecisionSchema,

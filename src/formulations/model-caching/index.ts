@@ -23,6 +23,7 @@ export const modelCaching: Formulation<Problem, Decision> = {
   title: 'Parameter-sharing model caching on edge servers (TrimCaching setting)',
   sense: 'max',
   senseOf: (problem) => (problem.objective === 'hit-ratio' ? 'max' : 'min'),
+  objectiveLabel: (problem) => (problem.objective === 'hit-ratio' ? 'expected cache hit ratio (share of requests, maximised)' : 'expected serve latency with cloud fallback (s)'),
   inputSchema,
   parse: parseProblem,
   decisionSchema,

@@ -47,6 +47,8 @@ function describe(problem: MoePlacementProblem, decision: MoePlacementDecision, 
 }
 
 export const moePlacementFormulation: Formulation<MoePlacementProblem, MoePlacementDecision> = {
+  objectiveLabel: (p) =>
+    p.objective === 'traffic' ? 'cross-server traffic per decode step (bytes)' : p.objective === 'max-load' ? 'Σ over MoE layers of the busiest server’s compute time (s)' : 'expected per-token latency through the MoE layers (s)',
   kind: 'moe-placement',
   title: 'MoE expert placement and replication across heterogeneous edge servers (SplitMoE)',
   sense: 'min',

@@ -27,6 +27,8 @@ export function bestBaseline(problem: PipelineProblem): { name: string; decision
 }
 
 export const pipelinePlacementFormulation: Formulation<PipelineProblem, PipelineDecision> = {
+  objectiveLabel: (p) =>
+    p.mode.kind === 'training' ? 'training iteration time (s)' : p.mode.kind === 'inference-latency' ? 'end-to-end inference latency (s)' : 'pipeline bottleneck: time per batch step (s)',
   kind: 'pipeline-placement',
   title: 'heterogeneous pipeline stages: which servers, in which order, which layers',
   sense: 'min',

@@ -51,6 +51,8 @@ function describe(p: SpeculativeProblem, d: SpeculativeDecision, e: Evaluation):
 }
 
 export const speculativeThresholdFormulation: Formulation<SpeculativeProblem, SpeculativeDecision> = {
+  objectiveLabel: (p) =>
+    p.objective.name === 'time' ? 'expected time per generated token (s)' : p.objective.name === 'energy' ? 'expected device energy per generated token (J)' : 'weighted cost per generated token (s·w + J·w)',
   kind: KIND,
   title: 'Channel-adaptive draft length and threshold for device-draft / edge-verify speculative decoding',
   sense: 'min',

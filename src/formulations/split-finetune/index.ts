@@ -13,6 +13,8 @@ export type { SplitFinetuneDecision, SplitFinetuneProblem } from './schema.ts';
 export { freezingFront, ratioGrid, type FrontPoint } from './front.ts';
 
 export const splitFinetuneFormulation: Formulation<SplitFinetuneProblem, SplitFinetuneDecision> = {
+  objectiveLabel: (p) =>
+    p.objective === 'round-time' ? 'time per training round, slowest client (s)' : p.objective === 'total-time' ? 'total training time (s)' : p.objective === 'device-energy' ? 'total client device energy (J)' : 'weighted time and energy',
   kind: 'split-finetune',
   title: 'Split federated LoRA fine-tuning: cut layer, freezing ratio and uplink split (SplitLoRA setting)',
   sense: 'min',
