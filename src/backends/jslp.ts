@@ -92,14 +92,18 @@ export function toJslpModel(
     const terms = mergeTerms(row.terms);
     // Rows without terms were already checked against 0; free rows constrain nothing.
     if (terms.length === 0 || (row.lower === -Infinity && row.upper === Infinity)) return;
+    // jslp's simplex works with fixed absolute tolerances, so a row in bytes (coefficients near
+    // 1e10) next to rows of ones misleads it — it called a model with a feasible all-zero point
+    // infeasible. Each row is divided by its largest coefficient, which changes nothing else.
+    const scale = Math.max(...terms.map((t) => Math.abs(t.coefficient)));
     let offset = 0;
     for (const t of terms) {
       const s = substitutions[t.variable];
       offset += t.coefficient * s.shift;
-      columns[t.variable][rowName(i)] = t.coefficient * s.sign;
+      columns[t.variable][rowName(i)] = (t.coefficient * s.sign) / scale;
     }
-    const lower = row.lower - offset;
-    const upper = row.upper - offset;
+    const lower = (row.lower - offset) / scale;
+    const upper = (row.upper - offset) / scale;
     if (row.lower === row.upper) constraints[rowName(i)] = { equal: lower };
     else if (row.lower === -Infinity) constraints[rowName(i)] = { max: upper };
     else if (row.upper === Infinity) constraints[rowName(i)] = { min: lower };

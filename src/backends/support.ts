@@ -209,10 +209,28 @@ export async function guardedSolve<Runtime>(
   }
 }
 
+/**
+ * The point with every variable at its bound nearest zero, when it is feasible. An infeasibility
+ * claim contradicted by it is a solver fault (javascript-lp-solver made one on badly scaled rows),
+ * and checking it costs one pass over the rows.
+ */
+export function obviousPoint(model: Model): number[] | null {
+  const point = model.variables.map((v) => {
+    const { lower, upper } = effectiveBounds(v);
+    return lower > 0 ? lower : upper < 0 ? upper : 0;
+  });
+  return checkMilpSolution(model, point).ok ? point : null;
+}
+
 /** Enforces the status model: which terminations carry a solution, and that it is feasible. */
 function finish(backend: BackendName, model: Model, outcome: Outcome, timeSeconds: number): MilpResult {
   const base = { backend, timeSeconds, ...(outcome.message !== undefined ? { message: outcome.message } : {}) };
   const { termination } = outcome;
+  if (termination === 'infeasible') {
+    const witness = obviousPoint(model);
+    if (witness !== null)
+      return { ...base, termination: 'error', solution: null, message: `${backend} claimed infeasible, but the point with every variable at its bound nearest zero satisfies every row` };
+  }
   if (termination === 'error' || termination === 'infeasible' || termination === 'unbounded') {
     return { ...base, termination, solution: null };
   }
