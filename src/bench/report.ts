@@ -41,8 +41,10 @@ function methodNote(message: string | undefined): string {
 export function instancesTable(results: BenchResults, suite: string): Table {
   return {
     title: `${suite}: instances`,
-    header: ['instance', 'time limit', 'compile', 'description'],
-    rows: results.instances.filter((i) => i.suite === suite).map((r) => [r.instance, r.timeLimitSeconds > 0 ? `${r.timeLimitSeconds} s` : '-', formatSeconds(r.compileSeconds), r.description]),
+    header: ['instance', 'objective', 'time limit', 'compile', 'description'],
+    rows: results.instances
+      .filter((i) => i.suite === suite)
+      .map((r) => [r.instance, r.sense === null ? '-' : `${r.sense} ${r.objectiveLabel ?? 'objective'}`, r.timeLimitSeconds > 0 ? `${r.timeLimitSeconds} s` : '-', formatSeconds(r.compileSeconds), r.description]),
   };
 }
 

@@ -51,6 +51,8 @@ export interface InstanceResult {
   readonly status: 'ok' | 'infeasible' | 'failed';
   readonly reason?: string;
   readonly sense: Sense | null;
+  /** What the objective measures and in which unit (the family's objectiveLabel). */
+  readonly objectiveLabel: string | null;
   readonly timeLimitSeconds: number;
   readonly compileSeconds: number | null;
   readonly methods: readonly MethodRun[];
@@ -375,6 +377,7 @@ export async function runInstance(suite: string, instance: BenchInstance, repeat
     status: 'failed',
     reason,
     sense: null,
+    objectiveLabel: null,
     compileSeconds: null,
     methods: [],
     peers: [],
@@ -417,7 +420,7 @@ export async function runInstance(suite: string, instance: BenchInstance, repeat
     if (highs !== undefined && highs.medianSeconds > 0) {
       for (const r of runs) if (r.method !== 'highs' && r.termination === 'optimal') timeRatios[`${r.method}/highs`] = r.medianSeconds / highs.medianSeconds;
     }
-    const common = { ...base, sense, compileSeconds, methods: runs, peers, optimum, agreement, conflicts, timeRatios };
+    const common = { ...base, sense, objectiveLabel: parsed.objectiveLabel, compileSeconds, methods: runs, peers, optimum, agreement, conflicts, timeRatios };
     if (optimum !== null) return { ...common, status: 'ok' };
     if (runs.some((r) => r.termination === 'infeasible') && !runs.some((r) => r.termination === 'error')) {
       return { ...common, status: 'infeasible', reason: 'proven infeasible' };
@@ -532,7 +535,7 @@ export async function runBench(suites: readonly BenchSuite[], options: BenchOpti
   try {
     for (const p of prepared) {
       if (p.error !== null) {
-        instances.push({ suite: p.suite.kind, instance: '(suite)', description: '', status: 'failed', reason: p.error, sense: null, timeLimitSeconds: 0, compileSeconds: null, methods: [], peers: [], optimum: null, agreement: null, conflicts: [], timeRatios: {} });
+        instances.push({ suite: p.suite.kind, instance: '(suite)', description: '', status: 'failed', reason: p.error, sense: null, objectiveLabel: null, timeLimitSeconds: 0, compileSeconds: null, methods: [], peers: [], optimum: null, agreement: null, conflicts: [], timeRatios: {} });
         continue;
       }
       for (const instance of p.instances) instances.push(await runInstance(p.suite.kind, instance, repeat, progress));
