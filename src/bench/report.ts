@@ -115,7 +115,7 @@ export function scalingSpec(series: ScalingResult): TopLevelSpec {
   }));
   return {
     $schema: VEGA_LITE_SCHEMA,
-    title: `${series.suite}: solve time vs ${series.parameter} (limit ${series.timeLimitSeconds} s)`,
+    title: `${series.suite}: solve time vs ${series.parameter} (${[...new Set(series.points.map((p) => p.method))].join(', ')}; limit ${series.timeLimitSeconds} s)`,
     width: 420,
     height: 260,
     data: { values },
@@ -195,9 +195,17 @@ export async function writeBenchOutputs(results: BenchResults, dir: string, opti
     const spec = ratiosSpec(results, suite);
     if (spec !== null) plots.push({ name: `ratios-${slug(suite)}.svg`, svg: await renderSvg(spec), suite, caption: `${suite}: ${RATIO_HEADER}, one point per (instance, peer)` });
   }
+  const used = new Set<string>();
+  // Two series of one family may share a parameter name (e.g. users for two methods): number the later ones.
+  const uniqueName = (base: string): string => {
+    let name = `${base}.svg`;
+    for (let k = 2; used.has(name); k++) name = `${base}-${k}.svg`;
+    used.add(name);
+    return name;
+  };
   for (const series of results.scaling) {
     if (series.points.length === 0) continue;
-    plots.push({ name: `scaling-${slug(series.suite)}-${slug(series.parameter)}.svg`, svg: await renderSvg(scalingSpec(series)), suite: series.suite, caption: `${series.suite}: solve time vs ${series.parameter}` });
+    plots.push({ name: uniqueName(`scaling-${slug(series.suite)}-${slug(series.parameter)}`), svg: await renderSvg(scalingSpec(series)), suite: series.suite, caption: `${series.suite}: solve time vs ${series.parameter}` });
   }
   for (const p of plots) write(p.name, p.svg);
   if (options.html === true) {

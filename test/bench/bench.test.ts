@@ -46,7 +46,10 @@ const tiny: BenchSuite = {
     { name: 'bad-input', description: 'no variables', problem: { kind: 'milp', sense: 'min' } },
     { name: 'no-method', description: 'milp has no exact method', problem: knapsack, methods: ['exact'] },
   ],
-  scaling: () => [{ parameter: 'items', points: [8, 10].map((n) => ({ size: n, problem: gapProblem(n, n === 8 ? 2 : 3, n === 8 ? 2 : 3) })), methods: ['highs'] }],
+  scaling: () => [
+    { parameter: 'items', points: [8, 10].map((n) => ({ size: n, problem: gapProblem(n, n === 8 ? 2 : 3, n === 8 ? 2 : 3) })), methods: ['highs'] },
+    { parameter: 'items', points: [{ size: 8, problem: gapProblem(8, 2, 2) }], methods: ['glpk'] },
+  ],
 };
 
 const throwing: BenchSuite = {
@@ -127,6 +130,8 @@ describe('bench runner on a tiny synthetic suite', () => {
     expect(md).toContain('failed: suite could not build its instances: generator exploded');
     const scaling = readFileSync(join(out, 'scaling-milp-items.svg'), 'utf8');
     expect(scaling.startsWith('<svg')).toBe(true);
+    // A second series over the same parameter gets its own file rather than overwriting the first.
+    expect(readFileSync(join(out, 'scaling-milp-items-2.svg'), 'utf8').startsWith('<svg')).toBe(true);
     expect(existsSync(join(out, 'ratios-milp.svg'))).toBe(true);
     const html = readFileSync(join(out, 'bench.html'), 'utf8');
     expect(html).toContain('<svg');
