@@ -152,12 +152,16 @@ const fig3: Reproduction = {
       width: 420,
       height: 260,
       data: { values },
-      mark: { type: 'line', point: true },
       encoding: {
         x: { field: 'ratio', type: 'quantitative', title: 'freezing ratio F/L' },
         y: { field: 'seconds', type: 'quantitative', title: 'total training time (s)', scale: { zero: false } },
         color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 320 } },
       },
+      // The two series coincide wherever the cap binds: a wide line under a dashed one keeps both visible.
+      layer: [
+        { transform: [{ filter: "datum.series === 'freezing ratio fixed (Fig. 3)'" }], mark: { type: 'line', point: { size: 70 }, strokeWidth: 5, opacity: 0.55 } },
+        { transform: [{ filter: "datum.series !== 'freezing ratio fixed (Fig. 3)'" }], mark: { type: 'line', point: { shape: 'diamond' }, strokeDash: [6, 4] } },
+      ],
     };
     return { rows, plot, data: { fixed: fixedPoints, capped: capped.map((p) => ({ maxFreezingRatio: p.maxFreezingRatio, objective: p.objective, usedFreezingRatio: p.usedFreezingRatio })) } };
   },
