@@ -7,32 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generalizedAssignment } from '../../src/milp/generators.ts';
-import type { Model } from '../../src/milp/model.ts';
+import { modelToMilpJson } from '../../src/formulations/milp/export.ts';
 
-/** The Model as a `milp` problem document (bounds written only where they differ from the defaults). */
-function toMilpJson(model: Model, description: string): unknown {
-  return {
-    kind: 'milp',
-    description,
-    sense: model.sense,
-    variables: model.variables.map((v) => ({
-      name: v.name,
-      type: v.type,
-      ...(v.type !== 'binary' && v.lower !== 0 ? { lower: Number.isFinite(v.lower) ? v.lower : null } : {}),
-      ...(v.type !== 'binary' && Number.isFinite(v.upper) ? { upper: v.upper } : {}),
-    })),
-    constraints: model.constraints.map((c) => ({
-      name: c.name,
-      terms: Object.fromEntries(c.terms.map((t) => [model.variables[t.variable].name, t.coefficient])),
-      ...(c.lower === c.upper ? { equals: c.lower } : {
-        ...(Number.isFinite(c.lower) ? { lower: c.lower } : {}),
-        ...(Number.isFinite(c.upper) ? { upper: c.upper } : {}),
-      }),
-    })),
-    objective: Object.fromEntries(model.objective.map((t) => [model.variables[t.variable].name, t.coefficient])),
-    ...(model.objectiveConstant !== 0 ? { objectiveConstant: model.objectiveConstant } : {}),
-  };
-}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const examples = [
@@ -45,6 +21,6 @@ for (const e of examples) {
     `generalized assignment, ${e.items} items × ${e.servers} servers, Martello–Toth type D ` +
     `(generalizedAssignment(${e.items}, ${e.servers}, seed ${e.seed}, capacity ratio 0.8) in src/milp/generators.ts): ` +
     'x[i][j] = 1 when item i goes to server j; every item on exactly one server, every server within its capacity; minimise total cost';
-  writeFileSync(join(here, e.file), `${JSON.stringify(toMilpJson(model, description), null, 1)}\n`);
+  writeFileSync(join(here, e.file), `${JSON.stringify(modelToMilpJson(model, description), null, 1)}\n`);
   console.log(`wrote ${e.file}: ${model.variables.length} variables, ${model.constraints.length} rows`);
 }

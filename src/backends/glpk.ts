@@ -30,31 +30,20 @@ import type { GLPK, LP, Options as GlpkOptions, Result as GlpkResult } from 'glp
 import type { Model } from '../milp/model.ts';
 import { hasIntegers, mergeTerms } from '../milp/model.ts';
 import type { MilpSolveOptions } from '../milp/result.ts';
-import { effectiveBounds, guardedSolve, secondsSince, type NormalizedOptions, type Outcome } from './support.ts';
+import { effectiveBounds, guardedSolve, lazyRuntime, secondsSince, type NormalizedOptions, type Outcome } from './support.ts';
 import type { Backend } from './types.ts';
 
-let runtime: Promise<GLPK> | null = null;
 
 async function loadGlpk(): Promise<GLPK> {
   const module = await import('glpk.js/node');
   return module.default();
 }
 
-/** The shared GLPK runtime, loaded on first use. */
-export function loadGlpkRuntime(): Promise<GLPK> {
-  if (runtime === null) {
-    const loading = loadGlpk();
-    runtime = loading;
-    loading.catch(() => {
-      if (runtime === loading) runtime = null;
-    });
-  }
-  return runtime;
-}
+const glpkRuntime = lazyRuntime(loadGlpk);
 
-function dropRuntime(): void {
-  runtime = null;
-}
+/** The shared GLPK runtime, loaded on first use. */
+export const loadGlpkRuntime = (): Promise<GLPK> => glpkRuntime.get();
+const dropRuntime = (): void => glpkRuntime.drop();
 
 const columnName = (j: number): string => `x${j}`;
 const rowName = (i: number): string => `r${i}`;

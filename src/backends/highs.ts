@@ -23,7 +23,7 @@ import type { Highs, Model as HighsModel, ModelData, RunResult, VariableType as 
 import type { Model } from '../milp/model.ts';
 import { hasIntegers, isInteger, mergeTerms } from '../milp/model.ts';
 import type { MilpSolveOptions } from '../milp/result.ts';
-import { defaultExport, guardedSolve, secondsSince, type NormalizedOptions, type Outcome } from './support.ts';
+import { defaultExport, guardedSolve, lazyRuntime, secondsSince, type NormalizedOptions, type Outcome } from './support.ts';
 import type { Backend } from './types.ts';
 
 /** Produces a ready HiGHS runtime; replaceable only through `setHighsLoaderForTesting`. */
@@ -36,25 +36,12 @@ async function loadPackagedHighs(): Promise<Highs> {
 }
 
 let loader: HighsLoader = loadPackagedHighs;
-let runtime: Promise<Highs> | null = null;
+const highsRuntime = lazyRuntime(() => loader());
 
 /** The shared HiGHS runtime, loaded on first use. */
-export function loadHighsRuntime(): Promise<Highs> {
-  if (runtime === null) {
-    const loading = loader();
-    runtime = loading;
-    // A failed load must not be cached: the next solve tries again.
-    loading.catch(() => {
-      if (runtime === loading) runtime = null;
-    });
-  }
-  return runtime;
-}
-
+export const loadHighsRuntime = (): Promise<Highs> => highsRuntime.get();
 /** After any exception inside the runtime its state is unknown (an abort poisons it for good). */
-function dropRuntime(): void {
-  runtime = null;
-}
+const dropRuntime = (): void => highsRuntime.drop();
 
 /**
  * Test seam: replace the runtime loader (e.g. with one whose runtime aborts) and forget the
@@ -62,7 +49,7 @@ function dropRuntime(): void {
  */
 export function setHighsLoaderForTesting(replacement: HighsLoader | null): void {
   loader = replacement ?? loadPackagedHighs;
-  runtime = null;
+  highsRuntime.drop();
 }
 
 /** The model as HiGHS arrays (rows in CSR form), optionally with the objective zeroed. */

@@ -25,10 +25,9 @@ import type { Model as JslpModel, SolveResult, SolverAPI } from 'javascript-lp-s
 import type { Model } from '../milp/model.ts';
 import { hasIntegers, isInteger, mergeTerms } from '../milp/model.ts';
 import type { MilpSolveOptions } from '../milp/result.ts';
-import { defaultExport, effectiveBounds, guardedSolve, secondsSince, type NormalizedOptions, type Outcome } from './support.ts';
+import { defaultExport, effectiveBounds, guardedSolve, lazyRuntime, secondsSince, type NormalizedOptions, type Outcome } from './support.ts';
 import type { Backend } from './types.ts';
 
-let runtime: Promise<SolverAPI> | null = null;
 
 async function loadSolver(): Promise<SolverAPI> {
   const namespace: unknown = await import('javascript-lp-solver');
@@ -39,16 +38,8 @@ async function loadSolver(): Promise<SolverAPI> {
 }
 
 /** The jslp solver object, loaded on first use. */
-export function loadJslpSolver(): Promise<SolverAPI> {
-  if (runtime === null) {
-    const loading = loadSolver();
-    runtime = loading;
-    loading.catch(() => {
-      if (runtime === loading) runtime = null;
-    });
-  }
-  return runtime;
-}
+const jslpRuntime = lazyRuntime(loadSolver);
+export const loadJslpSolver = (): Promise<SolverAPI> => jslpRuntime.get();
 
 const variableName = (j: number): string => `v${j}`;
 const rowName = (i: number): string => `r${i}`;

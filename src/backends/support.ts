@@ -246,6 +246,30 @@ function finish(backend: BackendName, model: Model, outcome: Outcome, timeSecond
 }
 
 /**
+ * A solver runtime loaded once, on first use, and shared. A failed load is not cached (the next
+ * solve tries again), and `drop` forgets a runtime whose state is unknown after an exception
+ * inside it (a WASM abort poisons it for good).
+ */
+export function lazyRuntime<T>(load: () => Promise<T>): { get(): Promise<T>; drop(): void } {
+  let runtime: Promise<T> | null = null;
+  return {
+    get() {
+      if (runtime === null) {
+        const loading = load();
+        runtime = loading;
+        loading.catch(() => {
+          if (runtime === loading) runtime = null;
+        });
+      }
+      return runtime;
+    },
+    drop() {
+      runtime = null;
+    },
+  };
+}
+
+/**
  * The default export of a CommonJS-typed package, whichever way the runtime hands it over.
  * highs and javascript-lp-solver publish ESM builds but CommonJS type declarations, so
  * TypeScript sees `namespace.default.default` where Node gives `namespace.default`.

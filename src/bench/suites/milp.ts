@@ -5,34 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { generalizedAssignment } from '../../milp/generators.ts';
-import type { Model } from '../../milp/model.ts';
+import { modelToMilpJson } from '../../formulations/milp/export.ts';
 import type { BenchSuite } from '../types.ts';
 
 function example(file: string): unknown {
   return JSON.parse(readFileSync(new URL(`../../../problems/milp/${file}`, import.meta.url), 'utf8'));
-}
-
-/** A solver-independent Model as a `milp` problem document. */
-export function modelToMilpJson(model: Model, description: string): unknown {
-  return {
-    kind: 'milp',
-    description,
-    sense: model.sense,
-    variables: model.variables.map((v) => ({
-      name: v.name,
-      type: v.type,
-      ...(v.type !== 'binary' && v.lower !== 0 ? { lower: Number.isFinite(v.lower) ? v.lower : null } : {}),
-      ...(v.type !== 'binary' && Number.isFinite(v.upper) ? { upper: v.upper } : {}),
-    })),
-    constraints: model.constraints.map((c) => ({
-      name: c.name,
-      terms: Object.fromEntries(c.terms.map((t) => [model.variables[t.variable].name, t.coefficient])),
-      ...(Number.isFinite(c.lower) ? { lower: c.lower } : {}),
-      ...(Number.isFinite(c.upper) ? { upper: c.upper } : {}),
-    })),
-    objective: Object.fromEntries(model.objective.map((t) => [model.variables[t.variable].name, t.coefficient])),
-    ...(model.objectiveConstant !== 0 ? { objectiveConstant: model.objectiveConstant } : {}),
-  };
 }
 
 export function gapProblem(items: number, servers: number, seed = 1): unknown {
