@@ -47,22 +47,31 @@ const AGGREGATE_SHARE = 0.6;
 const MIN_SOLVE_SECONDS = 0.2;
 
 /** Replica slots → a placement: EPLB's replication rule, then replicas dealt toward target loads. */
-export function realizeLayer(problem: MoePlacementProblem, layer: number, counts: readonly number[], targets: readonly number[]): Replica[][] {
+/**
+ * EPLB's replication rule for one layer — each of `extra` spare copies goes to the expert with the
+ * highest load per copy, at most one copy per server — and the resulting pieces (expert, tokens per
+ * copy), heaviest first.
+ */
+function replicaPieces(problem: MoePlacementProblem, layer: number, extra: number): { e: number; tokens: number }[] {
   const E = problem.experts;
   const S = problem.servers.length;
   const loads = Array.from({ length: E }, (_, e) => expertTokens(problem, layer, e));
-  const slots = counts.reduce((a, b) => a + b, 0);
   const copies = new Array<number>(E).fill(1);
-  for (let i = E; i < slots; i++) {
+  for (let i = 0; i < extra; i++) {
     let best = 0;
     for (let e = 1; e < E; e++) if (loads[e] / copies[e] > loads[best] / copies[best]) best = e;
-    // A replica per server at most: an expert cannot use more copies than servers.
     if (copies[best] >= S) break;
     copies[best] += 1;
   }
   const items: { e: number; tokens: number }[] = [];
   for (let e = 0; e < E; e++) for (let c = 0; c < copies[e]; c++) items.push({ e, tokens: loads[e] / copies[e] });
-  items.sort((a, b) => b.tokens - a.tokens || a.e - b.e);
+  return items.sort((a, b) => b.tokens - a.tokens || a.e - b.e);
+}
+
+export function realizeLayer(problem: MoePlacementProblem, layer: number, counts: readonly number[], targets: readonly number[]): Replica[][] {
+  const E = problem.experts;
+  const S = problem.servers.length;
+  const items = replicaPieces(problem, layer, counts.reduce((a, b) => a + b, 0) - E);
   const free = [...counts];
   const assigned = new Array<number>(S).fill(0);
   const holders: Replica[][] = Array.from({ length: E }, () => []);
@@ -94,17 +103,7 @@ export function realizeLayer(problem: MoePlacementProblem, layer: number, counts
 export function greedyLayer(problem: MoePlacementProblem, layer: number, slotCaps: readonly number[], extra: number): Replica[][] {
   const E = problem.experts;
   const S = problem.servers.length;
-  const loads = Array.from({ length: E }, (_, e) => expertTokens(problem, layer, e));
-  const copies = new Array<number>(E).fill(1);
-  for (let i = 0; i < extra; i++) {
-    let best = 0;
-    for (let e = 1; e < E; e++) if (loads[e] / copies[e] > loads[best] / copies[best]) best = e;
-    if (copies[best] >= S) break;
-    copies[best] += 1;
-  }
-  const items: { e: number; tokens: number }[] = [];
-  for (let e = 0; e < E; e++) for (let c = 0; c < copies[e]; c++) items.push({ e, tokens: loads[e] / copies[e] });
-  items.sort((a, b) => b.tokens - a.tokens || a.e - b.e);
+  const items = replicaPieces(problem, layer, extra);
   const rows = problem.servers.map((_, s) => serverRows(problem, s));
   const traffic = problem.objective === 'traffic';
   const free = [...slotCaps];

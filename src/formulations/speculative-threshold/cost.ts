@@ -215,17 +215,17 @@ export interface RoundExpectation {
   readonly joules: number;
 }
 
-/** E[round] in `state` for (γ, option), summing `roundOutcome` over the distribution of D. */
-export function roundExpectation(p: SpeculativeProblem, state: ChannelState, gamma: number, option: ThresholdOption, optionIndex: number): RoundExpectation {
+/**
+ * Expectations over D (tokens drafted and sent) that do not depend on the channel: E[D],
+ * E[draft passes], E[tokens gained] (1 + Σ_{k ≤ D} Π_{i ≤ k} α_i), and E[verify seconds] for a
+ * verify time per number of tokens checked (`verifySeconds[d + 1]`).
+ */
+export function draftMoments(gamma: number, option: ThresholdOption, verifySeconds?: readonly number[]): { drafted: number; passes: number; tokens: number; verify: number } {
   const dist = draftedDistribution(gamma, option.continueProbability);
   let drafted = 0;
   let passes = 0;
   let tokens = 0;
-  let draftS = 0;
-  let upS = 0;
-  let verS = 0;
-  let downS = 0;
-  let joules = 0;
+  let verify = 0;
   let acceptedPrefix = 1;
   let tokensGivenD = 1;
   for (let d = 0; d <= gamma; d++) {
@@ -233,12 +233,27 @@ export function roundExpectation(p: SpeculativeProblem, state: ChannelState, gam
       acceptedPrefix *= option.acceptance[d - 1];
       tokensGivenD += acceptedPrefix;
     }
+    drafted += dist[d] * d;
+    passes += dist[d] * draftPasses(d, gamma);
+    tokens += dist[d] * tokensGivenD;
+    if (verifySeconds) verify += dist[d] * verifySeconds[d + 1];
+  }
+  return { drafted, passes, tokens, verify };
+}
+
+/** E[round] in `state` for (γ, option), summing `roundOutcome` over the distribution of D. */
+export function roundExpectation(p: SpeculativeProblem, state: ChannelState, gamma: number, option: ThresholdOption, optionIndex: number): RoundExpectation {
+  const dist = draftedDistribution(gamma, option.continueProbability);
+  const { drafted, passes, tokens } = draftMoments(gamma, option);
+  let draftS = 0;
+  let upS = 0;
+  let verS = 0;
+  let downS = 0;
+  let joules = 0;
+  for (let d = 0; d <= gamma; d++) {
     const pd = dist[d];
     if (pd === 0) continue;
     const out = roundOutcome(p, state, d, draftPasses(d, gamma));
-    drafted += pd * d;
-    passes += pd * draftPasses(d, gamma);
-    tokens += pd * tokensGivenD;
     draftS += pd * out.draftSeconds;
     upS += pd * out.uplinkSeconds;
     verS += pd * out.verifySeconds;
@@ -299,27 +314,7 @@ export function roundTable(p: SpeculativeProblem): RoundTable {
   const td = k.draftSecondsPerToken;
   const ed = k.draftJoulesPerToken;
   const vs = k.verifySeconds;
-  const stats = cs.map((c) => {
-    const opt = p.options[c.option];
-    const dist = draftedDistribution(c.gamma, opt.continueProbability);
-    let drafted = 0;
-    let passes = 0;
-    let tokens = 0;
-    let verify = 0;
-    let prefix = 1;
-    let tokensGivenD = 1;
-    for (let d = 0; d <= c.gamma; d++) {
-      if (d > 0) {
-        prefix *= opt.acceptance[d - 1];
-        tokensGivenD += prefix;
-      }
-      drafted += dist[d] * d;
-      passes += dist[d] * draftPasses(d, c.gamma);
-      tokens += dist[d] * tokensGivenD;
-      verify += dist[d] * vs[d + 1];
-    }
-    return { drafted, passes, tokens, verify };
-  });
+  const stats = cs.map((c) => draftMoments(c.gamma, p.options[c.option], vs));
   const b = k.bytesPerDraftToken;
   const downBytes = k.downlinkBytes;
   const { secondsWeight, joulesWeight } = p.objective;
