@@ -14,6 +14,7 @@
  * - `all-device-where-fits`: a user whose device holds the whole model resident (weights and KV,
  *   no streaming) runs it locally (cut L); every other user is served entirely by the server.
  */
+import { bestFeasibleBaseline } from '../best-baseline.ts';
 import type { Baseline } from '../types.ts';
 import { kvTables, serverStateOf, userLatencySeconds } from './cost.ts';
 import { evaluateKv } from './evaluate.ts';
@@ -123,16 +124,5 @@ export const kvBaselines: readonly KvBaseline[] = [
 
 /** The best feasible baseline decision (lowest objective), for the MILP's warm start. */
 export function bestBaselineDecision(problem: KvProblem): KvDecision | null {
-  let best: KvDecision | null = null;
-  let bestObjective = Infinity;
-  for (const b of kvBaselines) {
-    const d = b.run(problem);
-    if (d === null) continue;
-    const ev = evaluateKv(problem, d);
-    if (ev.feasible && ev.objective < bestObjective) {
-      best = d;
-      bestObjective = ev.objective;
-    }
-  }
-  return best;
+  return bestFeasibleBaseline(problem, kvBaselines, evaluateKv)?.decision ?? null;
 }

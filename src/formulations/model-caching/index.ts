@@ -1,3 +1,4 @@
+import { bestFeasibleBaseline } from '../best-baseline.ts';
 import type { Formulation } from '../types.ts';
 import { baselines } from './baselines.ts';
 import { storageBytes } from './cost.ts';
@@ -7,15 +8,7 @@ import { compile } from './milp.ts';
 import { decisionSchema, inputSchema, parseProblem, type Decision, type Problem } from './schema.ts';
 
 function bestBaseline(problem: Problem): Decision | null {
-  const sense = problem.objective === 'hit-ratio' ? 1 : -1;
-  let best: { d: Decision; v: number } | null = null;
-  for (const b of baselines) {
-    const d = b.run(problem);
-    if (!d) continue;
-    const e = evaluate(problem, d);
-    if (e.feasible && (!best || sense * e.objective > sense * best.v)) best = { d, v: e.objective };
-  }
-  return best ? best.d : null;
+  return bestFeasibleBaseline(problem, baselines, evaluate, problem.objective === 'hit-ratio' ? 'max' : 'min')?.decision ?? null;
 }
 
 export const modelCaching: Formulation<Problem, Decision> = {

@@ -2,6 +2,7 @@
  * moe-placement: which servers hold which experts of an MoE model (with replicas), and what share
  * of each expert's tokens each replica serves, minimising per-token latency (seed §VI-A3).
  */
+import { bestFeasibleBaseline } from '../best-baseline.ts';
 import type { Evaluation, Formulation } from '../types.ts';
 import { baselines } from './baselines.ts';
 import { evaluateDecision, type MoeBreakdown } from './evaluate.ts';
@@ -11,18 +12,7 @@ import { decisionSchema, inputSchema, parseProblem, type MoePlacementDecision, t
 
 /** The feasible baseline with the best objective, used as the MILP's warm start. */
 export function bestBaseline(problem: MoePlacementProblem): MoePlacementDecision | null {
-  let best: MoePlacementDecision | null = null;
-  let value = Infinity;
-  for (const b of baselines) {
-    const d = b.run(problem);
-    if (d === null) continue;
-    const ev = evaluateDecision(problem, d);
-    if (ev.feasible && ev.objective < value) {
-      best = d;
-      value = ev.objective;
-    }
-  }
-  return best;
+  return bestFeasibleBaseline(problem, baselines, evaluateDecision)?.decision ?? null;
 }
 
 function formatObjective(problem: MoePlacementProblem, value: number): string {

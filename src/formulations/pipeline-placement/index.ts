@@ -3,6 +3,7 @@
  * ranges of a model, for training with micro-batches, inference latency or inference throughput
  * (the seed's §V-B, Fig. 4–5; FORMULATIONS.md family 2).
  */
+import { bestFeasibleBaseline } from '../best-baseline.ts';
 import type { Formulation } from '../types.ts';
 import { pipelineBaselines } from './baselines.ts';
 import { evaluatePipeline, describePipeline } from './evaluate.ts';
@@ -16,14 +17,7 @@ export { trainingTimeVsServers } from './sweep.ts';
 
 /** The best feasible baseline decision by our evaluate, or null. */
 export function bestBaseline(problem: PipelineProblem): { name: string; decision: PipelineDecision; objective: number } | null {
-  let best: { name: string; decision: PipelineDecision; objective: number } | null = null;
-  for (const peer of pipelineBaselines) {
-    const decision = peer.run(problem);
-    if (!decision) continue;
-    const e = evaluatePipeline(problem, decision);
-    if (e.feasible && (!best || e.objective < best.objective)) best = { name: peer.name, decision, objective: e.objective };
-  }
-  return best;
+  return bestFeasibleBaseline(problem, pipelineBaselines, evaluatePipeline);
 }
 
 export const pipelinePlacementFormulation: Formulation<PipelineProblem, PipelineDecision> = {

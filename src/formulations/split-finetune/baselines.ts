@@ -11,6 +11,7 @@
  * - SplitFrozen-style fully frozen client: the client side entirely frozen (F = c, the server
  *   trains the rest), best cut per client, uniform split — the seed's §V-A3 special case.
  */
+import { bestFeasibleBaseline } from '../best-baseline.ts';
 import type { Baseline } from '../types.ts';
 import { decisionCost, objectiveCoefficients, optionPhysics, splitContext } from './cost.ts';
 import { evaluateSplitFinetune } from './evaluate.ts';
@@ -125,16 +126,5 @@ export const splitFinetuneBaselines: readonly SplitBaseline[] = [splitLoraFixedC
 
 /** The feasible baseline decision with the best objective, for the MILP's warm start. */
 export function bestBaselineDecision(problem: SplitFinetuneProblem): SplitFinetuneDecision | null {
-  let best: SplitFinetuneDecision | null = null;
-  let bestValue = Infinity;
-  for (const b of splitFinetuneBaselines) {
-    const d = b.run(problem);
-    if (d === null) continue;
-    const e = evaluateSplitFinetune(problem, d);
-    if (e.feasible && e.objective < bestValue) {
-      bestValue = e.objective;
-      best = d;
-    }
-  }
-  return best;
+  return bestFeasibleBaseline(problem, splitFinetuneBaselines, evaluateSplitFinetune)?.decision ?? null;
 }
