@@ -12,21 +12,39 @@ export interface Violation {
 }
 
 /** The independent re-check of a decision, computed from the decision alone. */
-export interface Evaluation {
+export interface Evaluation<B = unknown> {
   readonly feasible: boolean;
   readonly objective: number;
   readonly violations: readonly Violation[];
-  /** Domain breakdown of the objective (per stage, per user, per layer …); JSON-serialisable. */
-  readonly breakdown: unknown;
+  /** Domain breakdown of the objective (per stage, per user, per layer …); JSON-serialisable, typed per family. */
+  readonly breakdown: B;
+}
+
+/**
+ * A plausibility remark on the input: a value that is legal but off by orders of magnitude from
+ * anything real (an uplink of 50 bit/s, 48 bytes of memory) — almost surely a unit mistake.
+ * Reported in every report's `warnings`, never a refusal.
+ */
+export interface InputWarning {
+  /** JSON path of the value, e.g. `$.servers[2].memoryBytes`. */
+  readonly path: string;
+  readonly message: string;
 }
 
 /** Solves a MILP with whatever backend the API chose; handed to exact methods that need one. */
 export type SolveMilp = (model: Model, options?: MilpSolveOptions) => Promise<MilpResult>;
 
-export interface ExactContext {
+export interface ExactContext<D = unknown> {
+  /** The user's limit for the whole run, less what earlier steps used; absent = no limit. */
   readonly timeLimitSeconds?: number;
   readonly mipGap: number;
   readonly solveMilp: SolveMilp;
+  /**
+   * A feasible decision from the chain's warm-start step (the best peer), when there is one. The
+   * method may use it as an incumbent (cut-offs, pruning), valuing it with the family's cost
+   * functions — never with evaluate, which must stay an independent re-check.
+   */
+  readonly incumbent?: D;
 }
 
 export interface ExactResult<D> {
@@ -43,8 +61,22 @@ export interface ExactResult<D> {
 export interface Compiled<D> {
   readonly model: Model;
   decode(values: readonly number[]): D;
-  /** A known-feasible column vector (from a baseline, say) offered as a warm start. */
+  /**
+   * The column vector of a decision (for a warm start), or null when the decision has no
+   * representation in this model (e.g. it violates a pruning cut-off). Absent: no warm starts.
+   */
+  encode?(decision: D): readonly number[] | null;
+  /** @deprecated being replaced by the chain's warm-start step + `encode`; removed once every family moved. */
   readonly warmStart?: readonly number[];
+}
+
+/** What the chain hands to `compile` besides the problem. */
+export interface CompileHints<D> {
+  /**
+   * A feasible decision found by the warm-start step. compile may derive cut-offs from it with the
+   * family's cost functions (never with evaluate).
+   */
+  readonly incumbent?: D;
 }
 
 export interface Baseline<P, D> {
@@ -76,13 +108,24 @@ export interface Formulation<P, D> {
   parse(raw: unknown): P;
   /** zod schema of a decision, so that `edgeplan check` can read one back from a file. */
   readonly decisionSchema: z.ZodType<D>;
-  /** Compiles to a MILP. Absent when the family has only an exact method. */
-  compile?(problem: P): Compiled<D>;
+  /**
+   * Compiles to a MILP: problem → model only. Never runs peers, the exact method or evaluate
+   * (the warm start is the chain's separate step and arrives in `hints`).
+   */
+  compile?(problem: P, hints?: CompileHints<D>): Compiled<D>;
+  /**
+   * The warm-start step: a decision believed feasible, found quickly (e.g. a constructive
+   * heuristic). Optional; when absent the chain runs the family's baselines and keeps the best
+   * one that evaluate accepts. `deadlineMs` (a performance.now() reading) is when it must give up.
+   */
+  warmStart?(problem: P, deadlineMs: number): D | null;
+  /** Plausibility remarks on the parsed input (values off by orders of magnitude). */
+  warnings?(problem: P): readonly InputWarning[];
   /** Structure-exploiting exact method. */
   exact?: {
     /** Why it does not apply to this instance, or null when it does. */
     notApplicable(problem: P): string | null;
-    solve(problem: P, context: ExactContext): Promise<ExactResult<D>>;
+    solve(problem: P, context: ExactContext<D>): Promise<ExactResult<D>>;
   };
   /** Recomputes feasibility and objective from the decision alone; never trusts a solver. */
   evaluate(problem: P, decision: D): Evaluation;

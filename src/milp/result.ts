@@ -4,7 +4,18 @@
  * feasible solution with a gap.
  */
 
-export const TERMINATIONS = ['optimal', 'infeasible', 'unbounded', 'time_limit', 'node_limit', 'error'] as const;
+export const TERMINATIONS = [
+  'optimal',
+  'infeasible',
+  'unbounded',
+  'infeasible_or_unbounded',
+  'time_limit',
+  'node_limit',
+  'memory_limit',
+  'invalid_model',
+  'numerical_error',
+  'error',
+] as const;
 export type Termination = (typeof TERMINATIONS)[number];
 
 export interface MilpSolution {
@@ -25,6 +36,12 @@ export interface MilpResult {
   /** Human-readable reason for errors and notable outcomes. */
   readonly message?: string;
   readonly timeSeconds: number;
+  /**
+   * The solver's own word before the adapter judged it (e.g. `HiGHS: Optimal, objective 999`), kept
+   * when the adapter overruled it (an infeasibility claim contradicted by a point, a point that
+   * fails the row check), so that the report can show what the solver claimed beside our verdict.
+   */
+  readonly rawClaim?: { readonly status: string; readonly objective?: number };
 }
 
 export interface MilpSolveOptions {
