@@ -1,5 +1,6 @@
 /**
- * Peers, re-implemented from their published descriptions and scored by our evaluate:
+ * Peers, re-implemented from their published descriptions. They judge their own decisions with
+ * the family's cost functions (cost.ts `assess`), never with evaluate (which re-checks them):
  *
  * - `neurosurgeon-repaired`: Neurosurgeon (Kang et al., ASPLOS 2017) picks, per request, the
  *   partition point minimising that request's end-to-end latency from per-layer device and server
@@ -14,22 +15,20 @@
  * - `all-device-where-fits`: a user whose device holds the whole model resident (weights and KV,
  *   no streaming) runs it locally (cut L); every other user is served entirely by the server.
  */
-import { bestFeasibleBaseline } from '../best-baseline.ts';
 import type { Baseline } from '../types.ts';
-import { kvTables, serverStateOf, userLatencySeconds } from './cost.ts';
-import { evaluateKv } from './evaluate.ts';
+import { assess, cutAllowed, kvTables, serverStateOf, userLatencySeconds } from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 
 type KvBaseline = Baseline<KvProblem, KvDecision>;
 
 function feasibleOrNull(problem: KvProblem, decision: KvDecision): KvDecision | null {
-  return evaluateKv(problem, decision).feasible ? decision : null;
+  return assess(problem, kvTables(problem), decision.cuts).feasible ? decision : null;
 }
 
 function whyInfeasible(problem: KvProblem, decision: KvDecision | null, what: string): string {
   if (decision === null) return `${what} has no decision`;
-  const ev = evaluateKv(problem, decision);
-  return ev.feasible ? `${what} is feasible` : `${what} is infeasible: ${ev.violations.map((v) => v.message).join('; ')}`;
+  const a = assess(problem, kvTables(problem), decision.cuts);
+  return a.feasible ? `${what} is feasible` : `${what} is infeasible: ${a.reasons.join('; ')}`;
 }
 
 /** Each user's own best cut, as if it were alone on the server. */
@@ -39,7 +38,7 @@ function selfishCuts(problem: KvProblem): (number | null)[] {
     let best: number | null = null;
     let bestSeconds = Infinity;
     for (const k of tables.users[u]) {
-      if (k.staticViolation !== null) continue;
+      if (!cutAllowed(k)) continue;
       const alone = problem.users.map((__, w) => (w === u ? k.cut : null));
       const seconds = userLatencySeconds(tables, u, k.cut, serverStateOf(problem, tables, alone).stepSeconds);
       if (seconds < bestSeconds) {
@@ -58,13 +57,13 @@ function neurosurgeonRepaired(problem: KvProblem): KvDecision | null {
   if (cuts.some((c) => c === null)) return null;
   for (;;) {
     const decision = { cuts: [...cuts] };
-    if (evaluateKv(problem, decision).feasible) return decision;
+    if (assess(problem, tables, decision.cuts).feasible) return decision;
     let mover = -1;
     let moverKv = -1;
     let moverNext = -1;
     cuts.forEach((c, u) => {
       if (c === null || c >= L) return;
-      const next = tables.users[u].find((k) => k.cut > c && k.staticViolation === null);
+      const next = tables.users[u].find((k) => k.cut > c && cutAllowed(k));
       if (next === undefined) return;
       const kv = tables.users[u][c].serverKvBytes;
       if (kv > moverKv) {
@@ -93,7 +92,7 @@ function allDeviceWhereFits(problem: KvProblem): KvDecision {
   return {
     cuts: problem.users.map((_, u) => {
       const k = tables.users[u][L];
-      return !k.deviceStreams && k.staticViolation === null ? L : 0;
+      return !k.deviceStreams && cutAllowed(k) ? L : 0;
     }),
   };
 }
@@ -121,8 +120,3 @@ export const kvBaselines: readonly KvBaseline[] = [
   fixedBaseline('all-server', 'everything on the edge server (cut 0 for every user)', allServer),
   fixedBaseline('all-device-where-fits', 'users whose device holds the whole model resident run it locally; all others are served entirely by the server', allDeviceWhereFits),
 ];
-
-/** The best feasible baseline decision (lowest objective), for the MILP's warm start. */
-export function bestBaselineDecision(problem: KvProblem): KvDecision | null {
-  return bestFeasibleBaseline(problem, kvBaselines, evaluateKv)?.decision ?? null;
-}

@@ -14,6 +14,10 @@
  * The server's step time is the roofline of each row over the whole batch, summed over loaded
  * rows. Every server quantity is monotone non-increasing in every user's cut, which the exact
  * method (exact.ts) rests on.
+ *
+ * Device-only rule: a user at cut L runs every layer and the head on its own device and uses no
+ * server resource at all — no head row, no workspace, no KV, no step time. A user takes part in
+ * a server row iff it is served and its cut is below the row's threshold (layer l: l; head: L).
  */
 import { layerTable, rowWork, type LayerRow, type LayerTable, type Workload } from '../../cost/layers.ts';
 import { uplinkSeconds, downlinkSeconds } from '../../cost/link.ts';
@@ -21,14 +25,8 @@ import { activationBytesPerToken, embeddingParams, headParams, layerParams } fro
 import { inferenceWorkBufferBytes } from '../../cost/inference-memory.ts';
 import { loraForwardFlopsPerToken, loraParamsPerLayer } from '../../cost/training.ts';
 import { bytesPerValue } from '../../cost/units.ts';
-import type { KvDecision, KvProblem } from './schema.ts';
-
-/** Relative tolerance of memory and SLO checks (floating-point noise only). */
-export const TOLERANCE = 1e-7;
-
-export function withinLimit(value: number, limit: number): boolean {
-  return value <= limit + TOLERANCE * Math.max(1, Math.abs(limit));
-}
+import { withinLimit } from '../tolerance.ts';
+import type { KvProblem } from './schema.ts';
 
 export interface UserCutCost {
   readonly cut: number;
@@ -46,7 +44,13 @@ export interface UserCutCost {
   /** KV cache of the server-side layers for prompt + output tokens. */
   readonly serverKvBytes: number;
   readonly ttftSeconds: number;
-  /** Why this cut cannot be used by this user whatever the others do, or null. */
+  /** Device memory (or streaming being off) rules this cut out for this user, or null. */
+  readonly deviceMemoryViolation: string | null;
+  /** The user's time-to-first-token limit rules this cut out, or null. */
+  readonly ttftViolation: string | null;
+  /** Device and link time alone already exceed the user's latency SLO, or null. */
+  readonly fixedSloViolation: string | null;
+  /** Why this cut cannot be used by this user whatever the others do (the first of the above), or null. */
   readonly staticViolation: string | null;
 }
 
@@ -56,7 +60,10 @@ export interface ServerRow {
   readonly kind: ServerRowKind;
   /** 1..L decoder (layer 1 also does the embedding lookup), L + 1 head. */
   readonly index: number;
-  /** A user takes part in this row iff its cut is below `threshold`. */
+  /**
+   * A served user takes part in this row iff its cut is below `threshold`: layer l → l; the head
+   * → L (a user at cut L runs the head on its device and uses no server row).
+   */
   readonly threshold: number;
   /** Kernel calls per step (layer 1: the embedding lookup and the layer). */
   readonly calls: number;
@@ -76,8 +83,11 @@ export interface KvTables {
   readonly layers: number;
   readonly users: readonly (readonly UserCutCost[])[];
   readonly rows: readonly ServerRow[];
-  /** Activation workspace the server reserves whenever it runs any row. */
-  readonly workspaceBytes: number;
+  /**
+   * Per user: the work buffers the server reserves for this user's prompt; the server reserves
+   * the largest over the users it actually serves (cut < L), none when it serves nobody.
+   */
+  readonly workspaceBytes: readonly number[];
   readonly serverMemoryBytes: number;
   readonly computeFlopsPerSecond: number;
   readonly bandwidthBytesPerSecond: number;
@@ -99,9 +109,10 @@ function prefillWorkload(promptTokens: number): Workload {
 }
 
 /**
- * Work buffers the server reserves whenever it runs any row: FasterTransformer's prefill buffers
- * (src/cost/inference-memory.ts), sized for `prefillBatchSequences` prompts of the longest
- * prompt and reused by every layer, so they do not grow with the number of server layers.
+ * Work buffers the server reserves for a prompt: FasterTransformer's prefill buffers
+ * (src/cost/inference-memory.ts) for `prefillBatchSequences` prompts of that length, reused by
+ * every layer, so they do not grow with the number of server layers. The server sizes them for
+ * the longest prompt among the users it serves.
  */
 export function serverWorkspaceBytes(problem: Pick<KvProblem, 'model' | 'prefillBatchSequences'>, promptTokens: number): number {
   return inferenceWorkBufferBytes(problem.model, problem.prefillBatchSequences, promptTokens);
@@ -164,16 +175,21 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
       ttftSeconds += uplinkSeconds(user.link, promptUpBytes) + sumSeconds(serverPrefill.rows, serverRowsUsed) + down;
     }
     const fixedSeconds = deviceSeconds + up + down;
-    let staticViolation: string | null = null;
-    if (deviceStreams && !problem.deviceWeightStreaming) {
-      staticViolation = `its ${c} device layers need ${gb(deviceResidentBytes)} of weights and KV, the ${user.device.name} has ${gb(user.device.memoryBytes)} (streaming is off)`;
-    } else if (!withinLimit(deviceNeedBytes, user.device.memoryBytes)) {
-      staticViolation = `its ${c} device layers need ${gb(deviceNeedBytes)} (KV cache plus one streamed layer), the ${user.device.name} has ${gb(user.device.memoryBytes)}`;
-    } else if (user.ttftSloSeconds !== null && !withinLimit(ttftSeconds, user.ttftSloSeconds)) {
-      staticViolation = `time to first token ${ms(ttftSeconds)} exceeds its SLO of ${ms(user.ttftSloSeconds)}`;
-    } else if (user.latencySloSeconds !== null && !withinLimit(fixedSeconds, user.latencySloSeconds)) {
-      staticViolation = `device and link time alone, ${ms(fixedSeconds)} per token, exceed its SLO of ${ms(user.latencySloSeconds)}`;
-    }
+    const deviceMemoryViolation =
+      deviceStreams && !problem.deviceWeightStreaming
+        ? `its ${c} device layers need ${gb(deviceResidentBytes)} of weights and KV, the ${user.device.name} has ${gb(user.device.memoryBytes)} (streaming is off)`
+        : !withinLimit(deviceNeedBytes, user.device.memoryBytes)
+          ? `its ${c} device layers need ${gb(deviceNeedBytes)} (KV cache plus one streamed layer), the ${user.device.name} has ${gb(user.device.memoryBytes)}`
+          : null;
+    const ttftViolation =
+      user.ttftSloSeconds !== null && !withinLimit(ttftSeconds, user.ttftSloSeconds)
+        ? `time to first token ${ms(ttftSeconds)} exceeds its limit of ${ms(user.ttftSloSeconds)}`
+        : null;
+    const fixedSloViolation =
+      user.latencySloSeconds !== null && !withinLimit(fixedSeconds, user.latencySloSeconds)
+        ? `device and link time alone, ${ms(fixedSeconds)} per token, exceed its SLO of ${ms(user.latencySloSeconds)}`
+        : null;
+    const staticViolation = deviceMemoryViolation ?? ttftViolation ?? fixedSloViolation;
     costs.push({
       cut: c,
       deviceSeconds,
@@ -185,6 +201,9 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
       fixedSeconds,
       serverKvBytes: (L - c) * kvPerLayerBytes,
       ttftSeconds,
+      deviceMemoryViolation,
+      ttftViolation,
+      fixedSloViolation,
       staticViolation,
     });
   }
@@ -239,7 +258,8 @@ function serverRows(problem: KvProblem): ServerRow[] {
   }
   const h = perUser('head', L + 1);
   const headRead = rowWork(model, 'head', L + 1, decodeWorkload(1)).weightBytes;
-  rows.push({ kind: 'head', index: L + 1, threshold: L + 1, calls: 1, residentBytes: headResident, readBytes: headRead, adapterBytes: none, adapterFlopsPerToken: none, userFlops: h.flops, userTrafficBytes: h.traffic });
+  // Threshold L, not L + 1: a user at cut L samples its tokens on its own device.
+  rows.push({ kind: 'head', index: L + 1, threshold: L, calls: 1, residentBytes: headResident, readBytes: headRead, adapterBytes: none, adapterFlopsPerToken: none, userFlops: h.flops, userTrafficBytes: h.traffic });
   return rows;
 }
 
@@ -250,12 +270,11 @@ export function kvTables(problem: KvProblem): KvTables {
   if (hit) return hit;
   const users = problem.users.map((user, u) => userCutCosts(problem, u, layerTable(problem.model, problem.server, prefillWorkload(user.promptTokens), { residentBytes: 0 })));
   const rows = serverRows(problem);
-  const maxPrompt = Math.max(...problem.users.map((u) => u.promptTokens));
   const partial = {
     layers: problem.model.layers,
     users,
     rows,
-    workspaceBytes: serverWorkspaceBytes(problem, maxPrompt),
+    workspaceBytes: problem.users.map((user) => serverWorkspaceBytes(problem, user.promptTokens)),
     serverMemoryBytes: problem.server.memoryBytes,
     computeFlopsPerSecond: problem.server.peakFlopsPerSecond * problem.server.computeEfficiency,
     bandwidthBytesPerSecond: problem.server.memoryBandwidthBytesPerSecond * problem.server.bandwidthEfficiency,
@@ -296,6 +315,11 @@ export interface ServerState {
   readonly batchUsers: number;
 }
 
+/** Whether user u with cut c (null: not served) uses the server at all. */
+export function usesServer(tables: KvTables, c: number | null): c is number {
+  return c !== null && c < tables.layers;
+}
+
 /** Server weights, adapters, KV, workspace and step time for given cuts (null: not served). */
 export function serverStateOf(problem: KvProblem, tables: KvTables, cuts: readonly (number | null)[]): ServerState {
   const V = problem.variants.length;
@@ -306,10 +330,12 @@ export function serverStateOf(problem: KvProblem, tables: KvTables, cuts: readon
   let adapterBytes = 0;
   let kvBytes = 0;
   let batchUsers = 0;
+  let workspaceBytes = 0;
   cuts.forEach((c, u) => {
-    if (c === null || c >= tables.layers) return;
+    if (!usesServer(tables, c)) return;
     batchUsers++;
     kvBytes += tables.users[u][c].serverKvBytes;
+    workspaceBytes = Math.max(workspaceBytes, tables.workspaceBytes[u]);
   });
   // Plain index loops: the exact method calls this thousands of times per solve.
   const U = cuts.length;
@@ -347,8 +373,6 @@ export function serverStateOf(problem: KvProblem, tables: KvTables, cuts: readon
     weightBytes += row.residentBytes;
     rowSeconds.push(Math.max(flops / tables.computeFlopsPerSecond, traffic / tables.bandwidthBytesPerSecond) + row.calls * tables.perCallOverheadSeconds);
   }
-  const active = rowLoaded[rowLoaded.length - 1] === true;
-  const workspaceBytes = active ? tables.workspaceBytes : 0;
   const stepSeconds = rowSeconds.reduce((s, t) => s + t, 0);
   return {
     rowLoaded,
@@ -384,12 +408,60 @@ export function objectiveOf(problem: KvProblem, tables: KvTables, latencies: rea
   return { latencyObjective, unserved, objective: latencyObjective + unserved * tables.unservedPenaltySeconds };
 }
 
-/** The objective of a decision assumed valid (cuts in range), recomputed from the tables. */
-export function decisionObjective(problem: KvProblem, decision: KvDecision): number {
-  const tables = kvTables(problem);
-  const state = serverStateOf(problem, tables, decision.cuts);
-  const lat = decision.cuts.map((c, u) => (c === null ? null : userLatencySeconds(tables, u, c, state.stepSeconds)));
-  return objectiveOf(problem, tables, lat).objective;
+/** The constraint groups of the family, as the explanations name them. */
+export type ConstraintGroup = 'device-memory' | 'ttft' | 'latency-slo' | 'server-memory';
+
+/** Whether cut k is open to its user on its own, with the given groups switched off. */
+export function cutAllowed(k: UserCutCost, relaxed: ReadonlySet<ConstraintGroup> = NO_RELAXATION): boolean {
+  return (
+    (k.deviceMemoryViolation === null || relaxed.has('device-memory')) &&
+    (k.ttftViolation === null || relaxed.has('ttft')) &&
+    (k.fixedSloViolation === null || relaxed.has('latency-slo'))
+  );
+}
+
+export const NO_RELAXATION: ReadonlySet<ConstraintGroup> = new Set();
+
+export interface Assessment {
+  readonly feasible: boolean;
+  /** Latency objective + admission penalty (what the MILP and the exact method minimise). */
+  readonly objective: number;
+  /** What is broken, in domain words (empty when feasible). */
+  readonly reasons: readonly string[];
+}
+
+/**
+ * Feasibility and objective of cuts from the cost tables — what peers, the exact method and the
+ * warm start use to value a decision (evaluate re-checks independently).
+ */
+export function assess(problem: KvProblem, tables: KvTables, cuts: readonly (number | null)[]): Assessment {
+  const reasons: string[] = [];
+  const L = tables.layers;
+  const valid = problem.users.map((user, u): number | null => {
+    const c = cuts[u];
+    if (c === undefined || c === null) {
+      if (!problem.admission) reasons.push(`${user.name} is not served (admission is off)`);
+      return null;
+    }
+    if (!Number.isInteger(c) || c < 0 || c > L) {
+      reasons.push(`${user.name}'s cut ${c} is outside 0..${L}`);
+      return null;
+    }
+    const k = tables.users[u][c];
+    if (k.staticViolation !== null) reasons.push(`${user.name} at cut ${c}: ${k.staticViolation}`);
+    return c;
+  });
+  const state = serverStateOf(problem, tables, valid);
+  if (!withinLimit(state.memoryBytes, tables.serverMemoryBytes))
+    reasons.push(`the server needs ${gb(state.memoryBytes)}, the ${problem.server.name} has ${gb(tables.serverMemoryBytes)}`);
+  const latencies = valid.map((c, u) => {
+    if (c === null) return null;
+    const t = userLatencySeconds(tables, u, c, state.stepSeconds);
+    const slo = problem.users[u].latencySloSeconds;
+    if (slo !== null && !withinLimit(t, slo)) reasons.push(`${problem.users[u].name}'s per-token latency ${ms(t)} exceeds its SLO of ${ms(slo)}`);
+    return t;
+  });
+  return { feasible: reasons.length === 0, objective: objectiveOf(problem, tables, latencies).objective, reasons };
 }
 
 export function gb(bytes: number): string {

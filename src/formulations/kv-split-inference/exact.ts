@@ -19,10 +19,9 @@
  * the last decision is optimal. When nothing couples the users (server slack), the first
  * iteration is already each user's own best cut (per-user enumeration).
  */
+import { withinLimit } from '../tolerance.ts';
 import type { ExactContext, ExactResult } from '../types.ts';
-import { bestBaselineDecision } from './baselines.ts';
-import { evaluateKv } from './evaluate.ts';
-import { kvTables, serverStateOf, userLatencySeconds, withinLimit, type KvTables } from './cost.ts';
+import { assess, cutAllowed, kvTables, NO_RELAXATION, serverStateOf, userLatencySeconds, type ConstraintGroup, type KvTables } from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 
 interface Probe {
@@ -31,13 +30,24 @@ interface Probe {
   readonly rounds: number;
 }
 
-/** Cuts each user may use on its own, largest first. */
-function allowedDescending(tables: KvTables): number[][] {
-  return tables.users.map((costs) => costs.filter((k) => k.staticViolation === null).map((k) => k.cut).reverse());
+/** Cuts each user may use on its own (with the given constraint groups switched off), largest first. */
+export function allowedDescending(tables: KvTables, relaxed: ReadonlySet<ConstraintGroup> = NO_RELAXATION): number[][] {
+  return tables.users.map((costs) => costs.filter((k) => cutAllowed(k, relaxed)).map((k) => k.cut).reverse());
 }
 
-/** The least-fixed-point assignment with every served user's latency below W (or ≤ W), or null. */
-function probe(problem: KvProblem, tables: KvTables, allowed: readonly number[][], active: readonly boolean[], bound: number, strict: boolean): Probe | null {
+/**
+ * The least-fixed-point assignment with every served user's latency below W (or ≤ W), or null.
+ * `relaxed` switches constraint groups off (the latency SLOs, server memory), for explanations.
+ */
+function probe(
+  problem: KvProblem,
+  tables: KvTables,
+  allowed: readonly number[][],
+  active: readonly boolean[],
+  bound: number,
+  strict: boolean,
+  relaxed: ReadonlySet<ConstraintGroup> = NO_RELAXATION,
+): Probe | null {
   const L = tables.layers;
   let tau = 0;
   let rounds = 0;
@@ -50,7 +60,7 @@ function probe(problem: KvProblem, tables: KvTables, allowed: readonly number[][
         cuts.push(null);
         continue;
       }
-      const slo = problem.users[u].latencySloSeconds;
+      const slo = relaxed.has('latency-slo') ? null : problem.users[u].latencySloSeconds;
       let pick: number | null = null;
       for (const c of allowed[u]) {
         const lat = userLatencySeconds(tables, u, c, tau);
@@ -65,7 +75,7 @@ function probe(problem: KvProblem, tables: KvTables, allowed: readonly number[][
     }
     const state = serverStateOf(problem, tables, cuts);
     if (state.stepSeconds <= tau || rounds > limit) {
-      if (!withinLimit(state.memoryBytes, tables.serverMemoryBytes)) return null;
+      if (!relaxed.has('server-memory') && !withinLimit(state.memoryBytes, tables.serverMemoryBytes)) return null;
       const lat = cuts.map((c, u) => (c === null ? 0 : userLatencySeconds(tables, u, c, state.stepSeconds)));
       return { cuts, maxLatencySeconds: Math.max(0, ...lat), rounds };
     }
@@ -92,17 +102,28 @@ export function exactNotApplicable(problem: KvProblem): string | null {
   return activeUsers(problem, tables, allowedDescending(tables)).reason;
 }
 
-export async function solveKvExact(problem: KvProblem, context: ExactContext): Promise<ExactResult<KvDecision>> {
+/**
+ * Whether every user can be served at once with the given constraint groups switched off (the
+ * exact feasibility test with W = ∞), and the assignment found. Used by the explanations.
+ */
+export function feasibleWithout(problem: KvProblem, relaxed: ReadonlySet<ConstraintGroup>): (number | null)[] | null {
+  const tables = kvTables(problem);
+  const allowed = allowedDescending(tables, relaxed);
+  return probe(problem, tables, allowed, problem.users.map(() => true), Infinity, false, relaxed)?.cuts ?? null;
+}
+
+export async function solveKvExact(problem: KvProblem, context: ExactContext<KvDecision>): Promise<ExactResult<KvDecision>> {
   const reason = exactNotApplicable(problem);
   if (reason !== null) return { termination: 'error', decision: null, message: reason };
   const started = performance.now();
   const tables = kvTables(problem);
   const allowed = allowedDescending(tables);
   const { active } = activeUsers(problem, tables, allowed);
-  // Any feasible decision bounds the optimum; starting the descent at the best baseline's
-  // objective (non-strict, so that the probe succeeds) skips the steps above it.
-  const start = bestBaselineDecision(problem);
-  const startBound = start !== null && start.cuts.every((c) => c !== null) ? evaluateKv(problem, start).objective : Infinity;
+  // Any feasible decision bounds the optimum; starting the descent at the incumbent's objective
+  // (valued with the cost tables, non-strict so that the probe succeeds) skips the steps above it.
+  const start = context.incumbent ?? null;
+  const startAssessment = start !== null && start.cuts.every((c) => c !== null) ? assess(problem, tables, start.cuts) : null;
+  const startBound = startAssessment?.feasible === true ? startAssessment.objective : Infinity;
   let best = probe(problem, tables, allowed, active, startBound, false);
   let probes = 1;
   if (best === null && startBound !== Infinity) {

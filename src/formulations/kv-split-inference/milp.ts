@@ -3,12 +3,15 @@
  *
  * Columns: x[u][c] one-hot cut per user (only cuts allowed for the user on its own: device memory,
  * TTFT, latency SLO before server time); z[t] "the server runs rows with threshold t" (t = l:
- * layer l, layer 1 with the embedding lookup; t = L + 1: the head — the server is active);
- * y[v][l] variant v's adapter in layer l; T[r] the step time of server row r over the batch;
+ * layer l, layer 1 with the embedding lookup; the head shares z[L]: the server samples for
+ * exactly the users that use it, and a user at cut L uses no server row at all);
+ * y[v][l] variant v's adapter in layer l; S the work buffers (the largest over server users);
+ * T[r] the step time of server row r over the batch;
  * W and D (max objective) or P[u] (sum objective: the step time user u waits, T·[c_u < L]).
  *
  * Rows: z[t] ≥ Σ_{c<t} x[u][c] for every user (a layer is loaded once if anyone needs it);
- * y[v][l] ≥ Σ_{c<l} x[u][c] for the users of v; server memory; per row T[r] ≥ compute time and
+ * y[v][l] ≥ Σ_{c<l} x[u][c] for the users of v; S ≥ buffers_u·Σ_{c<L} x[u][c];
+ * server memory; per row T[r] ≥ compute time and
  * T[r] ≥ memory time (weights read once + adapters + every participating user's traffic), each
  * plus the call overhead; the max objective without big-M (W ≥ D + T, D ≥ each server user's
  * device + link time, W ≥ each user's device + link time); the sum objective and the SLOs with
@@ -16,7 +19,7 @@
  * since step time is monotone in the cuts).
  */
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
-import type { Compiled } from '../types.ts';
+import type { Compiled, CompileHints } from '../types.ts';
 import { kvTables, serverStateOf, userLatencySeconds } from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 
@@ -31,22 +34,24 @@ const MS = 1e3;
 
 interface Columns {
   readonly x: readonly (readonly { readonly cut: number; readonly col: number }[])[];
-  /** z[t] for t = 1..L + 1 (index 0 unused). */
+  /** z[t] for t = 1..L (index 0 unused); the head row uses z[L]. */
   readonly z: readonly number[];
   /** y[v][l] for l = 1..L (index 0 unused); -1 when the variant has no user. */
   readonly y: readonly (readonly number[])[];
+  /** Work buffers (GB). */
+  readonly s: number;
   readonly t: readonly number[];
   readonly w: number | null;
   readonly d: number | null;
   readonly p: readonly number[];
 }
 
-interface KvMilp {
-  readonly compiled: Compiled<KvDecision>;
-  encode(decision: KvDecision): number[] | null;
-}
-
-function buildKvMilp(problem: KvProblem): KvMilp {
+/**
+ * Compiles the MILP: problem → model only (no peer, exact method or evaluate runs here). The
+ * incumbent hint is not used: the chain hands it to the backend as a start through `encode`,
+ * and a cut-off row on W would add nothing a started branch-and-bound does not already have.
+ */
+export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>): Compiled<KvDecision> {
   const tables = kvTables(problem);
   const L = tables.layers;
   const U = problem.users.length;
@@ -57,7 +62,8 @@ function buildKvMilp(problem: KvProblem): KvMilp {
     tables.users[u].filter((k) => k.staticViolation === null).map((k) => ({ cut: k.cut, col: b.binary(`x_${u}_${k.cut}`) })),
   );
   const z = [-1];
-  for (let t = 1; t <= L + 1; t++) z.push(b.binary(`z_${t}`));
+  for (let t = 1; t <= L; t++) z.push(b.binary(`z_${t}`));
+  const s = b.addVariable('S', { lower: 0, upper: Math.max(0, ...tables.workspaceBytes) / BYTES_PER_ROW_UNIT });
   const variantHasUser = problem.variants.map((_, v) => problem.users.some((u) => u.variant === v));
   const y = problem.variants.map((_, v) => {
     const cols = [-1];
@@ -73,10 +79,13 @@ function buildKvMilp(problem: KvProblem): KvMilp {
     const all = x[u].map((e) => term(e.col, 1));
     if (problem.admission) b.lessEqual(`serve_${u}`, all, 1);
     else b.equal(`cut_${u}`, all, 1);
-    for (let th = 1; th <= L + 1; th++) {
+    for (let th = 1; th <= L; th++) {
       const terms = below(u, th, -1);
       if (terms.length > 0) b.greaterEqual(`load_${u}_${th}`, [term(z[th], 1), ...terms], 0);
     }
+    // Work buffers sized by the longest prompt among the users the server serves.
+    const server = below(u, L, -tables.workspaceBytes[u] / BYTES_PER_ROW_UNIT);
+    if (server.length > 0) b.greaterEqual(`buffers_${u}`, [term(s, 1), ...server], 0);
     const v = problem.users[u].variant;
     if (v !== null) {
       for (let l = 1; l <= L; l++) {
@@ -86,7 +95,7 @@ function buildKvMilp(problem: KvProblem): KvMilp {
     }
   });
   // Loaded rows form a suffix: valid, and it tightens the relaxation.
-  for (let th = 1; th <= L; th++) b.lessEqual(`suffix_${th}`, [term(z[th], 1), term(z[th + 1], -1)], 0);
+  for (let th = 1; th < L; th++) b.lessEqual(`suffix_${th}`, [term(z[th], 1), term(z[th + 1], -1)], 0);
   problem.variants.forEach((_, v) => {
     if (!variantHasUser[v]) return;
     for (let l = 1; l <= L; l++) b.lessEqual(`adapter_within_${v}_${l}`, [term(y[v][l], 1), term(z[l], -1)], 0);
@@ -95,7 +104,7 @@ function buildKvMilp(problem: KvProblem): KvMilp {
   // Server memory (GB).
   const mem: Term[] = [];
   tables.rows.forEach((row) => mem.push(term(z[row.threshold], row.residentBytes / BYTES_PER_ROW_UNIT)));
-  mem.push(term(z[L + 1], tables.workspaceBytes / BYTES_PER_ROW_UNIT));
+  mem.push(term(s, 1));
   problem.variants.forEach((_, v) => {
     if (!variantHasUser[v]) return;
     tables.rows.forEach((row) => {
@@ -140,7 +149,8 @@ function buildKvMilp(problem: KvProblem): KvMilp {
     // No big-M: W ≥ D + T with D ≥ every server user's device + link time (device-only users
     // contribute 0 through their missing c = L term), and W ≥ every user's device + link time
     // (this covers device-only users). For integral x this is exactly
-    // max(max_server fixed + T, max_device fixed), and without server users T = 0.
+    // max(max_server fixed + T, max_device fixed): without server users every z, hence every
+    // T_r, may be 0 (device-only users take part in no row, the head included).
     w = b.addVariable('W', { lower: 0 });
     d = b.addVariable('D', { lower: 0 });
     b.addObjective(w, 1 / MS);
@@ -168,14 +178,14 @@ function buildKvMilp(problem: KvProblem): KvMilp {
   }
 
   const model = b.build();
-  const columns: Columns = { x, z, y, t, w, d, p };
+  const columns: Columns = { x, z, y, s, t, w, d, p };
   const decode = (values: readonly number[]): KvDecision => ({
     cuts: x.map((options) => {
       const chosen = options.find((e) => values[e.col] > 0.5);
       return chosen === undefined ? null : chosen.cut;
     }),
   });
-  return { compiled: { model, decode }, encode: (d: KvDecision) => encodeKv(problem, columns, model.variables.length, d) };
+  return { model, decode, encode: (decision) => encodeKv(problem, columns, model.variables.length, decision) };
 }
 
 /** A decision as a column vector (for warm starts); null when a cut has no column. */
@@ -185,12 +195,14 @@ function encodeKv(problem: KvProblem, columns: Columns, n: number, decision: KvD
   const values = new Array<number>(n).fill(0);
   for (let u = 0; u < problem.users.length; u++) {
     const c = decision.cuts[u];
-    if (c === null) continue;
+    if (c === null && problem.admission) continue;
     const e = columns.x[u].find((k) => k.cut === c);
     if (e === undefined) return null;
     values[e.col] = 1;
   }
+  if (decision.cuts.length !== problem.users.length) return null;
   const state = serverStateOf(problem, tables, decision.cuts);
+  values[columns.s] = state.workspaceBytes / BYTES_PER_ROW_UNIT;
   tables.rows.forEach((row, r) => {
     if (state.rowLoaded[r]) values[columns.z[row.threshold]] = 1;
     values[columns.t[r]] = state.rowSeconds[r] * MS;
@@ -209,11 +221,4 @@ function encodeKv(problem: KvProblem, columns: Columns, n: number, decision: KvD
     values[col] = c !== null && c < L ? state.stepSeconds * MS : 0;
   });
   return values;
-}
-
-/** Compiles the MILP; `start` (a feasible decision, e.g. the best baseline) becomes the warm start. */
-export function compileKv(problem: KvProblem, start: KvDecision | null = null): Compiled<KvDecision> {
-  const built = buildKvMilp(problem);
-  const warm = start ? built.encode(start) : null;
-  return warm ? { ...built.compiled, warmStart: warm } : built.compiled;
 }

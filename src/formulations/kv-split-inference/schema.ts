@@ -17,51 +17,66 @@ const positiveInt = z.number().int('must be a whole number').positive('must be p
 const positive = z.number().positive('must be positive').finite('must be finite');
 
 const variantSchema = z.strictObject({
-  name: z.string().min(1, 'must not be empty'),
-  /** The variant's LoRA adapter on top of the shared base weights. */
-  lora: z.strictObject({
-    rank: positiveInt,
-    targets: z.array(z.enum(LORA_TARGETS)).min(1, 'at least one adapted matrix').default(['q', 'v']),
-  }),
+  name: z.string().min(1, 'must not be empty').describe('name users refer to in `variant`'),
+  lora: z
+    .strictObject({
+      rank: positiveInt.describe('LoRA rank r'),
+      targets: z
+        .array(z.enum(LORA_TARGETS))
+        .min(1, 'at least one adapted matrix')
+        .default(['q', 'v'])
+        .describe('adapted matrices (default q, v)'),
+    })
+    .describe('the variant\'s LoRA adapter on top of the shared base weights'),
 });
 
 const userSchema = z.strictObject({
-  name: z.string().min(1).optional(),
-  device: deviceRefSchema,
-  link: linkRefSchema,
-  promptTokens: positiveInt,
-  outputTokens: positiveInt,
-  /** Name of a variant in `$.variants`; absent: the base model. */
-  variant: z.string().min(1).optional(),
-  /** Per-token decode latency this user accepts (device + uplink + server step + downlink). */
-  latencySloSeconds: positive.optional(),
-  /** Time to first token this user accepts (prefill on both sides + transfers). */
-  ttftSloSeconds: positive.optional(),
+  name: z.string().min(1).optional().describe('label in reports (default "user <index>")'),
+  device: deviceRefSchema.describe('catalog device id, or an object overriding catalog fields'),
+  link: linkRefSchema.describe('catalog link id, or an object overriding catalog fields (rates in bit/s)'),
+  promptTokens: positiveInt.describe('prompt length in tokens'),
+  outputTokens: positiveInt.describe('generated tokens; with the prompt, sizes the KV cache (last token\'s context)'),
+  variant: z.string().min(1).optional().describe('name of a variant in `$.variants`; absent: the base model'),
+  latencySloSeconds: positive
+    .optional()
+    .describe('per-token decode latency this user accepts (device + uplink + server step + downlink), seconds'),
+  ttftSloSeconds: positive
+    .optional()
+    .describe('time to first token this user accepts (prefill on both sides + transfers), seconds'),
 });
 
 const serverSchema = z.strictObject({
-  device: deviceRefSchema,
-  /**
-   * Sequences whose prompts the server prefills together; sizes the activation workspace the
-   * server reserves (FasterTransformer's static batch: all of them; continuous batching: 1).
-   */
-  prefillBatchSequences: positiveInt.default(1),
+  device: deviceRefSchema.describe('the edge server: catalog device id or an object overriding catalog fields'),
+  prefillBatchSequences: positiveInt
+    .default(1)
+    .describe(
+      'prompts the server prefills together; sizes its work buffers (FasterTransformer static batch: all; continuous batching: 1)',
+    ),
 });
 
 export const kvSplitInputSchema = z.strictObject({
+  $schema: z.string().optional().describe('optional JSON Schema reference for editors'),
   kind: z.literal('kv-split-inference'),
-  model: modelRefSchema,
-  variants: z.array(variantSchema).default([]),
+  description: z.string().optional().describe('free text, ignored by the solver'),
+  model: modelRefSchema.describe('catalog model id or an object overriding catalog fields (dense models only)'),
+  variants: z.array(variantSchema).default([]).describe('fine-tuned variants stored as LoRA adapters over the shared base'),
   server: serverSchema,
-  users: z.array(userSchema).min(1, 'at least one user is needed'),
-  /** `max`: the slowest user's per-token latency; `sum`: the sum over users. */
-  objective: z.enum(['max', 'sum']).default('max'),
-  /** Serve a subset: maximise the number served first, then the latency objective. */
-  admission: z.boolean().default(false),
-  /** Bytes of one sampled token id on the downlink (and of a prompt token id on the uplink). */
-  tokenBytes: positive.default(TOKEN_ID_BYTES),
-  /** Let a device stream weights from storage when they do not fit in its memory. */
-  deviceWeightStreaming: z.boolean().default(true),
+  users: z.array(userSchema).min(1, 'at least one user is needed').describe('one entry per user, each with its own device and link'),
+  objective: z
+    .enum(['max', 'sum'])
+    .default('max')
+    .describe('`max`: the slowest served user\'s per-token latency; `sum`: the sum over served users'),
+  admission: z
+    .boolean()
+    .default(false)
+    .describe('serve a subset: the most users first, then the latency objective (a penalty per unserved user)'),
+  tokenBytes: positive
+    .default(TOKEN_ID_BYTES)
+    .describe('bytes of one token id on the downlink (and of a prompt token id on the uplink at cut 0)'),
+  deviceWeightStreaming: z
+    .boolean()
+    .default(true)
+    .describe('let a device stream weights from storage when they do not fit in its memory'),
 });
 export type KvSplitInput = z.infer<typeof kvSplitInputSchema>;
 
@@ -95,13 +110,19 @@ export interface KvProblem {
   readonly deviceWeightStreaming: boolean;
 }
 
-/** cuts[u] ∈ 0..L: layers 1..cuts[u] on user u's device, the rest on the server; null: not served. */
+/**
+ * cuts[u] ∈ 0..L: layers 1..cuts[u] on user u's device, the rest and the head on the server;
+ * cuts[u] = L: the whole model, head included, on the device — the user uses no server resource.
+ * null: not served (admission only).
+ */
 export interface KvDecision {
   readonly cuts: readonly (number | null)[];
 }
 
 export const kvDecisionSchema: z.ZodType<KvDecision> = z.strictObject({
-  cuts: z.array(z.number().int('a cut is a whole layer number').min(0, 'a cut is at least 0').nullable()),
+  cuts: z
+    .array(z.number().int('a cut is a whole layer number').min(0, 'a cut is at least 0').nullable())
+    .describe('per user: layers kept on its device (0..L), or null when not served'),
 });
 
 export function parseKvProblem(raw: unknown): KvProblem {
