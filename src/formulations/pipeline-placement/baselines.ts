@@ -5,6 +5,8 @@
  * first and the allowed number of stages, so that its decision is comparable.
  */
 import { embeddingParams, headParams, layerParams } from '../../cost/model.ts';
+import { layerRoles, loraParamsPerLayer } from '../../cost/training.ts';
+import { withinLimit } from '../tolerance.ts';
 import type { Baseline } from '../types.ts';
 import { inflightMicroBatches, stageMemoryBytes, stageSeconds, tablesOf, type PipelineTables, type StagePlan } from './cost.ts';
 import { chainDp, subsetDp, subsetDpCells, trueCosts, type DpCosts } from './dp.ts';
@@ -51,19 +53,35 @@ const uniform: Baseline<PipelineProblem, PipelineDecision> = {
   },
 };
 
-/** Parameters of each placement unit (embedding on layer 1, head on layer L), as DeepSpeed counts them. */
+/**
+ * Parameters of each placement unit (embedding on layer 1, head on layer L) as DeepSpeed's
+ * partition_method="parameters" counts them: only parameters with requires_grad (its
+ * _count_layer_params), so frozen layers count 0 and LoRA layers count their adapters. In the
+ * inference modes nothing is frozen, so every parameter counts.
+ */
 function unitParams(problem: PipelineProblem): number[] {
   const m = problem.model;
-  const p = Array.from({ length: m.layers }, (_, i) => layerParams(m, i + 1));
-  p[0] += embeddingParams(m);
-  p[m.layers - 1] += headParams(m) + (m.tiedEmbeddings ? m.vocabSize * m.hiddenSize : 0);
+  const L = m.layers;
+  const mode = problem.mode;
+  const tiedCopy = m.tiedEmbeddings ? m.vocabSize * m.hiddenSize : 0;
+  if (mode.kind !== 'training') {
+    const p = Array.from({ length: L }, (_, i) => layerParams(m, i + 1));
+    p[0] += embeddingParams(m);
+    p[L - 1] += headParams(m) + tiedCopy;
+    return p;
+  }
+  const roles = layerRoles(L, mode.frozenPrefixLayers, mode.trained);
+  const lora = mode.lora ? loraParamsPerLayer(m, mode.lora) : 0;
+  const p = roles.map((role, i) => (role === 'full' ? layerParams(m, i + 1) : role === 'lora' ? lora : 0));
+  if (mode.trained === 'full' && mode.frozenPrefixLayers === 0) p[0] += embeddingParams(m);
+  if (mode.trained === 'full') p[L - 1] += headParams(m) + tiedCopy;
   return p;
 }
 
 const deepspeed: Baseline<PipelineProblem, PipelineDecision> = {
   name: 'deepspeed-parameters',
   description:
-    'DeepSpeed PipelineModule partition_method="parameters": contiguous stages that minimise the largest per-stage parameter count, on every allowed server in the listed order; device speed, memory and links ignored.',
+    'DeepSpeed PipelineModule partition_method="parameters": contiguous stages that minimise the largest per-stage count of trainable parameters (requires_grad; all parameters in inference), on every allowed server in the listed order; device speed, memory and links ignored.',
   run(problem) {
     const S = stageCount(problem);
     const params = unitParams(problem);
@@ -83,10 +101,14 @@ const deepspeed: Baseline<PipelineProblem, PipelineDecision> = {
   },
 };
 
-const metis: Baseline<PipelineProblem, PipelineDecision> = {
-  name: 'metis-proportional',
+/**
+ * Named for what it is: Metis (ATC 2024) also searches device-group orderings and intra-stage
+ * parallelism with its cost model; this peer is only the speed-proportional layer split.
+ */
+const speedProportional: Baseline<PipelineProblem, PipelineDecision> = {
+  name: 'speed-proportional',
   description:
-    'Metis-style: layer counts proportional to each server\'s compute speed (largest remainder, at least one each) on every allowed server in the listed order, then memory repair by shifting boundary layers from an overfull stage to the neighbour with the most free memory; links ignored.',
+    'Speed-proportional split (the heterogeneity-aware load balancing of Metis-like planners, without their search): layer counts proportional to each server\'s compute speed (largest remainder, at least one each) on every allowed server in the listed order, then memory repair by shifting boundary layers from an overfull stage to the neighbour with the most free memory; links ignored.',
   run(problem) {
     const t = tablesOf(problem);
     const S = stageCount(problem);
@@ -100,8 +122,9 @@ const metis: Baseline<PipelineProblem, PipelineDecision> = {
     let left = L - counts.reduce((a, b) => a + b, 0);
     const byRemainder = raw.map((r, i) => ({ i, rem: r - Math.floor(r) })).sort((a, b) => b.rem - a.rem || a.i - b.i);
     for (let k = 0; left > 0; k = (k + 1) % S, left--) counts[byRemainder[k].i]++;
+    const used = (i: number, plan: StagePlan[]): number => stageMemoryBytes(t, plan[i].server, plan[i].first, plan[i].last, S - i);
     const over = (i: number, plan: StagePlan[]): number =>
-      stageMemoryBytes(t, plan[i].server, plan[i].first, plan[i].last, S - i) - t.capacityBytes[plan[i].server];
+      withinLimit(used(i, plan), t.capacityBytes[plan[i].server]) ? Math.min(0, used(i, plan) - t.capacityBytes[plan[i].server]) : used(i, plan) - t.capacityBytes[plan[i].server];
     for (let step = 0; step < L * S; step++) {
       const plan = plansFromCounts(servers, counts);
       const bad = plan.findIndex((_, i) => over(i, plan) > 0);
@@ -128,10 +151,11 @@ const metis: Baseline<PipelineProblem, PipelineDecision> = {
 const pipedream: Baseline<PipelineProblem, PipelineDecision> = {
   name: 'pipedream-dp',
   description:
-    'PipeDream-style planner: DP over (layer, stage) on the listed server order minimising the slowest stage\'s compute time, ignoring activation transfers; memory checked.',
+    'PipeDream planner (SOSP 2019): DP over (layer, stage) on the listed server order minimising the largest of every stage\'s compute time and every boundary\'s activation (and gradient) transfer time, as its A(j, m) recursion does; no return transfer; memory checked.',
   run(problem) {
     const t = tablesOf(problem);
-    const view: DpCosts = { ...trueCosts(t), comm: () => 0, ret: () => 0 };
+    // PipeDream's max includes the boundary transfer 2·C_i; it has no notion of returning the output.
+    const view: DpCosts = { ...trueCosts(t), ret: () => 0 };
     const r = chainDp(view, listedOrder(problem), { combine: 'max', cap: Infinity, maxStages: problem.maxStages, exactStages: problem.stages, source: problem.source });
     return r ? planToDecision(problem, r.plan) : null;
   },
@@ -210,7 +234,7 @@ export function edgeshardLatencyPlan(problem: PipelineProblem): StagePlan[] | nu
   const rank = (j: number): number => (j === problem.source ? -1 : j);
   const starts = problem.source === null ? [...Array(n).keys()] : [problem.source];
   for (const j of starts) {
-    if (mem(j, 1) > t.capacityBytes[j]) continue;
+    if (!withinLimit(mem(j, 1), t.capacityBytes[j])) continue;
     const memoryLeft = [...t.capacityBytes];
     memoryLeft[j] -= mem(j, 1);
     cells[1][j] = { value: stageSeconds(t, j, 1, 1), memoryLeft, left: new Set(), prev: -1, stages: 1 };
@@ -223,7 +247,7 @@ export function edgeshardLatencyPlan(problem: PipelineProblem): StagePlan[] | nu
         if (!c) continue;
         if (k !== j && c.left.has(j)) continue;
         if (k !== j && problem.serverOrder === 'listed' && rank(k) >= rank(j)) continue;
-        if (c.memoryLeft[j] < mem(j, i)) continue;
+        if (!withinLimit(t.capacityBytes[j] - c.memoryLeft[j] + mem(j, i), t.capacityBytes[j])) continue;
         const stages = c.stages + (k === j ? 0 : 1);
         if (stages > problem.maxStages) continue;
         const link = k === j ? 0 : t.comm[k * n + j];
@@ -289,7 +313,7 @@ const edgeshardThroughput: Baseline<PipelineProblem, PipelineDecision> = {
       for (let l = 1; l <= t.layers; l++) p[l] = p[l - 1] + layerMemoryForBookkeeping(t, problem, j, l);
       return p;
     });
-    const view: DpCosts = { ...trueCosts(t), fits: (j, a, b) => booked[j][b] - booked[j][a - 1] <= t.capacityBytes[j], ret: () => 0 };
+    const view: DpCosts = { ...trueCosts(t), fits: (j, a, b) => withinLimit(booked[j][b] - booked[j][a - 1], t.capacityBytes[j]), ret: () => 0 };
     const r = subsetDp(view, { combine: 'max', cap: Infinity, maxStages: problem.maxStages, exactStages: problem.stages, source: problem.source });
     return r ? planToDecision(problem, r.plan) : null;
   },
@@ -298,7 +322,7 @@ const edgeshardThroughput: Baseline<PipelineProblem, PipelineDecision> = {
 export const pipelineBaselines: readonly Baseline<PipelineProblem, PipelineDecision>[] = [
   uniform,
   deepspeed,
-  metis,
+  speedProportional,
   pipedream,
   alpa,
   edgeshardLatency,

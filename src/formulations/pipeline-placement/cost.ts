@@ -16,7 +16,6 @@ import {
   kvBytesPerTokenPerLayer,
   layerForwardFlopsPerToken,
   layerParams,
-  layerWeightBytes,
   type ModelSpec,
 } from '../../cost/model.ts';
 import {
@@ -30,7 +29,8 @@ import {
   trainingFlopsMultiplier,
   type LayerTrainingRole,
 } from '../../cost/training.ts';
-import { bytesPerValue } from '../../cost/units.ts';
+import { bytesPerValue, type DType } from '../../cost/units.ts';
+import { withinLimit } from '../tolerance.ts';
 import type { InferenceMode, PipelineProblem, PipelineServer, TrainingMode } from './schema.ts';
 
 /** What the objective is made of. */
@@ -63,10 +63,19 @@ export interface PipelineTables {
   readonly comm: Float64Array;
   /** ret[j]: seconds to return the output from last server j to the source (0 when not returned). */
   readonly ret: Float64Array;
-  readonly hopBytes: number;
+  /**
+   * hopBytes[j]: bytes server j sends across a stage boundary (its own activation format: its
+   * measured profile's hop size, else batch × tokens × hidden × its precision). Decided per
+   * sender, so a server that is not used cannot change the cost of a plan.
+   */
+  readonly hopBytes: readonly number[];
   readonly returnBytes: number;
   /** Where each server's layer times come from. */
   readonly timeSource: readonly ('profile' | 'roofline')[];
+  /** Number format of each server's weights, KV cache and sent activations. */
+  readonly precision: readonly DType[];
+  /** Id of each server's measured profile, or null (roofline). */
+  readonly profileId: readonly (string | null)[];
 }
 
 const cache = new WeakMap<PipelineProblem, PipelineTables>();
@@ -121,7 +130,7 @@ function trainingCosts(model: ModelSpec, mode: TrainingMode, server: PipelineSer
     const perToken = layerForwardFlopsPerToken(model, l, mode.sequenceLength) + (role === 'lora' ? loraFlops : 0);
     const passes = role === 'forward-only' ? 1 : 2;
     const stored = storesActivations(role) ? trainingActivationBytesPerSample(model, mode.sequenceLength, mode.recomputation) * mode.microBatchSize : 0;
-    const weights = layerWeightBytes(model, l);
+    const weights = layerParams(model, l) * beta;
     // Full recomputation re-runs each stored layer's forward before its backward (one more forward).
     const recompute = mode.recomputation === 'full' && storesActivations(role) ? 1 : 0;
     seconds.push(
@@ -155,17 +164,18 @@ function inferenceCosts(model: ModelSpec, mode: InferenceMode, server: PipelineS
   const L = model.layers;
   const device = server.device;
   const profile = server.profile;
-  const beta = bytesPerValue(model.dtype);
+  // Weights, KV cache and the roofline parts the profile lacks are at this server's precision.
+  const beta = bytesPerValue(server.precision);
   const b = mode.batch;
   const contextTokens = mode.promptTokens + mode.outputTokens;
-  const kvPerToken = kvBytesPerTokenPerLayer(model, profile?.dtype ?? model.dtype);
+  const kvPerToken = kvBytesPerTokenPerLayer(model, server.precision);
   const prefill = mode.phase === 'prefill';
   const stepTokens = prefill ? mode.promptTokens : 1;
   const seconds: number[] = [];
   const stateBytes: number[] = [];
   const kvBytes: number[] = [];
   for (let l = 1; l <= L; l++) {
-    const weights = layerWeightBytes(model, l);
+    const weights = layerParams(model, l) * beta;
     const measured = profile?.layerSeconds[l - 1];
     if (measured !== undefined) seconds.push(measured);
     else {
@@ -189,13 +199,12 @@ function inferenceCosts(model: ModelSpec, mode: InferenceMode, server: PipelineS
   return { seconds, stateBytes, kvBytes, activationBytes: new Array<number>(L).fill(0), singleStageCreditBytes: tiedCopyBytes };
 }
 
-function inferenceHopBytes(problem: PipelineProblem, mode: InferenceMode): number {
+/** Bytes server j sends across a boundary in inference: the override, its profile's measured size, or its own format. */
+function inferenceHopBytes(problem: PipelineProblem, mode: InferenceMode, server: PipelineServer): number {
   if (mode.activationBytesPerHop !== undefined) return mode.activationBytesPerHop;
-  const measured = problem.servers.map((s) => s.profile?.activationBytesPerHop);
-  const first = measured[0];
-  if (first !== undefined && measured.every((m) => m === first)) return first;
+  if (server.profile?.activationBytesPerHop !== undefined) return server.profile.activationBytesPerHop;
   const stepTokens = mode.phase === 'prefill' ? mode.promptTokens : 1;
-  return mode.batch * stepTokens * activationBytesPerToken(problem.model);
+  return mode.batch * stepTokens * activationBytesPerToken(problem.model, server.precision);
 }
 
 function buildTables(problem: PipelineProblem): PipelineTables {
@@ -203,7 +212,9 @@ function buildTables(problem: PipelineProblem): PipelineTables {
   const n = servers.length;
   const costs = servers.map((s) => (mode.kind === 'training' ? trainingCosts(model, mode, s) : inferenceCosts(model, mode, s)));
   const training = mode.kind === 'training';
-  const hopBytes = training ? mode.microBatchSize * mode.sequenceLength * activationBytesPerToken(model) : inferenceHopBytes(problem, mode);
+  const hopBytes = servers.map((s) =>
+    training ? mode.microBatchSize * mode.sequenceLength * activationBytesPerToken(model) : inferenceHopBytes(problem, mode, s),
+  );
   const returnBytes = training ? 0 : mode.batch * TOKEN_ID_BYTES;
   const oneWay = (i: number, j: number, bytes: number): number =>
     problem.bitsPerSecond[i][j] > 0 ? transferSeconds(bytes, problem.bitsPerSecond[i][j], problem.latencySeconds[i][j]) : Infinity;
@@ -212,7 +223,7 @@ function buildTables(problem: PipelineProblem): PipelineTables {
     for (let j = 0; j < n; j++) {
       if (i === j) continue;
       // Training sends activations forward and their gradients back across every boundary.
-      comm[i * n + j] = training ? oneWay(i, j, hopBytes) + oneWay(j, i, hopBytes) : oneWay(i, j, hopBytes);
+      comm[i * n + j] = training ? oneWay(i, j, hopBytes[i]) + oneWay(j, i, hopBytes[j]) : oneWay(i, j, hopBytes[i]);
     }
   const ret = new Float64Array(n);
   const returns = !training && mode.returnToSource && problem.source !== null;
@@ -235,6 +246,8 @@ function buildTables(problem: PipelineProblem): PipelineTables {
     hopBytes,
     returnBytes,
     timeSource: servers.map((s) => (s.profile && !training ? 'profile' : 'roofline')),
+    precision: servers.map((s) => (training ? model.dtype : s.precision)),
+    profileId: servers.map((s) => (s.profile && !training ? s.profile.id : null)),
   };
 }
 
@@ -333,7 +346,7 @@ export function planObjective(t: PipelineTables, plan: readonly StagePlan[]): nu
 
 /** Whether every stage of a plan fits its server's memory. */
 export function planFits(t: PipelineTables, plan: readonly StagePlan[]): boolean {
-  return plan.every((s, i) => stageMemoryBytes(t, s.server, s.first, s.last, plan.length - i) <= t.capacityBytes[s.server]);
+  return plan.every((s, i) => withinLimit(stageMemoryBytes(t, s.server, s.first, s.last, plan.length - i), t.capacityBytes[s.server]));
 }
 
 /**
@@ -364,4 +377,38 @@ export function lowerBound(problem: PipelineProblem): { sumSeconds: number; bott
   const objective =
     t.objective === 'training' ? t.iterations * (sumSeconds + (t.microBatches - 1) * bottleneckSeconds) : t.objective === 'latency' ? sumSeconds : bottleneckSeconds;
   return { sumSeconds, bottleneckSeconds, objective };
+}
+
+/**
+ * A decision as a plan, for the search side (exact method, MILP cut-offs, peers): null when it is
+ * not a well-formed, memory-feasible, linked plan of this problem. Valued with the cost functions
+ * only; evaluate keeps its own, independent structural check.
+ */
+export function planOfDecision(
+  problem: PipelineProblem,
+  decision: { readonly stages: readonly { readonly server: string; readonly firstLayer: number; readonly lastLayer: number }[] },
+): StagePlan[] | null {
+  const t = tablesOf(problem);
+  const index = new Map<string, number>(problem.servers.map((s, j) => [s.name, j]));
+  const S = decision.stages.length;
+  if (S === 0 || S > problem.maxStages || (problem.stages !== null && S !== problem.stages)) return null;
+  const used = new Set<number>();
+  const plan: StagePlan[] = [];
+  let next = 1;
+  for (const s of decision.stages) {
+    const j = index.get(s.server);
+    if (j === undefined || used.has(j) || s.firstLayer !== next || s.lastLayer < s.firstLayer || s.lastLayer > t.layers) return null;
+    used.add(j);
+    plan.push({ server: j, first: s.firstLayer, last: s.lastLayer });
+    next = s.lastLayer + 1;
+  }
+  if (next !== t.layers + 1) return null;
+  if (problem.source !== null && plan[0].server !== problem.source) return null;
+  const rank = (j: number): number => (j === problem.source ? -1 : j);
+  for (let i = 0; i + 1 < S; i++) {
+    if (!Number.isFinite(commSeconds(t, plan[i].server, plan[i + 1].server))) return null;
+    if (problem.serverOrder === 'listed' && rank(plan[i].server) >= rank(plan[i + 1].server)) return null;
+  }
+  if (!Number.isFinite(t.ret[plan[S - 1].server]) || !planFits(t, plan)) return null;
+  return plan;
 }

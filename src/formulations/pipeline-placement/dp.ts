@@ -13,6 +13,7 @@
  * of them. `cap` (strict) forbids any single stage time or transfer ≥ cap — the feasibility
  * filter of the bottleneck search for the training objective.
  */
+import { withinLimit } from '../tolerance.ts';
 import { stageMemoryBytes, stageSeconds, type PipelineTables, type StagePlan } from './cost.ts';
 
 export interface DpOptions {
@@ -43,7 +44,7 @@ export function trueCosts(t: PipelineTables): DpCosts {
     servers: t.servers,
     layers: t.layers,
     stage: (j, a, b) => stageSeconds(t, j, a, b),
-    fits: (j, a, b, k) => stageMemoryBytes(t, j, a, b, k) <= t.capacityBytes[j],
+    fits: (j, a, b, k) => withinLimit(stageMemoryBytes(t, j, a, b, k), t.capacityBytes[j]),
     comm: (a, b) => t.comm[a * t.servers + b],
     ret: (j) => t.ret[j],
   };

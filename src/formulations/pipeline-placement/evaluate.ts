@@ -2,7 +2,11 @@
  * Independent re-check of a pipeline decision: structure (known, distinct servers; contiguous
  * layer ranges covering 1..L in order; source first; stage count; listed order), links, per-stage
  * memory, and the objective with its per-stage breakdown — all from the decision and cost.ts.
+ * The structural check is its own (not the search side's planOfDecision), so a decoding or search
+ * slip is caught here; the per-layer numbers are the family's cost functions.
  */
+import type { DType } from '../../cost/units.ts';
+import { excessOver, withinLimit } from '../tolerance.ts';
 import type { Evaluation, Violation } from '../types.ts';
 import {
   commSeconds,
@@ -32,6 +36,12 @@ export interface StageReport {
   readonly activationBytes: number;
   readonly inflightMicroBatches: number;
   readonly timeSource: 'profile' | 'roofline';
+  /** The measured profile this server's times and memory come from, or null (roofline). */
+  readonly profile: string | null;
+  /** Number format of this server's weights, KV cache and the activations it sends. */
+  readonly precision: DType;
+  /** Bytes sent to the next stage per step (in this server's activation format); 0 for the last. */
+  readonly hopBytes: number;
 }
 
 export interface PipelineBreakdown {
@@ -49,7 +59,8 @@ export interface PipelineBreakdown {
   readonly iterations: number;
   /** Throughput mode: batch / bottleneck. */
   readonly tokensPerSecond?: number;
-  readonly hopBytes: number;
+  /** Precisions used by the stages, when more than one (explicit mixed precision). */
+  readonly mixedPrecision?: readonly DType[];
 }
 
 const GBf = (bytes: number): string => `${(bytes / 1e9).toFixed(2)} GB`;
@@ -81,7 +92,7 @@ export function planOf(problem: PipelineProblem, decision: PipelineDecision): { 
   return { plan, violations };
 }
 
-export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDecision): Evaluation {
+export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDecision): Evaluation<PipelineBreakdown | null> {
   const t = tablesOf(problem);
   const { plan, violations } = planOf(problem, decision);
   const S = decision.stages.length;
@@ -106,11 +117,11 @@ export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDec
     const comm = i + 1 < S ? commSeconds(t, s.server, plan[i + 1].server) : 0;
     const server = problem.servers[s.server];
     if (!Number.isFinite(comm)) violations.push({ constraint: `link[${i}]`, message: `no link from ${server.name} to ${problem.servers[plan[i + 1].server].name}${t.objective === 'training' ? ' (or back, for the gradients)' : ''}` });
-    if (m.totalBytes > server.memoryBytes) {
+    if (!withinLimit(m.totalBytes, server.memoryBytes)) {
       violations.push({
         constraint: `stage[${i}].memory`,
         message: `stage ${i + 1} on ${server.name} needs ${GBf(m.totalBytes)} (${t.objective === 'training' ? `weights and training state ${GBf(m.stateBytes)}, activations ${GBf(m.activationBytes)} for ${m.inflightMicroBatches} micro-batches in flight` : `weights ${GBf(m.stateBytes)}, KV cache ${GBf(m.kvBytes)}`}), the server has ${GBf(server.memoryBytes)}`,
-        excess: m.totalBytes - server.memoryBytes,
+        excess: excessOver(m.totalBytes, server.memoryBytes),
       });
     }
     return {
@@ -129,6 +140,9 @@ export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDec
       activationBytes: m.activationBytes,
       inflightMicroBatches: inflightMicroBatches(t, S - i),
       timeSource: t.timeSource[s.server],
+      profile: t.profileId[s.server],
+      precision: t.precision[s.server],
+      hopBytes: i + 1 < S ? t.hopBytes[s.server] : 0,
     };
   });
   const returnSeconds = t.ret[plan[S - 1].server];
@@ -141,6 +155,7 @@ export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDec
   const bottleneckSeconds = Math.max(...times, ...comms, t.objective === 'throughput' ? returnSeconds : 0);
   const bubbleSeconds = t.objective === 'training' ? (t.microBatches - 1) * bottleneckSeconds : 0;
   const batch = problem.mode.kind === 'training' ? problem.mode.microBatchSize : problem.mode.batch;
+  const precisions = [...new Set(stages.map((s) => s.precision))];
   const breakdown: PipelineBreakdown = {
     objectiveKind: t.objective,
     stages,
@@ -152,31 +167,8 @@ export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDec
     iterationSeconds: t.objective === 'training' ? objective / t.iterations : objective,
     iterations: t.iterations,
     tokensPerSecond: t.objective === 'throughput' ? batch / objective : undefined,
-    hopBytes: t.hopBytes,
+    ...(precisions.length > 1 ? { mixedPrecision: precisions } : {}),
   };
   return { feasible: violations.length === 0, objective, violations, breakdown };
 }
 
-const ms = (s: number): string => `${(s * 1e3).toFixed(3)} ms`;
-
-export function describePipeline(evaluation: Evaluation): string {
-  const b = evaluation.breakdown as PipelineBreakdown | null;
-  if (!b) return `invalid decision: ${evaluation.violations.map((v) => v.message).join('; ')}`;
-  const lines = b.stages.map(
-    (s) =>
-      `stage ${s.stage}: ${s.server} (${s.device}) layers ${s.firstLayer}-${s.lastLayer} (${s.layers}), compute ${ms(s.computeSeconds)}` +
-      (s.stage < b.stages.length ? `, to next ${ms(s.commSeconds)}` : '') +
-      `, memory ${GBf(s.memoryBytes)} of ${GBf(s.capacityBytes)}${s.timeSource === 'profile' ? ' [measured profile]' : ''}`,
-  );
-  if (b.objectiveKind === 'training') {
-    lines.push(`iteration ${ms(b.iterationSeconds)} = Σ compute ${ms(b.computeSeconds)} + Σ transfers ${ms(b.commSeconds)} + bubble (B−1)·${ms(b.bottleneckSeconds)}` + (b.iterations > 1 ? `; × ${b.iterations} iterations = ${evaluation.objective.toFixed(1)} s` : ''));
-  } else if (b.objectiveKind === 'latency') {
-    lines.push(`latency ${ms(evaluation.objective)} = compute ${ms(b.computeSeconds)} + transfers ${ms(b.commSeconds)} + return ${ms(b.returnSeconds)}`);
-  } else {
-    lines.push(`bottleneck ${ms(evaluation.objective)} per step → ${b.tokensPerSecond?.toFixed(1)} tokens/s`);
-  }
-  const tight = b.stages.filter((s) => s.memoryBytes > 0.95 * s.capacityBytes).map((s) => s.server);
-  if (tight.length > 0) lines.push(`memory binds on: ${tight.join(', ')}`);
-  for (const v of evaluation.violations) lines.push(`violation: ${v.message}`);
-  return lines.join('\n');
-}

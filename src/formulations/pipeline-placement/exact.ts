@@ -9,7 +9,7 @@
  * longer beat the incumbent. Each round strictly lowers M, so it ends.
  */
 import type { ExactContext, ExactResult } from '../types.ts';
-import { tablesOf, type StagePlan } from './cost.ts';
+import { planOfDecision, tablesOf, type StagePlan } from './cost.ts';
 import { chainDp, subsetDp, subsetDpCells, trueCosts, type DpCosts, type DpOptions, type DpResult } from './dp.ts';
 import type { PipelineDecision, PipelineProblem } from './schema.ts';
 
@@ -49,7 +49,13 @@ export interface SearchOutcome {
  * The exact search with any cost view (the peers that follow the same objective with a simplified
  * view reuse it). `deadlineMs` (performance.now) stops the bottleneck search early with a bound.
  */
-export function searchOptimum(problem: PipelineProblem, costs: DpCosts, deadlineMs = Infinity, forceChain = false): SearchOutcome {
+export function searchOptimum(
+  problem: PipelineProblem,
+  costs: DpCosts,
+  deadlineMs = Infinity,
+  forceChain = false,
+  incumbent: readonly StagePlan[] | null = null,
+): SearchOutcome {
   const t = tablesOf(problem);
   const chain = forceChain || problem.serverOrder === 'listed';
   const order = listedOrder(problem);
@@ -84,6 +90,14 @@ export function searchOptimum(problem: PipelineProblem, costs: DpCosts, deadline
   const first = value(minimax.plan);
   let bestPlan = minimax.plan;
   let best = first.sum + (B - 1) * first.max;
+  // The warm start's plan, valued with the same cost view, may stop the search earlier.
+  if (incumbent !== null) {
+    const v = value([...incumbent]);
+    if (v.sum + (B - 1) * v.max < best) {
+      best = v.sum + (B - 1) * v.max;
+      bestPlan = [...incumbent];
+    }
+  }
   let cap = Infinity;
   let runs = 1;
   let lastSum = 0;
@@ -108,10 +122,12 @@ export function searchOptimum(problem: PipelineProblem, costs: DpCosts, deadline
   return { plan: bestPlan, objective: t.iterations * best, bound: t.iterations * best, complete: true, dpRuns: runs, method };
 }
 
-export async function solveExact(problem: PipelineProblem, context: ExactContext): Promise<ExactResult<PipelineDecision>> {
+export async function solveExact(problem: PipelineProblem, context: ExactContext<PipelineDecision>): Promise<ExactResult<PipelineDecision>> {
   const t = tablesOf(problem);
+  // No hidden limit: only the user's.
   const deadline = context.timeLimitSeconds !== undefined ? performance.now() + context.timeLimitSeconds * 1000 : Infinity;
-  const out = searchOptimum(problem, trueCosts(t), deadline);
+  const incumbent = context.incumbent !== undefined ? planOfDecision(problem, context.incumbent) : null;
+  const out = searchOptimum(problem, trueCosts(t), deadline, false, incumbent);
   const details = { method: out.method, dpRuns: out.dpRuns };
   if (!out.plan) return { termination: 'infeasible', decision: null, message: 'no placement satisfies memory, links and stage limits', details };
   return {

@@ -3,33 +3,43 @@
  * ranges of a model, for training with micro-batches, inference latency or inference throughput
  * (the seed's §V-B, Fig. 4–5; FORMULATIONS.md family 2).
  */
-import { bestFeasibleBaseline } from '../best-baseline.ts';
 import type { Formulation } from '../types.ts';
 import { pipelineBaselines } from './baselines.ts';
-import { evaluatePipeline, describePipeline } from './evaluate.ts';
+import { evaluatePipeline } from './evaluate.ts';
 import { exactNotApplicable, solveExact } from './exact.ts';
-import { explainPipelineInfeasible } from './explain.ts';
+import { describePipeline, explainPipelineInfeasible } from './explain.ts';
 import { compilePipeline } from './milp.ts';
 import { decisionSchema, parsePipeline, pipelineInputSchema, type PipelineDecision, type PipelineProblem } from './schema.ts';
 
 export type { PipelineDecision, PipelineProblem } from './schema.ts';
+export type { PipelineBreakdown } from './evaluate.ts';
 export { trainingTimeVsServers } from './sweep.ts';
 
-/** The best feasible baseline decision by our evaluate, or null. */
-export function bestBaseline(problem: PipelineProblem): { name: string; decision: PipelineDecision; objective: number } | null {
-  return bestFeasibleBaseline(problem, pipelineBaselines, evaluatePipeline);
+/** What the objective measures: with several iterations, the total, not one iteration. */
+export function pipelineObjectiveLabel(p: PipelineProblem): string {
+  switch (p.mode.kind) {
+    case 'training':
+      return p.mode.iterations === 1
+        ? 'training iteration time (s)'
+        : `total training time: ${p.mode.iterations} iterations × iteration time (s)`;
+    case 'inference-latency':
+      return 'end-to-end inference latency (s)';
+    case 'inference-throughput':
+      return 'pipeline bottleneck: time per batch step (s)';
+  }
 }
 
 export const pipelinePlacementFormulation: Formulation<PipelineProblem, PipelineDecision> = {
-  objectiveLabel: (p) =>
-    p.mode.kind === 'training' ? 'training iteration time (s)' : p.mode.kind === 'inference-latency' ? 'end-to-end inference latency (s)' : 'pipeline bottleneck: time per batch step (s)',
+  objectiveLabel: pipelineObjectiveLabel,
   kind: 'pipeline-placement',
   title: 'heterogeneous pipeline stages: which servers, in which order, which layers',
   sense: 'min',
   inputSchema: pipelineInputSchema,
   parse: parsePipeline,
   decisionSchema,
-  compile: (problem) => compilePipeline(problem, { warmStart: bestBaseline(problem)?.decision ?? null }),
+  // Pure: the warm start is the chain's step and arrives as hints.incumbent.
+  compile: (problem, hints) => compilePipeline(problem, hints),
+  warnings: (problem) => problem.inputWarnings,
   exact: {
     notApplicable: exactNotApplicable,
     solve: solveExact,
@@ -37,5 +47,6 @@ export const pipelinePlacementFormulation: Formulation<PipelineProblem, Pipeline
   evaluate: evaluatePipeline,
   baselines: pipelineBaselines,
   explainInfeasible: explainPipelineInfeasible,
-  describe: (_problem, _decision, evaluation) => describePipeline(evaluation),
+  // The typed breakdown comes from evaluating the decision again (cheap), not from a cast.
+  describe: (problem, decision) => describePipeline(problem, evaluatePipeline(problem, decision)),
 };

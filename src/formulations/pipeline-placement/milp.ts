@@ -11,22 +11,64 @@
  * that fits only when at most k − 1 stages follow gets one row C_a ≤ k − 1 (when chosen), where
  * C_a = Σ_{l ≥ a} (boundaries after layer l) is kept by one running-sum variable per layer.
  * Bottleneck objectives add T ≥ each server's stage time, T ≥ each boundary's transfer (and the
- * return), with the perfect-balance lower bound on T.
+ * return). T has no lower bound beyond 0: a perfect-balance bound on the column made GLPK's MIP
+ * presolve return infeasible points on ≈ 8% of small training instances, and HiGHS finds the
+ * same bound from the rows. Identical servers (same tables and links) are interchangeable: rows
+ * order them by position in the pipeline, so the search does not revisit permutations.
  *
  * This replaces an earlier layer-by-layer flow model (a[l][j] with pairwise transitions), whose
  * relaxation spread a constant fraction of every layer over every server and so ignored both
  * memory granularity and communication.
  */
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
-import type { Compiled } from '../types.ts';
-import { lowerBound, stageMemoryBytes, stageSeconds, tablesOf, type StagePlan } from './cost.ts';
-import { evaluatePipeline, planOf } from './evaluate.ts';
+import { withinLimit } from '../tolerance.ts';
+import type { CompileHints, Compiled } from '../types.ts';
+import { lowerBound, planObjective, planOfDecision, stageMemoryBytes, stageSeconds, tablesOf, type PipelineTables, type StagePlan } from './cost.ts';
 import { planToDecision } from './exact.ts';
 import type { PipelineDecision, PipelineProblem } from './schema.ts';
 
-export interface CompileOptions {
-  /** A feasible decision to offer as the warm start (the best baseline's, say). */
-  readonly warmStart?: PipelineDecision | null;
+const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/** Whether swapping servers j and k changes nothing: same tables, same links to and from every other server. */
+function interchangeable(t: PipelineTables, problem: PipelineProblem, j: number, k: number): boolean {
+  const n = t.servers;
+  if (j === problem.source || k === problem.source) return false;
+  if (
+    t.capacityBytes[j] !== t.capacityBytes[k] ||
+    t.singleStageCreditBytes[j] !== t.singleStageCreditBytes[k] ||
+    t.ret[j] !== t.ret[k] ||
+    t.hopBytes[j] !== t.hopBytes[k] ||
+    !sameArray(t.timePrefix[j], t.timePrefix[k]) ||
+    !sameArray(t.statePrefix[j], t.statePrefix[k]) ||
+    !sameArray(t.kvPrefix[j], t.kvPrefix[k]) ||
+    !sameArray(t.activationPrefix[j], t.activationPrefix[k])
+  ) {
+    return false;
+  }
+  if (t.comm[j * n + k] !== t.comm[k * n + j]) return false;
+  for (let q = 0; q < n; q++) {
+    if (q === j || q === k) continue;
+    if (t.comm[j * n + q] !== t.comm[k * n + q] || t.comm[q * n + j] !== t.comm[q * n + k]) return false;
+  }
+  return true;
+}
+
+/** Classes (≥ 2 members, ascending) of interchangeable servers; empty under a listed order. */
+export function symmetryClasses(problem: PipelineProblem): number[][] {
+  if (problem.serverOrder === 'listed') return [];
+  const t = tablesOf(problem);
+  const classes: number[][] = [];
+  for (let j = 0; j < t.servers; j++) {
+    // Interchangeability is an equivalence (equal tables and link rows), so comparing with a class's first member suffices.
+    const home = classes.find((c) => interchangeable(t, problem, c[0], j));
+    if (home) home.push(j);
+    else classes.push([j]);
+  }
+  return classes.filter((c) => c.length > 1);
 }
 
 /**
@@ -48,7 +90,7 @@ export function minimumStages(problem: PipelineProblem): number {
   let held = src === null ? 0 : t.capacityBytes[src];
   let count = src === null ? 0 : 1;
   for (const c of caps) {
-    if (held >= need) break;
+    if (withinLimit(need, held)) break;
     held += c;
     count++;
   }
@@ -64,7 +106,7 @@ interface Interval {
   readonly maxFromEnd: number;
 }
 
-export function compilePipeline(problem: PipelineProblem, options: CompileOptions = {}): Compiled<PipelineDecision> {
+export function compilePipeline(problem: PipelineProblem, hints: CompileHints<PipelineDecision> = {}): Compiled<PipelineDecision> {
   const t = tablesOf(problem);
   const n = t.servers;
   const L = t.layers;
@@ -74,13 +116,14 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
   const src = problem.source;
   const rank = (j: number): number => (j === src ? -1 : j);
   const b = new ModelBuilder(`pipeline-placement ${problem.model.id} on ${n} servers`, 'min');
-  const fits = (j: number, a: number, e: number, fromEnd: number): boolean => stageMemoryBytes(t, j, a, e, fromEnd) <= t.capacityBytes[j];
+  const fits = (j: number, a: number, e: number, fromEnd: number): boolean => withinLimit(stageMemoryBytes(t, j, a, e, fromEnd), t.capacityBytes[j]);
   const lb = lowerBound(problem);
 
   // Incumbent pruning: a column whose own cost, plus the least the rest of the pipeline can cost,
   // already exceeds the warm start's objective cannot be in a better solution (valid for the optimum).
-  const incumbent = options.warmStart ? evaluatePipeline(problem, options.warmStart) : null;
-  const upper = incumbent && incumbent.feasible ? incumbent.objective * (1 + 1e-9) + 1e-12 : Infinity;
+  // The incumbent is valued with the cost functions (never evaluate, which re-checks the answer).
+  const incumbentPlan = hints.incumbent !== undefined ? planOfDecision(problem, hints.incumbent) : null;
+  const upper = incumbentPlan !== null ? planObjective(t, incumbentPlan) * (1 + 1e-9) + 1e-12 : Infinity;
   const fastest = new Float64Array(L + 1);
   for (let l = 1; l <= L; l++) {
     let best = Infinity;
@@ -162,7 +205,7 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
     }
   }
   const needsT = t.objective !== 'latency';
-  const T = needsT ? b.addVariable('T', { lower: lb.bottleneckSeconds }) : -1;
+  const T = needsT ? b.addVariable('T', { lower: 0 }) : -1;
 
   // Exactly one first stage; flow conservation at every start and end node.
   b.equal('first_stage', intervals.filter((x) => x.first === 1).map((x) => term(x.column)), 1);
@@ -221,6 +264,21 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
     }
   }
 
+  // Symmetry: within a class of interchangeable servers j < k, k is used only if j is, and j's
+  // stage comes first (start_j ≤ start_k, strict since both cannot start at the same layer).
+  const classes = symmetryClasses(problem);
+  const startTerms = (j: number, sign: number): Term[] => intervals.filter((x) => x.server === j).map((x) => term(x.column, sign * x.first));
+  const usedTerms = (j: number, sign: number): Term[] => intervals.filter((x) => x.server === j).map((x) => term(x.column, sign));
+  for (const c of classes) {
+    for (let i = 0; i + 1 < c.length; i++) {
+      const [j, k] = [c[i], c[i + 1]];
+      if (usedTerms(k, 1).length === 0) continue;
+      b.lessEqual(`sym_used_${j}_${k}`, [...usedTerms(k, 1), ...usedTerms(j, -1)], 0);
+      // start_j − start_k + L·used_k ≤ L.
+      b.lessEqual(`sym_order_${j}_${k}`, [...startTerms(j, 1), ...startTerms(k, -1), ...usedTerms(k, L)], L);
+    }
+  }
+
   const sumWeight = t.objective === 'throughput' ? 0 : t.objective === 'training' ? it : 1;
   if (sumWeight > 0) {
     for (const x of intervals) {
@@ -240,31 +298,38 @@ export function compilePipeline(problem: PipelineProblem, options: CompileOption
 
   const columnOf = new Map<string, number>(intervals.map((x) => [`${x.server}/${x.first}/${x.last}`, x.column]));
   const boundaryOf = new Map<string, number>(boundaries.map((z) => [`${z.after}/${z.from}/${z.to}`, z.column]));
-  const encode = (decision: PipelineDecision): number[] | undefined => {
-    const { plan, violations } = planOf(problem, decision);
-    if (violations.length > 0) return undefined;
+  const encode = (decision: PipelineDecision): number[] | null => {
+    const given = planOfDecision(problem, decision);
+    if (given === null) return null;
+    // Canonical form under the symmetry rows: within each class, servers in ascending order of position.
+    const rename = new Map<number, number>();
+    for (const c of classes) {
+      const members = new Set(c);
+      const used = given.filter((s) => members.has(s.server)).map((s) => s.server);
+      used.forEach((j, i) => rename.set(j, c[i]));
+    }
+    const plan = given.map((s) => ({ ...s, server: rename.get(s.server) ?? s.server }));
     const x = new Array<number>(model.variables.length).fill(0);
     const S = plan.length;
     let max = 0;
     for (let i = 0; i < S; i++) {
       const s = plan[i];
       const column = columnOf.get(`${s.server}/${s.first}/${s.last}`);
-      if (column === undefined) return undefined;
+      if (column === undefined) return null;
       x[column] = 1;
       if (after.length > 0) for (let l = s.first; l <= s.last; l++) x[after[l]] = S - 1 - i;
       max = Math.max(max, stageSeconds(t, s.server, s.first, s.last));
       if (i + 1 < S) {
         const z = boundaryOf.get(`${s.last}/${s.server}/${plan[i + 1].server}`);
-        if (z === undefined) return undefined;
+        if (z === undefined) return null;
         x[z] = 1;
         max = Math.max(max, t.comm[s.server * n + plan[i + 1].server]);
       }
     }
     if (t.objective === 'throughput') max = Math.max(max, t.ret[plan[S - 1].server]);
-    if (needsT) x[T] = Math.max(max, lb.bottleneckSeconds);
+    if (needsT) x[T] = max;
     return x;
   };
 
-  const warm = options.warmStart ? encode(options.warmStart) : undefined;
-  return { model, decode, warmStart: warm };
+  return { model, decode, encode };
 }

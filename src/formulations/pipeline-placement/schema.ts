@@ -6,6 +6,9 @@
  */
 import { z } from 'zod';
 import type { DeviceSpec, MeasuredProfile } from '../../cost/device.ts';
+import type { DType } from '../../cost/units.ts';
+import { collectWarnings, plausibility } from '../plausibility.ts';
+import type { InputWarning } from '../types.ts';
 import type { ModelSpec } from '../../cost/model.ts';
 import { LORA_TARGETS, TRAINING_ACCOUNTINGS, type LoraConfig, type Recomputation, type TrainingAccountingName } from '../../cost/training.ts';
 import { DTYPES } from '../../cost/units.ts';
@@ -83,7 +86,9 @@ const serverSchema = z.strictObject({
   profile: z
     .union([z.literal('auto'), z.literal('none'), z.string().min(1), inlineProfileSchema])
     .default('auto')
-    .describe('"auto": the catalog profile for (model, device) in inference modes; "none": roofline; an id; or inline'),
+    .describe(
+      '"auto": the catalog profile for (model, device) measured at the model\'s precision, in inference modes; "none": roofline; an id or inline (may differ in precision: explicit mixed precision)',
+    ),
 });
 
 const pairSchema = z.strictObject({
@@ -151,6 +156,13 @@ export interface PipelineServer {
   readonly memoryBytes: number;
   /** Measured per-layer times (and memory) that replace the roofline for this server. */
   readonly profile?: MeasuredProfile;
+  /**
+   * Number format of this server's weights, KV cache and the activations it sends: the profile's
+   * when it has one (an explicitly named profile may differ from the model: mixed precision), else the model's.
+   */
+  readonly precision: DType;
+  /** Why `auto` left a catalog profile unused (it was measured at another precision), for the report. */
+  readonly profileNote?: string;
 }
 
 /** The parsed problem: SI units, catalog resolved, links as directed matrices (Infinity = none). */
@@ -167,6 +179,8 @@ export interface PipelineProblem {
   /** Exactly this many stages when set. */
   readonly stages: number | null;
   readonly serverOrder: 'any' | 'listed';
+  /** Plausibility remarks on the typed quantities (values off by orders of magnitude), with JSON paths. */
+  readonly inputWarnings: readonly InputWarning[];
 }
 
 export const decisionSchema = z.strictObject({
@@ -188,15 +202,32 @@ function linkRate(ref: LinkRef, path: string): { bitsPerSecond: number; latencyS
   return { bitsPerSecond: Math.min(link.uplinkBitsPerSecond, link.downlinkBitsPerSecond), latencySeconds: link.latencySeconds };
 }
 
+interface ResolvedProfile {
+  readonly profile?: MeasuredProfile;
+  readonly note?: string;
+}
+
 function resolveServerProfile(
   raw: PipelineInput['servers'][number]['profile'],
   model: ModelSpec,
   device: DeviceSpec,
   inference: boolean,
   path: string,
-): MeasuredProfile | undefined {
-  if (raw === 'none') return undefined;
-  if (raw === 'auto') return inference ? findProfile(model.id, device.id) : undefined;
+): ResolvedProfile {
+  if (raw === 'none') return {};
+  if (raw === 'auto') {
+    if (!inference) return {};
+    const found = findProfile(model.id, device.id);
+    if (!found) return {};
+    // A profile measured at another precision would silently change the model's weights, KV
+    // cache and hop sizes on this server (Llama-2-7B fp16 "needing" 27.6 GB on a 3090): `auto`
+    // only takes a profile of the model's own precision; a different one must be named.
+    const dtype = found.dtype ?? model.dtype;
+    if (dtype !== model.dtype) {
+      return { note: `catalog profile ${found.id} is ${dtype}, the model is ${model.dtype}: roofline used (name the profile to use it)` };
+    }
+    return { profile: found };
+  }
   // A measured profile times one inference pass; training work (forward + backward per
   // micro-batch) comes from the roofline, so a profile there would be silently wrong.
   if (!inference) throw new InputError(path, 'measured profiles time inference; in training mode layer times come from the roofline (omit the profile or give "none")');
@@ -211,7 +242,33 @@ function resolveServerProfile(
   if (profile.layerSeconds.length < model.layers) {
     throw new InputError(`${path}.layerSeconds`, `has ${profile.layerSeconds.length} entries but the model has ${model.layers} layers`);
   }
-  return profile;
+  return { profile };
+}
+
+/** Plausibility of the quantities a server entry types in (memory, inline device and profile). */
+function serverWarnings(raw: PipelineInput['servers'][number], server: PipelineServer, i: number): InputWarning[] {
+  const at = `$.servers[${i}]`;
+  const checks = [plausibility(raw.memoryBytes !== undefined ? `${at}.memoryBytes` : `${at}.device`, server.memoryBytes, 'memoryBytes')];
+  if (typeof raw.device === 'object') {
+    checks.push(
+      plausibility(`${at}.device.peakFlopsPerSecond`, server.device.peakFlopsPerSecond, 'flopsPerSecond'),
+      plausibility(`${at}.device.memoryBandwidthBytesPerSecond`, server.device.memoryBandwidthBytesPerSecond, 'bytesPerSecond'),
+      plausibility(`${at}.device.memoryBytes`, server.device.memoryBytes, 'memoryBytes'),
+    );
+  }
+  if (typeof raw.profile === 'object') {
+    const p = raw.profile;
+    p.layerSeconds.forEach((x, l) => checks.push(plausibility(`${at}.profile.layerSeconds[${l}]`, x, 'seconds')));
+    for (const key of ['embeddingSeconds', 'headSeconds'] as const) {
+      const v = p[key];
+      if (v !== undefined) checks.push(plausibility(`${at}.profile.${key}`, v, 'seconds'));
+    }
+    for (const key of ['layerMemoryBytes', 'embeddingMemoryBytes', 'headMemoryBytes', 'usableMemoryBytes'] as const) {
+      const v = p[key];
+      if (v !== undefined) checks.push(plausibility(`${at}.profile.${key}`, v, 'memoryBytes'));
+    }
+  }
+  return collectWarnings(checks);
 }
 
 /** Raw JSON → PipelineProblem; every rule broken is an InputError with its JSON path. */
@@ -229,10 +286,12 @@ export function parsePipeline(raw: unknown): PipelineProblem {
     if (names.has(name)) throw new InputError(`$.servers[${i}].name`, `duplicate server name "${name}" (also $.servers[${names.get(name)}])`);
     names.set(name, i);
     const device = resolveDevice(s.device, `$.servers[${i}].device`);
-    const profile = resolveServerProfile(s.profile, model, device, inference, `$.servers[${i}].profile`);
+    const { profile, note } = resolveServerProfile(s.profile, model, device, inference, `$.servers[${i}].profile`);
     const memoryBytes = s.memoryBytes ?? profile?.usableMemoryBytes ?? device.memoryBytes;
-    return { name, device, memoryBytes, profile };
+    const precision = profile?.dtype ?? model.dtype;
+    return { name, device, memoryBytes, profile, precision, ...(note !== undefined ? { profileNote: note } : {}) };
   });
+  const warnings: InputWarning[] = input.servers.flatMap((s, i) => serverWarnings(s, servers[i], i));
   const n = servers.length;
   const serverIndex = (name: string, path: string): number => {
     const i = names.get(name);
@@ -272,6 +331,7 @@ export function parsePipeline(raw: unknown): PipelineProblem {
   }
   if (links.default !== undefined) {
     const r = linkRate(links.default, '$.links.default');
+    warnings.push(...collectWarnings([plausibility('$.links.default', r.bitsPerSecond, 'bitsPerSecond'), plausibility('$.links.default', r.latencySeconds, 'seconds')]));
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) {
       bitsPerSecond[i][j] = r.bitsPerSecond;
       latencySeconds[i][j] = r.latencySeconds;
@@ -291,6 +351,12 @@ export function parsePipeline(raw: unknown): PipelineProblem {
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) {
       bitsPerSecond[i][j] = bm[i][j] ?? 0;
       latencySeconds[i][j] = lm[i][j];
+      warnings.push(
+        ...collectWarnings([
+          plausibility(`$.links.bitsPerSecondMatrix[${i}][${j}]`, bitsPerSecond[i][j], 'bitsPerSecond'),
+          plausibility(`$.links.latencySecondsMatrix[${i}][${j}]`, latencySeconds[i][j], 'seconds'),
+        ]),
+      );
     }
   }
   (links.pairs ?? []).forEach((p, k) => {
@@ -306,6 +372,13 @@ export function parsePipeline(raw: unknown): PipelineProblem {
       if (p.bitsPerSecond === undefined) throw new InputError(`${path}.bitsPerSecond`, 'is required when no link profile is named');
       rate = { bitsPerSecond: p.bitsPerSecond, latencySeconds: p.latencySeconds ?? 0 };
     }
+    const from = p.link !== undefined ? `${path}.link` : path;
+    warnings.push(
+      ...collectWarnings([
+        plausibility(p.link !== undefined ? from : `${path}.bitsPerSecond`, rate.bitsPerSecond, 'bitsPerSecond'),
+        plausibility(p.link !== undefined ? from : `${path}.latencySeconds`, rate.latencySeconds, 'seconds'),
+      ]),
+    );
     const dirs: [number, number][] = p.symmetric ? [[i, j], [j, i]] : [[i, j]];
     for (const [a, b] of dirs) {
       bitsPerSecond[a][b] = rate.bitsPerSecond;
@@ -321,5 +394,5 @@ export function parsePipeline(raw: unknown): PipelineProblem {
     throw new InputError('$.stages', `cannot exceed the number of servers (${n}) or of layers (${L})`);
   }
   const maxStages = Math.min(n, L, input.maxStages ?? Infinity);
-  return { model, mode, servers, bitsPerSecond, latencySeconds, source, maxStages, stages: input.stages ?? null, serverOrder: input.serverOrder };
+  return { model, mode, servers, bitsPerSecond, latencySeconds, source, maxStages, stages: input.stages ?? null, serverOrder: input.serverOrder, inputWarnings: warnings };
 }

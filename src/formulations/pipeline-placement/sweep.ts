@@ -4,7 +4,7 @@
  * (`pool: 'prefix'`, every one of them used) or on the best k of the whole pool (`pool: 'best'`).
  * More servers cut each stage's compute but add boundary transfers, so the curve is U-shaped.
  */
-import { evaluatePipeline, type PipelineBreakdown } from './evaluate.ts';
+import { evaluatePipeline } from './evaluate.ts';
 import { searchOptimum, planToDecision } from './exact.ts';
 import { tablesOf } from './cost.ts';
 import { trueCosts } from './dp.ts';
@@ -62,7 +62,8 @@ export function trainingTimeVsServers(raw: unknown, options: { counts?: readonly
     if (!out.plan) return { servers: k, feasible: false, totalSeconds: Infinity, computeSeconds: 0, commSeconds: 0, bubbleSeconds: 0, decision: null };
     const decision = planToDecision(problem, out.plan);
     const e = evaluatePipeline(problem, decision);
-    const b = e.breakdown as PipelineBreakdown;
+    const b = e.breakdown;
+    if (b === null) throw new Error(`the exact search returned a malformed plan: ${e.violations.map((v) => v.message).join('; ')}`);
     const it = b.iterations;
     return { servers: k, feasible: e.feasible, totalSeconds: e.objective, computeSeconds: it * b.computeSeconds, commSeconds: it * b.commSeconds, bubbleSeconds: it * b.bubbleSeconds, decision };
   });

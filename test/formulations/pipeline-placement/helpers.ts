@@ -1,6 +1,6 @@
 /** Generators of small pipeline-placement instances and a brute-force reference. */
 import fc from 'fast-check';
-import { evaluatePipeline } from '../../../src/formulations/pipeline-placement/evaluate.ts';
+import { evaluatePipeline, type PipelineBreakdown } from '../../../src/formulations/pipeline-placement/evaluate.ts';
 import type { PipelineDecision, PipelineProblem } from '../../../src/formulations/pipeline-placement/schema.ts';
 
 export const DEVICES = ['rtx-3090', 'jetson-agx-orin-32gb', 'jetson-orin-nx-16gb', 'jetson-agx-orin-64gb', 'a100-80gb'] as const;
@@ -132,3 +132,10 @@ export function bruteForce(problem: PipelineProblem): { objective: number; decis
 }
 
 export const close = (a: number, b: number, rel = 1e-9): boolean => Math.abs(a - b) <= rel * Math.max(1e-12, Math.abs(a), Math.abs(b));
+
+/** The typed breakdown of a report's evaluation (a runtime check, not a cast). */
+export function breakdownOf(evaluation: { readonly breakdown: unknown } | undefined): PipelineBreakdown {
+  const b = evaluation?.breakdown;
+  if (typeof b !== 'object' || b === null || !('stages' in b) || !('objectiveKind' in b)) throw new Error('not a pipeline breakdown');
+  return b as PipelineBreakdown;
+}
