@@ -1,34 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { getBackend } from '../../../src/backends/registry.ts';
-import type { BackendName } from '../../../src/backends/types.ts';
-import { objectiveValue } from '../../../src/milp/model.ts';
-import { checkMilpSolution } from '../../../src/milp/check.ts';
-import type { KvProblem } from '../../../src/formulations/kv-split-inference/schema.ts';
+import { solve } from '../../../src/api.ts';
 import { F, bruteForce, close, noMilp, smallInstance } from './helpers.ts';
 
 const exactContext = { mipGap: 1e-9, solveMilp: noMilp };
 
-async function milpOptimum(problem: KvProblem, backend: BackendName): Promise<{ objective: number; solverObjective: number } | null> {
-  const compiled = F.compile?.(problem);
-  if (!compiled) throw new Error('no compile');
-  if (compiled.warmStart) expect(checkMilpSolution(compiled.model, compiled.warmStart).ok).toBe(true);
-  const result = await getBackend(backend).solve(compiled.model, { mipGap: 1e-9, timeLimitSeconds: 60 });
-  if (result.termination === 'infeasible') return null;
-  // glpk.js may return a point outside its own rows for an infeasible MIP (its presolve status is
-  // ambiguous); the adapter's own check turns that into an error, which the caller accepts only
-  // when brute force agrees that nothing is feasible.
-  if (backend === 'glpk' && result.termination === 'error' && /infeasible point/.test(result.message ?? '')) return null;
-  expect(result.termination).toBe('optimal');
-  const solution = result.solution;
-  if (!solution) throw new Error('optimal without a solution');
-  const decision = compiled.decode(solution.values);
-  const ev = F.evaluate(problem, decision);
-  expect(ev.violations).toEqual([]);
-  // The solver's objective is evaluate's objective (the API's cross-check, 1e-6 absolute below 1).
-  expect(Math.abs(solution.objective - ev.objective)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(ev.objective)));
-  expect(close(objectiveValue(compiled.model, solution.values), solution.objective, 1e-6)).toBe(true);
-  return { objective: ev.objective, solverObjective: solution.objective };
+type Backend = 'highs' | 'glpk' | 'jslp';
+
+/** One backend through the solve chain: evaluate's objective of its decision, or null for a verified "infeasible". */
+async function milpOptimum(raw: unknown, backend: Backend): Promise<number | null> {
+  const report = await solve(raw, { backend, mipGap: 1e-9, timeLimitSeconds: 60 });
+  if (report.termination === 'infeasible') return null;
+  expect(report.solution, `${backend}: ${report.termination}`).not.toBeNull();
+  expect(report.solution?.evaluation.violations).toEqual([]);
+  return report.solution?.objective ?? NaN;
 }
 
 describe('kv-split-inference: exact method, baselines and brute force', () => {
@@ -96,7 +81,7 @@ describe('kv-split-inference: exact method, baselines and brute force', () => {
 });
 
 describe('kv-split-inference: the MILP on every backend equals brute force', () => {
-  const cases: readonly [BackendName, number, number][] = [
+  const cases: readonly [Backend, number, number][] = [
     ['highs', 24, 3],
     ['glpk', 20, 2],
     ['jslp', 8, 1],
@@ -107,11 +92,11 @@ describe('kv-split-inference: the MILP on every backend equals brute force', () 
         fc.asyncProperty(smallInstance({ maxUsers }), async (raw) => {
           const problem = F.parse(raw);
           const brute = bruteForce(problem);
-          const milp = await milpOptimum(problem, backend);
+          const milp = await milpOptimum(raw, backend);
           if (brute === null) expect(milp).toBeNull();
           else {
             expect(milp).not.toBeNull();
-            if (milp) expect(close(milp.objective, brute.objective, 1e-6)).toBe(true);
+            if (milp !== null) expect(close(milp, brute.objective, 1e-6)).toBe(true);
           }
         }),
         { numRuns, seed: 424242 },
