@@ -6,12 +6,11 @@
  * exception, no solution within the limit) becomes a failed row; the run goes on.
  */
 import { availableParallelism, cpus, platform, release } from 'node:os';
-import { parseProblem, OBJECTIVE_TOLERANCE, type ParsedProblem } from '../api.ts';
+import { findContradictions, parseProblem, SolveSession, type Certified, type CompareRow, type ParsedProblem } from '../api.ts';
 import { getBackend } from '../backends/registry.ts';
 import { BACKEND_NAMES } from '../backends/types.ts';
-import type { AnyFormulation, Compiled, ExactContext, SolveMilp } from '../formulations/types.ts';
 import { ModelBuilder, type Sense } from '../milp/model.ts';
-import { DEFAULT_MIP_GAP, relativeGap, type MilpResult, type Termination } from '../milp/result.ts';
+import { DEFAULT_MIP_GAP, type Termination } from '../milp/result.ts';
 import type { BenchInstance, BenchMethod, BenchSuite, ScalingSeries } from './types.ts';
 
 /** Time limit per method when an instance names none. */
@@ -181,187 +180,102 @@ export function ratioStats(values: readonly number[]): RatioStats {
   return { count: values.length, mean: values.reduce((s, v) => s + v, 0) / values.length, worst: Math.max(...values), best: Math.min(...values) };
 }
 
-function senseOf(parsed: ParsedProblem): Sense {
-  const f = parsed.formulation;
-  return f.senseOf !== undefined ? f.senseOf.call(f, parsed.problem) : parsed.sense;
-}
-
-/** HiGHS, then GLPK when HiGHS errors — the MILP solver an exact method may call. */
-function benchSolveMilp(mipGap: number): SolveMilp {
-  return async (model, options = {}) => {
-    let last: MilpResult | undefined;
-    for (const name of ['highs', 'glpk'] as const) {
-      last = await getBackend(name).solve(model, { mipGap, ...options });
-      if (last.termination !== 'error') return last;
-    }
-    return last as MilpResult;
+/** One method's certified outcome as a compare-style row (the bench checks contradictions as compare does). */
+function rowOf(run: MethodRun): CompareRow {
+  const feasible = run.objective !== null;
+  return {
+    method: run.method,
+    kind: run.method === 'exact' ? 'exact' : 'backend',
+    termination: run.termination,
+    primalStatus: feasible ? 'feasible' : 'none',
+    claim: null,
+    objective: run.objective,
+    bound: run.bound,
+    gap: run.gap,
+    timeSeconds: run.medianSeconds,
+    feasible: feasible ? true : null,
+    notes: [],
   };
 }
 
-interface Attempt {
-  readonly termination: Termination;
-  readonly objective: number | null;
-  readonly bound: number | null;
-  readonly gap: number | null;
-  readonly seconds: number;
-  readonly message?: string;
-}
-
-/** Runs one method once on an instance whose model (if any) is already compiled. */
-async function attempt(formulation: AnyFormulation, problem: unknown, method: BenchMethod, compiled: Compiled<unknown> | null, timeLimitSeconds: number): Promise<Attempt> {
+/** Runs one method once through the chain's session (compile and warm start are cached in it). */
+async function attempt(session: SolveSession, method: BenchMethod): Promise<{ certified: Certified | null; seconds: number; message?: string }> {
   const start = performance.now();
-  const fail = (message: string, termination: Termination = 'error'): Attempt => ({ termination, objective: null, bound: null, gap: null, seconds: secondsSince(start), message });
   try {
-    let decision: unknown;
-    let solverObjective: number | undefined;
-    let bound: number | undefined;
-    let termination: Termination;
-    let message: string | undefined;
-    if (method === 'exact') {
-      const exact = formulation.exact;
-      if (exact === undefined) return fail(`kind ${formulation.kind} has no exact method`);
-      const why = exact.notApplicable(problem);
-      if (why !== null) return fail(`exact method does not apply: ${why}`);
-      const context: ExactContext = { mipGap: DEFAULT_MIP_GAP, timeLimitSeconds, solveMilp: benchSolveMilp(DEFAULT_MIP_GAP) };
-      const result = await exact.solve.call(exact, problem, context);
-      termination = result.termination;
-      decision = result.decision;
-      bound = result.bound;
-      message = result.message;
-    } else {
-      if (compiled === null) return fail(`kind ${formulation.kind} has no MILP compilation`);
-      const backend = getBackend(method);
-      const result = await backend.solve(compiled.model, {
-        mipGap: DEFAULT_MIP_GAP,
-        timeLimitSeconds,
-        ...(compiled.warmStart !== undefined && backend.capabilities.warmStart ? { warmStart: compiled.warmStart } : {}),
-      });
-      termination = result.termination;
-      message = result.message;
-      if (result.solution !== null) {
-        decision = compiled.decode(result.solution.values);
-        solverObjective = result.solution.objective;
-        bound = result.solution.bound;
-      }
-    }
-    const seconds = secondsSince(start);
-    if (decision === null || decision === undefined || termination === 'error' || termination === 'infeasible' || termination === 'unbounded') {
-      return { termination: termination === 'optimal' ? 'error' : termination, objective: null, bound: null, gap: null, seconds, ...(message !== undefined ? { message } : termination === 'optimal' ? { message: 'reported optimal without a decision' } : {}) };
-    }
-    // Never the solver's word: the family's evaluate decides feasibility and the objective.
-    const evaluation = formulation.evaluate(problem, decision);
-    if (!evaluation.feasible) {
-      return { termination: 'error', objective: null, bound: null, gap: null, seconds, message: `decision fails evaluate: ${evaluation.violations.slice(0, 2).map((v) => v.message).join('; ')}` };
-    }
-    const objective = evaluation.objective;
-    if (solverObjective !== undefined && !(Math.abs(solverObjective - objective) <= OBJECTIVE_TOLERANCE * Math.max(1, Math.abs(objective)))) {
-      return { termination: 'error', objective: null, bound: null, gap: null, seconds, message: `objective mismatch: solver ${solverObjective}, evaluate ${objective}` };
-    }
-    const hasBound = bound !== undefined && Number.isFinite(bound);
-    return {
-      termination,
-      objective,
-      bound: hasBound ? (bound as number) : null,
-      gap: hasBound ? relativeGap(objective, bound as number) : null,
-      seconds,
-      ...(message !== undefined ? { message } : {}),
-    };
+    session.restartClock();
+    const certified = await session.run(method);
+    return { certified, seconds: certified.attempt.timeSeconds };
   } catch (error) {
-    return fail(errorText(error));
+    return { certified: null, seconds: secondsSince(start), message: errorText(error) };
   }
 }
 
 /** Solves with one method up to `repeat` times; the first solve decides whether to repeat. */
-async function timeMethod(formulation: AnyFormulation, problem: unknown, method: BenchMethod, compiled: Compiled<unknown> | null, compileError: string | null, timeLimitSeconds: number, repeat: number): Promise<MethodRun> {
-  if (method !== 'exact' && compiled === null) {
-    return { method, termination: 'error', objective: null, bound: null, gap: null, timesSeconds: [], medianSeconds: 0, message: compileError ?? `kind ${formulation.kind} has no MILP compilation` };
+async function timeMethod(session: SolveSession, method: BenchMethod, compileError: string | null, repeat: number): Promise<MethodRun> {
+  if (method !== 'exact' && compileError !== null) {
+    return { method, termination: 'error', objective: null, bound: null, gap: null, timesSeconds: [], medianSeconds: 0, message: compileError };
   }
-  const first = await attempt(formulation, problem, method, compiled, timeLimitSeconds);
+  const first = await attempt(session, method);
   const times = [first.seconds];
+  const c = first.certified;
+  const termination: Termination = c?.attempt.termination ?? 'error';
   // Repeats only sharpen the median of quick, conclusive solves; a slow or limit-bound one is shown once.
-  if (first.termination === 'optimal' && first.seconds <= REPEAT_CUTOFF_SECONDS) {
-    for (let i = 1; i < repeat; i++) times.push((await attempt(formulation, problem, method, compiled, timeLimitSeconds)).seconds);
+  if (termination === 'optimal' && first.seconds <= REPEAT_CUTOFF_SECONDS) {
+    for (let i = 1; i < repeat; i++) times.push((await attempt(session, method)).seconds);
   }
+  const messages = [first.message, c?.attempt.message, ...(c?.attempt.notes ?? [])].filter((m): m is string => m !== undefined);
   return {
     method,
-    termination: first.termination,
-    objective: first.objective,
-    bound: first.bound,
-    gap: first.gap,
+    termination,
+    objective: c?.solution?.objective ?? null,
+    bound: c?.solution?.bound ?? null,
+    gap: c?.solution?.gap ?? null,
     timesSeconds: times,
     medianSeconds: median(times),
-    ...(first.message !== undefined ? { message: first.message } : {}),
+    ...(messages.length > 0 ? { message: messages.join('; ') } : {}),
   };
 }
 
 /** The methods an instance is timed with: its own list, else exact (where it applies) and every backend. */
-function methodsFor(formulation: AnyFormulation, problem: unknown, listed: readonly BenchMethod[] | undefined): BenchMethod[] {
+function methodsFor(session: SolveSession, listed: readonly BenchMethod[] | undefined): BenchMethod[] {
   if (listed !== undefined) return [...listed];
   const methods: BenchMethod[] = [];
-  if (formulation.exact !== undefined && formulation.exact.notApplicable(problem) === null) methods.push('exact');
-  if (formulation.compile !== undefined) methods.push(...BACKEND_NAMES);
+  if (session.exactApplicability() === null) methods.push('exact');
+  if (session.formulation.compile !== undefined) methods.push(...BACKEND_NAMES);
   return methods;
 }
 
-function compileOnce(formulation: AnyFormulation, problem: unknown): { compiled: Compiled<unknown> | null; seconds: number | null; error: string | null } {
-  if (formulation.compile === undefined) return { compiled: null, seconds: null, error: null };
-  const start = performance.now();
+/** Warm start (the peers, run once) and compilation, through the session; a compile failure is a message for each backend. */
+function prepare(session: SolveSession, needsModel: boolean): { compileSeconds: number | null; compileError: string | null } {
+  session.warmStart();
+  if (!needsModel || session.formulation.compile === undefined) {
+    return { compileSeconds: null, compileError: session.formulation.compile === undefined && needsModel ? `kind ${session.parsed.kind} has no MILP compilation` : null };
+  }
   try {
-    const compiled = formulation.compile(problem);
-    return { compiled, seconds: secondsSince(start), error: null };
+    session.compile();
+    return { compileSeconds: session.compileSeconds, compileError: null };
   } catch (error) {
-    return { compiled: null, seconds: secondsSince(start), error: `compile failed: ${errorText(error)}` };
+    return { compileSeconds: null, compileError: `compile failed: ${errorText(error)}` };
   }
 }
 
-function runPeers(formulation: AnyFormulation, problem: unknown): Omit<PeerRun, 'ratio'>[] {
-  return formulation.baselines.map((baseline) => {
-    const start = performance.now();
-    try {
-      const decision = baseline.run(problem);
-      const timeSeconds = secondsSince(start);
-      if (decision === null) {
-        let reason = 'its procedure found none';
-        try {
-          reason = baseline.whyNoDecision?.(problem) ?? reason;
-        } catch (error) {
-          reason = `whyNoDecision failed: ${errorText(error)}`;
-        }
-        return { name: baseline.name, objective: null, feasible: null, timeSeconds, message: `no decision: ${reason}` };
-      }
-      const evaluation = formulation.evaluate(problem, decision);
-      if (!evaluation.feasible) {
-        return { name: baseline.name, objective: null, feasible: false, timeSeconds, message: `infeasible: ${evaluation.violations.slice(0, 2).map((v) => v.message).join('; ')}` };
-      }
-      return { name: baseline.name, objective: evaluation.objective, feasible: true, timeSeconds };
-    } catch (error) {
-      return { name: baseline.name, objective: null, feasible: null, timeSeconds: secondsSince(start), message: `error: ${errorText(error)}` };
-    }
+function peerRuns(session: SolveSession): Omit<PeerRun, 'ratio'>[] {
+  return session.runPeers().map((p) => {
+    const feasible = p.evaluation?.feasible ?? null;
+    const objective = feasible === true ? (p.evaluation?.objective ?? null) : null;
+    return { name: p.name, objective, feasible, timeSeconds: p.timeSeconds, ...(p.message !== undefined ? { message: p.message } : {}) };
   });
 }
 
 /**
- * Methods contradicting each other on one instance: two `optimal` claims with different
- * objectives, or an `infeasible`/`unbounded` claim while another method holds a solution that
- * passed evaluate. `agreement` is null when fewer than two methods proved optimality.
+ * Methods contradicting each other on one instance, by compare's rules (findContradictions):
+ * `agreement` is null when fewer than two methods proved optimality.
  */
-export function findConflicts(runs: readonly Pick<MethodRun, 'method' | 'termination' | 'objective'>[]): { agreement: boolean | null; conflicts: string[] } {
-  const conflicts: string[] = [];
-  const proven = runs.filter((r): r is typeof r & { objective: number } => r.termination === 'optimal' && r.objective !== null);
-  let agreement: boolean | null = null;
-  if (proven.length > 1) {
-    const values = proven.map((r) => r.objective);
-    const scale = Math.max(1, ...values.map(Math.abs));
-    agreement = Math.max(...values) - Math.min(...values) <= Math.max(OBJECTIVE_TOLERANCE, 2 * DEFAULT_MIP_GAP) * scale;
-    if (!agreement) conflicts.push(`methods claiming optimal disagree: ${proven.map((r) => `${r.method} ${r.objective}`).join(', ')}`);
-  }
-  const holder = runs.find((r) => r.objective !== null);
-  if (holder !== undefined) {
-    for (const r of runs) {
-      if (r.termination === 'infeasible' || r.termination === 'unbounded') conflicts.push(`${r.method} reports ${r.termination}, but ${holder.method} found a solution that passes evaluate`);
-    }
-  }
-  return { agreement, conflicts };
+export function findConflicts(runs: readonly Pick<MethodRun, 'method' | 'termination' | 'objective'>[], sense: Sense = 'min'): { agreement: boolean | null; conflicts: string[] } {
+  const rows = runs.map((r) => rowOf({ bound: null, gap: null, timesSeconds: [], medianSeconds: 0, ...r }));
+  const conflicts = findContradictions(rows, sense, DEFAULT_MIP_GAP);
+  const proven = runs.filter((r) => r.termination === 'optimal' && r.objective !== null);
+  return { agreement: proven.length > 1 ? conflicts.length === 0 : null, conflicts };
 }
 
 function better(sense: Sense, a: number, b: number): boolean {
@@ -395,15 +309,14 @@ export async function runInstance(suite: string, instance: BenchInstance, repeat
     return failed(`bad input: ${error instanceof Error && 'path' in error && 'rule' in error ? `${String(error.path)}: ${String(error.rule)}` : errorText(error)}`);
   }
   try {
-    const formulation = parsed.formulation;
-    const problem = parsed.problem;
-    const sense = senseOf(parsed);
-    const methods = methodsFor(formulation, problem, instance.methods);
-    const needsModel = methods.some((m) => m !== 'exact');
-    const { compiled, seconds: compileSeconds, error: compileError } = needsModel ? compileOnce(formulation, problem) : { compiled: null, seconds: null, error: null };
+    const session = new SolveSession(parsed, { timeLimitSeconds, mipGap: DEFAULT_MIP_GAP });
+    const sense = parsed.sense;
+    const methods = methodsFor(session, instance.methods);
+    const peerList = peerRuns(session);
+    const { compileSeconds, compileError } = prepare(session, methods.some((m) => m !== 'exact'));
     const runs: MethodRun[] = [];
     for (const method of methods) {
-      runs.push(await timeMethod(formulation, problem, method, compiled, compileError, timeLimitSeconds, repeat));
+      runs.push(await timeMethod(session, method, compileError, repeat));
       progress.step(`${suite}/${instance.name}: ${method} ${runs[runs.length - 1].termination}`);
     }
     const solved = runs.filter((r): r is MethodRun & { objective: number } => r.objective !== null);
@@ -411,10 +324,9 @@ export async function runInstance(suite: string, instance: BenchInstance, repeat
     const pool = proven.length > 0 ? proven : solved;
     const bestRun = pool.reduce<(MethodRun & { objective: number }) | null>((b, r) => (b === null || better(sense, r.objective, b.objective) ? r : b), null);
     const optimum = bestRun === null ? null : { method: bestRun.method, objective: bestRun.objective, proven: proven.length > 0 };
-    const { agreement, conflicts } = findConflicts(runs);
-    const peerRuns = runPeers(formulation, problem);
-    progress.step(`${suite}/${instance.name}: ${peerRuns.length} peers`);
-    const peers: PeerRun[] = peerRuns.map((p) => ({ ...p, ratio: optimum !== null && p.objective !== null ? optimumPeerRatio(sense, optimum.objective, p.objective) : null }));
+    const { agreement, conflicts } = findConflicts(runs, sense);
+    progress.step(`${suite}/${instance.name}: ${peerList.length} peers`);
+    const peers: PeerRun[] = peerList.map((p) => ({ ...p, ratio: optimum !== null && p.objective !== null ? optimumPeerRatio(sense, optimum.objective, p.objective) : null }));
     const timeRatios: Record<string, number> = {};
     const highs = runs.find((r) => r.method === 'highs' && r.termination === 'optimal');
     if (highs !== undefined && highs.medianSeconds > 0) {
@@ -441,11 +353,11 @@ export async function runScaling(suite: string, series: ScalingSeries, progress:
   for (const point of series.points) {
     try {
       const parsed = parseProblem(point.problem);
-      const methods = methodsFor(parsed.formulation, parsed.problem, series.methods);
-      const needsModel = methods.some((m) => m !== 'exact');
-      const { compiled, error } = needsModel ? compileOnce(parsed.formulation, parsed.problem) : { compiled: null, error: null };
+      const session = new SolveSession(parsed, { timeLimitSeconds, mipGap: DEFAULT_MIP_GAP });
+      const methods = methodsFor(session, series.methods);
+      const { compileError } = prepare(session, methods.some((m) => m !== 'exact'));
       for (const method of methods) {
-        const run = await timeMethod(parsed.formulation, parsed.problem, method, compiled, error, timeLimitSeconds, 1);
+        const run = await timeMethod(session, method, compileError, 1);
         points.push({ size: point.size, method, termination: run.termination, objective: run.objective, seconds: run.medianSeconds, ...(run.message !== undefined ? { message: run.message } : {}) });
       }
     } catch (error) {

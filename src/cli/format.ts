@@ -1,5 +1,18 @@
 /** Human-readable rendering of API reports for the terminal (JSON output bypasses all of this). */
-import type { Attempt, CheckReport, CompareReport, SolveReport, SweepReport } from '../api.ts';
+import type { Attempt, CheckReport, CompareReport, InputWarning, SolveReport, SweepReport } from '../api.ts';
+
+/**
+ * A report as JSON. ±∞ (an unknown bound) would become `null` under plain JSON.stringify, which
+ * reads as "no value"; they are written as the strings "Infinity" and "-Infinity" instead.
+ */
+export function toJson(value: unknown): string {
+  return `${JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) && !Number.isNaN(v) ? String(v) : v), 2)}\n`;
+}
+
+function warningLines(warnings: readonly InputWarning[]): string[] {
+  if (warnings.length === 0) return [];
+  return ['', `warnings (${warnings.length})`, ...warnings.map((w) => `  ${w.path}: ${w.message}`)];
+}
 
 /** Ten significant digits: enough to compare objectives by eye, without float noise. */
 export function num(value: number | null | undefined): string {
@@ -38,8 +51,21 @@ function indent(text: string, prefix = '  '): string {
     .join('\n');
 }
 
+function claimText(a: Attempt): string {
+  const c = a.claim;
+  const parts = [c.rawStatus ?? c.termination];
+  if (c.objective !== undefined) parts.push(`objective ${num(c.objective)}`);
+  if (c.bound !== undefined) parts.push(`bound ${num(c.bound)}`);
+  return parts.join(', ');
+}
+
 function attemptRows(attempts: readonly Attempt[]): string {
-  return indent(table(['method', 'termination', 'time', 'message'], attempts.map((a) => [a.method, a.termination, seconds(a.timeSeconds), a.message ?? ''])));
+  const rows = attempts.map((a) => {
+    const verified = a.verified === undefined ? '' : a.verified ? ' (verified)' : ' (UNVERIFIED)';
+    const text = [a.message, ...a.notes].filter((m): m is string => m !== undefined && m !== '').join('; ');
+    return [a.method, `${a.termination}${verified}`, claimText(a), seconds(a.timeSeconds), text];
+  });
+  return indent(table(['method', 'verdict', 'its claim', 'time', 'notes'], rows));
 }
 
 export function formatSolve(report: SolveReport, title: string): string {
@@ -50,21 +76,28 @@ export function formatSolve(report: SolveReport, title: string): string {
   field('kind', `${report.kind} (${title})`);
   const held = report.solution !== null;
   let termination: string = report.termination;
-  if (report.termination === 'optimal') termination += ` (within relative gap ${gapSetting(report.options.mipGap)})`;
-  else if (held) termination += ' (feasible solution held)';
-  else if (report.termination !== 'error') termination += ' (no solution)';
+  if (report.termination === 'optimal') termination += ` (certified: gap within ${gapSetting(report.options.mipGap)} relative)`;
+  else if (held) termination += ' (feasible solution held, not proven optimal)';
+  else if (report.primalStatus === 'rejected') termination += ' (its decision failed evaluate)';
+  else termination += ' (no solution)';
   field('termination', termination);
   field('method', report.method);
   if (report.solution !== null) {
     field('objective', `${num(report.solution.objective)}  ${report.objectiveLabel}`);
     if (report.solution.bound !== undefined) field('bound', `${num(report.solution.bound)} (gap ${percent(report.solution.gap)})`);
+    else field('bound', 'none known (gap unknown)');
   }
+  const warm = report.warmStart;
+  if (warm !== null && warm.source !== null) field('warm start', `${num(warm.objective)} from ${warm.source} (${seconds(warm.seconds)})`);
   field('time', seconds(report.timeSeconds));
   if (report.summary !== undefined) lines.push('', report.summary);
   if (report.solution === null) {
     if (report.explanation !== undefined) lines.push('', `why: ${report.explanation}`);
-    if (report.termination === 'error') lines.push('', 'every method tried failed; see the attempts below');
+    if (report.attempts.every((a) => ['error', 'memory_limit', 'invalid_model', 'numerical_error'].includes(a.termination))) {
+      lines.push('', 'every method tried failed; see the attempts below');
+    }
   }
+  lines.push(...warningLines(report.warnings));
   lines.push('', 'attempts', attemptRows(report.attempts));
   return `${lines.join('\n')}\n`;
 }
@@ -87,15 +120,24 @@ export function formatCheck(report: CheckReport): string {
 const yesNo = (v: boolean | null): string => (v === null ? '-' : v ? 'yes' : 'NO');
 
 export function formatCompare(report: CompareReport): string {
-  const rows = report.rows.map((r) => [r.method, r.kind, r.termination ?? '-', num(r.objective), percent(r.gap), seconds(r.timeSeconds), yesNo(r.feasible), r.message ?? '']);
-  const lines = [`kind ${report.kind}, ${report.sense === 'min' ? 'minimise' : 'maximise'}, relative gap ${gapSetting(report.options.mipGap)}${report.options.timeLimitSeconds !== undefined ? `, time limit ${report.options.timeLimitSeconds} s per method` : ''}`, ''];
-  lines.push(table(['method', 'kind', 'termination', 'objective', 'gap', 'time', 'feasible', 'message'], rows), '');
+  const rows = report.rows.map((r) => {
+    const verified = r.verified === undefined ? '' : r.verified ? ' (verified)' : ' (UNVERIFIED)';
+    const text = [r.message, ...r.notes].filter((m): m is string => m !== undefined && m !== '').join('; ');
+    return [r.method, r.kind, `${r.termination ?? '-'}${verified}`, num(r.objective), percent(r.gap), seconds(r.timeSeconds), yesNo(r.feasible), text];
+  });
+  const limit = report.options.timeLimitSeconds !== undefined ? `, time limit ${report.options.timeLimitSeconds} s per method` : '';
+  const lines = [`kind ${report.kind}, ${report.sense === 'min' ? 'minimise' : 'maximise'} ${report.objectiveLabel}, relative gap ${gapSetting(report.options.mipGap)}${limit}`, ''];
+  lines.push(table(['method', 'kind', 'verdict', 'objective', 'gap', 'time', 'feasible', 'notes'], rows), '');
   const { agreement } = report;
-  if (agreement.methods.length >= 2) {
-    lines.push(agreement.agree ? `agreement: ${agreement.methods.join(', ')} all optimal with the same objective` : `DISAGREEMENT: ${agreement.methods.join(', ')} all claim optimal, objectives spread by ${num(agreement.spread)}`);
-  } else if (agreement.methods.length === 1) lines.push(`only ${agreement.methods[0]} proved optimality`);
+  if (report.contradictions.length > 0) {
+    lines.push(`CONTRADICTIONS (${report.contradictions.length})`, ...report.contradictions.map((c) => `  ${c}`));
+  } else if (agreement.methods.length >= 2) {
+    lines.push(`agreement: ${agreement.methods.join(', ')} certified optimal with the same objective, and no method contradicts another`);
+  } else if (agreement.methods.length === 1) lines.push(`only ${agreement.methods[0]} proved optimality; no method contradicts another`);
+  else lines.push('no method proved optimality; no method contradicts another');
   lines.push(report.best === null ? 'best: no method found a feasible decision' : `best: ${num(report.best.objective)} (${report.best.method})`);
   for (const note of report.notes) lines.push(`note: ${note}`);
+  lines.push(...warningLines(report.warnings));
   return `${lines.join('\n')}\n`;
 }
 

@@ -13,7 +13,7 @@ export function scripted(name: BackendName, respond: (model: Model) => MilpResul
   return {
     name,
     calls,
-    capabilities: { integers: true, freeVariables: true, timeLimit: true, mipGap: true, nodeLimit: false, reportsBound: true, warmStart: false, license: 'MIT' },
+    capabilities: { integers: true, freeVariables: true, timeLimit: true, mipGap: true, nodeLimit: false, reportsBound: true, warmStart: false, trustedInfeasibility: true, license: 'MIT' },
     async solve(model) {
       calls.push(model);
       return respond(model);

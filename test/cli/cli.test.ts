@@ -110,7 +110,7 @@ describe('edgeplan commands', () => {
   it('solve prints the human summary and exits 0', async () => {
     const result = await run(['solve', 'problems/milp/knapsack.json']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/termination +optimal \(within relative gap 1e-6\)/);
+    expect(result.stdout).toMatch(/termination +optimal \(certified: gap within 1e-6 relative\)/);
     expect(result.stdout).toMatch(/objective +309  objective \(maximised\)\n/);
     expect(result.stdout).toMatch(/item1 = 1, item2 = 1, item3 = 1, item4 = 1, item6 = 1/);
     expect(result.stderr).toBe('');
@@ -150,7 +150,7 @@ describe('edgeplan commands', () => {
     expect(result.stdout).toMatch(/^glpk +backend +optimal +309 /m);
     expect(result.stdout).toMatch(/^jslp +backend +optimal +309 /m);
     expect(result.stdout).toMatch(/^greedy-repair +baseline +- +297 /m);
-    expect(result.stdout).toContain('agreement: highs, glpk, jslp all optimal with the same objective');
+    expect(result.stdout).toContain('agreement: highs, glpk, jslp certified optimal with the same objective, and no method contradicts another');
   });
 
   it('solve --sweep re-solves over a field and prints one row per value', async () => {

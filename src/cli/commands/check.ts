@@ -3,6 +3,7 @@ import { check, parseProblem } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
 import { inFile, readJsonFile } from '../files.ts';
 import { formatCheck } from '../format.ts';
+import { toJson } from '../format.ts';
 
 export const checkCommand: CliCommand = {
   register(program, context) {
@@ -18,7 +19,7 @@ export const checkCommand: CliCommand = {
         const solutionRaw = readJsonFile(solutionFile, io.cwd);
         // The problem is already parsed, so any InputError from here on is about the solution file.
         const report = inFile(solutionFile, () => check(problem, solutionRaw));
-        io.stdout(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCheck(report));
+        io.stdout(flags.json === true ? toJson(report) : formatCheck(report));
         context.exit(report.ok ? EXIT.solved : EXIT.noSolution);
       });
   },

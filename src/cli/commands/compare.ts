@@ -3,6 +3,7 @@ import { compare, parseProblem, type BackendName } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
 import { inFile, readJsonFile } from '../files.ts';
 import { formatCompare } from '../format.ts';
+import { toJson } from '../format.ts';
 import { backendList, nonNegativeNumber, positiveInteger, positiveSeconds } from '../options.ts';
 
 /** So that one slow backend (jslp on a large MIP) cannot stall the whole table. */
@@ -36,7 +37,7 @@ export const compareCommand: CliCommand = {
           ...(flags.nodeLimit !== undefined ? { nodeLimit: flags.nodeLimit } : {}),
           ...(flags.backends !== undefined ? { only: flags.backends } : {}),
         });
-        io.stdout(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCompare(report));
+        io.stdout(flags.json === true ? toJson(report) : formatCompare(report));
         const anyFeasible = report.rows.some((r) => r.feasible === true && r.termination !== 'error');
         const anyInfeasible = report.rows.some((r) => r.termination === 'infeasible' || r.termination === 'unbounded');
         context.exit(anyFeasible ? EXIT.solved : anyInfeasible ? EXIT.noSolution : EXIT.internal);

@@ -1,4 +1,5 @@
 /** `edgeplan replay problem.json` — online caching policies against the offline optimum on a request trace. */
+import { toJson } from '../format.ts';
 import { REPLAY_POLICIES, parseProblem, replayCaching, type ReplayPolicyName, type ReplayReport } from '../../api.ts';
 import { UsageError } from '../../errors.ts';
 import { EXIT, type CliCommand } from '../context.ts';
@@ -70,8 +71,8 @@ export const replayCommand: CliCommand = {
             solve: flags.timeLimit !== undefined ? { timeLimitSeconds: flags.timeLimit } : {},
           });
         const report = flags.trace !== undefined ? await inFileAsync(flags.trace, run) : await run();
-        if (flags.out !== undefined) writeTextFile(flags.out, io.cwd, `${JSON.stringify(report, null, 2)}\n`);
-        io.stdout(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReplay(report));
+        if (flags.out !== undefined) writeTextFile(flags.out, io.cwd, toJson(report));
+        io.stdout(flags.json === true ? toJson(report) : formatReplay(report));
         context.exit(EXIT.solved);
       });
   },

@@ -2,7 +2,7 @@
 import { parseProblem, solve, sweep, sweepValues, type BackendChoice, type SolveReport, type SweepReport } from '../../api.ts';
 import { EXIT, type CliCommand, type ExitCode } from '../context.ts';
 import { inFile, inFileAsync, readJsonFile, writeTextFile } from '../files.ts';
-import { formatSolve, formatSweep } from '../format.ts';
+import { formatSolve, formatSweep, toJson } from '../format.ts';
 import { backendChoice, nonNegativeNumber, positiveInteger, positiveSeconds, sweepSpec } from '../options.ts';
 
 interface SolveFlags {
@@ -15,10 +15,13 @@ interface SolveFlags {
   readonly sweep?: string;
 }
 
-/** 0 with a solution, 1 proven infeasible / unbounded / none found, 3 when every method failed. */
+/** Verdicts that mean a method failed rather than answered. */
+const FAILURES: readonly string[] = ['error', 'memory_limit', 'invalid_model', 'numerical_error'];
+
+/** 0 with a solution, 1 infeasible / unbounded / none found in the limits, 3 when every method failed. */
 export function solveExitCode(report: SolveReport): ExitCode {
   if (report.solution !== null) return EXIT.solved;
-  return report.termination === 'error' ? EXIT.internal : EXIT.noSolution;
+  return FAILURES.includes(report.termination) ? EXIT.internal : EXIT.noSolution;
 }
 
 /** A sweep solved if any value got a solution; every row failing with errors is internal. */
@@ -33,8 +36,8 @@ export const solveCommand: CliCommand = {
       .command('solve')
       .description('solve a problem file; every answer is re-checked by the family\'s evaluate')
       .argument('<problem>', 'problem JSON file (see `edgeplan schema`)')
-      .option('--backend <method>', 'auto | exact | highs | glpk | jslp (auto: exact method if it applies, else highs, falling back to glpk, jslp on error)', backendChoice, 'auto')
-      .option('--time-limit <seconds>', 'time limit per method tried', positiveSeconds('--time-limit'))
+      .option('--backend <method>', 'auto | exact | highs | glpk | jslp (auto: exact method if it applies, else the backends in capability order, falling back on failure)', backendChoice, 'auto')
+      .option('--time-limit <seconds>', 'time limit for the whole run (warm start, compile, every method tried)', positiveSeconds('--time-limit'))
       .option('--mip-gap <gap>', 'relative MIP gap at which a search may stop (default 1e-6)', nonNegativeNumber('--mip-gap'))
       .option('--node-limit <n>', 'branch-and-bound node limit (backends that support one)', positiveInteger('--node-limit'))
       .option('--out <file>', 'also write the JSON report to FILE')
@@ -54,14 +57,14 @@ export const solveCommand: CliCommand = {
           const spec = sweepSpec(flags.sweep);
           const values = sweepValues(spec.values);
           const report = await inFileAsync(file, () => sweep(problem, spec.path, values, options));
-          const json = `${JSON.stringify(report, null, 2)}\n`;
+          const json = toJson(report);
           if (flags.out !== undefined) writeTextFile(flags.out, io.cwd, json);
           io.stdout(flags.json === true ? json : formatSweep(report));
           context.exit(sweepExitCode(report));
           return;
         }
         const report = await solve(problem, options);
-        const json = `${JSON.stringify(report, null, 2)}\n`;
+        const json = toJson(report);
         if (flags.out !== undefined) writeTextFile(flags.out, io.cwd, json);
         io.stdout(flags.json === true ? json : formatSolve(report, problem.formulation.title));
         context.exit(solveExitCode(report));
