@@ -1,10 +1,12 @@
 /**
- * Peer policies, each re-implemented from its published description and scored by our evaluate.
- * Where a peer has no notion of a threshold table it uses the most permissive option (lowest τ).
+ * Peer policies, each re-implemented from its published description and scored by our evaluate
+ * (never by the peers themselves: they value options with the cost functions only, and never call
+ * the exact method). Where a peer has no notion of a threshold table it uses the most permissive
+ * option (lowest τ).
  */
 import type { Baseline } from '../types.ts';
-import { choiceIndex, policyRatio, roundTable } from './cost.ts';
-import { decisionFromPicks } from './milp.ts';
+import { choiceIndex, picksMeetBudget, policyRatio, roundTable } from './cost.ts';
+import { decisionFromPicks } from './decision.ts';
 import type { SpeculativeDecision, SpeculativeProblem } from './schema.ts';
 
 /** Simulation settings of adaptive baselines: enough rounds for a standard error well under 1%. */
@@ -23,12 +25,6 @@ function clampGamma(p: SpeculativeProblem, g: number): number {
 function uniform(p: SpeculativeProblem, gamma: number, option: number): SpeculativeDecision {
   const j = choiceIndex(p, gamma, option);
   return decisionFromPicks(p, p.states.map(() => j));
-}
-
-function withinBudget(p: SpeculativeProblem, picks: readonly number[]): boolean {
-  if (p.energyBudgetJoulesPerToken === null) return true;
-  const r = policyRatio(p, picks);
-  return r.joules <= p.energyBudgetJoulesPerToken * r.tokens * (1 + 1e-9);
 }
 
 /**
@@ -53,7 +49,7 @@ export function bestFixedChoice(p: SpeculativeProblem): number | null {
   let bestRatio = Infinity;
   for (let j = 0; j < t.choices.length; j++) {
     const picks = p.states.map(() => j);
-    if (!withinBudget(p, picks)) continue;
+    if (!picksMeetBudget(p, picks)) continue;
     const r = policyRatio(p, picks).ratio;
     if (r < bestRatio) {
       best = j;

@@ -29,6 +29,7 @@ import {
   weightBytes,
   type ModelSpec,
 } from '../../cost/model.ts';
+import { FEASIBILITY_RTOL, withinLimit } from '../tolerance.ts';
 import type { ChannelState, SpeculativeProblem, ThresholdOption } from './schema.ts';
 
 /**
@@ -370,6 +371,68 @@ export function policyRatio(p: SpeculativeProblem, picks: readonly number[]): { 
     joules += pi * t.joules[s][picks[s]];
   });
   return { cost, tokens, seconds, joules, ratio: cost / tokens };
+}
+
+/**
+ * Whether device energy per token respects the budget under the one tolerance policy
+ * (src/formulations/tolerance.ts). evaluate, the exact method, the peers and the explanation all
+ * decide feasibility through this test (evaluate on its own recomputed figure), so solve and check
+ * agree at exactly the least reachable energy.
+ */
+export function meetsBudget(p: SpeculativeProblem, joulesPerToken: number): boolean {
+  return p.energyBudgetJoulesPerToken === null || withinLimit(joulesPerToken, p.energyBudgetJoulesPerToken);
+}
+
+/**
+ * The budget B(1 + FEASIBILITY_RTOL) that searches and model rows use: a policy at or below it is
+ * one `meetsBudget` accepts (withinLimit allows used ≤ B + rtol·max(B, used) ≥ B(1 + rtol)).
+ */
+export function searchBudget(p: SpeculativeProblem): number | null {
+  const B = p.energyBudgetJoulesPerToken;
+  return B === null ? null : B * (1 + FEASIBILITY_RTOL);
+}
+
+/** Whether a per-state policy (choice indices) meets the budget, by the option table. */
+export function picksMeetBudget(p: SpeculativeProblem, picks: readonly number[]): boolean {
+  const r = policyRatio(p, picks);
+  return meetsBudget(p, r.joules / r.tokens);
+}
+
+/**
+ * The per-state picks minimising Σπ(e − L·N) at L = `searchBudget`: if any policy spends at most L
+ * per token, these do. `feasible` says whether they meet the budget (so whether any policy does).
+ */
+export function leastBudgetUse(p: SpeculativeProblem): { picks: number[]; value: number; feasible: boolean } {
+  const t = roundTable(p);
+  const L = searchBudget(p) ?? 0;
+  let value = 0;
+  const picks = p.states.map((_, s) => {
+    let best = 0;
+    for (let j = 1; j < t.choices.length; j++) {
+      if (t.joules[s][j] - L * t.tokens[s][j] < t.joules[s][best] - L * t.tokens[s][best]) best = j;
+    }
+    value += p.stationary[s] * (t.joules[s][best] - L * t.tokens[s][best]);
+    return best;
+  });
+  return { picks, value, feasible: picksMeetBudget(p, picks) };
+}
+
+/** Σ_s π_s min_j N_sj and Σ_s π_s max_j N_sj: the range of expected tokens per round over all policies. */
+export function tokensPerRoundRange(p: SpeculativeProblem): { min: number; max: number } {
+  const t = roundTable(p);
+  let min = 0;
+  let max = 0;
+  p.stationary.forEach((pi, s) => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const n of t.tokens[s]) {
+      lo = Math.min(lo, n);
+      hi = Math.max(hi, n);
+    }
+    min += pi * lo;
+    max += pi * hi;
+  });
+  return { min, max };
 }
 
 // ---- Leviathan, Kalman & Matias (ICML 2023), for golden tests and the reproduction script ----

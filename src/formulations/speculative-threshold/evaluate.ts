@@ -1,80 +1,90 @@
 /**
  * The independent re-check of a decision: validity of every choice (γ in range, τ from the
  * table, one choice per channel state), the device energy budget, and the objective, recomputed
- * through cost.ts. Stationary per-state policies are scored analytically (renewal–reward over
- * rounds); the Hugging Face schedule, which depends on history, is scored by the seeded simulator.
+ * through cost.ts's per-round outcome (`roundExpectation`, summing `roundOutcome` over the law of
+ * the drafted count) — not the option table the exact method, the MILP and the peers read.
+ * Stationary per-state policies are scored analytically (renewal–reward over rounds); the Hugging
+ * Face schedule, which depends on history, is scored by the seeded simulator.
  */
 import type { Evaluation, Violation } from '../types.ts';
 import {
-  choiceIndex,
   deviceOnlyJoulesPerToken,
   deviceOnlySecondsPerToken,
   deviceOnlyStreams,
   draftJoulesPerToken,
   draftSecondsPerToken,
+  meetsBudget,
   roundExpectation,
   roundOutcome,
   serverStreamingSecondsPerToken,
   verifySeconds,
 } from './cost.ts';
-import type { PerStateDecision, SpeculativeDecision, SpeculativeProblem } from './schema.ts';
+import { optionIndex, picksOf } from './decision.ts';
+import { formatJoulesPair } from './units.ts';
+import type { ObjectiveWeights, SpeculativeDecision, SpeculativeProblem } from './schema.ts';
 import { huggingFacePolicy, simulate } from './simulate.ts';
 
-const BUDGET_TOLERANCE = 1e-9;
-
-/** The threshold option index for τ, or a reason it is not selectable. */
-export function optionIndex(p: SpeculativeProblem, threshold: number | null, gamma: number): number | string {
-  if (gamma === 0) {
-    if (threshold === null) return 0;
-    const i = p.options.findIndex((o) => o.threshold !== null && o.threshold === threshold);
-    return i >= 0 ? i : `threshold ${threshold} is not in the problem's threshold table`;
-  }
-  if (p.options.length === 1 && p.options[0].threshold === null) {
-    return threshold === null ? 0 : `the problem has no threshold table, so threshold must be null (got ${threshold})`;
-  }
-  if (threshold === null) return `the problem has a threshold table; choose one of ${p.options.map((o) => o.threshold).join(', ')}`;
-  const i = p.options.findIndex((o) => o.threshold !== null && o.threshold === threshold);
-  return i >= 0 ? i : `threshold ${threshold} is not in the table (${p.options.map((o) => o.threshold).join(', ')})`;
+/** Reference figures every breakdown carries (what the decision is compared with). */
+export interface SpeculativeReferences {
+  readonly serverOnlySecondsPerToken: number;
+  readonly serverStreamingSecondsPerToken: number;
+  readonly deviceOnlySecondsPerToken: number;
+  readonly deviceOnlyStreamsWeights: boolean;
+  readonly draftSecondsPerToken: number;
+  readonly draftJoulesPerToken: number;
+  readonly verifySecondsOneToken: number;
 }
 
-/** Choice indices of a per-state decision, or the violations that prevent reading it. */
-export function picksOf(p: SpeculativeProblem, d: PerStateDecision): { picks: number[] | null; violations: Violation[] } {
-  const violations: Violation[] = [];
-  if (d.states.length !== p.states.length) {
-    violations.push({ constraint: 'states', message: `the policy has ${d.states.length} entries but the channel has ${p.states.length} states` });
-    return { picks: null, violations };
-  }
-  const picks: number[] = [];
-  d.states.forEach((c, s) => {
-    const name = p.states[s].name;
-    if (c.state !== undefined && c.state !== name)
-      violations.push({ constraint: `states[${s}].state`, message: `entry ${s} names state "${c.state}" but channel state ${s} is "${name}"` });
-    if (c.draftTokens < p.minDraftTokens || c.draftTokens > p.maxDraftTokens) {
-      const excess = c.draftTokens > p.maxDraftTokens ? c.draftTokens - p.maxDraftTokens : p.minDraftTokens - c.draftTokens;
-      violations.push({
-        constraint: `states[${s}].draftTokens`,
-        message: `state "${name}": draft length ${c.draftTokens} is outside the allowed range ${p.minDraftTokens}..${p.maxDraftTokens}`,
-        excess,
-      });
-      return;
-    }
-    const o = optionIndex(p, c.threshold, c.draftTokens);
-    if (typeof o === 'string') {
-      violations.push({ constraint: `states[${s}].threshold`, message: `state "${name}": ${o}` });
-      return;
-    }
-    picks.push(choiceIndex(p, c.draftTokens, o));
-  });
-  return { picks: violations.length === 0 ? picks : null, violations };
+/** One channel state's share of a per-state policy. */
+export interface StateBreakdown {
+  readonly state: string;
+  readonly probability: number;
+  readonly draftTokens: number;
+  readonly threshold: number | null;
+  readonly expectedDrafted: number;
+  readonly expectedDraftPasses: number;
+  readonly tokensPerRound: number;
+  readonly roundSeconds: number;
+  readonly draftSeconds: number;
+  readonly uplinkSeconds: number;
+  readonly verifySeconds: number;
+  readonly downlinkSeconds: number;
+  readonly joulesPerRound: number;
+  readonly secondsPerToken: number;
 }
+
+/** evaluate's breakdown; the per-mode figures are absent when the decision could not be read. */
+export interface SpeculativeBreakdown extends SpeculativeReferences {
+  readonly mode: SpeculativeDecision['mode'];
+  readonly objective?: ObjectiveWeights['name'];
+  readonly scoredBy?: 'analytic' | 'simulation';
+  readonly secondsPerToken?: number;
+  readonly joulesPerToken?: number;
+  readonly speedUpOverServerOnly?: number;
+  readonly energyBudgetJoulesPerToken?: number | null;
+  /** per-state mode */
+  readonly tokensPerRound?: number;
+  readonly roundSeconds?: number;
+  readonly states?: readonly StateBreakdown[];
+  /** huggingface-schedule mode (simulated) */
+  readonly objectiveStandardError?: number;
+  readonly secondsPerTokenStandardError?: number;
+  readonly joulesPerTokenStandardError?: number;
+  readonly meanDraftTokens?: number;
+  readonly rounds?: number;
+  readonly seed?: number;
+}
+
+export type SpeculativeEvaluation = Evaluation<SpeculativeBreakdown>;
 
 function budgetViolation(p: SpeculativeProblem, joulesPerToken: number): Violation[] {
   const B = p.energyBudgetJoulesPerToken;
-  if (B === null || joulesPerToken <= B * (1 + BUDGET_TOLERANCE)) return [];
+  if (B === null || meetsBudget(p, joulesPerToken)) return [];
+  const [spent, budget] = formatJoulesPair(joulesPerToken, B);
   return [
     {
       constraint: 'energy-budget',
-      message: `the device spends ${(joulesPerToken * 1e3).toFixed(3)} mJ per token, the budget is ${(B * 1e3).toFixed(3)} mJ per token`,
+      message: `the device spends ${spent} per token, the budget is ${budget} per token`,
       excess: joulesPerToken - B,
     },
   ];
@@ -87,7 +97,7 @@ export function serverOnlySecondsPerToken(p: SpeculativeProblem): number {
   return s;
 }
 
-function references(p: SpeculativeProblem): Record<string, number | boolean> {
+function references(p: SpeculativeProblem): SpeculativeReferences {
   return {
     serverOnlySecondsPerToken: serverOnlySecondsPerToken(p),
     serverStreamingSecondsPerToken: serverStreamingSecondsPerToken(p),
@@ -103,9 +113,14 @@ function objectiveOf(p: SpeculativeProblem, seconds: number, joules: number): nu
   return p.objective.secondsWeight * seconds + p.objective.joulesWeight * joules;
 }
 
-export function evaluate(p: SpeculativeProblem, d: SpeculativeDecision): Evaluation {
+function invalid(mode: SpeculativeDecision['mode'], violations: Violation[], refs: SpeculativeReferences): SpeculativeEvaluation {
+  return { feasible: false, objective: Number.POSITIVE_INFINITY, violations, breakdown: { mode, ...refs } };
+}
+
+export function evaluate(p: SpeculativeProblem, d: SpeculativeDecision): SpeculativeEvaluation {
   const refs = references(p);
-  const serverOnly = refs.serverOnlySecondsPerToken as number;
+  const serverOnly = refs.serverOnlySecondsPerToken;
+  const objective = p.objective.name;
   if (d.mode === 'device-only') {
     const seconds = deviceOnlySecondsPerToken(p);
     const joules = deviceOnlyJoulesPerToken(p);
@@ -114,19 +129,30 @@ export function evaluate(p: SpeculativeProblem, d: SpeculativeDecision): Evaluat
       feasible: violations.length === 0,
       objective: objectiveOf(p, seconds, joules),
       violations,
-      breakdown: { mode: d.mode, objective: p.objective.name, secondsPerToken: seconds, joulesPerToken: joules, speedUpOverServerOnly: serverOnly / seconds, ...refs },
+      breakdown: {
+        mode: d.mode,
+        objective,
+        secondsPerToken: seconds,
+        joulesPerToken: joules,
+        speedUpOverServerOnly: serverOnly / seconds,
+        ...refs,
+      },
     };
   }
   if (d.mode === 'huggingface-schedule') {
     const violations: Violation[] = [];
     const lo = Math.max(1, p.minDraftTokens);
-    if (p.maxDraftTokens < 1) violations.push({ constraint: 'draftTokens', message: 'the draft range allows no speculation (max is 0)' });
-    else if (d.initialDraftTokens < lo || d.initialDraftTokens > p.maxDraftTokens)
-      violations.push({ constraint: 'initialDraftTokens', message: `initial draft length ${d.initialDraftTokens} is outside ${lo}..${p.maxDraftTokens}` });
+    if (p.maxDraftTokens < 1) {
+      violations.push({ constraint: 'draftTokens', message: 'the draft range allows no speculation (max is 0)' });
+    } else if (d.initialDraftTokens < lo || d.initialDraftTokens > p.maxDraftTokens) {
+      const message = `initial draft length ${d.initialDraftTokens} is outside ${lo}..${p.maxDraftTokens}`;
+      violations.push({ constraint: 'initialDraftTokens', message });
+    }
     const o = optionIndex(p, d.threshold, 1);
     if (typeof o === 'string') violations.push({ constraint: 'threshold', message: o });
-    if (violations.length > 0) return { feasible: false, objective: Number.POSITIVE_INFINITY, violations, breakdown: { mode: d.mode, ...refs } };
-    const sim = simulate(p, huggingFacePolicy(d.initialDraftTokens, o as number, p.minDraftTokens, p.maxDraftTokens), d.simulation);
+    if (violations.length > 0 || typeof o === 'string') return invalid(d.mode, violations, refs);
+    const policy = huggingFacePolicy(d.initialDraftTokens, o, p.minDraftTokens, p.maxDraftTokens);
+    const sim = simulate(p, policy, d.simulation);
     violations.push(...budgetViolation(p, sim.joulesPerToken.mean));
     return {
       feasible: violations.length === 0,
@@ -134,7 +160,7 @@ export function evaluate(p: SpeculativeProblem, d: SpeculativeDecision): Evaluat
       violations,
       breakdown: {
         mode: d.mode,
-        objective: p.objective.name,
+        objective,
         scoredBy: 'simulation',
         objectiveStandardError: sim.costPerToken.standardError,
         secondsPerToken: sim.secondsPerToken.mean,
@@ -151,12 +177,12 @@ export function evaluate(p: SpeculativeProblem, d: SpeculativeDecision): Evaluat
     };
   }
   const { picks, violations } = picksOf(p, d);
-  if (!picks) return { feasible: false, objective: Number.POSITIVE_INFINITY, violations, breakdown: { mode: d.mode, ...refs } };
-  // Recomputed through roundOutcome (not the solver's precomputed table), state by state.
+  if (!picks) return invalid(d.mode, violations, refs);
+  // Recomputed through roundOutcome (not the solvers' precomputed table), state by state.
   let seconds = 0;
   let joules = 0;
   let tokens = 0;
-  const states = p.states.map((st, s) => {
+  const states = p.states.map((st, s): StateBreakdown => {
     const c = d.states[s];
     const o = optionIndex(p, c.threshold, c.draftTokens) as number;
     const e = roundExpectation(p, st, c.draftTokens, p.options[o], o);
@@ -189,7 +215,7 @@ export function evaluate(p: SpeculativeProblem, d: SpeculativeDecision): Evaluat
     violations: budget,
     breakdown: {
       mode: d.mode,
-      objective: p.objective.name,
+      objective,
       scoredBy: 'analytic',
       secondsPerToken,
       joulesPerToken,

@@ -7,11 +7,14 @@
  * Without a budget F separates by state: each state takes argmin_j c_sj − λ N_sj by enumeration
  * (ties to the smaller γ, then the lower threshold). With an energy budget the states are coupled
  * by one linear row and each F(λ) is a multiple-choice knapsack solved as a MILP.
+ *
+ * Everything here is valued with the option table (cost.ts); evaluate is never called.
  */
 import type { ExactContext, ExactResult } from '../types.ts';
-import { policyRatio, roundTable } from './cost.ts';
-import { decisionFromPicks, parametricModel } from './milp.ts';
-import type { PerStateDecision, SpeculativeProblem } from './schema.ts';
+import { leastBudgetUse, picksMeetBudget, policyRatio, roundTable, tokensPerRoundRange } from './cost.ts';
+import { decisionFromPicks, picksOf } from './decision.ts';
+import { parametricModel } from './milp.ts';
+import type { PerStateDecision, SpeculativeDecision, SpeculativeProblem } from './schema.ts';
 
 export interface DinkelbachIteration {
   readonly lambda: number;
@@ -53,29 +56,25 @@ function parametricValue(p: SpeculativeProblem, picks: readonly number[], lambda
   return r.cost - lambda * r.tokens;
 }
 
-/** Least Σπ(e − B N) per state: the most budget-friendly policy; feasible iff its value ≤ 0. */
-export function leastBudgetUse(p: SpeculativeProblem): { picks: number[]; value: number } {
-  const t = roundTable(p);
-  const B = p.energyBudgetJoulesPerToken ?? 0;
-  let value = 0;
-  const picks = p.states.map((_, s) => {
-    let best = 0;
-    for (let j = 1; j < t.choices.length; j++) {
-      if (t.joules[s][j] - B * t.tokens[s][j] < t.joules[s][best] - B * t.tokens[s][best]) best = j;
-    }
-    value += p.stationary[s] * (t.joules[s][best] - B * t.tokens[s][best]);
-    return best;
-  });
-  return { picks, value };
+/**
+ * A valid lower bound on every policy's ratio from a lower bound on F(λ): each policy has
+ * Σπ(c − λN) ≥ fLower, so R(x) − λ ≥ fLower / Σπ N(x). For fLower < 0 the worst case is the
+ * smallest Σπ N any policy has (dividing by the largest, as before, gave a bound above the
+ * optimum); for fLower ≥ 0 it is the largest.
+ */
+export function ratioLowerBound(lambda: number, fLower: number, tokens: { min: number; max: number }): number {
+  return lambda + (fLower < 0 ? fLower / tokens.min : fLower / tokens.max);
 }
 
-/** Budget-free Dinkelbach by enumeration; synchronous, used by the API and by baselines/tests. */
+/** Budget-free Dinkelbach by enumeration; synchronous. */
 export function solveUnconstrained(p: SpeculativeProblem): { picks: number[]; ratio: number; details: DinkelbachDetails } {
   const t = roundTable(p);
   // Start from each state's best stand-alone ratio: usually one or two iterations from λ*.
   let picks = p.states.map((_, s) => {
     let best = 0;
-    for (let j = 1; j < t.choices.length; j++) if (t.cost[s][j] / t.tokens[s][j] < t.cost[s][best] / t.tokens[s][best]) best = j;
+    for (let j = 1; j < t.choices.length; j++) {
+      if (t.cost[s][j] / t.tokens[s][j] < t.cost[s][best] / t.tokens[s][best]) best = j;
+    }
     return best;
   });
   let lambda = policyRatio(p, picks).ratio;
@@ -83,16 +82,15 @@ export function solveUnconstrained(p: SpeculativeProblem): { picks: number[]; ra
   for (let k = 0; k < 1000; k++) {
     const next = separableArgmin(p, lambda);
     const value = parametricValue(p, next, lambda);
-    const ratio = policyRatio(p, next).ratio;
-    iterations.push({ lambda, value, ratio });
-    const scale = policyRatio(p, next).cost;
-    if (value >= -1e-13 * scale || ratio >= lambda) {
+    const r = policyRatio(p, next);
+    iterations.push({ lambda, value, ratio: r.ratio });
+    if (value >= -1e-13 * r.cost || r.ratio >= lambda) {
       // F(λ) = 0: λ is optimal; keep whichever of the two policies attains it (the newer on a tie).
-      if (ratio <= lambda) picks = next;
+      if (r.ratio <= lambda) picks = next;
       break;
     }
     picks = next;
-    lambda = ratio;
+    lambda = r.ratio;
   }
   return {
     picks,
@@ -101,60 +99,99 @@ export function solveUnconstrained(p: SpeculativeProblem): { picks: number[]; ra
   };
 }
 
-export async function solveExact(p: SpeculativeProblem, context: ExactContext): Promise<ExactResult<PerStateDecision>> {
+/** The incumbent's choice indices when it is a per-state policy that meets the budget (by the table). */
+function incumbentPicks(p: SpeculativeProblem, incumbent: SpeculativeDecision | undefined): number[] | null {
+  if (incumbent === undefined || incumbent.mode !== 'per-state') return null;
+  const { picks } = picksOf(p, incumbent);
+  return picks !== null && picksMeetBudget(p, picks) ? picks : null;
+}
+
+export async function solveExact(
+  p: SpeculativeProblem,
+  context: ExactContext<SpeculativeDecision>,
+): Promise<ExactResult<PerStateDecision>> {
   if (p.energyBudgetJoulesPerToken === null) {
     const r = solveUnconstrained(p);
     return { termination: 'optimal', decision: decisionFromPicks(p, r.picks), bound: r.ratio, details: r.details };
   }
   const t = roundTable(p);
   const start = leastBudgetUse(p);
-  if (start.value > 0) {
-    return { termination: 'infeasible', decision: null, message: 'no per-state policy meets the device energy budget', details: { leastBudgetUse: start.value } };
+  if (!start.feasible) {
+    return {
+      termination: 'infeasible',
+      decision: null,
+      message: 'no per-state policy meets the device energy budget',
+      details: { leastBudgetUse: start.value },
+    };
   }
   const started = performance.now();
   let picks = start.picks;
+  const warm = incumbentPicks(p, context.incumbent);
+  if (warm !== null && policyRatio(p, warm).ratio < policyRatio(p, picks).ratio) picks = warm;
   let lambda = policyRatio(p, picks).ratio;
-  let maxTokens = 0;
-  p.stationary.forEach((pi, s) => (maxTokens += pi * Math.max(...t.tokens[s])));
+  const tokens = tokensPerRoundRange(p);
   const iterations: DinkelbachIteration[] = [];
   let milpSolves = 0;
+  // The best proven lower bound so far; −∞ until some subproblem returns a dual bound.
   let bound = -Infinity;
+  const details = (): DinkelbachDetails => ({
+    iterations,
+    choicesPerState: t.choices.length,
+    states: p.states.length,
+    picks,
+    milpSolves,
+  });
+  const reported = (best: number): { bound?: number } => (bound > -Infinity ? { bound: Math.min(best, bound) } : {});
   for (let k = 0; k < 200; k++) {
     const elapsed = (performance.now() - started) / 1000;
     const remaining = context.timeLimitSeconds !== undefined ? context.timeLimitSeconds - elapsed : undefined;
     if (remaining !== undefined && remaining <= 0) {
-      return { termination: 'time_limit', decision: decisionFromPicks(p, picks), bound: Math.max(0, bound), details: { iterations, milpSolves } };
+      return { termination: 'time_limit', decision: decisionFromPicks(p, picks), ...reported(lambda), details: details() };
     }
     const pm = parametricModel(p, lambda);
     // The incumbent as a warm start, when its options survived the Pareto pruning.
-    const warm = pm.columns.map((c): number => (picks[c.state] === c.choice ? 1 : 0));
-    const warmComplete = warm.reduce((a, b) => a + b, 0) === p.states.length;
-    const res = await context.solveMilp(pm.model, { mipGap: context.mipGap, timeLimitSeconds: remaining, warmStart: warmComplete ? warm : undefined });
+    const warmStart = pm.columns.map((c): number => (picks[c.state] === c.choice ? 1 : 0));
+    const warmComplete = warmStart.reduce((a, b) => a + b, 0) === p.states.length;
+    const res = await context.solveMilp(pm.model, {
+      mipGap: context.mipGap,
+      ...(remaining !== undefined ? { timeLimitSeconds: remaining } : {}),
+      ...(warmComplete ? { warmStart } : {}),
+    });
     milpSolves++;
     if (!res.solution) {
-      return { termination: res.termination === 'infeasible' ? 'error' : res.termination, decision: decisionFromPicks(p, picks), message: `Dinkelbach subproblem: ${res.message ?? res.termination}`, details: { iterations, milpSolves } };
+      return {
+        termination: res.termination === 'infeasible' ? 'error' : res.termination,
+        decision: decisionFromPicks(p, picks),
+        ...reported(lambda),
+        message: `Dinkelbach subproblem: ${res.message ?? res.termination}`,
+        details: details(),
+      };
     }
     const next = pm.decodePicks(res.solution.values);
     const value = parametricValue(p, next, lambda);
-    const ratio = policyRatio(p, next).ratio;
-    iterations.push({ lambda, value, ratio });
-    // Every policy x has Σπ(c − λN) ≥ F_bound, so R(x) ≥ λ + min(0, F_bound) / max Σπ N.
-    const fBound = res.solution.bound !== undefined ? res.solution.bound / pm.scale : value;
-    bound = Math.max(bound, lambda + Math.min(0, fBound) / maxTokens);
-    const better = ratio < lambda && policyRatio(p, next).joules <= (p.energyBudgetJoulesPerToken as number) * policyRatio(p, next).tokens * (1 + 1e-12);
-    if (!better || value >= -1e-13 * policyRatio(p, next).cost) {
+    const r = policyRatio(p, next);
+    iterations.push({ lambda, value, ratio: r.ratio });
+    // Only a dual bound the solver proved counts; without one (a time limit) this iteration adds none.
+    if (res.solution.bound !== undefined && Number.isFinite(res.solution.bound)) {
+      bound = Math.max(bound, ratioLowerBound(lambda, res.solution.bound / pm.scale, tokens));
+    } else if (res.termination === 'optimal') {
+      // An optimal subproblem without a reported bound: its own value is F(λ) within the gap.
+      bound = Math.max(bound, ratioLowerBound(lambda, value, tokens));
+    }
+    const better = r.ratio < lambda && picksMeetBudget(p, next);
+    if (!better || value >= -1e-13 * r.cost) {
       if (better) picks = next;
       const best = policyRatio(p, picks).ratio;
-      const termination = res.termination === 'optimal' ? 'optimal' : res.termination;
-      return {
-        termination,
-        decision: decisionFromPicks(p, picks),
-        bound: Math.min(best, bound),
-        details: { iterations, choicesPerState: t.choices.length, states: p.states.length, picks, milpSolves },
-      };
+      return { termination: res.termination, decision: decisionFromPicks(p, picks), ...reported(best), details: details() };
     }
     picks = next;
-    lambda = ratio;
+    lambda = r.ratio;
   }
-  return { termination: 'node_limit', decision: decisionFromPicks(p, picks), bound, message: 'Dinkelbach did not converge in 200 iterations', details: { iterations, milpSolves } };
+  return {
+    termination: 'node_limit',
+    decision: decisionFromPicks(p, picks),
+    ...reported(lambda),
+    message: 'Dinkelbach did not converge in 200 iterations',
+    details: details(),
+  };
 }

@@ -3,66 +3,46 @@
  * threshold τ of device-draft / edge-verify speculative decoding that minimise the expected time
  * (or energy, or a weighted sum) per generated token.
  */
-import type { Evaluation, Formulation } from '../types.ts';
+import type { Formulation } from '../types.ts';
 import { baselines, bestFixedChoice } from './baselines.ts';
-import { leastBudgetUse, solveExact, solveUnconstrained } from './exact.ts';
+import { leastBudgetUse } from './cost.ts';
+import { decisionFromPicks } from './decision.ts';
 import { evaluate } from './evaluate.ts';
+import { solveExact } from './exact.ts';
+import { describe, explainInfeasible } from './explain.ts';
 import { compile } from './milp.ts';
 import { decisionSchema, inputSchema, KIND, parse, type SpeculativeDecision, type SpeculativeProblem } from './schema.ts';
+import { warnings } from './warnings.ts';
 
-function explainInfeasible(p: SpeculativeProblem): string {
-  const B = p.energyBudgetJoulesPerToken;
-  if (B === null || leastBudgetUse(p).value <= 0) return 'a feasible policy exists';
-  // The least energy per token any per-state policy reaches is itself a ratio: minimise it exactly.
-  const energyOnly: SpeculativeProblem = { ...p, objective: { name: 'energy', secondsWeight: 0, joulesWeight: 1 }, energyBudgetJoulesPerToken: null };
-  const least = solveUnconstrained(energyOnly);
-  return (
-    `the device energy budget is ${(B * 1e3).toFixed(3)} mJ per token, but the least any policy spends is ` +
-    `${(least.ratio * 1e3).toFixed(3)} mJ per token (short by ${((least.ratio - B) * 1e3).toFixed(3)} mJ): ` +
-    `each draft token costs the device energy, and even server-only decoding pays the radio for its requests`
-  );
+/**
+ * The chain's warm start: the best single (γ, τ) within the budget (one pass over the option
+ * table), else the least budget-using per-state policy when it meets the budget; null otherwise.
+ * Far cheaper than running every peer (the Hugging Face peer simulates 200 000 rounds).
+ */
+function warmStart(p: SpeculativeProblem): SpeculativeDecision | null {
+  const fixed = bestFixedChoice(p);
+  if (fixed !== null) return decisionFromPicks(p, p.states.map(() => fixed));
+  const least = leastBudgetUse(p);
+  return least.feasible ? decisionFromPicks(p, least.picks) : null;
 }
 
-function ms(x: number): string {
-  return `${(x * 1e3).toFixed(2)} ms`;
-}
-
-function describe(p: SpeculativeProblem, d: SpeculativeDecision, e: Evaluation): string {
-  const b = e.breakdown as Record<string, unknown>;
-  const lines: string[] = [];
-  const perToken = b.secondsPerToken as number | undefined;
-  const speedUp = b.speedUpOverServerOnly as number | undefined;
-  if (d.mode === 'device-only') {
-    lines.push(`device-only decoding: ${ms(perToken ?? NaN)} per token${b.deviceOnlyStreamsWeights ? ' (target weights streamed from storage)' : ''}`);
-  } else if (d.mode === 'huggingface-schedule') {
-    lines.push(`Hugging Face schedule from γ = ${d.initialDraftTokens}: ${ms(perToken ?? NaN)} ± ${ms((b.secondsPerTokenStandardError as number) ?? NaN)} per token (simulated)`);
-  } else {
-    const states = (b.states ?? []) as { state: string; probability: number; draftTokens: number; threshold: number | null; tokensPerRound: number; roundSeconds: number }[];
-    for (const s of states) {
-      const tau = s.threshold === null ? '' : `, τ = ${s.threshold}`;
-      lines.push(`state ${s.state} (π = ${s.probability.toFixed(3)}): γ = ${s.draftTokens}${tau}, ${s.tokensPerRound.toFixed(2)} tokens per ${ms(s.roundSeconds)} round`);
-    }
-    lines.push(`expected ${ms(perToken ?? NaN)} per token, ${((b.joulesPerToken as number) * 1e3).toFixed(2)} mJ per token on the device`);
-  }
-  if (speedUp !== undefined) lines.push(`speed-up over server-only decoding (one round trip per token): ${speedUp.toFixed(2)}×`);
-  if (p.energyBudgetJoulesPerToken !== null) lines.push(`device energy budget: ${(p.energyBudgetJoulesPerToken * 1e3).toFixed(2)} mJ per token`);
-  for (const v of e.violations) lines.push(`violated: ${v.message}`);
-  return lines.join('\n');
+function objectiveLabel(p: SpeculativeProblem): string {
+  if (p.objective.name === 'time') return 'expected time per generated token (s)';
+  if (p.objective.name === 'energy') return 'expected device energy per generated token (J)';
+  return 'weighted cost per generated token (s·w + J·w)';
 }
 
 export const speculativeThresholdFormulation: Formulation<SpeculativeProblem, SpeculativeDecision> = {
-  objectiveLabel: (p) =>
-    p.objective.name === 'time' ? 'expected time per generated token (s)' : p.objective.name === 'energy' ? 'expected device energy per generated token (J)' : 'weighted cost per generated token (s·w + J·w)',
+  objectiveLabel,
   kind: KIND,
   title: 'Channel-adaptive draft length and threshold for device-draft / edge-verify speculative decoding',
   sense: 'min',
   inputSchema,
   parse,
   decisionSchema,
-  compile: (p) => {
-    const warm = bestFixedChoice(p);
-    return compile(p, warm === null ? undefined : p.states.map(() => warm));
-  },
+  compile: (p) => compile(p),
+  warmStart,
+  warnings,
   exact: {
     notApplicable: () => null,
     solve: solveExact,

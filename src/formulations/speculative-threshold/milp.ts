@@ -5,43 +5,26 @@
  *    substitution t = 1 / Σ_s π_s N_s(x), y[s][j] = t · x[s][j]:
  *      min Σ π_s c_sj y_sj   s.t.  Σ_j x_sj = 1,  Σ_j y_sj = t,  y_sj ≤ U x_sj   (each s)
  *                                 Σ π_s N_sj y_sj = 1
- *                                 Σ π_s (e_sj − B N_sj) y_sj ≤ 0           (energy budget B)
+ *                                 Σ π_s (e_sj / B − N_sj) y_sj ≤ 0         (energy budget B)
  *    With x one-hot, the rows force y_s· = t on the chosen option only, so t = 1/Σπ N and the
  *    objective is exactly Σπ c / Σπ N — evaluate's objective, in its units. U = 1 / Σ_s π_s min_j N_sj
  *    is the largest t any policy gives (the tightest valid big-M), and t ≥ 1 / Σ_s π_s max_j N_sj.
  *    Only each state's undominated options get columns (on the target instance 58 of 321).
+ *    The budget row is divided by its limit, so its activity is J/B − 1 of order one (in raw
+ *    joules it sat below the solvers' feasibility tolerance and µJ budgets were ignored).
  *
  * 2. `parametricModel` — one Dinkelbach iteration with a budget: min Σ π_s (c_sj − λ N_sj) x_sj
  *    over the same one-hot rows plus the budget row (a multiple-choice knapsack), scaled by 1/λ so
- *    that its values are per-token fractions, well away from the solver's absolute tolerances.
+ *    that its values are per-token fractions, well away from the solver's absolute tolerances; its
+ *    budget row is divided by the limit like compile's.
+ *
+ * Both budget rows use B(1 + FEASIBILITY_RTOL) (`searchBudget`), the limit evaluate's check allows.
  */
 import { ModelBuilder, term, type Model, type Term } from '../../milp/model.ts';
 import type { Compiled } from '../types.ts';
-import { roundTable, type Choice } from './cost.ts';
-import type { PerStateDecision, SpeculativeProblem } from './schema.ts';
-
-/** The per-state decision for chosen choice indices. */
-export function decisionFromPicks(p: SpeculativeProblem, picks: readonly number[]): PerStateDecision {
-  const t = roundTable(p);
-  return {
-    mode: 'per-state',
-    states: picks.map((j, s) => {
-      const c: Choice = t.choices[j];
-      return { state: p.states[s].name, draftTokens: c.gamma, threshold: c.gamma === 0 ? null : p.options[c.option].threshold };
-    }),
-  };
-}
-
-function totalTokenRange(p: SpeculativeProblem): { min: number; max: number } {
-  const t = roundTable(p);
-  let min = 0;
-  let max = 0;
-  p.stationary.forEach((pi, s) => {
-    min += pi * Math.min(...t.tokens[s]);
-    max += pi * Math.max(...t.tokens[s]);
-  });
-  return { min, max };
-}
+import { leastBudgetUse, roundTable, searchBudget, tokensPerRoundRange } from './cost.ts';
+import { decisionFromPicks, picksOf } from './decision.ts';
+import type { PerStateDecision, SpeculativeDecision, SpeculativeProblem } from './schema.ts';
 
 /**
  * Per state, the options no other option dominates: k dominates j when c_k ≤ c_j, N_k ≥ N_j and
@@ -74,12 +57,27 @@ export function undominatedChoices(p: SpeculativeProblem, s: number): { kept: nu
   return { kept, replacement };
 }
 
-/** The full ratio MILP (Charnes–Cooper) over each state's undominated options; `warmPicks` (a feasible policy) becomes the warm start. */
-export function compile(p: SpeculativeProblem, warmPicks?: readonly number[]): Compiled<PerStateDecision> {
+/**
+ * The budget limit of the model rows: `searchBudget` (B within the tolerance policy) when some
+ * policy meets it, by the cost functions; when none does, B less 0.1%, so that the model is
+ * infeasible by a margin no solver tolerance can bridge (the limit does not matter then: every
+ * policy is over B(1 + rtol)) and every backend says infeasible rather than return a violating point.
+ */
+export function budgetRowLimit(p: SpeculativeProblem): number | null {
+  const B = p.energyBudgetJoulesPerToken;
+  if (B === null) return null;
+  return leastBudgetUse(p).feasible ? (searchBudget(p) as number) : B * (1 - 1e-3);
+}
+
+/**
+ * The full ratio MILP (Charnes–Cooper) over each state's undominated options: problem → model
+ * only (no peer, exact method or evaluate runs here).
+ */
+export function compile(p: SpeculativeProblem): Compiled<SpeculativeDecision> {
   const t = roundTable(p);
   const S = p.states.length;
   const b = new ModelBuilder('speculative-threshold', 'min');
-  const { min: minTokens, max: maxTokens } = totalTokenRange(p);
+  const { min: minTokens, max: maxTokens } = tokensPerRoundRange(p);
   const upper = 1 / minTokens;
   const lower = 1 / maxTokens;
   const options = p.states.map((_, s) => undominatedChoices(p, s));
@@ -88,7 +86,7 @@ export function compile(p: SpeculativeProblem, warmPicks?: readonly number[]): C
   const tCol = b.addVariable('t_inverse_tokens', { lower, upper });
   const norm: Term[] = [];
   const budget: Term[] = [];
-  const B = p.energyBudgetJoulesPerToken;
+  const L = budgetRowLimit(p);
   for (let s = 0; s < S; s++) {
     const pi = p.stationary[s];
     const oneHot: Term[] = [];
@@ -102,29 +100,36 @@ export function compile(p: SpeculativeProblem, warmPicks?: readonly number[]): C
       if (pi > 0) {
         b.addObjective(y, pi * t.cost[s][j]);
         norm.push(term(y, pi * t.tokens[s][j]));
-        if (B !== null) budget.push(term(y, pi * (t.joules[s][j] - B * t.tokens[s][j])));
+        // Σπ(e − L·N)·y / L ≤ 0: divided by L so that the row reads J/L − 1 ≤ 0.
+        if (L !== null) budget.push(term(y, pi * (t.joules[s][j] / L - t.tokens[s][j])));
       }
     });
     b.equal(`one_choice_s${s}`, oneHot, 1);
     b.equal(`y_sums_to_t_s${s}`, link, 0);
   }
   b.equal('tokens_normalised', norm, 1);
-  if (B !== null) b.lessEqual('energy_budget', budget, 0);
+  if (L !== null) b.lessEqual('energy_budget', budget, 0);
   const model = b.build();
-  let warmStart: number[] | undefined;
-  if (warmPicks) {
-    const picks = warmPicks.map((j, s) => options[s].replacement[j]);
+  const encode = (decision: SpeculativeDecision): number[] | null => {
+    // Only per-state policies live in this model (not the device-only or simulated schedules).
+    if (decision.mode !== 'per-state') return null;
+    const read = picksOf(p, decision).picks;
+    if (read === null) return null;
+    // A pruned pick is represented by the kept option that dominates it (at least as good in
+    // cost, tokens and energy), so the vector satisfies every row the decision satisfies.
+    const picks = read.map((j, s) => options[s].replacement[j]);
     let tokens = 0;
     p.stationary.forEach((pi, s) => (tokens += pi * t.tokens[s][picks[s]]));
     const tv = 1 / tokens;
-    warmStart = new Array<number>(model.variables.length).fill(0);
+    const values = new Array<number>(model.variables.length).fill(0);
     for (let s = 0; s < S; s++) {
       const k = options[s].kept.indexOf(picks[s]);
-      warmStart[xCol[s][k]] = 1;
-      warmStart[yCol[s][k]] = tv;
+      values[xCol[s][k]] = 1;
+      values[yCol[s][k]] = tv;
     }
-    warmStart[tCol] = tv;
-  }
+    values[tCol] = tv;
+    return values;
+  };
   const decode = (values: readonly number[]): PerStateDecision =>
     decisionFromPicks(
       p,
@@ -134,7 +139,7 @@ export function compile(p: SpeculativeProblem, warmPicks?: readonly number[]): C
         return o.kept[best];
       }),
     );
-  return { model, decode, warmStart };
+  return { model, decode, encode };
 }
 
 /**
@@ -159,12 +164,21 @@ export function paretoOptions(objective: Float64Array, budget: Float64Array): nu
  * Dinkelbach subproblem at λ with the budget row, over each state's Pareto options only; the
  * objective is scaled by 1/λ (see the header).
  */
-export function parametricModel(p: SpeculativeProblem, lambda: number): { model: Model; scale: number; columns: { state: number; choice: number }[]; decodePicks(values: readonly number[]): number[] } {
+export interface ParametricModel {
+  readonly model: Model;
+  /** The objective's factor: model objective = scale · Σπ(c − λN). */
+  readonly scale: number;
+  readonly columns: { state: number; choice: number }[];
+  decodePicks(values: readonly number[]): number[];
+}
+
+export function parametricModel(p: SpeculativeProblem, lambda: number): ParametricModel {
   const t = roundTable(p);
   const n = t.choices.length;
   const S = p.states.length;
   const scale = lambda > 0 ? 1 / lambda : 1;
-  const B = p.energyBudgetJoulesPerToken ?? 0;
+  // Row Σπ(e/L − N)·x ≤ 0 at the tolerance policy's limit, divided by L (order-one coefficients).
+  const L = searchBudget(p) ?? 1;
   const b = new ModelBuilder(`speculative-threshold-dinkelbach`, 'min');
   const columns: { state: number; choice: number }[] = [];
   const budget: Term[] = [];
@@ -174,7 +188,7 @@ export function parametricModel(p: SpeculativeProblem, lambda: number): { model:
     const bud = new Float64Array(n);
     for (let j = 0; j < n; j++) {
       obj[j] = t.cost[s][j] - lambda * t.tokens[s][j];
-      bud[j] = t.joules[s][j] - B * t.tokens[s][j];
+      bud[j] = t.joules[s][j] / L - t.tokens[s][j];
     }
     const oneHot: Term[] = [];
     for (const j of paretoOptions(obj, bud)) {

@@ -5,13 +5,13 @@ import { policyRatio, roundTable, type Choice } from '../../../src/formulations/
 import { solveExact, solveUnconstrained } from '../../../src/formulations/speculative-threshold/exact.ts';
 import { serverOnlySecondsPerToken } from '../../../src/formulations/speculative-threshold/evaluate.ts';
 import { speculativeThresholdFormulation as f } from '../../../src/formulations/speculative-threshold/index.ts';
-import { decisionFromPicks } from '../../../src/formulations/speculative-threshold/milp.ts';
-import type { SpeculativeProblem } from '../../../src/formulations/speculative-threshold/schema.ts';
+import { decisionFromPicks } from '../../../src/formulations/speculative-threshold/decision.ts';
+import type { SpeculativeDecision, SpeculativeProblem } from '../../../src/formulations/speculative-threshold/schema.ts';
 import { perStatePolicy, simulate } from '../../../src/formulations/speculative-threshold/simulate.ts';
 import type { ExactContext } from '../../../src/formulations/types.ts';
 import { problemArb } from './gen.ts';
 
-const highs: ExactContext = { mipGap: 1e-9, solveMilp: (m, o) => getBackend('highs').solve(m, o) };
+const highs: ExactContext<SpeculativeDecision> = { mipGap: 1e-9, solveMilp: (m, o) => getBackend('highs').solve(m, o) };
 
 /** Every per-state policy, by enumeration (tiny instances only). */
 function bruteForce(p: SpeculativeProblem): { ratio: number; picks: number[] | null } {
