@@ -22,7 +22,13 @@
  *   otherwise the relative gap criterion stopped it and it is `optimal` within `mipGap`.
  * - glpk.js exposes no best bound. For a time-limited MIP with an incumbent, the bound
  *   reported is the LP relaxation optimum (solved afterwards): valid, but weaker than GLPK's
- *   internal bound, so the reported gap over-states the true one.
+ *   internal bound, so the reported gap over-states the true one; the message says so.
+ * - glpk.js has no objective constant, and GLPK's relative MIP gap is measured against the
+ *   objective value it knows: without the constant a model whose terms sum to 12 s and whose
+ *   constant is −12 s would stop "within 1e-6" of 12 s, not of the true ≈0.01 s. The constant
+ *   goes in as one extra column fixed at 1 (`k`) whose cost is the constant; presolve folds it
+ *   into GLPK's own objective constant c0, which the gap test includes.
+ * - The model arrives scaled (src/milp/scale.ts, applied by guardedSolve).
  * - No node limit and no warm start in glpk.js: those options are ignored, with a message.
  */
 
@@ -47,6 +53,23 @@ const dropRuntime = (): void => glpkRuntime.drop();
 
 const columnName = (j: number): string => `x${j}`;
 const rowName = (i: number): string => `r${i}`;
+/** The extra column fixed at 1 that carries the objective constant (see the file comment). */
+const CONSTANT_COLUMN = 'k';
+
+const STATUS_NAMES: Readonly<Record<number, string>> = {
+  1: 'GLP_UNDEF',
+  2: 'GLP_FEAS',
+  3: 'GLP_INFEAS',
+  4: 'GLP_NOFEAS',
+  5: 'GLP_OPT',
+  6: 'GLP_UNBND',
+};
+
+/** GLPK's own status word and objective for a result, kept as the raw claim. */
+function claimOf(result: GlpkResult): { status: string; objective?: number } {
+  const status = `GLPK: ${STATUS_NAMES[result.result.status] ?? `status ${result.result.status}`}`;
+  return Number.isFinite(result.result.z) ? { status, objective: result.result.z } : { status };
+}
 
 interface BoundSpec {
   readonly type: number;
@@ -76,23 +99,30 @@ interface LpVariant {
 export function toGlpkLp(glpk: GLPK, model: Model, variant: LpVariant = {}): LP {
   const cost = new Float64Array(model.variables.length);
   if (!variant.zeroObjective) for (const t of mergeTerms(model.objective)) cost[t.variable] = t.coefficient;
+  const constant = variant.zeroObjective ? 0 : model.objectiveConstant;
   const lp: LP = {
     name: 'edgeplan',
     objective: {
       direction: model.sense === 'max' ? glpk.GLP_MAX : glpk.GLP_MIN,
       name: 'objective',
       // Every column is listed here, in order, so GLPK's column j is our column j.
-      vars: model.variables.map((_, j) => ({ name: columnName(j), coef: cost[j] })),
+      vars: [
+        ...model.variables.map((_, j) => ({ name: columnName(j), coef: cost[j] })),
+        ...(constant !== 0 ? [{ name: CONSTANT_COLUMN, coef: constant }] : []),
+      ],
     },
     subjectTo: model.constraints.map((row, i) => ({
       name: rowName(i),
       vars: mergeTerms(row.terms).map((t) => ({ name: columnName(t.variable), coef: t.coefficient })),
       bnds: boundSpec(glpk, row.lower, row.upper),
     })),
-    bounds: model.variables.map((v, j) => {
-      const { lower, upper } = effectiveBounds(v);
-      return { name: columnName(j), ...boundSpec(glpk, lower, upper) };
-    }),
+    bounds: [
+      ...model.variables.map((v, j) => {
+        const { lower, upper } = effectiveBounds(v);
+        return { name: columnName(j), ...boundSpec(glpk, lower, upper) };
+      }),
+      ...(constant !== 0 ? [{ name: CONSTANT_COLUMN, type: glpk.GLP_FX, lb: 1, ub: 1 }] : []),
+    ],
   };
   if (!variant.relax) {
     const generals = model.variables.flatMap((v, j) => (v.type === 'continuous' ? [] : [columnName(j)]));
@@ -133,12 +163,13 @@ function run(glpk: GLPK, lp: LP, presolve: boolean, mipGap: number, timeLimitSec
 
 function mapLpStatus(glpk: GLPK, model: Model, result: GlpkResult): Outcome | null {
   const status = result.result.status;
-  if (status === glpk.GLP_OPT) return { termination: 'optimal', values: valuesOf(model, result) };
-  if (status === glpk.GLP_NOFEAS) return { termination: 'infeasible' };
-  if (status === glpk.GLP_UNBND) return { termination: 'unbounded' };
+  const claim = claimOf(result);
+  if (status === glpk.GLP_OPT) return { termination: 'optimal', values: valuesOf(model, result), claim };
+  if (status === glpk.GLP_NOFEAS) return { termination: 'infeasible', claim };
+  if (status === glpk.GLP_UNBND) return { termination: 'unbounded', claim };
   // Simplex stops with a feasible or infeasible basis only at its time (or iteration) limit.
-  if (status === glpk.GLP_FEAS) return { termination: 'time_limit', values: valuesOf(model, result) };
-  if (status === glpk.GLP_INFEAS) return { termination: 'time_limit' };
+  if (status === glpk.GLP_FEAS) return { termination: 'time_limit', values: valuesOf(model, result), claim };
+  if (status === glpk.GLP_INFEAS) return { termination: 'time_limit', claim };
   return null;
 }
 
@@ -157,11 +188,11 @@ function solveLp(glpk: GLPK, model: Model, budget: Budget): Outcome {
   return { termination: 'error', message: `GLPK: LP status ${second.result.status} even without presolve` };
 }
 
-/** The LP relaxation optimum plus the objective constant: a valid bound, or undefined. */
+/** The LP relaxation optimum (the constant column included): a valid bound, or undefined. */
 function relaxationBound(glpk: GLPK, model: Model, seconds: number): number | undefined {
   const relaxed = run(glpk, toGlpkLp(glpk, model, { relax: true }), false, 0, seconds);
   if (relaxed.result.status !== glpk.GLP_OPT) return undefined;
-  return relaxed.result.z + model.objectiveConstant;
+  return relaxed.result.z;
 }
 
 /** MIP status 1 when time is not the reason (see the file comment). */
@@ -185,25 +216,32 @@ function solveMip(glpk: GLPK, model: Model, budget: Budget): Outcome {
   const { mipGap } = budget.options;
   const result = run(glpk, toGlpkLp(glpk, model), true, mipGap, budget.options.timeLimitSeconds);
   const status = result.result.status;
-  if (status === glpk.GLP_OPT) return { termination: 'optimal', values: valuesOf(model, result) };
-  if (status === glpk.GLP_NOFEAS) return { termination: 'infeasible' };
+  const claim = claimOf(result);
+  if (status === glpk.GLP_OPT) return { termination: 'optimal', values: valuesOf(model, result), claim };
+  if (status === glpk.GLP_NOFEAS) return { termination: 'infeasible', claim };
   if (status === glpk.GLP_FEAS) {
     const values = valuesOf(model, result);
-    if (!usedTimeLimit(budget)) return { termination: 'optimal', values, message: `GLPK: stopped at relative gap ≤ ${mipGap}` };
+    if (!usedTimeLimit(budget)) {
+      return { termination: 'optimal', values, claim, message: `GLPK: stopped at relative gap ≤ ${mipGap}` };
+    }
     // Time ran out: report the incumbent with the LP relaxation bound (GLPK keeps its own).
     const bound = relaxationBound(glpk, model, Math.max(1, 0.1 * budget.options.timeLimitSeconds));
     return {
       termination: 'time_limit',
       values,
       bound,
-      message: bound === undefined ? undefined : 'GLPK: bound is the LP relaxation (GLPK does not report its own)',
+      claim,
+      message: bound === undefined
+        ? 'GLPK: no bound (glpk.js does not report GLPK\'s own, and the LP relaxation was not solved in time)'
+        : 'GLPK: the bound and gap are the LP relaxation\'s (glpk.js does not report GLPK\'s own bound), ' +
+          'so the gap over-states the true one',
     };
   }
   if (status === glpk.GLP_UNDEF) {
-    if (usedTimeLimit(budget)) return { termination: 'time_limit', message: 'GLPK: time limit before any incumbent' };
-    return settleUndefinedMip(glpk, model, budget);
+    if (usedTimeLimit(budget)) return { termination: 'time_limit', claim, message: 'GLPK: time limit before any incumbent' };
+    return { ...settleUndefinedMip(glpk, model, budget), claim };
   }
-  return { termination: 'error', message: `GLPK: MIP status ${status}` };
+  return { termination: 'error', claim, message: `GLPK: MIP status ${status}` };
 }
 
 function ignoredOptions(options: NormalizedOptions): string | undefined {
@@ -228,6 +266,7 @@ export const glpkBackend: Backend = {
     nodeLimit: false,
     reportsBound: true,
     warmStart: false,
+    trustedInfeasibility: true,
     license: 'GPL-3.0',
   },
   solve(model: Model, options?: MilpSolveOptions) {
@@ -236,9 +275,9 @@ export const glpkBackend: Backend = {
       model,
       options,
       loadGlpkRuntime,
-      (glpk, normalized, startMs) => {
+      (glpk, scaled, normalized, startMs) => {
         const budget = { options: normalized, startMs };
-        const outcome = hasIntegers(model) ? solveMip(glpk, model, budget) : solveLp(glpk, model, budget);
+        const outcome = hasIntegers(scaled) ? solveMip(glpk, scaled, budget) : solveLp(glpk, scaled, budget);
         return withNote(outcome, ignoredOptions(normalized));
       },
       dropRuntime,

@@ -11,12 +11,18 @@
  * - "infeasible or unbounded" (HiGHS returns it for MIPs with an unbounded relaxation and
  *   after presolve) is settled by re-solving the feasibility problem (objective 0) in the
  *   remaining time: infeasible stays infeasible; feasible means unbounded (for rational
- *   data, a feasible MILP whose relaxation is unbounded is itself unbounded).
+ *   data, a feasible MILP whose relaxation is unbounded is itself unbounded). When that cannot
+ *   be settled (no time left, or the feasibility solve fails) the answer stays
+ *   `infeasible_or_unbounded`.
+ * - HiGHS's model/load errors are `invalid_model`; presolve, solve and postsolve errors are
+ *   the solver's own numerical trouble, `numerical_error`.
  * - An iteration limit (never set by us, HiGHS's defaults are huge) maps to `time_limit`:
  *   both are "stopped by a work budget", and the status model has no separate value.
- * - The WASM runtime is loaded once, lazily, and reused. A thrown exception during a solve
- *   (a WASM abort or out-of-memory at the 2 GiB cap included) is an `error` result, and the
- *   runtime is dropped so that the next solve starts from a fresh instance.
+ * - The WASM runtime is loaded once, lazily, and reused. A WASM abort or out-of-memory at the
+ *   2 GiB cap is a `memory_limit` result (any other exception `error`), and the runtime is
+ *   dropped so that the next solve starts from a fresh instance.
+ * - The model arrives scaled (src/milp/scale.ts, applied by guardedSolve); this file never
+ *   sees the family's units.
  */
 
 import type { Highs, Model as HighsModel, ModelData, RunResult, VariableType as HighsVariableType } from 'highs';
@@ -99,6 +105,12 @@ function configure(hm: HighsModel, options: NormalizedOptions, timeLimitSeconds:
   if (options.nodeLimit !== undefined) hm.options.set('mip_max_nodes', options.nodeLimit);
 }
 
+/** HiGHS's name for a model status code (its own word, kept as the raw claim). */
+function statusName(highs: Highs, code: number): string {
+  const entry = Object.entries(highs.constants.modelStatus).find(([, value]) => value === code);
+  return `HiGHS: ${entry === undefined ? `model status ${code}` : entry[0]}`;
+}
+
 function hasPrimal(highs: Highs, hm: HighsModel): boolean {
   return hm.info.get('primal_solution_status') === highs.constants.solutionStatus.feasible;
 }
@@ -112,7 +124,10 @@ function settleInfeasibleOrUnbounded(
 ): Outcome {
   const remaining = options.timeLimitSeconds - secondsSince(startMs);
   if (remaining <= 0) {
-    return { termination: 'time_limit', message: 'HiGHS: infeasible or unbounded; no time left to decide which' };
+    return {
+      termination: 'infeasible_or_unbounded',
+      message: 'HiGHS: infeasible or unbounded; no time left to decide which',
+    };
   }
   return highs.withModel(toHighsModelData(highs, model, true), (hm): Outcome => {
     configure(hm, options, remaining);
@@ -123,9 +138,15 @@ function settleInfeasibleOrUnbounded(
     }
     if (status === codes.infeasible) return { termination: 'infeasible' };
     if (status === codes.timeLimit) {
-      return { termination: 'time_limit', message: 'HiGHS: infeasible or unbounded; time ran out deciding which' };
+      return {
+        termination: 'infeasible_or_unbounded',
+        message: 'HiGHS: infeasible or unbounded; time ran out deciding which',
+      };
     }
-    return { termination: 'error', message: `HiGHS: infeasible or unbounded, then feasibility status ${status}` };
+    return {
+      termination: 'infeasible_or_unbounded',
+      message: `HiGHS: infeasible or unbounded; the feasibility solve ended with ${statusName(highs, status)}`,
+    };
   });
 }
 
@@ -139,25 +160,34 @@ function solveOnce(highs: Highs, model: Model, options: NormalizedOptions, start
     const status = run.modelStatus;
     const values = hasPrimal(highs, hm) ? hm.getSolution().colValue : null;
     const bound = mip && values !== null ? Number(hm.info.get('mip_dual_bound')) : undefined;
+    const objective = values !== null ? Number(hm.info.get('objective_function_value')) : undefined;
+    const claim = { status: statusName(highs, status), ...(objective !== undefined ? { objective } : {}) };
     switch (status) {
       case codes.optimal:
-        return { termination: 'optimal', values, bound };
+        return { termination: 'optimal', values, bound, claim };
       case codes.infeasible:
-        return { termination: 'infeasible' };
+        return { termination: 'infeasible', claim };
       case codes.unbounded:
         // For a MIP this only says the relaxation has a ray; feasibility decides.
-        return mip ? 'settle' : { termination: 'unbounded' };
+        return mip ? 'settle' : { termination: 'unbounded', claim };
       case codes.unboundedOrInfeasible:
         return 'settle';
       case codes.timeLimit:
-        return { termination: 'time_limit', values, bound };
+        return { termination: 'time_limit', values, bound, claim };
       case codes.iterationLimit:
-        return { termination: 'time_limit', values, bound, message: 'HiGHS: iteration limit reached' };
+        return { termination: 'time_limit', values, bound, claim, message: 'HiGHS: iteration limit reached' };
       case codes.solutionLimit:
         // We set no solution or leaf limit, so this is mip_max_nodes.
-        return { termination: 'node_limit', values, bound };
+        return { termination: 'node_limit', values, bound, claim };
+      case codes.loadError:
+      case codes.modelError:
+        return { termination: 'invalid_model', claim, message: `${claim.status}: HiGHS refused the model` };
+      case codes.presolveError:
+      case codes.solveError:
+      case codes.postsolveError:
+        return { termination: 'numerical_error', claim, message: `${claim.status}: HiGHS reported numerical trouble` };
       default:
-        return { termination: 'error', message: `HiGHS: model status ${status}` };
+        return { termination: 'error', claim, message: claim.status };
     }
   });
   return outcome === 'settle' ? settleInfeasibleOrUnbounded(highs, model, options, startMs) : outcome;
@@ -173,10 +203,11 @@ export const highsBackend: Backend = {
     nodeLimit: true,
     reportsBound: true,
     warmStart: true,
+    trustedInfeasibility: true,
     license: 'MIT',
   },
   solve(model: Model, options?: MilpSolveOptions) {
-    return guardedSolve('highs', model, options, loadHighsRuntime, (highs, normalized, startMs) =>
-      solveOnce(highs, model, normalized, startMs), dropRuntime);
+    return guardedSolve('highs', model, options, loadHighsRuntime, (highs, scaled, normalized, startMs) =>
+      solveOnce(highs, scaled, normalized, startMs), dropRuntime);
   },
 };

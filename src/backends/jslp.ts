@@ -17,6 +17,14 @@
  * - It reports no bound, and a timed-out search that holds an integral incumbent looks just
  *   like a finished one: the clock decides (`time_limit` when the timeout was used up).
  * - No node limit and no warm start: those options are ignored, with a message.
+ * - No objective constant, and the relative gap (`tolerance`) is measured against the objective
+ *   it knows: the constant (plus what the column shifts above move into it) goes in as a column
+ *   `k` held at 1 by an equality row, so the gap is measured against the true objective.
+ * - Its simplex uses fixed absolute tolerances; the model arrives scaled (src/milp/scale.ts,
+ *   applied by guardedSolve: every row's largest coefficient about 1), which is what kept it
+ *   from calling a byte-scaled caching MILP infeasible. Its infeasibility claims are still not
+ *   trusted (`trustedInfeasibility: false`): it called the feasible netlib LPs e226 and stair
+ *   infeasible.
  */
 
 import { createRequire } from 'node:module';
@@ -45,6 +53,9 @@ const variableName = (j: number): string => `v${j}`;
 const rowName = (i: number): string => `r${i}`;
 const boundRowName = (j: number): string => `b${j}`;
 const OBJECTIVE = 'objective';
+/** The column held at 1 that carries the objective constant, and its row. */
+const CONSTANT_COLUMN = 'k';
+const CONSTANT_ROW = 'kr';
 
 /** Column j of the model is shift + sign · y_j, where y_j is jslp's variable. */
 export interface Substitution {
@@ -76,25 +87,27 @@ export function toJslpModel(
   const substitutions = model.variables.map((_, j) => substitution(model, j));
   const columns: Record<string, number>[] = model.variables.map(() => ({}));
   const constraints: JslpModel['constraints'] = {};
+  let constant = 0;
   if (!options.zeroObjective) {
-    for (const t of mergeTerms(model.objective)) columns[t.variable][OBJECTIVE] = t.coefficient * substitutions[t.variable].sign;
+    constant = model.objectiveConstant;
+    for (const t of mergeTerms(model.objective)) {
+      const s = substitutions[t.variable];
+      columns[t.variable][OBJECTIVE] = t.coefficient * s.sign;
+      constant += t.coefficient * s.shift;
+    }
   }
   model.constraints.forEach((row, i) => {
     const terms = mergeTerms(row.terms);
     // Rows without terms were already checked against 0; free rows constrain nothing.
     if (terms.length === 0 || (row.lower === -Infinity && row.upper === Infinity)) return;
-    // jslp's simplex works with fixed absolute tolerances, so a row in bytes (coefficients near
-    // 1e10) next to rows of ones misleads it — it called a model with a feasible all-zero point
-    // infeasible. Each row is divided by its largest coefficient, which changes nothing else.
-    const scale = Math.max(...terms.map((t) => Math.abs(t.coefficient)));
     let offset = 0;
     for (const t of terms) {
       const s = substitutions[t.variable];
       offset += t.coefficient * s.shift;
-      columns[t.variable][rowName(i)] = (t.coefficient * s.sign) / scale;
+      columns[t.variable][rowName(i)] = t.coefficient * s.sign;
     }
-    const lower = (row.lower - offset) / scale;
-    const upper = (row.upper - offset) / scale;
+    const lower = row.lower - offset;
+    const upper = row.upper - offset;
     if (row.lower === row.upper) constraints[rowName(i)] = { equal: lower };
     else if (row.lower === -Infinity) constraints[rowName(i)] = { max: upper };
     else if (row.upper === Infinity) constraints[rowName(i)] = { min: lower };
@@ -114,6 +127,10 @@ export function toJslpModel(
     if (isInteger(v)) ints[variableName(j)] = 1;
     if (substitutions[j].free) unrestricted[variableName(j)] = 1;
   });
+  if (constant !== 0) {
+    variables[CONSTANT_COLUMN] = { [OBJECTIVE]: constant, [CONSTANT_ROW]: 1 };
+    constraints[CONSTANT_ROW] = { equal: 1 };
+  }
   const jslpOptions: NonNullable<JslpModel['options']> = {};
   if (options.timeoutMs !== undefined) jslpOptions.timeout = options.timeoutMs;
   if (options.tolerance !== undefined && options.tolerance > 0) jslpOptions.tolerance = options.tolerance;
@@ -239,6 +256,13 @@ export function interpretJslpResult(
   return timedOut ? { termination: 'time_limit', values } : { termination: 'optimal', values };
 }
 
+/** jslp's own words for a result (its flags and objective), kept as the raw claim. */
+function claimOf(result: SolveResult): { status: string; objective?: number } {
+  const flags = `feasible ${result.feasible}, bounded ${String(result.bounded)}, integral ${String(result.isIntegral)}`;
+  const objective = typeof result.result === 'number' && Number.isFinite(result.result) ? result.result : undefined;
+  return { status: `jslp: ${flags}`, ...(objective !== undefined ? { objective } : {}) };
+}
+
 async function solveModel(solver: SolverAPI, model: Model, options: NormalizedOptions, startMs: number): Promise<Outcome> {
   const mip = hasIntegers(model);
   const limit = timeoutMs(options.timeLimitSeconds);
@@ -246,7 +270,8 @@ async function solveModel(solver: SolverAPI, model: Model, options: NormalizedOp
   const result = await solveOnce(solver, translation, limit);
   if (result === 'stopped') return STOPPED;
   const outcome = interpretJslpResult(result, translation.substitutions, mip, usedTimeout(options, startMs));
-  return outcome === 'settle' ? settleUnboundedMip(solver, model, options, startMs) : outcome;
+  const claim = claimOf(result);
+  return outcome === 'settle' ? { ...(await settleUnboundedMip(solver, model, options, startMs)), claim } : { ...outcome, claim };
 }
 
 function ignoredOptions(options: NormalizedOptions): string | undefined {
@@ -266,11 +291,12 @@ export const jslpBackend: Backend = {
     nodeLimit: false,
     reportsBound: false,
     warmStart: false,
+    trustedInfeasibility: false,
     license: 'MIT',
   },
   solve(model: Model, options?: MilpSolveOptions) {
-    return guardedSolve('jslp', model, options, loadJslpSolver, async (solver, normalized, startMs) => {
-      const outcome = await solveModel(solver, model, normalized, startMs);
+    return guardedSolve('jslp', model, options, loadJslpSolver, async (solver, scaled, normalized, startMs) => {
+      const outcome = await solveModel(solver, scaled, normalized, startMs);
       const note = ignoredOptions(normalized);
       if (note === undefined) return outcome;
       return { ...outcome, message: outcome.message === undefined ? note : `${outcome.message}; ${note}` };

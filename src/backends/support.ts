@@ -1,7 +1,9 @@
 /**
  * What every backend adapter shares: option normalisation, model validation, trivial
- * infeasibility, turning raw column values into a checked MilpSolution, and the guard that
- * turns any thrown exception (including a WASM abort) into `termination: 'error'`.
+ * infeasibility, scaling (src/milp/scale.ts: every backend solves the scaled model and the guard
+ * unscales), turning raw column values into a checked MilpSolution, and the guard that turns any
+ * thrown exception into a result (a WASM abort or out-of-memory is `memory_limit`, anything else
+ * `error`), keeping the solver's own claim whenever the guard overrules it.
  *
  * Keeping this in one place makes the three adapters behave identically on everything that
  * is not the solver itself, which is what the conformance catalogue relies on.
@@ -11,7 +13,8 @@ import { checkMilpSolution, describeViolations, DEFAULT_FEASIBILITY_TOLERANCE } 
 import type { Model, Variable } from '../milp/model.ts';
 import { hasIntegers, isInteger, objectiveValue } from '../milp/model.ts';
 import type { MilpResult, MilpSolution, MilpSolveOptions, Termination } from '../milp/result.ts';
-import { DEFAULT_MIP_GAP, relativeGap } from '../milp/result.ts';
+import { BOUND_RTOL, DEFAULT_MIP_GAP, relativeGap } from '../milp/result.ts';
+import { scaleModel, type ScaledModel } from '../milp/scale.ts';
 import type { BackendName } from './types.ts';
 
 /** Options with defaults filled in; `timeLimitSeconds` is Infinity when unlimited. */
@@ -30,6 +33,11 @@ export interface Outcome {
   /** Best proven objective bound (including the objective constant), MIPs only. */
   readonly bound?: number;
   readonly message?: string;
+  /**
+   * The solver's own status word (e.g. `HiGHS: Optimal`) and objective, in the units of the model
+   * the adapter was given; the guard records them as `rawClaim` when it overrules the solver.
+   */
+  readonly claim?: { readonly status: string; readonly objective?: number };
 }
 
 /** Returns the normalised options, or a message saying which option is invalid. */
@@ -126,29 +134,37 @@ function cleaned(model: Model, raw: ArrayLike<number>): number[] {
 }
 
 /**
- * Builds the checked solution from a solver's raw values. The snapped vector is preferred
- * (decoders get clean integers); if snapping pushes a big-M row out of tolerance, the raw
- * vector is returned instead. If neither passes `checkMilpSolution`, the solver returned a
- * wrong answer and the caller reports an error.
+ * Builds the checked solution from a solver's raw values (in the original model's columns). The
+ * snapped vector is preferred (decoders get clean integers); if snapping pushes a big-M row out of
+ * tolerance, the raw vector is returned instead. A candidate must pass `checkMilpSolution` on the
+ * original model and, when `scaled` is given, on the scaled model the solver actually solved
+ * (where a row in µJ or µs is no longer "within 1e-6" of anything). If none passes, the solver
+ * returned a wrong answer and the caller reports an error.
  */
 export function buildSolution(
   model: Model,
   raw: ArrayLike<number>,
   bound?: number,
+  scaled?: ScaledModel,
 ): { solution: MilpSolution } | { error: string } {
   if (raw.length !== model.variables.length) {
     return { error: `solver returned ${raw.length} values for ${model.variables.length} columns` };
   }
-  const snapped = cleaned(model, raw);
-  let values = snapped;
-  let check = checkMilpSolution(model, snapped);
-  if (!check.ok) {
-    const plain = Array.from(raw, (x) => (x === 0 ? 0 : x));
-    const plainCheck = checkMilpSolution(model, plain);
-    if (!plainCheck.ok) return { error: `solver returned an infeasible point: ${describeViolations(check)}` };
-    values = plain;
-    check = plainCheck;
+  const plain = Array.from(raw, (x) => (x === 0 ? 0 : x));
+  let firstFailure: string | null = null;
+  let values: number[] | null = null;
+  for (const candidate of [cleaned(model, raw), plain]) {
+    const check = checkMilpSolution(model, candidate);
+    const scaledCheck = check.ok && scaled !== undefined ? checkMilpSolution(scaled.model, scaled.scaleValues(candidate)) : check;
+    if (check.ok && scaledCheck.ok) {
+      values = candidate;
+      break;
+    }
+    firstFailure ??= check.ok
+      ? `on the scaled model: ${describeViolations(scaledCheck)}`
+      : describeViolations(check);
   }
+  if (values === null) return { error: `solver returned an infeasible point: ${firstFailure}` };
   const objective = objectiveValue(model, values);
   if (bound === undefined || !hasIntegers(model) || !Number.isFinite(bound)) return { solution: { values, objective } };
   return { solution: { values, objective, bound, gap: relativeGap(objective, bound) } };
@@ -159,6 +175,17 @@ export function errorMessage(error: unknown): string {
   return String(error);
 }
 
+/**
+ * Whether an exception from inside a solver runtime means it ran out of memory or aborted: a
+ * WebAssembly trap or Emscripten `Aborted(…)` (an allocation failure at the 2 GiB cap ends this
+ * way), or V8's own allocation failures. Reported as `memory_limit`, the backend named.
+ */
+export function isMemoryFailure(error: unknown): boolean {
+  if (typeof WebAssembly !== 'undefined' && error instanceof WebAssembly.RuntimeError) return true;
+  const text = errorMessage(error);
+  return /Aborted\(|out of memory|\bOOM\b|Array buffer allocation failed|Cannot enlarge memory|allocation failed/i.test(text);
+}
+
 /** Seconds elapsed since `startMs` (a `performance.now()` reading). */
 export function secondsSince(startMs: number): number {
   return (performance.now() - startMs) / 1000;
@@ -166,46 +193,54 @@ export function secondsSince(startMs: number): number {
 
 /**
  * Runs one backend solve so that it never throws and always returns a consistent MilpResult:
- * options and model are validated first, trivial infeasibility is answered without a solver,
- * `load` brings the solver runtime in (not timed: it is a one-off cost), `run` solves, and
- * whatever it returns is checked. Any exception from `load` or `run` becomes `error`.
+ * options and model are validated first (`invalid_model` when not), trivial infeasibility is
+ * answered without a solver, `load` brings the solver runtime in (not timed: it is a one-off cost),
+ * the model is scaled (src/milp/scale.ts) and `run` solves the scaled model with a scaled warm
+ * start; whatever it returns is unscaled and checked on the original model. An exception from
+ * `load` or `run` becomes `memory_limit` (an abort or out-of-memory) or `error`.
  */
 export async function guardedSolve<Runtime>(
   backend: BackendName,
   model: Model,
   options: MilpSolveOptions | undefined,
   load: () => Promise<Runtime>,
-  run: (runtime: Runtime, options: NormalizedOptions, startMs: number) => Outcome | Promise<Outcome>,
+  run: (runtime: Runtime, scaledModel: Model, options: NormalizedOptions, startMs: number) => Outcome | Promise<Outcome>,
   onFailure?: (error: unknown) => void,
 ): Promise<MilpResult> {
   let startMs = performance.now();
-  const fail = (message: string): MilpResult => ({
+  const stop = (termination: Termination, message: string): MilpResult => ({
     backend,
-    termination: 'error',
+    termination,
     solution: null,
     message,
     timeSeconds: secondsSince(startMs),
   });
   try {
     const normalized = normalizeOptions(model, options);
-    if (typeof normalized === 'string') return fail(`invalid options: ${normalized}`);
+    if (typeof normalized === 'string') return stop('invalid_model', `${backend}: invalid options: ${normalized}`);
     const invalid = invalidModelReason(model);
-    if (invalid !== null) return fail(`invalid model: ${invalid}`);
+    if (invalid !== null) return stop('invalid_model', `${backend}: invalid model: ${invalid}`);
     const trivial = trivialInfeasibility(model);
-    if (trivial !== null) {
-      return { backend, termination: 'infeasible', solution: null, message: trivial, timeSeconds: secondsSince(startMs) };
-    }
+    if (trivial !== null) return stop('infeasible', trivial);
     if (model.variables.length === 0) {
       // Nothing to decide (rows were checked above); HiGHS throws on a 0-column model.
-      return finish(backend, model, { termination: 'optimal', values: [] }, secondsSince(startMs));
+      return finish(backend, model, null, { termination: 'optimal', values: [] }, secondsSince(startMs));
     }
     const runtime = await load();
     startMs = performance.now();
-    const outcome = await run(runtime, normalized, startMs);
-    return finish(backend, model, outcome, secondsSince(startMs));
+    const scaled = scaleModel(model);
+    const scaledOptions: NormalizedOptions = {
+      ...normalized,
+      ...(normalized.warmStart !== undefined ? { warmStart: scaled.scaleValues(normalized.warmStart) } : {}),
+    };
+    const outcome = await run(runtime, scaled.model, scaledOptions, startMs);
+    return finish(backend, model, scaled, outcome, secondsSince(startMs));
   } catch (error) {
     onFailure?.(error);
-    return fail(errorMessage(error));
+    if (isMemoryFailure(error)) {
+      return stop('memory_limit', `${backend}: the solver runtime aborted (out of memory or a WASM trap): ${errorMessage(error)}`);
+    }
+    return stop('error', `${backend}: ${errorMessage(error)}`);
   }
 }
 
@@ -222,28 +257,87 @@ export function obviousPoint(model: Model): number[] | null {
   return checkMilpSolution(model, point).ok ? point : null;
 }
 
-/** Enforces the status model: which terminations carry a solution, and that it is feasible. */
-function finish(backend: BackendName, model: Model, outcome: Outcome, timeSeconds: number): MilpResult {
+/** The solver's claim in the original model's units (its objective unscaled). */
+function rawClaimOf(
+  outcome: Outcome,
+  scaled: ScaledModel | null,
+): { readonly status: string; readonly objective?: number } {
+  const status = outcome.claim?.status ?? outcome.termination;
+  const objective = outcome.claim?.objective;
+  if (objective === undefined || !Number.isFinite(objective)) return { status };
+  return { status, objective: scaled === null ? objective : scaled.unscaleObjective(objective) };
+}
+
+/** Whether a bound lies on the wrong side of the objective beyond BOUND_RTOL (min: above; max: below). */
+export function boundOnWrongSide(sense: Model['sense'], objective: number, bound: number): boolean {
+  const slack = BOUND_RTOL * Math.max(Math.abs(objective), Math.abs(bound));
+  return sense === 'min' ? bound > objective + slack : bound < objective - slack;
+}
+
+/**
+ * Enforces the status model on an outcome for the scaled model (`scaled` null: the model was
+ * not scaled): which terminations carry a solution, that it is feasible on the original model,
+ * that a bound lies on the right side of the objective; and keeps the solver's raw claim
+ * whenever the verdict differs from it.
+ */
+function finish(
+  backend: BackendName,
+  model: Model,
+  scaled: ScaledModel | null,
+  outcome: Outcome,
+  timeSeconds: number,
+): MilpResult {
   const base = { backend, timeSeconds, ...(outcome.message !== undefined ? { message: outcome.message } : {}) };
   const { termination } = outcome;
+  const overruled = (message: string): MilpResult => ({
+    ...base,
+    termination: 'error',
+    solution: null,
+    message,
+    rawClaim: rawClaimOf(outcome, scaled),
+  });
   if (termination === 'infeasible') {
     const witness = obviousPoint(model);
-    if (witness !== null)
-      return { ...base, termination: 'error', solution: null, message: `${backend} claimed infeasible, but the point with every variable at its bound nearest zero satisfies every row` };
-  }
-  if (termination === 'error' || termination === 'infeasible' || termination === 'unbounded') {
-    return { ...base, termination, solution: null };
-  }
-  if (outcome.values === undefined || outcome.values === null) {
-    if (termination === 'optimal') {
-      return { ...base, termination: 'error', solution: null, message: 'solver reported optimal without a solution' };
+    if (witness !== null) {
+      return overruled(
+        `${backend} claimed infeasible, but the point with every variable at its bound nearest zero satisfies every row`,
+      );
     }
+  }
+  if (outcome.values === undefined || outcome.values === null || NO_SOLUTION.has(termination)) {
+    if (termination === 'optimal') return overruled(`${backend} reported optimal without a solution`);
     return { ...base, termination, solution: null };
   }
-  const built = buildSolution(model, outcome.values, outcome.bound);
-  if ('error' in built) return { ...base, termination: 'error', solution: null, message: built.error };
-  return { ...base, termination, solution: built.solution };
+  const values = scaled === null ? Array.from(outcome.values) : scaled.unscaleValues(outcome.values);
+  const bound = outcome.bound === undefined || scaled === null ? outcome.bound : scaled.unscaleObjective(outcome.bound);
+  const built = buildSolution(model, values, bound, scaled ?? undefined);
+  if ('error' in built) return overruled(`${backend}: ${built.error}`);
+  const solution = built.solution;
+  if (solution.bound !== undefined && boundOnWrongSide(model.sense, solution.objective, solution.bound)) {
+    const side = model.sense === 'min' ? 'above' : 'below';
+    const note = `${backend}'s bound ${solution.bound} lies ${side} the objective ${solution.objective} (impossible for a ` +
+      `valid bound) and was dropped`;
+    const { bound: _dropped, gap: _gap, ...kept } = solution;
+    return {
+      ...base,
+      termination,
+      solution: kept,
+      message: base.message === undefined ? note : `${base.message}; ${note}`,
+      rawClaim: rawClaimOf(outcome, scaled),
+    };
+  }
+  return { ...base, termination, solution };
 }
+
+/** Terminations that never carry a point, whatever values an adapter passes along. */
+const NO_SOLUTION: ReadonlySet<Termination> = new Set<Termination>([
+  'error',
+  'infeasible',
+  'unbounded',
+  'infeasible_or_unbounded',
+  'invalid_model',
+  'memory_limit',
+]);
 
 /**
  * A solver runtime loaded once, on first use, and shared. A failed load is not cached (the next

@@ -12,6 +12,12 @@ export interface BackendCapabilities {
   readonly nodeLimit: boolean;
   readonly reportsBound: boolean;
   readonly warmStart: boolean;
+  /**
+   * Whether an `infeasible` or `unbounded` claim of this backend may be reported as fact. False
+   * for javascript-lp-solver, which called the feasible netlib LPs e226 and stair infeasible: the
+   * chain must confirm such a claim with another method or report it as unverified.
+   */
+  readonly trustedInfeasibility: boolean;
   /** SPDX id of the solver's licence (glpk.js is GPL-3.0 and therefore optional). */
   readonly license: string;
 }
@@ -19,6 +25,9 @@ export interface BackendCapabilities {
 export interface Backend {
   readonly name: BackendName;
   readonly capabilities: BackendCapabilities;
-  /** Never throws: every failure, including a WASM abort, is `termination: 'error'`. */
+  /**
+   * Never throws: every failure is a termination (`memory_limit` for a WASM abort or
+   * out-of-memory, `invalid_model` for a model or option the adapter rejects, `error` otherwise).
+   */
   solve(model: Model, options?: MilpSolveOptions): Promise<MilpResult>;
 }

@@ -198,7 +198,7 @@ describe('highs traps', () => {
     expect(raw.objective).toBeGreaterThanOrEqual(solution.objective + 1);
   });
 
-  it('a WASM abort becomes an error result, and the next solve loads a fresh runtime', async () => {
+  it('a WASM abort becomes a memory_limit result naming the backend, and the next solve loads a fresh runtime', async () => {
     const real = await loadHighsRuntime();
     let loads = 0;
     const aborting: Highs = {
@@ -213,9 +213,9 @@ describe('highs traps', () => {
     });
     const model = byId('mip-general');
     const first = await highsBackend.solve(model);
-    expect(first.termination).toBe('error');
+    expect(first.termination).toBe('memory_limit');
     expect(first.solution).toBeNull();
-    expect(first.message).toMatch(/RuntimeError: Aborted\(OOM\)/);
+    expect(first.message).toMatch(/^highs: .*RuntimeError: Aborted\(OOM\)/);
     const second = await highsBackend.solve(model);
     expect(loads).toBe(2);
     expect(second.termination).toBe('optimal');
@@ -257,7 +257,7 @@ describe('highs traps', () => {
     expect(warm.termination).toBe('optimal');
     expect(warm.solution?.objective).toBe(cold.solution?.objective);
     const bad = await highsBackend.solve(model, { warmStart: start.slice(1) });
-    expect(bad.termination).toBe('error');
+    expect(bad.termination).toBe('invalid_model');
     expect(bad.message).toMatch(/warmStart/);
   });
 });
@@ -275,15 +275,15 @@ describe('every backend', () => {
   });
 
   it.each([highsBackend, glpkBackend, jslpBackend].map((b) => [b.name, b] as const))(
-    '%s rejects invalid options and invalid models as errors, without throwing',
+    '%s rejects invalid options and invalid models as invalid_model, without throwing',
     async (_name, backend) => {
       const model = byId('lp-optimal');
-      expect((await backend.solve(model, { timeLimitSeconds: 0 })).termination).toBe('error');
-      expect((await backend.solve(model, { mipGap: -1 })).termination).toBe('error');
+      expect((await backend.solve(model, { timeLimitSeconds: 0 })).termination).toBe('invalid_model');
+      expect((await backend.solve(model, { mipGap: -1 })).termination).toBe('invalid_model');
       const nan: Model = { ...model, objective: [{ variable: 0, coefficient: Number.NaN }] };
       const result = await backend.solve(nan);
-      expect(result.termination).toBe('error');
-      expect(result.message).toMatch(/invalid model/);
+      expect(result.termination).toBe('invalid_model');
+      expect(result.message).toMatch(new RegExp(`^${backend.name}: invalid model`));
     },
   );
 });
