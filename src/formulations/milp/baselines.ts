@@ -19,12 +19,19 @@
  * the globally cheapest (item, server) pair that still fits, the second the pair that uses the
  * smallest share of a server's remaining capacity. It returns no decision when both passes get
  * stuck with a violated row.
+ *
+ * The same heuristic is the kind's warm-start step (`milpFormulation.warmStart`), where it gives up
+ * at the chain's deadline: on netlib 80bau3b it took 10 s against a 0.2 s solve, so it must never
+ * run outside the user's time limit. As a peer (`compare`) it runs to completion.
  */
 import type { Baseline } from '../types.ts';
 import { FEASIBILITY_TOLERANCE, decisionOf, objectiveAt, rowExcess, rowScale } from './cost.ts';
 import type { MilpDecision, MilpProblem } from './schema.ts';
 
 type Outcome = { readonly ok: true; readonly x: number[] } | { readonly ok: false; readonly reason: string };
+
+/** Thrown inside a pass when the deadline has passed; caught by greedyRepair. */
+class DeadlineReached extends Error {}
 
 interface Entry {
   readonly row: number;
@@ -35,17 +42,32 @@ const EPS = 1e-12;
 
 type TieBreak = 'objective' | 'room';
 
-/** Runs the heuristic; the column vector on success, the reason it stopped otherwise. */
-export function greedyRepair(problem: MilpProblem): Outcome {
-  const byObjective = greedyPass(problem, 'objective');
-  const byRoom = greedyPass(problem, 'room');
+/**
+ * Runs the heuristic; the column vector on success, the reason it stopped otherwise.
+ * `deadlineMs` (a performance.now() reading) makes it give up, checked once per move.
+ */
+export function greedyRepair(problem: MilpProblem, deadlineMs = Infinity): Outcome {
+  try {
+    return bestOfPasses(problem, deadlineMs);
+  } catch (error) {
+    if (error instanceof DeadlineReached) return { ok: false, reason: 'greedy repair gave up at the deadline' };
+    throw error;
+  }
+}
+
+function bestOfPasses(problem: MilpProblem, deadlineMs: number): Outcome {
+  const byObjective = greedyPass(problem, 'objective', deadlineMs);
+  const byRoom = greedyPass(problem, 'room', deadlineMs);
   if (!byObjective.ok) return byRoom.ok ? byRoom : byObjective;
   if (!byRoom.ok) return byObjective;
   const sign = problem.sense === 'min' ? 1 : -1;
   return sign * objectiveAt(problem, byRoom.x) < sign * objectiveAt(problem, byObjective.x) ? byRoom : byObjective;
 }
 
-function greedyPass(problem: MilpProblem, tieBreak: TieBreak): Outcome {
+function greedyPass(problem: MilpProblem, tieBreak: TieBreak, deadlineMs: number): Outcome {
+  const checkDeadline = (): void => {
+    if (performance.now() > deadlineMs) throw new DeadlineReached();
+  };
   const n = problem.variables.length;
   const rows = problem.constraints;
   const columns: Entry[][] = Array.from({ length: n }, () => []);
@@ -94,6 +116,7 @@ function greedyPass(problem: MilpProblem, tieBreak: TieBreak): Outcome {
 
   // Phase 1: repair.
   for (let move = 0; move < maxMoves; move++) {
+    checkDeadline();
     if (activity.every((a, r) => satisfied(r, a))) break;
     let best: { j: number; delta: number; dViolation: number; dCost: number } | null = null;
     for (let j = 0; j < n; j++) {
@@ -143,6 +166,7 @@ function greedyPass(problem: MilpProblem, tieBreak: TieBreak): Outcome {
   // Phase 2: improve, keeping every row satisfied.
   const usage = columns.map((col) => col.reduce((s, e) => s + Math.abs(e.coefficient) / scale[e.row], 0));
   for (let move = 0; move < maxMoves; move++) {
+    checkDeadline();
     let best: { j: number; delta: number; score: number } | null = null;
     for (let j = 0; j < n; j++) {
       if (Math.abs(cost[j]) <= EPS) continue;

@@ -37,28 +37,29 @@ export function rowExcess(row: MilpRow, activity: number): number {
 }
 
 export interface ColumnVector {
-  /** One value per declared variable; 0 where the decision gives none (and `missing` says so). */
+  /** One value per declared variable; 0 where the decision lists none (solution files list nonzeros only). */
   readonly x: number[];
-  readonly missing: string[];
   /** Names in the decision that the problem does not declare. */
   readonly unknown: string[];
 }
 
-/** Reads a decision's values into column order. */
+/** Reads a decision's values into column order; a variable the decision does not list is 0. */
 export function columnVector(problem: MilpProblem, decision: MilpDecision): ColumnVector {
   const x = new Array<number>(problem.variables.length).fill(0);
-  const missing: string[] = [];
   const byName = new Map(problem.variables.map((v, i) => [v.name, i]));
   problem.variables.forEach((v, i) => {
     // Object.hasOwn: a variable named e.g. "constructor" must not read Object.prototype.
     if (Object.hasOwn(decision.values, v.name)) x[i] = decision.values[v.name];
-    else missing.push(v.name);
   });
   const unknown = Object.keys(decision.values).filter((k) => !byName.has(k));
-  return { x, missing, unknown };
+  return { x, unknown };
 }
 
+/** The decision of a column vector, keyed by name in a null-prototype record (`__proto__` is a legal name). */
 export function decisionOf(problem: MilpProblem, x: ArrayLike<number>): MilpDecision {
-  // fromEntries defines own properties, so even a variable named "__proto__" round-trips.
-  return { values: Object.fromEntries(problem.variables.map((v, i) => [v.name, x[i]])) };
+  const values: Record<string, number> = Object.create(null) as Record<string, number>;
+  problem.variables.forEach((v, i) => {
+    Object.defineProperty(values, v.name, { value: x[i], enumerable: true, writable: false, configurable: false });
+  });
+  return { values };
 }

@@ -1,7 +1,9 @@
 /**
  * Independent re-check of a `milp` decision: every bound, every integrality requirement and every
  * row, each within FEASIBILITY_TOLERANCE scaled by max(1, |limit|), and the objective recomputed
- * from the values alone. Nothing here looks at what a solver claimed.
+ * from the values alone. Nothing here looks at what a solver claimed. A variable the decision does
+ * not list is 0 (solution files list nonzeros only). The one-line summary and the explanation of
+ * infeasibility live in explain.ts.
  */
 import type { Evaluation, Violation } from '../types.ts';
 import { FEASIBILITY_TOLERANCE, columnVector, objectiveAt, rowActivity, rowScale } from './cost.ts';
@@ -25,14 +27,15 @@ export interface MilpBreakdown {
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
-export function evaluateMilp(problem: MilpProblem, decision: MilpDecision, tolerance = FEASIBILITY_TOLERANCE): Evaluation {
-  const { x, missing, unknown } = columnVector(problem, decision);
+export function evaluateMilp(
+  problem: MilpProblem,
+  decision: MilpDecision,
+  tolerance = FEASIBILITY_TOLERANCE,
+): Evaluation<MilpBreakdown> {
+  const { x, unknown } = columnVector(problem, decision);
   const violations: Violation[] = [];
   for (const name of unknown) {
     violations.push({ constraint: `values.${name}`, message: `${name} is not a variable of this problem` });
-  }
-  for (const name of missing) {
-    violations.push({ constraint: `variables.${name}`, message: `${name} has no value` });
   }
   problem.variables.forEach((v, i) => {
     const value = x[i];
@@ -75,27 +78,4 @@ export function evaluateMilp(problem: MilpProblem, decision: MilpDecision, toler
     rows,
   };
   return { feasible: violations.length === 0, objective: objectiveAt(problem, x), violations, breakdown };
-}
-
-/** A few lines for the CLI: the nonzero values and the binding rows. */
-export function describeMilp(problem: MilpProblem, decision: MilpDecision, evaluation: Evaluation, limit = 12): string {
-  const { x } = columnVector(problem, decision);
-  const nonzero = problem.variables.map((v, i) => ({ name: v.name, value: x[i] })).filter((e) => e.value !== 0);
-  const shown = nonzero.slice(0, limit).map((e) => `${e.name} = ${formatValue(e.value)}`);
-  const more = nonzero.length > limit ? `, … (${nonzero.length - limit} more)` : '';
-  const lines = [`${problem.variables.length} variables, ${nonzero.length} nonzero${nonzero.length > 0 ? `: ${shown.join(', ')}${more}` : ''}`];
-  if (problem.constraints.length > 0) {
-    const binding = problem.constraints
-      .map((row) => ({ row, activity: rowActivity(row, x) }))
-      .filter(({ row, activity }) => Math.min(Math.abs(activity - row.lower), Math.abs(row.upper - activity)) <= FEASIBILITY_TOLERANCE * rowScale(row))
-      .map(({ row }) => row.name);
-    const names = binding.slice(0, limit).join(', ') + (binding.length > limit ? `, … (${binding.length - limit} more)` : '');
-    lines.push(`${problem.constraints.length} row${problem.constraints.length === 1 ? '' : 's'}, ${binding.length} binding${binding.length > 0 ? `: ${names}` : ''}`);
-  }
-  if (!evaluation.feasible) lines.push(`violations: ${evaluation.violations.map((v) => v.message).join('; ')}`);
-  return lines.join('\n');
-}
-
-function formatValue(v: number): string {
-  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(8)));
 }

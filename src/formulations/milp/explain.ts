@@ -1,10 +1,12 @@
 /**
- * Why a raw MILP has no solution, in the model's own words: a variable whose bounds hold no
- * integer, or a single row that cannot reach its side anywhere within the variable bounds.
- * When neither exists the conflict involves several rows at once, and we say so rather than guess.
+ * The `milp` kind's words for the user, in one place: why a raw MILP has no solution (a variable
+ * whose bounds hold no integer, or a single row that cannot reach its side anywhere within the
+ * variable bounds; when neither exists the conflict involves several rows at once, and we say so
+ * rather than guess), and a few lines describing a decision.
  */
-import { FEASIBILITY_TOLERANCE, rowScale } from './cost.ts';
-import type { MilpProblem } from './schema.ts';
+import type { Evaluation } from '../types.ts';
+import { FEASIBILITY_TOLERANCE, columnVector, rowActivity, rowScale } from './cost.ts';
+import type { MilpDecision, MilpProblem } from './schema.ts';
 
 export function explainMilpInfeasible(problem: MilpProblem): string {
   const reasons: string[] = [];
@@ -44,4 +46,27 @@ export function explainMilpInfeasible(problem: MilpProblem): string {
 
 function fmt(v: number): string {
   return String(Number(v.toPrecision(8)));
+}
+
+/** A few lines for the CLI: the nonzero values and the binding rows. */
+export function describeMilp(problem: MilpProblem, decision: MilpDecision, evaluation: Evaluation<unknown>, limit = 12): string {
+  const { x } = columnVector(problem, decision);
+  const nonzero = problem.variables.map((v, i) => ({ name: v.name, value: x[i] })).filter((e) => e.value !== 0);
+  const shown = nonzero.slice(0, limit).map((e) => `${e.name} = ${formatValue(e.value)}`);
+  const more = nonzero.length > limit ? `, … (${nonzero.length - limit} more)` : '';
+  const lines = [`${problem.variables.length} variables, ${nonzero.length} nonzero${nonzero.length > 0 ? `: ${shown.join(', ')}${more}` : ''}`];
+  if (problem.constraints.length > 0) {
+    const binding = problem.constraints
+      .map((row) => ({ row, activity: rowActivity(row, x) }))
+      .filter(({ row, activity }) => Math.min(Math.abs(activity - row.lower), Math.abs(row.upper - activity)) <= FEASIBILITY_TOLERANCE * rowScale(row))
+      .map(({ row }) => row.name);
+    const names = binding.slice(0, limit).join(', ') + (binding.length > limit ? `, … (${binding.length - limit} more)` : '');
+    lines.push(`${problem.constraints.length} row${problem.constraints.length === 1 ? '' : 's'}, ${binding.length} binding${binding.length > 0 ? `: ${names}` : ''}`);
+  }
+  if (!evaluation.feasible) lines.push(`violations: ${evaluation.violations.map((v) => v.message).join('; ')}`);
+  return lines.join('\n');
+}
+
+function formatValue(v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(8)));
 }

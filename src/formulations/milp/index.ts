@@ -3,13 +3,15 @@
  * backend, be re-checked by an independent evaluate and be compared side by side.
  */
 import type { Formulation } from '../types.ts';
-import { milpBaselines } from './baselines.ts';
-import { evaluateMilp, describeMilp } from './evaluate.ts';
-import { explainMilpInfeasible } from './explain.ts';
+import { greedyRepair, milpBaselines } from './baselines.ts';
+import { decisionOf } from './cost.ts';
+import { evaluateMilp } from './evaluate.ts';
+import { describeMilp, explainMilpInfeasible } from './explain.ts';
 import { compileMilp } from './milp.ts';
 import { milpDecisionSchema, milpInputSchema, parseMilp, type MilpDecision, type MilpProblem } from './schema.ts';
 
 export type { MilpDecision, MilpProblem } from './schema.ts';
+export type { MilpBreakdown } from './evaluate.ts';
 
 export const milpFormulation: Formulation<MilpProblem, MilpDecision> = {
   kind: 'milp',
@@ -22,8 +24,14 @@ export const milpFormulation: Formulation<MilpProblem, MilpDecision> = {
   parse: parseMilp,
   decisionSchema: milpDecisionSchema,
   compile: compileMilp,
+  // The greedy repair heuristic, abandoned at the chain's deadline (it can take far longer than a solve).
+  warmStart: (problem, deadlineMs) => {
+    const outcome = greedyRepair(problem, deadlineMs);
+    return outcome.ok ? decisionOf(problem, outcome.x) : null;
+  },
   evaluate: (problem, decision) => evaluateMilp(problem, decision),
   baselines: milpBaselines,
   explainInfeasible: explainMilpInfeasible,
   describe: (problem, decision, evaluation) => describeMilp(problem, decision, evaluation),
+  // No input warnings: a raw MILP's numbers have no physical unit to be implausible in.
 };

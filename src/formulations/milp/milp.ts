@@ -1,11 +1,12 @@
 /**
  * Compiles a `milp` problem to the solver-independent Model, column for column in declaration
- * order, and reads a decision back from a backend's column values.
+ * order, reads a decision back from a backend's column values, and writes a decision as a column
+ * vector (for a warm start). Pure and cheap: no heuristic runs here (the greedy warm start is the
+ * chain's own step, `milpFormulation.warmStart`).
  */
 import { ModelBuilder } from '../../milp/model.ts';
 import type { Compiled } from '../types.ts';
-import { greedyRepair } from './baselines.ts';
-import { FEASIBILITY_TOLERANCE, decisionOf } from './cost.ts';
+import { FEASIBILITY_TOLERANCE, columnVector, decisionOf } from './cost.ts';
 import type { MilpDecision, MilpProblem } from './schema.ts';
 
 export function compileMilp(problem: MilpProblem): Compiled<MilpDecision> {
@@ -15,12 +16,15 @@ export function compileMilp(problem: MilpProblem): Compiled<MilpDecision> {
   for (const t of problem.objective) builder.addObjective(t.variable, t.coefficient);
   builder.addObjectiveConstant(problem.objectiveConstant);
   const model = builder.build();
-  // The greedy's point, when it finds one, is a feasible incumbent for backends that take a start.
-  const greedy = greedyRepair(problem);
   return {
     model,
-    decode: (values) => decisionOf(problem, values.map((v, i) => snapIntegral(v, problem.variables[i].type !== 'continuous'))),
-    ...(greedy.ok ? { warmStart: greedy.x } : {}),
+    decode: (values) =>
+      decisionOf(problem, values.map((v, i) => snapIntegral(v, problem.variables[i].type !== 'continuous'))),
+    encode: (decision) => {
+      // A decision naming variables this problem does not have is not a point of this model.
+      const { x, unknown } = columnVector(problem, decision);
+      return unknown.length === 0 && x.every(Number.isFinite) ? x : null;
+    },
   };
 }
 

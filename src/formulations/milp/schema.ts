@@ -25,6 +25,38 @@ const coefficientBeyond = `must be within ±${MAX_MILP_MAGNITUDE}: beyond what d
 const side = z.number().gte(-MAX_MILP_MAGNITUDE, beyond).lte(MAX_MILP_MAGNITUDE, beyond).nullable().optional();
 const coefficient = z.number().gte(-MAX_MILP_MAGNITUDE, coefficientBeyond).lte(MAX_MILP_MAGNITUDE, coefficientBeyond);
 
+/** A record keyed by user names: a null-prototype object, so no name reaches Object.prototype. */
+export type NameRecord<V> = Readonly<Record<string, V>>;
+
+/**
+ * A JSON object of numbers keyed by user names (variable names), kept key for key. zod's
+ * `z.record` copies entries by assignment into `{}`, which silently drops a key named
+ * `__proto__` (the assignment sets the prototype instead): a variable `__proto__` then lost its
+ * terms in every row and in the objective. Here every own key is validated with its path and
+ * copied with defineProperty into a null-prototype object.
+ */
+export function nameRecord(value: z.ZodNumber): z.ZodType<NameRecord<number>> {
+  return z
+    .custom<Record<string, unknown>>(
+      (raw) => typeof raw === 'object' && raw !== null && !Array.isArray(raw),
+      { message: 'expected an object mapping names to numbers' },
+    )
+    .superRefine((raw, ctx) => {
+      for (const [key, entry] of Object.entries(raw)) {
+        const checked = value.safeParse(entry, { reportInput: true });
+        // The issue goes on as zod raised it (code, expected type, input), one level deeper.
+        if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ ...issue, path: [key, ...issue.path] });
+      }
+    })
+    .transform((raw) => {
+      const out: Record<string, number> = Object.create(null) as Record<string, number>;
+      for (const [key, entry] of Object.entries(raw)) {
+        Object.defineProperty(out, key, { value: entry, enumerable: true, writable: false, configurable: false });
+      }
+      return out;
+    });
+}
+
 export const variableSchema = z.strictObject({
   name: z.string().min(1).describe('unique variable name'),
   type: z.enum(['continuous', 'integer', 'binary']),
@@ -34,7 +66,7 @@ export const variableSchema = z.strictObject({
 
 export const constraintSchema = z.strictObject({
   name: z.string().min(1).optional().describe('unique row name; defaults to "constraints[i]"'),
-  terms: z.record(z.string(), coefficient).describe('coefficient of each variable in the row, by variable name'),
+  terms: nameRecord(coefficient).describe('coefficient of each variable in the row, by variable name'),
   lower: side.describe('row activity ≥ lower; omitted or null means no lower side'),
   upper: side.describe('row activity ≤ upper; omitted or null means no upper side'),
   equals: side.describe('row activity = equals; excludes lower and upper'),
@@ -48,7 +80,7 @@ export const milpInputSchema = z
     sense: z.enum(['min', 'max']),
     variables: z.array(variableSchema).min(1),
     constraints: z.array(constraintSchema),
-    objective: z.record(z.string(), coefficient).describe('objective coefficient of each variable, by name; absent means 0'),
+    objective: nameRecord(coefficient).describe('objective coefficient of each variable, by name; absent means 0'),
     objectiveConstant: coefficient.optional().describe('added to the objective value; default 0'),
   })
   .superRefine((p, ctx) => {
@@ -123,13 +155,16 @@ export interface MilpProblem {
   readonly objectiveConstant: number;
 }
 
-/** A decision of the `milp` kind: one value per variable name. */
+/**
+ * A decision of the `milp` kind: the value of each variable, by name (a null-prototype record).
+ * A variable the decision does not list is 0, as in the solution files most solvers write.
+ */
 export interface MilpDecision {
-  readonly values: Readonly<Record<string, number>>;
+  readonly values: NameRecord<number>;
 }
 
-export const milpDecisionSchema = z.strictObject({
-  values: z.record(z.string(), z.number()).describe('value of each variable, by name'),
+export const milpDecisionSchema: z.ZodType<MilpDecision> = z.strictObject({
+  values: nameRecord(z.number()).describe('value of each variable, by name; a variable not listed is 0'),
 });
 
 export function parseMilp(raw: unknown): MilpProblem {
@@ -144,7 +179,7 @@ export function parseMilp(raw: unknown): MilpProblem {
     const upper = v.upper == null ? (v.type === 'binary' ? 1 : Infinity) : v.upper;
     return { name: v.name, type: v.type, lower, upper };
   });
-  const termsOf = (record: Readonly<Record<string, number>>): Term[] =>
+  const termsOf = (record: NameRecord<number>): Term[] =>
     Object.entries(record).map(([name, coefficient]) => ({ variable: index.get(name) as number, coefficient }));
   const constraints = p.constraints.map((c, i): MilpRow => ({
     name: c.name ?? `constraints[${i}]`,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { check, solve } from '../../../src/api.ts';
 import { InputError } from '../../../src/errors.ts';
 import { greedyRepair, greedyRepairBaseline } from '../../../src/formulations/milp/baselines.ts';
 import { evaluateMilp } from '../../../src/formulations/milp/evaluate.ts';
@@ -101,10 +102,20 @@ describe('milp evaluate', () => {
     expect(row?.excess).toBeCloseTo(4);
   });
 
-  it('reports missing and unknown variables', () => {
+  it('reports unknown variables; a variable the decision does not list is 0', () => {
     const e = evaluateMilp(p, { values: { x: 1, y: 0, w: 2 } });
     expect(e.feasible).toBe(false);
-    expect(e.violations.map((v) => v.constraint)).toEqual(expect.arrayContaining(['values.w', 'variables.z']));
+    expect(e.violations.map((v) => v.constraint)).toEqual(['values.w']);
+    const nonzerosOnly = evaluateMilp(p, { values: { x: 3 } });
+    expect(nonzerosOnly.feasible).toBe(true);
+    expect(nonzerosOnly.objective).toBe(9.5);
+    expect(nonzerosOnly.breakdown.nonzeroVariables).toBe(1);
+  });
+
+  it('check accepts a solution file that lists only the nonzero values', () => {
+    const report = check(small, { values: { x: 4, z: 0 } });
+    expect(report.evaluation.feasible).toBe(true);
+    expect(report.evaluation.objective).toBe(12.5);
   });
 
   it('applies the tolerance scaled by the size of the side', () => {
@@ -123,8 +134,60 @@ describe('milp compile', () => {
     expect(c.model.objectiveConstant).toBe(0.5);
     expect(c.decode([2.9999999, 0.25, 1e-9])).toEqual({ values: { x: 3, y: 0.25, z: 0 } });
     expect(c.decode([2.5, 0, 0]).values.x).toBe(2.5);
-    expect(c.warmStart).toBeDefined();
-    expect(evaluateMilp(p, c.decode(c.warmStart ?? [])).feasible).toBe(true);
+    expect(c.encode?.({ values: { x: 3, z: 1 } })).toEqual([3, 0, 1]);
+    expect(c.encode?.({ values: { x: 3, w: 1 } })).toBeNull();
+  });
+
+  it('runs no heuristic: the greedy warm start is its own step and gives up at the deadline', () => {
+    const p = parseMilp(small);
+    expect(compileMilp(p)).not.toHaveProperty('warmStart');
+    const start = milpFormulation.warmStart?.(p, Infinity);
+    expect(start).not.toBeNull();
+    expect(evaluateMilp(p, start!).feasible).toBe(true);
+    expect(milpFormulation.warmStart?.(p, performance.now() - 1)).toBeNull();
+    expect(greedyRepair(p, performance.now() - 1)).toEqual({ ok: false, reason: 'greedy repair gave up at the deadline' });
+  });
+});
+
+describe('user names that are Object.prototype keys', () => {
+  // Issue 13: a variable named __proto__ lost its terms in every row and in the objective (zod's
+  // record drops the key), so 3 was reported optimal where the optimum is 11.
+  const raw = JSON.parse(`{
+    "kind": "milp", "sense": "max",
+    "variables": [
+      { "name": "__proto__", "type": "integer", "upper": 3 },
+      { "name": "constructor", "type": "integer", "upper": 5 },
+      { "name": "toString", "type": "binary" }
+    ],
+    "constraints": [
+      { "name": "__proto__", "terms": { "__proto__": 1, "constructor": 1 }, "upper": 4 },
+      { "name": "hasOwnProperty", "terms": { "constructor": 1, "toString": 1 }, "upper": 1 }
+    ],
+    "objective": { "__proto__": 3, "constructor": 2, "toString": 1 }
+  }`);
+
+  it('parses every term of a variable named __proto__', () => {
+    const p = parseMilp(raw);
+    expect(p.constraints[0].terms).toEqual([{ variable: 0, coefficient: 1 }, { variable: 1, coefficient: 1 }]);
+    expect(p.objective).toHaveLength(3);
+  });
+
+  it.each(['highs', 'glpk', 'jslp'] as const)('%s finds the optimum 11 and check agrees', async (backend) => {
+    const report = await solve(raw, { backend });
+    expect(report.termination).toBe('optimal');
+    expect(report.solution?.objective).toBe(11);
+    const values = (report.solution?.decision as MilpDecision).values;
+    expect(Object.hasOwn(values, '__proto__')).toBe(true);
+    expect(values.__proto__).toBe(3);
+    // The report survives JSON (as a file would) and check reads the same point back.
+    const again = check(raw, JSON.parse(JSON.stringify(report)));
+    expect(again.evaluation.objective).toBe(11);
+    expect(again.evaluation.feasible).toBe(true);
+  });
+
+  it('a decision value named __proto__ is read, not dropped', () => {
+    const decision = milpFormulation.decisionSchema.parse(JSON.parse('{"values": {"__proto__": 3, "constructor": 1}}'));
+    expect(evaluateMilp(parseMilp(raw), decision).objective).toBe(11);
   });
 });
 
