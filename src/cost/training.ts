@@ -2,7 +2,7 @@
  * Training memory and compute: optimizer-state accountings, LoRA adapters, activation memory
  * (Korthikanti et al. 2022) and the FLOPs multipliers of frozen and trainable layers.
  */
-import type { ModelSpec } from './model.ts';
+import { isMoeLayer, type ModelSpec } from './model.ts';
 
 /** Bytes per trainable parameter for weights, gradients and optimizer state. */
 export interface TrainingAccounting {
@@ -84,6 +84,33 @@ export function loraParamsPerLayer(model: ModelSpec, lora: LoraConfig): number {
 /** Forward FLOPs per token the adapters add in one layer (x·A then ·B). */
 export function loraForwardFlopsPerToken(model: ModelSpec, lora: LoraConfig): number {
   return 2 * loraParamsPerLayer(model, lora);
+}
+
+const FFN_TARGETS: readonly LoraTarget[] = ['gate', 'up', 'down'];
+
+/**
+ * Adapter parameters of decoder layer `layer` (1-based) with one adapter per expert: in an MoE
+ * layer every routed and shared expert has its own FFN matrices, each of the expert FFN size, so
+ * an FFN target carries (experts + shared experts) adapters (Mixtral, r = 8 on up/down: 8 ×
+ * 294,912). Dense layers (and non-MoE models) count as `loraParamsPerLayer`.
+ */
+export function loraParamsOfLayer(model: ModelSpec, lora: LoraConfig, layer: number): number {
+  return loraLayerCount(model, lora, layer, 'stored');
+}
+
+/** Adapter parameters one token passes through in layer `layer`: attention adapters plus its top-k and shared experts'. */
+export function loraActiveParamsOfLayer(model: ModelSpec, lora: LoraConfig, layer: number): number {
+  return loraLayerCount(model, lora, layer, 'active');
+}
+
+function loraLayerCount(model: ModelSpec, lora: LoraConfig, layer: number, which: 'stored' | 'active'): number {
+  if (model.moe === undefined || !isMoeLayer(model, layer)) return loraParamsPerLayer(model, lora);
+  const moe = model.moe;
+  const attention = loraParamsPerLayer(model, { rank: lora.rank, targets: lora.targets.filter((t) => !FFN_TARGETS.includes(t)) });
+  const expertModel: ModelSpec = { ...model, ffnHiddenSize: moe.expertFfnHiddenSize };
+  const perExpert = loraParamsPerLayer(expertModel, { rank: lora.rank, targets: lora.targets.filter((t) => FFN_TARGETS.includes(t)) });
+  const experts = (which === 'stored' ? moe.experts : moe.topK) + moe.sharedExperts;
+  return attention + experts * perExpert;
 }
 
 export type Recomputation = 'none' | 'selective' | 'full';

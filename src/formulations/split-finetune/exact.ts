@@ -1,29 +1,44 @@
 /**
  * Exact method for split-finetune. Given the lowest client cut m (so the server's shared weights
  * W(m) are fixed), the clients are coupled only through Σ n_k ≤ N and Σ server memory ≤ M − W(m):
- * a multiple-choice knapsack. The objective α · max_k T_k + γ · Σ_k e_k is minimised by
- * - γ = 0 (time objectives): binary search over the sorted candidate makespans T (every option's
- *   round time); T is feasible iff the DP "fewest server bytes for each subchannel budget" over the
- *   options with T_k ≤ T fits in memory. Feasibility is monotone in T, so the search is exact.
- * - γ > 0 (energy, weighted): for each candidate T in ascending order (only T = ∞ when α = 0), a
- *   label DP over (subchannels used) with Pareto labels (energy, server bytes) gives the least energy
- *   within the memory; stop once α · T plus the least energy at T = ∞ cannot beat the incumbent.
+ * a multiple-choice knapsack. The objective is Σ_t w_t · max_k P_{k,t} + γ · Σ_k e_k, where P_{k,t}
+ * is client k's busy time in an aggregation period of type t (at most four types; w_t = α × the
+ * number of such periods — the barrier at each aggregation makes the run a sum of per-period maxima).
+ * - γ = 0 (time objectives): the period makespans T_t are searched on the grid of option values.
+ *   The heaviest types are enumerated in ascending order, pruned by Σ w·T + Σ w·(lower bounds) ≥
+ *   incumbent, and the last type is found by binary search: T is feasible iff the DP "fewest
+ *   server bytes for each subchannel budget" over the options with P_{k,t} ≤ T_t for every t fits
+ *   in memory, which is monotone in each T_t. The optimum's own makespans are a grid point, so the
+ *   search is exact. With one period type (E = 1 and I dividing R) this is a single binary search.
+ * - γ > 0 (energy, weighted): every type is enumerated (α = 0: only T = ∞); at each grid point a
+ *   label DP over (subchannels used) with Pareto labels (energy, server bytes) gives the least
+ *   energy within the memory; a scan stops once Σ w·T plus the least energy at T = ∞ cannot beat
+ *   the incumbent.
  * The outer loop enumerates m (per-client cuts: options restricted to c ≥ m; the true lowest cut of
  * the optimum is one of the m tried, so over-counting W for other m never loses it) or the shared
- * pair (c, F) (cutPolicy shared).
+ * pair (c, F) (cutPolicy shared). Memory is tested with the tolerance policy (tolerance.ts), as in
+ * evaluate. No hidden time limit: the user's limit (if any) stops the search with the incumbent and
+ * a valid lower bound.
  */
-import { objectiveCoefficients, sharedServerWeightBytes, splitContext } from './cost.ts';
-import { allowedPairs, optionTable, type OptionFilter, type SplitOption } from './options.ts';
+import { withinLimit } from '../tolerance.ts';
+import { objectiveCoefficients, periodWeights, sharedServerWeightBytes, splitContext } from './cost.ts';
+import { allowedPairs, optionTable, type SplitOption } from './options.ts';
+import { checkRules } from './rules.ts';
 import type { SplitFinetuneDecision, SplitFinetuneProblem } from './schema.ts';
 
 export interface CoreInput {
   readonly options: readonly (readonly SplitOption[])[];
   readonly subchannels: number;
-  readonly memoryBudgetBytes: number;
-  readonly timeCoefficient: number;
+  /** Server memory already taken by the shared weights, and the server's capacity. */
+  readonly sharedBytes: number;
+  readonly capacityBytes: number;
+  /** Objective weight of each period type's makespan. */
+  readonly weights: readonly number[];
   readonly energyCoefficient: number;
   /** Only solutions with objective strictly below this are of interest. */
   readonly cutoff: number;
+  /** performance.now() reading after which the search gives up (Infinity: never). */
+  readonly deadlineMs: number;
 }
 
 export interface CoreResult {
@@ -33,10 +48,29 @@ export interface CoreResult {
 
 interface CoreStats {
   dpRuns: number;
+  timedOut: boolean;
 }
 
-/** Fewest server bytes over clients for makespan ≤ T with at most N subchannels, or null. */
-function minMemoryAssignment(input: CoreInput, T: number, stats: CoreStats): { bytes: number; choice: SplitOption[] } | null {
+const fitsWithin = (o: SplitOption, T: readonly number[]) => {
+  for (let t = 0; t < T.length; t++) if (o.periodSeconds[t] > T[t]) return false;
+  return true;
+};
+
+function memoryFits(input: CoreInput, bytes: number): boolean {
+  return withinLimit(input.sharedBytes + bytes, input.capacityBytes);
+}
+
+function objectiveOf(input: CoreInput, choice: readonly SplitOption[]): number {
+  let v = 0;
+  input.weights.forEach((w, t) => {
+    if (w > 0) v += w * Math.max(...choice.map((o) => o.periodSeconds[t]));
+  });
+  if (input.energyCoefficient > 0) v += input.energyCoefficient * choice.reduce((s, o) => s + o.joules, 0);
+  return v;
+}
+
+/** Fewest server bytes over clients with every period makespan ≤ T and at most N subchannels, or null. */
+function minMemoryAssignment(input: CoreInput, T: readonly number[], stats: CoreStats): SplitOption[] | null {
   stats.dpRuns++;
   const N = input.subchannels;
   const K = input.options.length;
@@ -46,7 +80,7 @@ function minMemoryAssignment(input: CoreInput, T: number, stats: CoreStats): { b
   for (let k = 0; k < K; k++) {
     const best: (SplitOption | undefined)[] = new Array(N + 1).fill(undefined);
     for (const o of input.options[k]) {
-      if (o.seconds > T || o.subchannels > N) continue;
+      if (o.subchannels > N || !fitsWithin(o, T)) continue;
       const cur = best[o.subchannels];
       if (cur === undefined || o.serverBytes < cur.serverBytes) best[o.subchannels] = o;
     }
@@ -64,12 +98,11 @@ function minMemoryAssignment(input: CoreInput, T: number, stats: CoreStats): { b
         }
       }
     }
-    // "At most j" semantics: carry the better of j−1 forward is implicit since g[0..] starts at 0 for all j.
     g = next;
     picks.push(pick);
     if (!Number.isFinite(g[N])) return null;
   }
-  if (!(g[N] <= input.memoryBudgetBytes)) return null;
+  if (!memoryFits(input, g[N])) return null;
   const choice: SplitOption[] = new Array(K);
   let j = N;
   for (let k = K - 1; k >= 0; k--) {
@@ -77,38 +110,144 @@ function minMemoryAssignment(input: CoreInput, T: number, stats: CoreStats): { b
     choice[k] = bestByN[k][n] as SplitOption;
     j -= n;
   }
-  return { bytes: g[N], choice };
+  return choice;
 }
 
-function timeOnly(input: CoreInput, stats: CoreStats): CoreResult | null {
-  const a = input.timeCoefficient;
-  let lower = 0;
-  for (const list of input.options) {
-    if (list.length === 0) return null;
-    let m = Infinity;
-    for (const o of list) m = Math.min(m, o.seconds);
-    lower = Math.max(lower, m);
+/** Per type, the least makespan any assignment can have, and the sorted grid of values at or above it. */
+function grids(input: CoreInput): { lower: number[]; values: number[][] } {
+  const d = input.weights.length;
+  const lower = new Array<number>(d).fill(0);
+  for (const list of input.options)
+    for (let t = 0; t < d; t++) {
+      let m = Infinity;
+      for (const o of list) m = Math.min(m, o.periodSeconds[t]);
+      lower[t] = Math.max(lower[t], m);
+    }
+  const values = lower.map((lb, t) => {
+    const set = new Set<number>();
+    for (const list of input.options) for (const o of list) if (o.periodSeconds[t] >= lb) set.add(o.periodSeconds[t]);
+    return [...set].sort((x, y) => x - y);
+  });
+  return { lower, values };
+}
+
+interface Search {
+  readonly input: CoreInput;
+  readonly stats: CoreStats;
+  /** Types in enumeration order (heaviest weight first); types of weight 0 stay at ∞. */
+  readonly order: readonly number[];
+  readonly lower: readonly number[];
+  readonly values: readonly (readonly number[])[];
+  /** Least Σ energy at T = ∞ (0 when energy does not count). */
+  leastEnergy: number;
+  best: CoreResult | null;
+  bestValue: number;
+}
+
+function timedOut(s: Search): boolean {
+  if (performance.now() > s.input.deadlineMs) s.stats.timedOut = true;
+  return s.stats.timedOut;
+}
+
+function offer(s: Search, choice: SplitOption[] | null): void {
+  if (choice === null) return;
+  const v = objectiveOf(s.input, choice);
+  if (v < s.bestValue) {
+    s.bestValue = v;
+    s.best = { objective: v, choice };
   }
-  const set = new Set<number>();
-  for (const list of input.options) for (const o of list) if (o.seconds >= lower && a * o.seconds < input.cutoff) set.add(o.seconds);
-  const candidates = [...set].sort((x, y) => x - y);
-  if (candidates.length === 0) return null;
-  // Largest candidate first: if even it is infeasible, nothing below the cutoff is.
-  let hiResult = minMemoryAssignment(input, candidates[candidates.length - 1], stats);
-  if (hiResult === null) return null;
+}
+
+/** Σ over the types from `level` on of w·(lower bound). */
+function restBound(s: Search, level: number): number {
+  let b = 0;
+  for (let i = level; i < s.order.length; i++) b += s.input.weights[s.order[i]] * s.lower[s.order[i]];
+  return b;
+}
+
+/** Smallest index of `grid` (up to `top`) at which type t is feasible with the other makespans in T, or −1. */
+function leastFeasible(s: Search, T: number[], t: number, top: number): { index: number; choice: SplitOption[] } | null {
+  const grid = s.values[t];
+  T[t] = grid[top];
+  let choice = minMemoryAssignment(s.input, T, s.stats);
+  if (choice === null) return null;
   let lo = 0;
-  let hi = candidates.length - 1;
+  let hi = top;
   while (lo < hi) {
+    if (timedOut(s)) break;
     const mid = (lo + hi) >> 1;
-    const r = minMemoryAssignment(input, candidates[mid], stats);
+    T[t] = grid[mid];
+    const r = minMemoryAssignment(s.input, T, s.stats);
     if (r) {
       hi = mid;
-      hiResult = r;
+      choice = r;
     } else lo = mid + 1;
   }
-  const choice = hiResult.choice;
-  const makespan = Math.max(...choice.map((o) => o.seconds));
-  return { objective: a * makespan, choice };
+  return { index: hi, choice };
+}
+
+/**
+ * The last two types: A ascending, B by a pointer that only moves down — the least feasible B is
+ * non-increasing in A (more options fit), so the staircase costs O(|A| + |B|) feasibility checks.
+ * At the optimum's own makespans (a*, b*) the pointer is at or below b*, and every choice offered
+ * on the way is valued by its actual makespans, so the optimum (or one as good) is offered.
+ */
+function searchPair(s: Search, level: number, T: number[], prefix: number): void {
+  const tA = s.order[level];
+  const tB = s.order[level + 1];
+  const wA = s.input.weights[tA];
+  const wB = s.input.weights[tB];
+  const gridA = s.values[tA];
+  const gridB = s.values[tB];
+  let ptr = -1;
+  for (const v of gridA) {
+    if (timedOut(s)) break;
+    if (prefix + wA * v + wB * s.lower[tB] >= s.bestValue) break;
+    T[tA] = v;
+    if (ptr < 0) {
+      const found = leastFeasible(s, T, tB, gridB.length - 1);
+      if (found === null) continue;
+      ptr = found.index;
+      offer(s, found.choice);
+      continue;
+    }
+    while (ptr > 0 && prefix + wA * v + wB * gridB[ptr - 1] < s.bestValue) {
+      T[tB] = gridB[ptr - 1];
+      const r = minMemoryAssignment(s.input, T, s.stats);
+      if (r === null) break;
+      ptr--;
+      offer(s, r);
+    }
+  }
+  T[tA] = Infinity;
+  T[tB] = Infinity;
+}
+
+function searchTime(s: Search, level: number, T: number[], prefix: number): void {
+  if (level === s.order.length - 2) return searchPair(s, level, T, prefix);
+  const t = s.order[level];
+  const w = s.input.weights[t];
+  const grid = s.values[t];
+  const rest = restBound(s, level + 1);
+  // Only grid values whose bound can still beat the incumbent.
+  let top = grid.length - 1;
+  while (top >= 0 && prefix + w * grid[top] + rest >= s.bestValue) top--;
+  if (top < 0) return;
+  if (level === s.order.length - 1) {
+    const found = leastFeasible(s, T, t, top);
+    T[t] = Infinity;
+    if (found !== null) offer(s, found.choice);
+    return;
+  }
+  for (let i = 0; i <= top; i++) {
+    if (timedOut(s)) return;
+    const v = grid[i];
+    if (prefix + w * v + rest >= s.bestValue) break;
+    T[t] = v;
+    if (minMemoryAssignment(s.input, T, s.stats) === null) continue;
+    searchTime(s, level + 1, T, prefix + w * v);
+  }
+  T[t] = Infinity;
 }
 
 interface Label {
@@ -132,30 +271,6 @@ function paretoLabels(labels: Label[]): Label[] {
   return out;
 }
 
-/** Per client, the options with T_k ≤ T, and suffix lower bounds on energy, bytes and subchannels of the clients after k. */
-function restrictTo(input: CoreInput, T: number) {
-  const N = input.subchannels;
-  const lists = input.options.map((list) => list.filter((o) => o.seconds <= T && o.subchannels <= N));
-  const K = lists.length;
-  const joulesAfter = new Float64Array(K + 1);
-  const bytesAfter = new Float64Array(K + 1);
-  const subchannelsAfter = new Float64Array(K + 1);
-  for (let k = K - 1; k >= 0; k--) {
-    let e = Infinity;
-    let m = Infinity;
-    let n = Infinity;
-    for (const o of lists[k]) {
-      e = Math.min(e, o.joules);
-      m = Math.min(m, o.serverBytes);
-      n = Math.min(n, o.subchannels);
-    }
-    joulesAfter[k] = joulesAfter[k + 1] + e;
-    bytesAfter[k] = bytesAfter[k + 1] + m;
-    subchannelsAfter[k] = subchannelsAfter[k + 1] + n;
-  }
-  return { lists, joulesAfter, bytesAfter, subchannelsAfter };
-}
-
 /** Least Σ energy with ≤ N subchannels, ignoring server memory (a 1-D DP); a lower bound, exact when it fits. */
 function minEnergyIgnoringMemory(lists: readonly SplitOption[][], N: number): { joules: number; choice: SplitOption[] } | null {
   let g = new Float64Array(N + 1); // ≤ j subchannels
@@ -164,7 +279,8 @@ function minEnergyIgnoringMemory(lists: readonly SplitOption[][], N: number): { 
     const best: (SplitOption | undefined)[] = new Array(N + 1).fill(undefined);
     for (const o of list) {
       const cur = best[o.subchannels];
-      if (cur === undefined || o.joules < cur.joules || (o.joules === cur.joules && o.serverBytes < cur.serverBytes)) best[o.subchannels] = o;
+      if (cur === undefined || o.joules < cur.joules || (o.joules === cur.joules && o.serverBytes < cur.serverBytes))
+        best[o.subchannels] = o;
     }
     const next = new Float64Array(N + 1).fill(Infinity);
     const pick: (SplitOption | undefined)[] = new Array(N + 1).fill(undefined);
@@ -193,26 +309,56 @@ function minEnergyIgnoringMemory(lists: readonly SplitOption[][], N: number): { 
   return { joules: g[N], choice };
 }
 
+/** Whether a label of the (joules-sorted, bytes-decreasing) front is at least as good on both. */
+function dominatedBy(front: readonly Label[], l: Label): boolean {
+  let lo = 0;
+  let hi = front.length - 1;
+  let at = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (front[mid].joules <= l.joules) {
+      at = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return at >= 0 && front[at].bytes <= l.bytes;
+}
+
 /**
- * Least Σ energy with makespan ≤ T, ≤ N subchannels and the memory budget, or null. First the
- * memory-blind DP (exact whenever its answer fits); otherwise a label DP over (subchannels used)
- * with Pareto labels (energy, bytes), pruned by suffix bounds against the best complete
- * assignment known (the least-memory assignment, which is feasible whenever anything is).
+ * Least Σ energy with every period makespan ≤ T, ≤ N subchannels and the memory budget, or null.
+ * First the memory-blind DP (exact whenever its answer fits); otherwise a label DP over
+ * (subchannels used) with Pareto labels (energy, bytes), pruned by suffix bounds against the best
+ * complete assignment known (the least-memory assignment, which is feasible whenever anything is).
  */
-function minEnergyAssignment(input: CoreInput, T: number, stats: CoreStats): { joules: number; choice: SplitOption[] } | null {
+function minEnergyAssignment(input: CoreInput, T: readonly number[], stats: CoreStats): { joules: number; choice: SplitOption[] } | null {
   stats.dpRuns++;
   const N = input.subchannels;
-  const budget = input.memoryBudgetBytes;
-  const { lists, joulesAfter, bytesAfter, subchannelsAfter } = restrictTo(input, T);
+  const lists = input.options.map((list) => list.filter((o) => o.subchannels <= N && fitsWithin(o, T)));
+  const K = lists.length;
+  const joulesAfter = new Float64Array(K + 1);
+  const bytesAfter = new Float64Array(K + 1);
+  const subchannelsAfter = new Float64Array(K + 1);
+  for (let k = K - 1; k >= 0; k--) {
+    let e = Infinity;
+    let m = Infinity;
+    let n = Infinity;
+    for (const o of lists[k]) {
+      e = Math.min(e, o.joules);
+      m = Math.min(m, o.serverBytes);
+      n = Math.min(n, o.subchannels);
+    }
+    joulesAfter[k] = joulesAfter[k + 1] + e;
+    bytesAfter[k] = bytesAfter[k + 1] + m;
+    subchannelsAfter[k] = subchannelsAfter[k + 1] + n;
+  }
   if (lists.some((l) => l.length === 0)) return null;
-  if (bytesAfter[0] > budget || subchannelsAfter[0] > N) return null;
+  if (!memoryFits(input, bytesAfter[0]) || subchannelsAfter[0] > N) return null;
   const relaxed = minEnergyIgnoringMemory(lists, N);
   if (relaxed === null) return null;
-  if (relaxed.choice.reduce((s, o) => s + o.serverBytes, 0) <= budget) return relaxed;
-  const fallback = minMemoryAssignment({ ...input, options: lists }, Infinity, stats);
+  if (memoryFits(input, relaxed.choice.reduce((s, o) => s + o.serverBytes, 0))) return relaxed;
+  const fallback = minMemoryAssignment({ ...input, options: lists }, T, stats);
   if (fallback === null) return null;
-  let incumbent = { joules: fallback.choice.reduce((s, o) => s + o.joules, 0), choice: fallback.choice };
-  const K = lists.length;
+  let incumbent = { joules: fallback.reduce((s, o) => s + o.joules, 0), choice: fallback };
   let states: Label[][] = Array.from({ length: N + 1 }, () => []);
   states[0] = [{ joules: 0, bytes: 0, option: null, parent: null }];
   for (let k = 0; k < K; k++) {
@@ -226,18 +372,15 @@ function minEnergyAssignment(input: CoreInput, T: number, stats: CoreStats): { j
       const labels = paretoLabels(os.map((o) => ({ joules: o.joules, bytes: o.serverBytes, option: o, parent: null })));
       return { n, options: labels.map((l) => l.option as SplitOption) };
     });
-    const restJoules = joulesAfter[k + 1];
-    const restBytes = bytesAfter[k + 1];
-    const restSubchannels = subchannelsAfter[k + 1];
     const next: Label[][] = Array.from({ length: N + 1 }, () => []);
     for (let j = 0; j <= N; j++) {
       for (const l of states[j]) {
         for (const { n, options } of groups) {
-          if (j + n + restSubchannels > N) continue;
+          if (j + n + subchannelsAfter[k + 1] > N) continue;
           for (const o of options) {
             const bytes = l.bytes + o.serverBytes;
             const joules = l.joules + o.joules;
-            if (bytes + restBytes > budget || joules + restJoules >= incumbent.joules) continue;
+            if (!memoryFits(input, bytes + bytesAfter[k + 1]) || joules + joulesAfter[k + 1] >= incumbent.joules) continue;
             next[j + n].push({ joules, bytes, option: o, parent: l });
           }
         }
@@ -262,88 +405,117 @@ function minEnergyAssignment(input: CoreInput, T: number, stats: CoreStats): { j
   return incumbent;
 }
 
-/** Whether a label of the (joules-sorted, bytes-decreasing) front is at least as good on both. */
-function dominatedBy(front: readonly Label[], l: Label): boolean {
-  // The front is sorted by joules with bytes strictly decreasing: the last entry with joules ≤ l.joules has the fewest bytes among them.
-  let lo = 0;
-  let hi = front.length - 1;
-  let at = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (front[mid].joules <= l.joules) {
-      at = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return at >= 0 && front[at].bytes <= l.bytes;
-}
-
-function withEnergy(input: CoreInput, stats: CoreStats): CoreResult | null {
-  const a = input.timeCoefficient;
-  const c = input.energyCoefficient;
-  const atInfinity = minEnergyAssignment(input, Infinity, stats);
-  if (atInfinity === null) return null;
-  const objectiveOf = (choice: SplitOption[], joules: number) => a * Math.max(...choice.map((o) => o.seconds)) + c * joules;
-  let best: CoreResult | null = null;
-  let bestValue = input.cutoff;
-  if (a === 0) {
-    const v = objectiveOf(atInfinity.choice, atInfinity.joules);
-    return v < bestValue ? { objective: v, choice: atInfinity.choice } : null;
-  }
-  const set = new Set<number>();
-  let lower = 0;
-  for (const list of input.options) {
-    let m = Infinity;
-    for (const o of list) m = Math.min(m, o.seconds);
-    lower = Math.max(lower, m);
-  }
-  for (const list of input.options) for (const o of list) if (o.seconds >= lower) set.add(o.seconds);
-  const candidates = [...set].sort((x, y) => x - y);
-  for (const T of candidates) {
-    if (a * T + c * atInfinity.joules >= bestValue) break;
-    const r = minEnergyAssignment(input, T, stats);
-    if (r === null) continue;
-    const v = objectiveOf(r.choice, r.joules);
-    if (v < bestValue) {
-      bestValue = v;
-      best = { objective: v, choice: r.choice };
+function searchEnergy(s: Search, level: number, T: number[], prefix: number): void {
+  const t = s.order[level];
+  const w = s.input.weights[t];
+  const rest = restBound(s, level + 1);
+  const leaf = level === s.order.length - 1;
+  for (const v of s.values[t]) {
+    if (timedOut(s)) return;
+    if (prefix + w * v + rest + s.input.energyCoefficient * s.leastEnergy >= s.bestValue) break;
+    T[t] = v;
+    if (leaf) {
+      offer(s, minEnergyAssignment(s.input, T, s.stats)?.choice ?? null);
+      continue;
     }
+    if (minMemoryAssignment(s.input, T, s.stats) === null) continue;
+    searchEnergy(s, level + 1, T, prefix + w * v);
   }
-  return best;
+  T[t] = Infinity;
 }
 
 /** Solves one multiple-choice knapsack (fixed lowest cut or fixed shared pair). */
-export function solveCore(input: CoreInput, stats: CoreStats = { dpRuns: 0 }): CoreResult | null {
-  if (input.memoryBudgetBytes < 0) return null;
+export function solveCore(input: CoreInput, stats: CoreStats = { dpRuns: 0, timedOut: false }): CoreResult | null {
   if (input.options.some((l) => l.length === 0)) return null;
-  return input.energyCoefficient === 0 ? timeOnly(input, stats) : withEnergy(input, stats);
+  const d = input.weights.length;
+  const infinite = new Array<number>(d).fill(Infinity);
+  const order = input.weights
+    .map((w, t) => ({ w, t }))
+    .filter((x) => x.w > 0)
+    .sort((a, b) => b.w - a.w || a.t - b.t)
+    .map((x) => x.t);
+  const { lower, values } = grids(input);
+  const s: Search = { input, stats, order, lower, values, leastEnergy: 0, best: null, bestValue: input.cutoff };
+  if (input.energyCoefficient === 0) {
+    if (order.length === 0) offer(s, minMemoryAssignment(input, infinite, stats));
+    else searchTime(s, 0, infinite.slice(), 0);
+    return s.best;
+  }
+  const atInfinity = minEnergyAssignment(input, infinite, stats);
+  if (atInfinity === null) return null;
+  s.leastEnergy = atInfinity.joules;
+  offer(s, atInfinity.choice);
+  if (order.length > 0) searchEnergy(s, 0, infinite.slice(), 0);
+  return s.best;
+}
+
+export interface ExactDetails {
+  readonly optionsGenerated: number;
+  readonly optionsKept: number;
+  readonly outerIterations: number;
+  readonly dpRuns: number;
+  readonly periodTypes: number;
 }
 
 export interface ExactOutcome {
   readonly decision: SplitFinetuneDecision | null;
   readonly objective: number;
-  readonly details: { optionsGenerated: number; optionsKept: number; outerIterations: number; dpRuns: number };
+  /** Proven lower bound (equal to the objective unless the search stopped at the deadline). */
+  readonly bound: number;
+  readonly timedOut: boolean;
+  readonly details: ExactDetails;
 }
 
-/**
- * The exact optimum of `problem`, optionally restricted by `filter` (the peers reuse this with
- * fixed subchannels or a fully frozen client side, which makes them "best (c, F) given their rule").
- */
-export function solveExact(problem: SplitFinetuneProblem, filter: OptionFilter = {}): ExactOutcome {
+export interface ExactOptions {
+  /** performance.now() reading at which to stop; default none. */
+  readonly deadlineMs?: number;
+  /** A decision to start from; valued (and checked) with the cost functions. */
+  readonly incumbent?: SplitFinetuneDecision;
+}
+
+/** Σ w_t · (max over clients of their least P_t) + γ · Σ (least energy): valid for every option subset. */
+function tableLowerBound(options: readonly (readonly SplitOption[])[], weights: readonly number[], gamma: number): number {
+  if (options.some((l) => l.length === 0)) return Infinity;
+  let b = 0;
+  weights.forEach((w, t) => {
+    if (w > 0) b += w * Math.max(...options.map((l) => Math.min(...l.map((o) => o.periodSeconds[t]))));
+  });
+  if (gamma > 0) b += gamma * options.reduce((s, l) => s + Math.min(...l.map((o) => o.joules)), 0);
+  return b;
+}
+
+/** The exact optimum of `problem`. */
+export function solveExact(problem: SplitFinetuneProblem, options: ExactOptions = {}): ExactOutcome {
   const ctx = splitContext(problem);
-  const table = optionTable(problem, filter);
-  const { timeCoefficient, energyCoefficient } = objectiveCoefficients(problem);
-  const stats: CoreStats = { dpRuns: 0 };
-  let best: CoreResult | null = null;
-  let cutoff = Infinity;
+  const table = optionTable(problem);
+  const { energyCoefficient } = objectiveCoefficients(problem);
+  const weights = periodWeights(ctx);
+  const deadlineMs = options.deadlineMs ?? Infinity;
+  const stats: CoreStats = { dpRuns: 0, timedOut: false };
+  let best: { objective: number; decision: SplitFinetuneDecision } | null = null;
+  if (options.incumbent !== undefined) {
+    const check = checkRules(problem, options.incumbent);
+    if (check.broken.length === 0) best = { objective: check.objective, decision: options.incumbent };
+  }
   let outer = 0;
   const M = problem.server.memoryBytes;
-  const consider = (options: SplitOption[][], sharedBytes: number) => {
+  const consider = (list: SplitOption[][], sharedBytes: number) => {
     outer++;
-    const r = solveCore({ options, subchannels: problem.subchannels, memoryBudgetBytes: M - sharedBytes, timeCoefficient, energyCoefficient, cutoff }, stats);
+    const cutoff = best?.objective ?? Infinity;
+    const input: CoreInput = {
+      options: list,
+      subchannels: problem.subchannels,
+      sharedBytes,
+      capacityBytes: M,
+      weights,
+      energyCoefficient,
+      cutoff,
+      deadlineMs,
+    };
+    const r = solveCore(input, stats);
     if (r && r.objective < cutoff) {
-      best = r;
-      cutoff = r.objective;
+      const decision = { clients: r.choice.map((o) => ({ cut: o.cut, frozenLayers: o.frozenLayers, subchannels: o.subchannels })) };
+      best = { objective: r.objective, decision };
     }
   };
   if (problem.cutPolicy === 'shared') {
@@ -359,46 +531,45 @@ export function solveExact(problem: SplitFinetuneProblem, filter: OptionFilter =
       }
       return m;
     });
-    // Pairs in order of their lower bound (every client at its fastest / least-energy option), so
-    // the incumbent soon prunes the rest; ties keep the enumeration order (stable sort).
+    // Pairs in order of their lower bound, so the incumbent soon prunes the rest (stable sort).
     const candidates: { cut: number; options: SplitOption[][]; bound: number }[] = [];
     for (const { cut, frozenLayers } of allowedPairs(problem)) {
       const key = cut * (L + 1) + frozenLayers;
-      const options = byPair.map((m) => m.get(key) ?? []);
-      if (options.some((l) => l.length === 0)) continue;
-      let lbTime = 0;
-      let lbEnergy = 0;
-      for (const l of options) {
-        let t = Infinity;
-        let e = Infinity;
-        for (const o of l) {
-          t = Math.min(t, o.seconds);
-          e = Math.min(e, o.joules);
-        }
-        lbTime = Math.max(lbTime, t);
-        lbEnergy += e;
-      }
-      candidates.push({ cut, options, bound: timeCoefficient * lbTime + energyCoefficient * lbEnergy });
+      const list = byPair.map((m) => m.get(key) ?? []);
+      if (list.some((l) => l.length === 0)) continue;
+      candidates.push({ cut, options: list, bound: tableLowerBound(list, weights, energyCoefficient) });
     }
     candidates.sort((a, b) => a.bound - b.bound);
     for (const c of candidates) {
-      if (c.bound >= cutoff) break;
+      if (stats.timedOut || c.bound >= (best?.objective ?? Infinity)) break;
       consider(c.options, sharedServerWeightBytes(ctx, c.cut));
     }
   } else {
     const cuts = [...new Set(table.options.flatMap((l) => l.map((o) => o.cut)))].sort((x, y) => y - x);
     for (const m of cuts) {
-      const options = table.options.map((list) => list.filter((o) => o.cut >= m));
-      if (options.some((l) => l.length === 0)) continue;
-      consider(options, sharedServerWeightBytes(ctx, m));
+      if (stats.timedOut) break;
+      const list = table.options.map((l) => l.filter((o) => o.cut >= m));
+      if (tableLowerBound(list, weights, energyCoefficient) >= (best?.objective ?? Infinity)) continue;
+      consider(list, sharedServerWeightBytes(ctx, m));
     }
   }
-  const details = { optionsGenerated: table.generated, optionsKept: table.kept, outerIterations: outer, dpRuns: stats.dpRuns };
-  const found = best as CoreResult | null;
-  if (found === null) return { decision: null, objective: Infinity, details };
+  const details: ExactDetails = {
+    optionsGenerated: table.generated,
+    optionsKept: table.kept,
+    outerIterations: outer,
+    dpRuns: stats.dpRuns,
+    periodTypes: weights.length,
+  };
+  const found = best as { objective: number; decision: SplitFinetuneDecision } | null;
+  const lowerBound = tableLowerBound(table.options, weights, energyCoefficient);
+  if (found === null) {
+    return { decision: null, objective: Infinity, bound: stats.timedOut ? lowerBound : Infinity, timedOut: stats.timedOut, details };
+  }
   return {
-    decision: { clients: found.choice.map((o) => ({ cut: o.cut, frozenLayers: o.frozenLayers, subchannels: o.subchannels })) },
+    decision: found.decision,
     objective: found.objective,
+    bound: stats.timedOut ? Math.min(lowerBound, found.objective) : found.objective,
+    timedOut: stats.timedOut,
     details,
   };
 }

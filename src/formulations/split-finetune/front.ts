@@ -3,7 +3,7 @@
  * maximum freezing ratio. Raising the cap only relaxes the accuracy constraint, so the optimal
  * training time is non-increasing along the front.
  */
-import { evaluateSplitFinetune, type SplitFinetuneBreakdown } from './evaluate.ts';
+import { evaluateSplitFinetune } from './evaluate.ts';
 import { solveExact } from './exact.ts';
 import { parseSplitFinetune, type SplitFinetuneDecision } from './schema.ts';
 
@@ -39,7 +39,8 @@ export function freezingFront(raw: unknown, ratios: readonly number[] = ratioGri
     const { decision } = solveExact(problem);
     if (decision === null) return { maxFreezingRatio: r, feasible: false, objective: null, roundSeconds: null, totalSeconds: null, totalDeviceEnergyJoules: null, usedFreezingRatio: null, decision: null };
     const e = evaluateSplitFinetune(problem, decision);
-    const b = e.breakdown as SplitFinetuneBreakdown;
+    const b = e.breakdown;
+    if (b === null) throw new Error('the exact optimum has no breakdown (a decision of the wrong shape)');
     return {
       maxFreezingRatio: r,
       feasible: e.feasible,

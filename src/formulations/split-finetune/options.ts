@@ -2,18 +2,30 @@
  * Per-client options (cut c, frozen prefix F, subchannels n) with every per-client constraint
  * applied (client memory, accuracy proxy, energy budget, the server memory the option alone would
  * need), and exact dominance pruning. The MILP and the exact method share these lists, so they
- * solve the same problem.
+ * solve the same problem. Every limit is tested with the one tolerance policy (tolerance.ts).
  */
-import { decisionCost, emptyRoundFigures, objectiveCoefficients, optionPhysics, roundFigures, sharedServerWeightBytes, splitContext, type SplitContext } from './cost.ts';
+import { withinLimit } from '../tolerance.ts';
+import {
+  decisionCost,
+  emptyRoundFigures,
+  objectiveCoefficients,
+  optionPhysics,
+  roundFigures,
+  sharedServerWeightBytes,
+  splitContext,
+  type SplitContext,
+} from './cost.ts';
 import type { SplitFinetuneProblem } from './schema.ts';
 
 export interface SplitOption {
   readonly cut: number;
   readonly frozenLayers: number;
   readonly subchannels: number;
-  /** Amortised round time. */
+  /** The client's busy time in each aggregation period type (ctx.periods order). */
+  readonly periodSeconds: readonly number[];
+  /** The client's own busy time over the run (Σ count × period time). */
   readonly seconds: number;
-  /** Amortised device energy per round. */
+  /** Device energy per round (energy over the run / R·E). */
   readonly joules: number;
   /** Server memory this client adds (its adapters' state, activations, logits, input buffer). */
   readonly serverBytes: number;
@@ -39,26 +51,41 @@ export function allowedPairs(problem: SplitFinetuneProblem): { cut: number; froz
 }
 
 /** Every option of client k that meets the per-client constraints, unpruned. */
-export function clientOptions(problem: SplitFinetuneProblem, clientIndex: number, filter: OptionFilter = {}, ctx: SplitContext = splitContext(problem)): SplitOption[] {
+export function clientOptions(
+  problem: SplitFinetuneProblem,
+  clientIndex: number,
+  filter: OptionFilter = {},
+  ctx: SplitContext = splitContext(problem),
+): SplitOption[] {
   const client = problem.clients[clientIndex];
   const nMax = maxSubchannelsPerClient(problem);
   const fixedN = filter.subchannels?.(clientIndex);
   const budget = client.energyBudgetJoulesPerRound ?? Infinity;
   const out: SplitOption[] = [];
   if (nMax < 1) return out;
-  const figures = emptyRoundFigures();
+  const figures = emptyRoundFigures(ctx.periods.length);
+  const busyOf = (periods: readonly number[]) => ctx.periods.reduce((s, t, i) => s + t.count * periods[i], 0);
   for (const { cut, frozenLayers } of allowedPairs(problem)) {
     if (filter.cutFrozen && !filter.cutFrozen(clientIndex, cut, frozenLayers)) continue;
     const phys = optionPhysics(ctx, clientIndex, cut, frozenLayers);
-    if (phys.clientMemoryBytes > client.device.memoryBytes) continue;
-    if (sharedServerWeightBytes(ctx, cut) + phys.serverClientMemoryBytes > problem.server.memoryBytes) continue;
+    if (!withinLimit(phys.clientMemoryBytes, client.device.memoryBytes)) continue;
+    if (!withinLimit(sharedServerWeightBytes(ctx, cut) + phys.serverClientMemoryBytes, problem.server.memoryBytes)) continue;
     const nFrom = fixedN ?? 1;
     const nTo = fixedN ?? nMax;
     if (nFrom < 1 || nTo > nMax) continue;
     for (let n = nFrom; n <= nTo; n++) {
       roundFigures(ctx, clientIndex, phys, n, figures);
-      if (figures.energyJoulesPerRound > budget) continue;
-      out.push({ cut, frozenLayers, subchannels: n, seconds: figures.roundSeconds, joules: figures.energyJoulesPerRound, serverBytes: phys.serverClientMemoryBytes });
+      if (!withinLimit(figures.energyJoulesPerRound, budget)) continue;
+      const periodSeconds = figures.periodSeconds.slice();
+      out.push({
+        cut,
+        frozenLayers,
+        subchannels: n,
+        periodSeconds,
+        seconds: busyOf(periodSeconds),
+        joules: figures.energyJoulesPerRound,
+        serverBytes: phys.serverClientMemoryBytes,
+      });
     }
   }
   return out;
@@ -69,18 +96,24 @@ interface Criteria {
   readonly energy: boolean;
 }
 
+function timesNoWorse(a: readonly number[], b: readonly number[], slack: (x: number) => number = (x) => x): boolean {
+  for (let t = 0; t < a.length; t++) if (a[t] > slack(b[t])) return false;
+  return true;
+}
+
 function dominates(a: SplitOption, b: SplitOption, k: Criteria): boolean {
   return (
     a.cut >= b.cut &&
     a.subchannels <= b.subchannels &&
     a.serverBytes <= b.serverBytes &&
-    (!k.time || a.seconds <= b.seconds) &&
+    (!k.time || timesNoWorse(a.periodSeconds, b.periodSeconds)) &&
     (!k.energy || a.joules <= b.joules)
   );
 }
 
 function paretoFilter(options: readonly SplitOption[], k: Criteria): SplitOption[] {
-  // Sorting on the criteria makes every dominator come first, so one pass against the kept list suffices.
+  // Sorting on the criteria makes every dominator come first (a dominator is no slower in any
+  // period, hence no slower in total), so one pass against the kept list suffices.
   const sorted = [...options].sort(
     (a, b) =>
       (k.time ? a.seconds - b.seconds : 0) ||
@@ -98,9 +131,10 @@ function paretoFilter(options: readonly SplitOption[], k: Criteria): SplitOption
 /**
  * Drops options that another option of the same client beats or ties on every criterion that can
  * matter: a cut at least as deep (so the server loads no more layers), no more subchannels, no
- * more server memory, and no worse time / energy where the objective counts them. Replacing a
- * dominated option by its dominator keeps every constraint and never worsens the objective, so
- * the pruning is exact. Runs per subchannel count first (small groups), then across counts.
+ * more server memory, no longer in any aggregation period (where time counts) and no more energy
+ * (where energy counts). Replacing a dominated option by its dominator keeps every constraint and
+ * never worsens the objective, so the pruning is exact. Runs per subchannel count first (small
+ * groups), then across counts.
  */
 export function pruneDominated(problem: SplitFinetuneProblem, options: readonly SplitOption[]): SplitOption[] {
   const { timeCoefficient, energyCoefficient } = objectiveCoefficients(problem);
@@ -112,7 +146,7 @@ export function pruneDominated(problem: SplitFinetuneProblem, options: readonly 
     else byN.set(o.subchannels, [o]);
   }
   const survivors: SplitOption[] = [];
-  for (const n of [...byN.keys()].sort((a, b) => a - b)) survivors.push(...paretoFilter(byN.get(n) as SplitOption[], k));
+  for (const n of [...byN.keys()].sort((a, b) => a - b)) survivors.push(...paretoFilter(byN.get(n) ?? [], k));
   return paretoFilter(survivors, k);
 }
 
@@ -139,23 +173,30 @@ export function optionTable(problem: SplitFinetuneProblem, filter: OptionFilter 
   return { options, generated, kept };
 }
 
-/** The option of client k that equals or dominates its decided (c, F, n), if the decision passes the per-client rules. */
-export function dominatingOption(problem: SplitFinetuneProblem, list: readonly SplitOption[], clientIndex: number, cut: number, frozenLayers: number, subchannels: number): SplitOption | undefined {
-  const ctx = splitContext(problem);
-  const cost = decisionCost(ctx, clientIndex, { cut, frozenLayers, subchannels });
-  const target: SplitOption = { cut, frozenLayers, subchannels, seconds: cost.roundSeconds, joules: cost.energyJoulesPerRound, serverBytes: cost.serverClientMemoryBytes };
+/**
+ * The option of client k that equals or dominates its decided (c, F, n), if the decision passes
+ * the per-client rules (a warm start is encoded through it: the point is at least as good).
+ */
+export function dominatingOption(
+  problem: SplitFinetuneProblem,
+  list: readonly SplitOption[],
+  clientIndex: number,
+  cut: number,
+  frozenLayers: number,
+  subchannels: number,
+): SplitOption | undefined {
   const exact = list.find((o) => o.cut === cut && o.frozenLayers === frozenLayers && o.subchannels === subchannels);
   if (exact) return exact;
   if (problem.cutPolicy === 'shared') return undefined;
+  const cost = decisionCost(splitContext(problem), clientIndex, { cut, frozenLayers, subchannels });
   const { timeCoefficient, energyCoefficient } = objectiveCoefficients(problem);
-  const k: Criteria = { time: timeCoefficient > 0, energy: energyCoefficient > 0 };
   const relTol = (a: number) => a * (1 + 1e-12) + 1e-15;
   return list.find(
     (o) =>
-      o.cut >= target.cut &&
-      o.subchannels <= target.subchannels &&
-      o.serverBytes <= relTol(target.serverBytes) &&
-      (!k.time || o.seconds <= relTol(target.seconds)) &&
-      (!k.energy || o.joules <= relTol(target.joules)),
+      o.cut >= cut &&
+      o.subchannels <= subchannels &&
+      o.serverBytes <= relTol(cost.serverClientMemoryBytes) &&
+      (timeCoefficient === 0 || timesNoWorse(o.periodSeconds, cost.periodSeconds, relTol)) &&
+      (energyCoefficient === 0 || o.joules <= relTol(cost.energyJoulesPerRound)),
   );
 }

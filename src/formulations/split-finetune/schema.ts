@@ -11,6 +11,7 @@ import { totalParams, type ModelSpec } from '../../cost/model.ts';
 import {
   LORA_TARGETS,
   TRAINING_ACCOUNTINGS,
+  loraParamsOfLayer,
   loraParamsPerLayer,
   type LoraConfig,
   type Recomputation,
@@ -49,7 +50,14 @@ const clientSchema = z.strictObject({
   name: z.string().min(1).optional().describe('label used in messages; default "client i"'),
   device: deviceRefSchema.describe('catalog device id or inline device'),
   link: linkRefSchema.describe('catalog link id or inline link; its uplink rate is the rate over the whole cell band'),
-  energyBudgetJoulesPerRound: positive.optional().describe('cap on this client’s amortised device energy per round (overrides the top-level budget)'),
+  energyBudgetJoulesPerRound: positive
+    .optional()
+    .describe('cap on this client’s amortised device energy per round (overrides the top-level budget)'),
+  receivePowerWatts: z
+    .number()
+    .min(0, 'must not be negative')
+    .optional()
+    .describe('radio power while receiving (gradients, averaged adapters); default 0: downlink energy not counted'),
 });
 
 export const splitFinetuneInputSchema = z.strictObject({
@@ -112,6 +120,8 @@ export interface ClientSpec {
   readonly device: DeviceSpec;
   readonly link: LinkSpec;
   readonly energyBudgetJoulesPerRound?: number;
+  /** Radio power while receiving; 0 unless the user gives it. */
+  readonly receivePowerWatts: number;
 }
 
 /** The parsed problem: catalog references resolved, defaults applied, SI units. */
@@ -142,22 +152,42 @@ export interface SplitFinetuneProblem {
   readonly minFrozenLayers: number;
   readonly maxFrozenLayers: number;
   readonly accuracy: { readonly maxFreezingRatio?: number; readonly minTrainableFraction?: number; readonly freezingRatio?: number };
+  /** Adapter parameters with every decoder layer trainable, and all model parameters (for minTrainableFraction). */
+  readonly loraParamsAllLayers: number;
+  readonly modelParams: number;
 }
 
 /** Relative slack when turning a ratio into a layer count, so 0.5 × 24 stays 12 in floating point. */
 const RATIO_EPS = 1e-9;
 
-/** The frozen-prefix interval the accuracy proxy allows; empty (min > max) when none is allowed. */
-export function frozenPrefixBounds(model: ModelSpec, lora: LoraConfig, accuracy: SplitFinetuneProblem['accuracy']): { min: number; max: number } {
+/**
+ * The frozen-prefix interval the accuracy proxy allows; empty (min > max) when none is allowed.
+ * minTrainableFraction needs the adapters of layers F+1..L to hold that share of all parameters;
+ * when even every layer's adapters fall short, max is −1 (and `explainInfeasible` says so).
+ */
+export function frozenPrefixBounds(
+  model: ModelSpec,
+  lora: LoraConfig,
+  accuracy: SplitFinetuneProblem['accuracy'],
+): { min: number; max: number } {
   const L = model.layers;
   // At least one decoder layer must carry adapters, otherwise nothing is fine-tuned.
   let max = L - 1;
   let min = 0;
   if (accuracy.maxFreezingRatio !== undefined) max = Math.min(max, Math.floor(accuracy.maxFreezingRatio * L + RATIO_EPS));
   if (accuracy.minTrainableFraction !== undefined) {
-    const perLayer = loraParamsPerLayer(model, lora);
-    const needLayers = Math.ceil((accuracy.minTrainableFraction * totalParams(model)) / perLayer - RATIO_EPS);
-    max = Math.min(max, L - Math.max(needLayers, 0));
+    const need = accuracy.minTrainableFraction * totalParams(model) * (1 - RATIO_EPS);
+    // Adapters of the top L − F layers (per layer: MoE layers carry one adapter per expert).
+    let trainable = 0;
+    let largestF = -1;
+    for (let F = L - 1; F >= 0; F--) {
+      trainable += loraParamsOfLayer(model, lora, F + 1);
+      if (trainable >= need) {
+        largestF = F;
+        break;
+      }
+    }
+    max = Math.min(max, largestF);
   }
   if (accuracy.freezingRatio !== undefined) {
     const fixed = Math.round(accuracy.freezingRatio * L);
@@ -184,6 +214,7 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
     ...(c.energyBudgetJoulesPerRound !== undefined || p.energyBudgetJoulesPerRound !== undefined
       ? { energyBudgetJoulesPerRound: c.energyBudgetJoulesPerRound ?? p.energyBudgetJoulesPerRound }
       : {}),
+    receivePowerWatts: c.receivePowerWatts ?? 0,
   }));
   const L = model.layers;
   if (p.sequenceLength > model.maxContext) fail(['sequenceLength'], `${p.sequenceLength} tokens exceed the model's context of ${model.maxContext}`);
@@ -241,6 +272,8 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
     minFrozenLayers: bounds.min,
     maxFrozenLayers: bounds.max,
     accuracy,
+    loraParamsAllLayers: Array.from({ length: L }, (_, i) => loraParamsOfLayer(model, lora, i + 1)).reduce((a, b) => a + b, 0),
+    modelParams: totalParams(model),
   };
 }
 
