@@ -40,10 +40,6 @@ const BACKENDS: Readonly<Record<BackendName, Backend>> = {
   jslp: neverThrowing(jslpBackend),
 };
 
-export function isBackendName(name: string): name is BackendName {
-  return (BACKEND_NAMES as readonly string[]).includes(name);
-}
-
 export function getBackend(name: BackendName): Backend {
   return BACKENDS[name];
 }
