@@ -341,50 +341,63 @@ export class SolveSession {
 
   /**
    * A MIP "optimal" whose backend exposes no dual bound (glpk.js hides GLPK's, javascript-lp-solver
-   * has none) is not certified on the backend's word. The bound is earned instead: the same model
-   * with the objective cut off just beyond the claimed value (by 0.99 × max(mipGap, OBJECTIVE_RTOL),
-   * relative) is handed to a backend trusted for infeasibility (the claimant itself when it is
-   * trusted). Infeasible proves the cut-off value a valid bound, within the certified gap; a point
-   * proves the claim false, and that better point is returned instead (with a note); anything
-   * else leaves the claim without a bound, so it is not printed as optimal.
+   * has none) is not certified on the backend's word; the bound is earned (the bound probe): first
+   * another trusted backend re-solves the model and lends its dual bound; else the model with the
+   * objective cut off just beyond the claim (0.99 × max(mipGap, OBJECTIVE_RTOL), relative) must be
+   * proven infeasible. A strictly better point found on the way refutes the claim and is returned
+   * instead (with a note); anything else leaves the claim without a bound, so it is not certified.
    */
   private async probeBound(claimant: Backend, claimed: number): Promise<{ bound?: number; better?: { values: number[] }; note: string }> {
     const model = this.compile().model;
     const trusted = backendOrder(this.options).map((n) => backendFor(n, this.options)).filter((b) => trustsInfeasibility(b) && canSolve(b, model));
-    // The claimant first when it is trusted (it re-does its own proof), then the others.
-    const judges = [...trusted.filter((b) => b.name === claimant.name), ...trusted.filter((b) => b.name !== claimant.name)];
-    if (judges.length === 0) return { note: `${claimant.name} exposes no bound and no trusted backend can probe for one` };
-    // At a claimed 0 there is no relative step: the probe is a re-solve whose own bound must reach 0.
-    const step = 0.99 * Math.max(this.options.mipGap, OBJECTIVE_RTOL) * Math.abs(claimed);
-    const cutoff = model.sense === 'min' ? claimed - step : claimed + step;
-    const rhs = cutoff - model.objectiveConstant;
-    const row = { name: 'edgeplan-bound-probe', terms: model.objective, lower: model.sense === 'min' ? -Infinity : rhs, upper: model.sense === 'min' ? rhs : Infinity };
-    const probe = { ...model, constraints: [...model.constraints, row] };
+    const others = trusted.filter((b) => b.name !== claimant.name);
     const tried: string[] = [];
-    for (const judge of judges) {
+    const budget = (): number | undefined | null => {
       const remaining = this.remainingSeconds();
-      if (remaining !== undefined && remaining <= 0) {
-        tried.push('no time left');
-        break;
-      }
+      return remaining !== undefined && remaining <= 0 ? null : remaining;
+    };
+    // First a trusted backend that exposes its own dual bound re-solves the model: its bound is valid
+    // for the same model, and a strictly better point refutes the claim.
+    for (const judge of others) {
+      const remaining = budget();
+      if (remaining === null) break;
       const t0 = performance.now();
-      const result = await judge.solve(probe, { mipGap: this.options.mipGap, ...(remaining !== undefined ? { timeLimitSeconds: Math.max(remaining, 1e-3) } : {}) });
+      const result = await judge.solve(model, { mipGap: this.options.mipGap, ...(remaining !== undefined ? { timeLimitSeconds: Math.max(remaining, 1e-3) } : {}) });
       const took = `${secondsSince(t0).toFixed(3)} s`;
-      if (result.termination === 'infeasible') {
-        return { bound: cutoff, note: `${claimant.name} exposes no bound; ${judge.name} proved no point beats ${cutoff} (bound probe, ${took})` };
-      }
       const point = result.solution;
       if (point !== null && strictlyBetter(model.sense, point.objective, claimed)) {
-        return { better: { values: point.values }, note: `${claimant.name} claimed optimal at ${claimed}, but ${judge.name} found a point at ${point.objective} (bound probe, ${took})` };
+        return { better: { values: point.values }, note: `${claimant.name} claimed optimal at ${claimed}, but ${judge.name} found a point at ${point.objective} (${took})` };
       }
-      if (point !== null && result.termination === 'optimal' && point.bound !== undefined && Number.isFinite(point.bound)) {
-        // Points outside the probe are no better than the cut-off; inside, no better than its bound.
-        const bound = model.sense === 'min' ? Math.min(cutoff, point.bound) : Math.max(cutoff, point.bound);
-        return { bound, note: `${claimant.name} exposes no bound; ${judge.name}'s bound probe gives ${bound} (${took})` };
+      if (point !== null && point.bound !== undefined && Number.isFinite(point.bound)) {
+        return { bound: point.bound, note: `${claimant.name} exposes no bound; ${judge.name}'s dual bound ${point.bound} on the same model certifies it (${took})` };
       }
       tried.push(`${judge.name} ended with ${result.termination}${point !== null ? ' and no bound' : ''}`);
     }
-    return { note: `${claimant.name} exposes no bound; the bound probe was inconclusive (${tried.join('; ')})` };
+    // Else the objective is cut off just beyond the claim and a trusted backend asked for a point:
+    // infeasible proves the cut-off a bound. Solver tolerances (~1e-7 of a row) limit how small a
+    // step can be proven, so this is the second resort.
+    const cutter = trusted.find((b) => b.name === claimant.name) ?? others[0];
+    const remaining = budget();
+    if (cutter !== undefined && remaining !== null) {
+      const step = 0.99 * Math.max(this.options.mipGap, OBJECTIVE_RTOL) * Math.abs(claimed);
+      const cutoff = model.sense === 'min' ? claimed - step : claimed + step;
+      const rhs = cutoff - model.objectiveConstant;
+      const row = { name: 'edgeplan-bound-probe', terms: model.objective, lower: model.sense === 'min' ? -Infinity : rhs, upper: model.sense === 'min' ? rhs : Infinity };
+      const probe = { ...model, constraints: [...model.constraints, row] };
+      const t0 = performance.now();
+      const result = await cutter.solve(probe, { mipGap: this.options.mipGap, ...(remaining !== undefined ? { timeLimitSeconds: Math.max(remaining, 1e-3) } : {}) });
+      const took = `${secondsSince(t0).toFixed(3)} s`;
+      if (result.termination === 'infeasible' && step > 0) {
+        return { bound: cutoff, note: `${claimant.name} exposes no bound; ${cutter.name} proved no point beats ${cutoff} (cut-off probe, ${took})` };
+      }
+      const point = result.solution;
+      if (point !== null && strictlyBetter(model.sense, point.objective, claimed)) {
+        return { better: { values: point.values }, note: `${claimant.name} claimed optimal at ${claimed}, but ${cutter.name} found a point at ${point.objective} (cut-off probe, ${took})` };
+      }
+      tried.push(`the cut-off probe by ${cutter.name} ended with ${result.termination}`);
+    }
+    if (remaining === null) tried.push('no time left');
+    return { note: `${claimant.name} exposes no bound, and none could be earned (${tried.join('; ') || 'no trusted backend'})` };
   }
 
   /**
