@@ -171,7 +171,11 @@ export function eplbSetup(problem: MoePlacementProblem): EplbSetup | string {
     (byNode.get(sv.node) as number[]).push(s);
   });
   const sizes = new Set(order.map((n) => (byNode.get(n) as number[]).length));
-  const groups = problem.expertGroups ?? 1;
+  // Expert groups partition the routed experts; with shared experts appended (DeepSeek treats
+  // each as a routed expert every token selects) the groups no longer divide the experts, and
+  // EPLB's hierarchical policy cannot be expressed: it then runs its global policy — the one
+  // DeepSeek uses for decoding anyway.
+  const groups = problem.expertGroups !== null && E % problem.expertGroups === 0 ? problem.expertGroups : 1;
   // Unequal nodes cannot be expressed to EPLB; then it sees one node (its global policy).
   const nodes = sizes.size === 1 ? order.length : 1;
   const gpuToServer = nodes === 1 ? problem.servers.map((_, s) => s) : order.flatMap((n) => byNode.get(n) as number[]);
@@ -198,7 +202,8 @@ export function slotsToDecision(problem: MoePlacementProblem, phy2log: readonly 
 export function eplbPlacement(problem: MoePlacementProblem): MoePlacementDecision | null {
   const setup = eplbSetup(problem);
   if (typeof setup === 'string') return null;
-  const weight = problem.popularity.map((row) => row.map((p) => p * problem.batchTokens * problem.topK));
+  // Loads t_le (shared experts: every token), as EPLB's `weight`.
+  const weight = Array.from({ length: problem.layers }, (_, l) => Array.from({ length: problem.experts }, (_, e) => expertTokens(problem, l, e)));
   const phy2log = eplbRebalance(weight, setup.physical, setup.groups, setup.nodes, setup.gpuToServer.length);
   return slotsToDecision(problem, phy2log, setup.gpuToServer);
 }

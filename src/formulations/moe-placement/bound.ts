@@ -33,8 +33,21 @@ export interface AggregateBound {
 }
 
 const RELATIVE_PRECISION = 1e-8;
+/** Doublings of T tried before the layer is declared unplaceable (from 1e-12 s: up to ≈ 1e48 s). */
+const MAX_DOUBLINGS = 200;
 
-export function aggregateLayerBound(problem: MoePlacementProblem, layer: number, caps: readonly number[], upper: number): AggregateBound {
+/**
+ * The layer's aggregate bound, or null when the layer cannot be placed at all within `caps`
+ * (fewer slots than experts, or a replica budget below the experts): then no T is feasible and
+ * there is no bound to give — the caller reports the shortage instead of a number (a bisection
+ * that never finds a feasible T once returned 3.26e79).
+ */
+export function aggregateLayerBound(
+  problem: MoePlacementProblem,
+  layer: number,
+  caps: readonly number[],
+  upper: number,
+): AggregateBound | null {
   const S = problem.servers.length;
   const E = problem.experts;
   const loads = Array.from({ length: E }, (_, e) => expertTokens(problem, layer, e));
@@ -46,6 +59,7 @@ export function aggregateLayerBound(problem: MoePlacementProblem, layer: number,
   const nMax = caps.map((c) => Math.min(c, E));
   const budget = Math.min(problem.maxReplicasPerLayer ?? Infinity, nMax.reduce((a, b) => a + b, 0));
   const spare = Number.isFinite(problem.maxReplicasPerLayer ?? Infinity) ? budget - E : Infinity;
+  if (budget < E) return null;
 
   if (problem.objective === 'traffic') return trafficBound(problem, W, G, nMax);
 
@@ -124,15 +138,16 @@ export function aggregateLayerBound(problem: MoePlacementProblem, layer: number,
     if (found === null || found.bound <= sol.bound * (1 + 1e-9)) break;
     best = found;
   }
-  return best as AggregateBound;
+  return best;
 
-  /** The bound for one order, or null when it cannot beat `known` (feasible there already). */
+  /** The bound for one order, or null when it cannot beat `known` (feasible there already) or no T is feasible. */
   function bisect(order: readonly number[], known: number): AggregateBound | null {
     if (known > 0 && feasible(known, order, false)) return null;
     let lo = known;
-    let hiT = Math.max(upper, known * 2, 1e-12);
+    let hiT = Math.max(Number.isFinite(upper) ? upper : 0, known * 2, 1e-12);
     let guard = 0;
-    while (!feasible(hiT, order, false) && guard++ < 60) {
+    while (!feasible(hiT, order, false)) {
+      if (guard++ >= MAX_DOUBLINGS) return null;
       lo = hiT;
       hiT *= 2;
     }

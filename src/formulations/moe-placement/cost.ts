@@ -10,10 +10,15 @@
  */
 import { rooflineTime, type DeviceSpec } from '../../cost/device.ts';
 import { transferSeconds } from '../../cost/link.ts';
-import type { MoePlacementProblem, MoeServer } from './schema.ts';
+import { FEASIBILITY_RTOL, withinLimit } from '../tolerance.ts';
+import type { MoePlacementDecision, MoePlacementProblem, MoeServer } from './schema.ts';
 
-/** Expected token visits of expert `expert` in layer `layer` per step. */
+/**
+ * Expected token visits of expert `expert` in layer `layer` per step: B·k·p for a routed expert,
+ * B for a shared one (every token visits it).
+ */
 export function expertTokens(problem: MoePlacementProblem, layer: number, expert: number): number {
+  if (expert >= problem.routedExperts) return problem.batchTokens;
   return problem.batchTokens * problem.topK * problem.popularity[layer][expert];
 }
 
@@ -145,8 +150,88 @@ export function migrationObjective(problem: MoePlacementProblem, layer: number, 
   return problem.migrationWeight * (problem.objective === 'traffic' ? m.networkBytes : m.seconds);
 }
 
-/** How many experts of one layer fit on server s, given the whole memory for one layer. */
+/**
+ * How many experts server s can hold (over all layers): the largest n with n × expert bytes
+ * within its expert memory under the one feasibility tolerance (tolerance.ts) — the same test
+ * evaluate applies, so that solve and check agree (3 × 1 GB on 3 GB − 1 byte fits for both).
+ */
 export function replicaCapacity(problem: MoePlacementProblem, s: number): number {
-  // A tiny relative slack so that a memory sized exactly for n experts admits n despite rounding.
-  return Math.floor((problem.servers[s].expertMemoryBytes * (1 + 1e-12)) / problem.expertBytes);
+  const memory = problem.servers[s].expertMemoryBytes;
+  let n = Math.floor(memory / problem.expertBytes);
+  while (n > 0 && !withinLimit(n * problem.expertBytes, memory)) n -= 1;
+  while (withinLimit((n + 1) * problem.expertBytes, memory)) n += 1;
+  return n;
+}
+
+/** Per layer and server: replicas held and expected tokens served. Assumes a structurally valid decision. */
+export function layerLoads(problem: MoePlacementProblem, decision: MoePlacementDecision): { replicas: number[][]; tokens: number[][] } {
+  const S = problem.servers.length;
+  const replicas = Array.from({ length: problem.layers }, () => new Array<number>(S).fill(0));
+  const tokens = Array.from({ length: problem.layers }, () => new Array<number>(S).fill(0));
+  for (let l = 0; l < problem.layers; l++) {
+    for (let e = 0; e < problem.experts; e++) {
+      const t = expertTokens(problem, l, e);
+      for (const r of decision.placement[l][e]) {
+        replicas[l][r.server] += 1;
+        tokens[l][r.server] += t * r.share;
+      }
+    }
+  }
+  return { replicas, tokens };
+}
+
+/** A placement valued with the cost functions: each layer's term, the migration term and the total. */
+export interface PlacementValue {
+  /** Per layer: slowest server's term (max-type objectives) or remote bytes (traffic), plus its migration. */
+  readonly layers: readonly number[];
+  readonly objective: number;
+  /** Memory and replica budget respected (the tolerance policy), every expert served by shares summing to 1. */
+  readonly feasible: boolean;
+}
+
+/**
+ * Values a decision for the search (the exact method, the compiler's cut-offs): the same cost
+ * functions as evaluate, but no violation report — evaluate stays the independent re-check.
+ * A structurally broken decision (wrong shape, unknown server) is infeasible with value ∞.
+ */
+export function placementValue(problem: MoePlacementProblem, decision: MoePlacementDecision): PlacementValue {
+  const S = problem.servers.length;
+  const broken: PlacementValue = { layers: [], objective: Infinity, feasible: false };
+  if (decision.placement.length !== problem.layers) return broken;
+  const held = new Array<number>(S).fill(0);
+  let feasible = true;
+  const layers: number[] = [];
+  for (let l = 0; l < problem.layers; l++) {
+    const row = decision.placement[l];
+    if (row.length !== problem.experts) return broken;
+    const tokens = new Array<number>(S).fill(0);
+    const count = new Array<number>(S).fill(0);
+    let migration = 0;
+    let replicas = 0;
+    for (let e = 0; e < problem.experts; e++) {
+      let sum = 0;
+      const seen = new Set<number>();
+      for (const r of row[e]) {
+        if (!Number.isInteger(r.server) || r.server < 0 || r.server >= S || seen.has(r.server)) return broken;
+        seen.add(r.server);
+        tokens[r.server] += r.share * expertTokens(problem, l, e);
+        count[r.server] += 1;
+        sum += r.share;
+        migration += migrationObjective(problem, l, e, r.server);
+      }
+      replicas += row[e].length;
+      if (row[e].length === 0 || Math.abs(sum - 1) > FEASIBILITY_RTOL) feasible = false;
+    }
+    if (problem.maxReplicasPerLayer !== null && replicas > problem.maxReplicasPerLayer) feasible = false;
+    let value = 0;
+    for (let s = 0; s < S; s++) {
+      held[s] += count[s];
+      if (count[s] === 0) continue;
+      if (problem.objective === 'traffic') value += serverTrafficBytes(problem, s, tokens[s]);
+      else value = Math.max(value, serverLayerObjective(problem, s, tokens[s], count[s]));
+    }
+    layers.push(value + migration);
+  }
+  for (let s = 0; s < S; s++) if (!withinLimit(held[s] * problem.expertBytes, problem.servers[s].expertMemoryBytes)) feasible = false;
+  return { layers, objective: layers.reduce((a, b) => a + b, 0), feasible };
 }

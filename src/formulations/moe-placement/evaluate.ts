@@ -3,12 +3,20 @@
  * to one over holders only, server memory, replica budget, then the objective with a per-layer
  * breakdown — all recomputed from the decision through cost.ts.
  */
+import { FEASIBILITY_RTOL, withinLimit } from '../tolerance.ts';
 import type { Evaluation, Violation } from '../types.ts';
-import { expertTokens, migrationCost, migrationObjective, serverLayerObjective, serverLayerTime, serverTrafficBytes } from './cost.ts';
-import type { MoePlacementDecision, MoePlacementProblem } from './schema.ts';
+import {
+  layerLoads,
+  migrationCost,
+  migrationObjective,
+  serverLayerObjective,
+  serverLayerTime,
+  serverTrafficBytes,
+} from './cost.ts';
+import type { MoePlacementDecision, MoePlacementProblem, PopularitySource } from './schema.ts';
 
-const SHARE_TOLERANCE = 1e-6;
-const MEMORY_TOLERANCE = 1e-9;
+/** Shares are fractions summing to 1; the one relative tolerance applies to them too. */
+const SHARE_TOLERANCE = FEASIBILITY_RTOL;
 
 export interface LayerBreakdown {
   readonly layer: number;
@@ -27,29 +35,12 @@ export interface LayerBreakdown {
 export interface MoeBreakdown {
   readonly objective: string;
   readonly units: string;
-  readonly popularity: unknown;
+  readonly popularity: PopularitySource;
   readonly layers: readonly LayerBreakdown[];
   readonly servers: readonly { readonly server: number; readonly name: string; readonly replicas: number; readonly memoryBytes: number; readonly memoryLimitBytes: number }[];
   readonly replicasPerLayer: readonly number[];
   readonly migration: { readonly replicasMoved: number; readonly bytesMoved: number; readonly seconds: number; readonly objectiveTerm: number } | null;
   readonly migrationObjective: number;
-}
-
-/** Per layer and server: replicas held and expected tokens served. Assumes a structurally valid decision. */
-export function layerLoads(problem: MoePlacementProblem, decision: MoePlacementDecision): { replicas: number[][]; tokens: number[][] } {
-  const S = problem.servers.length;
-  const replicas = Array.from({ length: problem.layers }, () => new Array<number>(S).fill(0));
-  const tokens = Array.from({ length: problem.layers }, () => new Array<number>(S).fill(0));
-  for (let l = 0; l < problem.layers; l++) {
-    for (let e = 0; e < problem.experts; e++) {
-      const t = expertTokens(problem, l, e);
-      for (const r of decision.placement[l][e]) {
-        replicas[l][r.server] += 1;
-        tokens[l][r.server] += t * r.share;
-      }
-    }
-  }
-  return { replicas, tokens };
 }
 
 function structuralViolations(problem: MoePlacementProblem, decision: MoePlacementDecision): Violation[] {
@@ -90,7 +81,10 @@ function structuralViolations(problem: MoePlacementProblem, decision: MoePlaceme
   return v;
 }
 
-export function evaluateDecision(problem: MoePlacementProblem, decision: MoePlacementDecision): Evaluation {
+/** null when the decision's structure is broken (wrong shape, unknown server): nothing to break down. */
+export type MoeEvaluation = Evaluation<MoeBreakdown | null>;
+
+export function evaluateDecision(problem: MoePlacementProblem, decision: MoePlacementDecision): MoeEvaluation {
   const structural = structuralViolations(problem, decision);
   if (structural.length > 0) return { feasible: false, objective: NaN, violations: structural, breakdown: null };
   const S = problem.servers.length;
@@ -100,7 +94,7 @@ export function evaluateDecision(problem: MoePlacementProblem, decision: MoePlac
   const serverSummary = problem.servers.map((server, s) => {
     const count = replicas.reduce((a, row) => a + row[s], 0);
     const memoryBytes = count * problem.expertBytes;
-    if (memoryBytes > server.expertMemoryBytes * (1 + MEMORY_TOLERANCE)) {
+    if (!withinLimit(memoryBytes, server.expertMemoryBytes)) {
       violations.push({
         constraint: `server[${s}].memory`,
         message: `${server.name} holds ${count} experts needing ${(memoryBytes / 1e9).toFixed(3)} GB, it has ${(server.expertMemoryBytes / 1e9).toFixed(3)} GB for experts`,

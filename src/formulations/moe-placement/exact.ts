@@ -24,11 +24,19 @@
  */
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import { aggregateLayerBound, type AggregateBound } from './bound.ts';
-import type { Evaluation, ExactContext, ExactResult } from '../types.ts';
+import type { ExactContext, ExactResult } from '../types.ts';
 import { baselines } from './baselines.ts';
-import { expertTokens, migrationObjective, replicaCapacity, serverLayerObjective, serverRows, serverTrafficBytes } from './cost.ts';
-import { evaluateDecision } from './evaluate.ts';
-import { buildLayerModel, canonicalize } from './milp.ts';
+import {
+  expertTokens,
+  placementValue,
+  replicaCapacity,
+  serverLayerObjective,
+  serverRows,
+  serverTrafficBytes,
+  type PlacementValue,
+} from './cost.ts';
+import { explainShortage } from './explain.ts';
+import { buildLayerModel, canonicalize, enoughSlots } from './milp.ts';
 import type { MoePlacementDecision, MoePlacementProblem, Replica } from './schema.ts';
 
 /** Single-layer MILPs up to this many placement binaries are solved exactly. */
@@ -36,14 +44,13 @@ const SMALL_LAYER_BINARIES = 600;
 /** The whole MILP is attempted (when memory couples the layers) up to this many binaries. */
 const WHOLE_MILP_BINARIES = 6000;
 /**
- * Without a user time limit: small layers are solved to the end (with a generous safety cap),
- * large ones stop improving the incumbent after a short phase — their bound does not move.
+ * Under a user time limit: share of it the per-layer aggregate bounds may use before the fluid
+ * bound takes over. Without a time limit every phase runs to its end (no wall-clock branching:
+ * the same input gives the same result); the MILPs inside are bounded by the problem's
+ * `exactNodeLimit`, a node count, which is deterministic.
  */
-const DEFAULT_TIME_LIMIT_SMALL_SECONDS = 600;
-const DEFAULT_TIME_LIMIT_LARGE_SECONDS = 15;
-/** Share of the time limit the per-layer aggregate bounds may use before the fluid bound takes over. */
 const AGGREGATE_SHARE = 0.6;
-/** Below this many seconds left no further LP/MILP is started. */
+/** Under a user time limit: below this many seconds left no further LP/MILP is started. */
 const MIN_SOLVE_SECONDS = 0.2;
 
 /** Replica slots → a placement: EPLB's replication rule, then replicas dealt toward target loads. */
@@ -242,7 +249,7 @@ async function optimalShares(
   layer: number,
   holders: readonly (readonly Replica[])[],
   context: ExactContext,
-  timeLimitSeconds: number,
+  timeLimitSeconds: number | undefined,
 ): Promise<Replica[][]> {
   const S = problem.servers.length;
   const maxType = problem.objective !== 'traffic';
@@ -268,7 +275,7 @@ async function optimalShares(
       }),
     );
   }
-  const result = await context.solveMilp(b.build(), { timeLimitSeconds });
+  const result = await context.solveMilp(b.build(), timeLimitSeconds === undefined ? {} : { timeLimitSeconds });
   if (result.solution === null) return holders.map((reps) => reps.map((r) => ({ ...r })));
   const values = result.solution.values;
   return holders.map((reps, e) => {
@@ -323,46 +330,55 @@ export function notApplicable(problem: MoePlacementProblem): string | null {
   return null;
 }
 
-export async function solveExact(problem: MoePlacementProblem, context: ExactContext): Promise<ExactResult<MoePlacementDecision>> {
+export async function solveExact(
+  problem: MoePlacementProblem,
+  context: ExactContext<MoePlacementDecision>,
+): Promise<ExactResult<MoePlacementDecision>> {
   const start = performance.now();
   const S = problem.servers.length;
   const E = problem.experts;
   const small = E * S <= SMALL_LAYER_BINARIES;
-  const limit = context.timeLimitSeconds ?? (small ? DEFAULT_TIME_LIMIT_SMALL_SECONDS : DEFAULT_TIME_LIMIT_LARGE_SECONDS);
-  const remaining = () => limit - (performance.now() - start) / 1000;
+  // The user's limit or none: no hidden default. Every wall-clock test below is skipped without one.
+  const timed = context.timeLimitSeconds !== undefined;
+  const limit = context.timeLimitSeconds ?? Infinity;
+  const elapsed = (): number => (performance.now() - start) / 1000;
+  const remaining = (): number => limit - elapsed();
+  const inAggregateShare = (): boolean => !timed || elapsed() < AGGREGATE_SHARE * limit;
+  const canStart = (): boolean => !timed || remaining() > MIN_SOLVE_SECONDS;
+  const nodeLimit = problem.exactNodeLimit;
+  /** MILP options: the node limit always, the time left only under a user limit. */
+  const effort = (seconds?: number): { nodeLimit: number; timeLimitSeconds?: number } =>
+    timed ? { nodeLimit, timeLimitSeconds: Math.max(MIN_SOLVE_SECONDS, seconds ?? remaining()) } : { nodeLimit };
   const Lm = problem.layers;
   const maxType = problem.objective !== 'traffic';
   const caps = problem.servers.map((_, s) => replicaCapacity(problem, s));
-  const totalSlots = caps.reduce((a, b) => a + b, 0);
-  if (totalSlots < Lm * E) {
-    return { termination: 'infeasible', decision: null, message: explainShortage(problem) };
-  }
+  if (!enoughSlots(problem)) return { termination: 'infeasible', decision: null, message: explainShortage(problem) };
 
-  // Baselines first: they seed the incumbent and give each layer a scale for the solver.
+  // Candidates are valued with the cost functions (placementValue); evaluate re-checks the answer.
   let best: MoePlacementDecision | null = null;
-  let bestValue: Evaluation | null = null;
+  let bestValue: PlacementValue | null = null;
   const consider = (candidate: MoePlacementDecision): void => {
-    const ev = evaluateDecision(problem, candidate);
-    if (ev.feasible && (bestValue === null || ev.objective < bestValue.objective)) {
+    const v = placementValue(problem, candidate);
+    if (v.feasible && (bestValue === null || v.objective < bestValue.objective)) {
       best = candidate;
-      bestValue = ev;
+      bestValue = v;
     }
   };
+  // The chain's warm start and the peers seed the incumbent and give each layer a scale.
+  if (context.incumbent !== undefined) consider(context.incumbent);
   for (const baseline of baselines) {
     const d = baseline.run(problem);
     if (d !== null) consider(d);
   }
-  const seed = bestValue as Evaluation | null;
+  const seed = bestValue as PlacementValue | null;
+  const seedLayer = (l: number): number => (seed === null ? 0 : seed.layers[l]);
 
   // 1. Aggregate bound per layer (a bound on the layer's term without migration). Each costs a
   //    bisection (about 0.1 s per layer on DeepSeek-V3 × 16 servers), so under a short time limit
   //    the layers not reached by AGGREGATE_SHARE of it get the solver-free fluid bound instead.
   const aggregates: (AggregateBound | null)[] = [];
-  for (let l = 0; l < Lm; l++) {
-    const inTime = !maxType || limit - remaining() < AGGREGATE_SHARE * limit;
-    aggregates.push(inTime ? aggregateLayerBound(problem, l, caps, seed === null ? 0 : layerValueOf(seed, l)) : null);
-  }
-  const aggregateSeconds = (performance.now() - start) / 1000;
+  for (let l = 0; l < Lm; l++) aggregates.push(!maxType || inAggregateShare() ? aggregateLayerBound(problem, l, caps, seedLayer(l)) : null);
+  const aggregateSeconds = elapsed();
   const aggregateBounds = aggregates.map((a, l) => a?.bound ?? fluidLayerBound(problem, l));
   const layerBounds = [...aggregateBounds];
 
@@ -376,12 +392,13 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
     // Memory forced a per-layer allotment: aim at the relaxation's solution within it instead
     // (while time allows; otherwise only the greedy packings below are tried).
     if (agg !== null && !slots[l].every((c, s) => c === agg?.counts[s]))
-      agg = limit - remaining() < AGGREGATE_SHARE * limit ? aggregateLayerBound(problem, l, slots[l], seed === null ? 0 : layerValueOf(seed, l)) : null;
+      agg = inAggregateShare() ? aggregateLayerBound(problem, l, slots[l], seedLayer(l)) : null;
     // Candidates: the relaxation's solution dealt out, and speed-aware greedy packings with a
     // few amounts of replication; the best (at proportional shares) gets its optimal shares.
     const spare = Math.max(0, Math.min(problem.maxReplicasPerLayer ?? Infinity, even[l].reduce((a, b) => a + b, 0)) - E);
     const candidates = agg === null ? [] : [realizeLayer(problem, l, agg.counts, agg.tokens)];
-    for (const extra of new Set([0, Math.floor(spare / 4), Math.floor(spare / 2), spare])) candidates.push(greedyLayer(problem, l, even[l], extra));
+    for (const extra of new Set([0, Math.floor(spare / 4), Math.floor(spare / 2), spare]))
+      candidates.push(greedyLayer(problem, l, even[l], extra));
     let chosen = candidates[0];
     let chosenValue = Infinity;
     for (const c of candidates) {
@@ -398,42 +415,42 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
   const free = caps.map((c, s) => Math.max(0, c - used[s]));
   for (let l = 0; l < Lm; l++) {
     const improved = improveLayer(problem, l, realised[l], free);
-    // Optimal shares are one LP per layer; out of time, the proportional shares stand.
-    realised[l] = remaining() > MIN_SOLVE_SECONDS ? await optimalShares(problem, l, improved, context, Math.min(30, remaining())) : improved;
+    // Optimal shares are one LP per layer; out of (user) time, the proportional shares stand.
+    realised[l] = canStart() ? await optimalShares(problem, l, improved, context, timed ? Math.min(30, remaining()) : undefined) : improved;
   }
   consider({ placement: realised });
-  const realisedObjective = evaluateDecision(problem, { placement: realised }).objective;
+  const realisedObjective = placementValue(problem, { placement: realised }).objective;
   if (best === null || bestValue === null) return { termination: 'error', decision: null, message: 'no feasible incumbent was constructed' };
   let incumbent: MoePlacementDecision = best;
-  let incumbentValue: Evaluation = bestValue;
+  let incumbentValue: PlacementValue = bestValue;
   const accept = (candidate: MoePlacementDecision): void => {
-    const ev = evaluateDecision(problem, candidate);
-    if (ev.feasible && ev.objective < incumbentValue.objective) {
+    const v = placementValue(problem, candidate);
+    if (v.feasible && v.objective < incumbentValue.objective) {
       incumbent = candidate;
-      incumbentValue = ev;
+      incumbentValue = v;
     }
   };
 
   // 3. Single-layer MILPs. Small layers: exact with the whole memory (a valid, tighter bound).
-  //    Large layers: warm-started and time-boxed on the allotted slots, largest gap first.
+  //    Large layers: warm-started on the allotted slots (improvement only), largest gap first.
   const layerSolutions: (Replica[][] | null)[] = new Array<Replica[][] | null>(Lm).fill(null);
-  const gapOf = (l: number): number => layerValueOf(incumbentValue, l) + layerMigration(problem, incumbent, l) - layerBounds[l];
+  const gapOf = (l: number): number => incumbentValue.layers[l] - layerBounds[l];
   const order = Array.from({ length: Lm }, (_, l) => l).sort((a, b) => gapOf(b) - gapOf(a) || a - b);
   let stoppedEarly = false;
+  let nodeLimited = false;
   for (const [k, l] of order.entries()) {
     if (gapOf(l) <= context.mipGap * Math.max(1e-12, layerBounds[l])) {
       if (small) layerSolutions[l] = incumbent.placement[l].map((reps) => [...reps]);
       continue;
     }
-    const left = remaining();
-    if (left <= MIN_SOLVE_SECONDS) {
+    if (!canStart()) {
       stoppedEarly = true;
       break;
     }
     const layerCaps = small ? caps : slots[l];
     const scale = 1 / Math.max(layerBounds[l], 1e-12);
     // Whatever improves on the incumbent's layer value uses only servers that fit under it.
-    const upper = layerValueOf(incumbentValue, l) + layerMigration(problem, incumbent, l);
+    const upper = incumbentValue.layers[l];
     const built = buildLayerModel(problem, {
       layers: [l],
       replicaCaps: layerCaps,
@@ -445,9 +462,11 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
     const fitsCaps = countsOf(problem, startRows).every((c, s) => c <= layerCaps[s]);
     const result = await context.solveMilp(built.model, {
       mipGap: context.mipGap,
-      timeLimitSeconds: Math.max(MIN_SOLVE_SECONDS, left / Math.max(1, Lm - k)),
+      ...effort(remaining() / Math.max(1, Lm - k)),
       ...(fitsCaps ? { warmStart: built.encode([startRows]) } : {}),
     });
+    if (result.termination === 'node_limit') nodeLimited = true;
+    if (result.termination === 'time_limit') stoppedEarly = true;
     if (result.solution === null) continue;
     const rows = built.decode(result.solution.values)[0];
     if (small) {
@@ -459,14 +478,14 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
     accept({ placement: incumbent.placement.map((r, i) => (i === l ? rows : r)) });
   }
 
-  const layerSeconds = (performance.now() - start) / 1000 - aggregateSeconds;
+  const layerSeconds = elapsed() - aggregateSeconds;
   // 4. Small layers solved exactly: their union is optimal when it fits memory together.
   if (small && layerSolutions.every((r) => r !== null)) accept({ placement: layerSolutions as Replica[][][] });
   let bound = layerBounds.reduce((a, b) => a + b, 0);
 
   // 5. Memory couples the layers and the whole MILP is small: solve it from the incumbent.
   let wholeMessage = '';
-  if (relative(incumbentValue.objective, bound) > context.mipGap && Lm * E * S <= WHOLE_MILP_BINARIES && remaining() > MIN_SOLVE_SECONDS) {
+  if (relative(incumbentValue.objective, bound) > context.mipGap && Lm * E * S <= WHOLE_MILP_BINARIES && canStart()) {
     const scale = 1 / Math.max(bound, 1e-12);
     // Layer l of an improving solution spends at most incumbent − Σ_{other layers} bound.
     const slack = incumbentValue.objective - bound;
@@ -474,9 +493,11 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
     const built = buildLayerModel(problem, { scale, layerServerCaps: perLayer, ...(maxType ? { layerLowerBounds: aggregateBounds } : {}) });
     const result = await context.solveMilp(built.model, {
       mipGap: context.mipGap,
-      timeLimitSeconds: remaining(),
+      ...effort(),
       warmStart: built.encode(canonicalize(problem, incumbent).placement),
     });
+    if (result.termination === 'node_limit') nodeLimited = true;
+    if (result.termination === 'time_limit') stoppedEarly = true;
     if (result.solution !== null) {
       accept({ placement: built.decode(result.solution.values) });
       if (result.solution.bound !== undefined) bound = Math.max(bound, Math.min(result.solution.bound, result.solution.objective) / scale);
@@ -487,20 +508,36 @@ export async function solveExact(problem: MoePlacementProblem, context: ExactCon
   bound = Math.min(bound, incumbentValue.objective);
   const gap = relative(incumbentValue.objective, bound);
   const optimal = gap <= context.mipGap + 1e-12;
+  // Not proven: the user's time limit cut the search, or else (deterministically) the node limit
+  // of the internal MILPs, or — for large layers — the method itself (their bound is the aggregate one).
+  const termination = optimal ? 'optimal' : stoppedEarly ? 'time_limit' : 'node_limit';
+  const stopped = optimal
+    ? ''
+    : stoppedEarly
+      ? ' (time limit reached)'
+      : nodeLimited
+        ? ` (node limit ${nodeLimit} per MILP reached; raise exactNodeLimit)`
+        : ' (the large layers’ MILPs improve the incumbent only; their bound is the aggregate relaxation)';
   return {
-    termination: optimal ? 'optimal' : 'time_limit',
+    termination,
     decision: incumbent,
     bound,
-    message: `layer decomposition: bound ${bound.toPrecision(6)}, incumbent ${incumbentValue.objective.toPrecision(6)}, gap ${(gap * 100).toFixed(4)}%${stoppedEarly ? ' (time limit reached)' : ''}.${wholeMessage}`,
+    message:
+      `layer decomposition: bound ${bound.toPrecision(6)}, incumbent ${incumbentValue.objective.toPrecision(6)}, ` +
+      `gap ${(gap * 100).toFixed(4)}%${stopped}; exactNodeLimit ${nodeLimit} per MILP` +
+      `${timed ? `, time limit ${limit} s` : ', no time limit'}.${wholeMessage}`,
     details: {
-      method: 'layer decomposition (aggregate per-layer relaxation bound + constructed incumbent with local search + single-layer MILPs)',
+      method:
+        'layer decomposition (aggregate per-layer relaxation bound + constructed incumbent with local search + single-layer MILPs)',
       gap,
+      exactNodeLimit: nodeLimit,
+      timeLimitSeconds: timed ? limit : null,
       aggregateBound: aggregateBounds.reduce((a, b) => a + b, 0),
       realisedObjective,
       smallLayers: small,
       aggregateSeconds,
       layerSeconds,
-      seconds: (performance.now() - start) / 1000,
+      seconds: elapsed(),
     },
   };
 }
@@ -521,35 +558,6 @@ function fluidLayerBound(problem: MoePlacementProblem, layer: number): number {
   return Number.isFinite(capacity) && capacity > 0 ? W / capacity : 0;
 }
 
-function layerValueOf(evaluation: Evaluation, layer: number): number {
-  const breakdown = evaluation.breakdown as { layers: { value: number }[] } | null;
-  return breakdown === null ? Infinity : breakdown.layers[layer].value;
-}
-
-function layerMigration(problem: MoePlacementProblem, decision: MoePlacementDecision, layer: number): number {
-  if (problem.current === null) return 0;
-  let total = 0;
-  decision.placement[layer].forEach((reps, e) => {
-    for (const r of reps) total += migrationObjective(problem, layer, e, r.server);
-  });
-  return total;
-}
-
 function relative(objective: number, bound: number): number {
   return Math.abs(objective - bound) / Math.max(1e-12, Math.abs(objective));
-}
-
-/** Why no placement exists, in domain words (feasibility is exactly: enough expert slots). */
-export function explainShortage(problem: MoePlacementProblem): string {
-  const caps = problem.servers.map((_, s) => replicaCapacity(problem, s));
-  const slots = caps.reduce((a, b) => a + b, 0);
-  const needed = problem.layers * problem.experts;
-  if (slots >= needed) return 'a placement exists (every expert fits in some server’s memory)';
-  const neededBytes = needed * problem.expertBytes;
-  const offered = problem.servers.reduce((a, s) => a + s.expertMemoryBytes, 0);
-  return (
-    `the ${needed} experts (${problem.layers} layers × ${problem.experts}) need ${(neededBytes / 1e9).toFixed(2)} GB; ` +
-    `the servers hold ${slots} whole experts (${(offered / 1e9).toFixed(2)} GB offered for experts, ${(problem.expertBytes / 1e9).toFixed(3)} GB each) — ` +
-    `${needed - slots} experts (${(((needed - slots) * problem.expertBytes) / 1e9).toFixed(2)} GB) do not fit`
-  );
 }

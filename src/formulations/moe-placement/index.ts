@@ -2,50 +2,57 @@
  * moe-placement: which servers hold which experts of an MoE model (with replicas), and what share
  * of each expert's tokens each replica serves, minimising per-token latency (seed §VI-A3).
  */
-import { bestFeasibleBaseline } from '../best-baseline.ts';
-import type { Evaluation, Formulation } from '../types.ts';
+import type { LinkSpec } from '../../cost/link.ts';
+import { collectWarnings, plausibility } from '../plausibility.ts';
+import type { Formulation, InputWarning } from '../types.ts';
 import { baselines } from './baselines.ts';
-import { evaluateDecision, type MoeBreakdown } from './evaluate.ts';
-import { explainShortage, notApplicable, solveExact } from './exact.ts';
+import { evaluateDecision } from './evaluate.ts';
+import { solveExact, notApplicable } from './exact.ts';
+import { describe, explainShortage } from './explain.ts';
 import { compileProblem } from './milp.ts';
 import { decisionSchema, inputSchema, parseProblem, type MoePlacementDecision, type MoePlacementProblem } from './schema.ts';
 
-/** The feasible baseline with the best objective, used as the MILP's warm start. */
-export function bestBaseline(problem: MoePlacementProblem): MoePlacementDecision | null {
-  return bestFeasibleBaseline(problem, baselines, evaluateDecision)?.decision ?? null;
+function linkWarnings(path: string, link: LinkSpec | null): (InputWarning | null)[] {
+  if (link === null) return [];
+  return [
+    plausibility(`${path}.uplinkBitsPerSecond`, link.uplinkBitsPerSecond, 'bitsPerSecond'),
+    plausibility(`${path}.downlinkBitsPerSecond`, link.downlinkBitsPerSecond, 'bitsPerSecond'),
+    plausibility(`${path}.latencySeconds`, link.latencySeconds, 'seconds'),
+  ];
 }
 
-function formatObjective(problem: MoePlacementProblem, value: number): string {
-  return problem.objective === 'traffic' ? `${(value / 1e6).toFixed(3)} MB per step` : `${(value * 1e3).toFixed(4)} ms per token`;
-}
-
-function describe(problem: MoePlacementProblem, decision: MoePlacementDecision, evaluation: Evaluation): string {
-  const lines: string[] = [];
-  const b = evaluation.breakdown as MoeBreakdown | null;
-  lines.push(`${problem.modelName}: ${problem.layers} MoE layers × ${problem.experts} experts (top-${problem.topK}) on ${problem.servers.length} servers, objective ${problem.objective} = ${formatObjective(problem, evaluation.objective)}`);
-  if (b === null) return lines.join('\n');
-  const replicated = decision.placement.reduce((a, row) => a + row.filter((reps) => reps.length > 1).length, 0);
-  lines.push(`replicas per layer: ${Math.min(...b.replicasPerLayer)}–${Math.max(...b.replicasPerLayer)} (${replicated} expert-layers replicated)`);
-  for (const s of b.servers) {
-    const busiest = b.layers.filter((l) => l.busiestServer === s.server).length;
-    lines.push(`  ${s.name}: ${s.replicas} experts, ${(s.memoryBytes / 1e9).toFixed(2)}/${(s.memoryLimitBytes / 1e9).toFixed(2)} GB; slowest in ${busiest} layer(s)`);
-  }
-  if (b.migration) lines.push(`migration: ${b.migration.replicasMoved} replicas moved (${(b.migration.bytesMoved / 1e9).toFixed(2)} GB, ${b.migration.seconds.toFixed(2)} s)`);
-  if (problem.popularitySource.kind !== 'given') lines.push(`popularity: generated ${JSON.stringify(problem.popularitySource)}`);
-  for (const v of evaluation.violations.slice(0, 5)) lines.push(`  violation: ${v.message}`);
-  return lines.join('\n');
+/** Physical quantities off by orders of magnitude (memory in GB typed as bytes, …); never a refusal. */
+export function warnings(problem: MoePlacementProblem): InputWarning[] {
+  const checks: (InputWarning | null)[] = [plausibility('$.moe.expertBytes', problem.expertBytes, 'memoryBytes')];
+  problem.servers.forEach((server, i) => {
+    const at = `$.servers[${i}]`;
+    checks.push(
+      plausibility(`${at}.expertMemoryBytes`, server.expertMemoryBytes, 'memoryBytes'),
+      plausibility(`${at}.flopsPerSecond`, server.flopsPerSecond, 'flopsPerSecond'),
+      plausibility(`${at}.device.memoryBandwidthBytesPerSecond`, server.device.memoryBandwidthBytesPerSecond, 'bytesPerSecond'),
+      plausibility(`${at}.device.perCallOverheadSeconds`, server.device.perCallOverheadSeconds, 'seconds'),
+      ...linkWarnings(`${at}.link`, server.link),
+    );
+  });
+  checks.push(...linkWarnings('$.serverLink', problem.serverLink));
+  return collectWarnings(checks);
 }
 
 export const moePlacementFormulation: Formulation<MoePlacementProblem, MoePlacementDecision> = {
   objectiveLabel: (p) =>
-    p.objective === 'traffic' ? 'cross-server traffic per decode step (bytes)' : p.objective === 'max-load' ? 'Σ over MoE layers of the busiest server’s compute time (s)' : 'expected per-token latency through the MoE layers (s)',
+    p.objective === 'traffic'
+      ? 'cross-server traffic per decode step (bytes)'
+      : p.objective === 'max-load'
+        ? 'Σ over MoE layers of the busiest server’s compute time (s)'
+        : 'expected per-token latency through the MoE layers (s)',
   kind: 'moe-placement',
   title: 'MoE expert placement and replication across heterogeneous edge servers (SplitMoE)',
   sense: 'min',
   inputSchema,
   parse: parseProblem,
   decisionSchema,
-  compile: (problem) => compileProblem(problem, bestBaseline(problem)),
+  compile: (problem, hints) => compileProblem(problem, hints?.incumbent),
+  warnings,
   exact: { notApplicable, solve: solveExact },
   evaluate: evaluateDecision,
   baselines,

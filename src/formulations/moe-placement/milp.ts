@@ -10,9 +10,8 @@
  */
 import { ModelBuilder, term, type Model, type Term } from '../../milp/model.ts';
 import type { Compiled } from '../types.ts';
-import { expertTokens, migrationObjective, replicaCapacity, serverRows } from './cost.ts';
+import { expertTokens, layerLoads, migrationObjective, placementValue, replicaCapacity, serverRows } from './cost.ts';
 import { aggregateLayerBound } from './bound.ts';
-import { evaluateDecision, layerLoads } from './evaluate.ts';
 import type { MoePlacementDecision, MoePlacementProblem, Replica } from './schema.ts';
 
 export interface BuildOptions {
@@ -220,31 +219,46 @@ export function buildLayerModel(problem: MoePlacementProblem, options: BuildOpti
   return { model, layers, decode, encode };
 }
 
+/** Whether every expert of every layer has a whole-expert slot somewhere (the family's feasibility test). */
+export function enoughSlots(problem: MoePlacementProblem): boolean {
+  const slots = problem.servers.reduce((a, _, s) => a + replicaCapacity(problem, s), 0);
+  return slots >= problem.layers * problem.experts;
+}
+
 /**
- * The whole problem as one MILP, warm-started from `start` when given (a feasible decision), with
- * each T_l bounded below by the layer's aggregate relaxation (bound.ts) — a valid inequality that
- * leaves the objective (seconds, evaluate's) untouched but spares the solver the weakest part of
- * its LP relaxation.
+ * The whole problem as one MILP — problem → model only: no peer, no exact method, no evaluate.
+ * Each T_l is bounded below by the layer's aggregate relaxation (bound.ts), a valid inequality
+ * that leaves the objective (seconds, evaluate's) untouched but spares the solver the weakest part
+ * of its LP relaxation. `incumbent` (the chain's warm start), valued with the cost functions, only
+ * gives the bisection a starting point.
+ *
+ * When the servers lack slots for every expert the model is built without those bounds (there is
+ * none: no T is feasible); its memory rows are then infeasible already in the LP relaxation, every
+ * coefficient stays finite, and the backend's "infeasible" is explained by explainInfeasible.
  */
-export function compileProblem(problem: MoePlacementProblem, start?: MoePlacementDecision | null): Compiled<MoePlacementDecision> {
+export function compileProblem(problem: MoePlacementProblem, incumbent?: MoePlacementDecision | null): Compiled<MoePlacementDecision> {
   const caps = problem.servers.map((_, s) => replicaCapacity(problem, s));
-  const startValues = start ? layerValues(problem, start) : null;
+  const start = incumbent ? placementValue(problem, incumbent) : null;
+  const upper = (l: number): number => (start !== null && start.feasible ? start.layers[l] : 0);
   const layerLowerBounds =
-    problem.objective === 'traffic'
+    problem.objective === 'traffic' || !enoughSlots(problem)
       ? undefined
-      : Array.from({ length: problem.layers }, (_, l) => aggregateLayerBound(problem, l, caps, startValues?.[l] ?? 0).bound);
+      : Array.from({ length: problem.layers }, (_, l) => finiteBound(aggregateLayerBound(problem, l, caps, upper(l))?.bound));
   const typical = layerLowerBounds ? Math.max(...layerLowerBounds) : 0;
   const rowScale = typical > 0 ? 1 / typical : 1;
   const built = buildLayerModel(problem, { rowScale, ...(layerLowerBounds ? { layerLowerBounds } : {}) });
-  const warmStart = start ? built.encode(canonicalize(problem, start).placement) : undefined;
   return {
     model: built.model,
     decode: (values) => ({ placement: built.decode(values) }),
-    ...(warmStart ? { warmStart } : {}),
+    encode: (decision) => {
+      // Not representable: a broken or infeasible decision (the model's rows would reject it).
+      if (!placementValue(problem, decision).feasible) return null;
+      return built.encode(canonicalize(problem, decision).placement);
+    },
   };
 }
 
-function layerValues(problem: MoePlacementProblem, decision: MoePlacementDecision): number[] | null {
-  const breakdown = evaluateDecision(problem, decision).breakdown as { layers: { value: number }[] } | null;
-  return breakdown === null ? null : breakdown.layers.map((l) => l.value);
+/** A lower bound usable as a column bound: finite and within the model builder's ±1e15, else 0 (no bound). */
+function finiteBound(bound: number | undefined): number {
+  return bound !== undefined && Number.isFinite(bound) && bound >= 0 && bound <= 1e15 ? bound : 0;
 }

@@ -38,6 +38,12 @@ export const MOE_MAXIMA = {
   batchTokens: 1e9,
   flopsPerSecond: 1e18,
 } as const;
+/**
+ * Effort limit of every MILP the exact method solves internally (single-layer and whole-problem
+ * MILPs). A node limit, not a time limit, so that the result is the same on every run and every
+ * machine; printed in the report. The user's time limit, when given, applies on top.
+ */
+export const DEFAULT_EXACT_NODE_LIMIT = 1000;
 const tooBig = (max: number): string => `must be at most ${max} (absurd size)`;
 
 /** Expert sizes written out, for an MoE that is not in the catalog. */
@@ -49,6 +55,10 @@ const inlineMoeSchema = z.strictObject({
   expertBytes: positive.lte(MOE_MAXIMA.bytes, tooBig(MOE_MAXIMA.bytes)).describe('bytes of one expert (weights as stored)'),
   expertFlopsPerToken: positive.lte(MOE_MAXIMA.flopsPerToken, tooBig(MOE_MAXIMA.flopsPerToken)).describe('forward FLOPs of one expert for one token'),
   activationBytesPerToken: positive.lte(MOE_MAXIMA.bytes, tooBig(MOE_MAXIMA.bytes)).describe('bytes of one token activation sent to an expert (and of its result sent back)'),
+  sharedExperts: nonNegativeInt
+    .lte(MOE_MAXIMA.experts, tooBig(MOE_MAXIMA.experts))
+    .optional()
+    .describe('always-active shared experts per MoE layer (every token visits each; default 0)'),
 });
 
 const popularitySchema = z.union([
@@ -72,7 +82,9 @@ const serverSchema = z.strictObject({
   device: deviceRefSchema,
   expertMemoryBytes: positive.lte(MOE_MAXIMA.bytes, tooBig(MOE_MAXIMA.bytes)).optional().describe('memory available for experts (default: the device memory)'),
   flopsPerSecond: positive.lte(MOE_MAXIMA.flopsPerSecond, tooBig(MOE_MAXIMA.flopsPerSecond)).optional().describe('sustained FLOP/s for expert FFNs, overriding peak × efficiency'),
-  link: linkRefSchema.optional().describe('link between the requesting side and this server (required unless the requester is on this server)'),
+  link: linkRefSchema
+    .optional()
+    .describe('link between the requesting side and this server (required unless the requester is on this server, refused there)'),
   node: z.string().min(1).optional().describe('node label, used by EPLB’s hierarchical policy'),
 });
 
@@ -103,6 +115,10 @@ export const inputSchema = z
       })
       .optional(),
     objective: z.enum(['latency', 'max-load', 'traffic']).default('latency'),
+    exactNodeLimit: positiveInt
+      .lte(2 ** 31 - 1, 'must be at most 2147483647')
+      .optional()
+      .describe(`branch-and-bound nodes each MILP inside the exact method may explore (default ${DEFAULT_EXACT_NODE_LIMIT})`),
   })
   .strict();
 
@@ -128,12 +144,20 @@ export interface MoePlacementProblem {
   readonly kind: 'moe-placement';
   readonly modelName: string;
   readonly layers: number;
+  /**
+   * Experts placed per layer: the routed ones (0 … routedExperts − 1) then the shared ones. A
+   * shared expert is placed like a routed one (memory and compute on some server, replicas
+   * allowed) and every token visits it — DeepSeek-V3 treats it as "a routed expert that every
+   * token selects" when deploying it.
+   */
   readonly experts: number;
+  readonly routedExperts: number;
+  readonly sharedExperts: number;
   readonly topK: number;
   readonly expertBytes: number;
   readonly expertFlopsPerToken: number;
   readonly activationBytesPerToken: number;
-  /** [layer][expert], each row sums to 1. */
+  /** [layer][routed expert], each row sums to 1. */
   readonly popularity: readonly (readonly number[])[];
   readonly popularitySource: PopularitySource;
   readonly batchTokens: number;
@@ -146,6 +170,8 @@ export interface MoePlacementProblem {
   readonly current: readonly (readonly (readonly boolean[])[])[] | null;
   readonly migrationWeight: number;
   readonly objective: MoeObjective;
+  /** Node limit of each MILP inside the exact method (DEFAULT_EXACT_NODE_LIMIT unless given). */
+  readonly exactNodeLimit: number;
 }
 
 /** One replica of an expert: the server that holds it and the share of the expert's tokens it serves. */
@@ -202,7 +228,9 @@ type Input = z.infer<typeof inputSchema>;
 interface ExpertShape {
   name: string;
   layers: number;
+  /** Routed experts per layer. */
   experts: number;
+  sharedExperts: number;
   topK: number;
   expertBytes: number;
   expertFlopsPerToken: number;
@@ -214,7 +242,7 @@ function expertShape(input: Input): ExpertShape {
   if (input.moe !== undefined) {
     const m = input.moe;
     if (m.topK > m.experts) throw new InputError('$.moe.topK', `topK (${m.topK}) exceeds the number of experts (${m.experts})`);
-    return checkedShape({ ...m, name: m.name ?? 'inline MoE' }, '$.moe');
+    return checkedShape({ ...m, name: m.name ?? 'inline MoE', sharedExperts: m.sharedExperts ?? 0 }, '$.moe');
   }
   if (input.model === undefined) throw new InputError('$.model', 'required: a catalog MoE model (or give `moe` with the expert sizes)');
   const model: ModelSpec = resolveModel(input.model, '$.model');
@@ -224,6 +252,7 @@ function expertShape(input: Input): ExpertShape {
     name: model.name,
     layers: model.layers - model.moe.denseLayers,
     experts: model.moe.experts,
+    sharedExperts: model.moe.sharedExperts,
     topK: model.moe.topK,
     expertBytes: params * bytesPerValue(model.dtype),
     // Two FLOPs (multiply and add) per weight per token.
@@ -234,7 +263,7 @@ function expertShape(input: Input): ExpertShape {
 
 /** The popularity matrix is layers × experts numbers; refuse sizes that cannot be held. */
 function checkedShape(shape: ExpertShape, path: string): ExpertShape {
-  const cells = shape.layers * shape.experts;
+  const cells = shape.layers * (shape.experts + shape.sharedExperts);
   if (cells > MOE_MAXIMA.popularityCells)
     throw new InputError(
       path,
@@ -246,8 +275,17 @@ function checkedShape(shape: ExpertShape, path: string): ExpertShape {
 function resolveServer(s: Input['servers'][number], i: number, isRequester: boolean): MoeServer {
   const path = `$.servers[${i}]`;
   const device = resolveDevice(s.device, `${path}.device`);
-  if (!isRequester && s.link === undefined) throw new InputError(`${path}.link`, 'required: the link from the requesting side to this server');
-  const link = isRequester ? null : resolveLink(s.link as NonNullable<typeof s.link>, `${path}.link`);
+  // A link on the requester's own server would be silently unused (its tokens never cross a
+  // network): refuse it rather than ignore it.
+  if (isRequester && s.link !== undefined)
+    throw new InputError(
+      `${path}.link`,
+      `the requester runs on this server (requester.server = ${i}), so its experts are reached without a link; remove \`link\``,
+    );
+  if (s.link === undefined) {
+    if (!isRequester) throw new InputError(`${path}.link`, 'required: the link from the requesting side to this server');
+  }
+  const link = s.link === undefined ? null : resolveLink(s.link, `${path}.link`);
   const expertMemoryBytes = s.expertMemoryBytes ?? device.memoryBytes;
   if (expertMemoryBytes > device.memoryBytes)
     throw new InputError(`${path}.expertMemoryBytes`, `${expertMemoryBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`);
@@ -268,11 +306,13 @@ export function parseProblem(raw: unknown): MoePlacementProblem {
   const input = parsed.data;
   const shape = expertShape(input);
   const S = input.servers.length;
-  const placementCells = shape.layers * shape.experts * S;
+  const placed = shape.experts + shape.sharedExperts;
+  const placementCells = shape.layers * placed * S;
   if (placementCells > MOE_MAXIMA.placementCells)
     throw new InputError(
       '$.servers',
-      `${shape.layers} MoE layers × ${shape.experts} experts × ${S} servers = ${placementCells} placement choices; at most ${MOE_MAXIMA.placementCells} (absurd size)`,
+      `${shape.layers} MoE layers × ${placed} experts × ${S} servers = ${placementCells} placement choices; ` +
+        `at most ${MOE_MAXIMA.placementCells} (absurd size)`,
     );
   const requesterServer = input.requester?.server ?? null;
   if (requesterServer !== null && requesterServer >= S)
@@ -300,21 +340,26 @@ export function parseProblem(raw: unknown): MoePlacementProblem {
     popularity = generatePopularity(popularitySource, shape.layers, shape.experts);
   }
 
-  if (input.maxReplicasPerLayer !== undefined && input.maxReplicasPerLayer < shape.experts)
-    throw new InputError('$.maxReplicasPerLayer', `must be at least the number of experts (${shape.experts}): every expert needs a replica`);
+  if (input.maxReplicasPerLayer !== undefined && input.maxReplicasPerLayer < placed)
+    throw new InputError(
+      '$.maxReplicasPerLayer',
+      `must be at least the number of experts placed per layer (${placed}` +
+        `${shape.sharedExperts > 0 ? `: ${shape.experts} routed + ${shape.sharedExperts} shared` : ''}): every expert needs a replica`,
+    );
   if (input.expertGroups !== undefined && shape.experts % input.expertGroups !== 0)
-    throw new InputError('$.expertGroups', `must divide the number of experts (${shape.experts})`);
+    throw new InputError('$.expertGroups', `must divide the number of routed experts (${shape.experts})`);
 
   let current: boolean[][][] | null = null;
   if (input.migration !== undefined) {
     const c = input.migration.current;
     if (c.length !== shape.layers) throw new InputError('$.migration.current', `has ${c.length} layers, the model has ${shape.layers}`);
-    current = Array.from({ length: shape.layers }, () => Array.from({ length: shape.experts }, () => new Array<boolean>(S).fill(false)));
+    current = Array.from({ length: shape.layers }, () => Array.from({ length: placed }, () => new Array<boolean>(S).fill(false)));
     for (let l = 0; l < shape.layers; l++) {
       if (c[l].length !== S) throw new InputError(`$.migration.current[${l}]`, `has ${c[l].length} servers, the problem has ${S}`);
       for (let s = 0; s < S; s++) {
         for (const [j, e] of c[l][s].entries()) {
-          if (e >= shape.experts) throw new InputError(`$.migration.current[${l}][${s}][${j}]`, `expert ${e} does not exist (experts are 0..${shape.experts - 1})`);
+          if (e >= placed)
+            throw new InputError(`$.migration.current[${l}][${s}][${j}]`, `expert ${e} does not exist (experts are 0..${placed - 1})`);
           current[l][e][s] = true;
         }
       }
@@ -325,7 +370,9 @@ export function parseProblem(raw: unknown): MoePlacementProblem {
     kind: 'moe-placement',
     modelName: shape.name,
     layers: shape.layers,
-    experts: shape.experts,
+    experts: placed,
+    routedExperts: shape.experts,
+    sharedExperts: shape.sharedExperts,
     topK: shape.topK,
     expertBytes: shape.expertBytes,
     expertFlopsPerToken: shape.expertFlopsPerToken,
@@ -341,5 +388,6 @@ export function parseProblem(raw: unknown): MoePlacementProblem {
     current,
     migrationWeight: input.migration?.weight ?? 0,
     objective: input.objective,
+    exactNodeLimit: input.exactNodeLimit ?? DEFAULT_EXACT_NODE_LIMIT,
   };
 }

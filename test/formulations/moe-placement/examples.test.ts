@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { compare, solve } from '../../../src/api.ts';
 import { InputError } from '../../../src/errors.ts';
 import { balancedPacking, eplbPlacement, eplbRebalance, replicateExperts } from '../../../src/formulations/moe-placement/baselines.ts';
-import type { MoeBreakdown } from '../../../src/formulations/moe-placement/evaluate.ts';
+import { evaluateDecision } from '../../../src/formulations/moe-placement/evaluate.ts';
 import { context, formulation as F, tinyRaw } from './helpers.ts';
 
 const BIN = new URL('../../../bin/edgeplan.js', import.meta.url).pathname;
@@ -89,7 +89,8 @@ describe('parsing', () => {
     expect(mixtral.activationBytesPerToken).toBe(4096 * 2);
     const deepseek = F.parse(JSON.parse(readFileSync(problemFile('deepseek-v3-16-servers'), 'utf8')));
     expect(deepseek.layers).toBe(58);
-    expect(deepseek.experts).toBe(256);
+    expect(deepseek.experts).toBe(257);
+    expect(deepseek.routedExperts).toBe(256);
     expect(deepseek.topK).toBe(8);
     expect(deepseek.expertBytes).toBe(3 * 7168 * 2048);
     // Busiest expert ≈ 3× the mean on average (REFERENCE-FACTS), from the recorded generator.
@@ -107,7 +108,7 @@ describe('parsing', () => {
     const zipf = F.parse({ ...raw, popularity: { generator: 'zipf', exponent: 1.2, seed: 1 } });
     for (const row of zipf.popularity) expect(row.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 12);
     const d = F.baselines[1].run(a)!;
-    expect((F.evaluate(a, d).breakdown as MoeBreakdown).popularity).toEqual({ kind: 'lognormal', sigma: 0.6, seed: 5 });
+    expect(evaluateDecision(a, d).breakdown!.popularity).toEqual({ kind: 'lognormal', sigma: 0.6, seed: 5 });
   });
 
   it('rejects bad input with the JSON path and the rule', () => {
@@ -173,7 +174,7 @@ describe('decisions', () => {
     const p = F.parse(raw);
     const r = await F.exact!.solve(p, context());
     expect(r.termination).toBe('optimal');
-    const b = F.evaluate(p, r.decision!).breakdown as MoeBreakdown;
+    const b = evaluateDecision(p, r.decision!).breakdown!;
     // A huge weight keeps the current placement: nothing moves.
     expect(b.migration?.replicasMoved).toBe(0);
     const cheap = F.parse({ ...raw, migration: { current, weight: 0 } });

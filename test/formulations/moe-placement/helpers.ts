@@ -6,9 +6,10 @@ import type { MoePlacementDecision, MoePlacementProblem, Replica } from '../../.
 
 export { formulation };
 
-export function context(backend: BackendName = 'highs', mipGap = 1e-6): ExactContext {
+/** An exact-method context with no time limit (the method's result is then reproducible). */
+export function context(backend: BackendName = 'highs', mipGap = 1e-6): ExactContext<MoePlacementDecision> {
   const b = getBackend(backend);
-  return { mipGap, timeLimitSeconds: 120, solveMilp: (model, options) => b.solve(model, options) };
+  return { mipGap, solveMilp: (model, options) => b.solve(model, options) };
 }
 
 export interface TinySpec {
@@ -21,6 +22,7 @@ export interface TinySpec {
   flops: number;
   replicas?: number;
   objective?: 'latency' | 'max-load' | 'traffic';
+  sharedExperts?: number;
 }
 
 export const EXPERT_BYTES = 1e9;
@@ -37,6 +39,7 @@ export function tinyRaw(spec: TinySpec): Record<string, unknown> {
       expertBytes: EXPERT_BYTES,
       expertFlopsPerToken: spec.flops,
       activationBytesPerToken: 8192,
+      ...(spec.sharedExperts !== undefined ? { sharedExperts: spec.sharedExperts } : {}),
     },
     popularity: { matrix: spec.loads },
     batchTokens: spec.batchTokens,
