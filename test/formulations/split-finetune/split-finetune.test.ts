@@ -123,7 +123,7 @@ describe('split-finetune properties (tiny generated instances)', () => {
           expect(e.objective).toBeLessThanOrEqual(be.objective * (1 + 1e-9));
         }
       }),
-      runs(40),
+      runs(25),
     );
   });
 
