@@ -174,12 +174,31 @@ describe('edgeplan commands', () => {
   });
 
   it('maps terminations to exit codes', () => {
-    const base = { kind: 'milp', objectiveLabel: 'objective (minimised)', method: 'highs' as const, attempts: [], options: { backend: 'auto' as const, mipGap: 1e-6 }, timeSeconds: 0 };
+    const base = {
+      kind: 'milp',
+      objectiveLabel: 'objective (minimised)',
+      sense: 'min' as const,
+      method: 'highs' as const,
+      primalStatus: 'none' as const,
+      bounds: { primal: Infinity, dual: -Infinity },
+      claim: null,
+      attempts: [],
+      options: { backend: 'auto' as const, mipGap: 1e-6 },
+      warmStart: null,
+      steps: { warmStartSeconds: null, compileSeconds: null },
+      warnings: [],
+      timeSeconds: 0,
+    };
     const evaluation = { feasible: true, objective: 1, violations: [], breakdown: null };
-    expect(solveExitCode({ ...base, termination: 'time_limit', solution: { decision: {}, objective: 1, evaluation } })).toBe(0);
+    const held = { ...base, primalStatus: 'feasible' as const, solution: { decision: {}, objective: 1, evaluation } };
+    expect(solveExitCode({ ...held, termination: 'time_limit' })).toBe(0);
+    expect(solveExitCode({ ...held, termination: 'numerical_error' })).toBe(0);
     expect(solveExitCode({ ...base, termination: 'time_limit', solution: null })).toBe(1);
     expect(solveExitCode({ ...base, termination: 'infeasible', solution: null })).toBe(1);
+    expect(solveExitCode({ ...base, termination: 'infeasible_or_unbounded', solution: null })).toBe(1);
     expect(solveExitCode({ ...base, termination: 'error', solution: null })).toBe(3);
+    expect(solveExitCode({ ...base, termination: 'memory_limit', solution: null })).toBe(3);
+    expect(solveExitCode({ ...base, termination: 'numerical_error', solution: null })).toBe(3);
   });
 });
 
