@@ -1,5 +1,6 @@
 /**
- * Peers, re-implemented from their published descriptions and scored by our evaluate:
+ * Peers, re-implemented from their published descriptions and scored by our evaluate (they value
+ * choices with the cost functions only and never call the exact method):
  * - `trimcaching-greedy`: TrimCaching's successive greedy (Qu et al. 2024): servers one after
  *   another; each adds the model with the best marginal gain per extra stored byte (blocks it
  *   already holds are free), counting requests earlier servers already serve as won.
@@ -9,15 +10,10 @@
  *   order, while they fit (classic popularity caching).
  */
 import type { Baseline } from '../types.ts';
-import { storageBytes } from './cost.ts';
+import { fitsStorage, storageBytes } from './cost.ts';
+import { toDecision } from './decision.ts';
 import { demandGroups, type DemandGroup } from './milp.ts';
 import type { Decision, Problem } from './schema.ts';
-
-function toDecision(problem: Problem, sets: readonly number[][]): Decision {
-  const cached: Record<string, string[]> = {};
-  problem.servers.forEach((s, n) => (cached[s.id] = [...sets[n]].sort((a, b) => a - b).map((m) => problem.models[m].id)));
-  return { cached };
-}
 
 /** Best gain already won for each demand group, given the sets chosen so far. */
 function currentGain(groups: readonly DemandGroup[], sets: readonly Set<number>[]): number[] {
@@ -42,7 +38,7 @@ function successiveGreedy(problem: Problem, believedSize: (held: Set<number>, m:
         for (const e of byServer[n]) if (e.g.model === m) gain += e.g.mass * Math.max(0, e.gain - won[e.gi]);
         if (gain <= 0) continue;
         const extra = believedSize(sets[n], m) - used;
-        if (used + extra > capacity) continue;
+        if (!fitsStorage(used + extra, capacity)) continue;
         const density = extra <= 0 ? Infinity : gain / extra;
         if (density > bestDensity || (density === bestDensity && gain > bestGain)) {
           best = m;
@@ -83,7 +79,7 @@ export const baselines: readonly Baseline<Problem, Decision>[] = [
         for (const g of groups) if (g.options.some((o) => o.server === n)) popularity[g.model] += g.mass;
         const order = problem.models.map((_, m) => m).filter((m) => popularity[m] > 0).sort((a, b) => popularity[b] - popularity[a] || a - b);
         const chosen: number[] = [];
-        for (const m of order) if (storageBytes(problem, [...chosen, m]) <= s.storageBytes) chosen.push(m);
+        for (const m of order) if (fitsStorage(storageBytes(problem, [...chosen, m]), s.storageBytes)) chosen.push(m);
         return chosen;
       });
       return toDecision(problem, sets);

@@ -6,6 +6,7 @@
 import { rooflineTime, type DeviceSpec } from '../../cost/device.ts';
 import { downlinkSeconds, type LinkSpec } from '../../cost/link.ts';
 import { layerForwardFlopsPerToken, totalParams, weightBytes, type ModelSpec } from '../../cost/model.ts';
+import { withinLimit } from '../tolerance.ts';
 import type { Problem } from './schema.ts';
 
 /**
@@ -66,4 +67,20 @@ export function serveGain(problem: Problem, user: number, server: number, model:
   if (t === null) return 0;
   if (problem.objective === 'hit-ratio') return 1;
   return Math.max(0, (problem.cloudLatencySeconds as number) - t);
+}
+
+/**
+ * Whether server n serving (u, m) counts as an edge serve: it covers u for m and, under the
+ * expected-latency objective, is faster than the cloud (a slower server is never used: the
+ * request goes to the cloud). One rule for evaluate's hit ratio, the MILP's groups and replay.
+ */
+export function edgeServes(problem: Problem, user: number, server: number, model: number): boolean {
+  const t = problem.latencySeconds[user][server][model];
+  if (t === null) return false;
+  return problem.objective === 'hit-ratio' || t < (problem.cloudLatencySeconds as number);
+}
+
+/** Whether `bytes` fit a server's storage under the one tolerance policy (src/formulations/tolerance.ts). */
+export function fitsStorage(bytes: number, capacityBytes: number): boolean {
+  return withinLimit(bytes, capacityBytes);
 }

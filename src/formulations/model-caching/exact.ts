@@ -8,7 +8,8 @@
  * an OR over servers — maximum coverage is a special case, NP-hard — and the MILP is used.
  */
 import type { ExactContext, ExactResult } from '../types.ts';
-import { storageBytes } from './cost.ts';
+import { fitsStorage, storageBytes } from './cost.ts';
+import { toDecision } from './decision.ts';
 import { demandGroups } from './milp.ts';
 import type { Decision, Problem } from './schema.ts';
 
@@ -75,7 +76,7 @@ function solveServer(problem: Problem, value: Map<number, number>, capacity: num
     for (let mask = 0; mask < 1 << fam.length; mask++) {
       const models = fam.filter((_, i) => mask & (1 << i));
       const bytes = storageBytes(problem, models);
-      if (bytes > capacity) continue;
+      if (!fitsStorage(bytes, capacity)) continue;
       options.push({ bytes, value: models.reduce((s, m) => s + (value.get(m) as number), 0), models });
     }
     const famFront = pareto(options);
@@ -83,7 +84,7 @@ function solveServer(problem: Problem, value: Map<number, number>, capacity: num
     for (const a of frontier)
       for (const o of famFront) {
         const bytes = a.bytes + o.bytes;
-        if (bytes <= capacity) merged.push({ bytes, value: a.value + o.value, models: o.models.length === 0 ? a.models : [...a.models, ...o.models] });
+        if (fitsStorage(bytes, capacity)) merged.push({ bytes, value: a.value + o.value, models: o.models.length === 0 ? a.models : [...a.models, ...o.models] });
       }
     frontier = pareto(merged);
     if (frontier.length > MAX_FRONTIER) return null;
@@ -91,7 +92,8 @@ function solveServer(problem: Problem, value: Map<number, number>, capacity: num
   return frontier.reduce((best, p) => (p.value > best.value ? p : best), frontier[0]);
 }
 
-export async function solveExact(problem: Problem, _context: ExactContext): Promise<ExactResult<Decision>> {
+/** Valued with the cost functions only; needs no incumbent (it enumerates) and no time limit (it is fast). */
+export async function solveExact(problem: Problem, _context: ExactContext<Decision>): Promise<ExactResult<Decision>> {
   const why = notApplicable(problem);
   if (why) return { termination: 'error', decision: null, message: `exact method does not apply: ${why}` };
   const perServer = problem.servers.map(() => new Map<number, number>());
@@ -100,14 +102,18 @@ export async function solveExact(problem: Problem, _context: ExactContext): Prom
     const values = perServer[o.server];
     values.set(g.model, (values.get(g.model) ?? 0) + g.mass * o.gain);
   }
-  const cached: Record<string, string[]> = {};
+  const sets: number[][] = [];
   let gained = 0;
   for (let n = 0; n < problem.servers.length; n++) {
     const best = solveServer(problem, perServer[n], problem.servers[n].storageBytes);
-    if (!best) return { termination: 'error', decision: null, message: `server ${problem.servers[n].id}: the Pareto frontier grew past ${MAX_FRONTIER} points` };
+    if (!best) {
+      const message = `server ${problem.servers[n].id}: the Pareto frontier grew past ${MAX_FRONTIER} points`;
+      return { termination: 'error', decision: null, message };
+    }
     gained += best.value;
-    cached[problem.servers[n].id] = [...best.models].sort((a, b) => a - b).map((m) => problem.models[m].id);
+    sets.push([...best.models]);
   }
   const objective = problem.objective === 'hit-ratio' ? gained : (problem.cloudLatencySeconds as number) - gained;
-  return { termination: 'optimal', decision: { cached }, bound: objective, details: { method: 'per-server set-union knapsack, family subsets + Pareto merge' } };
+  const details = { method: 'per-server set-union knapsack, family subsets + Pareto merge' };
+  return { termination: 'optimal', decision: toDecision(problem, sets), bound: objective, details };
 }

@@ -5,8 +5,10 @@
  * options for a model are merged, which keeps the model small for hundreds of users.
  */
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
+import { FEASIBILITY_RTOL } from '../tolerance.ts';
 import type { Compiled } from '../types.ts';
 import { requestMass, serveGain } from './cost.ts';
+import { cachedSets, toDecision } from './decision.ts';
 import type { Decision, Problem } from './schema.ts';
 
 /** Users with the same per-server gain vector for one model, merged. */
@@ -34,32 +36,28 @@ export function demandGroups(problem: Problem): DemandGroup[] {
   return [...groups.values()];
 }
 
-/** Column vector for a decision, used as a warm start. */
-function encode(problem: Problem, decision: Decision, layout: Layout): number[] {
+/** Column vector of a decision (a warm start); null when it names servers or models the problem lacks. */
+function encode(problem: Problem, decision: Decision, layout: Layout): number[] | null {
+  const { sets, violations } = cachedSets(problem, decision);
+  if (violations.length > 0) return null;
   const values = new Array<number>(layout.columns).fill(0);
-  const serverIndex = new Map(problem.servers.map((s, i) => [s.id, i]));
-  const modelIndex = new Map(problem.models.map((m, i) => [m.id, i]));
-  const held: Set<number>[] = problem.servers.map(() => new Set());
-  for (const [sid, ids] of Object.entries(decision.cached)) {
-    const n = serverIndex.get(sid);
-    if (n === undefined) continue;
-    for (const id of ids) {
-      const m = modelIndex.get(id);
-      if (m === undefined) continue;
-      held[n].add(m);
+  const held: Set<number>[] = sets.map((set) => new Set(set));
+  sets.forEach((set, n) => {
+    for (const m of set) {
+      // A model no demand group can use has no column: leaving it out changes no objective term.
       const col = layout.x[n][m];
-      if (col !== undefined) values[col] = 1;
+      if (col === undefined) continue;
+      values[col] = 1;
       for (const b of problem.models[m].blocks) {
         const yc = layout.y[n][b];
         if (yc !== undefined) values[yc] = 1;
       }
     }
-  }
+  });
   layout.groups.forEach((g, gi) => {
     const ranked = g.options.filter((o) => held[o.server].has(g.model)).sort((a, b) => b.gain - a.gain);
     if (ranked.length > 0) values[layout.serve[gi][ranked[0].server] as number] = 1;
   });
-  // A warm start must satisfy every row: drop x columns whose model is not useful (absent column).
   return values;
 }
 
@@ -72,7 +70,8 @@ interface Layout {
   readonly serve: (number | undefined)[][];
 }
 
-export function compile(problem: Problem, warm?: Decision | null): Compiled<Decision> {
+/** Problem → model only (no peer, exact method or evaluate runs here). */
+export function compile(problem: Problem): Compiled<Decision> {
   const sense = problem.objective === 'hit-ratio' ? 'max' : 'min';
   const b = new ModelBuilder(`model-caching`, sense);
   const groups = demandGroups(problem);
@@ -81,7 +80,7 @@ export function compile(problem: Problem, warm?: Decision | null): Compiled<Deci
   const y: (number | undefined)[][] = problem.servers.map(() => problem.blocks.map(() => undefined));
 
   // Only (server, model) pairs that some demand group can use get a column.
-  for (const g of groups) for (const o of g.options) if (x[o.server][g.model] === undefined) x[o.server][g.model] = b.binary(`x[${problem.servers[o.server].id}][${problem.models[g.model].id}]`);
+  for (const g of groups) for (const o of g.options) if (x[o.server][g.model] === undefined) x[o.server][g.model] = b.binary(`x[${o.server}][${g.model}]`);
 
   for (let n = 0; n < N; n++) {
     const storage: Term[] = [];
@@ -92,7 +91,7 @@ export function compile(problem: Problem, warm?: Decision | null): Compiled<Deci
         for (const blk of m.blocks) {
           let yc = y[n][blk];
           if (yc === undefined) {
-            yc = b.binary(`y[${problem.servers[n].id}][${problem.blocks[blk].id}]`);
+            yc = b.binary(`y[${n}][${blk}]`);
             y[n][blk] = yc;
             storage.push(term(yc, problem.blocks[blk].sizeBytes));
           }
@@ -105,7 +104,14 @@ export function compile(problem: Problem, warm?: Decision | null): Compiled<Deci
         if (xc !== undefined) storage.push(term(xc, m.sizeBytes));
       });
     }
-    if (storage.length > 0) b.lessEqual(`storage[${problem.servers[n].id}]`, storage, problem.servers[n].storageBytes);
+    if (storage.length > 0) {
+      // In units of the capacity (bytes up to 1e10 next to ±1 rows misled GLPK), at the limit the
+      // tolerance policy allows: C(1 + FEASIBILITY_RTOL).
+      const capacity = problem.servers[n].storageBytes;
+      const unit = capacity > 0 ? capacity : Math.max(...storage.map((t) => t.coefficient));
+      const scaled = storage.map((t) => term(t.variable, t.coefficient / unit));
+      b.lessEqual(`storage[${n}]`, scaled, capacity > 0 ? 1 + FEASIBILITY_RTOL : 0);
+    }
   }
 
   const serve: (number | undefined)[][] = groups.map(() => new Array<number | undefined>(N).fill(undefined));
@@ -127,15 +133,14 @@ export function compile(problem: Problem, warm?: Decision | null): Compiled<Deci
   return {
     model,
     decode(values) {
-      const cached: Record<string, string[]> = {};
-      problem.servers.forEach((s, n) => {
-        cached[s.id] = problem.models.filter((_, k) => {
+      const sets = problem.servers.map((_, n) =>
+        problem.models.flatMap((_, k) => {
           const col = x[n][k];
-          return col !== undefined && values[col] > 0.5;
-        }).map((m) => m.id);
-      });
-      return { cached };
+          return col !== undefined && values[col] > 0.5 ? [k] : [];
+        }),
+      );
+      return toDecision(problem, sets);
     },
-    warmStart: warm ? encode(problem, warm, layout) : undefined,
+    encode: (decision) => encode(problem, decision, layout),
   };
 }

@@ -10,6 +10,7 @@ import { InputError, inputErrorFromZod } from '../../errors.ts';
 import { buildCatalogFamily, type BuiltFamily } from './families.ts';
 import { computeServeLatency } from './cost.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
+import type { LinkSpec } from '../../cost/link.ts';
 import type { ModelSpec } from '../../cost/model.ts';
 
 const id = z.string().min(1, 'must not be empty');
@@ -53,7 +54,10 @@ const serverSchema = z.strictObject({ id, storageBytes: nonNegative, device: dev
 
 const userSchema = z.strictObject({
   id,
-  /** Request probability per model id; normalised to sum to one. */
+  /**
+   * Request probability per model id; each in [0, 1], normalised to sum to one (with a warning
+   * when they do not). Read from the raw JSON's own keys: zod's record drops a `__proto__` key.
+   */
   requests: z.record(z.string(), probability),
   /** Servers that can serve this user within its latency bound (coverage given). */
   servers: z.array(id).optional(),
@@ -68,7 +72,9 @@ const userSchema = z.strictObject({
 });
 
 export const inputSchema = z.strictObject({
+  $schema: z.string().optional(),
   kind: z.literal('model-caching'),
+  description: z.string().optional(),
   blocks: z.array(blockSchema).default([]),
   models: z.array(modelSchema).default([]),
   families: z.array(familySchema).default([]),
@@ -101,6 +107,8 @@ export interface Server {
 
 export interface User {
   readonly id: string;
+  /** Sum of the request probabilities as written (normalised to 1 in `requests`; warned when not 1). */
+  readonly writtenRequestSum: number;
   /** Weight of this user's requests in the objective (its rate share, summing to 1 over users). */
   readonly share: number;
   /** Request probability per model index, summing to 1. */
@@ -122,6 +130,28 @@ export interface Problem {
   readonly objective: 'hit-ratio' | 'expected-latency';
   readonly cloudLatencySeconds: number | null;
   readonly parameterSharing: boolean;
+  /** How many of `blocks` (the first ones) the user wrote in `$.blocks`; the rest come from families. */
+  readonly writtenBlocks: number;
+  /** Links the user wrote (after catalog resolution), with their JSON paths, for plausibility warnings. */
+  readonly links: readonly { readonly path: string; readonly link: LinkSpec }[];
+}
+
+const isPlainRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The entries of a JSON object keyed by user strings, from the raw input's own keys (`__proto__`
+ * is a legal id; zod's record output and a plain `{}` both lose it). Values zod already checked
+ * are taken from its output; one it skipped is checked here against the same schema.
+ */
+function ownEntries<T>(raw: unknown, parsed: Record<string, T>, value: z.ZodType<T>, path: string): [string, T][] {
+  if (!isPlainRecord(raw)) return Object.entries(parsed);
+  return Object.keys(raw).map((key): [string, T] => {
+    if (Object.hasOwn(parsed, key)) return [key, parsed[key]];
+    const r = value.safeParse(raw[key]);
+    if (!r.success) throw new InputError(`${path}[${JSON.stringify(key)}]`, r.error.issues[0]?.message ?? 'invalid value');
+    return [key, r.data];
+  });
 }
 
 export function parseProblem(raw: unknown): Problem {
@@ -179,18 +209,26 @@ export function parseProblem(raw: unknown): Problem {
 
   const totalWeight = input.users.reduce((s, u) => s + u.weight, 0);
   const users: User[] = [];
+  const userIndex = new Map<string, number>();
+  const links: { path: string; link: LinkSpec }[] = [];
   const latencySeconds: (number | null)[][][] = [];
+  const rawUsers = isPlainRecord(raw) && Array.isArray(raw.users) ? (raw.users as unknown[]) : [];
   input.users.forEach((u, i) => {
     const path = `$.users[${i}]`;
+    const first = userIndex.get(u.id);
+    if (first !== undefined) throw new InputError(`${path}.id`, `user id "${u.id}" is defined twice (first at $.users[${first}])`);
+    userIndex.set(u.id, i);
+    const rawUser = rawUsers[i];
+    const rawRequests = isPlainRecord(rawUser) ? rawUser.requests : undefined;
     const requests = new Array<number>(models.length).fill(0);
-    for (const [m, p] of Object.entries(u.requests)) {
+    for (const [m, p] of ownEntries(rawRequests, u.requests, probability, `${path}.requests`)) {
       const k = modelIndex.get(m);
       if (k === undefined) throw new InputError(`${path}.requests[${JSON.stringify(m)}]`, `model "${m}" is not declared`);
       requests[k] = p;
     }
     const sum = requests.reduce((s, p) => s + p, 0);
     if (sum <= 0) throw new InputError(`${path}.requests`, 'request probabilities must not all be zero');
-    users.push({ id: u.id, share: u.weight / totalWeight, requests: requests.map((p) => p / sum) });
+    users.push({ id: u.id, writtenRequestSum: sum, share: u.weight / totalWeight, requests: requests.map((p) => p / sum) });
 
     const row: (number | null)[][] = servers.map(() => models.map(() => null));
     if (u.servers && u.links) throw new InputError(`${path}.links`, 'give either servers (coverage) or links (computed coverage), not both');
@@ -207,6 +245,7 @@ export function parseProblem(raw: unknown): Problem {
         const n = serverIndex.get(l.server);
         if (n === undefined) throw new InputError(`${path}.links[${j}].server`, `server "${l.server}" is not declared`);
         const link = resolveLink(l.link, `${path}.links[${j}].link`);
+        links.push({ path: `${path}.links[${j}].link`, link });
         row[n] = models.map((m, k) => {
           const t = computeServeLatency(m.sizeBytes, link, device, architectures[k], computeSeconds[k], u.tokensPerRequest ?? 0);
           return t <= (u.latencyBoundSeconds as number) ? t : null;
@@ -230,11 +269,20 @@ export function parseProblem(raw: unknown): Problem {
     objective: input.objective,
     cloudLatencySeconds: input.cloudLatencySeconds ?? null,
     parameterSharing: input.parameterSharing,
+    writtenBlocks: input.blocks.length,
+    links,
   };
 }
 
-export const decisionSchema = z.strictObject({
-  /** For each server id, the ids of the models it caches. */
-  cached: z.record(z.string(), z.array(z.string())),
-});
+/**
+ * For each server id, the ids of the models it caches. A custom check rather than zod's record,
+ * which drops a `__proto__` key: the object is kept as written (its own keys), and every reader
+ * goes through `Object.keys`/`Object.hasOwn`; writers build null-prototype records.
+ */
+const cachedSchema = z.custom<Record<string, string[]>>(
+  (v) => isPlainRecord(v) && Object.keys(v).every((k) => Array.isArray(v[k]) && (v[k] as unknown[]).every((id) => typeof id === 'string')),
+  'expected an object mapping server ids to arrays of model ids',
+);
+
+export const decisionSchema = z.strictObject({ cached: cachedSchema });
 export type Decision = z.infer<typeof decisionSchema>;

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
-import { getBackend } from '../../../src/backends/registry.ts';
+import { solve } from '../../../src/api.ts';
 import type { BackendName } from '../../../src/backends/types.ts';
 import { modelCaching } from '../../../src/formulations/model-caching/index.ts';
 import type { Decision, Problem } from '../../../src/formulations/model-caching/schema.ts';
-import { storageBytes } from '../../../src/formulations/model-caching/cost.ts';
+import { fitsStorage, storageBytes } from '../../../src/formulations/model-caching/cost.ts';
+import { emptyCached } from '../../../src/formulations/model-caching/decision.ts';
 
 /** Small random instances: blocks shared inside families, random coverage and popularity. */
 export const smallInstance = fc
@@ -29,16 +30,21 @@ export const smallInstance = fc
       const requests: Record<string, number> = {};
       models.forEach((m, i) => (requests[m.id] = u.weights[i % u.weights.length]));
       if (Object.values(requests).every((p) => p === 0)) requests[models[0].id] = 1;
-      return { id: `u${k}`, servers: covered, requests: Object.fromEntries(Object.entries(requests).map(([m, p]) => [m, p / 10])) };
+      const written = Object.fromEntries(Object.entries(requests).map(([m, p]) => [m, p / 10]));
+      if (!latency) return { id: `u${k}`, servers: covered, requests: written };
+      // Latency instances reach servers over links (0.2 s, 0.5 s, … plus the download), so that
+      // serve latencies differ by server and no optimum is a degenerate 0.
+      const links = covered.map((id) => ({ server: id, link: { downlinkBitsPerSecond: 1e12, uplinkBitsPerSecond: 1e9, latencySeconds: 0.2 + 0.3 * Number(id.slice(1)) } }));
+      return { id: `u${k}`, links, latencyBoundSeconds: 100, requests: written };
     });
     return { kind: 'model-caching', blocks, models, servers: serverList, users: userList, objective: latency ? 'expected-latency' : 'hit-ratio', cloudLatencySeconds: latency ? 2 : undefined } as Record<string, unknown>;
   });
 
-export async function solveMilp(problem: Problem, backend: BackendName = 'highs'): Promise<{ decision: Decision; objective: number }> {
-  const compiled = modelCaching.compile!(problem);
-  const result = await getBackend(backend).solve(compiled.model, { mipGap: 1e-9 });
-  if (result.termination !== 'optimal' || !result.solution) throw new Error(`${backend}: ${result.termination} ${result.message ?? ''}`);
-  return { decision: compiled.decode(result.solution.values), objective: result.solution.objective };
+/** One backend through the solve chain (which compiles, solves, decodes and certifies). */
+export async function solveMilp(raw: unknown, backend: BackendName = 'highs'): Promise<{ decision: Decision; objective: number }> {
+  const report = await solve(raw, { backend, mipGap: 1e-9 });
+  if (report.termination !== 'optimal' || !report.solution) throw new Error(`${backend}: ${report.termination}`);
+  return { decision: report.solution.decision as Decision, objective: report.solution.objective };
 }
 
 /** Every combination of cached sets, one subset of models per server. */
@@ -50,7 +56,7 @@ export function bruteForce(problem: Problem): number {
   const sets: number[][] = [];
   const rec = (n: number): void => {
     if (n === N) {
-      const cached: Record<string, string[]> = {};
+      const cached = emptyCached();
       problem.servers.forEach((s, k) => (cached[s.id] = sets[k].map((m) => problem.models[m].id)));
       const e = modelCaching.evaluate(problem, { cached });
       if (e.feasible) best = Math.max(best, sense * e.objective);
@@ -58,7 +64,7 @@ export function bruteForce(problem: Problem): number {
     }
     for (let mask = 0; mask < 1 << M; mask++) {
       const s = Array.from({ length: M }, (_, m) => m).filter((m) => mask & (1 << m));
-      if (storageBytes(problem, s) > problem.servers[n].storageBytes) continue;
+      if (!fitsStorage(storageBytes(problem, s), problem.servers[n].storageBytes)) continue;
       sets[n] = s;
       rec(n + 1);
     }
