@@ -132,7 +132,8 @@ export function formatCompare(report: CompareReport): string {
   if (report.contradictions.length > 0) {
     lines.push(`CONTRADICTIONS (${report.contradictions.length})`, ...report.contradictions.map((c) => `  ${c}`));
   } else if (agreement.methods.length >= 2) {
-    lines.push(`agreement: ${agreement.methods.join(', ')} certified optimal with the same objective, and no method contradicts another`);
+    const same = agreement.spread === 0 ? 'with the same objective' : `with objectives equal within the tolerance (relative spread ${agreement.spread.toPrecision(2)})`;
+    lines.push(`agreement: ${agreement.methods.join(', ')} certified optimal ${same}, and no method contradicts another`);
   } else if (agreement.methods.length === 1) lines.push(`only ${agreement.methods[0]} proved optimality; no method contradicts another`);
   else lines.push('no method proved optimality; no method contradicts another');
   lines.push(report.best === null ? 'best: no method found a feasible decision' : `best: ${num(report.best.objective)} (${report.best.method})`);
