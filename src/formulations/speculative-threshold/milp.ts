@@ -59,14 +59,15 @@ export function undominatedChoices(p: SpeculativeProblem, s: number): { kept: nu
 
 /**
  * The budget limit of the model rows: `searchBudget` (B within the tolerance policy) when some
- * policy meets it, by the cost functions; when none does, B less 0.1%, so that the model is
- * infeasible by a margin no solver tolerance can bridge (the limit does not matter then: every
- * policy is over B(1 + rtol)) and every backend says infeasible rather than return a violating point.
+ * policy meets it, by the cost functions; when none does, B/2, so that the model is infeasible by
+ * a wide margin (any limit ≤ B is equally infeasible then: every policy spends over B(1 + rtol)).
+ * With the row just below the least reachable energy, solvers returned violating points (raw
+ * joules) or failed (HiGHS "status -1" on a 0.1% margin); every backend now says infeasible.
  */
 export function budgetRowLimit(p: SpeculativeProblem): number | null {
   const B = p.energyBudgetJoulesPerToken;
   if (B === null) return null;
-  return leastBudgetUse(p).feasible ? (searchBudget(p) as number) : B * (1 - 1e-3);
+  return leastBudgetUse(p).feasible ? (searchBudget(p) as number) : B / 2;
 }
 
 /**
