@@ -52,8 +52,10 @@ function splitLoraDecision(problem: SplitFinetuneProblem): SplitFinetuneDecision
 /** The decision when the rules accept it, else the first broken rule prefixed by what the peer did. */
 function feasibleOr(problem: SplitFinetuneProblem, decision: SplitFinetuneDecision | string, what: string): SplitFinetuneDecision | string {
   if (typeof decision === 'string') return decision;
-  const check = checkRules(problem, decision);
-  return check.broken.length === 0 ? decision : `${what}: ${check.broken.join('; ')}`;
+  const { broken } = checkRules(problem, decision);
+  if (broken.length === 0) return decision;
+  // The first broken rule in full (with its figures); the rest counted, so the line stays readable.
+  return `${what}: ${broken[0]}${broken.length > 1 ? ` (and ${broken.length - 1} more broken rules)` : ''}`;
 }
 
 const orNull = (r: SplitFinetuneDecision | string) => (typeof r === 'string' ? null : r);
