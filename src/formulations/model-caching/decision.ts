@@ -19,7 +19,9 @@ export function cachedOn(decision: Decision, serverId: string): readonly string[
 /** The decision caching model indices `sets[n]` on server n (ids in index order). */
 export function toDecision(problem: Problem, sets: readonly (readonly number[])[]): Decision {
   const cached = emptyCached();
-  problem.servers.forEach((s, n) => (cached[s.id] = [...sets[n]].sort((a, b) => a - b).map((m) => problem.models[m].id)));
+  problem.servers.forEach((s, n) => {
+    cached[s.id] = [...sets[n]].sort((a, b) => a - b).map((m) => problem.models[m].id);
+  });
   return { cached };
 }
 

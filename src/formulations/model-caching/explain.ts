@@ -15,7 +15,8 @@ export function describe(problem: Problem, _decision: Decision, evaluation: Eval
   const hits = `${(b.hitRatio * 100).toFixed(2)}%`;
   if (b.expectedLatencySeconds !== undefined) {
     // The optimised metric first; the hit ratio beside it counts only servers faster than the cloud.
-    lines.push(`expected serve latency ${b.expectedLatencySeconds.toFixed(4)} s (cloud ${problem.cloudLatencySeconds} s), ${hits} of requests served at the edge`);
+    const latency = `expected serve latency ${b.expectedLatencySeconds.toFixed(4)} s (cloud ${problem.cloudLatencySeconds} s)`;
+    lines.push(`${latency}, ${hits} of requests served at the edge`);
   } else {
     lines.push(`expected hit ratio ${hits}`);
   }

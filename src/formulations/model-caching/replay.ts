@@ -170,8 +170,14 @@ export function replay(problem: Problem, trace: readonly Request[], policy: Repl
       if (!fitsStorage(problem.models[req.model].sizeBytes, s.storageBytes)) return;
       const before = storageBytes(problem, held[n].keys());
       const extra = storageBytes(problem, [...held[n].keys(), req.model]) - before;
-      const key: [number, number, number] = [problem.latencySeconds[req.user][n][req.model] as number, extra, before - s.storageBytes];
-      const better = best === null || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])));
+      // Fastest, then fewest extra bytes, then most free storage (used − capacity smallest).
+      const t = problem.latencySeconds[req.user][n][req.model] as number;
+      const key: [number, number, number] = [t, extra, before - s.storageBytes];
+      const lexLess = (a: readonly number[], b: readonly number[]): boolean => {
+        for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i];
+        return false;
+      };
+      const better = best === null || lexLess(key, bestKey);
       if (better) {
         best = n;
         bestKey = key;

@@ -13,7 +13,9 @@ const REQUEST_SUM_SLACK = 1e-3;
 
 export function warnings(problem: Problem): InputWarning[] {
   const checks: (InputWarning | null)[] = [];
-  problem.servers.forEach((s, i) => checks.push(plausibility(`$.servers[${i}].storageBytes`, s.storageBytes, 'memoryBytes')));
+  problem.servers.forEach((s, i) => {
+    checks.push(plausibility(`$.servers[${i}].storageBytes`, s.storageBytes, 'memoryBytes'));
+  });
   // Blocks the user wrote (family blocks come from the catalog; a small LoRA adapter is legitimately < 1 MB).
   problem.blocks.slice(0, problem.writtenBlocks).forEach((b, i) => {
     checks.push(plausibility(`$.blocks[${i}].sizeBytes`, b.sizeBytes, 'memoryBytes'));
@@ -30,7 +32,9 @@ export function warnings(problem: Problem): InputWarning[] {
     if (Math.abs(u.writtenRequestSum - 1) > REQUEST_SUM_SLACK) {
       out.push({
         path: `$.users[${i}].requests`,
-        message: `request probabilities sum to ${u.writtenRequestSum}, not 1; they were normalised (each divided by the sum)`,
+        message:
+          `request probabilities sum to ${u.writtenRequestSum}, not 1; ` +
+          'they were normalised (each divided by the sum)',
       });
     }
     problem.models.forEach((m, k) => {

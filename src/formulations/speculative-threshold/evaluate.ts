@@ -113,7 +113,11 @@ function objectiveOf(p: SpeculativeProblem, seconds: number, joules: number): nu
   return p.objective.secondsWeight * seconds + p.objective.joulesWeight * joules;
 }
 
-function invalid(mode: SpeculativeDecision['mode'], violations: Violation[], refs: SpeculativeReferences): SpeculativeEvaluation {
+function invalid(
+  mode: SpeculativeDecision['mode'],
+  violations: Violation[],
+  refs: SpeculativeReferences,
+): SpeculativeEvaluation {
   return { feasible: false, objective: Number.POSITIVE_INFINITY, violations, breakdown: { mode, ...refs } };
 }
 

@@ -67,7 +67,11 @@ export function ratioLowerBound(lambda: number, fLower: number, tokens: { min: n
 }
 
 /** Budget-free Dinkelbach by enumeration; synchronous. */
-export function solveUnconstrained(p: SpeculativeProblem): { picks: number[]; ratio: number; details: DinkelbachDetails } {
+export function solveUnconstrained(p: SpeculativeProblem): {
+  picks: number[];
+  ratio: number;
+  details: DinkelbachDetails;
+} {
   const t = roundTable(p);
   // Start from each state's best stand-alone ratio: usually one or two iterations from λ*.
   let picks = p.states.map((_, s) => {
@@ -146,7 +150,8 @@ export async function solveExact(
     const elapsed = (performance.now() - started) / 1000;
     const remaining = context.timeLimitSeconds !== undefined ? context.timeLimitSeconds - elapsed : undefined;
     if (remaining !== undefined && remaining <= 0) {
-      return { termination: 'time_limit', decision: decisionFromPicks(p, picks), ...reported(lambda), details: details() };
+      const decision = decisionFromPicks(p, picks);
+      return { termination: 'time_limit', decision, ...reported(lambda), details: details() };
     }
     const pm = parametricModel(p, lambda);
     // The incumbent as a warm start, when its options survived the Pareto pruning.
@@ -182,7 +187,8 @@ export async function solveExact(
     if (!better || value >= -1e-13 * r.cost) {
       if (better) picks = next;
       const best = policyRatio(p, picks).ratio;
-      return { termination: res.termination, decision: decisionFromPicks(p, picks), ...reported(best), details: details() };
+      const decision = decisionFromPicks(p, picks);
+      return { termination: res.termination, decision, ...reported(best), details: details() };
     }
     picks = next;
     lambda = r.ratio;

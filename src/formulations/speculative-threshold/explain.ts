@@ -47,7 +47,8 @@ export function describe(p: SpeculativeProblem, d: SpeculativeDecision, e: Evalu
     lines.push(`device-only decoding: ${ms(perToken)} per token${streamed}`);
   } else if (d.mode === 'huggingface-schedule') {
     const se = ms(b.secondsPerTokenStandardError ?? Number.NaN);
-    lines.push(`Hugging Face schedule from γ = ${d.initialDraftTokens}: ${ms(perToken)} ± ${se} per token (simulated)`);
+    const from = `Hugging Face schedule from γ = ${d.initialDraftTokens}`;
+    lines.push(`${from}: ${ms(perToken)} ± ${se} per token (simulated)`);
   } else {
     for (const s of b.states ?? []) {
       const tau = s.threshold === null ? '' : `, τ = ${s.threshold}`;
@@ -60,7 +61,8 @@ export function describe(p: SpeculativeProblem, d: SpeculativeDecision, e: Evalu
     lines.push(`expected ${ms(perToken)} per token, ${joules} per token on the device`);
   }
   if (b.speedUpOverServerOnly !== undefined) {
-    lines.push(`speed-up over server-only decoding (one round trip per token): ${b.speedUpOverServerOnly.toFixed(2)}×`);
+    const speedUp = b.speedUpOverServerOnly.toFixed(2);
+    lines.push(`speed-up over server-only decoding (one round trip per token): ${speedUp}×`);
   }
   if (p.energyBudgetJoulesPerToken !== null) {
     lines.push(`device energy budget: ${formatJoules(p.energyBudgetJoulesPerToken)} per token`);

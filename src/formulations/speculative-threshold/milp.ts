@@ -83,7 +83,9 @@ export function compile(p: SpeculativeProblem): Compiled<SpeculativeDecision> {
   const lower = 1 / maxTokens;
   const options = p.states.map((_, s) => undominatedChoices(p, s));
   const xCol: number[][] = options.map((o, s) => o.kept.map((j) => b.binary(`x_s${s}_c${j}`)));
-  const yCol: number[][] = options.map((o, s) => o.kept.map((j) => b.addVariable(`y_s${s}_c${j}`, { lower: 0, upper })));
+  const yCol: number[][] = options.map((o, s) =>
+    o.kept.map((j) => b.addVariable(`y_s${s}_c${j}`, { lower: 0, upper })),
+  );
   const tCol = b.addVariable('t_inverse_tokens', { lower, upper });
   const norm: Term[] = [];
   const budget: Term[] = [];
