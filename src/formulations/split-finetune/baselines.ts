@@ -50,7 +50,11 @@ function splitLoraDecision(problem: SplitFinetuneProblem): SplitFinetuneDecision
 }
 
 /** The decision when the rules accept it, else the first broken rule prefixed by what the peer did. */
-function feasibleOr(problem: SplitFinetuneProblem, decision: SplitFinetuneDecision | string, what: string): SplitFinetuneDecision | string {
+function feasibleOr(
+  problem: SplitFinetuneProblem,
+  decision: SplitFinetuneDecision | string,
+  what: string,
+): SplitFinetuneDecision | string {
   if (typeof decision === 'string') return decision;
   const { broken } = checkRules(problem, decision);
   if (broken.length === 0) return decision;
@@ -67,7 +71,9 @@ function splitLora(problem: SplitFinetuneProblem): SplitFinetuneDecision | strin
 
 export const splitLoraFixedCut: SplitBaseline = {
   name: 'splitlora-fixed-cut',
-  description: 'SplitLoRA: fixed cut (3 GPT-2 blocks / first quarter of the layers on the client), no freezing, uniform uplink split',
+  description:
+    'SplitLoRA: fixed cut (3 GPT-2 blocks / first quarter of the layers on the client), no freezing, ' +
+      'uniform uplink split',
   run: (problem) => orNull(splitLora(problem)),
   whyNoDecision: (problem) => reason(splitLora(problem)),
 };
@@ -84,9 +90,11 @@ function neurosurgeon(problem: SplitFinetuneProblem): SplitFinetuneDecision | st
   const perClient = problem.clients.map((_, k) =>
     clientOptions(problem, k, { subchannels: () => n[k], cutFrozen: (_k, _c, f) => f === F }, ctx),
   );
-  const score = (o: SplitOption) => o.periodSeconds.reduce((s, p, t) => s + weights[t] * p, 0) + energyCoefficient * o.joules;
+  const score = (o: SplitOption) =>
+    o.periodSeconds.reduce((s, p, t) => s + weights[t] * p, 0) + energyCoefficient * o.joules;
   const missing = perClient.findIndex((l) => l.length === 0);
-  if (missing >= 0) return `${problem.clients[missing].name}: no cut fits its memory (and energy budget) without freezing`;
+  if (missing >= 0)
+    return `${problem.clients[missing].name}: no cut fits its memory (and energy budget) without freezing`;
   if (problem.cutPolicy === 'shared') {
     let best: { cut: number; value: number } | null = null;
     const cuts = new Set(perClient[0].map((o) => o.cut));
@@ -99,7 +107,11 @@ function neurosurgeon(problem: SplitFinetuneProblem): SplitFinetuneDecision | st
     }
     if (best === null) return 'no cut fits every client without freezing';
     const cut = best.cut;
-    return feasibleOr(problem, { clients: n.map((subchannels) => ({ cut, frozenLayers: F, subchannels })) }, `its cut ${cut}`);
+    return feasibleOr(
+      problem,
+      { clients: n.map((subchannels) => ({ cut, frozenLayers: F, subchannels })) },
+      `its cut ${cut}`,
+    );
   }
   const clients: ClientDecision[] = perClient.map((l) => {
     const o = l.reduce((a, b) => (score(b) < score(a) ? b : a));
@@ -122,7 +134,11 @@ export const neurosurgeonPerDevice: SplitBaseline = {
  * among those with cut ≥ m; the lowest cut m is tried from the deepest down, and the plan with the
  * best objective whose server memory fits is kept. Shared policy: every common pair is tried.
  */
-function bestCutsAtUniformSplit(problem: SplitFinetuneProblem, filter: OptionFilter['cutFrozen'], what: string): SplitFinetuneDecision | string {
+function bestCutsAtUniformSplit(
+  problem: SplitFinetuneProblem,
+  filter: OptionFilter['cutFrozen'],
+  what: string,
+): SplitFinetuneDecision | string {
   const n = uniformSubchannels(problem);
   if (n === null) return noUniformSplit(problem);
   const ctx = splitContext(problem);
@@ -132,8 +148,13 @@ function bestCutsAtUniformSplit(problem: SplitFinetuneProblem, filter: OptionFil
     clientOptions(problem, k, { subchannels: () => n[k], ...(filter ? { cutFrozen: filter } : {}) }, ctx),
   );
   const missing = perClient.findIndex((l) => l.length === 0);
-  if (missing >= 0) return `${problem.clients[missing].name}: no ${what} fits its memory and energy budget at ${n[missing]} subchannels`;
-  const score = (o: SplitOption) => o.periodSeconds.reduce((s, p, t) => s + weights[t] * p, 0) + energyCoefficient * o.joules;
+  if (missing >= 0)
+    return (
+      `${problem.clients[missing].name}: no ${what} fits its memory and energy budget ` +
+      `at ${n[missing]} subchannels`
+    );
+  const score = (o: SplitOption) =>
+    o.periodSeconds.reduce((s, p, t) => s + weights[t] * p, 0) + energyCoefficient * o.joules;
   const toDecision = (picked: readonly SplitOption[]): SplitFinetuneDecision => ({
     clients: picked.map((o) => ({ cut: o.cut, frozenLayers: o.frozenLayers, subchannels: o.subchannels })),
   });
@@ -160,7 +181,11 @@ function bestCutsAtUniformSplit(problem: SplitFinetuneProblem, filter: OptionFil
       const lists = perClient.map((l) => l.filter((o) => o.cut >= m));
       if (lists.some((l) => l.length === 0)) continue;
       // Own best; ties go to the option that needs less server memory.
-      consider(lists.map((l) => l.reduce((a, b) => (score(b) < score(a) || (score(b) === score(a) && b.serverBytes < a.serverBytes) ? b : a))));
+      consider(
+        lists.map((l) =>
+          l.reduce((a, b) => (score(b) < score(a) || (score(b) === score(a) && b.serverBytes < a.serverBytes) ? b : a)),
+        ),
+      );
     }
   }
   const found = best as { decision: SplitFinetuneDecision } | null;
@@ -175,20 +200,32 @@ function bestCutsAtUniformSplit(problem: SplitFinetuneProblem, filter: OptionFil
 
 const uniformBest = (p: SplitFinetuneProblem) => bestCutsAtUniformSplit(p, undefined, '(cut, frozen prefix)');
 const frozenBest = (p: SplitFinetuneProblem) =>
-  bestCutsAtUniformSplit(p, (_k, cut, frozenLayers) => frozenLayers === Math.max(cut, p.minFrozenLayers), 'fully frozen cut');
+  bestCutsAtUniformSplit(
+    p,
+    (_k, cut, frozenLayers) => frozenLayers === Math.max(cut, p.minFrozenLayers),
+    'fully frozen cut',
+  );
 
 export const uniformSplitBestCut: SplitBaseline = {
   name: 'uniform-split-best-cut',
-  description: 'uniform uplink split; each client its own best cut and frozen prefix, the lowest cut chosen so the server fits',
+  description:
+    'uniform uplink split; each client its own best cut and frozen prefix, the lowest cut chosen so the server fits',
   run: (problem) => orNull(uniformBest(problem)),
   whyNoDecision: (problem) => reason(uniformBest(problem)),
 };
 
 export const frozenClientBestCut: SplitBaseline = {
   name: 'frozen-client-best-cut',
-  description: 'SplitFrozen-style: client side fully frozen (F = c, forward only, smashed data sent once), best cut per client, uniform uplink split',
+  description:
+    'SplitFrozen-style: client side fully frozen (F = c, forward only, smashed data sent once), ' +
+      'best cut per client, uniform uplink split',
   run: (problem) => orNull(frozenBest(problem)),
   whyNoDecision: (problem) => reason(frozenBest(problem)),
 };
 
-export const splitFinetuneBaselines: readonly SplitBaseline[] = [splitLoraFixedCut, neurosurgeonPerDevice, uniformSplitBestCut, frozenClientBestCut];
+export const splitFinetuneBaselines: readonly SplitBaseline[] = [
+  splitLoraFixedCut,
+  neurosurgeonPerDevice,
+  uniformSplitBestCut,
+  frozenClientBestCut,
+];

@@ -222,7 +222,12 @@ function layerTimes(problem: SplitFinetuneProblem, device: DeviceSpec): LayerTim
     calls: 1,
   };
   const headBwd: Work = { ...headFwd, flops: headBackwardFactor * headFwd.flops };
-  const embed: Work = { flops: 0, memoryTrafficBytes: tokens * activationBytesPerToken(model), weightBytes: 0, calls: 1 };
+  const embed: Work = {
+    flops: 0,
+    memoryTrafficBytes: tokens * activationBytesPerToken(model),
+    weightBytes: 0,
+    calls: 1,
+  };
   return {
     fwdPlain,
     fwdLora,
@@ -299,7 +304,12 @@ function transfer(bytes: number, bitsPerSecond: number, latencySeconds: number):
   return bytes > 0 ? (bytes * 8) / bitsPerSecond + latencySeconds : 0;
 }
 
-export function optionPhysics(ctx: SplitContext, clientIndex: number, cut: number, frozenLayers: number): OptionPhysics {
+export function optionPhysics(
+  ctx: SplitContext,
+  clientIndex: number,
+  cut: number,
+  frozenLayers: number,
+): OptionPhysics {
   const p = ctx.problem;
   const L = p.model.layers;
   const b = p.batchSize;
@@ -310,7 +320,8 @@ export function optionPhysics(ctx: SplitContext, clientIndex: number, cut: numbe
   const F = frozenLayers;
   const fullyFrozen = F >= c;
   const clientFrozenTop = Math.min(F, c);
-  const clientForwardSeconds = ct.embeddingSeconds + ct.fwdPlain[clientFrozenTop] + (ct.fwdLora[c] - ct.fwdLora[clientFrozenTop]);
+  const clientForwardSeconds =
+    ct.embeddingSeconds + ct.fwdPlain[clientFrozenTop] + (ct.fwdLora[c] - ct.fwdLora[clientFrozenTop]);
   const clientBackwardSeconds = ct.bwd[c] - ct.bwd[clientFrozenTop];
   const serverLow = Math.max(c, F);
   const serverSeconds =
@@ -428,7 +439,9 @@ export function roundFigures(
   for (let t = 0; t < ctx.periods.length; t++) {
     const type = ctx.periods[t];
     const v =
-      type.firstEpochRounds * out.firstEpochRoundSeconds + type.laterRounds * out.laterRoundSeconds + out.aggregationSeconds;
+      type.firstEpochRounds * out.firstEpochRoundSeconds +
+      type.laterRounds * out.laterRoundSeconds +
+      out.aggregationSeconds;
     out.periodSeconds[t] = v;
     busy += type.count * v;
   }
@@ -442,7 +455,12 @@ export function roundFigures(
   return out;
 }
 
-export function optionCost(ctx: SplitContext, clientIndex: number, physics: OptionPhysics, subchannels: number): OptionCost {
+export function optionCost(
+  ctx: SplitContext,
+  clientIndex: number,
+  physics: OptionPhysics,
+  subchannels: number,
+): OptionCost {
   const f = roundFigures(ctx, clientIndex, physics, subchannels, emptyRoundFigures(ctx.periods.length));
   return { ...physics, ...f, subchannels };
 }
@@ -463,7 +481,10 @@ export function totalRounds(problem: SplitFinetuneProblem): number {
  * average round, barrier waits included); total-time: α = 1; device-energy: γ = R·E (joules over
  * the run, summed over clients); weighted: α = perSecond, γ = R·E · perJoule.
  */
-export function objectiveCoefficients(problem: SplitFinetuneProblem): { timeCoefficient: number; energyCoefficient: number } {
+export function objectiveCoefficients(problem: SplitFinetuneProblem): {
+  timeCoefficient: number;
+  energyCoefficient: number;
+} {
   const rounds = totalRounds(problem);
   switch (problem.objective) {
     case 'round-time':

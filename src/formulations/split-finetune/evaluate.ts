@@ -78,7 +78,10 @@ function structuralViolations(problem: SplitFinetuneProblem, decision: SplitFine
   const K = problem.clients.length;
   const L = problem.model.layers;
   if (decision.clients.length !== K) {
-    v.push({ constraint: 'decision.clients', message: `the decision lists ${decision.clients.length} clients, the problem has ${K}` });
+    v.push({
+      constraint: 'decision.clients',
+      message: `the decision lists ${decision.clients.length} clients, the problem has ${K}`,
+    });
     return v;
   }
   decision.clients.forEach((d, k) => {
@@ -86,7 +89,10 @@ function structuralViolations(problem: SplitFinetuneProblem, decision: SplitFine
     if (!Number.isInteger(d.cut) || d.cut < 0 || d.cut > L)
       v.push({ constraint: `client[${k}].cut`, message: `${name}: cut ${d.cut} is outside 0..${L}` });
     if (!Number.isInteger(d.frozenLayers) || d.frozenLayers < 0 || d.frozenLayers > L)
-      v.push({ constraint: `client[${k}].frozenLayers`, message: `${name}: frozen prefix ${d.frozenLayers} is outside 0..${L}` });
+      v.push({
+        constraint: `client[${k}].frozenLayers`,
+        message: `${name}: frozen prefix ${d.frozenLayers} is outside 0..${L}`,
+      });
     if (!Number.isInteger(d.subchannels) || d.subchannels < 1)
       v.push({
         constraint: `client[${k}].subchannels`,
@@ -101,7 +107,10 @@ function structuralViolations(problem: SplitFinetuneProblem, decision: SplitFine
  * aggregation after every I-th round and after the last; a period's length is its slowest
  * client's time. Runs of identical periods are taken at once (a handful of steps for any run).
  */
-function barrierWalk(problem: SplitFinetuneProblem, costs: readonly OptionCost[]): { seconds: number; aggregations: number } {
+function barrierWalk(
+  problem: SplitFinetuneProblem,
+  costs: readonly OptionCost[],
+): { seconds: number; aggregations: number } {
   const R = problem.roundsPerEpoch;
   const I = problem.aggregationIntervalRounds;
   const total = R * problem.epochs;
@@ -114,7 +123,10 @@ function barrierWalk(problem: SplitFinetuneProblem, costs: readonly OptionCost[]
     const later = end - round - inFirstEpoch;
     let span = 0;
     for (const c of costs)
-      span = Math.max(span, inFirstEpoch * c.firstEpochRoundSeconds + later * c.laterRoundSeconds + c.aggregationSeconds);
+      span = Math.max(
+        span,
+        inFirstEpoch * c.firstEpochRoundSeconds + later * c.laterRoundSeconds + c.aggregationSeconds,
+      );
     let repeat = 1;
     if (inFirstEpoch === I) repeat = Math.floor((R - round) / I);
     else if (inFirstEpoch === 0 && end - round === I) repeat = Math.floor((total - round) / I);
@@ -161,7 +173,9 @@ export function evaluateSplitFinetune(
     if (d.frozenLayers < problem.minFrozenLayers)
       violations.push({
         constraint: `client[${k}].accuracy`,
-        message: `${name}: ${d.frozenLayers} frozen layers, the fixed freezing ratio requires ${problem.minFrozenLayers}`,
+        message:
+          `${name}: ${d.frozenLayers} frozen layers, ` +
+          `the fixed freezing ratio requires ${problem.minFrozenLayers}`,
         excess: problem.minFrozenLayers - d.frozenLayers,
       });
     const device = problem.clients[k].device;
@@ -208,7 +222,8 @@ export function evaluateSplitFinetune(
     violations.push({
       constraint: 'server-memory',
       message:
-        `the server needs ${GBf(serverBytes)} (${GBf(sharedWeightBytes)} shared weights of layers ${lowestCut + 1}..${L} ` +
+        `the server needs ${GBf(serverBytes)} (${GBf(sharedWeightBytes)} shared weights ` +
+        `of layers ${lowestCut + 1}..${L} ` +
         `and the head, ${GBf(perClientBytes)} for the clients' adapters and activations), its ` +
         `${problem.server.name} has ${GBf(problem.server.memoryBytes)}`,
       excess: excessOver(serverBytes, problem.server.memoryBytes),
@@ -281,18 +296,22 @@ function accuracyReason(problem: SplitFinetuneProblem): string | null {
   const reach = problem.loraParamsAllLayers / problem.modelParams;
   if (a.minTrainableFraction !== undefined && reach < a.minTrainableFraction * (1 - 1e-9)) {
     return (
-      `the LoRA adapters cannot reach minTrainableFraction ${a.minTrainableFraction} (${percent(a.minTrainableFraction)} ` +
-      `of the model's parameters): rank ${problem.lora.rank} on ${problem.lora.targets.join(', ')} in all ${L} layers ` +
-      `trains ${problem.loraParamsAllLayers.toLocaleString('en-US')} of ${problem.modelParams.toLocaleString('en-US')} ` +
+      `the LoRA adapters cannot reach minTrainableFraction ${a.minTrainableFraction} ` +
+      `(${percent(a.minTrainableFraction)} of the model's parameters): rank ${problem.lora.rank} on ` +
+      `${problem.lora.targets.join(', ')} in all ${L} layers ` +
+      `trains ${problem.loraParamsAllLayers.toLocaleString('en-US')} of ` +
+      `${problem.modelParams.toLocaleString('en-US')} ` +
       `parameters (${percent(reach)}); raise the rank or adapt more matrices`
     );
   }
-  if (problem.minFrozenLayers > L - 1) return `the fixed freezing ratio freezes all ${L} layers; at least one layer must carry LoRA adapters`;
+  if (problem.minFrozenLayers > L - 1)
+    return `the fixed freezing ratio freezes all ${L} layers; at least one layer must carry LoRA adapters`;
   const caps: string[] = [];
   if (a.maxFreezingRatio !== undefined) caps.push(`maxFreezingRatio ${a.maxFreezingRatio}`);
   if (a.minTrainableFraction !== undefined) caps.push(`minTrainableFraction ${a.minTrainableFraction}`);
   return (
-    `the fixed freezing ratio ${a.freezingRatio} freezes ${problem.minFrozenLayers} layers, but ${caps.join(' and ')} ` +
+    `the fixed freezing ratio ${a.freezingRatio} freezes ${problem.minFrozenLayers} layers, ` +
+    `but ${caps.join(' and ')} ` +
     `allow at most ${problem.maxFrozenLayers}`
   );
 }
@@ -331,7 +350,10 @@ export function explainSplitFinetuneInfeasible(problem: SplitFinetuneProblem): s
           `${GBf(client.device.memoryBytes)} (${GBf(minClient - client.device.memoryBytes)} short)`,
       );
     } else if (!withinLimit(minServer, M)) {
-      reasons.push(`serving ${client.name} alone needs at least ${GBf(minServer)} on the server, which has ${GBf(M)} (${GBf(minServer - M)} short)`);
+      reasons.push(
+        `serving ${client.name} alone needs at least ${GBf(minServer)} on the server, ` +
+          `which has ${GBf(M)} (${GBf(minServer - M)} short)`,
+      );
     } else if (client.energyBudgetJoulesPerRound !== undefined) {
       reasons.push(
         `${client.name} cannot stay within its energy budget of ${client.energyBudgetJoulesPerRound} J per round ` +
@@ -357,8 +379,13 @@ export function explainSplitFinetuneInfeasible(problem: SplitFinetuneProblem): s
       `activations, its ${problem.server.name} has ${GBf(M)} (${GBf(leastServer - M)} short)`
     );
   const leastSubchannels = perClient.reduce((s, opts) => s + Math.min(...opts.map((o) => o.subchannels)), 0);
-  if (leastSubchannels > N) return `the clients' energy budgets need at least ${leastSubchannels} uplink subchannels in total, the cell has ${N}`;
-  if (problem.cutPolicy === 'shared') return 'no single (cut, frozen prefix) pair fits every client and the server at once';
+  if (leastSubchannels > N)
+    return (
+      `the clients' energy budgets need at least ${leastSubchannels} uplink subchannels in total, ` +
+      `the cell has ${N}`
+    );
+  if (problem.cutPolicy === 'shared')
+    return 'no single (cut, frozen prefix) pair fits every client and the server at once';
   return `the server memory (${GBf(M)}) and the ${N} uplink subchannels cannot be met together`;
 }
 
@@ -374,7 +401,8 @@ export function describeSplitFinetune(problem: SplitFinetuneProblem, decision: S
   );
   lines.push(
     `server memory ${GBf(b.server.memoryBytes)} of ${GBf(b.server.capacityBytes)} (layers ` +
-      `${b.server.lowestServerLayer}..${problem.model.layers} shared); subchannels ${b.subchannelsUsed}/${b.subchannels}`,
+      `${b.server.lowestServerLayer}..${problem.model.layers} shared); ` +
+      `subchannels ${b.subchannelsUsed}/${b.subchannels}`,
   );
   for (const c of b.clients) {
     const rounds =

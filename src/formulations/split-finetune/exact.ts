@@ -166,7 +166,12 @@ function restBound(s: Search, level: number): number {
 }
 
 /** Smallest index of `grid` (up to `top`) at which type t is feasible with the other makespans in T, or −1. */
-function leastFeasible(s: Search, T: number[], t: number, top: number): { index: number; choice: SplitOption[] } | null {
+function leastFeasible(
+  s: Search,
+  T: number[],
+  t: number,
+  top: number,
+): { index: number; choice: SplitOption[] } | null {
   const grid = s.values[t];
   T[t] = grid[top];
   let choice = minMemoryAssignment(s.input, T, s.stats);
@@ -272,7 +277,10 @@ function paretoLabels(labels: Label[]): Label[] {
 }
 
 /** Least Σ energy with ≤ N subchannels, ignoring server memory (a 1-D DP); a lower bound, exact when it fits. */
-function minEnergyIgnoringMemory(lists: readonly SplitOption[][], N: number): { joules: number; choice: SplitOption[] } | null {
+function minEnergyIgnoringMemory(
+  lists: readonly SplitOption[][],
+  N: number,
+): { joules: number; choice: SplitOption[] } | null {
   let g = new Float64Array(N + 1); // ≤ j subchannels
   const picks: (SplitOption | undefined)[][] = [];
   for (const list of lists) {
@@ -330,7 +338,11 @@ function dominatedBy(front: readonly Label[], l: Label): boolean {
  * (subchannels used) with Pareto labels (energy, bytes), pruned by suffix bounds against the best
  * complete assignment known (the least-memory assignment, which is feasible whenever anything is).
  */
-function minEnergyAssignment(input: CoreInput, T: readonly number[], stats: CoreStats): { joules: number; choice: SplitOption[] } | null {
+function minEnergyAssignment(
+  input: CoreInput,
+  T: readonly number[],
+  stats: CoreStats,
+): { joules: number; choice: SplitOption[] } | null {
   stats.dpRuns++;
   const N = input.subchannels;
   const lists = input.options.map((list) => list.filter((o) => o.subchannels <= N && fitsWithin(o, T)));
@@ -355,7 +367,13 @@ function minEnergyAssignment(input: CoreInput, T: readonly number[], stats: Core
   if (!memoryFits(input, bytesAfter[0]) || subchannelsAfter[0] > N) return null;
   const relaxed = minEnergyIgnoringMemory(lists, N);
   if (relaxed === null) return null;
-  if (memoryFits(input, relaxed.choice.reduce((s, o) => s + o.serverBytes, 0))) return relaxed;
+  if (
+    memoryFits(
+      input,
+      relaxed.choice.reduce((s, o) => s + o.serverBytes, 0),
+    )
+  )
+    return relaxed;
   const fallback = minMemoryAssignment({ ...input, options: lists }, T, stats);
   if (fallback === null) return null;
   let incumbent = { joules: fallback.reduce((s, o) => s + o.joules, 0), choice: fallback };
@@ -380,7 +398,8 @@ function minEnergyAssignment(input: CoreInput, T: readonly number[], stats: Core
           for (const o of options) {
             const bytes = l.bytes + o.serverBytes;
             const joules = l.joules + o.joules;
-            if (!memoryFits(input, bytes + bytesAfter[k + 1]) || joules + joulesAfter[k + 1] >= incumbent.joules) continue;
+            if (!memoryFits(input, bytes + bytesAfter[k + 1]) || joules + joulesAfter[k + 1] >= incumbent.joules)
+              continue;
             next[j + n].push({ joules, bytes, option: o, parent: l });
           }
         }
@@ -474,7 +493,11 @@ export interface ExactOptions {
 }
 
 /** Σ w_t · (max over clients of their least P_t) + γ · Σ (least energy): valid for every option subset. */
-function tableLowerBound(options: readonly (readonly SplitOption[])[], weights: readonly number[], gamma: number): number {
+function tableLowerBound(
+  options: readonly (readonly SplitOption[])[],
+  weights: readonly number[],
+  gamma: number,
+): number {
   if (options.some((l) => l.length === 0)) return Infinity;
   let b = 0;
   weights.forEach((w, t) => {
@@ -514,7 +537,9 @@ export function solveExact(problem: SplitFinetuneProblem, options: ExactOptions 
     };
     const r = solveCore(input, stats);
     if (r && r.objective < cutoff) {
-      const decision = { clients: r.choice.map((o) => ({ cut: o.cut, frozenLayers: o.frozenLayers, subchannels: o.subchannels })) };
+      const decision = {
+        clients: r.choice.map((o) => ({ cut: o.cut, frozenLayers: o.frozenLayers, subchannels: o.subchannels })),
+      };
       best = { objective: r.objective, decision };
     }
   };
@@ -563,7 +588,13 @@ export function solveExact(problem: SplitFinetuneProblem, options: ExactOptions 
   const found = best as { objective: number; decision: SplitFinetuneDecision } | null;
   const lowerBound = tableLowerBound(table.options, weights, energyCoefficient);
   if (found === null) {
-    return { decision: null, objective: Infinity, bound: stats.timedOut ? lowerBound : Infinity, timedOut: stats.timedOut, details };
+    return {
+      decision: null,
+      objective: Infinity,
+      bound: stats.timedOut ? lowerBound : Infinity,
+      timedOut: stats.timedOut,
+      details,
+    };
   }
   return {
     decision: found.decision,

@@ -33,11 +33,24 @@ export function ratioGrid(from: number, step: number, to: number): number[] {
 export function freezingFront(raw: unknown, ratios: readonly number[] = ratioGrid(0, 0.1, 1)): FrontPoint[] {
   const base = raw as Record<string, unknown>;
   return ratios.map((r) => {
-    const accuracy: Record<string, unknown> = { ...((base.accuracy as Record<string, unknown> | undefined) ?? {}), maxFreezingRatio: r };
+    const accuracy: Record<string, unknown> = {
+      ...((base.accuracy as Record<string, unknown> | undefined) ?? {}),
+      maxFreezingRatio: r,
+    };
     delete accuracy.freezingRatio;
     const problem = parseSplitFinetune({ ...base, accuracy });
     const { decision } = solveExact(problem);
-    if (decision === null) return { maxFreezingRatio: r, feasible: false, objective: null, roundSeconds: null, totalSeconds: null, totalDeviceEnergyJoules: null, usedFreezingRatio: null, decision: null };
+    if (decision === null)
+      return {
+        maxFreezingRatio: r,
+        feasible: false,
+        objective: null,
+        roundSeconds: null,
+        totalSeconds: null,
+        totalDeviceEnergyJoules: null,
+        usedFreezingRatio: null,
+        decision: null,
+      };
     const e = evaluateSplitFinetune(problem, decision);
     const b = e.breakdown;
     if (b === null) throw new Error('the exact optimum has no breakdown (a decision of the wrong shape)');

@@ -39,7 +39,9 @@ export function generateSplitFinetuneInput(o: FleetOptions): SplitFinetuneInput 
   });
   return {
     kind: 'split-finetune',
-    description: `generated fleet (seed ${o.seed}): ${o.clients} clients fine-tune ${o.model} against a ${o.server} over ${o.subchannels} subchannels`,
+    description:
+      `generated fleet (seed ${o.seed}): ${o.clients} clients fine-tune ${o.model} ` +
+      `against a ${o.server} over ${o.subchannels} subchannels`,
     model: o.model,
     lora: { rank: o.loraRank ?? 8, targets: ['q', 'v'] },
     batchSize: o.batchSize ?? 2,

@@ -41,7 +41,9 @@ export const splitFinetuneFormulation: Formulation<SplitFinetuneProblem, SplitFi
     notApplicable: () => null,
     async solve(problem, context) {
       const r = solveExact(problem, {
-        ...(context.timeLimitSeconds !== undefined ? { deadlineMs: performance.now() + context.timeLimitSeconds * 1e3 } : {}),
+        ...(context.timeLimitSeconds !== undefined
+          ? { deadlineMs: performance.now() + context.timeLimitSeconds * 1e3 }
+          : {}),
         ...(context.incumbent !== undefined ? { incumbent: context.incumbent } : {}),
       });
       if (r.timedOut) {
@@ -54,7 +56,12 @@ export const splitFinetuneFormulation: Formulation<SplitFinetuneProblem, SplitFi
         };
       }
       if (r.decision === null) {
-        return { termination: 'infeasible', decision: null, message: explainSplitFinetuneInfeasible(problem), details: r.details };
+        return {
+          termination: 'infeasible',
+          decision: null,
+          message: explainSplitFinetuneInfeasible(problem),
+          details: r.details,
+        };
       }
       return { termination: 'optimal', decision: r.decision, bound: r.objective, details: r.details };
     },

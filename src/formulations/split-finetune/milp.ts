@@ -25,7 +25,13 @@ import { checkRules } from './rules.ts';
 import type { SplitFinetuneDecision, SplitFinetuneProblem } from './schema.ts';
 
 /** Lower bound on the objective of any solution that uses option o of client k (per-client mode). */
-function optionBound(o: SplitOption, weights: readonly number[], lower: readonly number[], gamma: number, otherJoules: number): number {
+function optionBound(
+  o: SplitOption,
+  weights: readonly number[],
+  lower: readonly number[],
+  gamma: number,
+  otherJoules: number,
+): number {
   let b = 0;
   weights.forEach((w, t) => (b += w * Math.max(o.periodSeconds[t], lower[t])));
   return b + gamma * (otherJoules + o.joules);
@@ -65,11 +71,16 @@ function boundByIncumbent(problem: SplitFinetuneProblem, table: OptionTable, upp
       }
       for (const [k, v] of perPair) {
         const b = bound.get(k) ?? { times: weights.map(() => 0), joules: 0, clients: 0 };
-        bound.set(k, { times: b.times.map((x, t) => Math.max(x, v.times[t])), joules: b.joules + v.joules, clients: b.clients + 1 });
+        bound.set(k, {
+          times: b.times.map((x, t) => Math.max(x, v.times[t])),
+          joules: b.joules + v.joules,
+          clients: b.clients + 1,
+        });
       }
     }
     const K = table.options.length;
-    const value = (b: { times: number[]; joules: number }) => b.times.reduce((s, x, t) => s + weights[t] * x, 0) + gamma * b.joules;
+    const value = (b: { times: number[]; joules: number }) =>
+      b.times.reduce((s, x, t) => s + weights[t] * x, 0) + gamma * b.joules;
     const keep = new Set([...bound.entries()].filter(([, b]) => b.clients === K && value(b) <= limit).map(([k]) => k));
     options = table.options.map((l) => l.filter((o) => keep.has(key(o))));
   }
@@ -116,9 +127,14 @@ export function compileSplitFinetune(
       b.equal(`one_option_${k}`, [term(none)], 1);
       continue;
     }
-    b.equal(`one_option_${k}`, x[k].map((col) => term(col)), 1);
+    b.equal(
+      `one_option_${k}`,
+      x[k].map((col) => term(col)),
+      1,
+    );
     tCols.forEach((col, t) => {
-      if (col >= 0) b.greaterEqual(`makespan_${t}_${k}`, [term(col), ...list.map((o, i) => term(x[k][i], -o.periodSeconds[t]))], 0);
+      if (col >= 0)
+        b.greaterEqual(`makespan_${t}_${k}`, [term(col), ...list.map((o, i) => term(x[k][i], -o.periodSeconds[t]))], 0);
     });
     if (energyCoefficient > 0) list.forEach((o, i) => b.addObjective(x[k][i], energyCoefficient * o.joules));
   }
@@ -149,8 +165,11 @@ export function compileSplitFinetune(
   } else {
     const pairKey = (o: SplitOption) => `${o.cut}:${o.frozenLayers}`;
     const pairs = new Map<string, { cut: number; frozenLayers: number }>();
-    for (const list of table.options) for (const o of list) pairs.set(pairKey(o), { cut: o.cut, frozenLayers: o.frozenLayers });
-    const usable = [...pairs.entries()].filter(([key]) => table.options.every((list) => list.some((o) => pairKey(o) === key)));
+    for (const list of table.options)
+      for (const o of list) pairs.set(pairKey(o), { cut: o.cut, frozenLayers: o.frozenLayers });
+    const usable = [...pairs.entries()].filter(([key]) =>
+      table.options.every((list) => list.some((o) => pairKey(o) === key)),
+    );
     const memTerms: Term[] = [];
     for (const [key, pr] of usable) {
       const u = b.binary(`u_c${pr.cut}_f${pr.frozenLayers}`);
@@ -162,7 +181,12 @@ export function compileSplitFinetune(
     if (usable.length === 0) {
       const none = b.addVariable('no_common_pair', { lower: 0, upper: 0 });
       b.equal('one_pair', [term(none)], 1);
-    } else b.equal('one_pair', [...uCols.values()].map((u) => term(u)), 1);
+    } else
+      b.equal(
+        'one_pair',
+        [...uCols.values()].map((u) => term(u)),
+        1,
+      );
     for (let k = 0; k < K; k++) {
       const byPair = new Map<string, Term[]>();
       table.options[k].forEach((o, i) => {

@@ -69,7 +69,8 @@ export function clientOptions(
     if (filter.cutFrozen && !filter.cutFrozen(clientIndex, cut, frozenLayers)) continue;
     const phys = optionPhysics(ctx, clientIndex, cut, frozenLayers);
     if (!withinLimit(phys.clientMemoryBytes, client.device.memoryBytes)) continue;
-    if (!withinLimit(sharedServerWeightBytes(ctx, cut) + phys.serverClientMemoryBytes, problem.server.memoryBytes)) continue;
+    if (!withinLimit(sharedServerWeightBytes(ctx, cut) + phys.serverClientMemoryBytes, problem.server.memoryBytes))
+      continue;
     const nFrom = fixedN ?? 1;
     const nTo = fixedN ?? nMax;
     if (nFrom < 1 || nTo > nMax) continue;

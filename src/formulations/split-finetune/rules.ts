@@ -21,13 +21,26 @@ export function checkRules(problem: SplitFinetuneProblem, decision: SplitFinetun
   const K = problem.clients.length;
   const L = problem.model.layers;
   if (decision.clients.length !== K) {
-    return { broken: [`the decision lists ${decision.clients.length} clients, the problem has ${K}`], objective: Infinity, costs: [] };
+    return {
+      broken: [`the decision lists ${decision.clients.length} clients, the problem has ${K}`],
+      objective: Infinity,
+      costs: [],
+    };
   }
   const shape = decision.clients.flatMap((d, k) =>
-    Number.isInteger(d.cut) && d.cut >= 0 && d.cut <= L && Number.isInteger(d.frozenLayers) && d.frozenLayers >= 0 &&
-    d.frozenLayers <= L && Number.isInteger(d.subchannels) && d.subchannels >= 1
+    Number.isInteger(d.cut) &&
+    d.cut >= 0 &&
+    d.cut <= L &&
+    Number.isInteger(d.frozenLayers) &&
+    d.frozenLayers >= 0 &&
+    d.frozenLayers <= L &&
+    Number.isInteger(d.subchannels) &&
+    d.subchannels >= 1
       ? []
-      : [`${problem.clients[k].name}: (cut ${d.cut}, frozen ${d.frozenLayers}, ${d.subchannels} subchannels) is not a decision`],
+      : [
+          `${problem.clients[k].name}: (cut ${d.cut}, frozen ${d.frozenLayers}, ` +
+            `${d.subchannels} subchannels) is not a decision`,
+        ],
   );
   if (shape.length > 0) return { broken: shape, objective: Infinity, costs: [] };
   const ctx = splitContext(problem);
@@ -51,7 +64,9 @@ export function checkRules(problem: SplitFinetuneProblem, decision: SplitFinetun
       );
     const budget = client.energyBudgetJoulesPerRound;
     if (budget !== undefined && !withinLimit(cost.energyJoulesPerRound, budget))
-      broken.push(`${client.name} uses ${cost.energyJoulesPerRound.toPrecision(4)} J per round, its budget is ${budget} J`);
+      broken.push(
+        `${client.name} uses ${cost.energyJoulesPerRound.toPrecision(4)} J per round, its budget is ${budget} J`,
+      );
   });
   if (problem.cutPolicy === 'shared') {
     const first = decision.clients[0];
@@ -59,7 +74,8 @@ export function checkRules(problem: SplitFinetuneProblem, decision: SplitFinetun
       broken.push('cutPolicy is shared but the clients use different (cut, frozen prefix) pairs');
   }
   const used = decision.clients.reduce((s, d) => s + d.subchannels, 0);
-  if (used > problem.subchannels) broken.push(`the clients use ${used} uplink subchannels, the cell has ${problem.subchannels}`);
+  if (used > problem.subchannels)
+    broken.push(`the clients use ${used} uplink subchannels, the cell has ${problem.subchannels}`);
   const lowest = Math.min(...decision.clients.map((d) => d.cut));
   const serverBytes = sharedServerWeightBytes(ctx, lowest) + costs.reduce((s, c) => s + c.serverClientMemoryBytes, 0);
   if (!withinLimit(serverBytes, problem.server.memoryBytes))

@@ -4,7 +4,14 @@
  * decides, per client, the cut layer, the frozen prefix and the number of uplink subchannels.
  */
 import { z } from 'zod';
-import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
+import {
+  deviceRefSchema,
+  linkRefSchema,
+  modelRefSchema,
+  resolveDevice,
+  resolveLink,
+  resolveModel,
+} from '../../catalog/index.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import { totalParams, type ModelSpec } from '../../cost/model.ts';
@@ -68,16 +75,24 @@ export const splitFinetuneInputSchema = z.strictObject({
   lora: z
     .strictObject({
       rank: positiveInt.describe('LoRA rank r'),
-      targets: z.array(z.enum(LORA_TARGETS)).min(1, 'needs at least one adapted matrix').describe('adapted matrices of each trainable layer'),
+      targets: z
+        .array(z.enum(LORA_TARGETS))
+        .min(1, 'needs at least one adapted matrix')
+        .describe('adapted matrices of each trainable layer'),
     })
     .describe('LoRA adapters carried by every trainable (unfrozen) decoder layer'),
-  trainingAccounting: z.enum(Object.keys(TRAINING_ACCOUNTINGS) as [TrainingAccountingName, ...TrainingAccountingName[]]).optional().describe('bytes per trainable (adapter) parameter; default mixed-16'),
+  trainingAccounting: z
+    .enum(Object.keys(TRAINING_ACCOUNTINGS) as [TrainingAccountingName, ...TrainingAccountingName[]])
+    .optional()
+    .describe('bytes per trainable (adapter) parameter; default mixed-16'),
   recomputation: z.enum(['none', 'selective', 'full']).optional().describe('activation recomputation; default none'),
   batchSize: positiveInt.describe('samples per client per round (one local iteration)'),
   sequenceLength: positiveInt.describe('tokens per sample'),
   samplesPerClient: positiveInt.describe('local data set size of each client'),
   epochs: positiveInt.describe('passes over the local data'),
-  aggregationIntervalRounds: positiveInt.optional().describe('client-side adapters are averaged every this many rounds; default once per epoch'),
+  aggregationIntervalRounds: positiveInt
+    .optional()
+    .describe('client-side adapters are averaged every this many rounds; default once per epoch'),
   server: z.strictObject({ device: deviceRefSchema }),
   clients: z
     .array(clientSchema)
@@ -92,14 +107,20 @@ export const splitFinetuneInputSchema = z.strictObject({
     .max(1, 'must be in (0, 1]')
     .optional()
     .describe('fraction of a client’s link uplink rate carried by one subchannel; default 1/subchannels'),
-  cutPolicy: z.enum(CUT_POLICIES).optional().describe('per-client cuts and frozen prefixes, or one (cut, prefix) for all; default per-client'),
+  cutPolicy: z
+    .enum(CUT_POLICIES)
+    .optional()
+    .describe('per-client cuts and frozen prefixes, or one (cut, prefix) for all; default per-client'),
   cutRange: z
     .strictObject({ min: nonNegativeInt.optional(), max: nonNegativeInt.optional() })
     .optional()
     .describe('allowed cut layers c (layers 1..c on the client); default 1..L'),
   objective: z.enum(OBJECTIVES).optional().describe('default round-time'),
   weights: z
-    .strictObject({ perSecond: z.number().min(0, 'must not be negative'), perJoule: z.number().min(0, 'must not be negative') })
+    .strictObject({
+      perSecond: z.number().min(0, 'must not be negative'),
+      perJoule: z.number().min(0, 'must not be negative'),
+    })
     .optional()
     .describe('weighted objective: perSecond × total time + perJoule × total device energy'),
   accuracy: z
@@ -151,7 +172,11 @@ export interface SplitFinetuneProblem {
   /** Allowed frozen prefixes F ∈ [minFrozenLayers, maxFrozenLayers] (from the accuracy proxy). */
   readonly minFrozenLayers: number;
   readonly maxFrozenLayers: number;
-  readonly accuracy: { readonly maxFreezingRatio?: number; readonly minTrainableFraction?: number; readonly freezingRatio?: number };
+  readonly accuracy: {
+    readonly maxFreezingRatio?: number;
+    readonly minTrainableFraction?: number;
+    readonly freezingRatio?: number;
+  };
   /** Adapter parameters with every decoder layer trainable, and all model parameters (for minTrainableFraction). */
   readonly loraParamsAllLayers: number;
   readonly modelParams: number;
@@ -174,7 +199,8 @@ export function frozenPrefixBounds(
   // At least one decoder layer must carry adapters, otherwise nothing is fine-tuned.
   let max = L - 1;
   let min = 0;
-  if (accuracy.maxFreezingRatio !== undefined) max = Math.min(max, Math.floor(accuracy.maxFreezingRatio * L + RATIO_EPS));
+  if (accuracy.maxFreezingRatio !== undefined)
+    max = Math.min(max, Math.floor(accuracy.maxFreezingRatio * L + RATIO_EPS));
   if (accuracy.minTrainableFraction !== undefined) {
     const need = accuracy.minTrainableFraction * totalParams(model) * (1 - RATIO_EPS);
     // Adapters of the top L − F layers (per layer: MoE layers carry one adapter per expert).
@@ -217,22 +243,33 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
     receivePowerWatts: c.receivePowerWatts ?? 0,
   }));
   const L = model.layers;
-  if (p.sequenceLength > model.maxContext) fail(['sequenceLength'], `${p.sequenceLength} tokens exceed the model's context of ${model.maxContext}`);
+  if (p.sequenceLength > model.maxContext)
+    fail(['sequenceLength'], `${p.sequenceLength} tokens exceed the model's context of ${model.maxContext}`);
   const cutMin = p.cutRange?.min ?? 1;
   const cutMax = p.cutRange?.max ?? L;
   if (cutMin > L) fail(['cutRange', 'min'], `must be at most the model's ${L} layers`);
   if (cutMax > L) fail(['cutRange', 'max'], `must be at most the model's ${L} layers`);
   if (cutMin > cutMax) fail(['cutRange', 'max'], `must not be below cutRange.min (${cutMin})`);
   const objective = p.objective ?? 'round-time';
-  if (objective === 'weighted' && p.weights === undefined) fail(['weights'], 'the weighted objective needs weights { perSecond, perJoule }');
+  if (objective === 'weighted' && p.weights === undefined)
+    fail(['weights'], 'the weighted objective needs weights { perSecond, perJoule }');
   if (objective === 'weighted' && p.weights !== undefined && p.weights.perSecond === 0 && p.weights.perJoule === 0)
     fail(['weights'], 'at least one weight must be positive');
-  if (objective !== 'weighted' && p.weights !== undefined) fail(['weights'], 'weights apply only to objective "weighted"');
+  if (objective !== 'weighted' && p.weights !== undefined)
+    fail(['weights'], 'weights apply only to objective "weighted"');
   const lora: LoraConfig = { rank: p.lora.rank, targets: [...new Set(p.lora.targets)] };
-  if (loraParamsPerLayer(model, lora) === 0) fail(['lora', 'targets'], `none of the targets exists in ${model.name} (gate needs a gated FFN)`);
+  if (loraParamsPerLayer(model, lora) === 0)
+    fail(['lora', 'targets'], `none of the targets exists in ${model.name} (gate needs a gated FFN)`);
   const accuracy = { ...(p.accuracy ?? {}) };
-  if (accuracy.freezingRatio !== undefined && accuracy.maxFreezingRatio !== undefined && accuracy.freezingRatio > accuracy.maxFreezingRatio)
-    fail(['accuracy', 'freezingRatio'], `fixed freezing ratio ${accuracy.freezingRatio} exceeds maxFreezingRatio ${accuracy.maxFreezingRatio}`);
+  if (
+    accuracy.freezingRatio !== undefined &&
+    accuracy.maxFreezingRatio !== undefined &&
+    accuracy.freezingRatio > accuracy.maxFreezingRatio
+  )
+    fail(
+      ['accuracy', 'freezingRatio'],
+      `fixed freezing ratio ${accuracy.freezingRatio} exceeds maxFreezingRatio ${accuracy.maxFreezingRatio}`,
+    );
   const bounds = frozenPrefixBounds(model, lora, accuracy);
   // The option table: one entry per client, (cut, frozen prefix) and subchannel count n ≤ N − K + 1.
   const optionCount =
@@ -243,7 +280,9 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
   if (optionCount > SPLIT_FINETUNE_MAXIMA.options)
     fail(
       ['subchannels'],
-      `${clients.length} clients × ${cutMax - cutMin + 1} cuts × ${bounds.max - bounds.min + 1} frozen prefixes × ${p.subchannels - clients.length + 1} subchannel counts = ${optionCount} options; at most ${SPLIT_FINETUNE_MAXIMA.options} (absurd size: fewer subchannels, clients or a narrower cutRange)`,
+      `${clients.length} clients × ${cutMax - cutMin + 1} cuts × ${bounds.max - bounds.min + 1} frozen prefixes × ` +
+      `${p.subchannels - clients.length + 1} subchannel counts = ${optionCount} options; ` +
+      `at most ${SPLIT_FINETUNE_MAXIMA.options} (absurd size: fewer subchannels, clients or a narrower cutRange)`,
     );
   const roundsPerEpoch = Math.ceil(p.samplesPerClient / p.batchSize);
   const accountingName = p.trainingAccounting ?? 'mixed-16';
@@ -268,11 +307,17 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
     cutMin,
     cutMax,
     objective,
-    weights: p.weights ?? { perSecond: objective === 'device-energy' ? 0 : 1, perJoule: objective === 'device-energy' ? 1 : 0 },
+    weights: p.weights ?? {
+      perSecond: objective === 'device-energy' ? 0 : 1,
+      perJoule: objective === 'device-energy' ? 1 : 0,
+    },
     minFrozenLayers: bounds.min,
     maxFrozenLayers: bounds.max,
     accuracy,
-    loraParamsAllLayers: Array.from({ length: L }, (_, i) => loraParamsOfLayer(model, lora, i + 1)).reduce((a, b) => a + b, 0),
+    loraParamsAllLayers: Array.from({ length: L }, (_, i) => loraParamsOfLayer(model, lora, i + 1)).reduce(
+      (a, b) => a + b,
+      0,
+    ),
     modelParams: totalParams(model),
   };
 }

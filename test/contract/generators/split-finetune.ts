@@ -38,7 +38,13 @@ const MODEL = {
   source: 'contract fixture',
 };
 
-function device(id: string, flops: number, memoryBytes: number, activePowerWatts: number, transmitPowerWatts: number): Raw {
+function device(
+  id: string,
+  flops: number,
+  memoryBytes: number,
+  activePowerWatts: number,
+  transmitPowerWatts: number,
+): Raw {
   return {
     id,
     name: id,
@@ -72,12 +78,20 @@ function tiny(seed: number): unknown {
     samplesPerClient,
     epochs: 1 + Math.floor(rand() * 3),
     aggregationIntervalRounds: pick(rand, [1, 2, 3, 4, 10]),
-    server: { device: device('contract-server', pick(rand, [5e10, 5e11]), pick(rand, [2e6, 3.5e6, 6e6, 20e6]), 300, 0) },
+    server: {
+      device: device('contract-server', pick(rand, [5e10, 5e11]), pick(rand, [2e6, 3.5e6, 6e6, 20e6]), 300, 0),
+    },
     clients: Array.from({ length: clients }, (_, k) => {
       const uplink = pick(rand, [2e6, 10e6, 50e6]);
       return {
         name: `c${k}`,
-        device: device(`contract-client-${k}`, pick(rand, [1e9, 4e9, 2e10]), pick(rand, [0.6e6, 1.2e6, 2e6, 4e6]), pick(rand, [2, 8]), 0.5),
+        device: device(
+          `contract-client-${k}`,
+          pick(rand, [1e9, 4e9, 2e10]),
+          pick(rand, [0.6e6, 1.2e6, 2e6, 4e6]),
+          pick(rand, [2, 8]),
+          0.5,
+        ),
         link: {
           id: `contract-link-${k}`,
           name: 'contract link',
@@ -148,9 +162,15 @@ const relaxations: readonly Relaxation[] = [
       return r;
     },
   },
-  { name: 'every client memory × 2', apply: eachClient((c) => (c.device.memoryBytes = (c.device.memoryBytes as number) * 2)) },
+  {
+    name: 'every client memory × 2',
+    apply: eachClient((c) => (c.device.memoryBytes = (c.device.memoryBytes as number) * 2)),
+  },
   // A faster client computes for less time at the same power, so energy falls too.
-  { name: 'every client FLOP/s × 3', apply: eachClient((c) => (c.device.peakFlopsPerSecond = (c.device.peakFlopsPerSecond as number) * 3)) },
+  {
+    name: 'every client FLOP/s × 3',
+    apply: eachClient((c) => (c.device.peakFlopsPerSecond = (c.device.peakFlopsPerSecond as number) * 3)),
+  },
   {
     name: 'every link × 2 (up and down)',
     apply: eachClient((c) => {
@@ -159,7 +179,8 @@ const relaxations: readonly Relaxation[] = [
     }),
   },
   {
-    // Under the default rate 1/N this splits every subchannel in two (a refinement); under a fixed fraction it adds spectrum.
+    // Under the default rate 1/N this splits every subchannel in two (a refinement);
+    // under a fixed fraction it adds spectrum.
     name: 'subchannels × 2',
     apply: (raw) => {
       const r = copy(raw);
@@ -179,7 +200,8 @@ const relaxations: readonly Relaxation[] = [
     },
   },
   {
-    // Every aggregation boundary of 2I is one of I: periods merge (max a + max b ≥ max(a + b)) and fewer adapter transfers.
+    // Every aggregation boundary of 2I is one of I: periods merge (max a + max b ≥ max(a + b)),
+    // and there are fewer adapter transfers.
     name: 'aggregation interval × 2',
     apply: (raw) => {
       const r = copy(raw);
@@ -198,7 +220,8 @@ const relaxations: readonly Relaxation[] = [
   {
     name: 'energy budgets × 2',
     apply: eachClient((c) => {
-      if (c.energyBudgetJoulesPerRound !== undefined) c.energyBudgetJoulesPerRound = (c.energyBudgetJoulesPerRound as number) * 2;
+      if (c.energyBudgetJoulesPerRound !== undefined)
+        c.energyBudgetJoulesPerRound = (c.energyBudgetJoulesPerRound as number) * 2;
     }),
   },
 ];

@@ -40,8 +40,17 @@ describe('split-finetune through the API and the CLI', () => {
     const report = await compare(tiny);
     const best = report.rows.find((r) => r.method === 'exact');
     expect(best?.objective).not.toBeNull();
-    for (const row of report.rows) if (row.feasible && row.objective !== null) expect(row.objective).toBeGreaterThanOrEqual((best?.objective as number) * (1 - 1e-6));
-    expect(report.rows.map((r) => r.method)).toEqual(expect.arrayContaining(['splitlora-fixed-cut', 'neurosurgeon-per-device', 'uniform-split-best-cut', 'frozen-client-best-cut']));
+    for (const row of report.rows)
+      if (row.feasible && row.objective !== null)
+        expect(row.objective).toBeGreaterThanOrEqual((best?.objective as number) * (1 - 1e-6));
+    expect(report.rows.map((r) => r.method)).toEqual(
+      expect.arrayContaining([
+        'splitlora-fixed-cut',
+        'neurosurgeon-per-device',
+        'uniform-split-best-cut',
+        'frozen-client-best-cut',
+      ]),
+    );
   }, 60_000);
 
   it('sweep() over accuracy.maxFreezingRatio gives a non-increasing round time (Fig. 3 trend)', async () => {
@@ -54,7 +63,10 @@ describe('split-finetune through the API and the CLI', () => {
   it('the CLI solves the GPT-2 example, and rejects a bad file with exit 2 naming the path', () => {
     const run = spawnSync('node', [BIN, 'solve', GPT2, '--json'], { encoding: 'utf8' });
     expect(run.status).toBe(0);
-    const out = JSON.parse(run.stdout) as { termination: string; solution: { objective: number; evaluation: { feasible: boolean } } };
+    const out = JSON.parse(run.stdout) as {
+      termination: string;
+      solution: { objective: number; evaluation: { feasible: boolean } };
+    };
     expect(out.termination).toBe('optimal');
     expect(out.solution.evaluation.feasible).toBe(true);
     const dir = mkdtempSync(join(tmpdir(), 'split-'));

@@ -21,7 +21,13 @@ export const tinyModel = {
   source: 'test fixture',
 };
 
-export function tinyDevice(id: string, peakFlopsPerSecond: number, memoryBytes: number, activePowerWatts = 5, transmitPowerWatts = 0.5) {
+export function tinyDevice(
+  id: string,
+  peakFlopsPerSecond: number,
+  memoryBytes: number,
+  activePowerWatts = 5,
+  transmitPowerWatts = 0.5,
+) {
   return {
     id,
     name: id,
@@ -40,7 +46,12 @@ export function tinyDevice(id: string, peakFlopsPerSecond: number, memoryBytes: 
 
 export interface TinyOptions {
   readonly layers: number;
-  readonly clients: { readonly flops: number; readonly memoryBytes: number; readonly uplink: number; readonly power: number }[];
+  readonly clients: {
+    readonly flops: number;
+    readonly memoryBytes: number;
+    readonly uplink: number;
+    readonly power: number;
+  }[];
   readonly subchannelsExtra: number;
   readonly serverMemoryBytes: number;
   readonly serverFlops: number;
@@ -65,7 +76,14 @@ export function tinyInput(o: TinyOptions): SplitFinetuneInput {
     clients: o.clients.map((c, k) => ({
       name: `c${k}`,
       device: tinyDevice(`tiny-client-${k}`, c.flops, c.memoryBytes, c.power, 0.5),
-      link: { id: `tiny-link-${k}`, name: 'tiny link', uplinkBitsPerSecond: c.uplink, downlinkBitsPerSecond: 2 * c.uplink, latencySeconds: 0.002, source: 'test fixture' },
+      link: {
+        id: `tiny-link-${k}`,
+        name: 'tiny link',
+        uplinkBitsPerSecond: c.uplink,
+        downlinkBitsPerSecond: 2 * c.uplink,
+        latencySeconds: 0.002,
+        source: 'test fixture',
+      },
     })),
     subchannels: K + o.subchannelsExtra,
     subchannelRateFraction: 0.25,
@@ -96,7 +114,12 @@ export const tinyArb = (maxClients = 3): fc.Arbitrary<TinyOptions> =>
     serverMemoryBytes: fc.constantFrom(2e6, 3.5e6, 6e6, 20e6),
     serverFlops: fc.constantFrom(5e10, 5e11),
     cutPolicy: fc.constantFrom('per-client' as const, 'shared' as const),
-    objective: fc.constantFrom('round-time' as const, 'total-time' as const, 'device-energy' as const, 'weighted' as const),
+    objective: fc.constantFrom(
+      'round-time' as const,
+      'total-time' as const,
+      'device-energy' as const,
+      'weighted' as const,
+    ),
     epochs: fc.integer({ min: 1, max: 3 }),
     maxFreezingRatio: fc.constantFrom(0, 0.5, 1),
   });

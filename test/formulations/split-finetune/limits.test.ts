@@ -8,8 +8,10 @@ import { parseSplitFinetune, SPLIT_FINETUNE_MAXIMA } from '../../../src/formulat
 import { errorOf } from '../../support/errors.ts';
 
 const example = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(new URL(`../../../problems/split-finetune/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
-
+  JSON.parse(readFileSync(new URL(`../../../problems/split-finetune/${name}.json`, import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 
 describe('split-finetune size limits', () => {
   it.each(['gpt2-medium-3-clients', 'llama-2-7b-10-clients-5g', 'llama-2-13b-phones-fixed-cut-infeasible'])(
@@ -23,16 +25,23 @@ describe('split-finetune size limits', () => {
   );
 
   it('the subchannel limit itself is accepted when the option table stays small', () => {
-    const p = parseSplitFinetune({ ...example('gpt2-medium-3-clients'), subchannels: SPLIT_FINETUNE_MAXIMA.subchannels });
+    const p = parseSplitFinetune({
+      ...example('gpt2-medium-3-clients'),
+      subchannels: SPLIT_FINETUNE_MAXIMA.subchannels,
+    });
     expect(p.subchannels).toBe(4096);
   });
 
-  it('an option table beyond the limit (10 clients × 32 × 32 pairs × ~4000 counts) is refused at $.subchannels', () => {
+  it('an option table beyond the limit (10 clients × 32 × 32 pairs × ~4000 counts) is refused', () => {
     const e = errorOf(() => parseSplitFinetune({ ...example('llama-2-7b-10-clients-5g'), subchannels: 4000 }));
     expect(e.path).toBe('$.subchannels');
     expect(e.rule).toMatch(/options; at most 10000000 \(absurd size/);
     // A narrower cut range brings the same subchannel count back within the limit.
-    const p = parseSplitFinetune({ ...example('llama-2-7b-10-clients-5g'), subchannels: 4000, cutRange: { min: 4, max: 8 } });
+    const p = parseSplitFinetune({
+      ...example('llama-2-7b-10-clients-5g'),
+      subchannels: 4000,
+      cutRange: { min: 4, max: 8 },
+    });
     expect(p.cutMax - p.cutMin + 1).toBe(5);
   });
 

@@ -4,17 +4,29 @@ import { describe, expect, it } from 'vitest';
 import { solve } from '../../../src/api.ts';
 import type { BackendName } from '../../../src/backends/types.ts';
 import { InputError } from '../../../src/errors.ts';
-import { splitFinetuneBaselines, splitLoraFixedCut, uniformSubchannels } from '../../../src/formulations/split-finetune/baselines.ts';
+import {
+  splitFinetuneBaselines,
+  splitLoraFixedCut,
+  uniformSubchannels,
+} from '../../../src/formulations/split-finetune/baselines.ts';
 import { decisionCost, splitContext } from '../../../src/formulations/split-finetune/cost.ts';
-import { evaluateSplitFinetune, explainSplitFinetuneInfeasible } from '../../../src/formulations/split-finetune/evaluate.ts';
+import {
+  evaluateSplitFinetune,
+  explainSplitFinetuneInfeasible,
+} from '../../../src/formulations/split-finetune/evaluate.ts';
 import { solveExact } from '../../../src/formulations/split-finetune/exact.ts';
 import { freezingFront, splitFinetuneFormulation } from '../../../src/formulations/split-finetune/index.ts';
 import { parseSplitFinetune, type SplitFinetuneDecision } from '../../../src/formulations/split-finetune/schema.ts';
 import { generator } from '../../contract/generators/split-finetune.ts';
 import { tinyArb, tinyInput, type TinyOptions } from './helpers.ts';
 
-const EXAMPLES = ['gpt2-medium-3-clients.json', 'llama-2-7b-10-clients-5g.json', 'llama-2-13b-phones-fixed-cut-infeasible.json'];
-const readExample = (f: string): unknown => JSON.parse(readFileSync(new URL(`../../../problems/split-finetune/${f}`, import.meta.url), 'utf8'));
+const EXAMPLES = [
+  'gpt2-medium-3-clients.json',
+  'llama-2-7b-10-clients-5g.json',
+  'llama-2-13b-phones-fixed-cut-infeasible.json',
+];
+const readExample = (f: string): unknown =>
+  JSON.parse(readFileSync(new URL(`../../../problems/split-finetune/${f}`, import.meta.url), 'utf8'));
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a), Math.abs(b));
 
@@ -50,8 +62,14 @@ describe('split-finetune examples', () => {
     const problem = parseSplitFinetune(readExample('llama-2-13b-phones-fixed-cut-infeasible.json'));
     expect(splitLoraFixedCut.run(problem)).toBeNull();
     const n = uniformSubchannels(problem) as number[];
-    const e = evaluateSplitFinetune(problem, { clients: n.map((subchannels) => ({ cut: 10, frozenLayers: 0, subchannels })) });
-    expect(e.violations.some((v) => v.constraint === 'client[0].memory' && /phone-1 needs .* GB/.test(v.message) && (v.excess ?? 0) > 0)).toBe(true);
+    const e = evaluateSplitFinetune(problem, {
+      clients: n.map((subchannels) => ({ cut: 10, frozenLayers: 0, subchannels })),
+    });
+    expect(
+      e.violations.some(
+        (v) => v.constraint === 'client[0].memory' && /phone-1 needs .* GB/.test(v.message) && (v.excess ?? 0) > 0,
+      ),
+    ).toBe(true);
   });
 
   it('GPT-2 medium: the training time falls as the freezing ratio rises (seed Fig. 3)', () => {
@@ -79,7 +97,10 @@ describe('split-finetune cost model', () => {
     expect(frozen.gradientBytes).toBe(0);
     expect(frozen.clientBackwardSeconds).toBe(0);
     expect(frozen.adapterBytes).toBe(0);
-    expect(frozen.roundSeconds).toBeCloseTo((frozen.clientForwardSeconds + frozen.uplinkSeconds) / problem.epochs + frozen.serverSeconds, 12);
+    expect(frozen.roundSeconds).toBeCloseTo(
+      (frozen.clientForwardSeconds + frozen.uplinkSeconds) / problem.epochs + frozen.serverSeconds,
+      12,
+    );
     const trained = decisionCost(ctx, 2, { cut: 6, frozenLayers: 5, subchannels: 4 });
     expect(trained.fullyFrozen).toBe(false);
     expect(trained.roundSeconds).toBeGreaterThan(frozen.roundSeconds);
@@ -163,8 +184,26 @@ describe('split-finetune properties (tiny generated instances)', () => {
   });
 
   it('the reported decision of the API passes evaluate (through the registered formulation)', async () => {
-    const problem = parseSplitFinetune(tinyInput({ layers: 3, clients: [{ flops: 4e9, memoryBytes: 1.2e6, uplink: 10e6, power: 2 }, { flops: 1e9, memoryBytes: 0.6e6, uplink: 2e6, power: 8 }], subchannelsExtra: 2, serverMemoryBytes: 3.5e6, serverFlops: 5e10, cutPolicy: 'per-client', objective: 'total-time', epochs: 2, maxFreezingRatio: 0.5 }));
-    const r = await splitFinetuneFormulation.exact?.solve(problem, { mipGap: 1e-6, solveMilp: () => Promise.reject(new Error('not used')) });
+    const problem = parseSplitFinetune(
+      tinyInput({
+        layers: 3,
+        clients: [
+          { flops: 4e9, memoryBytes: 1.2e6, uplink: 10e6, power: 2 },
+          { flops: 1e9, memoryBytes: 0.6e6, uplink: 2e6, power: 8 },
+        ],
+        subchannelsExtra: 2,
+        serverMemoryBytes: 3.5e6,
+        serverFlops: 5e10,
+        cutPolicy: 'per-client',
+        objective: 'total-time',
+        epochs: 2,
+        maxFreezingRatio: 0.5,
+      }),
+    );
+    const r = await splitFinetuneFormulation.exact?.solve(problem, {
+      mipGap: 1e-6,
+      solveMilp: () => Promise.reject(new Error('not used')),
+    });
     expect(r?.termination).toBe('optimal');
     const e = splitFinetuneFormulation.evaluate(problem, r?.decision as SplitFinetuneDecision);
     expect(e.feasible).toBe(true);
@@ -180,10 +219,15 @@ describe('split-finetune infeasibility and bad input', () => {
   const gpt2 = readExample('gpt2-medium-3-clients.json') as Record<string, unknown>;
 
   it('a model that fits on no client is explained in words with the shortfall', () => {
-    const raw = { ...gpt2, clients: [{ name: 'tiny-phone', device: { id: 'phone', memoryBytes: 0.08e9 }, link: '5g-user-experienced' }] };
+    const raw = {
+      ...gpt2,
+      clients: [{ name: 'tiny-phone', device: { id: 'phone', memoryBytes: 0.08e9 }, link: '5g-user-experienced' }],
+    };
     const problem = parseSplitFinetune(raw);
     expect(solveExact(problem).decision).toBeNull();
-    expect(explainSplitFinetuneInfeasible(problem)).toMatch(/tiny-phone needs at least [\d.]+ MB \(cut 1, .*\), its .* has 80\.0 MB \([\d.]+ MB short\)/);
+    expect(explainSplitFinetuneInfeasible(problem)).toMatch(
+      /tiny-phone needs at least [\d.]+ MB \(cut 1, .*\), its .* has 80\.0 MB \([\d.]+ MB short\)/,
+    );
   });
 
   it('a server too small for the shared layers is explained', () => {
@@ -195,7 +239,9 @@ describe('split-finetune infeasibility and bad input', () => {
   it('more clients than subchannels is explained', () => {
     const problem = parseSplitFinetune({ ...gpt2, subchannels: 2 });
     expect(solveExact(problem).decision).toBeNull();
-    expect(explainSplitFinetuneInfeasible(problem)).toMatch(/3 clients need at least one uplink subchannel each, the cell has only 2/);
+    expect(explainSplitFinetuneInfeasible(problem)).toMatch(
+      /3 clients need at least one uplink subchannel each, the cell has only 2/,
+    );
   });
 
   it('a fixed freezing ratio of 1 (nothing left to train) is explained', () => {
@@ -253,7 +299,13 @@ describe('split-finetune infeasibility and bad input', () => {
 
   it('evaluate names broken constraints in domain words', () => {
     const problem = parseSplitFinetune(gpt2);
-    const e = evaluateSplitFinetune(problem, { clients: [{ cut: 24, frozenLayers: 20, subchannels: 8 }, { cut: 1, frozenLayers: 0, subchannels: 8 }, { cut: 3, frozenLayers: 0, subchannels: 1 }] });
+    const e = evaluateSplitFinetune(problem, {
+      clients: [
+        { cut: 24, frozenLayers: 20, subchannels: 8 },
+        { cut: 1, frozenLayers: 0, subchannels: 8 },
+        { cut: 3, frozenLayers: 0, subchannels: 1 },
+      ],
+    });
     expect(e.feasible).toBe(false);
     const ids = e.violations.map((v) => v.constraint);
     expect(ids).toContain('subchannels');
