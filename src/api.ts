@@ -66,3 +66,4 @@ export { schema } from './solve/schema.ts';
 export { replayCaching, REPLAY_POLICIES } from './solve/replay.ts';
 export type { ReplayOptions, ReplayPolicyName, ReplayReport } from './solve/replay.ts';
 export type { ReplayResult } from './formulations/model-caching/replay.ts';
+export * from './solve/tools.ts';

@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InputError, UsageError } from '../errors.ts';
+import { InputError, UsageError } from '../api.ts';
 
 /** Input files larger than this are rejected before they are read. */
 export const MAX_INPUT_BYTES = 20 * 1024 * 1024;

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { InputError, UsageError } from '../errors.ts';
+import { InputError, UsageError } from '../api.ts';
 import { checkCommand } from './commands/check.ts';
 import { compareCommand } from './commands/compare.ts';
 import { kindsCommand } from './commands/kinds.ts';

@@ -1,6 +1,6 @@
 /** Parsers for numeric and enumerated flags; a bad value is a UsageError naming the flag. */
 import { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from '../api.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../api.ts';
 
 export function positiveSeconds(flag: string): (value: string) => number {
   return (value) => {

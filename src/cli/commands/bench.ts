@@ -1,5 +1,6 @@
 /** `edgeplan bench` — every formulation's instances across methods and peers, with tables and plots. */
 import { resolve } from 'node:path';
+import { loadBenchTools } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
 import { positiveInteger } from '../options.ts';
 
@@ -26,12 +27,7 @@ export const benchCommand: CliCommand = {
       .action(async (flags: BenchFlags) => {
         const { io } = context;
         // Loaded on use: the suites pull in every family and the plots pull in vega, which other commands never need.
-        const [{ barProgress, lineProgress }, { benchMarkdown, writeBenchOutputs }, { runBench }, { selectSuites }] = await Promise.all([
-          import('../../bench/progress.ts'),
-          import('../../bench/report.ts'),
-          import('../../bench/runner.ts'),
-          import('../../bench/suites/index.ts'),
-        ]);
+        const { barProgress, lineProgress, benchMarkdown, writeBenchOutputs, runBench, selectSuites } = await loadBenchTools();
         const suites = selectSuites(flags.suite);
         const tty = process.stderr.isTTY === true && io.env.EDGEPLAN_PLAIN_PROGRESS !== '1';
         const progress = tty ? barProgress(process.stderr) : lineProgress(io.stderr);

@@ -6,11 +6,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { resolveModel } from '../../catalog/index.ts';
-import { calibrateDevice, parseMeasurements, type Measurement } from '../../cost/calibrate.ts';
-import type { ModelSpec } from '../../cost/model.ts';
-import { DTYPES, type DType } from '../../cost/units.ts';
-import { UsageError } from '../../errors.ts';
+import { calibrateDevice, DTYPES, parseMeasurements, resolveModel, type DType, type Measurement, type ModelSpec } from '../../api.ts';
+import { UsageError } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
 import { inFile, MAX_INPUT_BYTES, writeTextFile } from '../files.ts';
 import { table } from '../format.ts';

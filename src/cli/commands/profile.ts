@@ -5,12 +5,23 @@
  * or JSON files holding an inline entry (e.g. what `edgeplan calibrate --out` wrote).
  */
 import type { Command } from 'commander';
-import { findProfile, resolveDevice, resolveModel, type DeviceRef, type ModelRef } from '../../catalog/index.ts';
-import type { DeviceSpec } from '../../cost/device.ts';
-import { layerTable, rowWork, type LayerRow, type LayerTable, type Workload } from '../../cost/layers.ts';
-import type { ModelSpec } from '../../cost/model.ts';
-import { DTYPES, type DType } from '../../cost/units.ts';
-import { UsageError } from '../../errors.ts';
+import {
+  DTYPES,
+  findProfile,
+  layerTable,
+  resolveDevice,
+  resolveModel,
+  rowWork,
+  type DType,
+  type DeviceRef,
+  type DeviceSpec,
+  type LayerRow,
+  type LayerTable,
+  type ModelRef,
+  type ModelSpec,
+  type Workload,
+} from '../../api.ts';
+import { UsageError } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
 import { inFile, readJsonFile } from '../files.ts';
 import { table } from '../format.ts';

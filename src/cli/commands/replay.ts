@@ -1,7 +1,7 @@
 /** `edgeplan replay problem.json` — online caching policies against the offline optimum on a request trace. */
 import { toJson } from '../format.ts';
 import { REPLAY_POLICIES, parseProblem, replayCaching, type ReplayPolicyName, type ReplayReport } from '../../api.ts';
-import { UsageError } from '../../errors.ts';
+import { UsageError } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
 import { inFile, inFileAsync, readJsonFile, writeTextFile } from '../files.ts';
 import { positiveInteger, positiveSeconds } from '../options.ts';

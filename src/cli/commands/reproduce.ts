@@ -1,6 +1,6 @@
 /** `edgeplan reproduce [name|all]` — published numbers and figure shapes, expected vs obtained, with plots. */
 import { resolve } from 'node:path';
-import type { ReproductionOutcome } from '../../bench/reproduce.ts';
+import { loadReproduceTools, type ReproductionOutcome } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
 
 interface ReproduceFlags {
@@ -21,7 +21,7 @@ export const reproduceCommand: CliCommand = {
       .action(async (name: string, flags: ReproduceFlags) => {
         const { io } = context;
         // Loaded on use: the reproductions pull in several families and vega, which other commands never need.
-        const [{ reproduceText, writeReproduceOutputs }, { runReproduction, selectReproductions }] = await Promise.all([import('../../bench/reproduce-report.ts'), import('../../bench/reproduce.ts')]);
+        const { reproduceText, writeReproduceOutputs, runReproduction, selectReproductions } = await loadReproduceTools();
         const selected = selectReproductions(name);
         const outcomes: ReproductionOutcome[] = [];
         for (const r of selected) {
