@@ -36,7 +36,14 @@ import type { GLPK, LP, Options as GlpkOptions, Result as GlpkResult } from 'glp
 import type { Model } from '../milp/model.ts';
 import { hasIntegers, mergeTerms } from '../milp/model.ts';
 import type { MilpSolveOptions } from '../milp/result.ts';
-import { effectiveBounds, guardedSolve, lazyRuntime, secondsSince, type NormalizedOptions, type Outcome } from './support.ts';
+import {
+  effectiveBounds,
+  guardedSolve,
+  lazyRuntime,
+  secondsSince,
+  type NormalizedOptions,
+  type Outcome,
+} from './support.ts';
 import type { Backend } from './types.ts';
 
 
@@ -238,7 +245,9 @@ function solveMip(glpk: GLPK, model: Model, budget: Budget): Outcome {
     };
   }
   if (status === glpk.GLP_UNDEF) {
-    if (usedTimeLimit(budget)) return { termination: 'time_limit', claim, message: 'GLPK: time limit before any incumbent' };
+    if (usedTimeLimit(budget)) {
+      return { termination: 'time_limit', claim, message: 'GLPK: time limit before any incumbent' };
+    }
     return { ...settleUndefinedMip(glpk, model, budget), claim };
   }
   return { termination: 'error', claim, message: `GLPK: MIP status ${status}` };

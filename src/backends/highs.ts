@@ -29,7 +29,14 @@ import type { Highs, Model as HighsModel, ModelData, RunResult, VariableType as 
 import type { Model } from '../milp/model.ts';
 import { hasIntegers, isInteger, mergeTerms } from '../milp/model.ts';
 import type { MilpSolveOptions } from '../milp/result.ts';
-import { defaultExport, guardedSolve, lazyRuntime, secondsSince, type NormalizedOptions, type Outcome } from './support.ts';
+import {
+  defaultExport,
+  guardedSolve,
+  lazyRuntime,
+  secondsSince,
+  type NormalizedOptions,
+  type Outcome,
+} from './support.ts';
 import type { Backend } from './types.ts';
 
 /** Produces a ready HiGHS runtime; replaceable only through `setHighsLoaderForTesting`. */
@@ -89,7 +96,14 @@ export function toHighsModelData(highs: Highs, model: Model, zeroObjective = fal
     colUpper: Float64Array.from(model.variables, (v) => v.upper),
     rowLower: Float64Array.from(model.constraints, (r) => r.lower),
     rowUpper: Float64Array.from(model.constraints, (r) => r.upper),
-    matrix: { format: 'csr', numRows, numCols, starts, indices: Int32Array.from(indices), values: Float64Array.from(values) },
+    matrix: {
+      format: 'csr',
+      numRows,
+      numCols,
+      starts,
+      indices: Int32Array.from(indices),
+      values: Float64Array.from(values),
+    },
     ...(hasIntegers(model) ? { integrality } : {}),
   };
 }
@@ -134,7 +148,10 @@ function settleInfeasibleOrUnbounded(
     const status = hm.run().modelStatus;
     const codes = highs.constants.modelStatus;
     if (status === codes.optimal) {
-      return { termination: 'unbounded', message: 'HiGHS: infeasible or unbounded; a feasible point exists, so unbounded' };
+      return {
+        termination: 'unbounded',
+        message: 'HiGHS: infeasible or unbounded; a feasible point exists, so unbounded',
+      };
     }
     if (status === codes.infeasible) return { termination: 'infeasible' };
     if (status === codes.timeLimit) {

@@ -33,7 +33,15 @@ import type { Model as JslpModel, SolveResult, SolverAPI } from 'javascript-lp-s
 import type { Model } from '../milp/model.ts';
 import { hasIntegers, isInteger, mergeTerms } from '../milp/model.ts';
 import type { MilpSolveOptions } from '../milp/result.ts';
-import { defaultExport, effectiveBounds, guardedSolve, lazyRuntime, secondsSince, type NormalizedOptions, type Outcome } from './support.ts';
+import {
+  defaultExport,
+  effectiveBounds,
+  guardedSolve,
+  lazyRuntime,
+  secondsSince,
+  type NormalizedOptions,
+  type Outcome,
+} from './support.ts';
 import type { Backend } from './types.ts';
 
 
@@ -186,9 +194,14 @@ function checked(raw: unknown): SolveResult {
   return raw;
 }
 
-async function solveOnce(solver: SolverAPI, translation: JslpTranslation, timeout: number | undefined): Promise<SolveResult | 'stopped'> {
+async function solveOnce(
+  solver: SolverAPI,
+  translation: JslpTranslation,
+  timeout: number | undefined,
+): Promise<SolveResult | 'stopped'> {
   if (timeout === undefined) return checked(solver.Solve(translation.model));
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { solverPath: require.resolve('javascript-lp-solver'), model: translation.model } });
+  const workerData = { solverPath: require.resolve('javascript-lp-solver'), model: translation.model };
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
   try {
     return await new Promise<SolveResult | 'stopped'>((resolve, reject) => {
       const timer = setTimeout(() => resolve('stopped'), hardLimitMs(timeout));
@@ -210,7 +223,10 @@ async function solveOnce(solver: SolverAPI, translation: JslpTranslation, timeou
   }
 }
 
-const STOPPED: Outcome = { termination: 'time_limit', message: 'jslp: no answer by the time limit; the solver was stopped' };
+const STOPPED: Outcome = {
+  termination: 'time_limit',
+  message: 'jslp: no answer by the time limit; the solver was stopped',
+};
 
 function usedTimeout(options: NormalizedOptions, startMs: number): boolean {
   const limit = options.timeLimitSeconds;
@@ -218,14 +234,25 @@ function usedTimeout(options: NormalizedOptions, startMs: number): boolean {
 }
 
 /** A MIP whose relaxation is unbounded: unbounded if it has any integral point at all. */
-async function settleUnboundedMip(solver: SolverAPI, model: Model, options: NormalizedOptions, startMs: number): Promise<Outcome> {
+async function settleUnboundedMip(
+  solver: SolverAPI,
+  model: Model,
+  options: NormalizedOptions,
+  startMs: number,
+): Promise<Outcome> {
+  const undecided: Outcome = {
+    termination: 'time_limit',
+    message: 'jslp: relaxation unbounded; feasibility undecided',
+  };
   const left = options.timeLimitSeconds - secondsSince(startMs);
-  if (left <= 0) return { termination: 'time_limit', message: 'jslp: relaxation unbounded; no time left to check feasibility' };
+  if (left <= 0) {
+    return { termination: 'time_limit', message: 'jslp: relaxation unbounded; no time left to check feasibility' };
+  }
   const limit = timeoutMs(left);
   const feasibility = await solveOnce(solver, toJslpModel(model, { zeroObjective: true, timeoutMs: limit }), limit);
-  if (feasibility === 'stopped') return { termination: 'time_limit', message: 'jslp: relaxation unbounded; feasibility undecided' };
+  if (feasibility === 'stopped') return undecided;
   if (feasibility.feasible && feasibility.isIntegral === true) return { termination: 'unbounded' };
-  if (usedTimeout(options, startMs)) return { termination: 'time_limit', message: 'jslp: relaxation unbounded; feasibility undecided' };
+  if (usedTimeout(options, startMs)) return undecided;
   return { termination: 'infeasible' };
 }
 
@@ -263,7 +290,12 @@ function claimOf(result: SolveResult): { status: string; objective?: number } {
   return { status: `jslp: ${flags}`, ...(objective !== undefined ? { objective } : {}) };
 }
 
-async function solveModel(solver: SolverAPI, model: Model, options: NormalizedOptions, startMs: number): Promise<Outcome> {
+async function solveModel(
+  solver: SolverAPI,
+  model: Model,
+  options: NormalizedOptions,
+  startMs: number,
+): Promise<Outcome> {
   const mip = hasIntegers(model);
   const limit = timeoutMs(options.timeLimitSeconds);
   const translation = toJslpModel(model, { timeoutMs: limit, tolerance: mip ? options.mipGap : undefined });
@@ -271,7 +303,8 @@ async function solveModel(solver: SolverAPI, model: Model, options: NormalizedOp
   if (result === 'stopped') return STOPPED;
   const outcome = interpretJslpResult(result, translation.substitutions, mip, usedTimeout(options, startMs));
   const claim = claimOf(result);
-  return outcome === 'settle' ? { ...(await settleUnboundedMip(solver, model, options, startMs)), claim } : { ...outcome, claim };
+  if (outcome === 'settle') return { ...(await settleUnboundedMip(solver, model, options, startMs)), claim };
+  return { ...outcome, claim };
 }
 
 function ignoredOptions(options: NormalizedOptions): string | undefined {

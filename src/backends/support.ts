@@ -155,7 +155,8 @@ export function buildSolution(
   let values: number[] | null = null;
   for (const candidate of [cleaned(model, raw), plain]) {
     const check = checkMilpSolution(model, candidate);
-    const scaledCheck = check.ok && scaled !== undefined ? checkMilpSolution(scaled.model, scaled.scaleValues(candidate)) : check;
+    const scaledCheck =
+      check.ok && scaled !== undefined ? checkMilpSolution(scaled.model, scaled.scaleValues(candidate)) : check;
     if (check.ok && scaledCheck.ok) {
       values = candidate;
       break;
@@ -183,7 +184,7 @@ export function errorMessage(error: unknown): string {
 export function isMemoryFailure(error: unknown): boolean {
   if (typeof WebAssembly !== 'undefined' && error instanceof WebAssembly.RuntimeError) return true;
   const text = errorMessage(error);
-  return /Aborted\(|out of memory|\bOOM\b|Array buffer allocation failed|Cannot enlarge memory|allocation failed/i.test(text);
+  return /Aborted\(|out of memory|\bOOM\b|allocation failed|Cannot enlarge memory/i.test(text);
 }
 
 /** Seconds elapsed since `startMs` (a `performance.now()` reading). */
@@ -204,7 +205,12 @@ export async function guardedSolve<Runtime>(
   model: Model,
   options: MilpSolveOptions | undefined,
   load: () => Promise<Runtime>,
-  run: (runtime: Runtime, scaledModel: Model, options: NormalizedOptions, startMs: number) => Outcome | Promise<Outcome>,
+  run: (
+    runtime: Runtime,
+    scaledModel: Model,
+    options: NormalizedOptions,
+    startMs: number,
+  ) => Outcome | Promise<Outcome>,
   onFailure?: (error: unknown) => void,
 ): Promise<MilpResult> {
   let startMs = performance.now();
@@ -238,7 +244,8 @@ export async function guardedSolve<Runtime>(
   } catch (error) {
     onFailure?.(error);
     if (isMemoryFailure(error)) {
-      return stop('memory_limit', `${backend}: the solver runtime aborted (out of memory or a WASM trap): ${errorMessage(error)}`);
+      const what = `${backend}: the solver runtime aborted (out of memory or a WASM trap)`;
+      return stop('memory_limit', `${what}: ${errorMessage(error)}`);
     }
     return stop('error', `${backend}: ${errorMessage(error)}`);
   }
@@ -300,7 +307,8 @@ function finish(
     const witness = obviousPoint(model);
     if (witness !== null) {
       return overruled(
-        `${backend} claimed infeasible, but the point with every variable at its bound nearest zero satisfies every row`,
+        `${backend} claimed infeasible, but the point with every variable at its bound nearest zero ` +
+          'satisfies every row',
       );
     }
   }
@@ -315,8 +323,9 @@ function finish(
   const solution = built.solution;
   if (solution.bound !== undefined && boundOnWrongSide(model.sense, solution.objective, solution.bound)) {
     const side = model.sense === 'min' ? 'above' : 'below';
-    const note = `${backend}'s bound ${solution.bound} lies ${side} the objective ${solution.objective} (impossible for a ` +
-      `valid bound) and was dropped`;
+    const note =
+      `${backend}'s bound ${solution.bound} lies ${side} the objective ${solution.objective} ` +
+      '(impossible for a valid bound) and was dropped';
     const { bound: _dropped, gap: _gap, ...kept } = solution;
     return {
       ...base,

@@ -38,7 +38,9 @@ export function generalizedAssignmentData(
   capacityRatio = 0.8,
 ): GeneralizedAssignmentData {
   if (!Number.isInteger(items) || items < 1) throw new RangeError(`items must be a positive integer, got ${items}`);
-  if (!Number.isInteger(servers) || servers < 1) throw new RangeError(`servers must be a positive integer, got ${servers}`);
+  if (!Number.isInteger(servers) || servers < 1) {
+    throw new RangeError(`servers must be a positive integer, got ${servers}`);
+  }
   if (!(capacityRatio > 0) || !Number.isFinite(capacityRatio)) {
     throw new RangeError(`capacityRatio must be a positive finite number, got ${capacityRatio}`);
   }

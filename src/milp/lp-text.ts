@@ -51,10 +51,13 @@ function boundLine(v: Variable, j: number): string | null {
 /** `model` as CPLEX LP text (see the file comment for the naming scheme). */
 export function toLpText(model: Model): string {
   const out: string[] = [];
-  out.push(`\\ edgeplan model ${JSON.stringify(model.name)}: ${model.variables.length} columns, ${model.constraints.length} rows`);
+  const size = `${model.variables.length} columns, ${model.constraints.length} rows`;
+  out.push(`\\ edgeplan model ${JSON.stringify(model.name)}: ${size}`);
   model.variables.forEach((v, j) => out.push(`\\ ${lpColumnName(j)} = ${JSON.stringify(v.name)} (${v.type})`));
   model.constraints.forEach((r, i) => out.push(`\\ ${lpRowName(i)} = ${JSON.stringify(r.name)}`));
-  if (model.objectiveConstant !== 0) out.push(`\\ objective constant ${num(model.objectiveConstant)} (added to the LP objective)`);
+  if (model.objectiveConstant !== 0) {
+    out.push(`\\ objective constant ${num(model.objectiveConstant)} (added to the LP objective)`);
+  }
 
   out.push(model.sense === 'max' ? 'Maximize' : 'Minimize');
   const cost = new Map(mergeTerms(model.objective).map((t) => [t.variable, t.coefficient]));

@@ -73,7 +73,12 @@ export class ModelBuilder {
     const lower = options.lower ?? 0;
     const upper = options.upper ?? (type === 'binary' ? 1 : Infinity);
     const index = this.variables.length;
-    this.variables.push({ name, type, lower: type === 'binary' ? Math.max(0, lower) : lower, upper: type === 'binary' ? Math.min(1, upper) : upper });
+    this.variables.push({
+      name,
+      type,
+      lower: type === 'binary' ? Math.max(0, lower) : lower,
+      upper: type === 'binary' ? Math.min(1, upper) : upper,
+    });
     this.names.set(name, index);
     return index;
   }

@@ -162,7 +162,10 @@ export function scaleModel(model: Model): ScaledModel {
   );
   const constraints: Constraint[] = model.constraints.map((row, i) => ({
     name: row.name,
-    terms: mergeTerms(row.terms).map((t) => ({ variable: t.variable, coefficient: t.coefficient * r[i] * c[t.variable] })),
+    terms: mergeTerms(row.terms).map((t) => ({
+      variable: t.variable,
+      coefficient: t.coefficient * r[i] * c[t.variable],
+    })),
     lower: row.lower * r[i],
     upper: row.upper * r[i],
   }));

@@ -85,7 +85,10 @@ function greedyPass(problem: MilpProblem, tieBreak: TieBreak, deadlineMs: number
     const integral = v.type !== 'continuous';
     const lo = integral ? Math.ceil(v.lower - FEASIBILITY_TOLERANCE) : v.lower;
     const up = integral ? Math.floor(v.upper + FEASIBILITY_TOLERANCE) : v.upper;
-    if (lo > up) return { ok: false, reason: `${v.name} has no ${integral ? 'integer ' : ''}value within its bounds [${v.lower}, ${v.upper}]` };
+    if (lo > up) {
+      const what = integral ? 'integer ' : '';
+      return { ok: false, reason: `${v.name} has no ${what}value within its bounds [${v.lower}, ${v.upper}]` };
+    }
     lower.push(lo);
     upper.push(up);
     x.push(Math.min(Math.max(0, lo), up));
@@ -144,10 +147,11 @@ function greedyPass(problem: MilpProblem, tieBreak: TieBreak, deadlineMs: number
           }
           if (dViolation >= -EPS) continue;
           const dCost = tieBreak === 'objective' ? cost[j] * delta : roomShare(j, delta);
+          const near = best === null ? 0 : 1e-9 * Math.max(1, Math.abs(best.dViolation));
           const better =
             best === null ||
-            dViolation < best.dViolation - 1e-9 * Math.max(1, Math.abs(best.dViolation)) ||
-            (Math.abs(dViolation - best.dViolation) <= 1e-9 * Math.max(1, Math.abs(best.dViolation)) && dCost < best.dCost);
+            dViolation < best.dViolation - near ||
+            (Math.abs(dViolation - best.dViolation) <= near && dCost < best.dCost);
           if (better) best = { j, delta, dViolation, dCost };
         }
       }
@@ -157,10 +161,14 @@ function greedyPass(problem: MilpProblem, tieBreak: TieBreak, deadlineMs: number
   }
   const violated = rows.map((row, r) => ({ row, r })).filter(({ r }) => !satisfied(r, activity[r]));
   if (violated.length > 0) {
-    const { row, r } = violated.reduce((worst, cur) => (violation(cur.r, activity[cur.r]) > violation(worst.r, activity[worst.r]) ? cur : worst));
+    const { row, r } = violated.reduce((worst, cur) =>
+      violation(cur.r, activity[cur.r]) > violation(worst.r, activity[worst.r]) ? cur : worst,
+    );
     const a = activity[r];
     const side = a < row.lower ? `needs ≥ ${row.lower}` : `needs ≤ ${row.upper}`;
-    return { ok: false, reason: `greedy repair got stuck with ${violated.length} violated row(s); worst: ${row.name} at ${round(a)}, ${side}` };
+    const worst = `worst: ${row.name} at ${round(a)}, ${side}`;
+    const reason = `greedy repair got stuck with ${violated.length} violated row(s); ${worst}`;
+    return { ok: false, reason };
   }
 
   // Phase 2: improve, keeping every row satisfied.
@@ -198,7 +206,9 @@ function round(v: number): number {
 export const greedyRepairBaseline: Baseline<MilpProblem, MilpDecision> = {
   name: 'greedy-repair',
   description:
-    'solver-free greedy: repair row violations from the bound point nearest zero one variable step at a time (ties to the better objective), then take feasible steps by best objective gain per unit of row usage (Dantzig ratio rule)',
+    'solver-free greedy: repair row violations from the bound point nearest zero one variable step at a time ' +
+    '(ties to the better objective), then take feasible steps by best objective gain per unit of row usage ' +
+    '(Dantzig ratio rule)',
   run(problem) {
     const outcome = greedyRepair(problem);
     return outcome.ok ? decisionOf(problem, outcome.x) : null;

@@ -44,24 +44,46 @@ export function evaluateMilp(
       return;
     }
     if (value < v.lower - tolerance * Math.max(1, Math.abs(v.lower))) {
-      violations.push({ constraint: `variables.${v.name}.lower`, message: `${v.name} = ${value} is below its lower bound ${v.lower}`, excess: v.lower - value });
+      violations.push({
+        constraint: `variables.${v.name}.lower`,
+        message: `${v.name} = ${value} is below its lower bound ${v.lower}`,
+        excess: v.lower - value,
+      });
     }
     if (value > v.upper + tolerance * Math.max(1, Math.abs(v.upper))) {
-      violations.push({ constraint: `variables.${v.name}.upper`, message: `${v.name} = ${value} is above its upper bound ${v.upper}`, excess: value - v.upper });
+      violations.push({
+        constraint: `variables.${v.name}.upper`,
+        message: `${v.name} = ${value} is above its upper bound ${v.upper}`,
+        excess: value - v.upper,
+      });
     }
     if (v.type !== 'continuous') {
       const off = Math.abs(value - Math.round(value));
-      if (off > tolerance) violations.push({ constraint: `variables.${v.name}.integrality`, message: `${v.name} = ${value} is not integral (${v.type} variable)`, excess: off });
+      if (off > tolerance) {
+        violations.push({
+          constraint: `variables.${v.name}.integrality`,
+          message: `${v.name} = ${value} is not integral (${v.type} variable)`,
+          excess: off,
+        });
+      }
     }
   });
   const rows = problem.constraints.map((row): MilpRowReport => {
     const activity = rowActivity(row, x);
     const allowance = tolerance * rowScale(row);
     if (activity < row.lower - allowance) {
-      violations.push({ constraint: `constraints.${row.name}`, message: `row ${row.name}: activity ${activity} is below its lower side ${row.lower}`, excess: row.lower - activity });
+      violations.push({
+        constraint: `constraints.${row.name}`,
+        message: `row ${row.name}: activity ${activity} is below its lower side ${row.lower}`,
+        excess: row.lower - activity,
+      });
     }
     if (activity > row.upper + allowance) {
-      violations.push({ constraint: `constraints.${row.name}`, message: `row ${row.name}: activity ${activity} exceeds its upper side ${row.upper}`, excess: activity - row.upper });
+      violations.push({
+        constraint: `constraints.${row.name}`,
+        message: `row ${row.name}: activity ${activity} exceeds its upper side ${row.upper}`,
+        excess: activity - row.upper,
+      });
     }
     const slacks = [activity - row.lower, row.upper - activity].filter(Number.isFinite);
     return {

@@ -16,7 +16,9 @@ export function explainMilpInfeasible(problem: MilpProblem): string {
     const integral = v.type !== 'continuous';
     const lo = integral ? Math.ceil(v.lower - FEASIBILITY_TOLERANCE) : v.lower;
     const up = integral ? Math.floor(v.upper + FEASIBILITY_TOLERANCE) : v.upper;
-    if (lo > up) reasons.push(`${v.type} variable ${v.name} has no integer value within its bounds [${v.lower}, ${v.upper}]`);
+    if (lo > up) {
+      reasons.push(`${v.type} variable ${v.name} has no integer value within its bounds [${v.lower}, ${v.upper}]`);
+    }
     lower.push(lo);
     upper.push(up);
   }
@@ -32,13 +34,22 @@ export function explainMilpInfeasible(problem: MilpProblem): string {
     }
     const allowance = FEASIBILITY_TOLERANCE * rowScale(row);
     if (least > row.upper + allowance) {
-      reasons.push(`row ${row.name} needs activity ≤ ${row.upper}, but within the variable bounds it is at least ${fmt(least)} (over by ${fmt(least - row.upper)})`);
+      reasons.push(
+        `row ${row.name} needs activity ≤ ${row.upper}, but within the variable bounds it is at least ` +
+          `${fmt(least)} (over by ${fmt(least - row.upper)})`,
+      );
     } else if (most < row.lower - allowance) {
-      reasons.push(`row ${row.name} needs activity ≥ ${row.lower}, but within the variable bounds it reaches at most ${fmt(most)} (short by ${fmt(row.lower - most)})`);
+      reasons.push(
+        `row ${row.name} needs activity ≥ ${row.lower}, but within the variable bounds it reaches at most ` +
+          `${fmt(most)} (short by ${fmt(row.lower - most)})`,
+      );
     }
   }
   if (reasons.length === 0) {
-    return 'no single row or bound rules a solution out: every row can be met on its own within the variable bounds, so any conflict involves several rows together';
+    return (
+      'no single row or bound rules a solution out: every row can be met on its own within the variable ' +
+      'bounds, so any conflict involves several rows together'
+    );
   }
   const shown = reasons.slice(0, 5);
   return shown.join('; ') + (reasons.length > shown.length ? `; and ${reasons.length - shown.length} more` : '');
@@ -49,19 +60,30 @@ function fmt(v: number): string {
 }
 
 /** A few lines for the CLI: the nonzero values and the binding rows. */
-export function describeMilp(problem: MilpProblem, decision: MilpDecision, evaluation: Evaluation<unknown>, limit = 12): string {
+export function describeMilp(
+  problem: MilpProblem,
+  decision: MilpDecision,
+  evaluation: Evaluation<unknown>,
+  limit = 12,
+): string {
   const { x } = columnVector(problem, decision);
   const nonzero = problem.variables.map((v, i) => ({ name: v.name, value: x[i] })).filter((e) => e.value !== 0);
   const shown = nonzero.slice(0, limit).map((e) => `${e.name} = ${formatValue(e.value)}`);
   const more = nonzero.length > limit ? `, … (${nonzero.length - limit} more)` : '';
-  const lines = [`${problem.variables.length} variables, ${nonzero.length} nonzero${nonzero.length > 0 ? `: ${shown.join(', ')}${more}` : ''}`];
+  const listed = nonzero.length > 0 ? `: ${shown.join(', ')}${more}` : '';
+  const lines = [`${problem.variables.length} variables, ${nonzero.length} nonzero${listed}`];
   if (problem.constraints.length > 0) {
     const binding = problem.constraints
       .map((row) => ({ row, activity: rowActivity(row, x) }))
-      .filter(({ row, activity }) => Math.min(Math.abs(activity - row.lower), Math.abs(row.upper - activity)) <= FEASIBILITY_TOLERANCE * rowScale(row))
+      .filter(({ row, activity }) => {
+        const distance = Math.min(Math.abs(activity - row.lower), Math.abs(row.upper - activity));
+        return distance <= FEASIBILITY_TOLERANCE * rowScale(row);
+      })
       .map(({ row }) => row.name);
-    const names = binding.slice(0, limit).join(', ') + (binding.length > limit ? `, … (${binding.length - limit} more)` : '');
-    lines.push(`${problem.constraints.length} row${problem.constraints.length === 1 ? '' : 's'}, ${binding.length} binding${binding.length > 0 ? `: ${names}` : ''}`);
+    const moreRows = binding.length > limit ? `, … (${binding.length - limit} more)` : '';
+    const names = binding.slice(0, limit).join(', ') + moreRows;
+    const rows = `${problem.constraints.length} row${problem.constraints.length === 1 ? '' : 's'}`;
+    lines.push(`${rows}, ${binding.length} binding${binding.length > 0 ? `: ${names}` : ''}`);
   }
   if (!evaluation.feasible) lines.push(`violations: ${evaluation.violations.map((v) => v.message).join('; ')}`);
   return lines.join('\n');

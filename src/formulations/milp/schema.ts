@@ -18,7 +18,8 @@ import { inputErrorFromZod } from '../../errors.ts';
  * misread. Unbounded sides are written as null or omitted.
  */
 export const MAX_MILP_MAGNITUDE = 1e15;
-const beyond = `must be within ±${MAX_MILP_MAGNITUDE}: beyond what double-precision solvers can use (leave an unbounded side out)`;
+const beyond =
+  `must be within ±${MAX_MILP_MAGNITUDE}: beyond what double-precision solvers can use (leave an unbounded side out)`;
 const coefficientBeyond = `must be within ±${MAX_MILP_MAGNITUDE}: beyond what double-precision solvers can use`;
 
 // zod 4's z.number() already rejects NaN and ±Infinity, which is what "finite coefficients" needs.
@@ -45,7 +46,8 @@ export function nameRecord(value: z.ZodNumber): z.ZodType<NameRecord<number>> {
       for (const [key, entry] of Object.entries(raw)) {
         const checked = value.safeParse(entry, { reportInput: true });
         // The issue goes on as zod raised it (code, expected type, input), one level deeper.
-        if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ ...issue, path: [key, ...issue.path] });
+        if (checked.success) continue;
+        for (const issue of checked.error.issues) ctx.addIssue({ ...issue, path: [key, ...issue.path] });
       }
     })
     .transform((raw) => {
@@ -84,44 +86,51 @@ export const milpInputSchema = z
     objectiveConstant: coefficient.optional().describe('added to the objective value; default 0'),
   })
   .superRefine((p, ctx) => {
+    const at = (path: (string | number)[], message: string): void => {
+      ctx.addIssue({ code: 'custom', path, message });
+    };
     const declared = new Map<string, number>();
     p.variables.forEach((v, i) => {
       const first = declared.get(v.name);
       if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['variables', i, 'name'], message: `duplicate variable name "${v.name}" (first declared at $.variables[${first}])` });
+        at(['variables', i, 'name'], `duplicate variable name "${v.name}" (first declared at $.variables[${first}])`);
       } else declared.set(v.name, i);
       if (v.type === 'binary') {
-        if (v.lower != null && (v.lower < 0 || v.lower > 1)) ctx.addIssue({ code: 'custom', path: ['variables', i, 'lower'], message: `a binary variable's bounds must lie within [0, 1], got ${v.lower}` });
-        if (v.upper != null && (v.upper < 0 || v.upper > 1)) ctx.addIssue({ code: 'custom', path: ['variables', i, 'upper'], message: `a binary variable's bounds must lie within [0, 1], got ${v.upper}` });
+        const outside = (b: number | null | undefined): b is number => b != null && (b < 0 || b > 1);
+        const rule = "a binary variable's bounds must lie within [0, 1], got";
+        if (outside(v.lower)) at(['variables', i, 'lower'], `${rule} ${v.lower}`);
+        if (outside(v.upper)) at(['variables', i, 'upper'], `${rule} ${v.upper}`);
       }
       const lower = v.lower === undefined ? 0 : v.lower;
       if (lower != null && v.upper != null && lower > v.upper) {
-        ctx.addIssue({ code: 'custom', path: ['variables', i, 'upper'], message: `upper bound ${v.upper} is below the lower bound ${lower}${v.lower === undefined ? ' (an omitted lower bound is 0; give null for no lower bound)' : ''}` });
+        const hint = v.lower === undefined ? ' (an omitted lower bound is 0; give null for no lower bound)' : '';
+        at(['variables', i, 'upper'], `upper bound ${v.upper} is below the lower bound ${lower}${hint}`);
       }
     });
     const rowNames = new Map<string, number>();
     p.constraints.forEach((c, i) => {
       const name = c.name ?? `constraints[${i}]`;
       const first = rowNames.get(name);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['constraints', i, 'name'], message: `duplicate constraint name "${name}" (first used at $.constraints[${first}])` });
-      else rowNames.set(name, i);
+      if (first !== undefined) {
+        at(['constraints', i, 'name'], `duplicate constraint name "${name}" (first used at $.constraints[${first}])`);
+      } else rowNames.set(name, i);
       const keys = Object.keys(c.terms);
-      if (keys.length === 0) ctx.addIssue({ code: 'custom', path: ['constraints', i, 'terms'], message: 'a constraint needs at least one term' });
+      if (keys.length === 0) at(['constraints', i, 'terms'], 'a constraint needs at least one term');
       for (const k of keys) {
-        if (!declared.has(k)) ctx.addIssue({ code: 'custom', path: ['constraints', i, 'terms', k], message: `variable ${k} is not declared in $.variables` });
+        if (!declared.has(k)) at(['constraints', i, 'terms', k], `variable ${k} is not declared in $.variables`);
       }
       if (c.equals != null && (c.lower != null || c.upper != null)) {
-        ctx.addIssue({ code: 'custom', path: ['constraints', i, 'equals'], message: 'give either equals or lower/upper, not both' });
+        at(['constraints', i, 'equals'], 'give either equals or lower/upper, not both');
       }
       if (c.equals == null && c.lower == null && c.upper == null) {
-        ctx.addIssue({ code: 'custom', path: ['constraints', i], message: 'a constraint needs at least one of lower, upper or equals' });
+        at(['constraints', i], 'a constraint needs at least one of lower, upper or equals');
       }
       if (c.lower != null && c.upper != null && c.lower > c.upper) {
-        ctx.addIssue({ code: 'custom', path: ['constraints', i, 'upper'], message: `upper side ${c.upper} is below the lower side ${c.lower}` });
+        at(['constraints', i, 'upper'], `upper side ${c.upper} is below the lower side ${c.lower}`);
       }
     });
     for (const k of Object.keys(p.objective)) {
-      if (!declared.has(k)) ctx.addIssue({ code: 'custom', path: ['objective', k], message: `variable ${k} is not declared in $.variables` });
+      if (!declared.has(k)) at(['objective', k], `variable ${k} is not declared in $.variables`);
     }
   });
 
@@ -175,7 +184,8 @@ export function parseMilp(raw: unknown): MilpProblem {
   const variables = p.variables.map((v, i): MilpVariable => {
     index.set(v.name, i);
     // A binary variable lives in [0, 1] whatever an omitted or null side would otherwise mean.
-    const lower = v.type === 'binary' ? v.lower ?? 0 : v.lower === undefined ? 0 : v.lower === null ? -Infinity : v.lower;
+    const lower =
+      v.type === 'binary' ? v.lower ?? 0 : v.lower === undefined ? 0 : v.lower === null ? -Infinity : v.lower;
     const upper = v.upper == null ? (v.type === 'binary' ? 1 : Infinity) : v.upper;
     return { name: v.name, type: v.type, lower, upper };
   });
