@@ -29,7 +29,7 @@ describe('model-caching: properties on generated instances', () => {
           expect(sense * e.objective).toBeGreaterThanOrEqual(sense * be.objective - 1e-9);
         }
       }),
-      { numRuns: 40, seed: 42 },
+      { numRuns: 20, seed: 42 },
     );
   });
 
@@ -50,7 +50,7 @@ describe('model-caching: properties on generated instances', () => {
         expect(close(exact.solution!.objective, objective)).toBe(true);
         expect(close(exact.solution!.objective, exact.solution!.bound!)).toBe(true);
       }),
-      { numRuns: 40, seed: 7 },
+      { numRuns: 20, seed: 7 },
     );
   });
 
@@ -64,7 +64,7 @@ describe('model-caching: properties on generated instances', () => {
         const bigger = { ...raw, servers: (raw.servers as { id: string; storageBytes: number }[]).map((s) => ({ ...s, storageBytes: s.storageBytes + 3e9 })) };
         expect(sense * (await solveMilp(bigger)).objective).toBeGreaterThanOrEqual(sense * shared - 1e-9);
       }),
-      { numRuns: 25, seed: 3 },
+      { numRuns: 12, seed: 3 },
     );
   });
 });
