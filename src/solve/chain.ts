@@ -14,6 +14,7 @@
 import type { Backend } from '../backends/types.ts';
 import { UsageError, InputError } from '../errors.ts';
 import type { AnyFormulation, Compiled, Evaluation, ExactContext, SolveMilp } from '../formulations/types.ts';
+import { checkMilpSolution } from '../milp/check.ts';
 import { hasIntegers } from '../milp/model.ts';
 import type { MilpResult, MilpSolveOptions, Termination } from '../milp/result.ts';
 import { certify, strictlyBetter, type Certified, type RawOutcome } from './certify.ts';
@@ -364,7 +365,8 @@ export class SolveSession {
       const t0 = performance.now();
       const result = await judge.solve(model, { mipGap: this.options.mipGap, ...(remaining !== undefined ? { timeLimitSeconds: Math.max(remaining, 1e-3) } : {}) });
       const took = `${secondsSince(t0).toFixed(3)} s`;
-      const point = result.solution;
+      // A judge's point refutes the claim only if it satisfies the model's rows (an adapter's own check may be missing).
+      const point = result.solution !== null && checkMilpSolution(model, result.solution.values).ok ? result.solution : null;
       if (point !== null && strictlyBetter(model.sense, point.objective, claimed)) {
         return { better: { values: point.values }, note: `${claimant.name} claimed optimal at ${claimed}, but ${judge.name} found a point at ${point.objective} (${took})` };
       }
@@ -390,7 +392,7 @@ export class SolveSession {
       if (result.termination === 'infeasible' && step > 0) {
         return { bound: cutoff, note: `${claimant.name} exposes no bound; ${cutter.name} proved no point beats ${cutoff} (cut-off probe, ${took})` };
       }
-      const point = result.solution;
+      const point = result.solution !== null && checkMilpSolution(model, result.solution.values).ok ? result.solution : null;
       if (point !== null && strictlyBetter(model.sense, point.objective, claimed)) {
         return { better: { values: point.values }, note: `${claimant.name} claimed optimal at ${claimed}, but ${cutter.name} found a point at ${point.objective} (cut-off probe, ${took})` };
       }

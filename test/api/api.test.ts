@@ -271,7 +271,7 @@ describe('evaluate and check', () => {
     [{ values: { item1: 'one' } }, '$.values.item1', 'expected number'],
     [{ values: { item1: NaN } }, '$.values.item1', 'must be a finite number, got NaN'],
     [{ values: { item1: -Infinity } }, '$.values.item1', 'must be a finite number, got -Infinity'],
-    [{}, '$.values', 'required field is missing'],
+    [{}, '$.values', 'expected an object mapping names to numbers'],
   ])('rejects solution %j at %s', (solution, path, rule) => {
     let error: unknown;
     try {

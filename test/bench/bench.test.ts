@@ -99,7 +99,7 @@ describe('bench runner on a tiny synthetic suite', () => {
     expect(bad?.reason).toMatch(/^bad input: \$\.variables/);
     const none = results.instances.find((r) => r.instance === 'no-method');
     expect(none?.status).toBe('failed');
-    expect(none?.reason).toMatch(/no solution: exact error \(kind milp has no exact method\)/);
+    expect(none?.reason).toMatch(/no solution: exact error \(backend exact: kind milp has no exact method\)/);
     const suiteRow = results.instances.find((r) => r.suite === 'broken-suite');
     expect(suiteRow?.status).toBe('failed');
     expect(suiteRow?.reason).toMatch(/generator exploded/);
@@ -160,13 +160,13 @@ describe('conflicts between methods', () => {
       { method: 'highs', termination: 'optimal', objective: 10 },
       { method: 'jslp', termination: 'infeasible', objective: null },
     ]);
-    expect(wrong.conflicts).toEqual(['jslp reports infeasible, but highs found a solution that passes evaluate']);
+    expect(wrong.conflicts).toEqual(['jslp reports infeasible, but highs holds a decision evaluate accepts (objective 10)']);
     const differ = findConflicts([
       { method: 'exact', termination: 'optimal', objective: 10 },
       { method: 'highs', termination: 'optimal', objective: 11 },
     ]);
     expect(differ.agreement).toBe(false);
-    expect(differ.conflicts[0]).toMatch(/disagree: exact 10, highs 11/);
+    expect(differ.conflicts[0]).toMatch(/exact and highs both claim optimal with 10 and 11/);
     // A time-limited incumbent that is worse is not a contradiction.
     expect(findConflicts([{ method: 'highs', termination: 'optimal', objective: 10 }, { method: 'glpk', termination: 'time_limit', objective: 12 }]).conflicts).toEqual([]);
   });
