@@ -38,7 +38,10 @@ function spreadOf(model: Model): Spread {
 
 const e = (v: number): string => v.toExponential(1);
 const root = new URL('../../problems/', import.meta.url);
-console.log('| example | columns × rows | matrix spread before → after | worst row before → after | objective |c| before → after |');
+console.log(
+  '| example | columns × rows | matrix spread before → after | worst row before → after ' +
+    '| objective |c| before → after |',
+);
 console.log('|---|---|---|---|---|');
 for (const kind of readdirSync(root)) {
   for (const file of readdirSync(new URL(`${kind}/`, root)).filter((f) => f.endsWith('.json')).sort()) {
@@ -55,10 +58,11 @@ for (const kind of readdirSync(root)) {
     }
     const before = spreadOf(model);
     const after = spreadOf(scaleModel(model).model);
+    const size = `${model.variables.length} × ${model.constraints.length}`;
+    const objective = (s: Spread): string => `${e(s.objective[0])}–${e(s.objective[1])}`;
     console.log(
-      `| ${kind}/${file} | ${model.variables.length} × ${model.constraints.length} | ${e(before.matrix)} → ${e(after.matrix)} ` +
-        `| ${e(before.worstRow)} → ${e(after.worstRow)} | ${e(before.objective[0])}–${e(before.objective[1])} → ` +
-        `${e(after.objective[0])}–${e(after.objective[1])} |`,
+      `| ${kind}/${file} | ${size} | ${e(before.matrix)} → ${e(after.matrix)} ` +
+        `| ${e(before.worstRow)} → ${e(after.worstRow)} | ${objective(before)} → ${objective(after)} |`,
     );
   }
 }

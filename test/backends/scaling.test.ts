@@ -118,7 +118,8 @@ function byteStorage(seed: number): { model: Model; best: number } {
         covered[m] = true;
       }
     }));
-    if (used.every((u, s) => u <= capacity[s])) best = Math.max(best, prob.reduce((a, p, m) => a + (covered[m] ? p : 0), 0));
+    const hits = prob.reduce((a, p, m) => a + (covered[m] ? p : 0), 0);
+    if (used.every((u, s) => u <= capacity[s])) best = Math.max(best, hits);
   }
   return { model: b.build(), best };
 }
@@ -283,14 +284,16 @@ describe('status facts kept by the guard', () => {
   });
 
   it('a point failing the row check is an error that keeps the solver claim', async () => {
-    const result = await scripted({ termination: 'optimal', values: [0], claim: { status: 'HiGHS: optimal', objective: 0 } });
+    const claim = { status: 'HiGHS: optimal', objective: 0 };
+    const result = await scripted({ termination: 'optimal', values: [0], claim });
     expect(result.termination).toBe('error');
     expect(result.rawClaim).toEqual({ status: 'HiGHS: optimal', objective: 0 });
     expect(result.message).toMatch(/infeasible point/);
   });
 
   it('"optimal" without a solution and a contradicted infeasibility claim keep the claim', async () => {
-    const none = await scripted({ termination: 'optimal', values: null, claim: { status: 'X: optimal', objective: 999 } });
+    const claim = { status: 'X: optimal', objective: 999 };
+    const none = await scripted({ termination: 'optimal', values: null, claim });
     expect(none).toMatchObject({ termination: 'error', rawClaim: { status: 'X: optimal', objective: 999 } });
     const zeroFeasible = new ModelBuilder('zero', 'min');
     zeroFeasible.lessEqual('r', [term(zeroFeasible.addVariable('y'), 1)], 4);
@@ -328,7 +331,7 @@ describe('family models through solve(), every backend against the exact method'
   const relClose = (a: number | undefined, b: number | undefined): boolean =>
     a !== undefined && b !== undefined && Math.abs(a - b) <= 1e-6 * Math.abs(b);
 
-  it('speculative-threshold with an energy budget of 2.26 µJ per token (unscaled: numerical_error on every backend)', async () => {
+  it('speculative-threshold with a budget of 2.26 µJ per token (unscaled: numerical_error everywhere)', async () => {
     const raw = JSON.parse(
       readFileSync(new URL('../../problems/speculative-threshold/energy-budget.json', import.meta.url), 'utf8'),
     );
@@ -346,11 +349,14 @@ describe('family models through solve(), every backend against the exact method'
     }
   });
 
-  it('pipeline-placement: GLPK agrees with the exact method where, unscaled, it returned an infeasible point', async () => {
+  it('pipeline-placement: GLPK agrees with exact where, unscaled, it returned an infeasible point', async () => {
     // A contract-generator instance (pipeline-placement seed 49), written out.
     const raw = {
       kind: 'pipeline-placement',
-      links: { bitsPerSecondMatrix: [[null, 533642394], [461944503, null]], latencySecondsMatrix: [[0, 0.004], [0, 0]] },
+      links: {
+        bitsPerSecondMatrix: [[null, 533642394], [461944503, null]],
+        latencySecondsMatrix: [[0, 0.004], [0, 0]],
+      },
       source: 's0',
       model: { id: 'llama-2-7b', layers: 3 },
       mode: { kind: 'inference-throughput', promptTokens: 16, outputTokens: 16 },

@@ -7,7 +7,12 @@
 import type { Highs } from 'highs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { glpkBackend, loadGlpkRuntime, toGlpkLp } from '../../src/backends/glpk.ts';
-import { highsBackend, loadHighsRuntime, setHighsLoaderForTesting, toHighsModelData } from '../../src/backends/highs.ts';
+import {
+  highsBackend,
+  loadHighsRuntime,
+  setHighsLoaderForTesting,
+  toHighsModelData,
+} from '../../src/backends/highs.ts';
 import { interpretJslpResult, jslpBackend, loadJslpSolver, toJslpModel } from '../../src/backends/jslp.ts';
 import { neverThrowing } from '../../src/backends/registry.ts';
 import { checkMilpSolution, describeViolations } from '../../src/milp/check.ts';
@@ -53,7 +58,10 @@ describe('javascript-lp-solver traps', () => {
     });
     expect(interpretJslpResult(fractional, substitutions, true, false)).toEqual({ termination: 'infeasible' });
     const integral = { ...fractional, result: 20, isIntegral: true, v0: 4, v1: undefined };
-    expect(interpretJslpResult(integral, substitutions, true, false)).toEqual({ termination: 'optimal', values: [4, 0] });
+    expect(interpretJslpResult(integral, substitutions, true, false)).toEqual({
+      termination: 'optimal',
+      values: [4, 0],
+    });
   });
 
   it('variables named feasible/result collide with status fields in the raw solver, not in the adapter', async () => {
@@ -198,7 +206,7 @@ describe('highs traps', () => {
     expect(raw.objective).toBeGreaterThanOrEqual(solution.objective + 1);
   });
 
-  it('a WASM abort becomes a memory_limit result naming the backend, and the next solve loads a fresh runtime', async () => {
+  it('a WASM abort is memory_limit naming the backend, and the next solve loads a fresh runtime', async () => {
     const real = await loadHighsRuntime();
     let loads = 0;
     const aborting: Highs = {
@@ -271,7 +279,12 @@ describe('every backend', () => {
       },
     });
     const result = await broken.solve(byId('lp-optimal'));
-    expect(result).toMatchObject({ backend: 'highs', termination: 'error', solution: null, message: 'Error: adapter bug' });
+    expect(result).toMatchObject({
+      backend: 'highs',
+      termination: 'error',
+      solution: null,
+      message: 'Error: adapter bug',
+    });
   });
 
   it.each([highsBackend, glpkBackend, jslpBackend].map((b) => [b.name, b] as const))(

@@ -10,7 +10,8 @@ import { milpFormulation } from '../../../src/formulations/milp/index.ts';
 import { compileMilp } from '../../../src/formulations/milp/milp.ts';
 import { parseMilp, type MilpDecision, type MilpProblem } from '../../../src/formulations/milp/schema.ts';
 
-const example = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../../problems/milp/${name}.json`, import.meta.url), 'utf8'));
+const example = (name: string): unknown =>
+  JSON.parse(readFileSync(new URL(`../../../problems/milp/${name}.json`, import.meta.url), 'utf8'));
 
 const small = {
   kind: 'milp',
@@ -57,22 +58,97 @@ describe('milp schema', () => {
   });
 
   it.each([
-    ['an undeclared variable in a row', (p: Record<string, unknown>) => ((p.constraints as { terms: Record<string, number> }[])[1].terms.w = 1), '$.constraints[1].terms.w', 'variable w is not declared'],
-    ['an undeclared variable in the objective', (p: Record<string, unknown>) => ((p.objective as Record<string, number>).q = 2), '$.objective.q', 'variable q is not declared'],
-    ['a duplicate variable', (p: Record<string, unknown>) => (p.variables as unknown[]).push({ name: 'x', type: 'binary' }), '$.variables[3].name', 'duplicate variable name "x"'],
-    ['crossed variable bounds', (p: Record<string, unknown>) => ((p.variables as { lower?: number }[])[0].lower = 5), '$.variables[0].upper', 'below the lower bound 5'],
-    ['an omitted lower bound above a negative upper', (p: Record<string, unknown>) => ((p.variables as { upper?: number }[])[0].upper = -1), '$.variables[0].upper', 'an omitted lower bound is 0'],
-    ['a negative binary bound', (p: Record<string, unknown>) => ((p.variables as { lower?: number }[])[2].lower = -1), '$.variables[2].lower', 'must lie within [0, 1]'],
-    ['equals together with upper', (p: Record<string, unknown>) => ((p.constraints as { equals?: number }[])[0].equals = 3), '$.constraints[0].equals', 'either equals or lower/upper'],
-    ['a row without sides', (p: Record<string, unknown>) => delete (p.constraints as { upper?: number }[])[0].upper, '$.constraints[0]', 'at least one of lower, upper or equals'],
-    ['a row without terms', (p: Record<string, unknown>) => ((p.constraints as { terms: object }[])[0].terms = {}), '$.constraints[0].terms', 'at least one term'],
-    ['crossed row sides', (p: Record<string, unknown>) => ((p.constraints as { upper?: number }[])[1].upper = -2), '$.constraints[1].upper', 'below the lower side -1'],
-    ['duplicate row names', (p: Record<string, unknown>) => ((p.constraints as { name?: string }[])[1].name = 'cap'), '$.constraints[1].name', 'duplicate constraint name "cap"'],
+    [
+      'an undeclared variable in a row',
+      (p: Record<string, unknown>) => ((p.constraints as { terms: Record<string, number> }[])[1].terms.w = 1),
+      '$.constraints[1].terms.w',
+      'variable w is not declared',
+    ],
+    [
+      'an undeclared variable in the objective',
+      (p: Record<string, unknown>) => ((p.objective as Record<string, number>).q = 2),
+      '$.objective.q',
+      'variable q is not declared',
+    ],
+    [
+      'a duplicate variable',
+      (p: Record<string, unknown>) => (p.variables as unknown[]).push({ name: 'x', type: 'binary' }),
+      '$.variables[3].name',
+      'duplicate variable name "x"',
+    ],
+    [
+      'crossed variable bounds',
+      (p: Record<string, unknown>) => ((p.variables as { lower?: number }[])[0].lower = 5),
+      '$.variables[0].upper',
+      'below the lower bound 5',
+    ],
+    [
+      'an omitted lower bound above a negative upper',
+      (p: Record<string, unknown>) => ((p.variables as { upper?: number }[])[0].upper = -1),
+      '$.variables[0].upper',
+      'an omitted lower bound is 0',
+    ],
+    [
+      'a negative binary bound',
+      (p: Record<string, unknown>) => ((p.variables as { lower?: number }[])[2].lower = -1),
+      '$.variables[2].lower',
+      'must lie within [0, 1]',
+    ],
+    [
+      'equals together with upper',
+      (p: Record<string, unknown>) => ((p.constraints as { equals?: number }[])[0].equals = 3),
+      '$.constraints[0].equals',
+      'either equals or lower/upper',
+    ],
+    [
+      'a row without sides',
+      (p: Record<string, unknown>) => delete (p.constraints as { upper?: number }[])[0].upper,
+      '$.constraints[0]',
+      'at least one of lower, upper or equals',
+    ],
+    [
+      'a row without terms',
+      (p: Record<string, unknown>) => ((p.constraints as { terms: object }[])[0].terms = {}),
+      '$.constraints[0].terms',
+      'at least one term',
+    ],
+    [
+      'crossed row sides',
+      (p: Record<string, unknown>) => ((p.constraints as { upper?: number }[])[1].upper = -2),
+      '$.constraints[1].upper',
+      'below the lower side -1',
+    ],
+    [
+      'duplicate row names',
+      (p: Record<string, unknown>) => ((p.constraints as { name?: string }[])[1].name = 'cap'),
+      '$.constraints[1].name',
+      'duplicate constraint name "cap"',
+    ],
     ['a missing field', (p: Record<string, unknown>) => delete p.sense, '$.sense', 'required field is missing'],
-    ['an extra field', (p: Record<string, unknown>) => ((p.variables as Record<string, unknown>[])[1].colour = 'red'), '$.variables[1].colour', 'unknown field'],
-    ['a NaN coefficient (library input)', (p: Record<string, unknown>) => ((p.objective as Record<string, number>).x = NaN), '$.objective.x', 'must be a finite number, got NaN'],
-    ['an infinite bound (library input)', (p: Record<string, unknown>) => ((p.variables as { upper?: number }[])[0].upper = Infinity), '$.variables[0].upper', 'must be a finite number, got Infinity'],
-    ['a bad type', (p: Record<string, unknown>) => ((p.variables as { type: string }[])[0].type = 'real'), '$.variables[0].type', 'expected one of'],
+    [
+      'an extra field',
+      (p: Record<string, unknown>) => ((p.variables as Record<string, unknown>[])[1].colour = 'red'),
+      '$.variables[1].colour',
+      'unknown field',
+    ],
+    [
+      'a NaN coefficient (library input)',
+      (p: Record<string, unknown>) => ((p.objective as Record<string, number>).x = NaN),
+      '$.objective.x',
+      'must be a finite number, got NaN',
+    ],
+    [
+      'an infinite bound (library input)',
+      (p: Record<string, unknown>) => ((p.variables as { upper?: number }[])[0].upper = Infinity),
+      '$.variables[0].upper',
+      'must be a finite number, got Infinity',
+    ],
+    [
+      'a bad type',
+      (p: Record<string, unknown>) => ((p.variables as { type: string }[])[0].type = 'real'),
+      '$.variables[0].type',
+      'expected one of',
+    ],
     ['no variables', (p: Record<string, unknown>) => ((p.variables as unknown[]).length = 0), '$.variables', ''],
   ])('rejects %s with its JSON path', (_label, mutate, path, rule) => {
     const error = inputError(edit(mutate));
@@ -119,7 +195,13 @@ describe('milp evaluate', () => {
   });
 
   it('applies the tolerance scaled by the size of the side', () => {
-    const big = parseMilp({ kind: 'milp', sense: 'min', variables: [{ name: 'a', type: 'continuous' }], constraints: [{ terms: { a: 1 }, upper: 1000 }], objective: {} });
+    const big = parseMilp({
+      kind: 'milp',
+      sense: 'min',
+      variables: [{ name: 'a', type: 'continuous' }],
+      constraints: [{ terms: { a: 1 }, upper: 1000 }],
+      objective: {},
+    });
     expect(evaluateMilp(big, { values: { a: 1000 + 5e-4 } }).feasible).toBe(true);
     expect(evaluateMilp(big, { values: { a: 1000 + 2e-3 } }).feasible).toBe(false);
   });
@@ -145,7 +227,8 @@ describe('milp compile', () => {
     expect(start).not.toBeNull();
     expect(evaluateMilp(p, start!).feasible).toBe(true);
     expect(milpFormulation.warmStart?.(p, performance.now() - 1)).toBeNull();
-    expect(greedyRepair(p, performance.now() - 1)).toEqual({ ok: false, reason: 'greedy repair gave up at the deadline' });
+    const late = greedyRepair(p, performance.now() - 1);
+    expect(late).toEqual({ ok: false, reason: 'greedy repair gave up at the deadline' });
   });
 });
 
@@ -214,7 +297,13 @@ describe('greedy-repair baseline', () => {
   });
 
   it('returns null with a reason when it cannot repair', () => {
-    const p = parseMilp({ kind: 'milp', sense: 'min', variables: [{ name: 'a', type: 'binary' }, { name: 'b', type: 'binary' }], constraints: [{ name: 'need3', terms: { a: 1, b: 1 }, lower: 3 }], objective: { a: 1 } });
+    const p = parseMilp({
+      kind: 'milp',
+      sense: 'min',
+      variables: [{ name: 'a', type: 'binary' }, { name: 'b', type: 'binary' }],
+      constraints: [{ name: 'need3', terms: { a: 1, b: 1 }, lower: 3 }],
+      objective: { a: 1 },
+    });
     expect(greedyRepairBaseline.run(p)).toBeNull();
     expect(greedyRepairBaseline.whyNoDecision?.(p)).toMatch(/need3/);
   });
@@ -225,7 +314,14 @@ describe('greedy-repair baseline', () => {
     .record({
       n: fc.integer({ min: 1, max: 5 }),
       sense: fc.constantFrom('min' as const, 'max' as const),
-      rows: fc.array(fc.record({ coefs: fc.array(fc.integer({ min: -5, max: 9 }), { minLength: 5, maxLength: 5 }), lower: fc.option(fc.integer({ min: -5, max: 8 })), span: fc.integer({ min: 0, max: 12 }) }), { maxLength: 3 }),
+      rows: fc.array(
+        fc.record({
+          coefs: fc.array(fc.integer({ min: -5, max: 9 }), { minLength: 5, maxLength: 5 }),
+          lower: fc.option(fc.integer({ min: -5, max: 8 })),
+          span: fc.integer({ min: 0, max: 12 }),
+        }),
+        { maxLength: 3 },
+      ),
       costs: fc.array(fc.integer({ min: -9, max: 9 }), { minLength: 5, maxLength: 5 }),
       upper: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 5, maxLength: 5 }),
     })
@@ -249,7 +345,8 @@ describe('greedy-repair baseline', () => {
     const visit = (j: number): void => {
       if (j === n) {
         const e = evaluateMilp(p, { values: Object.fromEntries(p.variables.map((v, i) => [v.name, x[i]])) });
-        if (e.feasible && (best === null || (p.sense === 'min' ? e.objective < best : e.objective > best))) best = e.objective;
+        const better = best === null || (p.sense === 'min' ? e.objective < best : e.objective > best);
+        if (e.feasible && better) best = e.objective;
         return;
       }
       for (let v = p.variables[j].lower; v <= p.variables[j].upper; v++) {
@@ -281,17 +378,37 @@ describe('greedy-repair baseline', () => {
 
 describe('milp explainInfeasible', () => {
   it('names the row that cannot reach its side within the bounds', () => {
-    const p = parseMilp({ kind: 'milp', sense: 'min', variables: [{ name: 'a', type: 'binary' }, { name: 'b', type: 'continuous', upper: 1.5 }], constraints: [{ name: 'demand', terms: { a: 2, b: 1 }, lower: 5 }], objective: {} });
-    expect(explainMilpInfeasible(p)).toMatch(/row demand needs activity ≥ 5, but within the variable bounds it reaches at most 3.5 \(short by 1.5\)/);
+    const p = parseMilp({
+      kind: 'milp',
+      sense: 'min',
+      variables: [{ name: 'a', type: 'binary' }, { name: 'b', type: 'continuous', upper: 1.5 }],
+      constraints: [{ name: 'demand', terms: { a: 2, b: 1 }, lower: 5 }],
+      objective: {},
+    });
+    expect(explainMilpInfeasible(p)).toMatch(
+      /row demand needs activity ≥ 5, but within the variable bounds it reaches at most 3.5 \(short by 1.5\)/,
+    );
   });
 
   it('names an integer variable whose bounds hold no integer', () => {
-    const p = parseMilp({ kind: 'milp', sense: 'min', variables: [{ name: 'k', type: 'integer', lower: 0.2, upper: 0.8 }], constraints: [], objective: { k: 1 } });
+    const p = parseMilp({
+      kind: 'milp',
+      sense: 'min',
+      variables: [{ name: 'k', type: 'integer', lower: 0.2, upper: 0.8 }],
+      constraints: [],
+      objective: { k: 1 },
+    });
     expect(explainMilpInfeasible(p)).toMatch(/k has no integer value/);
   });
 
   it('says when the conflict involves several rows', () => {
-    const p = parseMilp({ kind: 'milp', sense: 'min', variables: [{ name: 'a', type: 'continuous', upper: 10 }], constraints: [{ terms: { a: 1 }, lower: 6 }, { terms: { a: 1 }, upper: 4 }], objective: {} });
+    const p = parseMilp({
+      kind: 'milp',
+      sense: 'min',
+      variables: [{ name: 'a', type: 'continuous', upper: 10 }],
+      constraints: [{ terms: { a: 1 }, lower: 6 }, { terms: { a: 1 }, upper: 4 }],
+      objective: {},
+    });
     expect(explainMilpInfeasible(p)).toMatch(/several rows/);
   });
 });
