@@ -36,9 +36,16 @@ export function excessOver(used: number, limit: number): number {
   return withinLimit(used, limit) ? 0 : used - limit;
 }
 
-/** Whether two objective values of the same decision agree (relative, with the larger magnitude as scale). */
+/**
+ * Magnitude below which objective values are compared as if they were this large: at an optimum of
+ * exactly 0 a relative test is meaningless, and a solver's bound of 2.2e-16 is rounding noise.
+ * 1e-9 keeps nanosecond latencies and nanojoule energies distinguishable (they differ by ≥ 1e-15).
+ */
+export const OBJECTIVE_FLOOR = 1e-9;
+
+/** Whether two objective values of the same decision agree (relative to the larger magnitude, floored). */
 export function sameObjective(a: number, b: number, rtol: number = OBJECTIVE_RTOL): boolean {
   if (a === b) return true;
   if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
-  return Math.abs(a - b) <= rtol * Math.max(Math.abs(a), Math.abs(b));
+  return Math.abs(a - b) <= rtol * Math.max(Math.abs(a), Math.abs(b), OBJECTIVE_FLOOR);
 }

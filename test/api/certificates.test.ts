@@ -3,7 +3,7 @@
  * (so the solver's misbehaviour is exact and repeatable): a verdict is ours, the claim is kept.
  */
 import { describe, expect, it } from 'vitest';
-import { compare, findContradictions, solve, type CompareRow, type MilpResult } from '../../src/api.ts';
+import { boundOnCorrectSide, compare, findContradictions, solve, type CompareRow, type MilpResult } from '../../src/api.ts';
 import { example, scripted } from './helpers.ts';
 
 const knapsack = example('knapsack');
@@ -105,5 +105,13 @@ describe('compare: relative tolerances (the moe µs case)', () => {
     expect(findContradictions([row('highs', 'unbounded', null), row('glpk', 'infeasible', null)], 'min', 1e-6)).toEqual(['highs reports unbounded, glpk infeasible']);
     const beaten = findContradictions([row('highs', 'time_limit', 12, 11), row('exact', 'optimal', 10, 10)], 'min', 1e-6);
     expect(beaten.join('\n')).toMatch(/highs's bound 11 is beaten by exact's decision \(10\): that bound is invalid/);
+  });
+});
+
+describe('objective 0', () => {
+  it('a bound of 2.2e-16 beside an objective of exactly 0 is rounding noise, not a wrong-side bound', () => {
+    expect(boundOnCorrectSide('min', 0, 2.2e-16)).toBe(true);
+    expect(boundOnCorrectSide('min', 0, 1e-9)).toBe(false);
+    expect(boundOnCorrectSide('min', 5.31e-7, 1.05e-6)).toBe(false);
   });
 });

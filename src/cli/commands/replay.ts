@@ -33,13 +33,27 @@ function decayValue(value: string): number {
 }
 
 function formatReplay(report: ReplayReport): string {
-  const lines = [`${report.requests} requests${report.seed !== null ? ` drawn from the problem's request model (seed ${report.seed})` : ' from the trace file'}`];
-  if (report.optimumExpectedHitRatio !== null) lines.push(`offline optimum: expected hit ratio ${(report.optimumExpectedHitRatio * 100).toFixed(2)}% (${report.optimumTermination})`);
-  lines.push('', 'policy                      hit ratio   per window');
-  for (const r of report.results) {
-    const windows = r.windows.map((w) => (w.hitRatio * 100).toFixed(0)).join(' ');
-    lines.push(`${r.policy.padEnd(28)}${`${(r.hitRatio * 100).toFixed(2)}%`.padStart(9)}   ${windows}`);
+  const latency = report.objective !== 'hit-ratio';
+  const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+  const ms = (x: number): string => `${(x * 1000).toFixed(3)} ms`;
+  const source = report.seed !== null ? ` drawn from the problem's request model (seed ${report.seed})` : ' from the trace file';
+  const lines = [`${report.requests} requests${source}; the problem optimises ${latency ? 'mean serve latency' : 'hit ratio'}`];
+  if (report.optimumObjective !== null && report.optimumExpectedHitRatio !== null) {
+    const value = latency ? `expected latency ${ms(report.optimumObjective)}, ` : '';
+    lines.push(`offline optimum: ${value}expected hit ratio ${pct(report.optimumExpectedHitRatio)} (${report.optimumTermination})`);
   }
+  const header = latency ? 'mean latency  hit ratio  fetches   per window (latency, ms)' : 'hit ratio  fetches   per window (hit ratio, %)';
+  lines.push('', `${'policy'.padEnd(28)}${header}`);
+  for (const r of report.results) {
+    const windows = r.windows
+      .map((w) => (latency ? ((w.meanLatencySeconds ?? 0) * 1000).toFixed(1) : (w.hitRatio * 100).toFixed(0)))
+      .join(' ');
+    const cells = latency
+      ? `${ms(r.value).padStart(12)}  ${pct(r.hitRatio).padStart(9)}  ${String(r.fetches).padStart(7)}   ${windows}`
+      : `${pct(r.hitRatio).padStart(9)}  ${String(r.fetches).padStart(7)}   ${windows}`;
+    lines.push(`${r.policy.padEnd(28)}${cells}`);
+  }
+  lines.push('', 'belady reads the future trace: an offline reference, not a policy a server could run.');
   return `${lines.join('\n')}\n`;
 }
 
@@ -47,7 +61,7 @@ export const replayCommand: CliCommand = {
   register(program, context) {
     program
       .command('replay')
-      .description('replay a request trace against online cache policies (LRU, least age of context) and the offline optimum (model-caching)')
+      .description('replay a request trace against online cache policies (LRU, least age of context), the offline Belady reference and the static optimum (model-caching)')
       .argument('<problem>', 'model-caching problem JSON file')
       .option('--trace <file>', 'request trace JSON: [{ "user": id, "model": id }, …]; default: drawn from the problem')
       .option('--requests <n>', 'requests to draw when no trace is given', positiveInteger('--requests'), 10_000)
