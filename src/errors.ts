@@ -62,17 +62,31 @@ function unionError(issue: ZodIssueLike, path: string): InputError {
   const branches = (issue.errors ?? []).filter((b) => b.length > 0);
   // The branch the user meant: one that fails on a value they wrote rather than on a field they
   // left out, then the one that got deepest, then the one with the fewest complaints.
-  const score = (b: readonly ZodIssueLike[]): [number, number, number] => [RECEIVED.exec(b[0].message)?.[1] === 'undefined' ? 0 : 1, b[0].path.length, -b.length];
+  const score = (b: readonly ZodIssueLike[]): [number, number, number] => [
+    RECEIVED.exec(b[0].message)?.[1] === 'undefined' ? 0 : 1,
+    b[0].path.length,
+    -b.length,
+  ];
   const better = (a: readonly ZodIssueLike[], b: readonly ZodIssueLike[]): boolean => {
     const [x, y] = [score(a), score(b)];
     return x[0] !== y[0] ? x[0] > y[0] : x[1] !== y[1] ? x[1] > y[1] : x[2] > y[2];
   };
-  const meant = branches.reduce<readonly ZodIssueLike[] | undefined>((best, b) => (best === undefined || better(b, best) ? b : best), undefined);
+  const meant = branches.reduce<readonly ZodIssueLike[] | undefined>(
+    (best, b) => (best === undefined || better(b, best) ? b : best),
+    undefined,
+  );
   if (meant !== undefined && meant[0].path.length > 0) return inputErrorFromZod({ issues: [meant[0]] }, path);
-  const expected = [...new Set(branches.flatMap((b) => b.filter((i) => i.code === 'invalid_type' && i.path.length === 0).map((i) => String(i.expected))))];
+  const expected = [
+    ...new Set(
+      branches.flatMap((b) =>
+        b.filter((i) => i.code === 'invalid_type' && i.path.length === 0).map((i) => String(i.expected)),
+      ),
+    ),
+  ];
   const received = branches.flatMap((b) => b.map((i) => RECEIVED.exec(i.message)?.[1])).find((r) => r !== undefined);
   const wanted = expected.length > 0 ? expected.join(' or ') : 'a value of another form';
-  if (received === 'undefined' || ('input' in issue && issue.input === undefined)) return new InputError(path, `required field is missing (expected ${wanted})`);
+  if (received === 'undefined' || ('input' in issue && issue.input === undefined))
+    return new InputError(path, `required field is missing (expected ${wanted})`);
   return new InputError(path, `expected ${wanted}${received !== undefined ? `, got ${received}` : ''}`);
 }
 
@@ -90,15 +104,20 @@ export function inputErrorFromZod(error: { readonly issues: readonly ZodIssueLik
     const more = issue.keys.length > 1 ? ` (also unknown: ${issue.keys.slice(1).join(', ')})` : '';
     return new InputError(path + jsonPath([issue.keys[0]]).slice(1), `unknown field${more}`);
   }
-  if (issue.code === 'invalid_union' && issue.errors !== undefined && issue.errors.length > 0) return unionError(issue, path);
+  if (issue.code === 'invalid_union' && issue.errors !== undefined && issue.errors.length > 0)
+    return unionError(issue, path);
   const missing = ('input' in issue && issue.input === undefined) || /received undefined$/.test(issue.message);
   if (missing && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) {
-    const expected = issue.values !== undefined ? `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : String(issue.expected);
+    const expected =
+      issue.values !== undefined
+        ? `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
+        : String(issue.expected);
     return new InputError(path, `required field is missing (expected ${expected})`);
   }
   if (issue.code === 'invalid_type') {
     const received = issue.received !== undefined ? String(issue.received) : RECEIVED.exec(issue.message)?.[1];
-    if (received === 'NaN' || received === 'Infinity' || received === '-Infinity') return new InputError(path, `must be a finite number, got ${received}`);
+    if (received === 'NaN' || received === 'Infinity' || received === '-Infinity')
+      return new InputError(path, `must be a finite number, got ${received}`);
     if (received !== undefined) return new InputError(path, `expected ${String(issue.expected)}, got ${received}`);
   }
   return new InputError(path, issue.message);

@@ -6,7 +6,13 @@ import { SingleBar } from 'cli-progress';
 import type { BenchProgress } from './runner.ts';
 
 export function barProgress(stream: NodeJS.WriteStream = process.stderr): BenchProgress {
-  const bar = new SingleBar({ stream, format: ' {bar} {value}/{total} {label}', hideCursor: true, clearOnComplete: false, etaBuffer: 20 });
+  const bar = new SingleBar({
+    stream,
+    format: ' {bar} {value}/{total} {label}',
+    hideCursor: true,
+    clearOnComplete: false,
+    etaBuffer: 20,
+  });
   let done = 0;
   let total = 0;
   return {

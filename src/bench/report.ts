@@ -16,7 +16,18 @@ const TIME_RATIO_KEYS = ['glpk/highs', 'jslp/highs', 'exact/highs'] as const;
 export function summaryTable(results: BenchResults): Table {
   return {
     title: 'Summary per formulation',
-    header: ['formulation', 'sense', 'instances', 'failed', 'conflicts', 'peer ratios', `mean ${RATIO_HEADER}`, 'worst (closest peer)', 'best (largest gain)', ...TIME_RATIO_KEYS.map((k) => `time ${k}`)],
+    header: [
+      'formulation',
+      'sense',
+      'instances',
+      'failed',
+      'conflicts',
+      'peer ratios',
+      `mean ${RATIO_HEADER}`,
+      'worst (closest peer)',
+      'best (largest gain)',
+      ...TIME_RATIO_KEYS.map((k) => `time ${k}`),
+    ],
     rows: results.summaries.map((s) => [
       s.suite,
       s.sense,
@@ -44,7 +55,13 @@ export function instancesTable(results: BenchResults, suite: string): Table {
     header: ['instance', 'objective', 'time limit', 'compile', 'description'],
     rows: results.instances
       .filter((i) => i.suite === suite)
-      .map((r) => [r.instance, r.sense === null ? '-' : `${r.sense} ${r.objectiveLabel ?? 'objective'}`, r.timeLimitSeconds > 0 ? `${r.timeLimitSeconds} s` : '-', formatSeconds(r.compileSeconds), r.description]),
+      .map((r) => [
+        r.instance,
+        r.sense === null ? '-' : `${r.sense} ${r.objectiveLabel ?? 'objective'}`,
+        r.timeLimitSeconds > 0 ? `${r.timeLimitSeconds} s` : '-',
+        formatSeconds(r.compileSeconds),
+        r.description,
+      ]),
   };
 }
 
@@ -84,9 +101,19 @@ export function peersTable(results: BenchResults, suite: string): Table {
       rows.push([r.instance, `failed: ${r.reason ?? 'unknown'}`]);
       continue;
     }
-    const optimum = r.optimum === null ? '-' : `${formatNumber(r.optimum.objective)} (${r.optimum.method}${r.optimum.proven ? '' : ', not proven'})`;
+    const optimum =
+      r.optimum === null
+        ? '-'
+        : `${formatNumber(r.optimum.objective)} (${r.optimum.method}${r.optimum.proven ? '' : ', not proven'})`;
     if (r.peers.length === 0) rows.push([r.instance, optimum, '(no peers)', '-', '-']);
-    for (const p of r.peers) rows.push([r.instance, optimum, p.name, p.objective !== null ? formatNumber(p.objective) : methodNote(p.message), formatRatio(p.ratio)]);
+    for (const p of r.peers)
+      rows.push([
+        r.instance,
+        optimum,
+        p.name,
+        p.objective !== null ? formatNumber(p.objective) : methodNote(p.message),
+        formatRatio(p.ratio),
+      ]);
   }
   const sense = results.summaries.find((s) => s.suite === suite)?.sense ?? '';
   return {
@@ -99,10 +126,23 @@ export function peersTable(results: BenchResults, suite: string): Table {
 export function scalingTable(results: BenchResults): Table {
   const rows: string[][] = [];
   for (const s of results.scaling) {
-    for (const p of s.points) rows.push([s.suite, s.parameter, String(p.size), p.method, p.termination, formatSeconds(p.seconds), formatNumber(p.objective)]);
+    for (const p of s.points)
+      rows.push([
+        s.suite,
+        s.parameter,
+        String(p.size),
+        p.method,
+        p.termination,
+        formatSeconds(p.seconds),
+        formatNumber(p.objective),
+      ]);
     for (const f of s.failures) rows.push([s.suite, s.parameter, String(f.size), '-', `failed: ${f.reason}`]);
   }
-  return { title: 'Scaling: solve time vs size', header: ['formulation', 'parameter', 'size', 'method', 'termination', 'time', 'objective'], rows };
+  return {
+    title: 'Scaling: solve time vs size',
+    header: ['formulation', 'parameter', 'size', 'method', 'termination', 'time', 'objective'],
+    rows,
+  };
 }
 
 export function scalingSpec(series: ScalingResult): TopLevelSpec {
@@ -120,7 +160,14 @@ export function scalingSpec(series: ScalingResult): TopLevelSpec {
     height: 260,
     data: { values },
     layer: [
-      { mark: { type: 'line' }, encoding: { x: { field: 'size', type: 'quantitative', title: series.parameter, scale: { type: 'log', nice: false } }, y: { field: 'seconds', type: 'quantitative', title: 'solve time (s)', scale: { type: 'log' } }, color: { field: 'method', type: 'nominal' } } },
+      {
+        mark: { type: 'line' },
+        encoding: {
+          x: { field: 'size', type: 'quantitative', title: series.parameter, scale: { type: 'log', nice: false } },
+          y: { field: 'seconds', type: 'quantitative', title: 'solve time (s)', scale: { type: 'log' } },
+          color: { field: 'method', type: 'nominal' },
+        },
+      },
       {
         mark: { type: 'point', filled: true, size: 60 },
         encoding: {
@@ -138,7 +185,9 @@ export function scalingSpec(series: ScalingResult): TopLevelSpec {
 export function ratiosSpec(results: BenchResults, suite: string): TopLevelSpec | null {
   const values = results.instances
     .filter((r) => r.suite === suite)
-    .flatMap((r: InstanceResult) => r.peers.filter((p) => p.ratio !== null).map((p) => ({ instance: r.instance, peer: p.name, ratio: p.ratio })));
+    .flatMap((r: InstanceResult) =>
+      r.peers.filter((p) => p.ratio !== null).map((p) => ({ instance: r.instance, peer: p.name, ratio: p.ratio })),
+    );
   if (values.length === 0) return null;
   return {
     $schema: VEGA_LITE_SCHEMA,
@@ -155,7 +204,11 @@ export function ratiosSpec(results: BenchResults, suite: string): TopLevelSpec |
           tooltip: [{ field: 'instance' }, { field: 'peer' }, { field: 'ratio' }],
         },
       },
-      { data: { values: [{ x: 1 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#888' }, encoding: { x: { field: 'x', type: 'quantitative' } } },
+      {
+        data: { values: [{ x: 1 }] },
+        mark: { type: 'rule', strokeDash: [4, 3], color: '#888' },
+        encoding: { x: { field: 'x', type: 'quantitative' } },
+      },
     ],
   };
 }
@@ -170,7 +223,16 @@ export function benchMarkdown(results: BenchResults): string {
     toMarkdown(summaryTable(results)),
   ];
   for (const suite of results.options.suites) {
-    parts.push('', `## ${suite}`, '', toMarkdown(instancesTable(results, suite)), '', toMarkdown(methodsTable(results, suite)), '', toMarkdown(peersTable(results, suite)));
+    parts.push(
+      '',
+      `## ${suite}`,
+      '',
+      toMarkdown(instancesTable(results, suite)),
+      '',
+      toMarkdown(methodsTable(results, suite)),
+      '',
+      toMarkdown(peersTable(results, suite)),
+    );
   }
   if (results.scaling.length > 0) parts.push('', '## Scaling', '', toMarkdown(scalingTable(results)));
   return `${parts.join('\n')}\n`;
@@ -181,7 +243,11 @@ export interface WrittenFiles {
 }
 
 /** Writes bench.json, bench.md, one SVG per plot and (with `html`) bench.html into `dir`. */
-export async function writeBenchOutputs(results: BenchResults, dir: string, options: { html?: boolean } = {}): Promise<WrittenFiles> {
+export async function writeBenchOutputs(
+  results: BenchResults,
+  dir: string,
+  options: { html?: boolean } = {},
+): Promise<WrittenFiles> {
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
   const write = (name: string, text: string): void => {
@@ -193,7 +259,13 @@ export async function writeBenchOutputs(results: BenchResults, dir: string, opti
   const plots: { name: string; svg: string; suite: string; caption: string }[] = [];
   for (const suite of results.options.suites) {
     const spec = ratiosSpec(results, suite);
-    if (spec !== null) plots.push({ name: `ratios-${slug(suite)}.svg`, svg: await renderSvg(spec), suite, caption: `${suite}: ${RATIO_HEADER}, one point per (instance, peer)` });
+    if (spec !== null)
+      plots.push({
+        name: `ratios-${slug(suite)}.svg`,
+        svg: await renderSvg(spec),
+        suite,
+        caption: `${suite}: ${RATIO_HEADER}, one point per (instance, peer)`,
+      });
   }
   const used = new Set<string>();
   // Two series of one family may share a parameter name (e.g. users for two methods): number the later ones.
@@ -205,19 +277,34 @@ export async function writeBenchOutputs(results: BenchResults, dir: string, opti
   };
   for (const series of results.scaling) {
     if (series.points.length === 0) continue;
-    plots.push({ name: uniqueName(`scaling-${slug(series.suite)}-${slug(series.parameter)}`), svg: await renderSvg(scalingSpec(series)), suite: series.suite, caption: `${series.suite}: solve time vs ${series.parameter}` });
+    plots.push({
+      name: uniqueName(`scaling-${slug(series.suite)}-${slug(series.parameter)}`),
+      svg: await renderSvg(scalingSpec(series)),
+      suite: series.suite,
+      caption: `${series.suite}: solve time vs ${series.parameter}`,
+    });
   }
   for (const p of plots) write(p.name, p.svg);
   if (options.html === true) {
     const blocks: Block[] = [
-      { kind: 'paragraph', text: `Run ${results.startedAt} on ${results.machine.platform}, ${results.machine.cores} cores (${results.machine.cpu}), Node ${results.machine.node}; total ${formatSeconds(results.totalSeconds)}.` },
+      {
+        kind: 'paragraph',
+        text: `Run ${results.startedAt} on ${results.machine.platform}, ${results.machine.cores} cores (${results.machine.cpu}), Node ${results.machine.node}; total ${formatSeconds(results.totalSeconds)}.`,
+      },
       { kind: 'table', table: summaryTable(results) },
     ];
     for (const suite of results.options.suites) {
-      blocks.push({ kind: 'heading', text: suite }, { kind: 'table', table: instancesTable(results, suite) }, { kind: 'table', table: methodsTable(results, suite) }, { kind: 'table', table: peersTable(results, suite) });
-      for (const p of plots.filter((q) => q.suite === suite)) blocks.push({ kind: 'svg', svg: p.svg, caption: p.caption });
+      blocks.push(
+        { kind: 'heading', text: suite },
+        { kind: 'table', table: instancesTable(results, suite) },
+        { kind: 'table', table: methodsTable(results, suite) },
+        { kind: 'table', table: peersTable(results, suite) },
+      );
+      for (const p of plots.filter((q) => q.suite === suite))
+        blocks.push({ kind: 'svg', svg: p.svg, caption: p.caption });
     }
-    if (results.scaling.length > 0) blocks.push({ kind: 'heading', text: 'Scaling' }, { kind: 'table', table: scalingTable(results) });
+    if (results.scaling.length > 0)
+      blocks.push({ kind: 'heading', text: 'Scaling' }, { kind: 'table', table: scalingTable(results) });
     write('bench.html', renderHtml('edgeplan bench', blocks));
   }
   return { files };

@@ -26,13 +26,22 @@ export function reproduceMarkdown(outcomes: readonly ReproductionOutcome[]): str
   const passed = outcomes.filter((o) => o.pass).length;
   const summary: Table = {
     header: ['reproduction', 'result', 'rows passing', 'time'],
-    rows: outcomes.map((o) => [o.name, o.pass ? 'pass' : 'FAIL', `${o.rows.filter((r) => r.pass).length}/${o.rows.length}`, formatSeconds(o.timeSeconds)]),
+    rows: outcomes.map((o) => [
+      o.name,
+      o.pass ? 'pass' : 'FAIL',
+      `${o.rows.filter((r) => r.pass).length}/${o.rows.length}`,
+      formatSeconds(o.timeSeconds),
+    ]),
   };
   return `# edgeplan reproduce\n\n${passed}/${outcomes.length} reproductions pass.\n\n${toMarkdown(summary)}\n\n${outcomes.map((o) => toMarkdown(reproductionTable(o))).join('\n\n')}\n`;
 }
 
 /** Writes reproduce.json, reproduce.md, <name>.svg per plot and (with `html`) reproduce.html. */
-export async function writeReproduceOutputs(outcomes: readonly ReproductionOutcome[], dir: string, options: { html?: boolean } = {}): Promise<string[]> {
+export async function writeReproduceOutputs(
+  outcomes: readonly ReproductionOutcome[],
+  dir: string,
+  options: { html?: boolean } = {},
+): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
   const write = (name: string, text: string): void => {
@@ -52,7 +61,10 @@ export async function writeReproduceOutputs(outcomes: readonly ReproductionOutco
     const passed = outcomes.filter((o) => o.pass).length;
     const blocks: Block[] = [{ kind: 'paragraph', text: `${passed}/${outcomes.length} reproductions pass.` }];
     for (const o of outcomes) {
-      blocks.push({ kind: 'heading', text: `${o.name}: ${o.pass ? 'pass' : 'FAIL'}` }, { kind: 'table', table: reproductionTable(o) });
+      blocks.push(
+        { kind: 'heading', text: `${o.name}: ${o.pass ? 'pass' : 'FAIL'}` },
+        { kind: 'table', table: reproductionTable(o) },
+      );
       const svg = svgs.get(o.name);
       if (svg !== undefined) blocks.push({ kind: 'svg', svg, caption: o.title });
     }

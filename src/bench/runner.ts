@@ -6,7 +6,14 @@
  * exception, no solution within the limit) becomes a failed row; the run goes on.
  */
 import { availableParallelism, cpus, platform, release } from 'node:os';
-import { findContradictions, parseProblem, SolveSession, type Certified, type CompareRow, type ParsedProblem } from '../api.ts';
+import {
+  findContradictions,
+  parseProblem,
+  SolveSession,
+  type Certified,
+  type CompareRow,
+  type ParsedProblem,
+} from '../api.ts';
 import { getBackend } from '../backends/registry.ts';
 import { BACKEND_NAMES } from '../backends/types.ts';
 import { ModelBuilder, type Sense } from '../milp/model.ts';
@@ -147,7 +154,12 @@ export interface BenchOptions {
 
 export function machineInfo(): MachineInfo {
   const list = cpus();
-  return { node: process.version, platform: `${platform()} ${release()}`, cpu: list[0]?.model.trim() ?? 'unknown', cores: availableParallelism() };
+  return {
+    node: process.version,
+    platform: `${platform()} ${release()}`,
+    cpu: list[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+  };
 }
 
 function errorText(error: unknown): string {
@@ -177,7 +189,12 @@ export function optimumPeerRatio(sense: Sense, optimum: number, peer: number): n
 
 export function ratioStats(values: readonly number[]): RatioStats {
   if (values.length === 0) return { count: 0, mean: null, worst: null, best: null };
-  return { count: values.length, mean: values.reduce((s, v) => s + v, 0) / values.length, worst: Math.max(...values), best: Math.min(...values) };
+  return {
+    count: values.length,
+    mean: values.reduce((s, v) => s + v, 0) / values.length,
+    worst: Math.max(...values),
+    best: Math.min(...values),
+  };
 }
 
 /** One method's certified outcome as a compare-style row (the bench checks contradictions as compare does). */
@@ -199,7 +216,10 @@ function rowOf(run: MethodRun): CompareRow {
 }
 
 /** Runs one method once through the chain's session (compile and warm start are cached in it). */
-async function attempt(session: SolveSession, method: BenchMethod): Promise<{ certified: Certified | null; seconds: number; message?: string }> {
+async function attempt(
+  session: SolveSession,
+  method: BenchMethod,
+): Promise<{ certified: Certified | null; seconds: number; message?: string }> {
   const start = performance.now();
   try {
     session.restartClock();
@@ -211,9 +231,23 @@ async function attempt(session: SolveSession, method: BenchMethod): Promise<{ ce
 }
 
 /** Solves with one method up to `repeat` times; the first solve decides whether to repeat. */
-async function timeMethod(session: SolveSession, method: BenchMethod, compileError: string | null, repeat: number): Promise<MethodRun> {
+async function timeMethod(
+  session: SolveSession,
+  method: BenchMethod,
+  compileError: string | null,
+  repeat: number,
+): Promise<MethodRun> {
   if (method !== 'exact' && compileError !== null) {
-    return { method, termination: 'error', objective: null, bound: null, gap: null, timesSeconds: [], medianSeconds: 0, message: compileError };
+    return {
+      method,
+      termination: 'error',
+      objective: null,
+      bound: null,
+      gap: null,
+      timesSeconds: [],
+      medianSeconds: 0,
+      message: compileError,
+    };
   }
   const first = await attempt(session, method);
   const times = [first.seconds];
@@ -223,7 +257,9 @@ async function timeMethod(session: SolveSession, method: BenchMethod, compileErr
   if (termination === 'optimal' && first.seconds <= REPEAT_CUTOFF_SECONDS) {
     for (let i = 1; i < repeat; i++) times.push((await attempt(session, method)).seconds);
   }
-  const messages = [first.message, c?.attempt.message, ...(c?.attempt.notes ?? [])].filter((m): m is string => m !== undefined);
+  const messages = [first.message, c?.attempt.message, ...(c?.attempt.notes ?? [])].filter(
+    (m): m is string => m !== undefined,
+  );
   return {
     method,
     termination,
@@ -246,10 +282,19 @@ function methodsFor(session: SolveSession, listed: readonly BenchMethod[] | unde
 }
 
 /** Warm start (the peers, run once) and compilation, through the session; a compile failure is a message for each backend. */
-function prepare(session: SolveSession, needsModel: boolean): { compileSeconds: number | null; compileError: string | null } {
+function prepare(
+  session: SolveSession,
+  needsModel: boolean,
+): { compileSeconds: number | null; compileError: string | null } {
   session.warmStart();
   if (!needsModel || session.formulation.compile === undefined) {
-    return { compileSeconds: null, compileError: session.formulation.compile === undefined && needsModel ? `kind ${session.parsed.kind} has no MILP compilation` : null };
+    return {
+      compileSeconds: null,
+      compileError:
+        session.formulation.compile === undefined && needsModel
+          ? `kind ${session.parsed.kind} has no MILP compilation`
+          : null,
+    };
   }
   try {
     session.compile();
@@ -263,7 +308,13 @@ function peerRuns(session: SolveSession): Omit<PeerRun, 'ratio'>[] {
   return session.runPeers().map((p) => {
     const feasible = p.evaluation?.feasible ?? null;
     const objective = feasible === true ? (p.evaluation?.objective ?? null) : null;
-    return { name: p.name, objective, feasible, timeSeconds: p.timeSeconds, ...(p.message !== undefined ? { message: p.message } : {}) };
+    return {
+      name: p.name,
+      objective,
+      feasible,
+      timeSeconds: p.timeSeconds,
+      ...(p.message !== undefined ? { message: p.message } : {}),
+    };
   });
 }
 
@@ -271,7 +322,10 @@ function peerRuns(session: SolveSession): Omit<PeerRun, 'ratio'>[] {
  * Methods contradicting each other on one instance, by compare's rules (findContradictions):
  * `agreement` is null when fewer than two methods proved optimality.
  */
-export function findConflicts(runs: readonly Pick<MethodRun, 'method' | 'termination' | 'objective'>[], sense: Sense = 'min'): { agreement: boolean | null; conflicts: string[] } {
+export function findConflicts(
+  runs: readonly Pick<MethodRun, 'method' | 'termination' | 'objective'>[],
+  sense: Sense = 'min',
+): { agreement: boolean | null; conflicts: string[] } {
   const rows = runs.map((r) => rowOf({ bound: null, gap: null, timesSeconds: [], medianSeconds: 0, ...r }));
   const conflicts = findContradictions(rows, sense, DEFAULT_MIP_GAP);
   const proven = runs.filter((r) => r.termination === 'optimal' && r.objective !== null);
@@ -283,7 +337,12 @@ function better(sense: Sense, a: number, b: number): boolean {
 }
 
 /** Runs one instance; never throws. */
-export async function runInstance(suite: string, instance: BenchInstance, repeat: number, progress: BenchProgress = silentProgress): Promise<InstanceResult> {
+export async function runInstance(
+  suite: string,
+  instance: BenchInstance,
+  repeat: number,
+  progress: BenchProgress = silentProgress,
+): Promise<InstanceResult> {
   const timeLimitSeconds = instance.timeLimitSeconds ?? DEFAULT_TIME_LIMIT_SECONDS;
   const base = { suite, instance: instance.name, description: instance.description, timeLimitSeconds };
   const failed = (reason: string, extra: Partial<InstanceResult> = {}): InstanceResult => ({
@@ -306,14 +365,19 @@ export async function runInstance(suite: string, instance: BenchInstance, repeat
     parsed = parseProblem(instance.problem);
   } catch (error) {
     progress.step(`${suite}/${instance.name}: failed`);
-    return failed(`bad input: ${error instanceof Error && 'path' in error && 'rule' in error ? `${String(error.path)}: ${String(error.rule)}` : errorText(error)}`);
+    return failed(
+      `bad input: ${error instanceof Error && 'path' in error && 'rule' in error ? `${String(error.path)}: ${String(error.rule)}` : errorText(error)}`,
+    );
   }
   try {
     const session = new SolveSession(parsed, { timeLimitSeconds, mipGap: DEFAULT_MIP_GAP });
     const sense = parsed.sense;
     const methods = methodsFor(session, instance.methods);
     const peerList = peerRuns(session);
-    const { compileSeconds, compileError } = prepare(session, methods.some((m) => m !== 'exact'));
+    const { compileSeconds, compileError } = prepare(
+      session,
+      methods.some((m) => m !== 'exact'),
+    );
     const runs: MethodRun[] = [];
     for (const method of methods) {
       runs.push(await timeMethod(session, method, compileError, repeat));
@@ -322,22 +386,45 @@ export async function runInstance(suite: string, instance: BenchInstance, repeat
     const solved = runs.filter((r): r is MethodRun & { objective: number } => r.objective !== null);
     const proven = solved.filter((r) => r.termination === 'optimal');
     const pool = proven.length > 0 ? proven : solved;
-    const bestRun = pool.reduce<(MethodRun & { objective: number }) | null>((b, r) => (b === null || better(sense, r.objective, b.objective) ? r : b), null);
-    const optimum = bestRun === null ? null : { method: bestRun.method, objective: bestRun.objective, proven: proven.length > 0 };
+    const bestRun = pool.reduce<(MethodRun & { objective: number }) | null>(
+      (b, r) => (b === null || better(sense, r.objective, b.objective) ? r : b),
+      null,
+    );
+    const optimum =
+      bestRun === null ? null : { method: bestRun.method, objective: bestRun.objective, proven: proven.length > 0 };
     const { agreement, conflicts } = findConflicts(runs, sense);
     progress.step(`${suite}/${instance.name}: ${peerList.length} peers`);
-    const peers: PeerRun[] = peerList.map((p) => ({ ...p, ratio: optimum !== null && p.objective !== null ? optimumPeerRatio(sense, optimum.objective, p.objective) : null }));
+    const peers: PeerRun[] = peerList.map((p) => ({
+      ...p,
+      ratio: optimum !== null && p.objective !== null ? optimumPeerRatio(sense, optimum.objective, p.objective) : null,
+    }));
     const timeRatios: Record<string, number> = {};
     const highs = runs.find((r) => r.method === 'highs' && r.termination === 'optimal');
     if (highs !== undefined && highs.medianSeconds > 0) {
-      for (const r of runs) if (r.method !== 'highs' && r.termination === 'optimal') timeRatios[`${r.method}/highs`] = r.medianSeconds / highs.medianSeconds;
+      for (const r of runs)
+        if (r.method !== 'highs' && r.termination === 'optimal')
+          timeRatios[`${r.method}/highs`] = r.medianSeconds / highs.medianSeconds;
     }
-    const common = { ...base, sense, objectiveLabel: parsed.objectiveLabel, compileSeconds, methods: runs, peers, optimum, agreement, conflicts, timeRatios };
+    const common = {
+      ...base,
+      sense,
+      objectiveLabel: parsed.objectiveLabel,
+      compileSeconds,
+      methods: runs,
+      peers,
+      optimum,
+      agreement,
+      conflicts,
+      timeRatios,
+    };
     if (optimum !== null) return { ...common, status: 'ok' };
     if (runs.some((r) => r.termination === 'infeasible') && !runs.some((r) => r.termination === 'error')) {
       return { ...common, status: 'infeasible', reason: 'proven infeasible' };
     }
-    const why = runs.length === 0 ? 'no method applies' : runs.map((r) => `${r.method} ${r.termination}${r.message !== undefined ? ` (${r.message})` : ''}`).join('; ');
+    const why =
+      runs.length === 0
+        ? 'no method applies'
+        : runs.map((r) => `${r.method} ${r.termination}${r.message !== undefined ? ` (${r.message})` : ''}`).join('; ');
     return { ...common, status: 'failed', reason: `no solution: ${why}` };
   } catch (error) {
     progress.step(`${suite}/${instance.name}: failed`);
@@ -346,7 +433,11 @@ export async function runInstance(suite: string, instance: BenchInstance, repeat
 }
 
 /** Times each method once per point of a scaling series (a curve, not a median). */
-export async function runScaling(suite: string, series: ScalingSeries, progress: BenchProgress = silentProgress): Promise<ScalingResult> {
+export async function runScaling(
+  suite: string,
+  series: ScalingSeries,
+  progress: BenchProgress = silentProgress,
+): Promise<ScalingResult> {
   const timeLimitSeconds = series.timeLimitSeconds ?? DEFAULT_TIME_LIMIT_SECONDS;
   const points: ScalingPoint[] = [];
   const failures: { size: number; reason: string }[] = [];
@@ -355,10 +446,20 @@ export async function runScaling(suite: string, series: ScalingSeries, progress:
       const parsed = parseProblem(point.problem);
       const session = new SolveSession(parsed, { timeLimitSeconds, mipGap: DEFAULT_MIP_GAP });
       const methods = methodsFor(session, series.methods);
-      const { compileError } = prepare(session, methods.some((m) => m !== 'exact'));
+      const { compileError } = prepare(
+        session,
+        methods.some((m) => m !== 'exact'),
+      );
       for (const method of methods) {
         const run = await timeMethod(session, method, compileError, 1);
-        points.push({ size: point.size, method, termination: run.termination, objective: run.objective, seconds: run.medianSeconds, ...(run.message !== undefined ? { message: run.message } : {}) });
+        points.push({
+          size: point.size,
+          method,
+          termination: run.termination,
+          objective: run.objective,
+          seconds: run.medianSeconds,
+          ...(run.message !== undefined ? { message: run.message } : {}),
+        });
       }
     } catch (error) {
       failures.push({ size: point.size, reason: errorText(error) });
@@ -408,7 +509,14 @@ export async function warmUpBackends(): Promise<void> {
   const builder = new ModelBuilder('warm-up', 'max');
   const x = builder.addVariable('x', { type: 'integer', upper: 3 });
   const y = builder.binary('y');
-  builder.lessEqual('c', [{ variable: x, coefficient: 1 }, { variable: y, coefficient: 2 }], 4);
+  builder.lessEqual(
+    'c',
+    [
+      { variable: x, coefficient: 1 },
+      { variable: y, coefficient: 2 },
+    ],
+    4,
+  );
   builder.addObjective(x, 1);
   builder.addObjective(y, 1);
   const model = builder.build();
@@ -447,7 +555,23 @@ export async function runBench(suites: readonly BenchSuite[], options: BenchOpti
   try {
     for (const p of prepared) {
       if (p.error !== null) {
-        instances.push({ suite: p.suite.kind, instance: '(suite)', description: '', status: 'failed', reason: p.error, sense: null, objectiveLabel: null, timeLimitSeconds: 0, compileSeconds: null, methods: [], peers: [], optimum: null, agreement: null, conflicts: [], timeRatios: {} });
+        instances.push({
+          suite: p.suite.kind,
+          instance: '(suite)',
+          description: '',
+          status: 'failed',
+          reason: p.error,
+          sense: null,
+          objectiveLabel: null,
+          timeLimitSeconds: 0,
+          compileSeconds: null,
+          methods: [],
+          peers: [],
+          optimum: null,
+          agreement: null,
+          conflicts: [],
+          timeRatios: {},
+        });
         continue;
       }
       for (const instance of p.instances) instances.push(await runInstance(p.suite.kind, instance, repeat, progress));
@@ -467,4 +591,3 @@ export async function runBench(suites: readonly BenchSuite[], options: BenchOpti
     totalSeconds: secondsSince(start),
   };
 }
-

@@ -40,7 +40,11 @@ export function seconds(value: number): string {
 /** Left-aligned columns separated by two spaces. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -76,7 +80,8 @@ export function formatSolve(report: SolveReport, title: string): string {
   field('kind', `${report.kind} (${title})`);
   const held = report.solution !== null;
   let termination: string = report.termination;
-  if (report.termination === 'optimal') termination += ` (certified: gap within ${gapSetting(report.options.mipGap)} relative)`;
+  if (report.termination === 'optimal')
+    termination += ` (certified: gap within ${gapSetting(report.options.mipGap)} relative)`;
   else if (held) termination += ' (feasible solution held, not proven optimal)';
   else if (report.primalStatus === 'rejected') termination += ' (its decision failed evaluate)';
   else termination += ' (no solution)';
@@ -84,16 +89,22 @@ export function formatSolve(report: SolveReport, title: string): string {
   field('method', report.method);
   if (report.solution !== null) {
     field('objective', `${num(report.solution.objective)}  ${report.objectiveLabel}`);
-    if (report.solution.bound !== undefined) field('bound', `${num(report.solution.bound)} (gap ${percent(report.solution.gap)})`);
+    if (report.solution.bound !== undefined)
+      field('bound', `${num(report.solution.bound)} (gap ${percent(report.solution.gap)})`);
     else field('bound', 'none known (gap unknown)');
   }
   const warm = report.warmStart;
-  if (warm !== null && warm.source !== null) field('warm start', `${num(warm.objective)} from ${warm.source} (${seconds(warm.seconds)})`);
+  if (warm !== null && warm.source !== null)
+    field('warm start', `${num(warm.objective)} from ${warm.source} (${seconds(warm.seconds)})`);
   field('time', seconds(report.timeSeconds));
   if (report.summary !== undefined) lines.push('', report.summary);
   if (report.solution === null) {
     if (report.explanation !== undefined) lines.push('', `why: ${report.explanation}`);
-    if (report.attempts.every((a) => ['error', 'memory_limit', 'invalid_model', 'numerical_error'].includes(a.termination))) {
+    if (
+      report.attempts.every((a) =>
+        ['error', 'memory_limit', 'invalid_model', 'numerical_error'].includes(a.termination),
+      )
+    ) {
       lines.push('', 'every method tried failed; see the attempts below');
     }
   }
@@ -103,16 +114,22 @@ export function formatSolve(report: SolveReport, title: string): string {
 }
 
 export function formatCheck(report: CheckReport): string {
-  const lines = [`feasible     ${report.feasible ? 'yes' : 'no'}`, `objective    ${num(report.objective)} (recomputed by evaluate)`];
+  const lines = [
+    `feasible     ${report.feasible ? 'yes' : 'no'}`,
+    `objective    ${num(report.objective)} (recomputed by evaluate)`,
+  ];
   if (report.claimed !== undefined) {
     const verdict = report.objectiveMatches === true ? 'matches' : 'does NOT match';
-    lines.push(`claimed      ${num(report.claimed.objective)} by ${report.claimed.method} (${report.claimed.termination}): ${verdict}`);
+    lines.push(
+      `claimed      ${num(report.claimed.objective)} by ${report.claimed.method} (${report.claimed.termination}): ${verdict}`,
+    );
   }
   if (report.summary !== undefined) lines.push('', report.summary);
   if (report.evaluation.violations.length > 0) {
     lines.push('', `violations (${report.evaluation.violations.length})`);
     for (const v of report.evaluation.violations.slice(0, 20)) lines.push(`  ${v.constraint}: ${v.message}`);
-    if (report.evaluation.violations.length > 20) lines.push(`  … and ${report.evaluation.violations.length - 20} more`);
+    if (report.evaluation.violations.length > 20)
+      lines.push(`  … and ${report.evaluation.violations.length - 20} more`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -123,26 +140,56 @@ export function formatCompare(report: CompareReport): string {
   const rows = report.rows.map((r) => {
     const verified = r.verified === undefined ? '' : r.verified ? ' (verified)' : ' (UNVERIFIED)';
     const text = [r.message, ...r.notes].filter((m): m is string => m !== undefined && m !== '').join('; ');
-    return [r.method, r.kind, `${r.termination ?? '-'}${verified}`, num(r.objective), percent(r.gap), seconds(r.timeSeconds), yesNo(r.feasible), text];
+    return [
+      r.method,
+      r.kind,
+      `${r.termination ?? '-'}${verified}`,
+      num(r.objective),
+      percent(r.gap),
+      seconds(r.timeSeconds),
+      yesNo(r.feasible),
+      text,
+    ];
   });
-  const limit = report.options.timeLimitSeconds !== undefined ? `, time limit ${report.options.timeLimitSeconds} s per method` : '';
-  const lines = [`kind ${report.kind}, ${report.sense === 'min' ? 'minimise' : 'maximise'} ${report.objectiveLabel}, relative gap ${gapSetting(report.options.mipGap)}${limit}`, ''];
+  const limit =
+    report.options.timeLimitSeconds !== undefined ? `, time limit ${report.options.timeLimitSeconds} s per method` : '';
+  const lines = [
+    `kind ${report.kind}, ${report.sense === 'min' ? 'minimise' : 'maximise'} ${report.objectiveLabel}, relative gap ${gapSetting(report.options.mipGap)}${limit}`,
+    '',
+  ];
   lines.push(table(['method', 'kind', 'verdict', 'objective', 'gap', 'time', 'feasible', 'notes'], rows), '');
   const { agreement } = report;
   if (report.contradictions.length > 0) {
     lines.push(`CONTRADICTIONS (${report.contradictions.length})`, ...report.contradictions.map((c) => `  ${c}`));
   } else if (agreement.methods.length >= 2) {
-    const same = agreement.spread === 0 ? 'with the same objective' : `with objectives equal within the tolerance (relative spread ${agreement.spread.toPrecision(2)})`;
-    lines.push(`agreement: ${agreement.methods.join(', ')} certified optimal ${same}, and no method contradicts another`);
-  } else if (agreement.methods.length === 1) lines.push(`only ${agreement.methods[0]} proved optimality; no method contradicts another`);
+    const same =
+      agreement.spread === 0
+        ? 'with the same objective'
+        : `with objectives equal within the tolerance (relative spread ${agreement.spread.toPrecision(2)})`;
+    lines.push(
+      `agreement: ${agreement.methods.join(', ')} certified optimal ${same}, and no method contradicts another`,
+    );
+  } else if (agreement.methods.length === 1)
+    lines.push(`only ${agreement.methods[0]} proved optimality; no method contradicts another`);
   else lines.push('no method proved optimality; no method contradicts another');
-  lines.push(report.best === null ? 'best: no method found a feasible decision' : `best: ${num(report.best.objective)} (${report.best.method})`);
+  lines.push(
+    report.best === null
+      ? 'best: no method found a feasible decision'
+      : `best: ${num(report.best.objective)} (${report.best.method})`,
+  );
   for (const note of report.notes) lines.push(`note: ${note}`);
   lines.push(...warningLines(report.warnings));
   return `${lines.join('\n')}\n`;
 }
 
 export function formatSweep(report: SweepReport): string {
-  const rows = report.rows.map((r) => [num(r.value), r.termination, num(r.objective), percent(r.gap), r.method, (r.summary ?? r.explanation ?? '').split('\n')[0]]);
+  const rows = report.rows.map((r) => [
+    num(r.value),
+    r.termination,
+    num(r.objective),
+    percent(r.gap),
+    r.method,
+    (r.summary ?? r.explanation ?? '').split('\n')[0],
+  ]);
   return `sweep of ${report.path} (kind ${report.kind})\n\n${table(['value', 'termination', 'objective', 'gap', 'method', 'decision'], rows)}\n`;
 }

@@ -56,7 +56,8 @@ export interface RooflineTime {
  */
 export function rooflineTime(device: DeviceSpec, work: Work, residentWeightBytes = work.weightBytes): RooflineTime {
   const computeSeconds = work.flops / (device.peakFlopsPerSecond * device.computeEfficiency);
-  const memorySeconds = (work.memoryTrafficBytes + work.weightBytes) / (device.memoryBandwidthBytesPerSecond * device.bandwidthEfficiency);
+  const memorySeconds =
+    (work.memoryTrafficBytes + work.weightBytes) / (device.memoryBandwidthBytesPerSecond * device.bandwidthEfficiency);
   const streams = residentWeightBytes > device.memoryBytes;
   const storageSeconds = streams ? work.weightBytes / device.storageReadBytesPerSecond : 0;
   const overheadSeconds = work.calls * device.perCallOverheadSeconds;

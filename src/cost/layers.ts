@@ -101,11 +101,18 @@ export interface LayerTableOptions {
 
 function checkWorkload(w: Workload): Required<Workload> {
   const logitsTokens = w.logitsTokens ?? w.tokens;
-  for (const [k, v] of Object.entries({ batch: w.batch, tokens: w.tokens, contextTokens: w.contextTokens, logitsTokens })) {
+  for (const [k, v] of Object.entries({
+    batch: w.batch,
+    tokens: w.tokens,
+    contextTokens: w.contextTokens,
+    logitsTokens,
+  })) {
     if (!Number.isFinite(v) || v <= 0) throw new RangeError(`workload.${k} must be a positive number, got ${v}`);
   }
-  if (w.contextTokens < w.tokens) throw new RangeError(`workload.contextTokens (${w.contextTokens}) must be at least tokens (${w.tokens})`);
-  if (logitsTokens > w.tokens) throw new RangeError(`workload.logitsTokens (${logitsTokens}) must not exceed tokens (${w.tokens})`);
+  if (w.contextTokens < w.tokens)
+    throw new RangeError(`workload.contextTokens (${w.contextTokens}) must be at least tokens (${w.tokens})`);
+  if (logitsTokens > w.tokens)
+    throw new RangeError(`workload.logitsTokens (${logitsTokens}) must not exceed tokens (${w.tokens})`);
   return { batch: w.batch, tokens: w.tokens, contextTokens: w.contextTokens, logitsTokens };
 }
 
@@ -152,10 +159,16 @@ export function rowWork(model: ModelSpec, kind: LayerRowKind, layer: number, wor
       // A lookup reads only the rows it needs (at most the whole table), plus positions.
       const rows = Math.min(model.vocabSize, n);
       const pos = model.positionEmbedding === 'learned' ? Math.min(model.maxContext, w.tokens) : 0;
-      return { flops: 0, weightBytes: (rows + pos) * model.hiddenSize * beta, memoryTrafficBytes: n * hidden, calls: 1 };
+      return {
+        flops: 0,
+        weightBytes: (rows + pos) * model.hiddenSize * beta,
+        memoryTrafficBytes: n * hidden,
+        calls: 1,
+      };
     }
     case 'decoder': {
-      if (!Number.isInteger(layer) || layer < 1 || layer > model.layers) throw new RangeError(`layer ${layer} is outside 1..${model.layers}`);
+      if (!Number.isInteger(layer) || layer < 1 || layer > model.layers)
+        throw new RangeError(`layer ${layer} is outside 1..${model.layers}`);
       return {
         flops: n * layerForwardFlopsPerToken(model, layer, meanAttendedContext(w)),
         weightBytes: decoderWeightBytesRead(model, layer, n),
@@ -185,27 +198,68 @@ interface RowShape {
   readonly activationBytes: number;
 }
 
-function rowShapes(model: ModelSpec, w: Required<Workload>, first: number, last: number, embedding: boolean, head: boolean): RowShape[] {
+function rowShapes(
+  model: ModelSpec,
+  w: Required<Workload>,
+  first: number,
+  last: number,
+  embedding: boolean,
+  head: boolean,
+): RowShape[] {
   const beta = bytesPerValue(model.dtype);
   const hiddenCut = w.batch * w.tokens * model.hiddenSize * beta;
   const shapes: RowShape[] = [];
-  if (embedding) shapes.push({ kind: 'embedding', index: 0, params: embeddingParams(model), kvBytes: 0, activationBytes: hiddenCut });
+  if (embedding)
+    shapes.push({
+      kind: 'embedding',
+      index: 0,
+      params: embeddingParams(model),
+      kvBytes: 0,
+      activationBytes: hiddenCut,
+    });
   for (let l = first; l <= last; l++) {
-    shapes.push({ kind: 'decoder', index: l, params: layerParams(model, l), kvBytes: w.batch * w.contextTokens * kvBytesPerTokenPerLayer(model), activationBytes: hiddenCut });
+    shapes.push({
+      kind: 'decoder',
+      index: l,
+      params: layerParams(model, l),
+      kvBytes: w.batch * w.contextTokens * kvBytesPerTokenPerLayer(model),
+      activationBytes: hiddenCut,
+    });
   }
-  if (head) shapes.push({ kind: 'head', index: model.layers + 1, params: headParams(model), kvBytes: 0, activationBytes: w.batch * w.logitsTokens * TOKEN_ID_BYTES });
+  if (head)
+    shapes.push({
+      kind: 'head',
+      index: model.layers + 1,
+      params: headParams(model),
+      kvBytes: 0,
+      activationBytes: w.batch * w.logitsTokens * TOKEN_ID_BYTES,
+    });
   return shapes;
 }
 
 /** Whether `profile` may stand in for the roofline of `model` under `w`, and why not. */
-export function profileApplies(profile: MeasuredProfile, model: ModelSpec, deviceId: string, w: Workload): { applied: boolean; reason: string } {
-  if (profile.modelId !== model.id) return { applied: false, reason: `profile is for model ${profile.modelId}, not ${model.id}` };
-  if (profile.deviceId !== deviceId) return { applied: false, reason: `profile is for device ${profile.deviceId}, not ${deviceId}` };
+export function profileApplies(
+  profile: MeasuredProfile,
+  model: ModelSpec,
+  deviceId: string,
+  w: Workload,
+): { applied: boolean; reason: string } {
+  if (profile.modelId !== model.id)
+    return { applied: false, reason: `profile is for model ${profile.modelId}, not ${model.id}` };
+  if (profile.deviceId !== deviceId)
+    return { applied: false, reason: `profile is for device ${profile.deviceId}, not ${deviceId}` };
   const dtype = profile.dtype;
-  if (dtype !== undefined && dtype !== model.dtype) return { applied: false, reason: `profile was measured in ${dtype}, the model runs in ${model.dtype}` };
+  if (dtype !== undefined && dtype !== model.dtype)
+    return { applied: false, reason: `profile was measured in ${dtype}, the model runs in ${model.dtype}` };
   if (profile.batch !== w.batch || profile.tokens !== w.tokens)
-    return { applied: false, reason: `profile was measured at batch ${profile.batch} × ${profile.tokens} tokens, the workload is batch ${w.batch} × ${w.tokens} tokens` };
-  return { applied: true, reason: `measured at batch ${profile.batch} × ${profile.tokens} tokens${dtype ? ` in ${dtype}` : ''}` };
+    return {
+      applied: false,
+      reason: `profile was measured at batch ${profile.batch} × ${profile.tokens} tokens, the workload is batch ${w.batch} × ${w.tokens} tokens`,
+    };
+  return {
+    applied: true,
+    reason: `measured at batch ${profile.batch} × ${profile.tokens} tokens${dtype ? ` in ${dtype}` : ''}`,
+  };
 }
 
 function measured(profile: MeasuredProfile, shape: RowShape): number | undefined {
@@ -244,7 +298,8 @@ function buildRows(
       roofline,
     };
   });
-  const profile = options.profile && check ? { id: options.profile.id, applied: check.applied, reason: check.reason } : null;
+  const profile =
+    options.profile && check ? { id: options.profile.id, applied: check.applied, reason: check.reason } : null;
   return { rows, profile, streams: resident > device.memoryBytes };
 }
 
@@ -262,10 +317,29 @@ function totalsOf(rows: readonly LayerRow[]): LayerTotals {
 }
 
 /** The whole model on one device: embedding, layers 1..L, head. */
-export function layerTable(model: ModelSpec, device: DeviceSpec, workload: Workload, options: LayerTableOptions = {}): LayerTable {
+export function layerTable(
+  model: ModelSpec,
+  device: DeviceSpec,
+  workload: Workload,
+  options: LayerTableOptions = {},
+): LayerTable {
   const w = checkWorkload(workload);
-  const { rows, profile, streams } = buildRows(model, device, w, rowShapes(model, w, 1, model.layers, true, true), options);
-  return { modelId: model.id, deviceId: device.id, workload: w, rows, totals: totalsOf(rows), profile, streamsFromStorage: streams };
+  const { rows, profile, streams } = buildRows(
+    model,
+    device,
+    w,
+    rowShapes(model, w, 1, model.layers, true, true),
+    options,
+  );
+  return {
+    modelId: model.id,
+    deviceId: device.id,
+    workload: w,
+    rows,
+    totals: totalsOf(rows),
+    profile,
+    streamsFromStorage: streams,
+  };
 }
 
 export interface LayerRange {
@@ -290,18 +364,44 @@ export interface RangeCost extends LayerTotals {
  * a split). Whether weights stream from storage is decided by what this range keeps resident
  * (its weights and KV), unless `options.residentBytes` says the device holds more.
  */
-export function rangeCost(model: ModelSpec, device: DeviceSpec, workload: Workload, range: LayerRange, options: LayerTableOptions = {}): RangeCost {
+export function rangeCost(
+  model: ModelSpec,
+  device: DeviceSpec,
+  workload: Workload,
+  range: LayerRange,
+  options: LayerTableOptions = {},
+): RangeCost {
   const w = checkWorkload(workload);
-  if (!Number.isInteger(range.first) || !Number.isInteger(range.last)) throw new RangeError('range bounds must be whole layer numbers');
+  if (!Number.isInteger(range.first) || !Number.isInteger(range.last))
+    throw new RangeError('range bounds must be whole layer numbers');
   const empty = range.first > range.last;
-  if (!empty && (range.first < 1 || range.last > model.layers)) throw new RangeError(`range ${range.first}..${range.last} is outside 1..${model.layers}`);
-  const shapes = rowShapes(model, w, empty ? 1 : range.first, empty ? 0 : range.last, range.embedding === true, range.head === true);
+  if (!empty && (range.first < 1 || range.last > model.layers))
+    throw new RangeError(`range ${range.first}..${range.last} is outside 1..${model.layers}`);
+  const shapes = rowShapes(
+    model,
+    w,
+    empty ? 1 : range.first,
+    empty ? 0 : range.last,
+    range.embedding === true,
+    range.head === true,
+  );
   const { rows, streams } = buildRows(model, device, w, shapes, options);
   const lastRow = rows[rows.length - 1];
-  return { ...totalsOf(rows), rows, outputActivationBytes: lastRow ? lastRow.activationBytes : 0, streamsFromStorage: streams };
+  return {
+    ...totalsOf(rows),
+    rows,
+    outputActivationBytes: lastRow ? lastRow.activationBytes : 0,
+    streamsFromStorage: streams,
+  };
 }
 
 /** Seconds of a contiguous range on a device (see `rangeCost`). */
-export function rangeSeconds(model: ModelSpec, device: DeviceSpec, workload: Workload, range: LayerRange, options: LayerTableOptions = {}): number {
+export function rangeSeconds(
+  model: ModelSpec,
+  device: DeviceSpec,
+  workload: Workload,
+  range: LayerRange,
+  options: LayerTableOptions = {},
+): number {
   return rangeCost(model, device, workload, range, options).seconds;
 }

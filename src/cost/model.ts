@@ -75,7 +75,8 @@ export function attentionParams(model: ModelSpec): number {
       h * (m.kvLoraRank + m.qkRopeHeadDim) +
       m.kvLoraRank * model.heads * (m.qkNopeHeadDim + m.vHeadDim) +
       model.heads * m.vHeadDim * h +
-      m.qLoraRank + m.kvLoraRank
+      m.qLoraRank +
+      m.kvLoraRank
     );
   }
   const q = model.heads * model.headDim;
@@ -154,7 +155,8 @@ export function layerWeightBytes(model: ModelSpec, layer: number): number {
  * than its values, so the two products are counted separately.
  */
 function attentionFlopsPerPosition(model: ModelSpec): number {
-  if (model.mla) return 2 * model.heads * (model.mla.qkNopeHeadDim + model.mla.qkRopeHeadDim) + 2 * model.heads * model.mla.vHeadDim;
+  if (model.mla)
+    return 2 * model.heads * (model.mla.qkNopeHeadDim + model.mla.qkRopeHeadDim) + 2 * model.heads * model.mla.vHeadDim;
   return 4 * model.heads * model.headDim;
 }
 

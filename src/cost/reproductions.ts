@@ -8,7 +8,14 @@ import type { DeviceSpec } from './device.ts';
 import { computeEnergyJoules } from './energy.ts';
 import { inferenceMemory } from './inference-memory.ts';
 import { layerTable } from './layers.ts';
-import { activationBytesPerToken, embeddingParams, kvBytesPerToken, layerParams, totalParams, type ModelSpec } from './model.ts';
+import {
+  activationBytesPerToken,
+  embeddingParams,
+  kvBytesPerToken,
+  layerParams,
+  totalParams,
+  type ModelSpec,
+} from './model.ts';
 import { bytesPerTrainableParam, TRAINING_ACCOUNTINGS } from './training.ts';
 import { GB, GIB, MB } from './units.ts';
 
@@ -37,7 +44,15 @@ function get<T>(map: ReadonlyMap<string, T>, id: string, what: string): T {
   return v;
 }
 
-function result(name: string, claim: string, expected: number, obtained: number, tolerance: number, unit: string, how: string): Reproduction {
+function result(
+  name: string,
+  claim: string,
+  expected: number,
+  obtained: number,
+  tolerance: number,
+  unit: string,
+  how: string,
+): Reproduction {
   return { name, claim, expected, obtained, tolerance, unit, pass: Math.abs(obtained - expected) <= tolerance, how };
 }
 
@@ -51,7 +66,7 @@ export function fullFinetuneMemory(): Reproduction {
     bytes / GB,
     0.84,
     'GB',
-    '7e9 params × 12 B (16-bit weights + 16-bit grads + two fp32 Adam moments); Llama-2-7B\'s real 6.74B parameters give 80.9 GB',
+    "7e9 params × 12 B (16-bit weights + 16-bit grads + two fp32 Adam moments); Llama-2-7B's real 6.74B parameters give 80.9 GB",
   );
 }
 

@@ -106,9 +106,15 @@ export function loraActiveParamsOfLayer(model: ModelSpec, lora: LoraConfig, laye
 function loraLayerCount(model: ModelSpec, lora: LoraConfig, layer: number, which: 'stored' | 'active'): number {
   if (model.moe === undefined || !isMoeLayer(model, layer)) return loraParamsPerLayer(model, lora);
   const moe = model.moe;
-  const attention = loraParamsPerLayer(model, { rank: lora.rank, targets: lora.targets.filter((t) => !FFN_TARGETS.includes(t)) });
+  const attention = loraParamsPerLayer(model, {
+    rank: lora.rank,
+    targets: lora.targets.filter((t) => !FFN_TARGETS.includes(t)),
+  });
   const expertModel: ModelSpec = { ...model, ffnHiddenSize: moe.expertFfnHiddenSize };
-  const perExpert = loraParamsPerLayer(expertModel, { rank: lora.rank, targets: lora.targets.filter((t) => FFN_TARGETS.includes(t)) });
+  const perExpert = loraParamsPerLayer(expertModel, {
+    rank: lora.rank,
+    targets: lora.targets.filter((t) => FFN_TARGETS.includes(t)),
+  });
   const experts = (which === 'stored' ? moe.experts : moe.topK) + moe.sharedExperts;
   return attention + experts * perExpert;
 }
@@ -121,7 +127,11 @@ export type Recomputation = 'none' | 'selective' | 'full';
  * recomputation; 34·s·h with selective (attention) recomputation; 2·s·h (the layer input only)
  * with full recomputation.
  */
-export function trainingActivationBytesPerSample(model: ModelSpec, seqLen: number, recomputation: Recomputation = 'none'): number {
+export function trainingActivationBytesPerSample(
+  model: ModelSpec,
+  seqLen: number,
+  recomputation: Recomputation = 'none',
+): number {
   const s = seqLen;
   const h = model.hiddenSize;
   const a = model.heads;

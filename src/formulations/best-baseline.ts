@@ -17,7 +17,8 @@ export function bestFeasibleBaseline<P, D>(
     const decision = peer.run(problem);
     if (decision === null) continue;
     const e = evaluate(problem, decision);
-    if (e.feasible && (best === null || sign * e.objective < sign * best.objective)) best = { name: peer.name, decision, objective: e.objective };
+    if (e.feasible && (best === null || sign * e.objective < sign * best.objective))
+      best = { name: peer.name, decision, objective: e.objective };
   }
   return best;
 }

@@ -7,14 +7,7 @@
 import type { InputWarning } from './types.ts';
 
 export type Quantity =
-  | 'memoryBytes'
-  | 'bitsPerSecond'
-  | 'flopsPerSecond'
-  | 'bytesPerSecond'
-  | 'seconds'
-  | 'watts'
-  | 'joules'
-  | 'parameters';
+  'memoryBytes' | 'bitsPerSecond' | 'flopsPerSecond' | 'bytesPerSecond' | 'seconds' | 'watts' | 'joules' | 'parameters';
 
 interface Range {
   readonly low: number;
@@ -29,9 +22,19 @@ const RANGES: Readonly<Record<Quantity, Range>> = {
   // 1 kbit/s (a congested NB-IoT link) … 10 Tbit/s (a datacentre fabric).
   bitsPerSecond: { low: 1e3, high: 1e13, unit: 'bit/s', hint: 'rates are given in bits per second (50 Mbps = 50e6)' },
   // 100 MFLOP/s (an old MCU) … 100 PFLOP/s (a whole pod).
-  flopsPerSecond: { low: 1e8, high: 1e17, unit: 'FLOP/s', hint: 'compute is given in FLOP per second (1 TFLOP/s = 1e12)' },
+  flopsPerSecond: {
+    low: 1e8,
+    high: 1e17,
+    unit: 'FLOP/s',
+    hint: 'compute is given in FLOP per second (1 TFLOP/s = 1e12)',
+  },
   // 1 MB/s … 100 TB/s.
-  bytesPerSecond: { low: 1e6, high: 1e14, unit: 'B/s', hint: 'bandwidth is given in bytes per second (900 GB/s = 9e11)' },
+  bytesPerSecond: {
+    low: 1e6,
+    high: 1e14,
+    unit: 'B/s',
+    hint: 'bandwidth is given in bytes per second (900 GB/s = 9e11)',
+  },
   seconds: { low: 1e-9, high: 1e7, unit: 's', hint: 'times are given in seconds' },
   watts: { low: 1e-3, high: 1e5, unit: 'W', hint: 'power is given in watts' },
   joules: { low: 1e-12, high: 1e9, unit: 'J', hint: 'energy is given in joules' },

@@ -47,7 +47,13 @@ export interface Certified {
 }
 
 /** Terminations after which a method holds no decision by definition. */
-const NO_POINT: readonly Termination[] = ['infeasible', 'unbounded', 'infeasible_or_unbounded', 'invalid_model', 'error'];
+const NO_POINT: readonly Termination[] = [
+  'infeasible',
+  'unbounded',
+  'infeasible_or_unbounded',
+  'invalid_model',
+  'error',
+];
 
 export interface CertifyContext {
   readonly formulation: AnyFormulation;
@@ -89,42 +95,72 @@ export function certify(context: CertifyContext, raw: RawOutcome): Certified {
   const claimed = raw.claim.termination;
 
   if (raw.decision === null || raw.decision === undefined) {
-    if (claimed === 'optimal') return { attempt: verdict('error', 'none', 'claimed optimal without a decision'), solution: null, dual: unknownDual, ...details };
+    if (claimed === 'optimal')
+      return {
+        attempt: verdict('error', 'none', 'claimed optimal without a decision'),
+        solution: null,
+        dual: unknownDual,
+        ...details,
+      };
     // Without a point there is nothing to test a bound against; it is kept as the method's word.
     const dual = raw.claim.bound !== undefined && Number.isFinite(raw.claim.bound) ? raw.claim.bound : unknownDual;
     return { attempt: verdict(claimed, 'none'), solution: null, dual, ...details };
   }
   if (NO_POINT.includes(claimed)) {
-    return { attempt: verdict('error', 'none', `claimed ${claimed} together with a decision`), solution: null, dual: unknownDual, ...details };
+    return {
+      attempt: verdict('error', 'none', `claimed ${claimed} together with a decision`),
+      solution: null,
+      dual: unknownDual,
+      ...details,
+    };
   }
 
   let evaluation: Evaluation;
   try {
     evaluation = formulation.evaluate(problem, raw.decision);
   } catch (error) {
-    return { attempt: verdict('error', 'rejected', `evaluate failed on its decision: ${errorText(error)}`), solution: null, dual: unknownDual, ...details };
+    return {
+      attempt: verdict('error', 'rejected', `evaluate failed on its decision: ${errorText(error)}`),
+      solution: null,
+      dual: unknownDual,
+      ...details,
+    };
   }
   if (!evaluation.feasible) {
     const shown = evaluation.violations.slice(0, 3).map((v) => v.message);
     const more = evaluation.violations.length > 3 ? `; and ${evaluation.violations.length - 3} more` : '';
     const message = `returned a decision that fails evaluate: ${shown.join('; ')}${more}`;
-    return { attempt: verdict('error', 'rejected', message), solution: null, evaluation, dual: unknownDual, ...details };
+    return {
+      attempt: verdict('error', 'rejected', message),
+      solution: null,
+      evaluation,
+      dual: unknownDual,
+      ...details,
+    };
   }
   const objective = evaluation.objective;
   const solverObjective = raw.claim.objective;
   if (solverObjective !== undefined && !sameObjective(solverObjective, objective)) {
     if (strictlyBetter(sense, solverObjective, objective)) {
       const message = `objective mismatch: the solver reports ${solverObjective}, evaluate computes a worse ${objective}`;
-      return { attempt: verdict('error', 'rejected', message), solution: null, evaluation, dual: unknownDual, ...details };
+      return {
+        attempt: verdict('error', 'rejected', message),
+        solution: null,
+        evaluation,
+        dual: unknownDual,
+        ...details,
+      };
     }
-    notes.push(`evaluate's objective ${objective} is better than the solver's ${solverObjective}: accepted (the model over-estimated this decision)`);
+    notes.push(
+      `evaluate's objective ${objective} is better than the solver's ${solverObjective}: accepted (the model over-estimated this decision)`,
+    );
   }
 
   let bound = raw.claim.bound !== undefined && Number.isFinite(raw.claim.bound) ? raw.claim.bound : undefined;
   if (bound === undefined && claimed === 'optimal') {
     if (raw.continuous === true && solverObjective !== undefined) {
       bound = solverObjective;
-      notes.push('linear program: the solver\'s optimal value is its dual bound (strong duality)');
+      notes.push("linear program: the solver's optimal value is its dual bound (strong duality)");
     } else if (raw.method === 'exact') {
       bound = objective;
       notes.push('the exact method returned no separate bound; its optimality proof stands for it');
@@ -132,7 +168,9 @@ export function certify(context: CertifyContext, raw: RawOutcome): Certified {
   }
   if (bound !== undefined) {
     if (!boundOnCorrectSide(sense, objective, bound)) {
-      notes.push(`bound ${bound} lies on the wrong side of the objective ${objective} (${sense === 'min' ? 'above' : 'below'} it): dropped`);
+      notes.push(
+        `bound ${bound} lies on the wrong side of the objective ${objective} (${sense === 'min' ? 'above' : 'below'} it): dropped`,
+      );
       bound = undefined;
     } else if (sense === 'min' ? bound > objective : bound < objective) {
       bound = objective; // equal within the tolerance: floating-point noise, not a better bound
@@ -142,9 +180,17 @@ export function certify(context: CertifyContext, raw: RawOutcome): Certified {
   let termination: Termination = claimed;
   if (claimed === 'optimal' && !(gap !== undefined && gap <= mipGap + OBJECTIVE_RTOL)) {
     termination = 'numerical_error';
-    const why = gap === undefined ? 'no valid bound survived' : `our gap from evaluate's objective and the bound is ${gap.toPrecision(3)}`;
+    const why =
+      gap === undefined
+        ? 'no valid bound survived'
+        : `our gap from evaluate's objective and the bound is ${gap.toPrecision(3)}`;
     notes.push(`claimed optimal, but ${why} (mipGap ${mipGap}): not proven optimal; the feasible decision is held`);
   }
-  const solution: SolutionReport = { decision: raw.decision, objective, ...(bound !== undefined ? { bound, gap } : {}), evaluation };
+  const solution: SolutionReport = {
+    decision: raw.decision,
+    objective,
+    ...(bound !== undefined ? { bound, gap } : {}),
+    evaluation,
+  };
   return { attempt: verdict(termination, 'feasible'), solution, evaluation, dual: bound ?? unknownDual, ...details };
 }

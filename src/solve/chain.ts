@@ -135,11 +135,27 @@ export class SolveSession {
         outcome = { name, decision: null, evaluation: null, timeSeconds, message: `no decision: ${reason}` };
       } else {
         const evaluation = this.formulation.evaluate(problem, decision);
-        const why = evaluation.violations.slice(0, 3).map((v) => v.message).join('; ');
-        outcome = { name, decision, evaluation, timeSeconds, ...(evaluation.feasible ? {} : { message: `fails evaluate: ${why}` }) };
+        const why = evaluation.violations
+          .slice(0, 3)
+          .map((v) => v.message)
+          .join('; ');
+        outcome = {
+          name,
+          decision,
+          evaluation,
+          timeSeconds,
+          ...(evaluation.feasible ? {} : { message: `fails evaluate: ${why}` }),
+        };
       }
     } catch (error) {
-      outcome = { name, decision: null, evaluation: null, timeSeconds: secondsSince(t0), message: errorText(error), failed: true };
+      outcome = {
+        name,
+        decision: null,
+        evaluation: null,
+        timeSeconds: secondsSince(t0),
+        message: errorText(error),
+        failed: true,
+      };
     }
     this.peers.set(name, outcome);
     return outcome;
@@ -171,7 +187,7 @@ export class SolveSession {
         if (decision !== null) {
           const evaluation = formulation.evaluate(problem, decision);
           if (evaluation.feasible) best = { decision, source: 'formulation', objective: evaluation.objective };
-          else note = 'the family\'s warm-start heuristic returned a decision evaluate rejects; not used';
+          else note = "the family's warm-start heuristic returned a decision evaluate rejects; not used";
         }
       } else {
         for (const baseline of formulation.baselines) {
@@ -180,7 +196,10 @@ export class SolveSession {
             break;
           }
           const peer = this.runPeer(baseline.name);
-          if (peer.evaluation?.feasible === true && (best === null || sign * peer.evaluation.objective < sign * best.objective)) {
+          if (
+            peer.evaluation?.feasible === true &&
+            (best === null || sign * peer.evaluation.objective < sign * best.objective)
+          ) {
             best = { decision: peer.decision, source: peer.name, objective: peer.evaluation.objective };
           }
         }
@@ -202,7 +221,8 @@ export class SolveSession {
 
   /** Marks the warm start as skipped (no method in the plan could use it). */
   skipWarmStart(reason: string): void {
-    if (this.warm === undefined) this.warm = { decision: null, report: { source: null, objective: null, seconds: 0, note: `skipped: ${reason}` } };
+    if (this.warm === undefined)
+      this.warm = { decision: null, report: { source: null, objective: null, seconds: 0, note: `skipped: ${reason}` } };
   }
 
   private get incumbent(): unknown {
@@ -212,7 +232,8 @@ export class SolveSession {
   /** problem → model, once per session (with the warm start as a hint when there is one). */
   compile(): Compiled<unknown> {
     const compile = this.formulation.compile;
-    if (compile === undefined) throw new UsageError(`kind ${this.parsed.kind} has no MILP compilation; use backend exact or auto`);
+    if (compile === undefined)
+      throw new UsageError(`kind ${this.parsed.kind} has no MILP compilation; use backend exact or auto`);
     if (this.compiled === undefined) {
       const t0 = performance.now();
       const incumbent = this.incumbent;
@@ -236,7 +257,14 @@ export class SolveSession {
         failures.push(result);
       }
       const last = failures[failures.length - 1];
-      if (last === undefined) return { backend: 'none', termination: 'error', solution: null, message: 'no trusted MILP backend can solve this model', timeSeconds: 0 };
+      if (last === undefined)
+        return {
+          backend: 'none',
+          termination: 'error',
+          solution: null,
+          message: 'no trusted MILP backend can solve this model',
+          timeSeconds: 0,
+        };
       return { ...last, message: failures.map((r) => `${r.backend}: ${r.message ?? r.termination}`).join('; ') };
     };
   }
@@ -244,7 +272,13 @@ export class SolveSession {
   private timeLeftOutcome(method: Method): RawOutcome | null {
     const remaining = this.remainingSeconds();
     if (remaining === undefined || remaining > 0) return null;
-    return { method, claim: { termination: 'time_limit' }, decision: null, timeSeconds: 0, message: 'not run: the time limit was used up by earlier steps' };
+    return {
+      method,
+      claim: { termination: 'time_limit' },
+      decision: null,
+      timeSeconds: 0,
+      message: 'not run: the time limit was used up by earlier steps',
+    };
   }
 
   /** Runs one method and certifies its answer. Throws only InputError/UsageError. */
@@ -252,14 +286,30 @@ export class SolveSession {
     const t0 = performance.now();
     let raw: RawOutcome;
     try {
-      raw = this.timeLeftOutcome(method) ?? (method === 'exact' ? await this.runExact() : await this.runBackend(method, holdWarmStart));
+      raw =
+        this.timeLeftOutcome(method) ??
+        (method === 'exact' ? await this.runExact() : await this.runBackend(method, holdWarmStart));
     } catch (error) {
       if (error instanceof InputError || error instanceof UsageError) throw error;
-      raw = { method, claim: { termination: 'error' }, decision: null, timeSeconds: secondsSince(t0), message: errorText(error) };
+      raw = {
+        method,
+        claim: { termination: 'error' },
+        decision: null,
+        timeSeconds: secondsSince(t0),
+        message: errorText(error),
+      };
     }
     this.options.hooks.onStep?.('solve', raw.timeSeconds, method);
     const c0 = performance.now();
-    const certified = certify({ formulation: this.formulation, problem: this.parsed.problem, sense: this.parsed.sense, mipGap: this.options.mipGap }, raw);
+    const certified = certify(
+      {
+        formulation: this.formulation,
+        problem: this.parsed.problem,
+        sense: this.parsed.sense,
+        mipGap: this.options.mipGap,
+      },
+      raw,
+    );
     this.options.hooks.onStep?.('certify', secondsSince(c0), method);
     return certified;
   }
@@ -293,11 +343,20 @@ export class SolveSession {
     const backend = backendFor(name, this.options);
     const model = compiled.model;
     if (!canSolve(backend, model)) {
-      return { method: name, claim: { termination: 'invalid_model' }, decision: null, timeSeconds: 0, message: `${name} cannot solve this model (integer or free columns it does not support)` };
+      return {
+        method: name,
+        claim: { termination: 'invalid_model' },
+        decision: null,
+        timeSeconds: 0,
+        message: `${name} cannot solve this model (integer or free columns it does not support)`,
+      };
     }
     const remaining = this.remainingSeconds();
     const incumbent = this.incumbent;
-    const start = incumbent !== null && backend.capabilities.warmStart && compiled.encode !== undefined ? compiled.encode(incumbent) : null;
+    const start =
+      incumbent !== null && backend.capabilities.warmStart && compiled.encode !== undefined
+        ? compiled.encode(incumbent)
+        : null;
     const result = await backend.solve(model, {
       mipGap: this.options.mipGap,
       ...(remaining !== undefined ? { timeLimitSeconds: Math.max(remaining, 1e-3) } : {}),
@@ -307,13 +366,26 @@ export class SolveSession {
     const claim = {
       termination: result.termination,
       ...(result.rawClaim !== undefined ? { rawStatus: result.rawClaim.status } : {}),
-      ...(result.solution !== null ? { objective: result.solution.objective } : result.rawClaim?.objective !== undefined ? { objective: result.rawClaim.objective } : {}),
+      ...(result.solution !== null
+        ? { objective: result.solution.objective }
+        : result.rawClaim?.objective !== undefined
+          ? { objective: result.rawClaim.objective }
+          : {}),
       ...(result.solution?.bound !== undefined ? { bound: result.solution.bound } : {}),
     };
-    const common = { method: name, claim, timeSeconds: result.timeSeconds, continuous: !hasIntegers(model), ...(result.message !== undefined ? { message: result.message } : {}) };
+    const common = {
+      method: name,
+      claim,
+      timeSeconds: result.timeSeconds,
+      continuous: !hasIntegers(model),
+      ...(result.message !== undefined ? { message: result.message } : {}),
+    };
     if (result.solution !== null) {
       const solution = result.solution;
-      const unproven = result.termination === 'optimal' && hasIntegers(model) && !(solution.bound !== undefined && Number.isFinite(solution.bound));
+      const unproven =
+        result.termination === 'optimal' &&
+        hasIntegers(model) &&
+        !(solution.bound !== undefined && Number.isFinite(solution.bound));
       if (!unproven) return { ...common, decision: compiled.decode(solution.values) };
       const probe = await this.probeBound(backend, solution.objective);
       if (probe.better !== undefined) {
@@ -334,9 +406,14 @@ export class SolveSession {
     const atLimit = result.termination === 'time_limit' || result.termination === 'node_limit';
     if (atLimit && holdWarmStart && incumbent !== null) {
       const source = this.warm?.report.source ?? 'warm start';
-      return { ...common, decision: incumbent, notes: [`${name} found no incumbent of its own; holding the warm start (${source})`] };
+      return {
+        ...common,
+        decision: incumbent,
+        notes: [`${name} found no incumbent of its own; holding the warm start (${source})`],
+      };
     }
-    if (CLAIMS_NO_POINT.includes(result.termination) && !trustsInfeasibility(backend)) return { ...common, decision: null, ...(await this.verifyClaim(backend, result)) };
+    if (CLAIMS_NO_POINT.includes(result.termination) && !trustsInfeasibility(backend))
+      return { ...common, decision: null, ...(await this.verifyClaim(backend, result)) };
     return { ...common, decision: null };
   }
 
@@ -348,9 +425,14 @@ export class SolveSession {
    * proven infeasible. A strictly better point found on the way refutes the claim and is returned
    * instead (with a note); anything else leaves the claim without a bound, so it is not certified.
    */
-  private async probeBound(claimant: Backend, claimed: number): Promise<{ bound?: number; better?: { values: number[] }; note: string }> {
+  private async probeBound(
+    claimant: Backend,
+    claimed: number,
+  ): Promise<{ bound?: number; better?: { values: number[] }; note: string }> {
     const model = this.compile().model;
-    const trusted = backendOrder(this.options).map((n) => backendFor(n, this.options)).filter((b) => trustsInfeasibility(b) && canSolve(b, model));
+    const trusted = backendOrder(this.options)
+      .map((n) => backendFor(n, this.options))
+      .filter((b) => trustsInfeasibility(b) && canSolve(b, model));
     const others = trusted.filter((b) => b.name !== claimant.name);
     const tried: string[] = [];
     const budget = (): number | undefined | null => {
@@ -363,15 +445,25 @@ export class SolveSession {
       const remaining = budget();
       if (remaining === null) break;
       const t0 = performance.now();
-      const result = await judge.solve(model, { mipGap: this.options.mipGap, ...(remaining !== undefined ? { timeLimitSeconds: Math.max(remaining, 1e-3) } : {}) });
+      const result = await judge.solve(model, {
+        mipGap: this.options.mipGap,
+        ...(remaining !== undefined ? { timeLimitSeconds: Math.max(remaining, 1e-3) } : {}),
+      });
       const took = `${secondsSince(t0).toFixed(3)} s`;
       // A judge's point refutes the claim only if it satisfies the model's rows (an adapter's own check may be missing).
-      const point = result.solution !== null && checkMilpSolution(model, result.solution.values).ok ? result.solution : null;
+      const point =
+        result.solution !== null && checkMilpSolution(model, result.solution.values).ok ? result.solution : null;
       if (point !== null && strictlyBetter(model.sense, point.objective, claimed)) {
-        return { better: { values: point.values }, note: `${claimant.name} claimed optimal at ${claimed}, but ${judge.name} found a point at ${point.objective} (${took})` };
+        return {
+          better: { values: point.values },
+          note: `${claimant.name} claimed optimal at ${claimed}, but ${judge.name} found a point at ${point.objective} (${took})`,
+        };
       }
       if (point !== null && point.bound !== undefined && Number.isFinite(point.bound)) {
-        return { bound: point.bound, note: `${claimant.name} exposes no bound; ${judge.name}'s dual bound ${point.bound} on the same model certifies it (${took})` };
+        return {
+          bound: point.bound,
+          note: `${claimant.name} exposes no bound; ${judge.name}'s dual bound ${point.bound} on the same model certifies it (${took})`,
+        };
       }
       tried.push(`${judge.name} ended with ${result.termination}${point !== null ? ' and no bound' : ''}`);
     }
@@ -384,22 +476,39 @@ export class SolveSession {
       const step = 0.99 * Math.max(this.options.mipGap, OBJECTIVE_RTOL) * Math.abs(claimed);
       const cutoff = model.sense === 'min' ? claimed - step : claimed + step;
       const rhs = cutoff - model.objectiveConstant;
-      const row = { name: 'edgeplan-bound-probe', terms: model.objective, lower: model.sense === 'min' ? -Infinity : rhs, upper: model.sense === 'min' ? rhs : Infinity };
+      const row = {
+        name: 'edgeplan-bound-probe',
+        terms: model.objective,
+        lower: model.sense === 'min' ? -Infinity : rhs,
+        upper: model.sense === 'min' ? rhs : Infinity,
+      };
       const probe = { ...model, constraints: [...model.constraints, row] };
       const t0 = performance.now();
-      const result = await cutter.solve(probe, { mipGap: this.options.mipGap, ...(remaining !== undefined ? { timeLimitSeconds: Math.max(remaining, 1e-3) } : {}) });
+      const result = await cutter.solve(probe, {
+        mipGap: this.options.mipGap,
+        ...(remaining !== undefined ? { timeLimitSeconds: Math.max(remaining, 1e-3) } : {}),
+      });
       const took = `${secondsSince(t0).toFixed(3)} s`;
       if (result.termination === 'infeasible' && step > 0) {
-        return { bound: cutoff, note: `${claimant.name} exposes no bound; ${cutter.name} proved no point beats ${cutoff} (cut-off probe, ${took})` };
+        return {
+          bound: cutoff,
+          note: `${claimant.name} exposes no bound; ${cutter.name} proved no point beats ${cutoff} (cut-off probe, ${took})`,
+        };
       }
-      const point = result.solution !== null && checkMilpSolution(model, result.solution.values).ok ? result.solution : null;
+      const point =
+        result.solution !== null && checkMilpSolution(model, result.solution.values).ok ? result.solution : null;
       if (point !== null && strictlyBetter(model.sense, point.objective, claimed)) {
-        return { better: { values: point.values }, note: `${claimant.name} claimed optimal at ${claimed}, but ${cutter.name} found a point at ${point.objective} (cut-off probe, ${took})` };
+        return {
+          better: { values: point.values },
+          note: `${claimant.name} claimed optimal at ${claimed}, but ${cutter.name} found a point at ${point.objective} (cut-off probe, ${took})`,
+        };
       }
       tried.push(`the cut-off probe by ${cutter.name} ended with ${result.termination}`);
     }
     if (remaining === null) tried.push('no time left');
-    return { note: `${claimant.name} exposes no bound, and none could be earned (${tried.join('; ') || 'no trusted backend'})` };
+    return {
+      note: `${claimant.name} exposes no bound, and none could be earned (${tried.join('; ') || 'no trusted backend'})`,
+    };
   }
 
   /**
@@ -409,11 +518,26 @@ export class SolveSession {
    */
   private async verifyClaim(claimant: Backend, result: MilpResult): Promise<Partial<RawOutcome>> {
     const model = this.compile().model;
-    const judge = backendOrder(this.options).map((n) => backendFor(n, this.options)).find((b) => b.name !== claimant.name && trustsInfeasibility(b) && canSolve(b, model));
-    if (judge === undefined) return { verified: false, notes: [`${claimant.name}'s ${result.termination} claim is unverified: no trusted backend can solve this model`] };
+    const judge = backendOrder(this.options)
+      .map((n) => backendFor(n, this.options))
+      .find((b) => b.name !== claimant.name && trustsInfeasibility(b) && canSolve(b, model));
+    if (judge === undefined)
+      return {
+        verified: false,
+        notes: [
+          `${claimant.name}'s ${result.termination} claim is unverified: no trusted backend can solve this model`,
+        ],
+      };
     const remaining = this.remainingSeconds();
-    if (remaining !== undefined && remaining <= 0) return { verified: false, notes: [`${claimant.name}'s ${result.termination} claim is unverified: no time left to confirm it`] };
-    const second = await judge.solve(model, { mipGap: this.options.mipGap, ...(remaining !== undefined ? { timeLimitSeconds: remaining } : {}) });
+    if (remaining !== undefined && remaining <= 0)
+      return {
+        verified: false,
+        notes: [`${claimant.name}'s ${result.termination} claim is unverified: no time left to confirm it`],
+      };
+    const second = await judge.solve(model, {
+      mipGap: this.options.mipGap,
+      ...(remaining !== undefined ? { timeLimitSeconds: remaining } : {}),
+    });
     if (second.termination === result.termination) return { verified: true, notes: [`confirmed by ${judge.name}`] };
     if (second.solution !== null) {
       return {
@@ -422,10 +546,18 @@ export class SolveSession {
         verified: false,
       };
     }
-    if (result.termination === 'infeasible_or_unbounded' && (second.termination === 'infeasible' || second.termination === 'unbounded')) {
+    if (
+      result.termination === 'infeasible_or_unbounded' &&
+      (second.termination === 'infeasible' || second.termination === 'unbounded')
+    ) {
       return { verified: true, notes: [`${judge.name} settles it: ${second.termination}`] };
     }
-    return { verified: false, notes: [`${claimant.name}'s ${result.termination} claim is unverified: ${judge.name} ended with ${second.termination}`] };
+    return {
+      verified: false,
+      notes: [
+        `${claimant.name}'s ${result.termination} claim is unverified: ${judge.name} ended with ${second.termination}`,
+      ],
+    };
   }
 }
 
@@ -438,13 +570,18 @@ export function plan(session: SolveSession, choice: BackendChoice): Method[] {
     return ['exact'];
   }
   if (choice !== 'auto') {
-    if (!milp) throw new UsageError(`backend ${choice}: kind ${session.parsed.kind} has no MILP compilation; use backend exact or auto`);
+    if (!milp)
+      throw new UsageError(
+        `backend ${choice}: kind ${session.parsed.kind} has no MILP compilation; use backend exact or auto`,
+      );
     return [choice];
   }
   const methods: Method[] = session.exactApplicability() === null ? ['exact'] : [];
   if (milp) methods.push(...backendOrder(session.options));
   if (methods.length === 0) {
-    throw new UsageError(`kind ${session.parsed.kind}: the exact method does not apply (${session.exactApplicability()}) and there is no MILP compilation`);
+    throw new UsageError(
+      `kind ${session.parsed.kind}: the exact method does not apply (${session.exactApplicability()}) and there is no MILP compilation`,
+    );
   }
   return methods;
 }
@@ -461,7 +598,12 @@ function summarize(parsed: ParsedProblem, certified: Certified): string | undefi
   const describe = parsed.formulation.describe;
   if (describe === undefined || certified.solution === null) return undefined;
   try {
-    return describe.call(parsed.formulation, parsed.problem, certified.solution.decision, certified.solution.evaluation);
+    return describe.call(
+      parsed.formulation,
+      parsed.problem,
+      certified.solution.decision,
+      certified.solution.evaluation,
+    );
   } catch (error) {
     return `(describe failed: ${errorText(error)})`;
   }
@@ -470,11 +612,14 @@ function summarize(parsed: ParsedProblem, certified: Certified): string | undefi
 function explain(parsed: ParsedProblem, certified: Certified): string | undefined {
   const { termination, verified, method } = certified.attempt;
   if (FALL_THROUGH.includes(termination)) return undefined;
-  if (termination === 'unbounded') return 'the objective improves without limit: the constraints leave some direction of improvement open';
+  if (termination === 'unbounded')
+    return 'the objective improves without limit: the constraints leave some direction of improvement open';
   const limit =
-    termination === 'time_limit' ? 'no solution was found within the time limit'
-    : termination === 'node_limit' ? 'no solution was found within the node limit'
-    : undefined;
+    termination === 'time_limit'
+      ? 'no solution was found within the time limit'
+      : termination === 'node_limit'
+        ? 'no solution was found within the node limit'
+        : undefined;
   let reason: string | undefined;
   try {
     reason = parsed.formulation.explainInfeasible?.call(parsed.formulation, parsed.problem);
@@ -492,7 +637,11 @@ function choose(outcomes: readonly Certified[], sense: ParsedProblem['sense']): 
   let best: Certified | undefined;
   for (const o of outcomes) {
     if (o.solution === null) continue;
-    if (best === undefined || strictlyBetter(sense, o.solution.objective, (best.solution as { objective: number }).objective)) best = o;
+    if (
+      best === undefined ||
+      strictlyBetter(sense, o.solution.objective, (best.solution as { objective: number }).objective)
+    )
+      best = o;
   }
   return best ?? outcomes[outcomes.length - 1];
 }

@@ -44,15 +44,24 @@ export function check(problem: unknown, solution: unknown): CheckReport {
   let claimed: CheckReport['claimed'];
   if (isRecord(solution) && 'termination' in solution && 'solution' in solution) {
     if (typeof solution.kind === 'string' && solution.kind !== parsed.kind) {
-      throw new InputError('$.kind', `the solution is for kind "${solution.kind}" but the problem is kind "${parsed.kind}"`);
+      throw new InputError(
+        '$.kind',
+        `the solution is for kind "${solution.kind}" but the problem is kind "${parsed.kind}"`,
+      );
     }
     const held = solution.solution;
-    if (held === null) throw new InputError('$.solution', `the report holds no solution (termination: ${String(solution.termination)})`);
-    if (!isRecord(held) || !('decision' in held)) throw new InputError('$.solution.decision', 'required field is missing');
+    if (held === null)
+      throw new InputError('$.solution', `the report holds no solution (termination: ${String(solution.termination)})`);
+    if (!isRecord(held) || !('decision' in held))
+      throw new InputError('$.solution.decision', 'required field is missing');
     decisionRaw = held.decision;
     prefix = '$.solution.decision';
     if (typeof held.objective === 'number') {
-      claimed = { method: String(solution.method), termination: String(solution.termination), objective: held.objective };
+      claimed = {
+        method: String(solution.method),
+        termination: String(solution.termination),
+        objective: held.objective,
+      };
     }
   }
   const decision = parseDecision(parsed, decisionRaw, prefix);

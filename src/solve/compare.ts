@@ -82,24 +82,43 @@ function rowFromCertified(outcome: Certified, kind: 'backend' | 'exact'): Compar
   };
 }
 
-const relativeDifference = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-300);
+const relativeDifference = (a: number, b: number): number =>
+  Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-300);
 
 /** Every contradiction between rows (exported for the bench, which checks the same things). */
 export function findContradictions(rows: readonly CompareRow[], sense: Sense, mipGap: number): string[] {
   const out: string[] = [];
-  const points = rows.filter((r): r is CompareRow & { objective: number } => r.feasible === true && r.objective !== null && r.primalStatus === 'feasible');
+  const points = rows.filter(
+    (r): r is CompareRow & { objective: number } =>
+      r.feasible === true && r.objective !== null && r.primalStatus === 'feasible',
+  );
   const witness = points[0];
   const tolerance = Math.max(OBJECTIVE_RTOL, mipGap);
   for (const r of rows) {
     const claimed = r.termination;
     if (claimed === 'infeasible' && witness !== undefined) {
-      out.push(`${r.method} reports infeasible, but ${witness.method} holds a decision evaluate accepts (objective ${witness.objective})`);
+      out.push(
+        `${r.method} reports infeasible, but ${witness.method} holds a decision evaluate accepts (objective ${witness.objective})`,
+      );
     }
     if (claimed === 'unbounded' && rows.some((o) => o.termination === 'infeasible')) {
-      out.push(`${r.method} reports unbounded, ${rows.filter((o) => o.termination === 'infeasible').map((o) => o.method).join(', ')} infeasible`);
+      out.push(
+        `${r.method} reports unbounded, ${rows
+          .filter((o) => o.termination === 'infeasible')
+          .map((o) => o.method)
+          .join(', ')} infeasible`,
+      );
     }
-    if ((claimed === 'unbounded' || claimed === 'infeasible_or_unbounded') && rows.some((o) => o.termination === 'optimal')) {
-      out.push(`${r.method} reports ${claimed}, but ${rows.filter((o) => o.termination === 'optimal').map((o) => o.method).join(', ')} proved a finite optimum`);
+    if (
+      (claimed === 'unbounded' || claimed === 'infeasible_or_unbounded') &&
+      rows.some((o) => o.termination === 'optimal')
+    ) {
+      out.push(
+        `${r.method} reports ${claimed}, but ${rows
+          .filter((o) => o.termination === 'optimal')
+          .map((o) => o.method)
+          .join(', ')} proved a finite optimum`,
+      );
     }
   }
   const optimal = points.filter((r) => r.termination === 'optimal');
@@ -108,14 +127,22 @@ export function findContradictions(rows: readonly CompareRow[], sense: Sense, mi
       const a = optimal[i];
       const b = optimal[j];
       if (relativeDifference(a.objective, b.objective) > tolerance) {
-        out.push(`${a.method} and ${b.method} both claim optimal with ${a.objective} and ${b.objective} (relative difference ${relativeDifference(a.objective, b.objective).toPrecision(3)} > ${tolerance})`);
+        out.push(
+          `${a.method} and ${b.method} both claim optimal with ${a.objective} and ${b.objective} (relative difference ${relativeDifference(a.objective, b.objective).toPrecision(3)} > ${tolerance})`,
+        );
       }
     }
   }
   for (const o of optimal) {
     for (const p of points) {
-      if (p !== o && strictlyBetter(sense, p.objective, o.objective) && relativeDifference(p.objective, o.objective) > tolerance) {
-        out.push(`${o.method} claims optimal with ${o.objective}, but ${p.method} holds a better decision (${p.objective})`);
+      if (
+        p !== o &&
+        strictlyBetter(sense, p.objective, o.objective) &&
+        relativeDifference(p.objective, o.objective) > tolerance
+      ) {
+        out.push(
+          `${o.method} claims optimal with ${o.objective}, but ${p.method} holds a better decision (${p.objective})`,
+        );
       }
     }
   }
@@ -123,7 +150,9 @@ export function findContradictions(rows: readonly CompareRow[], sense: Sense, mi
     if (r.bound === null) continue;
     for (const p of points) {
       if (strictlyBetter(sense, p.objective, r.bound) && !sameObjective(p.objective, r.bound)) {
-        out.push(`${r.method}'s bound ${r.bound} is beaten by ${p.method}'s decision (${p.objective}): that bound is invalid`);
+        out.push(
+          `${r.method}'s bound ${r.bound} is beaten by ${p.method}'s decision (${p.objective}): that bound is invalid`,
+        );
       }
     }
   }
@@ -144,8 +173,7 @@ export async function compare(problem: unknown, options: CompareOptions = {}): P
   if (exactReason === null) {
     session.restartClock();
     rows.push(rowFromCertified(await session.run('exact'), 'exact'));
-  }
-  else if (parsed.formulation.exact !== undefined) notes.push(`exact: not applicable: ${exactReason}`);
+  } else if (parsed.formulation.exact !== undefined) notes.push(`exact: not applicable: ${exactReason}`);
   if (parsed.formulation.compile !== undefined) {
     for (const name of BACKEND_NAMES) {
       if (options.only !== undefined && !options.only.includes(name)) continue;
@@ -171,8 +199,14 @@ export async function compare(problem: unknown, options: CompareOptions = {}): P
     });
   }
   const sense = parsed.sense;
-  const feasible = rows.filter((r): r is CompareRow & { objective: number } => r.feasible === true && r.objective !== null && r.primalStatus === 'feasible');
-  const best = feasible.reduce<(CompareRow & { objective: number }) | null>((b, r) => (b === null || strictlyBetter(sense, r.objective, b.objective) ? r : b), null);
+  const feasible = rows.filter(
+    (r): r is CompareRow & { objective: number } =>
+      r.feasible === true && r.objective !== null && r.primalStatus === 'feasible',
+  );
+  const best = feasible.reduce<(CompareRow & { objective: number }) | null>(
+    (b, r) => (b === null || strictlyBetter(sense, r.objective, b.objective) ? r : b),
+    null,
+  );
   const optimal = feasible.filter((r) => r.termination === 'optimal');
   const objectives = optimal.map((r) => r.objective);
   const spread = objectives.length > 1 ? relativeDifference(Math.max(...objectives), Math.min(...objectives)) : 0;

@@ -58,7 +58,8 @@ export function normalizeOptions(options: SolveOptions): NormalizedOptions {
   if (timeLimitSeconds !== undefined && !(Number.isFinite(timeLimitSeconds) && timeLimitSeconds > 0)) {
     throw new UsageError(`timeLimitSeconds must be a positive number of seconds, got ${timeLimitSeconds}`);
   }
-  if (!(Number.isFinite(mipGap) && mipGap >= 0)) throw new UsageError(`mipGap must be a finite number ≥ 0, got ${mipGap}`);
+  if (!(Number.isFinite(mipGap) && mipGap >= 0))
+    throw new UsageError(`mipGap must be a finite number ≥ 0, got ${mipGap}`);
   if (nodeLimit !== undefined && !(Number.isInteger(nodeLimit) && nodeLimit >= 1)) {
     throw new UsageError(`nodeLimit must be a positive integer, got ${nodeLimit}`);
   }

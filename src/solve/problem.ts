@@ -48,8 +48,10 @@ export function errorText(error: unknown): string {
 /** Reads `kind` and applies that family's schema; InputError (JSON path + rule) on bad input. */
 export function parseProblem(raw: unknown): ParsedProblem {
   const kinds = listKinds().join(', ');
-  if (!isRecord(raw)) throw new InputError('$', `a problem must be a JSON object with a "kind" field (known kinds: ${kinds})`);
-  if (!('kind' in raw) || raw.kind === undefined) throw new InputError('$.kind', `required field is missing (one of: ${kinds})`);
+  if (!isRecord(raw))
+    throw new InputError('$', `a problem must be a JSON object with a "kind" field (known kinds: ${kinds})`);
+  if (!('kind' in raw) || raw.kind === undefined)
+    throw new InputError('$.kind', `required field is missing (one of: ${kinds})`);
   if (typeof raw.kind !== 'string') throw new InputError('$.kind', `must be a string (one of: ${kinds})`);
   return parseWith(getFormulation(raw.kind), raw);
 }

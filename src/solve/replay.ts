@@ -9,7 +9,6 @@ import { solve } from './chain.ts';
 import type { SolveOptions } from './options.ts';
 import { ParsedProblem, parseProblem } from './problem.ts';
 
-
 export type ReplayPolicyName = 'lru' | 'laoc' | 'belady' | 'optimal';
 /** `belady` is the offline farthest-next-use reference (it reads the future trace); `optimal` the static optimum. */
 export const REPLAY_POLICIES: readonly ReplayPolicyName[] = ['lru', 'laoc', 'belady', 'optimal'];
@@ -44,10 +43,14 @@ export interface ReplayReport {
 /** Replays a request trace against online policies and the offline optimum held as a static cache. */
 export async function replayCaching(problem: unknown, options: ReplayOptions = {}): Promise<ReplayReport> {
   const parsed = problem instanceof ParsedProblem ? problem : parseProblem(problem);
-  if (parsed.kind !== 'model-caching') throw new InputError('$.kind', `replay applies to model-caching problems, not ${parsed.kind}`);
+  if (parsed.kind !== 'model-caching')
+    throw new InputError('$.kind', `replay applies to model-caching problems, not ${parsed.kind}`);
   const p = parsed.problem as CachingProblem;
   const seed = options.trace === undefined ? (options.seed ?? 1) : null;
-  const trace = options.trace !== undefined ? parseTrace(p, options.trace) : generateTrace(p, options.requests ?? 10_000, seed ?? 1);
+  const trace =
+    options.trace !== undefined
+      ? parseTrace(p, options.trace)
+      : generateTrace(p, options.requests ?? 10_000, seed ?? 1);
   const windowSize = options.windowSize ?? Math.max(1, Math.round(trace.length / 20));
   const results: ReplayResult[] = [];
   let optimumExpectedHitRatio: number | null = null;
@@ -55,7 +58,8 @@ export async function replayCaching(problem: unknown, options: ReplayOptions = {
   let optimumTermination: Termination | null = null;
   for (const policy of options.policies ?? REPLAY_POLICIES) {
     if (policy === 'lru') results.push(replay(p, trace, { kind: 'lru' }, windowSize));
-    else if (policy === 'laoc') results.push(replay(p, trace, { kind: 'laoc', decay: options.decay ?? 0.99 }, windowSize));
+    else if (policy === 'laoc')
+      results.push(replay(p, trace, { kind: 'laoc', decay: options.decay ?? 0.99 }, windowSize));
     else if (policy === 'belady') results.push(replay(p, trace, { kind: 'belady' }, windowSize));
     else {
       const report = await solve(parsed, options.solve ?? {});
@@ -64,7 +68,9 @@ export async function replayCaching(problem: unknown, options: ReplayOptions = {
         const decision = report.solution.decision as CachingDecision;
         optimumExpectedHitRatio = (report.solution.evaluation as CachingEvaluation).breakdown.hitRatio;
         optimumObjective = report.solution.objective;
-        results.push(replay(p, trace, { kind: 'static', name: `static ${report.method} optimum`, decision }, windowSize));
+        results.push(
+          replay(p, trace, { kind: 'static', name: `static ${report.method} optimum`, decision }, windowSize),
+        );
       }
     }
   }

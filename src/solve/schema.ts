@@ -7,7 +7,10 @@ import type { AnyFormulation } from '../formulations/types.ts';
 /** JSON Schema of a kind's input (all kinds as a `oneOf` when no kind is given). */
 export function schema(kind?: string): Record<string, unknown> {
   const one = (f: AnyFormulation): Record<string, unknown> => {
-    const { $schema: _drop, ...body } = z.toJSONSchema(f.inputSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    const { $schema: _drop, ...body } = z.toJSONSchema(f.inputSchema, {
+      io: 'input',
+      unrepresentable: 'any',
+    }) as Record<string, unknown>;
     return { title: `edgeplan ${f.kind} problem`, description: f.title, ...body };
   };
   const dialect = 'https://json-schema.org/draft/2020-12/schema';
@@ -21,6 +24,10 @@ export function schema(kind?: string): Record<string, unknown> {
     }
     return { $schema: dialect, ...one(formulation) };
   }
-  return { $schema: dialect, title: 'edgeplan problem', description: 'any edgeplan problem; `kind` selects the family', oneOf: listKinds().map((k) => one(FORMULATIONS[k])) };
+  return {
+    $schema: dialect,
+    title: 'edgeplan problem',
+    description: 'any edgeplan problem; `kind` selects the family',
+    oneOf: listKinds().map((k) => one(FORMULATIONS[k])),
+  };
 }
-

@@ -32,7 +32,10 @@ export function parseFieldPath(path: string): (string | number)[] {
   const keys: (string | number)[] = [];
   for (const part of trimmed.split('.')) {
     const match = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
-    if (match === null || (match[1] === '' && match[2] === '')) throw new UsageError(`sweep path "${path}" is not a dotted field path (e.g. accuracy.maxFreezingRatio or clients[0].memoryBytes)`);
+    if (match === null || (match[1] === '' && match[2] === ''))
+      throw new UsageError(
+        `sweep path "${path}" is not a dotted field path (e.g. accuracy.maxFreezingRatio or clients[0].memoryBytes)`,
+      );
     if (match[1] !== '') keys.push(/^\d+$/.test(match[1]) ? Number(match[1]) : match[1]);
     for (const index of match[2].matchAll(/\[(\d+)\]/g)) keys.push(Number(index[1]));
   }
@@ -46,20 +49,32 @@ export function withField(raw: unknown, keys: readonly (string | number)[], valu
   const pathTo = (n: number): string => jsonPath(keys.slice(0, n));
   for (let i = 0; i < keys.length - 1; i++) {
     const key = keys[i];
-    const next: unknown = Array.isArray(node) && typeof key === 'number' ? node[key] : isRecord(node) && typeof key === 'string' && Object.hasOwn(node, key) ? node[key] : undefined;
-    if (typeof next !== 'object' || next === null) throw new InputError(pathTo(i + 1), 'the sweep path does not exist in the problem');
+    const next: unknown =
+      Array.isArray(node) && typeof key === 'number'
+        ? node[key]
+        : isRecord(node) && typeof key === 'string' && Object.hasOwn(node, key)
+          ? node[key]
+          : undefined;
+    if (typeof next !== 'object' || next === null)
+      throw new InputError(pathTo(i + 1), 'the sweep path does not exist in the problem');
     node = next;
   }
   const leaf = keys[keys.length - 1];
   const where = pathTo(keys.length);
   if (Array.isArray(node) && typeof leaf === 'number') {
-    if (leaf >= node.length) throw new InputError(where, `the sweep path does not exist in the problem (the array has ${node.length} entries)`);
-    if (typeof node[leaf] !== 'number') throw new InputError(where, `a sweep needs a numeric field, found ${JSON.stringify(node[leaf])}`);
+    if (leaf >= node.length)
+      throw new InputError(
+        where,
+        `the sweep path does not exist in the problem (the array has ${node.length} entries)`,
+      );
+    if (typeof node[leaf] !== 'number')
+      throw new InputError(where, `a sweep needs a numeric field, found ${JSON.stringify(node[leaf])}`);
     node[leaf] = value;
   } else if (isRecord(node) && typeof leaf === 'string') {
     const current = Object.hasOwn(node, leaf) ? node[leaf] : undefined;
     // An absent or null field may be set: that is how an optional limit gets swept.
-    if (current !== undefined && current !== null && typeof current !== 'number') throw new InputError(where, `a sweep needs a numeric field, found ${JSON.stringify(current)}`);
+    if (current !== undefined && current !== null && typeof current !== 'number')
+      throw new InputError(where, `a sweep needs a numeric field, found ${JSON.stringify(current)}`);
     node[leaf] = value;
   } else {
     throw new InputError(where, 'the sweep path does not exist in the problem');
@@ -70,7 +85,9 @@ export function withField(raw: unknown, keys: readonly (string | number)[], valu
 /** `start:step:end` (end included, within rounding) or a comma-separated list, as numbers. */
 export function sweepValues(spec: string): number[] {
   const fail = (why: string): never => {
-    throw new UsageError(`sweep values "${spec}": ${why}; write start:step:end (e.g. 0:0.1:1) or a list (e.g. 0,0.5,1)`);
+    throw new UsageError(
+      `sweep values "${spec}": ${why}; write start:step:end (e.g. 0:0.1:1) or a list (e.g. 0,0.5,1)`,
+    );
   };
   const parseNumber = (s: string): number => {
     const v = s.trim() === '' ? NaN : Number(s);
@@ -94,18 +111,25 @@ export function sweepValues(spec: string): number[] {
  * set to each value in turn. Every variant is parsed before anything is solved, so a bad value
  * fails fast with its JSON path.
  */
-export async function sweep(problem: unknown, path: string, values: readonly number[], options: SolveOptions = {}): Promise<SweepReport> {
+export async function sweep(
+  problem: unknown,
+  path: string,
+  values: readonly number[],
+  options: SolveOptions = {},
+): Promise<SweepReport> {
   const base = toParsed(problem);
   const keys = parseFieldPath(path);
   if (values.length === 0) throw new UsageError('a sweep needs at least one value');
-  for (const v of values) if (!Number.isFinite(v)) throw new UsageError(`sweep values must be finite numbers, got ${v}`);
+  for (const v of values)
+    if (!Number.isFinite(v)) throw new UsageError(`sweep values must be finite numbers, got ${v}`);
   normalizeOptions(options);
   const variants = values.map((value) => {
     const raw = withField(base.raw, keys, value);
     try {
       return parseWith(base.formulation, raw);
     } catch (error) {
-      if (error instanceof InputError) throw new InputError(error.path, `${error.rule} (with the swept value ${value})`);
+      if (error instanceof InputError)
+        throw new InputError(error.path, `${error.rule} (with the swept value ${value})`);
       throw error;
     }
   });
@@ -126,4 +150,3 @@ export async function sweep(problem: unknown, path: string, values: readonly num
   }
   return { kind: base.kind, path: jsonPath(keys), rows };
 }
-

@@ -28,6 +28,9 @@ export async function loadBenchTools() {
 
 /** The reproductions of published numbers and their report writers. */
 export async function loadReproduceTools() {
-  const [report, reproduce] = await Promise.all([import('../bench/reproduce-report.ts'), import('../bench/reproduce.ts')]);
+  const [report, reproduce] = await Promise.all([
+    import('../bench/reproduce-report.ts'),
+    import('../bench/reproduce.ts'),
+  ]);
   return { ...report, ...reproduce };
 }

@@ -61,24 +61,39 @@ describe('solve with MILP backends', () => {
 
   it('records a decision that fails evaluate as an error and falls back to the next backend', async () => {
     // Every item packed: 595 of weight in a knapsack of 165.
-    const liar = scripted('highs', (model) => ({ backend: 'highs', termination: 'optimal', solution: { values: allItems(1), objective: 765 }, timeSeconds: 0.01, ...{ model: model.name } }));
+    const liar = scripted('highs', (model) => ({
+      backend: 'highs',
+      termination: 'optimal',
+      solution: { values: allItems(1), objective: 765 },
+      timeSeconds: 0.01,
+      ...{ model: model.name },
+    }));
     const report = await solve(knapsack, { backends: { highs: liar } });
     expect(report.attempts.map((a) => [a.method, a.termination])).toEqual([
       ['highs', 'error'],
       ['glpk', 'optimal'],
     ]);
-    expect(report.attempts[0].message).toMatch(/^returned a decision that fails evaluate: row capacity: activity 595 exceeds its upper side 165/);
+    expect(report.attempts[0].message).toMatch(
+      /^returned a decision that fails evaluate: row capacity: activity 595 exceeds its upper side 165/,
+    );
     expect(report.method).toBe('glpk');
     expect(report.solution?.objective).toBe(KNAPSACK_OPTIMUM);
   });
 
-  it('detects an objective that differs from evaluate\'s; a forced backend gets no fallback', async () => {
-    const wrong = scripted('highs', () => ({ backend: 'highs', termination: 'optimal', solution: { values: optimalValues, objective: KNAPSACK_OPTIMUM + 1 }, timeSeconds: 0.01 }));
+  it("detects an objective that differs from evaluate's; a forced backend gets no fallback", async () => {
+    const wrong = scripted('highs', () => ({
+      backend: 'highs',
+      termination: 'optimal',
+      solution: { values: optimalValues, objective: KNAPSACK_OPTIMUM + 1 },
+      timeSeconds: 0.01,
+    }));
     const forced = await solve(knapsack, { backend: 'highs', backends: { highs: wrong } });
     expect(forced.termination).toBe('error');
     expect(forced.solution).toBeNull();
     expect(forced.attempts).toHaveLength(1);
-    expect(forced.attempts[0].message).toBe('objective mismatch: the solver reports 310, evaluate computes a worse 309');
+    expect(forced.attempts[0].message).toBe(
+      'objective mismatch: the solver reports 310, evaluate computes a worse 309',
+    );
     expect(forced.primalStatus).toBe('rejected');
     expect(forced.claim).toMatchObject({ termination: 'optimal', objective: 310 });
     const auto = await solve(knapsack, { backends: { highs: wrong } });
@@ -87,15 +102,22 @@ describe('solve with MILP backends', () => {
   });
 
   it('reports error with every attempt when every backend fails, and no explanation', async () => {
-    const report = await solve(knapsack, { backends: { highs: failing('highs', 'out of memory'), glpk: failing('glpk'), jslp: failing('jslp') } });
+    const report = await solve(knapsack, {
+      backends: { highs: failing('highs', 'out of memory'), glpk: failing('glpk'), jslp: failing('jslp') },
+    });
     expect(report.termination).toBe('error');
     expect(report.method).toBe('jslp');
     expect(report.attempts.map((a) => a.message)).toEqual(['out of memory', 'scripted failure', 'scripted failure']);
     expect(report.explanation).toBeUndefined();
   });
 
-  it('keeps time_limit and a held solution apart, with the gap from evaluate\'s objective and the bound', async () => {
-    const slow = scripted('highs', () => ({ backend: 'highs', termination: 'time_limit', solution: { values: [1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1], objective: 253, bound: 320, gap: 0.26 }, timeSeconds: 2 }));
+  it("keeps time_limit and a held solution apart, with the gap from evaluate's objective and the bound", async () => {
+    const slow = scripted('highs', () => ({
+      backend: 'highs',
+      termination: 'time_limit',
+      solution: { values: [1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1], objective: 253, bound: 320, gap: 0.26 },
+      timeSeconds: 2,
+    }));
     const report = await solve(knapsack, { backends: { highs: slow }, timeLimitSeconds: 2 });
     expect(report.termination).toBe('time_limit');
     expect(report.solution?.objective).toBe(253);
@@ -106,7 +128,12 @@ describe('solve with MILP backends', () => {
   });
 
   it('holds the warm start when a backend stops at a limit with no incumbent (solve only, not compare)', async () => {
-    const stuck = scripted('glpk', () => ({ backend: 'glpk', termination: 'time_limit', solution: null, timeSeconds: 2 }));
+    const stuck = scripted('glpk', () => ({
+      backend: 'glpk',
+      termination: 'time_limit',
+      solution: null,
+      timeSeconds: 2,
+    }));
     const report = await solve(knapsack, { backend: 'glpk', backends: { glpk: stuck }, timeLimitSeconds: 2 });
     expect(report.termination).toBe('time_limit');
     expect(report.solution?.evaluation.feasible).toBe(true);
@@ -118,17 +145,40 @@ describe('solve with MILP backends', () => {
   });
 
   it('says that nothing is proven when a limit is reached with no solution', async () => {
-    const stuck = scripted('highs', () => ({ backend: 'highs', termination: 'time_limit', solution: null, timeSeconds: 1 }));
-    const report = await solve(parseWith(pickFormulation, { kind: 'pick', n: 3, target: 1, mode: 'good' }), { backend: 'highs', backends: { highs: stuck } });
+    const stuck = scripted('highs', () => ({
+      backend: 'highs',
+      termination: 'time_limit',
+      solution: null,
+      timeSeconds: 1,
+    }));
+    const report = await solve(parseWith(pickFormulation, { kind: 'pick', n: 3, target: 1, mode: 'good' }), {
+      backend: 'highs',
+      backends: { highs: stuck },
+    });
     expect(report.solution).toBeNull();
     expect(report.explanation).toBe('no solution was found within the time limit; no integer in 0..3');
   });
 
   it('passes the options and the warm start through to a backend that takes one', async () => {
     let seen: unknown;
-    const spy = { ...scripted('highs', () => ({ backend: 'highs', termination: 'error', solution: null, timeSeconds: 0 })), capabilities: { ...failing('highs').capabilities, warmStart: true } };
-    const recorder = { ...spy, solve: async (m: Parameters<typeof spy.solve>[0], o?: Parameters<typeof spy.solve>[1]) => ((seen = o), spy.solve(m)) };
-    await solve(knapsack, { backend: 'highs', backends: { highs: recorder }, timeLimitSeconds: 3, mipGap: 0.01, nodeLimit: 7 });
+    const spy = {
+      ...scripted('highs', () => ({ backend: 'highs', termination: 'error', solution: null, timeSeconds: 0 })),
+      capabilities: { ...failing('highs').capabilities, warmStart: true },
+    };
+    const recorder = {
+      ...spy,
+      solve: async (m: Parameters<typeof spy.solve>[0], o?: Parameters<typeof spy.solve>[1]) => (
+        (seen = o),
+        spy.solve(m)
+      ),
+    };
+    await solve(knapsack, {
+      backend: 'highs',
+      backends: { highs: recorder },
+      timeLimitSeconds: 3,
+      mipGap: 0.01,
+      nodeLimit: 7,
+    });
     // The limit covers the whole run: the backend gets what the warm start and compile left of 3 s.
     expect(seen).toMatchObject({ mipGap: 0.01, nodeLimit: 7 });
     const given = (seen as { timeLimitSeconds: number }).timeLimitSeconds;
@@ -137,13 +187,24 @@ describe('solve with MILP backends', () => {
     expect((seen as { warmStart?: number[] }).warmStart).toHaveLength(12);
   });
 
-  it('stops at a proof of infeasibility (no fallback) and explains it in the model\'s words', async () => {
-    const infeasible = { kind: 'milp', sense: 'max', variables: [{ name: 'a', type: 'binary' }, { name: 'b', type: 'binary' }], constraints: [{ name: 'three', terms: { a: 1, b: 1 }, lower: 3 }], objective: { a: 1 } };
+  it("stops at a proof of infeasibility (no fallback) and explains it in the model's words", async () => {
+    const infeasible = {
+      kind: 'milp',
+      sense: 'max',
+      variables: [
+        { name: 'a', type: 'binary' },
+        { name: 'b', type: 'binary' },
+      ],
+      constraints: [{ name: 'three', terms: { a: 1, b: 1 }, lower: 3 }],
+      objective: { a: 1 },
+    };
     const report = await solve(infeasible);
     expect(report.termination).toBe('infeasible');
     expect(report.solution).toBeNull();
     expect(report.attempts).toHaveLength(1);
-    expect(report.explanation).toMatch(/row three needs activity ≥ 3, but within the variable bounds it reaches at most 2/);
+    expect(report.explanation).toMatch(
+      /row three needs activity ≥ 3, but within the variable bounds it reaches at most 2/,
+    );
   });
 
   it('returns node_limit with an incumbent and its gap from a real backend', async () => {
@@ -184,7 +245,9 @@ describe('solve with an exact method', () => {
       const report = await solve(pick(mode));
       expect(report.attempts.map((a) => a.method)).toEqual(['exact', 'highs']);
       expect(report.attempts[0].termination).toBe('error');
-      expect(report.attempts[0].message).toMatch(mode === 'bad' ? /fails evaluate: k = 15 is not an integer in 0..10/ : /exact blew up/);
+      expect(report.attempts[0].message).toMatch(
+        mode === 'bad' ? /fails evaluate: k = 15 is not an integer in 0..10/ : /exact blew up/,
+      );
       expect(report.method).toBe('highs');
       expect(report.solution?.decision).toEqual({ k: 3 });
     }
@@ -219,7 +282,11 @@ describe('solve with an exact method', () => {
     ]);
     const byName = Object.fromEntries(report.rows.map((r) => [r.method, r]));
     expect(byName.zero).toMatchObject({ objective: 3.4, feasible: true, termination: null });
-    expect(byName.refuses).toMatchObject({ objective: null, feasible: null, message: 'no decision: it only answers when n > 10' });
+    expect(byName.refuses).toMatchObject({
+      objective: null,
+      feasible: null,
+      message: 'no decision: it only answers when n > 10',
+    });
     expect(byName.crashes).toMatchObject({ termination: 'error', message: 'baseline bug' });
     expect(report.agreement.agree).toBe(true);
     expect(report.agreement.methods).toEqual(['exact', 'highs', 'glpk', 'jslp']);
@@ -232,7 +299,8 @@ describe('compare on the milp examples', () => {
     const report = await compare(knapsack);
     const backends = report.rows.filter((r) => r.kind === 'backend');
     expect(backends.map((r) => r.method)).toEqual(['highs', 'glpk', 'jslp']);
-    for (const r of backends) expect(r).toMatchObject({ termination: 'optimal', objective: KNAPSACK_OPTIMUM, feasible: true });
+    for (const r of backends)
+      expect(r).toMatchObject({ termination: 'optimal', objective: KNAPSACK_OPTIMUM, feasible: true });
     expect(report.agreement).toMatchObject({ agree: true, spread: 0 });
     const greedy = report.rows.find((r) => r.method === 'greedy-repair');
     expect(greedy?.feasible).toBe(true);
@@ -240,7 +308,12 @@ describe('compare on the milp examples', () => {
   });
 
   it('shows a backend whose decision fails evaluate as infeasible in its row', async () => {
-    const liar = scripted('highs', () => ({ backend: 'highs', termination: 'optimal', solution: { values: allItems(1), objective: 765 }, timeSeconds: 0 }));
+    const liar = scripted('highs', () => ({
+      backend: 'highs',
+      termination: 'optimal',
+      solution: { values: allItems(1), objective: 765 },
+      timeSeconds: 0,
+    }));
     const report = await compare(knapsack, { backends: { highs: liar }, only: ['highs', 'glpk'] });
     expect(report.rows[0]).toMatchObject({ method: 'highs', termination: 'error', feasible: false, objective: 765 });
     expect(report.best).toEqual({ method: 'glpk', objective: KNAPSACK_OPTIMUM });
@@ -252,7 +325,13 @@ describe('evaluate and check', () => {
 
   it('re-checks a solve report, a bare decision, and catches tampering', async () => {
     solved = JSON.parse(JSON.stringify(await solve(knapsack))) as SolveReport;
-    expect(check(knapsack, solved)).toMatchObject({ ok: true, feasible: true, objective: KNAPSACK_OPTIMUM, objectiveMatches: true, claimed: { method: 'highs', objective: KNAPSACK_OPTIMUM } });
+    expect(check(knapsack, solved)).toMatchObject({
+      ok: true,
+      feasible: true,
+      objective: KNAPSACK_OPTIMUM,
+      objectiveMatches: true,
+      claimed: { method: 'highs', objective: KNAPSACK_OPTIMUM },
+    });
     expect(check(knapsack, solved.solution?.decision)).toMatchObject({ ok: true, feasible: true });
     const claimsMore = structuredClone(solved) as { solution: { objective: number } };
     claimsMore.solution.objective = 400;
@@ -265,9 +344,17 @@ describe('evaluate and check', () => {
   });
 
   it.each([
-    [{ termination: 'infeasible', solution: null, kind: 'milp' }, '$.solution', 'the report holds no solution (termination: infeasible)'],
+    [
+      { termination: 'infeasible', solution: null, kind: 'milp' },
+      '$.solution',
+      'the report holds no solution (termination: infeasible)',
+    ],
     [{ termination: 'optimal', solution: { decision: {} }, kind: 'pick' }, '$.kind', 'the solution is for kind "pick"'],
-    [{ termination: 'optimal', solution: { decision: { values: {}, extra: 1 } } }, '$.solution.decision.extra', 'unknown field'],
+    [
+      { termination: 'optimal', solution: { decision: { values: {}, extra: 1 } } },
+      '$.solution.decision.extra',
+      'unknown field',
+    ],
     [{ values: { item1: 'one' } }, '$.values.item1', 'expected number'],
     [{ values: { item1: NaN } }, '$.values.item1', 'must be a finite number, got NaN'],
     [{ values: { item1: -Infinity } }, '$.values.item1', 'must be a finite number, got -Infinity'],
@@ -284,9 +371,13 @@ describe('evaluate and check', () => {
     expect((error as InputError).rule).toContain(rule);
   });
 
-  it('evaluate validates a library caller\'s decision before re-checking it', () => {
-    expect(evaluate(knapsack, { values: Object.fromEntries(optimalValues.map((v, i) => [`item${i + 1}`, v])) }).objective).toBe(KNAPSACK_OPTIMUM);
-    expect(() => evaluate(knapsack, { values: { item1: NaN } })).toThrow(/\$\.values\.item1: must be a finite number, got NaN/);
+  it("evaluate validates a library caller's decision before re-checking it", () => {
+    expect(
+      evaluate(knapsack, { values: Object.fromEntries(optimalValues.map((v, i) => [`item${i + 1}`, v])) }).objective,
+    ).toBe(KNAPSACK_OPTIMUM);
+    expect(() => evaluate(knapsack, { values: { item1: NaN } })).toThrow(
+      /\$\.values\.item1: must be a finite number, got NaN/,
+    );
   });
 });
 
@@ -330,7 +421,12 @@ describe('sweep', () => {
 
 describe('schema', () => {
   it('generates JSON Schema from the zod input schema', () => {
-    const s = schema('milp') as { type: string; properties: Record<string, unknown>; required: string[]; additionalProperties: boolean };
+    const s = schema('milp') as {
+      type: string;
+      properties: Record<string, unknown>;
+      required: string[];
+      additionalProperties: boolean;
+    };
     expect(s.type).toBe('object');
     expect(s.required).toEqual(expect.arrayContaining(['kind', 'sense', 'variables', 'constraints', 'objective']));
     expect(s.additionalProperties).toBe(false);

@@ -5,15 +5,29 @@ import type { Backend, BackendName, Formulation, MilpResult, Model } from '../..
 import { InputError, ModelBuilder } from '../../src/api.ts';
 import { inputErrorFromZod } from '../../src/errors.ts';
 
-export const example = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../problems/milp/${name}.json`, import.meta.url), 'utf8'));
+export const example = (name: string): unknown =>
+  JSON.parse(readFileSync(new URL(`../../problems/milp/${name}.json`, import.meta.url), 'utf8'));
 
 /** A backend whose answer the test scripts; it records the models it was given. */
-export function scripted(name: BackendName, respond: (model: Model) => MilpResult): Backend & { readonly calls: Model[] } {
+export function scripted(
+  name: BackendName,
+  respond: (model: Model) => MilpResult,
+): Backend & { readonly calls: Model[] } {
   const calls: Model[] = [];
   return {
     name,
     calls,
-    capabilities: { integers: true, freeVariables: true, timeLimit: true, mipGap: true, nodeLimit: false, reportsBound: true, warmStart: false, trustedInfeasibility: true, license: 'MIT' },
+    capabilities: {
+      integers: true,
+      freeVariables: true,
+      timeLimit: true,
+      mipGap: true,
+      nodeLimit: false,
+      reportsBound: true,
+      warmStart: false,
+      trustedInfeasibility: true,
+      license: 'MIT',
+    },
     async solve(model) {
       calls.push(model);
       return respond(model);
@@ -48,8 +62,22 @@ function pickModel(p: Pick): Model {
   const b = new ModelBuilder('pick', 'min');
   const k = b.addVariable('k', { type: 'integer', lower: 0, upper: p.n });
   const t = b.addVariable('t', { lower: 0 });
-  b.greaterEqual('above', [{ variable: t, coefficient: 1 }, { variable: k, coefficient: -1 }], -p.target);
-  b.greaterEqual('below', [{ variable: t, coefficient: 1 }, { variable: k, coefficient: 1 }], p.target);
+  b.greaterEqual(
+    'above',
+    [
+      { variable: t, coefficient: 1 },
+      { variable: k, coefficient: -1 },
+    ],
+    -p.target,
+  );
+  b.greaterEqual(
+    'below',
+    [
+      { variable: t, coefficient: 1 },
+      { variable: k, coefficient: 1 },
+    ],
+    p.target,
+  );
   b.addObjective(t, 1);
   return b.build();
 }
@@ -77,7 +105,12 @@ export const pickFormulation: Formulation<Pick, PickDecision> = {
       if (p.mode === 'via-milp') {
         const r = await context.solveMilp(pickModel(p));
         if (r.solution === null) return { termination: r.termination, decision: null, message: r.message };
-        return { termination: r.termination, decision: { k: r.solution.values[0] }, bound: r.solution.objective, details: { backend: r.backend } };
+        return {
+          termination: r.termination,
+          decision: { k: r.solution.values[0] },
+          bound: r.solution.objective,
+          details: { backend: r.backend },
+        };
       }
       const k = Math.min(p.n, Math.max(0, Math.round(p.target)));
       return { termination: 'optimal', decision: { k }, bound: Math.abs(k - p.target), details: { rounded: true } };
@@ -94,7 +127,12 @@ export const pickFormulation: Formulation<Pick, PickDecision> = {
   },
   baselines: [
     { name: 'zero', description: 'always k = 0', run: () => ({ k: 0 }) },
-    { name: 'refuses', description: 'never answers', run: () => null, whyNoDecision: (p) => `it only answers when n > ${p.n}` },
+    {
+      name: 'refuses',
+      description: 'never answers',
+      run: () => null,
+      whyNoDecision: (p) => `it only answers when n > ${p.n}`,
+    },
     {
       name: 'crashes',
       description: 'throws',

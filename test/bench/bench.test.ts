@@ -21,7 +21,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), cwd: root, env: {} });
+  const code = await main(argv, {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    cwd: root,
+    env: {},
+  });
   return { code, stdout, stderr };
 }
 
@@ -42,12 +47,21 @@ const tiny: BenchSuite = {
   kind: 'milp',
   instances: () => [
     { name: 'knapsack-3', description: 'three items', problem: knapsack, methods: ['highs', 'glpk'] },
-    { name: 'gap-8x2', description: 'generalized assignment 8 × 2 (optimum 522; greedy-repair 552)', problem: gapProblem(8, 2, 2), methods: ['highs', 'glpk'] },
+    {
+      name: 'gap-8x2',
+      description: 'generalized assignment 8 × 2 (optimum 522; greedy-repair 552)',
+      problem: gapProblem(8, 2, 2),
+      methods: ['highs', 'glpk'],
+    },
     { name: 'bad-input', description: 'no variables', problem: { kind: 'milp', sense: 'min' } },
     { name: 'no-method', description: 'milp has no exact method', problem: knapsack, methods: ['exact'] },
   ],
   scaling: () => [
-    { parameter: 'items', points: [8, 10].map((n) => ({ size: n, problem: gapProblem(n, n === 8 ? 2 : 3, n === 8 ? 2 : 3) })), methods: ['highs'] },
+    {
+      parameter: 'items',
+      points: [8, 10].map((n) => ({ size: n, problem: gapProblem(n, n === 8 ? 2 : 3, n === 8 ? 2 : 3) })),
+      methods: ['highs'],
+    },
     { parameter: 'items', points: [{ size: 8, problem: gapProblem(8, 2, 2) }], methods: ['glpk'] },
   ],
 };
@@ -160,7 +174,9 @@ describe('conflicts between methods', () => {
       { method: 'highs', termination: 'optimal', objective: 10 },
       { method: 'jslp', termination: 'infeasible', objective: null },
     ]);
-    expect(wrong.conflicts).toEqual(['jslp reports infeasible, but highs holds a decision evaluate accepts (objective 10)']);
+    expect(wrong.conflicts).toEqual([
+      'jslp reports infeasible, but highs holds a decision evaluate accepts (objective 10)',
+    ]);
     const differ = findConflicts([
       { method: 'exact', termination: 'optimal', objective: 10 },
       { method: 'highs', termination: 'optimal', objective: 11 },
@@ -168,7 +184,12 @@ describe('conflicts between methods', () => {
     expect(differ.agreement).toBe(false);
     expect(differ.conflicts[0]).toMatch(/exact and highs both claim optimal with 10 and 11/);
     // A time-limited incumbent that is worse is not a contradiction.
-    expect(findConflicts([{ method: 'highs', termination: 'optimal', objective: 10 }, { method: 'glpk', termination: 'time_limit', objective: 12 }]).conflicts).toEqual([]);
+    expect(
+      findConflicts([
+        { method: 'highs', termination: 'optimal', objective: 10 },
+        { method: 'glpk', termination: 'time_limit', objective: 12 },
+      ]).conflicts,
+    ).toEqual([]);
   });
 });
 
@@ -176,7 +197,9 @@ describe('names', () => {
   it('lists the valid suites and reproductions on an unknown name', () => {
     expect(() => selectSuites('nope')).toThrow(UsageError);
     expect(() => selectSuites('nope')).toThrow(`valid suites: all, ${SUITES.map((s) => s.kind).join(', ')}`);
-    expect(() => selectReproductions('nope')).toThrow(`valid names: all, ${REPRODUCTIONS.map((r) => r.name).join(', ')}`);
+    expect(() => selectReproductions('nope')).toThrow(
+      `valid names: all, ${REPRODUCTIONS.map((r) => r.name).join(', ')}`,
+    );
     expect(selectSuites('all').length).toBe(SUITES.length);
   });
 
@@ -192,7 +215,17 @@ describe('names', () => {
 
 describe('plots', () => {
   it('renders a small vega-lite spec to an SVG document', async () => {
-    const svg = await renderSvg({ $schema: VEGA_LITE_SCHEMA, data: { values: [{ x: 1, y: 2 }, { x: 2, y: 1 }] }, mark: 'line', encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } });
+    const svg = await renderSvg({
+      $schema: VEGA_LITE_SCHEMA,
+      data: {
+        values: [
+          { x: 1, y: 2 },
+          { x: 2, y: 1 },
+        ],
+      },
+      mark: 'line',
+      encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+    });
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('</svg>');
     expect(svg).toMatch(/<path[^>]* d="M/);
@@ -217,7 +250,11 @@ describe('reproductions', () => {
       name: 'synthetic-miss',
       title: 'a claim that misses',
       source: 'test',
-      run: async () => ({ rows: [{ item: 'x', expected: '1', obtained: '2', tolerance: '± 0.1', pass: false }], plot: null, data: null }),
+      run: async () => ({
+        rows: [{ item: 'x', expected: '1', obtained: '2', tolerance: '± 0.1', pass: false }],
+        plot: null,
+        data: null,
+      }),
     };
     const throwingRepro: Reproduction = {
       name: 'synthetic-throw',

@@ -3,10 +3,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { closeMatches, modelRefSchema, resolveDevice, resolveLink, resolveModel, type ModelRef } from '../../src/catalog/index.ts';
+import {
+  closeMatches,
+  modelRefSchema,
+  resolveDevice,
+  resolveLink,
+  resolveModel,
+  type ModelRef,
+} from '../../src/catalog/index.ts';
 import { main } from '../../src/cli/main.ts';
 import { errorOf } from '../support/errors.ts';
-
 
 const inlineModel = {
   id: 'tiny',
@@ -94,10 +100,12 @@ describe('bad device and link input', () => {
   });
 
   it('NaN and infinite values', () => {
-    expect(errorOf(() => resolveDevice({ id: 'rtx-3090', memoryBandwidthBytesPerSecond: Number.NaN }, '$.device')).path).toBe(
-      '$.device.memoryBandwidthBytesPerSecond',
-    );
-    expect(errorOf(() => resolveLink({ id: 'edge-lan', uplinkBitsPerSecond: Number.POSITIVE_INFINITY }, '$.link')).path).toBe('$.link.uplinkBitsPerSecond');
+    expect(
+      errorOf(() => resolveDevice({ id: 'rtx-3090', memoryBandwidthBytesPerSecond: Number.NaN }, '$.device')).path,
+    ).toBe('$.device.memoryBandwidthBytesPerSecond');
+    expect(
+      errorOf(() => resolveLink({ id: 'edge-lan', uplinkBitsPerSecond: Number.POSITIVE_INFINITY }, '$.link')).path,
+    ).toBe('$.link.uplinkBitsPerSecond');
   });
 
   it('unknown device id with a close match', () => {
@@ -125,7 +133,14 @@ describe('reference schemas report the offending field, not the union', () => {
     [{ id: 'llama-2-7b', layers: 31.5 }, 'layers', /whole number/],
     [{ id: 'llama-2-7b', dtype: 'fp12' }, 'dtype', /must be one of "fp32"/],
     [{ id: 'llama-2-7b', ffnKind: 'swiglu' }, 'ffnKind', /"mlp", "gated"/],
-    [{ id: 'mixtral-8x7b', moe: { experts: 8, topK: 2.5, sharedExperts: 0, expertFfnHiddenSize: 14336, denseLayers: 0 } }, 'moe.topK', /whole number/],
+    [
+      {
+        id: 'mixtral-8x7b',
+        moe: { experts: 8, topK: 2.5, sharedExperts: 0, expertFfnHiddenSize: 14336, denseLayers: 0 },
+      },
+      'moe.topK',
+      /whole number/,
+    ],
     [{ id: 'llama-2-7b', hiddenSize: -4096 }, 'hiddenSize', /positive/],
   ];
   for (const [value, path, rule] of cases) {
@@ -141,19 +156,38 @@ describe('reference schemas report the offending field, not the union', () => {
 
 describe('bad catalog references through `edgeplan solve`', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeplan-catalog-'));
-  const example = JSON.parse(readFileSync(new URL('../../problems/split-finetune/gpt2-medium-3-clients.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const example = JSON.parse(
+    readFileSync(new URL('../../problems/split-finetune/gpt2-medium-3-clients.json', import.meta.url), 'utf8'),
+  ) as Record<string, unknown>;
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['non-integer layers', { model: { id: 'gpt2-medium', layers: 23.5 } }, /^edgeplan: \$\.model\.layers: must be a whole number/],
+    [
+      'non-integer layers',
+      { model: { id: 'gpt2-medium', layers: 23.5 } },
+      /^edgeplan: \$\.model\.layers: must be a whole number/,
+    ],
     ['unknown dtype', { model: { id: 'gpt2-medium', dtype: 'fp12' } }, /^edgeplan: \$\.model\.dtype: must be one of/],
-    ['unknown id', { model: 'gpt2-medum' }, /^edgeplan: \$\.model: unknown model "gpt2-medum"; did you mean "gpt2-medium"/],
-    ['negative memory', { server: { device: { id: 'rtx-3090', memoryBytes: -1 } } }, /^edgeplan: \$\.server\.device\.memoryBytes: must be positive/],
+    [
+      'unknown id',
+      { model: 'gpt2-medum' },
+      /^edgeplan: \$\.model: unknown model "gpt2-medum"; did you mean "gpt2-medium"/,
+    ],
+    [
+      'negative memory',
+      { server: { device: { id: 'rtx-3090', memoryBytes: -1 } } },
+      /^edgeplan: \$\.server\.device\.memoryBytes: must be positive/,
+    ],
   ];
   for (const [name, patch, expected] of cases) {
     it(name, async () => {
       const file = join(dir, `${name.replace(/\W+/g, '-')}.json`);
       writeFileSync(file, JSON.stringify({ ...example, ...patch }));
       let err = '';
-      const code = await main(['solve', file], { stdout: () => undefined, stderr: (t) => (err += t), cwd: dir, env: {} });
+      const code = await main(['solve', file], {
+        stdout: () => undefined,
+        stderr: (t) => (err += t),
+        cwd: dir,
+        env: {},
+      });
       expect(code).toBe(2);
       expect(err).toMatch(expected);
     });

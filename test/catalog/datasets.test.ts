@@ -6,7 +6,14 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DATASETS_DIR, deviceSpecSchema, linkSpecSchema, loadCatalog, modelSpecSchema, profileSchema } from '../../src/catalog/index.ts';
+import {
+  DATASETS_DIR,
+  deviceSpecSchema,
+  linkSpecSchema,
+  loadCatalog,
+  modelSpecSchema,
+  profileSchema,
+} from '../../src/catalog/index.ts';
 import { activeLayerParams, embeddingParams, headParams, layerParams, totalParams } from '../../src/cost/model.ts';
 import { GIB } from '../../src/cost/units.ts';
 
@@ -48,11 +55,36 @@ describe('datasets', () => {
 
   it('has every model, device and link the issue lists', () => {
     const c = loadCatalog();
-    for (const id of ['gpt2-small', 'gpt2-medium', 'gpt2-large', 'gpt2-xl', 'gpt3-xl', 'gpt-6.7b', 'llama-7b', 'llama-2-7b', 'llama-2-13b', 'llama-2-70b', 'llama-3-8b', 'mixtral-8x7b', 'deepseek-v3', 'opt-13b'])
+    for (const id of [
+      'gpt2-small',
+      'gpt2-medium',
+      'gpt2-large',
+      'gpt2-xl',
+      'gpt3-xl',
+      'gpt-6.7b',
+      'llama-7b',
+      'llama-2-7b',
+      'llama-2-13b',
+      'llama-2-70b',
+      'llama-3-8b',
+      'mixtral-8x7b',
+      'deepseek-v3',
+      'opt-13b',
+    ])
       expect(c.models.has(id), id).toBe(true);
-    for (const id of ['h100-sxm', 'a100-80gb', 'rtx-3090', 'jetson-agx-orin-32gb', 'jetson-agx-orin-64gb', 'jetson-orin-nx-16gb', 'phone', 'apple-m1-max'])
+    for (const id of [
+      'h100-sxm',
+      'a100-80gb',
+      'rtx-3090',
+      'jetson-agx-orin-32gb',
+      'jetson-agx-orin-64gb',
+      'jetson-orin-nx-16gb',
+      'phone',
+      'apple-m1-max',
+    ])
       expect(c.devices.has(id), id).toBe(true);
-    for (const id of ['5g-peak', '5g-user-experienced', '6g-user-experienced', '6g-peak', 'edge-lan', 'datacenter']) expect(c.links.has(id), id).toBe(true);
+    for (const id of ['5g-peak', '5g-user-experienced', '6g-user-experienced', '6g-peak', 'edge-lan', 'datacenter'])
+      expect(c.links.has(id), id).toBe(true);
   });
 });
 
@@ -117,9 +149,22 @@ describe('model configs match the released checkpoints', () => {
       const m = c.models.get(id);
       expect(m, id).toBeDefined();
       if (!m) continue;
-      expect([m.layers, m.hiddenSize, m.heads, m.kvHeads, m.ffnHiddenSize, m.vocabSize], id).toEqual([layers, hidden, heads, kvHeads, ffn, vocab]);
+      expect([m.layers, m.hiddenSize, m.heads, m.kvHeads, m.ffnHiddenSize, m.vocabSize], id).toEqual([
+        layers,
+        hidden,
+        heads,
+        kvHeads,
+        ffn,
+        vocab,
+      ]);
     }
-    expect(c.models.get('deepseek-v3')?.moe).toMatchObject({ experts: 256, topK: 8, sharedExperts: 1, expertFfnHiddenSize: 2048, denseLayers: 3 });
+    expect(c.models.get('deepseek-v3')?.moe).toMatchObject({
+      experts: 256,
+      topK: 8,
+      sharedExperts: 1,
+      expertFfnHiddenSize: 2048,
+      denseLayers: 3,
+    });
     expect(c.models.get('mixtral-8x7b')?.moe).toMatchObject({ experts: 8, topK: 2 });
   });
 });
@@ -140,7 +185,13 @@ describe('devices and links match their datasheets', () => {
     for (const [id, flops, mem, bw, watts] of spec) {
       const d = c.devices.get(id);
       expect(d, id).toBeDefined();
-      if (d) expect([d.peakFlopsPerSecond, d.memoryBytes, d.memoryBandwidthBytesPerSecond, d.activePowerWatts], id).toEqual([flops, mem, bw, watts]);
+      if (d)
+        expect([d.peakFlopsPerSecond, d.memoryBytes, d.memoryBandwidthBytesPerSecond, d.activePowerWatts], id).toEqual([
+          flops,
+          mem,
+          bw,
+          watts,
+        ]);
     }
     expect(c.devices.get('apple-m1-max')?.storageReadBytesPerSecond).toBe(6e9);
   });
@@ -188,7 +239,10 @@ describe('EdgeShard profiles', () => {
       expect((p.layerMemoryBytes ?? 0) / GIB).toBeCloseTo(0.754, 3);
       expect((p.embeddingMemoryBytes ?? 0) / GIB).toBeCloseTo(0.488, 3);
       // The GiB reading is the one consistent with the fp32 parameter count.
-      if (model) expect(Math.abs((p.layerMemoryBytes ?? 0) - layerParams(model, 1) * 4) / (p.layerMemoryBytes ?? 1)).toBeLessThan(0.001);
+      if (model)
+        expect(
+          Math.abs((p.layerMemoryBytes ?? 0) - layerParams(model, 1) * 4) / (p.layerMemoryBytes ?? 1),
+        ).toBeLessThan(0.001);
       expect(p.activationBytesPerHop).toBe(4 * 4096 * 4);
     });
   }

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { CATALOG_MAXIMA, loadCatalog, resolveDevice, resolveLink, resolveModel } from '../../src/catalog/index.ts';
 import { errorOf } from '../support/errors.ts';
 
-
 describe('catalog maxima', () => {
   it('a billion layers is an absurd size at $.model.layers', () => {
     const e = errorOf(() => resolveModel({ id: 'mixtral-8x7b', layers: 1_000_000_000 }, '$.model'));
@@ -29,7 +28,15 @@ describe('catalog maxima', () => {
   });
 
   it('expert counts inside the moe block are capped', () => {
-    const e = errorOf(() => resolveModel({ id: 'mixtral-8x7b', moe: { experts: 1e6, topK: 2, sharedExperts: 0, expertFfnHiddenSize: 14336, denseLayers: 0 } }, '$.model'));
+    const e = errorOf(() =>
+      resolveModel(
+        {
+          id: 'mixtral-8x7b',
+          moe: { experts: 1e6, topK: 2, sharedExperts: 0, expertFfnHiddenSize: 14336, denseLayers: 0 },
+        },
+        '$.model',
+      ),
+    );
     expect(e.path).toBe('$.model.moe.experts');
     expect(e.rule).toMatch(/at most 65536/);
   });
@@ -48,6 +55,7 @@ describe('catalog maxima', () => {
     const c = loadCatalog();
     expect(c.models.size).toBeGreaterThan(0);
     for (const m of c.models.values()) expect(m.layers).toBeLessThanOrEqual(CATALOG_MAXIMA.layers);
-    for (const d of c.devices.values()) expect(d.peakFlopsPerSecond).toBeLessThanOrEqual(CATALOG_MAXIMA.peakFlopsPerSecond);
+    for (const d of c.devices.values())
+      expect(d.peakFlopsPerSecond).toBeLessThanOrEqual(CATALOG_MAXIMA.peakFlopsPerSecond);
   });
 });

@@ -36,7 +36,11 @@ const variant = (mutate: (p: Record<string, unknown>) => void): object => {
 };
 
 /** One line on stderr, `edgeplan: <path>: <rule>`, no stack trace, nothing on stdout, exit 2. */
-function expectOneLineInputError(result: { code: number; stdout: string; stderr: string }, path: string, rule: string | RegExp): void {
+function expectOneLineInputError(
+  result: { code: number; stdout: string; stderr: string },
+  path: string,
+  rule: string | RegExp,
+): void {
   expect(result.code).toBe(2);
   expect(result.stdout).toBe('');
   const lines = result.stderr.split('\n').filter((l) => l !== '');
@@ -49,17 +53,57 @@ function expectOneLineInputError(result: { code: number; stdout: string; stderr:
 
 describe('edgeplan bad input: one line naming the JSON path and the rule, exit 2', () => {
   it.each([
-    ['malformed JSON', '{"kind": "milp",\n  "sense": }', '$', /invalid JSON at line 2 column 12: unexpected token '}' \(in .*bad\.json\)$/],
-    ['a trailing comma', '{"kind": "milp",\n "sense": "max",\n}', '$', 'invalid JSON at line 3 column 1: expected double-quoted property name'],
-    ['a NaN literal', '{"kind": "milp", "objectiveConstant": NaN}', '$', /invalid JSON at line 1 column 39: .*JSON has no NaN or Infinity/],
+    [
+      'malformed JSON',
+      '{"kind": "milp",\n  "sense": }',
+      '$',
+      /invalid JSON at line 2 column 12: unexpected token '}' \(in .*bad\.json\)$/,
+    ],
+    [
+      'a trailing comma',
+      '{"kind": "milp",\n "sense": "max",\n}',
+      '$',
+      'invalid JSON at line 3 column 1: expected double-quoted property name',
+    ],
+    [
+      'a NaN literal',
+      '{"kind": "milp", "objectiveConstant": NaN}',
+      '$',
+      /invalid JSON at line 1 column 39: .*JSON has no NaN or Infinity/,
+    ],
     ['an empty file', '   ', '$', 'invalid JSON: the file is empty'],
     ['a non-object document', '[1, 2]', '$', 'a problem must be a JSON object with a "kind" field'],
     ['an unknown kind', { ...valid, kind: 'knapsak' }, '$.kind', 'unknown kind "knapsak"'],
-    ['a missing field', variant((p) => delete p.sense), '$.sense', 'required field is missing (expected one of "min", "max")'],
-    ['an extra field', variant((p) => ((p.variables as Record<string, unknown>[])[0].color = 'red')), '$.variables[0].color', 'unknown field'],
-    ['a negative binary bound', variant((p) => ((p.variables as Record<string, unknown>[])[0].lower = -1)), '$.variables[0].lower', "a binary variable's bounds must lie within [0, 1], got -1"],
-    ['a string where a number belongs', variant((p) => ((p.objective as Record<string, unknown>).y = '1')), '$.objective.y', 'expected number, got string'],
-    ['an undeclared variable', variant((p) => ((p.constraints as { terms: Record<string, number> }[])[0].terms.z = 1)), '$.constraints[0].terms.z', 'variable z is not declared'],
+    [
+      'a missing field',
+      variant((p) => delete p.sense),
+      '$.sense',
+      'required field is missing (expected one of "min", "max")',
+    ],
+    [
+      'an extra field',
+      variant((p) => ((p.variables as Record<string, unknown>[])[0].color = 'red')),
+      '$.variables[0].color',
+      'unknown field',
+    ],
+    [
+      'a negative binary bound',
+      variant((p) => ((p.variables as Record<string, unknown>[])[0].lower = -1)),
+      '$.variables[0].lower',
+      "a binary variable's bounds must lie within [0, 1], got -1",
+    ],
+    [
+      'a string where a number belongs',
+      variant((p) => ((p.objective as Record<string, unknown>).y = '1')),
+      '$.objective.y',
+      'expected number, got string',
+    ],
+    [
+      'an undeclared variable',
+      variant((p) => ((p.constraints as { terms: Record<string, number> }[])[0].terms.z = 1)),
+      '$.constraints[0].terms.z',
+      'variable z is not declared',
+    ],
   ])('%s', async (label, content, path, rule) => {
     const file = write(`${label.replace(/\W+/g, '-')}.json`.replace(/^malformed-JSON/, 'bad'), content);
     expectOneLineInputError(await run(['solve', file]), path, rule);
@@ -68,32 +112,60 @@ describe('edgeplan bad input: one line naming the JSON path and the rule, exit 2
   it('a 50 MB file is refused before it is parsed', async () => {
     const file = join(dir, 'huge.json');
     // Valid JSON that would parse, so that only the size can be the reason for refusing it.
-    writeFileSync(file, `{"kind":"milp","description":"${'x'.repeat(50 * 1024 * 1024)}","sense":"min","variables":[],"constraints":[],"objective":{}}`);
+    writeFileSync(
+      file,
+      `{"kind":"milp","description":"${'x'.repeat(50 * 1024 * 1024)}","sense":"min","variables":[],"constraints":[],"objective":{}}`,
+    );
     const size = readFileSync(file).length;
     expect(size).toBeGreaterThan(50 * 1024 * 1024);
-    expectOneLineInputError(await run(['solve', file]), '$', /the file is 5\d\.\d MB; input files may be at most 20\.0 MB/);
+    expectOneLineInputError(
+      await run(['solve', file]),
+      '$',
+      /the file is 5\d\.\d MB; input files may be at most 20\.0 MB/,
+    );
   });
 
   it('EDGEPLAN_DEBUG=1 adds the stack trace after the one-line message', async () => {
     const file = write('debug.json', '[1,');
     const result = await run(['solve', file], { EDGEPLAN_DEBUG: '1' });
     expect(result.code).toBe(2);
-    expect(result.stderr.split('\n')[0]).toMatch(/^edgeplan: \$: invalid JSON at line 1 column 4: unexpected end of input/);
+    expect(result.stderr.split('\n')[0]).toMatch(
+      /^edgeplan: \$: invalid JSON at line 1 column 4: unexpected end of input/,
+    );
     expect(result.stderr).toMatch(/\n\s+at /);
   });
 
   it('a bad solution file is named in the message', async () => {
     const problem = write('p.json', valid);
     const solution = write('sol.json', { values: { x: 1, y: 'two' } });
-    expectOneLineInputError(await run(['check', problem, solution]), '$.values.y', /expected number, got string \(in .*sol\.json\)$/);
+    expectOneLineInputError(
+      await run(['check', problem, solution]),
+      '$.values.y',
+      /expected number, got string \(in .*sol\.json\)$/,
+    );
   });
 
   it.each([
-    [['solve', 'problems/milp/knapsack.json', '--time-limit', '-1'], 'edgeplan: --time-limit: expected a positive number of seconds, got "-1"'],
-    [['solve', 'problems/milp/knapsack.json', '--mip-gap', 'NaN'], 'edgeplan: --mip-gap: expected a number ≥ 0, got "NaN"'],
-    [['solve', 'problems/milp/knapsack.json', '--backend', 'cplex'], 'edgeplan: --backend: expected one of auto, exact, highs, glpk, jslp, got "cplex"'],
-    [['solve', 'problems/milp/knapsack.json', '--sweep', 'nothing'], 'edgeplan: --sweep: expected PATH=start:step:end or PATH=v1,v2,…, got "nothing"'],
-    [['solve', 'problems/milp/knapsack.json', '--backend', 'exact'], 'edgeplan: backend exact: kind milp has no exact method'],
+    [
+      ['solve', 'problems/milp/knapsack.json', '--time-limit', '-1'],
+      'edgeplan: --time-limit: expected a positive number of seconds, got "-1"',
+    ],
+    [
+      ['solve', 'problems/milp/knapsack.json', '--mip-gap', 'NaN'],
+      'edgeplan: --mip-gap: expected a number ≥ 0, got "NaN"',
+    ],
+    [
+      ['solve', 'problems/milp/knapsack.json', '--backend', 'cplex'],
+      'edgeplan: --backend: expected one of auto, exact, highs, glpk, jslp, got "cplex"',
+    ],
+    [
+      ['solve', 'problems/milp/knapsack.json', '--sweep', 'nothing'],
+      'edgeplan: --sweep: expected PATH=start:step:end or PATH=v1,v2,…, got "nothing"',
+    ],
+    [
+      ['solve', 'problems/milp/knapsack.json', '--backend', 'exact'],
+      'edgeplan: backend exact: kind milp has no exact method',
+    ],
     [['solve', 'no/such/file.json'], 'edgeplan: no/such/file.json: no such file'],
     [['solve', 'problems/milp/knapsack.json', '--frobnicate'], "edgeplan: unknown option '--frobnicate'"],
     [['solve'], "edgeplan: missing required argument 'problem'"],
@@ -120,7 +192,10 @@ describe('edgeplan commands', () => {
     const out = join(dir, 'report.json');
     const result = await run(['solve', 'problems/milp/knapsack.json', '--json', '--out', out, '--backend', 'glpk']);
     expect(result.code).toBe(0);
-    const printed = JSON.parse(result.stdout) as { method: string; solution: { objective: number; decision: { values: Record<string, number> } } };
+    const printed = JSON.parse(result.stdout) as {
+      method: string;
+      solution: { objective: number; decision: { values: Record<string, number> } };
+    };
     expect(printed).toEqual(JSON.parse(readFileSync(out, 'utf8')));
     expect(printed.method).toBe('glpk');
     const ok = await run(['check', 'problems/milp/knapsack.json', out]);
@@ -136,11 +211,16 @@ describe('edgeplan commands', () => {
   });
 
   it('an infeasible problem exits 1 and says why', async () => {
-    const file = write('infeasible.json', variant((p) => (p.constraints = [{ name: 'demand', terms: { x: 1, y: 1 }, lower: 5 }])));
+    const file = write(
+      'infeasible.json',
+      variant((p) => (p.constraints = [{ name: 'demand', terms: { x: 1, y: 1 }, lower: 5 }])),
+    );
     const result = await run(['solve', file]);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/termination +infeasible \(no solution\)/);
-    expect(result.stdout).toMatch(/why: row demand needs activity ≥ 5, but within the variable bounds it reaches at most 4 \(short by 1\)/);
+    expect(result.stdout).toMatch(
+      /why: row demand needs activity ≥ 5, but within the variable bounds it reaches at most 4 \(short by 1\)/,
+    );
   });
 
   it('compare shows all three backends agreeing on the knapsack', async () => {
@@ -150,11 +230,19 @@ describe('edgeplan commands', () => {
     expect(result.stdout).toMatch(/^glpk +backend +optimal +309 /m);
     expect(result.stdout).toMatch(/^jslp +backend +optimal +309 /m);
     expect(result.stdout).toMatch(/^greedy-repair +baseline +- +297 /m);
-    expect(result.stdout).toContain('agreement: highs, glpk, jslp certified optimal with the same objective, and no method contradicts another');
+    expect(result.stdout).toContain(
+      'agreement: highs, glpk, jslp certified optimal with the same objective, and no method contradicts another',
+    );
   });
 
   it('solve --sweep re-solves over a field and prints one row per value', async () => {
-    const result = await run(['solve', 'problems/milp/knapsack.json', '--sweep', 'constraints[0].upper=0:50:100', '--json']);
+    const result = await run([
+      'solve',
+      'problems/milp/knapsack.json',
+      '--sweep',
+      'constraints[0].upper=0:50:100',
+      '--json',
+    ]);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { rows: { value: number; objective: number }[] };
     expect(report.rows.map((r) => [r.value, r.objective])).toEqual([
@@ -203,7 +291,12 @@ describe('edgeplan commands', () => {
 });
 
 describe('bin/edgeplan.js (spawned: the real entry point, through tsx)', () => {
-  const spawn = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin/edgeplan.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, EDGEPLAN_DEBUG: '' } });
+  const spawn = (...args: string[]) =>
+    spawnSync(process.execPath, [join(root, 'bin/edgeplan.js'), ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, EDGEPLAN_DEBUG: '' },
+    });
 
   it('solves a bundled example', () => {
     const result = spawn('solve', 'problems/milp/knapsack.json', '--json');

@@ -16,7 +16,9 @@ import { check, listKinds, OBJECTIVE_RTOL, parseProblem, solve } from '../../src
 import type { ContractGenerator } from './types.ts';
 
 const folder = new URL('./generators/', import.meta.url);
-const files = readdirSync(folder).filter((f) => f.endsWith('.ts')).sort();
+const files = readdirSync(folder)
+  .filter((f) => f.endsWith('.ts'))
+  .sort();
 const generators: ContractGenerator[] = [];
 for (const file of files) {
   const module = (await import(new URL(file, folder).href)) as { default: ContractGenerator };
@@ -62,26 +64,48 @@ for (const generator of generators) {
         for (const seed of seeds) {
           const raw = generator.tiny(seed);
           const parsed = parseProblem(raw);
-          if (method === 'exact' && (parsed.formulation.exact === undefined || parsed.formulation.exact.notApplicable(parsed.problem) !== null)) continue;
+          if (
+            method === 'exact' &&
+            (parsed.formulation.exact === undefined || parsed.formulation.exact.notApplicable(parsed.problem) !== null)
+          )
+            continue;
           if (method !== 'exact' && parsed.formulation.compile === undefined) continue;
           const truth = generator.bruteForce(raw);
           const report = await solve(parsed, { backend: method, timeLimitSeconds: TIME_LIMIT_SECONDS });
           if (report.solution !== null) {
-            const verdict = check(raw, { kind: report.kind, method: report.method, termination: report.termination, solution: report.solution });
-            expect(verdict.ok, `seed ${seed}: check disagrees with solve (${JSON.stringify(verdict.evaluation.violations)})`).toBe(true);
+            const verdict = check(raw, {
+              kind: report.kind,
+              method: report.method,
+              termination: report.termination,
+              solution: report.solution,
+            });
+            expect(
+              verdict.ok,
+              `seed ${seed}: check disagrees with solve (${JSON.stringify(verdict.evaluation.violations)})`,
+            ).toBe(true);
           }
           if (truth.status === 'infeasible') {
             expect(report.solution, `seed ${seed}: brute force says infeasible, ${method} holds a decision`).toBeNull();
-            expect(['infeasible', 'infeasible_or_unbounded'], `seed ${seed}: ${method} says ${report.termination} (${report.attempts.map((a) => a.message ?? '').join('; ')})`).toContain(report.termination);
+            expect(
+              ['infeasible', 'infeasible_or_unbounded'],
+              `seed ${seed}: ${method} says ${report.termination} (${report.attempts.map((a) => a.message ?? '').join('; ')})`,
+            ).toContain(report.termination);
           } else {
             expect(report.termination, `seed ${seed}: ${JSON.stringify(report.attempts)}`).toBe('optimal');
             const objective = report.solution?.objective as number;
-            expect(sameOptimum(objective, truth.objective), `seed ${seed}: ${method} ${objective}, brute force ${truth.objective}`).toBe(true);
+            expect(
+              sameOptimum(objective, truth.objective),
+              `seed ${seed}: ${method} ${objective}, brute force ${truth.objective}`,
+            ).toBe(true);
             const bound = report.solution?.bound;
             if (bound !== undefined) {
               const slack = 1e-9 * Math.max(1, Math.abs(truth.objective));
-              const valid = report.sense === 'min' ? bound <= truth.objective + slack : bound >= truth.objective - slack;
-              expect(valid, `seed ${seed}: ${method} bound ${bound} on the wrong side of the optimum ${truth.objective}`).toBe(true);
+              const valid =
+                report.sense === 'min' ? bound <= truth.objective + slack : bound >= truth.objective - slack;
+              expect(
+                valid,
+                `seed ${seed}: ${method} bound ${bound} on the wrong side of the optimum ${truth.objective}`,
+              ).toBe(true);
             }
           }
           ran += 1;
@@ -98,13 +122,17 @@ for (const generator of generators) {
         if (base.status === 'infeasible') continue;
         for (const relaxation of generator.relaxations) {
           const relaxed = generator.bruteForce(relaxation.apply(raw));
-          expect(relaxed.status, `seed ${seed}, ${relaxation.name}: a feasible instance became infeasible`).toBe('optimal');
+          expect(relaxed.status, `seed ${seed}, ${relaxation.name}: a feasible instance became infeasible`).toBe(
+            'optimal',
+          );
           if (relaxed.status === 'optimal') {
-            expect(notWorse(sense, relaxed.objective, base.objective), `seed ${seed}, ${relaxation.name}: ${relaxed.objective} is worse than ${base.objective}`).toBe(true);
+            expect(
+              notWorse(sense, relaxed.objective, base.objective),
+              `seed ${seed}, ${relaxation.name}: ${relaxed.objective} is worse than ${base.objective}`,
+            ).toBe(true);
           }
         }
       }
     });
   });
 }
-

@@ -6,9 +6,7 @@
  */
 
 /** A tiny instance's true optimum by exhaustive enumeration, independent of every solver. */
-export type BruteForce =
-  | { readonly status: 'optimal'; readonly objective: number }
-  | { readonly status: 'infeasible' };
+export type BruteForce = { readonly status: 'optimal'; readonly objective: number } | { readonly status: 'infeasible' };
 
 /** A change to an instance that can never make its optimum worse (more memory, bandwidth, budget …). */
 export interface Relaxation {

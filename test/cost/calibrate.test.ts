@@ -1,7 +1,13 @@
 /** Calibration recovers known rates from noisy synthetic timings, and rejects bad measurement files. */
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/index.ts';
-import { calibrateDevice, measurementPoint, parseMeasurements, parseMeasurementsCsv, type Measurement } from '../../src/cost/calibrate.ts';
+import {
+  calibrateDevice,
+  measurementPoint,
+  parseMeasurements,
+  parseMeasurementsCsv,
+  type Measurement,
+} from '../../src/cost/calibrate.ts';
 import { rooflineTime, type DeviceSpec } from '../../src/cost/device.ts';
 import { deviceSpecSchema } from '../../src/catalog/schemas.ts';
 import { rowWork } from '../../src/cost/layers.ts';
@@ -12,7 +18,6 @@ const catalog = loadCatalog();
 const llama = catalog.models.get('llama-2-7b');
 const rtx = catalog.devices.get('rtx-3090');
 if (!llama || !rtx) throw new Error('catalog');
-
 
 function gaussian(u: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
@@ -28,14 +33,22 @@ function synthetic(truth: DeviceSpec, seed: number, sigma: number): Measurement[
         for (const extra of [0, 512]) {
           const context = tokens + extra;
           const idx = layer === 'decoder' ? 1 : layer === 'embedding' ? 0 : llama!.layers + 1;
-          const exact = rooflineTime(truth, rowWork(llama!, layer, idx, { batch, tokens, contextTokens: context })).seconds;
+          const exact = rooflineTime(
+            truth,
+            rowWork(llama!, layer, idx, { batch, tokens, contextTokens: context }),
+          ).seconds;
           rows.push({ layer, device: truth.id, batch, tokens, context, seconds: exact * (1 + sigma * gaussian(u)) });
         }
   return rows;
 }
 
 describe('calibrateDevice', () => {
-  const truth: DeviceSpec = { ...rtx, computeEfficiency: 0.62, bandwidthEfficiency: 0.71, perCallOverheadSeconds: 3e-5 };
+  const truth: DeviceSpec = {
+    ...rtx,
+    computeEfficiency: 0.62,
+    bandwidthEfficiency: 0.71,
+    perCallOverheadSeconds: 3e-5,
+  };
 
   it('recovers efficiencies and overhead from exact timings', () => {
     const { fit } = calibrateDevice(rtx, synthetic(truth, 1, 0), () => llama);
@@ -98,7 +111,9 @@ describe('calibrateDevice', () => {
 
 describe('measurement files', () => {
   it('parses CSV with comments, quotes and an optional context column', () => {
-    const rows = parseMeasurementsCsv('# run 1\nlayer,device,batch,tokens,seconds\n"decoder",rtx-3090,1,1,0.0006\n\nhead,rtx-3090,2,1,0.0003\n');
+    const rows = parseMeasurementsCsv(
+      '# run 1\nlayer,device,batch,tokens,seconds\n"decoder",rtx-3090,1,1,0.0006\n\nhead,rtx-3090,2,1,0.0003\n',
+    );
     expect(rows).toEqual([
       { layer: 'decoder', device: 'rtx-3090', batch: 1, tokens: 1, context: 1, seconds: 0.0006 },
       { layer: 'head', device: 'rtx-3090', batch: 2, tokens: 1, context: 1, seconds: 0.0003 },
@@ -119,7 +134,12 @@ describe('measurement files', () => {
     ['layer,batch,seconds\ndecoder,1,0.1\n', 'm.csv', '$', /lacks the column "tokens"/],
     ['layer,batch,tokens,seconds\ndecoder,1,1\n', 'm.csv', '$[0]', /3 fields/],
     ['[{"layer":"decoder","batch":1,"tokens":8,"context":4,"seconds":1}]', 'm.json', '$[0].context', /at least tokens/],
-    ['{"measurements":[{"layer":"decoder","batch":1,"tokens":1,"seconds":1,"dtype":"fp12"}]}', 'm.json', '$.measurements[0].dtype', /fp16/],
+    [
+      '{"measurements":[{"layer":"decoder","batch":1,"tokens":1,"seconds":1,"dtype":"fp12"}]}',
+      'm.json',
+      '$.measurements[0].dtype',
+      /fp16/,
+    ],
     ['{"measurements": 3}', 'm.json', '$.measurements', /array/],
     ['{oops', 'm.json', '$', /not valid JSON/],
   ];
@@ -137,6 +157,8 @@ describe('measurement files', () => {
   }
 
   it('needs at least two measurements', () => {
-    expect(() => calibrateDevice(rtx, [{ layer: 'decoder', batch: 1, tokens: 1, context: 1, seconds: 1e-3 }], () => llama)).toThrow(InputError);
+    expect(() =>
+      calibrateDevice(rtx, [{ layer: 'decoder', batch: 1, tokens: 1, context: 1, seconds: 1e-3 }], () => llama),
+    ).toThrow(InputError);
   });
 });

@@ -40,14 +40,20 @@ describe('edgeplan profile', () => {
   });
 
   it('--json gives SI numbers and no times without a device', async () => {
-    const withDevice = JSON.parse((await run('profile', 'gpt2-medium', '--device', 'jetson-orin-nx-16gb', '--batch', '2', '--seq', '16', '--json')).out) as {
+    const withDevice = JSON.parse(
+      (await run('profile', 'gpt2-medium', '--device', 'jetson-orin-nx-16gb', '--batch', '2', '--seq', '16', '--json'))
+        .out,
+    ) as {
       rows: Array<{ kind: string; activationBytes: number; seconds: number }>;
       totals: { params: number; seconds: number };
     };
     expect(withDevice.rows.length).toBe(26);
     expect(withDevice.rows[1].activationBytes).toBe(2 * 16 * 1024 * 2);
     expect(withDevice.totals.seconds).toBeGreaterThan(0);
-    const bare = JSON.parse((await run('profile', 'gpt2-medium', '--json')).out) as { rows: Array<Record<string, unknown>>; totals: Record<string, unknown> };
+    const bare = JSON.parse((await run('profile', 'gpt2-medium', '--json')).out) as {
+      rows: Array<Record<string, unknown>>;
+      totals: Record<string, unknown>;
+    };
     expect(bare.rows[1].seconds).toBeUndefined();
     expect(bare.totals.seconds).toBeUndefined();
     expect(bare.totals.params).toBe(354_823_168);
@@ -66,7 +72,9 @@ describe('edgeplan profile', () => {
     expect(neg.code).toBe(2);
     expect(neg.err).toMatch(/\$\.memoryBytes: must be positive/);
     expect((await run('profile', 'llama-2-7b', '--dtype', 'fp12')).code).toBe(2);
-    expect((await run('profile', 'llama-2-7b', '--seq', '8', '--context', '4')).err).toMatch(/--context \(4\) must be at least --seq \(8\)/);
+    expect((await run('profile', 'llama-2-7b', '--seq', '8', '--context', '4')).err).toMatch(
+      /--context \(4\) must be at least --seq \(8\)/,
+    );
   });
 });
 
@@ -81,13 +89,24 @@ describe('edgeplan calibrate', () => {
     for (const b of [1, 8, 32])
       for (const t of [1, 64, 512]) {
         const idx = layer === 'decoder' ? 1 : layer === 'embedding' ? 0 : llama.layers + 1;
-        lines.push(`${layer},rtx-3090,${b},${t},${t},${rooflineTime(truth, rowWork(llama, layer, idx, { batch: b, tokens: t, contextTokens: t })).seconds}`);
+        lines.push(
+          `${layer},rtx-3090,${b},${t},${t},${rooflineTime(truth, rowWork(llama, layer, idx, { batch: b, tokens: t, contextTokens: t })).seconds}`,
+        );
       }
   lines.push('decoder,phone,1,1,1,0.2');
   writeFileSync(join(dir, 'timings.csv'), `${lines.join('\n')}\n`);
 
   it('fits, writes a valid device entry, and profile accepts it', async () => {
-    const r = await run('calibrate', 'timings.csv', '--device', 'rtx-3090', '--model', 'llama-2-7b', '--out', 'fitted.json');
+    const r = await run(
+      'calibrate',
+      'timings.csv',
+      '--device',
+      'rtx-3090',
+      '--model',
+      'llama-2-7b',
+      '--out',
+      'fitted.json',
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/27 measurements \(1 for other devices skipped\)/);
     expect(r.out).toMatch(/computeEfficiency\s+0\.5500/);
@@ -101,7 +120,17 @@ describe('edgeplan calibrate', () => {
   });
 
   it('--json reports the fit errors', async () => {
-    const r = await run('calibrate', 'timings.csv', '--device', 'rtx-3090', '--model', 'llama-2-7b', '--json', '--id', 'my-3090');
+    const r = await run(
+      'calibrate',
+      'timings.csv',
+      '--device',
+      'rtx-3090',
+      '--model',
+      'llama-2-7b',
+      '--json',
+      '--id',
+      'my-3090',
+    );
     const out = JSON.parse(r.out) as { fit: { maxRelativeError: number; rmseSeconds: number }; device: { id: string } };
     expect(out.fit.maxRelativeError).toBeLessThan(1e-6);
     expect(out.device.id).toBe('my-3090');
@@ -109,7 +138,9 @@ describe('edgeplan calibrate', () => {
 
   it('bad input exits 2', async () => {
     expect((await run('calibrate', 'timings.csv', '--device', 'rtx-3090')).err).toMatch(/name no model; pass --model/);
-    expect((await run('calibrate', 'timings.csv', '--device', 'h100-sxm', '--model', 'llama-2-7b')).err).toMatch(/no measurement is for device "h100-sxm"/);
+    expect((await run('calibrate', 'timings.csv', '--device', 'h100-sxm', '--model', 'llama-2-7b')).err).toMatch(
+      /no measurement is for device "h100-sxm"/,
+    );
     writeFileSync(join(dir, 'bad.csv'), 'layer,batch,tokens,seconds\ndecoder,1,1,-1\n');
     const bad = await run('calibrate', 'bad.csv', '--device', 'rtx-3090', '--model', 'llama-2-7b');
     expect(bad.code).toBe(2);

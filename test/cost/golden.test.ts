@@ -41,7 +41,8 @@ describe('seed paper numbers', () => {
     // figure uses the nominal size, which is why the golden test uses 7e9.
     const llama = catalog.models.get('llama-2-7b');
     expect(llama).toBeDefined();
-    if (llama) expect(trainableStateBytes(totalParams(llama), TRAINING_ACCOUNTINGS['seed-12']) / GB).toBeCloseTo(80.861, 3);
+    if (llama)
+      expect(trainableStateBytes(totalParams(llama), TRAINING_ACCOUNTINGS['seed-12']) / GB).toBeCloseTo(80.861, 3);
     // Mixed precision with an fp32 master copy costs a third more.
     expect(trainableStateBytes(7e9, TRAINING_ACCOUNTINGS['mixed-16']) / GB).toBeCloseTo(112, 6);
   });
@@ -72,9 +73,16 @@ describe('seed paper numbers', () => {
     const model = catalog.models.get('gpt-6.7b');
     if (!model) throw new Error('gpt-6.7b');
     const base = inferenceMemory(model, { batch: 64, inputTokens: 512, outputTokens: 32 });
-    expect(inferenceMemory(model, { batch: 32, inputTokens: 512, outputTokens: 32 }).workBufferBytes).toBeCloseTo(base.workBufferBytes / 2, 0);
-    expect(inferenceMemory(model, { batch: 64, inputTokens: 512, outputTokens: 64 }).workBufferBytes).toBe(base.workBufferBytes);
-    expect(inferenceMemory(model, { batch: 64, inputTokens: 1024, outputTokens: 32 }).workBufferBytes).toBeGreaterThan(2 * base.workBufferBytes);
+    expect(inferenceMemory(model, { batch: 32, inputTokens: 512, outputTokens: 32 }).workBufferBytes).toBeCloseTo(
+      base.workBufferBytes / 2,
+      0,
+    );
+    expect(inferenceMemory(model, { batch: 64, inputTokens: 512, outputTokens: 64 }).workBufferBytes).toBe(
+      base.workBufferBytes,
+    );
+    expect(inferenceMemory(model, { batch: 64, inputTokens: 1024, outputTokens: 32 }).workBufferBytes).toBeGreaterThan(
+      2 * base.workBufferBytes,
+    );
   });
 
   it('2.3 s/token ± 15% for LLaMA-7B on an M1 Max streaming weights from flash', () => {
@@ -123,7 +131,7 @@ describe('cross-checks', () => {
     expect(edgeShardLayerMemory(catalog).pass).toBe(true);
     expect(edgeShardEmbeddingMemory(catalog).pass).toBe(true);
     // Read as decimal GB the figure would be 0.81, not 0.754.
-    expect(edgeShardLayerMemory(catalog).obtained * 2 ** 30 / 1e9).toBeCloseTo(0.8095, 3);
+    expect((edgeShardLayerMemory(catalog).obtained * 2 ** 30) / 1e9).toBeCloseTo(0.8095, 3);
   });
 
   it('every reproduction passes and reports its tolerance in its own unit', () => {

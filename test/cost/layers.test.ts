@@ -3,7 +3,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findProfile, loadCatalog } from '../../src/catalog/index.ts';
 import type { DeviceSpec } from '../../src/cost/device.ts';
-import { expectedExpertsTouched, layerTable, meanAttendedContext, rangeCost, rangeSeconds, rowWork } from '../../src/cost/layers.ts';
+import {
+  expectedExpertsTouched,
+  layerTable,
+  meanAttendedContext,
+  rangeCost,
+  rangeSeconds,
+  rowWork,
+} from '../../src/cost/layers.ts';
 import { kvBytesPerTokenPerLayer, totalParams, type ModelSpec } from '../../src/cost/model.ts';
 
 const catalog = loadCatalog();
@@ -31,7 +38,10 @@ describe('layerTable', () => {
     expect(t.totals.weightBytes).toBe(totalParams(llama) * 2);
     expect(t.totals.kvBytes).toBe(llama.layers * 128 * kvBytesPerTokenPerLayer(llama));
     expect(t.totals.memoryBytes).toBe(t.totals.weightBytes + t.totals.kvBytes);
-    expect(t.totals.seconds).toBeCloseTo(t.rows.reduce((s, r) => s + r.seconds, 0), 12);
+    expect(t.totals.seconds).toBeCloseTo(
+      t.rows.reduce((s, r) => s + r.seconds, 0),
+      12,
+    );
   });
 
   it('decode at batch 1 is memory-bound on a GPU and prefill of a long prompt is compute-bound', () => {
@@ -83,7 +93,10 @@ describe('layerTable', () => {
     const t = layerTable(llama, small, { batch: 1, tokens: 1, contextTokens: 1 });
     expect(t.streamsFromStorage).toBe(true);
     expect(t.rows[1].roofline.bound).toBe('storage');
-    expect(t.rows[1].seconds).toBeCloseTo(t.rows[1].weightBytes / rtx.storageReadBytesPerSecond + rtx.perCallOverheadSeconds, 9);
+    expect(t.rows[1].seconds).toBeCloseTo(
+      t.rows[1].weightBytes / rtx.storageReadBytesPerSecond + rtx.perCallOverheadSeconds,
+      9,
+    );
   });
 
   it('MoE layers read only the experts the tokens touch', () => {

@@ -46,7 +46,9 @@ function examplesOf(kind: string): Example[] {
   const dir = join(root, 'problems', kind);
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
   } catch {
     return [];
   }
@@ -76,14 +78,15 @@ const setTo = (m: Mutation, pattern: RegExp, ...values: (keyof typeof REPLACEMEN
   m.op === 'set' && values.includes(m.value) && pattern.test(pathText(m.path));
 const pathText = (p: Path): string => p.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('');
 
-const OPEN_FINDINGS: readonly OpenFinding[] = [
-];
+const OPEN_FINDINGS: readonly OpenFinding[] = [];
 
 const findingsOf = (kind: string): readonly OpenFinding[] => OPEN_FINDINGS.filter((f) => f.kind === kind);
 
 /** The mutant as JSON for a failure message (NaN and ±Infinity spelled out; long documents cut). */
 function show(mutant: unknown): string {
-  const text = JSON.stringify(mutant, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `<${v}>` : v));
+  const text = JSON.stringify(mutant, (_k, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? `<${v}>` : v,
+  );
   return text.length > 1500 ? `${text.slice(0, 1500)}… (${text.length} chars)` : text;
 }
 
@@ -110,7 +113,12 @@ function mutationArbitrary(examples: readonly Example[], skip: (m: Mutation) => 
       return ms[c % ms.length] === undefined ? null : { ex, m: ms[c % ms.length] };
     })
     .filter((x): x is { ex: Example; m: Mutation } => x !== null && !skip(x.m))
-    .map(({ ex, m }) => ({ ex, m, mutant: applyMutation(ex.doc, m), [fc.toStringMethod]: () => `${ex.file}: ${describeMutation(m)}` }));
+    .map(({ ex, m }) => ({
+      ex,
+      m,
+      mutant: applyMutation(ex.doc, m),
+      [fc.toStringMethod]: () => `${ex.file}: ${describeMutation(m)}`,
+    }));
 }
 
 /**
@@ -126,9 +134,17 @@ function checkParse(ex: Example, ms: readonly Mutation[], mutant: unknown): Pars
       throw new FuzzFailure(ex, ms, mutant, `threw ${name} (not an InputError)`);
     }
     const tolerated = findingsOf(ex.kind).some((f) => f.toleratedRule?.(error) === true);
-    const problems = inputErrorProblems(error, mutant, ms.flatMap(allowedWords)).filter((p) => !(tolerated && p.startsWith('rule')));
+    const problems = inputErrorProblems(error, mutant, ms.flatMap(allowedWords)).filter(
+      (p) => !(tolerated && p.startsWith('rule')),
+    );
     if (ms.length === 1) problems.push(...placementProblems(error, ms[0]));
-    if (problems.length > 0) throw new FuzzFailure(ex, ms, mutant, `InputError ${error.path}: ${JSON.stringify(error.rule)} — ${problems.join('; ')}`);
+    if (problems.length > 0)
+      throw new FuzzFailure(
+        ex,
+        ms,
+        mutant,
+        `InputError ${error.path}: ${JSON.stringify(error.rule)} — ${problems.join('; ')}`,
+      );
     return error;
   }
 }
@@ -150,7 +166,8 @@ function placementProblems(error: InputError, m: Mutation): string[] {
   return [];
 }
 
-const RUNTIME_ERROR = /Cannot read propert|Cannot set propert|is not a function|is not iterable|is not defined|Invalid array length|Maximum call stack|out of memory|\bundefined\b|\[object \w+\]/;
+const RUNTIME_ERROR =
+  /Cannot read propert|Cannot set propert|is not a function|is not iterable|is not defined|Invalid array length|Maximum call stack|out of memory|\bundefined\b|\[object \w+\]/;
 
 async function checkSolve(ex: Example, m: Mutation, mutant: unknown, parsed: ParsedProblem): Promise<void> {
   let report;
@@ -168,9 +185,12 @@ async function checkSolve(ex: Example, m: Mutation, mutant: unknown, parsed: Par
   if (!TERMINATIONS.includes(report.termination)) fail(`termination ${String(report.termination)}`);
   // Every method failing on a problem that passed its schema means the schema let bad input through.
   if (report.termination === 'error') fail('every method ended in error on an input the schema accepted');
-  for (const a of report.attempts) if (a.termination === 'error' && RUNTIME_ERROR.test(a.message ?? '')) fail(`${a.method} crashed: ${a.message}`);
-  for (const text of [report.summary, report.explanation]) if (text !== undefined && /(describe|explainInfeasible) failed:/.test(text)) fail(text);
-  if (report.solution !== null && !Number.isFinite(report.solution.objective)) fail(`objective ${report.solution.objective}`);
+  for (const a of report.attempts)
+    if (a.termination === 'error' && RUNTIME_ERROR.test(a.message ?? '')) fail(`${a.method} crashed: ${a.message}`);
+  for (const text of [report.summary, report.explanation])
+    if (text !== undefined && /(describe|explainInfeasible) failed:/.test(text)) fail(text);
+  if (report.solution !== null && !Number.isFinite(report.solution.objective))
+    fail(`objective ${report.solution.objective}`);
 }
 
 const kinds = listKinds();
@@ -249,7 +269,8 @@ describe.each(kinds)('fuzzed bad input: %s', (kind) => {
 
   it('through the CLI: exit 2, one line "edgeplan: $…: rule (in file)", no stack trace', async () => {
     // JSON cannot carry NaN or ±Infinity, so only mutants that survive JSON text are written out.
-    const jsonSafe = (m: Mutation): boolean => !(m.op === 'set' && (m.value === 'nan' || m.value === 'infinity' || m.value === 'minus-infinity'));
+    const jsonSafe = (m: Mutation): boolean =>
+      !(m.op === 'set' && (m.value === 'nan' || m.value === 'infinity' || m.value === 'minus-infinity'));
     const rejected = mutationArbitrary(pool, (m) => skip(m) || !jsonSafe(m))
       .map((x) => ({ ...x, outcome: checkParse(x.ex, [x.m], x.mutant) }))
       .filter((x): x is Mutant & { outcome: InputError } => x.outcome instanceof InputError);
@@ -262,7 +283,10 @@ describe.each(kinds)('fuzzed bad input: %s', (kind) => {
         const where = `${kind} ${ex.file}, ${describeMutation(m)}`;
         expect(result.code, where).toBe(2);
         expect(result.stdout, where).toBe('');
-        expect(result.stderr.split('\n').filter((l) => l !== ''), where).toEqual([`edgeplan: ${outcome.path}: ${oneLine(outcome.rule)} (in ${file})`]);
+        expect(
+          result.stderr.split('\n').filter((l) => l !== ''),
+          where,
+        ).toEqual([`edgeplan: ${outcome.path}: ${oneLine(outcome.rule)} (in ${file})`]);
       }),
       { numRuns: 4 },
     );
@@ -289,6 +313,11 @@ const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), cwd: root, env: {} });
+  const code = await main(argv, {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    cwd: root,
+    env: {},
+  });
   return { code, stdout, stderr };
 }

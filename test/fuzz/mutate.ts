@@ -161,7 +161,8 @@ export function parseJsonPath(path: string): Key[] | null {
   return keys;
 }
 
-const isPrefix = (a: readonly Key[], b: readonly Key[]): boolean => a.length <= b.length && a.every((k, i) => k === b[i]);
+const isPrefix = (a: readonly Key[], b: readonly Key[]): boolean =>
+  a.length <= b.length && a.every((k, i) => k === b[i]);
 
 /** How the error's path relates to the mutated location. */
 export type Relation = 'at' | 'above' | 'below' | 'elsewhere';
@@ -189,7 +190,8 @@ export function inputErrorProblems(error: InputError, mutant: unknown, allowed: 
     const exists = valueAt(mutant, keys) !== undefined;
     // A missing field is named under the object that lacks it; an index past the end of an
     // array (a list that is too short) is named too, but only under an array that is there.
-    const missingUnder = (isObject(parent) && typeof last === 'string') || (Array.isArray(parent) && typeof last === 'number');
+    const missingUnder =
+      (isObject(parent) && typeof last === 'string') || (Array.isArray(parent) && typeof last === 'number');
     if (!exists && !missingUnder) problems.push(`path ${error.path} names no location in the input`);
   }
   const rule = error.rule;
@@ -204,7 +206,8 @@ export function inputErrorProblems(error: InputError, mutant: unknown, allowed: 
       [/^Invalid input\.?$/i, '', "zod's bare 'Invalid input'"],
     ];
     for (const [re, word, what] of artefacts) {
-      if (re.test(rule) && !(word !== '' && allowed.includes(word))) problems.push(`rule contains ${what}: ${JSON.stringify(rule)}`);
+      if (re.test(rule) && !(word !== '' && allowed.includes(word)))
+        problems.push(`rule contains ${what}: ${JSON.stringify(rule)}`);
     }
     if (/\n/.test(rule)) problems.push(`rule spans several lines: ${JSON.stringify(rule)}`);
     if (/\bat \S+ \(?\S+:\d+:\d+\)?/.test(rule)) problems.push('rule carries a stack trace');

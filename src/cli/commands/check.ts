@@ -9,7 +9,9 @@ export const checkCommand: CliCommand = {
   register(program, context) {
     program
       .command('check')
-      .description('re-check a solution against its problem (exit 0 when feasible and any claimed objective holds, else 1)')
+      .description(
+        're-check a solution against its problem (exit 0 when feasible and any claimed objective holds, else 1)',
+      )
       .argument('<problem>', 'problem JSON file')
       .argument('<solution>', 'what `edgeplan solve --json` wrote, or a bare decision')
       .option('--json', 'print the JSON check report')

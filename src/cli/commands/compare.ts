@@ -21,9 +21,16 @@ export const compareCommand: CliCommand = {
   register(program, context) {
     program
       .command('compare')
-      .description('run every backend, the exact method (where it applies) and every baseline; each decision re-checked by evaluate')
+      .description(
+        'run every backend, the exact method (where it applies) and every baseline; each decision re-checked by evaluate',
+      )
       .argument('<problem>', 'problem JSON file')
-      .option('--time-limit <seconds>', 'time limit per method', positiveSeconds('--time-limit'), DEFAULT_COMPARE_TIME_LIMIT_SECONDS)
+      .option(
+        '--time-limit <seconds>',
+        'time limit per method',
+        positiveSeconds('--time-limit'),
+        DEFAULT_COMPARE_TIME_LIMIT_SECONDS,
+      )
       .option('--mip-gap <gap>', 'relative MIP gap (default 1e-6)', nonNegativeNumber('--mip-gap'))
       .option('--node-limit <n>', 'branch-and-bound node limit', positiveInteger('--node-limit'))
       .option('--backends <list>', 'only these backends, e.g. highs,glpk', backendList)

@@ -12,13 +12,18 @@ export const kindsCommand: CliCommand = {
       .action((flags: { json?: boolean }) => {
         const kinds = listKinds().map((kind) => {
           const f = getFormulation(kind);
-          const methods = [f.exact !== undefined ? 'exact' : null, f.compile !== undefined ? 'milp' : null].filter((m) => m !== null);
+          const methods = [f.exact !== undefined ? 'exact' : null, f.compile !== undefined ? 'milp' : null].filter(
+            (m) => m !== null,
+          );
           return { kind, title: f.title, methods, baselines: f.baselines.map((b) => b.name) };
         });
         context.io.stdout(
           flags.json === true
             ? `${JSON.stringify(kinds, null, 2)}\n`
-            : `${table(['kind', 'methods', 'title', 'baselines'], kinds.map((k) => [k.kind, k.methods.join(', '), k.title, k.baselines.join(', ') || '-']))}\n`,
+            : `${table(
+                ['kind', 'methods', 'title', 'baselines'],
+                kinds.map((k) => [k.kind, k.methods.join(', '), k.title, k.baselines.join(', ') || '-']),
+              )}\n`,
         );
         context.exit(EXIT.solved);
       });

@@ -37,7 +37,8 @@ function si(value: number, unit: string, digits = 3): string {
     [1e6, 'M'],
     [1e3, 'k'],
   ];
-  for (const [scale, p] of prefixes) if (Math.abs(value) >= scale) return `${Number((value / scale).toPrecision(digits))} ${p}${unit}`;
+  for (const [scale, p] of prefixes)
+    if (Math.abs(value) >= scale) return `${Number((value / scale).toPrecision(digits))} ${p}${unit}`;
   return `${Number(value.toPrecision(digits))} ${unit}`;
 }
 
@@ -78,7 +79,9 @@ export function resolveModelArg(value: string, cwd: string): ModelSpec {
 
 export function resolveDeviceArg(value: string, cwd: string): DeviceSpec {
   const { ref, file } = readRef(value, cwd);
-  return file === undefined ? resolveDevice(value, '--device') : inFile(file, () => resolveDevice(ref as DeviceRef, '$'));
+  return file === undefined
+    ? resolveDevice(value, '--device')
+    : inFile(file, () => resolveDevice(ref as DeviceRef, '$'));
 }
 
 interface ProfileFlags {
@@ -120,30 +123,58 @@ function sizesOnly(model: ModelSpec, w: Workload): Omit<LayerTable, 'deviceId'> 
   return { ...t, deviceId: null, profile: null, streamsFromStorage: false };
 }
 
-export function formatProfile(model: ModelSpec, device: DeviceSpec | undefined, t: LayerTable | ReturnType<typeof sizesOnly>): string {
+export function formatProfile(
+  model: ModelSpec,
+  device: DeviceSpec | undefined,
+  t: LayerTable | ReturnType<typeof sizesOnly>,
+): string {
   const w = t.workload;
   const lines: string[] = [];
   lines.push(`model      ${model.name} (${model.id}), ${model.dtype}, ${formatCount(t.totals.params)} parameters`);
-  if (device) lines.push(`device     ${device.name} (${device.id}): ${formatBytes(device.memoryBytes)} memory, ${formatRate(device.peakFlopsPerSecond * device.computeEfficiency, 'FLOP')} and ${formatRate(device.memoryBandwidthBytesPerSecond * device.bandwidthEfficiency, 'B')} effective`);
-  lines.push(`workload   batch ${w.batch} × ${w.tokens} new token${w.tokens === 1 ? '' : 's'}, ${w.contextTokens} token${w.contextTokens === 1 ? '' : 's'} of context, logits for ${w.logitsTokens} token${w.logitsTokens === 1 ? '' : 's'} per sequence`);
-  if (t.profile) lines.push(`profile    ${t.profile.id}: ${t.profile.applied ? 'used' : 'not used'} (${t.profile.reason})`);
+  if (device)
+    lines.push(
+      `device     ${device.name} (${device.id}): ${formatBytes(device.memoryBytes)} memory, ${formatRate(device.peakFlopsPerSecond * device.computeEfficiency, 'FLOP')} and ${formatRate(device.memoryBandwidthBytesPerSecond * device.bandwidthEfficiency, 'B')} effective`,
+    );
+  lines.push(
+    `workload   batch ${w.batch} × ${w.tokens} new token${w.tokens === 1 ? '' : 's'}, ${w.contextTokens} token${w.contextTokens === 1 ? '' : 's'} of context, logits for ${w.logitsTokens} token${w.logitsTokens === 1 ? '' : 's'} per sequence`,
+  );
+  if (t.profile)
+    lines.push(`profile    ${t.profile.id}: ${t.profile.applied ? 'used' : 'not used'} (${t.profile.reason})`);
   lines.push('');
   const header = ['layer', 'params', 'FLOPs', 'act. at cut', 'KV cache', 'memory'];
   if (device) header.push('time', 'bound');
   const rows = t.rows.map((r) => {
-    const cells = [rowLabel(r), formatCount(r.params), formatFlops(r.forwardFlops), formatBytes(r.activationBytes), formatBytes(r.kvBytes), formatBytes(r.memoryBytes)];
+    const cells = [
+      rowLabel(r),
+      formatCount(r.params),
+      formatFlops(r.forwardFlops),
+      formatBytes(r.activationBytes),
+      formatBytes(r.kvBytes),
+      formatBytes(r.memoryBytes),
+    ];
     if (device) cells.push(formatSeconds(r.seconds), boundLabel(r));
     return cells;
   });
-  const total = ['total', formatCount(t.totals.params), formatFlops(t.totals.forwardFlops), '', formatBytes(t.totals.kvBytes), formatBytes(t.totals.memoryBytes)];
+  const total = [
+    'total',
+    formatCount(t.totals.params),
+    formatFlops(t.totals.forwardFlops),
+    '',
+    formatBytes(t.totals.kvBytes),
+    formatBytes(t.totals.memoryBytes),
+  ];
   if (device) total.push(formatSeconds(t.totals.seconds), '');
   lines.push(table(header, [...rows, total]));
   if (device) {
     lines.push('');
     const fits = t.totals.memoryBytes <= device.memoryBytes;
-    lines.push(`memory     ${formatBytes(t.totals.memoryBytes)} of ${formatBytes(device.memoryBytes)}: ${fits ? 'fits' : 'does NOT fit — weights stream from storage every pass'}`);
+    lines.push(
+      `memory     ${formatBytes(t.totals.memoryBytes)} of ${formatBytes(device.memoryBytes)}: ${fits ? 'fits' : 'does NOT fit — weights stream from storage every pass'}`,
+    );
     const tokensOut = w.batch * w.logitsTokens;
-    lines.push(`throughput ${Number((tokensOut / t.totals.seconds).toPrecision(4))} tokens/s at ${formatSeconds(t.totals.seconds)} per pass (${tokensOut} token${tokensOut === 1 ? '' : 's'} out per pass)`);
+    lines.push(
+      `throughput ${Number((tokensOut / t.totals.seconds).toPrecision(4))} tokens/s at ${formatSeconds(t.totals.seconds)} per pass (${tokensOut} token${tokensOut === 1 ? '' : 's'} out per pass)`,
+    );
   } else lines.push('', 'pass --device to see times on a device');
   return `${lines.join('\n')}\n`;
 }
@@ -152,29 +183,54 @@ export const profileCommand: CliCommand = {
   register(program: Command, context) {
     program
       .command('profile')
-      .description('print the per-layer table the solvers see: params, FLOPs, activation and KV bytes, memory, time on a device')
+      .description(
+        'print the per-layer table the solvers see: params, FLOPs, activation and KV bytes, memory, time on a device',
+      )
       .argument('<model>', 'catalog model id, or a JSON file with an inline model')
-      .option('--device <device>', 'catalog device id, or a JSON file with an inline device (e.g. from `edgeplan calibrate`)')
+      .option(
+        '--device <device>',
+        'catalog device id, or a JSON file with an inline device (e.g. from `edgeplan calibrate`)',
+      )
       .option('--batch <n>', 'sequences per pass', positiveInteger('--batch'), 1)
-      .option('--seq <n>', 'new tokens per sequence in this pass (prompt length for prefill; 1 for a decode step)', positiveInteger('--seq'), 1)
+      .option(
+        '--seq <n>',
+        'new tokens per sequence in this pass (prompt length for prefill; 1 for a decode step)',
+        positiveInteger('--seq'),
+        1,
+      )
       .option('--context <n>', 'tokens in the KV cache after the pass (default: --seq)', positiveInteger('--context'))
-      .option('--logits <n>', 'tokens per sequence whose logits the head computes (default: --seq)', positiveInteger('--logits'))
-      .option('--dtype <dtype>', `number format of weights, activations and KV (${DTYPES.join(', ')}; default: the model's)`, dtypeOption)
+      .option(
+        '--logits <n>',
+        'tokens per sequence whose logits the head computes (default: --seq)',
+        positiveInteger('--logits'),
+      )
+      .option(
+        '--dtype <dtype>',
+        `number format of weights, activations and KV (${DTYPES.join(', ')}; default: the model's)`,
+        dtypeOption,
+      )
       .option('--json', 'print the table as JSON (SI units)')
       .action((modelArg: string, flags: ProfileFlags) => {
         const { io } = context;
         const resolved = resolveModelArg(modelArg, io.cwd);
         const model: ModelSpec = flags.dtype ? { ...resolved, dtype: flags.dtype } : resolved;
         const contextTokens = flags.context ?? flags.seq;
-        if (contextTokens < flags.seq) throw new UsageError(`--context (${contextTokens}) must be at least --seq (${flags.seq})`);
-        if (flags.logits !== undefined && flags.logits > flags.seq) throw new UsageError(`--logits (${flags.logits}) must not exceed --seq (${flags.seq})`);
+        if (contextTokens < flags.seq)
+          throw new UsageError(`--context (${contextTokens}) must be at least --seq (${flags.seq})`);
+        if (flags.logits !== undefined && flags.logits > flags.seq)
+          throw new UsageError(`--logits (${flags.logits}) must not exceed --seq (${flags.seq})`);
         const workload: Workload = { batch: flags.batch, tokens: flags.seq, contextTokens, logitsTokens: flags.logits };
         // Validate the workload's arithmetic once (e.g. the head's work) before printing anything.
         rowWork(model, 'head', model.layers + 1, workload);
         const device = flags.device !== undefined ? resolveDeviceArg(flags.device, io.cwd) : undefined;
-        const t = device ? layerTable(model, device, workload, { profile: findProfile(model.id, device.id) }) : sizesOnly(model, workload);
+        const t = device
+          ? layerTable(model, device, workload, { profile: findProfile(model.id, device.id) })
+          : sizesOnly(model, workload);
         if (flags.json === true) {
-          const base = { model: { id: model.id, name: model.name, dtype: model.dtype }, device: device ? { id: device.id, name: device.name, memoryBytes: device.memoryBytes } : null };
+          const base = {
+            model: { id: model.id, name: model.name, dtype: model.dtype },
+            device: device ? { id: device.id, name: device.name, memoryBytes: device.memoryBytes } : null,
+          };
           // Without a device there are no times: drop them rather than print the ideal device's.
           const out = device
             ? { ...base, ...t }
@@ -182,7 +238,13 @@ export const profileCommand: CliCommand = {
                 ...base,
                 workload: t.workload,
                 rows: t.rows.map(({ seconds: _s, timeSource: _t, roofline: _r, ...sizes }) => sizes),
-                totals: { params: t.totals.params, weightBytes: t.totals.weightBytes, forwardFlops: t.totals.forwardFlops, kvBytes: t.totals.kvBytes, memoryBytes: t.totals.memoryBytes },
+                totals: {
+                  params: t.totals.params,
+                  weightBytes: t.totals.weightBytes,
+                  forwardFlops: t.totals.forwardFlops,
+                  kvBytes: t.totals.kvBytes,
+                  memoryBytes: t.totals.memoryBytes,
+                },
               };
           io.stdout(`${JSON.stringify(out, null, 2)}\n`);
         } else io.stdout(formatProfile(model, device, t));

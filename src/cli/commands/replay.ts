@@ -21,7 +21,10 @@ interface ReplayFlags {
 function policyList(value: string): ReplayPolicyName[] {
   return value.split(',').map((part) => {
     const match = REPLAY_POLICIES.find((p) => p === part.trim());
-    if (match === undefined) throw new UsageError(`--policies: expected a comma-separated list of ${REPLAY_POLICIES.join(', ')}, got "${part.trim()}"`);
+    if (match === undefined)
+      throw new UsageError(
+        `--policies: expected a comma-separated list of ${REPLAY_POLICIES.join(', ')}, got "${part.trim()}"`,
+      );
     return match;
   });
 }
@@ -36,13 +39,20 @@ function formatReplay(report: ReplayReport): string {
   const latency = report.objective !== 'hit-ratio';
   const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
   const ms = (x: number): string => `${(x * 1000).toFixed(3)} ms`;
-  const source = report.seed !== null ? ` drawn from the problem's request model (seed ${report.seed})` : ' from the trace file';
-  const lines = [`${report.requests} requests${source}; the problem optimises ${latency ? 'mean serve latency' : 'hit ratio'}`];
+  const source =
+    report.seed !== null ? ` drawn from the problem's request model (seed ${report.seed})` : ' from the trace file';
+  const lines = [
+    `${report.requests} requests${source}; the problem optimises ${latency ? 'mean serve latency' : 'hit ratio'}`,
+  ];
   if (report.optimumObjective !== null && report.optimumExpectedHitRatio !== null) {
     const value = latency ? `expected latency ${ms(report.optimumObjective)}, ` : '';
-    lines.push(`offline optimum: ${value}expected hit ratio ${pct(report.optimumExpectedHitRatio)} (${report.optimumTermination})`);
+    lines.push(
+      `offline optimum: ${value}expected hit ratio ${pct(report.optimumExpectedHitRatio)} (${report.optimumTermination})`,
+    );
   }
-  const header = latency ? 'mean latency  hit ratio  fetches   per window (latency, ms)' : 'hit ratio  fetches   per window (hit ratio, %)';
+  const header = latency
+    ? 'mean latency  hit ratio  fetches   per window (latency, ms)'
+    : 'hit ratio  fetches   per window (hit ratio, %)';
   lines.push('', `${'policy'.padEnd(28)}${header}`);
   for (const r of report.results) {
     const windows = r.windows
@@ -61,7 +71,9 @@ export const replayCommand: CliCommand = {
   register(program, context) {
     program
       .command('replay')
-      .description('replay a request trace against online cache policies (LRU, least age of context), the offline Belady reference and the static optimum (model-caching)')
+      .description(
+        'replay a request trace against online cache policies (LRU, least age of context), the offline Belady reference and the static optimum (model-caching)',
+      )
       .argument('<problem>', 'model-caching problem JSON file')
       .option('--trace <file>', 'request trace JSON: [{ "user": id, "model": id }, …]; default: drawn from the problem')
       .option('--requests <n>', 'requests to draw when no trace is given', positiveInteger('--requests'), 10_000)

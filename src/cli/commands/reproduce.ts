@@ -13,7 +13,9 @@ export const reproduceCommand: CliCommand = {
   register(program, context) {
     program
       .command('reproduce')
-      .description("regenerate the seed paper's numbers and figure shapes, Leviathan et al.'s Table 1 and the EdgeShard comparison; exit 1 if one misses its tolerance")
+      .description(
+        "regenerate the seed paper's numbers and figure shapes, Leviathan et al.'s Table 1 and the EdgeShard comparison; exit 1 if one misses its tolerance",
+      )
       .argument('[name]', 'one reproduction, or all', 'all')
       .option('--out <dir>', 'directory for reproduce.json, reproduce.md and the SVG plots', 'bench-out')
       .option('--html', 'also write reproduce.html, one self-contained report with the tables and plots')
@@ -21,7 +23,8 @@ export const reproduceCommand: CliCommand = {
       .action(async (name: string, flags: ReproduceFlags) => {
         const { io } = context;
         // Loaded on use: the reproductions pull in several families and vega, which other commands never need.
-        const { reproduceText, writeReproduceOutputs, runReproduction, selectReproductions } = await loadReproduceTools();
+        const { reproduceText, writeReproduceOutputs, runReproduction, selectReproductions } =
+          await loadReproduceTools();
         const selected = selectReproductions(name);
         const outcomes: ReproductionOutcome[] = [];
         for (const r of selected) {

@@ -6,7 +6,7 @@ export const schemaCommand: CliCommand = {
   register(program, context) {
     program
       .command('schema')
-      .description('print the JSON Schema of a kind\'s problem file (all kinds when none is given)')
+      .description("print the JSON Schema of a kind's problem file (all kinds when none is given)")
       .argument('[kind]', 'problem kind (see `edgeplan kinds`)')
       .action((kind: string | undefined) => {
         context.io.stdout(`${JSON.stringify(schema(kind), null, 2)}\n`);

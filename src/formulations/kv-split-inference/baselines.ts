@@ -109,14 +109,23 @@ function fixedBaseline(name: string, description: string, make: (p: KvProblem) =
 export const kvBaselines: readonly KvBaseline[] = [
   {
     name: 'neurosurgeon-repaired',
-    description: 'Neurosurgeon (Kang et al. 2017): each user picks its own latency-optimal cut as if alone on the server; then the server user with the most server KV moves one allowed cut deeper until the joint decision is feasible',
+    description:
+      'Neurosurgeon (Kang et al. 2017): each user picks its own latency-optimal cut as if alone on the server; then the server user with the most server KV moves one allowed cut deeper until the joint decision is feasible',
     run: neurosurgeonRepaired,
     whyNoDecision: (problem) =>
       selfishCuts(problem).some((c) => c === null)
         ? 'some user has no cut allowed on its own (device memory, TTFT or SLO)'
         : 'moving cuts onto the devices could not make the joint decision feasible',
   },
-  fixedBaseline('fixed-quarter', 'SplitLoRA-style fixed split: the first quarter of the layers on every device, the rest on the server', fixedQuarter),
+  fixedBaseline(
+    'fixed-quarter',
+    'SplitLoRA-style fixed split: the first quarter of the layers on every device, the rest on the server',
+    fixedQuarter,
+  ),
   fixedBaseline('all-server', 'everything on the edge server (cut 0 for every user)', allServer),
-  fixedBaseline('all-device-where-fits', 'users whose device holds the whole model resident run it locally; all others are served entirely by the server', allDeviceWhereFits),
+  fixedBaseline(
+    'all-device-where-fits',
+    'users whose device holds the whole model resident run it locally; all others are served entirely by the server',
+    allDeviceWhereFits,
+  ),
 ];

@@ -114,7 +114,10 @@ function prefillWorkload(promptTokens: number): Workload {
  * every layer, so they do not grow with the number of server layers. The server sizes them for
  * the longest prompt among the users it serves.
  */
-export function serverWorkspaceBytes(problem: Pick<KvProblem, 'model' | 'prefillBatchSequences'>, promptTokens: number): number {
+export function serverWorkspaceBytes(
+  problem: Pick<KvProblem, 'model' | 'prefillBatchSequences'>,
+  promptTokens: number,
+): number {
   return inferenceWorkBufferBytes(problem.model, problem.prefillBatchSequences, promptTokens);
 }
 
@@ -138,7 +141,9 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
   const decodeResident = layerTable(model, user.device, decodeWorkload(context), { residentBytes: 0 }).rows;
   const decodeStreamed = layerTable(model, user.device, decodeWorkload(context), { residentBytes: Infinity }).rows;
   const prefillResident = layerTable(model, user.device, prefillWorkload(user.promptTokens), { residentBytes: 0 }).rows;
-  const prefillStreamed = layerTable(model, user.device, prefillWorkload(user.promptTokens), { residentBytes: Infinity }).rows;
+  const prefillStreamed = layerTable(model, user.device, prefillWorkload(user.promptTokens), {
+    residentBytes: Infinity,
+  }).rows;
   const kvPerLayerBytes = decodeResident[1].kvBytes;
   const costs: UserCutCost[] = [];
   let residentBytes = decodeResident[0].memoryBytes;
@@ -169,7 +174,8 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
     const down = c < L ? downlinkSeconds(user.link, problem.tokenBytes) : 0;
     let ttftSeconds = devicePrefillSeconds;
     if (c < L) {
-      const promptUpBytes = c === 0 ? user.promptTokens * problem.tokenBytes : user.promptTokens * activationBytesPerToken(model);
+      const promptUpBytes =
+        c === 0 ? user.promptTokens * problem.tokenBytes : user.promptTokens * activationBytesPerToken(model);
       const serverRowsUsed: number[] = c === 0 ? [0] : [];
       for (let l = c + 1; l <= L + 1; l++) serverRowsUsed.push(l);
       ttftSeconds += uplinkSeconds(user.link, promptUpBytes) + sumSeconds(serverPrefill.rows, serverRowsUsed) + down;
@@ -259,7 +265,18 @@ function serverRows(problem: KvProblem): ServerRow[] {
   const h = perUser('head', L + 1);
   const headRead = rowWork(model, 'head', L + 1, decodeWorkload(1)).weightBytes;
   // Threshold L, not L + 1: a user at cut L samples its tokens on its own device.
-  rows.push({ kind: 'head', index: L + 1, threshold: L, calls: 1, residentBytes: headResident, readBytes: headRead, adapterBytes: none, adapterFlopsPerToken: none, userFlops: h.flops, userTrafficBytes: h.traffic });
+  rows.push({
+    kind: 'head',
+    index: L + 1,
+    threshold: L,
+    calls: 1,
+    residentBytes: headResident,
+    readBytes: headRead,
+    adapterBytes: none,
+    adapterFlopsPerToken: none,
+    userFlops: h.flops,
+    userTrafficBytes: h.traffic,
+  });
   return rows;
 }
 
@@ -268,7 +285,13 @@ const cache = new WeakMap<KvProblem, KvTables>();
 export function kvTables(problem: KvProblem): KvTables {
   const hit = cache.get(problem);
   if (hit) return hit;
-  const users = problem.users.map((user, u) => userCutCosts(problem, u, layerTable(problem.model, problem.server, prefillWorkload(user.promptTokens), { residentBytes: 0 })));
+  const users = problem.users.map((user, u) =>
+    userCutCosts(
+      problem,
+      u,
+      layerTable(problem.model, problem.server, prefillWorkload(user.promptTokens), { residentBytes: 0 }),
+    ),
+  );
   const rows = serverRows(problem);
   const partial = {
     layers: problem.model.layers,
@@ -281,7 +304,11 @@ export function kvTables(problem: KvProblem): KvTables {
     perCallOverheadSeconds: problem.server.perCallOverheadSeconds,
   };
   const allAtZero = problem.users.map(() => 0);
-  const worst = serverStateOf(problem, { ...partial, maxStepSeconds: 0, maxRowSeconds: [], unservedPenaltySeconds: 0 }, allAtZero);
+  const worst = serverStateOf(
+    problem,
+    { ...partial, maxStepSeconds: 0, maxRowSeconds: [], unservedPenaltySeconds: 0 },
+    allAtZero,
+  );
   const maxFixed = users.map((costs) => Math.max(...costs.map((k) => k.fixedSeconds)));
   const latencyBound =
     problem.objective === 'max'
@@ -371,7 +398,10 @@ export function serverStateOf(problem: KvProblem, tables: KvTables, cuts: readon
       continue;
     }
     weightBytes += row.residentBytes;
-    rowSeconds.push(Math.max(flops / tables.computeFlopsPerSecond, traffic / tables.bandwidthBytesPerSecond) + row.calls * tables.perCallOverheadSeconds);
+    rowSeconds.push(
+      Math.max(flops / tables.computeFlopsPerSecond, traffic / tables.bandwidthBytesPerSecond) +
+        row.calls * tables.perCallOverheadSeconds,
+    );
   }
   const stepSeconds = rowSeconds.reduce((s, t) => s + t, 0);
   return {
@@ -395,7 +425,11 @@ export function userLatencySeconds(tables: KvTables, u: number, c: number, stepS
 }
 
 /** Latency objective plus the admission penalty, from per-user latencies (null: not served). */
-export function objectiveOf(problem: KvProblem, tables: KvTables, latencies: readonly (number | null)[]): { latencyObjective: number; unserved: number; objective: number } {
+export function objectiveOf(
+  problem: KvProblem,
+  tables: KvTables,
+  latencies: readonly (number | null)[],
+): { latencyObjective: number; unserved: number; objective: number } {
   let latencyObjective = 0;
   let unserved = 0;
   for (const t of latencies) {
@@ -453,12 +487,15 @@ export function assess(problem: KvProblem, tables: KvTables, cuts: readonly (num
   });
   const state = serverStateOf(problem, tables, valid);
   if (!withinLimit(state.memoryBytes, tables.serverMemoryBytes))
-    reasons.push(`the server needs ${gb(state.memoryBytes)}, the ${problem.server.name} has ${gb(tables.serverMemoryBytes)}`);
+    reasons.push(
+      `the server needs ${gb(state.memoryBytes)}, the ${problem.server.name} has ${gb(tables.serverMemoryBytes)}`,
+    );
   const latencies = valid.map((c, u) => {
     if (c === null) return null;
     const t = userLatencySeconds(tables, u, c, state.stepSeconds);
     const slo = problem.users[u].latencySloSeconds;
-    if (slo !== null && !withinLimit(t, slo)) reasons.push(`${problem.users[u].name}'s per-token latency ${ms(t)} exceeds its SLO of ${ms(slo)}`);
+    if (slo !== null && !withinLimit(t, slo))
+      reasons.push(`${problem.users[u].name}'s per-token latency ${ms(t)} exceeds its SLO of ${ms(slo)}`);
     return t;
   });
   return { feasible: reasons.length === 0, objective: objectiveOf(problem, tables, latencies).objective, reasons };

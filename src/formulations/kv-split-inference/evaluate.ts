@@ -82,10 +82,22 @@ interface ServerLoad {
 function serverLoad(problem: KvProblem, tables: KvTables, cuts: readonly (number | null)[]): ServerLoad {
   const L = tables.layers;
   const server = cuts.flatMap((c, u) => (c !== null && c < L ? [{ u, c }] : []));
-  if (server.length === 0) return { layers: [], head: false, stepSeconds: 0, weightBytes: 0, adapterBytes: 0, adapterLayers: problem.variants.map(() => 0), kvBytes: 0, workspaceBytes: 0 };
+  if (server.length === 0)
+    return {
+      layers: [],
+      head: false,
+      stepSeconds: 0,
+      weightBytes: 0,
+      adapterBytes: 0,
+      adapterLayers: problem.variants.map(() => 0),
+      kvBytes: 0,
+      workspaceBytes: 0,
+    };
   const lowest = Math.min(...server.map((s) => s.c));
   const layers = Array.from({ length: L - lowest }, (_, i) => lowest + 1 + i);
-  const lowestOfVariant = problem.variants.map((_, v) => Math.min(L, ...server.filter((s) => problem.users[s.u].variant === v).map((s) => s.c)));
+  const lowestOfVariant = problem.variants.map((_, v) =>
+    Math.min(L, ...server.filter((s) => problem.users[s.u].variant === v).map((s) => s.c)),
+  );
   const compute = tables.computeFlopsPerSecond;
   const bandwidth = tables.bandwidthBytesPerSecond;
   let stepSeconds = 0;
@@ -117,7 +129,9 @@ function serverLoad(problem: KvProblem, tables: KvTables, cuts: readonly (number
   }
   const kvBytes = server.reduce((sum, s) => sum + tables.users[s.u][s.c].serverKvBytes, 0);
   const workspaceBytes = Math.max(...server.map((s) => tables.workspaceBytes[s.u]));
-  const adapterLayers = lowestOfVariant.map((low, v) => (tables.rows.some((r) => r.kind === 'decoder' && r.adapterBytes[v] > 0) ? L - low : 0));
+  const adapterLayers = lowestOfVariant.map((low, v) =>
+    tables.rows.some((r) => r.kind === 'decoder' && r.adapterBytes[v] > 0) ? L - low : 0,
+  );
   return { layers, head: true, stepSeconds, weightBytes, adapterBytes, adapterLayers, kvBytes, workspaceBytes };
 }
 
@@ -126,14 +140,21 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
   const L = tables.layers;
   const violations: Violation[] = [];
   if (decision.cuts.length !== problem.users.length) {
-    violations.push({ constraint: 'cuts', message: `the decision gives ${decision.cuts.length} cuts for ${problem.users.length} users` });
+    violations.push({
+      constraint: 'cuts',
+      message: `the decision gives ${decision.cuts.length} cuts for ${problem.users.length} users`,
+    });
   }
   // Out-of-range cuts are reported and then treated as "not served" so the rest can be checked.
   const cuts = problem.users.map((user, u): number | null => {
     const c = decision.cuts[u];
     if (c === undefined) return null;
     if (c === null) {
-      if (!problem.admission) violations.push({ constraint: `users[${u}].served`, message: `${user.name} is not served, but admission is off (every user must be served)` });
+      if (!problem.admission)
+        violations.push({
+          constraint: `users[${u}].served`,
+          message: `${user.name} is not served, but admission is off (every user must be served)`,
+        });
       return null;
     }
     if (!Number.isInteger(c) || c < 0 || c > L) {
@@ -151,8 +172,20 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
     if (c === null) {
       unservedUsers.push(user.name);
       users.push({
-        user: user.name, cut: null, deviceLayers: 0, served: false, usesServer: false, deviceSeconds: 0, uplinkSeconds: 0, serverStepSeconds: 0,
-        downlinkSeconds: 0, latencySeconds: null, ttftSeconds: null, deviceMemoryBytes: 0, deviceStreamsWeights: false, serverKvBytes: 0,
+        user: user.name,
+        cut: null,
+        deviceLayers: 0,
+        served: false,
+        usesServer: false,
+        deviceSeconds: 0,
+        uplinkSeconds: 0,
+        serverStepSeconds: 0,
+        downlinkSeconds: 0,
+        latencySeconds: null,
+        ttftSeconds: null,
+        deviceMemoryBytes: 0,
+        deviceStreamsWeights: false,
+        serverKvBytes: 0,
       });
       return;
     }
@@ -162,15 +195,31 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
     const latency = k.deviceSeconds + k.uplinkSeconds + serverSeconds + k.downlinkSeconds;
     latencyObjective = problem.objective === 'max' ? Math.max(latencyObjective, latency) : latencyObjective + latency;
     if (k.deviceStreams && !problem.deviceWeightStreaming) {
-      violations.push({ constraint: `users[${u}].device-memory`, message: `${user.name} needs ${gb(k.deviceResidentBytes)} on its device for ${c} layers, the ${user.device.name} has ${gb(user.device.memoryBytes)} and streaming is off`, excess: k.deviceResidentBytes - user.device.memoryBytes });
+      violations.push({
+        constraint: `users[${u}].device-memory`,
+        message: `${user.name} needs ${gb(k.deviceResidentBytes)} on its device for ${c} layers, the ${user.device.name} has ${gb(user.device.memoryBytes)} and streaming is off`,
+        excess: k.deviceResidentBytes - user.device.memoryBytes,
+      });
     } else if (!withinLimit(k.deviceNeedBytes, user.device.memoryBytes)) {
-      violations.push({ constraint: `users[${u}].device-memory`, message: `${user.name} needs ${gb(k.deviceNeedBytes)} on its device for ${c} layers (KV cache plus one streamed layer), the ${user.device.name} has ${gb(user.device.memoryBytes)}`, excess: excessOver(k.deviceNeedBytes, user.device.memoryBytes) });
+      violations.push({
+        constraint: `users[${u}].device-memory`,
+        message: `${user.name} needs ${gb(k.deviceNeedBytes)} on its device for ${c} layers (KV cache plus one streamed layer), the ${user.device.name} has ${gb(user.device.memoryBytes)}`,
+        excess: excessOver(k.deviceNeedBytes, user.device.memoryBytes),
+      });
     }
     if (user.ttftSloSeconds !== null && !withinLimit(k.ttftSeconds, user.ttftSloSeconds)) {
-      violations.push({ constraint: `users[${u}].ttft-slo`, message: `${user.name}'s time to first token is ${ms(k.ttftSeconds)}, its limit is ${ms(user.ttftSloSeconds)}`, excess: excessOver(k.ttftSeconds, user.ttftSloSeconds) });
+      violations.push({
+        constraint: `users[${u}].ttft-slo`,
+        message: `${user.name}'s time to first token is ${ms(k.ttftSeconds)}, its limit is ${ms(user.ttftSloSeconds)}`,
+        excess: excessOver(k.ttftSeconds, user.ttftSloSeconds),
+      });
     }
     if (user.latencySloSeconds !== null && !withinLimit(latency, user.latencySloSeconds)) {
-      violations.push({ constraint: `users[${u}].latency-slo`, message: `${user.name}'s per-token latency is ${ms(latency)}, its SLO is ${ms(user.latencySloSeconds)}`, excess: excessOver(latency, user.latencySloSeconds) });
+      violations.push({
+        constraint: `users[${u}].latency-slo`,
+        message: `${user.name}'s per-token latency is ${ms(latency)}, its SLO is ${ms(user.latencySloSeconds)}`,
+        excess: excessOver(latency, user.latencySloSeconds),
+      });
     }
     users.push({
       user: user.name,

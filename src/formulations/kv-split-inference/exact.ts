@@ -21,7 +21,16 @@
  */
 import { withinLimit } from '../tolerance.ts';
 import type { ExactContext, ExactResult } from '../types.ts';
-import { assess, cutAllowed, kvTables, NO_RELAXATION, serverStateOf, userLatencySeconds, type ConstraintGroup, type KvTables } from './cost.ts';
+import {
+  assess,
+  cutAllowed,
+  kvTables,
+  NO_RELAXATION,
+  serverStateOf,
+  userLatencySeconds,
+  type ConstraintGroup,
+  type KvTables,
+} from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 
 interface Probe {
@@ -32,7 +41,12 @@ interface Probe {
 
 /** Cuts each user may use on its own (with the given constraint groups switched off), largest first. */
 export function allowedDescending(tables: KvTables, relaxed: ReadonlySet<ConstraintGroup> = NO_RELAXATION): number[][] {
-  return tables.users.map((costs) => costs.filter((k) => cutAllowed(k, relaxed)).map((k) => k.cut).reverse());
+  return tables.users.map((costs) =>
+    costs
+      .filter((k) => cutAllowed(k, relaxed))
+      .map((k) => k.cut)
+      .reverse(),
+  );
 }
 
 /**
@@ -84,14 +98,22 @@ function probe(
 }
 
 /** Users served by the exact method: all, or under admission those that can be served at all. */
-function activeUsers(problem: KvProblem, tables: KvTables, allowed: readonly number[][]): { active: boolean[]; reason: string | null } {
+function activeUsers(
+  problem: KvProblem,
+  tables: KvTables,
+  allowed: readonly number[][],
+): { active: boolean[]; reason: string | null } {
   if (!problem.admission) return { active: problem.users.map(() => true), reason: null };
   const active = allowed.map((a) => a.length > 0);
   // Admission maximises the number served first. Users with no allowed cut can never be served;
   // if all the others fit together, that count is the maximum and only latency is left to optimise.
   const all = probe(problem, tables, allowed, active, Infinity, false);
   if (all === null)
-    return { active, reason: 'under admission the servable users do not all fit on the server together, so choosing whom to serve is a knapsack; the MILP solves it' };
+    return {
+      active,
+      reason:
+        'under admission the servable users do not all fit on the server together, so choosing whom to serve is a knapsack; the MILP solves it',
+    };
   return { active, reason: null };
 }
 
@@ -109,10 +131,23 @@ export function exactNotApplicable(problem: KvProblem): string | null {
 export function feasibleWithout(problem: KvProblem, relaxed: ReadonlySet<ConstraintGroup>): (number | null)[] | null {
   const tables = kvTables(problem);
   const allowed = allowedDescending(tables, relaxed);
-  return probe(problem, tables, allowed, problem.users.map(() => true), Infinity, false, relaxed)?.cuts ?? null;
+  return (
+    probe(
+      problem,
+      tables,
+      allowed,
+      problem.users.map(() => true),
+      Infinity,
+      false,
+      relaxed,
+    )?.cuts ?? null
+  );
 }
 
-export async function solveKvExact(problem: KvProblem, context: ExactContext<KvDecision>): Promise<ExactResult<KvDecision>> {
+export async function solveKvExact(
+  problem: KvProblem,
+  context: ExactContext<KvDecision>,
+): Promise<ExactResult<KvDecision>> {
   const reason = exactNotApplicable(problem);
   if (reason !== null) return { termination: 'error', decision: null, message: reason };
   const started = performance.now();
@@ -122,7 +157,8 @@ export async function solveKvExact(problem: KvProblem, context: ExactContext<KvD
   // Any feasible decision bounds the optimum; starting the descent at the incumbent's objective
   // (valued with the cost tables, non-strict so that the probe succeeds) skips the steps above it.
   const start = context.incumbent ?? null;
-  const startAssessment = start !== null && start.cuts.every((c) => c !== null) ? assess(problem, tables, start.cuts) : null;
+  const startAssessment =
+    start !== null && start.cuts.every((c) => c !== null) ? assess(problem, tables, start.cuts) : null;
   const startBound = startAssessment?.feasible === true ? startAssessment.objective : Infinity;
   let best = probe(problem, tables, allowed, active, startBound, false);
   let probes = 1;
@@ -130,11 +166,22 @@ export async function solveKvExact(problem: KvProblem, context: ExactContext<KvD
     best = probe(problem, tables, allowed, active, Infinity, false);
     probes++;
   }
-  if (best === null) return { termination: 'infeasible', decision: null, message: 'no assignment of cuts satisfies device memory, server memory and the SLOs', details: { probes } };
+  if (best === null)
+    return {
+      termination: 'infeasible',
+      decision: null,
+      message: 'no assignment of cuts satisfies device memory, server memory and the SLOs',
+      details: { probes },
+    };
   let rounds = best.rounds;
   for (;;) {
     if (context.timeLimitSeconds !== undefined && (performance.now() - started) / 1000 > context.timeLimitSeconds) {
-      return { termination: 'time_limit', decision: { cuts: best.cuts }, message: 'time limit reached during the descent', details: { probes, rounds } };
+      return {
+        termination: 'time_limit',
+        decision: { cuts: best.cuts },
+        message: 'time limit reached during the descent',
+        details: { probes, rounds },
+      };
     }
     const next = probe(problem, tables, allowed, active, best.maxLatencySeconds, true);
     probes++;
@@ -150,6 +197,11 @@ export async function solveKvExact(problem: KvProblem, context: ExactContext<KvD
     termination: 'optimal',
     decision,
     bound: objective,
-    details: { probes, fixedPointRounds: rounds, serverStepSeconds: state.stepSeconds, timeSeconds: (performance.now() - started) / 1000 },
+    details: {
+      probes,
+      fixedPointRounds: rounds,
+      serverStepSeconds: state.stepSeconds,
+      timeSeconds: (performance.now() - started) / 1000,
+    },
   };
 }

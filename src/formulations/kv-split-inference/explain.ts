@@ -12,7 +12,17 @@ import { uplinkSeconds } from '../../cost/link.ts';
 import { activationBytesPerToken } from '../../cost/model.ts';
 import { withinLimit } from '../tolerance.ts';
 import type { Evaluation } from '../types.ts';
-import { cutAllowed, gb, kvTables, ms, NO_RELAXATION, serverStateOf, userLatencySeconds, type ConstraintGroup, type KvTables } from './cost.ts';
+import {
+  cutAllowed,
+  gb,
+  kvTables,
+  ms,
+  NO_RELAXATION,
+  serverStateOf,
+  userLatencySeconds,
+  type ConstraintGroup,
+  type KvTables,
+} from './cost.ts';
 import type { KvBreakdown, KvUserBreakdown } from './evaluate.ts';
 import { allowedDescending, feasibleWithout } from './exact.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
@@ -59,7 +69,9 @@ function perUserCause(problem: KvProblem, tables: KvTables, group: 'ttft' | 'dev
   if (pushed.length === 0) return 'they restrict the cuts the users may combine';
   const u = pushed[0];
   const user = problem.users[u];
-  const first = tables.users[u].find((k) => k.cut > (withIt[u] ?? -1) && !cutAllowed(k) && cutAllowed(k, new Set([group])));
+  const first = tables.users[u].find(
+    (k) => k.cut > (withIt[u] ?? -1) && !cutAllowed(k) && cutAllowed(k, new Set([group])),
+  );
   let example = '';
   if (first !== undefined && group === 'ttft' && user.ttftSloSeconds !== null) {
     example = `; at cut ${first.cut} ${user.name}'s first token takes ${ms(first.ttftSeconds)}, its limit is ${ms(user.ttftSloSeconds)}`;
@@ -91,7 +103,8 @@ function sloLines(problem: KvProblem, tables: KvTables, cuts: readonly (number |
   problem.users.forEach((user, u) => {
     if (user.latencySloSeconds === null) return;
     let best = Infinity;
-    for (const k of tables.users[u]) if (cutAllowed(k)) best = Math.min(best, userLatencySeconds(tables, u, k.cut, state.stepSeconds));
+    for (const k of tables.users[u])
+      if (cutAllowed(k)) best = Math.min(best, userLatencySeconds(tables, u, k.cut, state.stepSeconds));
     if (!withinLimit(best, user.latencySloSeconds))
       lines.push(
         `${user.name}'s latency SLO of ${ms(user.latencySloSeconds)} cannot be met: its best cut takes ${ms(best)} even with ` +
@@ -106,9 +119,11 @@ export function explainKvInfeasible(problem: KvProblem): string {
   const tables = kvTables(problem);
   const lines: string[] = [];
   problem.users.forEach((user, u) => {
-    if (tables.users[u].every((k) => !cutAllowed(k))) lines.push(`${user.name} cannot use any cut on its own: ${ruledOut(tables, u)}`);
+    if (tables.users[u].every((k) => !cutAllowed(k)))
+      lines.push(`${user.name} cannot use any cut on its own: ${ruledOut(tables, u)}`);
   });
-  if (lines.length > 0) return problem.admission ? `${lines.join('\n')}\n(these users stay unserved under admission)` : lines.join('\n');
+  if (lines.length > 0)
+    return problem.admission ? `${lines.join('\n')}\n(these users stay unserved under admission)` : lines.join('\n');
 
   const least = largestCuts(tables, NO_RELAXATION);
   const groups: ConstraintGroup[] = ['ttft', 'device-memory', 'latency-slo', 'server-memory'];
@@ -123,7 +138,9 @@ export function explainKvInfeasible(problem: KvProblem): string {
   if (perUser.length > 0) {
     for (const g of perUser) {
       const consequence = shortfall ?? sloLines(problem, tables, least).join('; ');
-      lines.push(`the ${GROUP_WORDS[g]} bind: ${perUserCause(problem, tables, g)}; ${consequence || 'the remaining cuts cannot all be served together'}`);
+      lines.push(
+        `the ${GROUP_WORDS[g]} bind: ${perUserCause(problem, tables, g)}; ${consequence || 'the remaining cuts cannot all be served together'}`,
+      );
       lines.push(`without the ${GROUP_WORDS[g]} a feasible split exists`);
     }
     return lines.join('\n');
@@ -131,19 +148,27 @@ export function explainKvInfeasible(problem: KvProblem): string {
   if (fixers.includes('latency-slo')) {
     lines.push('the per-token latency SLOs bind (without them a feasible split exists)');
     const slo = sloLines(problem, tables, least);
-    lines.push(...(slo.length > 0 ? slo : ['the server step time needed by the users who must use the server exceeds what the others tolerate']));
+    lines.push(
+      ...(slo.length > 0
+        ? slo
+        : ['the server step time needed by the users who must use the server exceeds what the others tolerate']),
+    );
     return lines.join('\n');
   }
   if (fixers.includes('server-memory') && shortfall !== null) {
     return `server memory binds: even with every user running as many layers on its device as it can, ${shortfall}`;
   }
-  if (fixers.includes('server-memory')) return 'server memory binds together with the latency SLOs: the cuts that keep every SLO do not fit on the server together';
+  if (fixers.includes('server-memory'))
+    return 'server memory binds together with the latency SLOs: the cuts that keep every SLO do not fit on the server together';
   // No single group is to blame: name the pairs whose joint removal helps.
   const pairs: string[] = [];
   for (let i = 0; i < present.length; i++)
     for (let j = i + 1; j < present.length; j++)
-      if (feasibleWithout(problem, new Set([present[i], present[j]])) !== null) pairs.push(`the ${GROUP_WORDS[present[i]]} with the ${GROUP_WORDS[present[j]]}`);
-  lines.push(`no single limit is to blame; these bind together: ${pairs.length > 0 ? pairs.join('; ') : 'more than two of the limits'}`);
+      if (feasibleWithout(problem, new Set([present[i], present[j]])) !== null)
+        pairs.push(`the ${GROUP_WORDS[present[i]]} with the ${GROUP_WORDS[present[j]]}`);
+  lines.push(
+    `no single limit is to blame; these bind together: ${pairs.length > 0 ? pairs.join('; ') : 'more than two of the limits'}`,
+  );
   if (shortfall !== null) lines.push(`with every user as far onto its device as it may go, ${shortfall}`);
   return lines.join('\n');
 }
@@ -154,7 +179,13 @@ export function describeKv(problem: KvProblem, decision: KvDecision, evaluation:
   const counts = new Map<string, number>();
   for (const cut of decision.cuts) {
     const key =
-      cut === null ? 'not served' : cut === 0 ? 'all on server' : cut === L ? 'all on device (head included)' : `${cut} layers on device`;
+      cut === null
+        ? 'not served'
+        : cut === 0
+          ? 'all on server'
+          : cut === L
+            ? 'all on device (head included)'
+            : `${cut} layers on device`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const split = [...counts.entries()].map(([k, n]) => `${n} × ${k}`).join(', ');
@@ -167,7 +198,10 @@ export function describeKv(problem: KvProblem, decision: KvDecision, evaluation:
   const lines = [`${problem.model.name}, ${problem.users.length} users: ${split}`];
   if (b.serverBatchUsers === 0) lines.push(`server (${problem.server.name}): unused (no user needs it)`);
   else {
-    const layers = b.serverLayers.length > 0 ? `layers ${b.serverLayers[0]}–${b.serverLayers[b.serverLayers.length - 1]} and the head` : 'the head';
+    const layers =
+      b.serverLayers.length > 0
+        ? `layers ${b.serverLayers[0]}–${b.serverLayers[b.serverLayers.length - 1]} and the head`
+        : 'the head';
     lines.push(
       `server (${problem.server.name}): ${layers} loaded once, batch of ${b.serverBatchUsers}, step ${ms(b.serverStepSeconds)}; ` +
         `memory ${gb(m.totalBytes)} of ${gb(m.capacityBytes)} (weights ${gb(m.weightBytes)}, adapters ${gb(m.adapterBytes)}, ` +
@@ -178,7 +212,9 @@ export function describeKv(problem: KvProblem, decision: KvDecision, evaluation:
     ? `; slowest: ${slowest.user} at ${ms(slowest.latencySeconds ?? 0)} (device ${ms(slowest.deviceSeconds)}, uplink ` +
       `${ms(slowest.uplinkSeconds)}, server ${ms(slowest.serverStepSeconds)}, downlink ${ms(slowest.downlinkSeconds)})`
     : '';
-  lines.push(`${problem.objective === 'max' ? 'slowest' : 'total'} per-token latency ${ms(b.latencyObjectiveSeconds)}${worst}`);
+  lines.push(
+    `${problem.objective === 'max' ? 'slowest' : 'total'} per-token latency ${ms(b.latencyObjectiveSeconds)}${worst}`,
+  );
   if (b.unservedUsers.length > 0) {
     lines.push(
       `not served (admission): ${b.unservedUsers.join(', ')} — penalty ${b.unservedUsers.length} × ` +

@@ -4,7 +4,6 @@
  */
 import { mulberry32 as seededRandom } from '../../util/random.ts';
 
-
 export interface KvFleetOptions {
   readonly seed: number;
   readonly model: string;
@@ -31,7 +30,10 @@ export function generateKvInput(options: KvFleetOptions): Record<string, unknown
   const devices = options.devices ?? DEFAULT_DEVICES;
   const links = options.links ?? DEFAULT_LINKS;
   const variantCount = options.variants ?? 0;
-  const variants = Array.from({ length: variantCount }, (_, v) => ({ name: `variant-${v + 1}`, lora: { rank: [8, 16, 64][v % 3], targets: ['q', 'k', 'v', 'o'] } }));
+  const variants = Array.from({ length: variantCount }, (_, v) => ({
+    name: `variant-${v + 1}`,
+    lora: { rank: [8, 16, 64][v % 3], targets: ['q', 'k', 'v', 'o'] },
+  }));
   const users = Array.from({ length: options.users }, (_, i) => {
     const variant = variantCount > 0 ? Math.floor(rand() * (variantCount + 1)) : 0;
     return {
@@ -47,7 +49,10 @@ export function generateKvInput(options: KvFleetOptions): Record<string, unknown
     kind: 'kv-split-inference',
     model: options.model,
     ...(variants.length > 0 ? { variants } : {}),
-    server: { device: options.server, ...(options.prefillBatchSequences !== undefined ? { prefillBatchSequences: options.prefillBatchSequences } : {}) },
+    server: {
+      device: options.server,
+      ...(options.prefillBatchSequences !== undefined ? { prefillBatchSequences: options.prefillBatchSequences } : {}),
+    },
     users,
     objective: options.objective ?? 'max',
     ...(options.admission !== undefined ? { admission: options.admission } : {}),

@@ -36,8 +36,12 @@ export function kvWarnings(problem: KvProblem): InputWarning[] {
       plausibility(`$.users[${i}].link.uplinkBitsPerSecond`, user.link.uplinkBitsPerSecond, 'bitsPerSecond'),
       plausibility(`$.users[${i}].link.downlinkBitsPerSecond`, user.link.downlinkBitsPerSecond, 'bitsPerSecond'),
       plausibility(`$.users[${i}].link.latencySeconds`, user.link.latencySeconds, 'seconds'),
-      user.latencySloSeconds !== null ? plausibility(`$.users[${i}].latencySloSeconds`, user.latencySloSeconds, 'seconds') : null,
-      user.ttftSloSeconds !== null ? plausibility(`$.users[${i}].ttftSloSeconds`, user.ttftSloSeconds, 'seconds') : null,
+      user.latencySloSeconds !== null
+        ? plausibility(`$.users[${i}].latencySloSeconds`, user.latencySloSeconds, 'seconds')
+        : null,
+      user.ttftSloSeconds !== null
+        ? plausibility(`$.users[${i}].ttftSloSeconds`, user.ttftSloSeconds, 'seconds')
+        : null,
     ]),
   ]);
 }
@@ -45,7 +49,9 @@ export function kvWarnings(problem: KvProblem): InputWarning[] {
 /** What the objective measures; under admission it names the per-user penalty it includes. */
 export function kvObjectiveLabel(problem: KvProblem): string {
   const latency =
-    problem.objective === 'max' ? 'worst served user’s per-token decode latency (s)' : 'sum over served users of per-token decode latency (s)';
+    problem.objective === 'max'
+      ? 'worst served user’s per-token decode latency (s)'
+      : 'sum over served users of per-token decode latency (s)';
   if (!problem.admission) return latency;
   return `${latency} + ${kvTables(problem).unservedPenaltySeconds} s penalty per unserved user (admission)`;
 }

@@ -59,7 +59,9 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
   const b = new ModelBuilder('kv-split-inference', 'min');
 
   const x = problem.users.map((_, u) =>
-    tables.users[u].filter((k) => k.staticViolation === null).map((k) => ({ cut: k.cut, col: b.binary(`x_${u}_${k.cut}`) })),
+    tables.users[u]
+      .filter((k) => k.staticViolation === null)
+      .map((k) => ({ cut: k.cut, col: b.binary(`x_${u}_${k.cut}`) })),
   );
   const z = [-1];
   for (let t = 1; t <= L; t++) z.push(b.binary(`z_${t}`));
@@ -73,7 +75,8 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
   const t = tables.rows.map((_, r) => b.addVariable(`T_${r}`, { lower: 0, upper: tables.maxRowSeconds[r] * MS }));
   const stepTerms = t.map((col) => term(col, 1));
 
-  const below = (u: number, threshold: number, coef = 1): Term[] => x[u].filter((e) => e.cut < threshold).map((e) => term(e.col, coef));
+  const below = (u: number, threshold: number, coef = 1): Term[] =>
+    x[u].filter((e) => e.cut < threshold).map((e) => term(e.col, coef));
 
   problem.users.forEach((_, u) => {
     const all = x[u].map((e) => term(e.col, 1));
@@ -108,10 +111,13 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
   problem.variants.forEach((_, v) => {
     if (!variantHasUser[v]) return;
     tables.rows.forEach((row) => {
-      if (row.kind === 'decoder' && row.adapterBytes[v] > 0) mem.push(term(y[v][row.index], row.adapterBytes[v] / BYTES_PER_ROW_UNIT));
+      if (row.kind === 'decoder' && row.adapterBytes[v] > 0)
+        mem.push(term(y[v][row.index], row.adapterBytes[v] / BYTES_PER_ROW_UNIT));
     });
   });
-  problem.users.forEach((_, u) => x[u].forEach((e) => mem.push(term(e.col, tables.users[u][e.cut].serverKvBytes / BYTES_PER_ROW_UNIT))));
+  problem.users.forEach((_, u) =>
+    x[u].forEach((e) => mem.push(term(e.col, tables.users[u][e.cut].serverKvBytes / BYTES_PER_ROW_UNIT))),
+  );
   b.lessEqual('server_memory', mem, tables.serverMemoryBytes / BYTES_PER_ROW_UNIT);
 
   // Step time per row: the roofline over the batch, plus the call overhead when loaded.
@@ -123,12 +129,15 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
     problem.users.forEach((user, u) => {
       const v = user.variant;
       const adapterFlops = v !== null ? row.adapterFlopsPerToken[v] : 0;
-      compute.push(...below(u, row.threshold, (-(row.userFlops[u] + adapterFlops) / tables.computeFlopsPerSecond) * MS));
+      compute.push(
+        ...below(u, row.threshold, (-(row.userFlops[u] + adapterFlops) / tables.computeFlopsPerSecond) * MS),
+      );
       memory.push(...below(u, row.threshold, (-row.userTrafficBytes[u] / tables.bandwidthBytesPerSecond) * MS));
     });
     if (row.kind === 'decoder') {
       problem.variants.forEach((_, v) => {
-        if (variantHasUser[v] && row.adapterBytes[v] > 0) memory.push(term(y[v][row.index], (-row.adapterBytes[v] / tables.bandwidthBytesPerSecond) * MS));
+        if (variantHasUser[v] && row.adapterBytes[v] > 0)
+          memory.push(term(y[v][row.index], (-row.adapterBytes[v] / tables.bandwidthBytesPerSecond) * MS));
       });
     }
     b.greaterEqual(`step_compute_${r}`, compute, 0);
@@ -157,8 +166,16 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
     b.greaterEqual('max_step', [term(w, 1), term(d, -1), ...stepTerms.map((e) => term(e.variable, -1))], 0);
     problem.users.forEach((_, u) => {
       const serverCuts = x[u].filter((e) => e.cut < L);
-      b.greaterEqual(`max_device_${u}`, [term(d as number, 1), ...serverCuts.map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS))], 0);
-      b.greaterEqual(`max_fixed_${u}`, [term(w as number, 1), ...x[u].map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS))], 0);
+      b.greaterEqual(
+        `max_device_${u}`,
+        [term(d as number, 1), ...serverCuts.map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS))],
+        0,
+      );
+      b.greaterEqual(
+        `max_fixed_${u}`,
+        [term(w as number, 1), ...x[u].map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS))],
+        0,
+      );
     });
   } else {
     problem.users.forEach((_, u) => {
@@ -166,7 +183,11 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
       p.push(pu);
       b.addObjective(pu, 1 / MS);
       x[u].forEach((e) => b.addObjective(e.col, tables.users[u][e.cut].fixedSeconds));
-      b.greaterEqual(`wait_${u}`, [term(pu, 1), ...stepTerms.map((e) => term(e.variable, -1)), ...below(u, L, -TmaxMs)], -TmaxMs);
+      b.greaterEqual(
+        `wait_${u}`,
+        [term(pu, 1), ...stepTerms.map((e) => term(e.variable, -1)), ...below(u, L, -TmaxMs)],
+        -TmaxMs,
+      );
     });
   }
   problem.users.forEach((user, u) => {
@@ -206,9 +227,10 @@ function encodeKv(problem: KvProblem, columns: Columns, n: number, decision: KvD
   tables.rows.forEach((row, r) => {
     if (state.rowLoaded[r]) values[columns.z[row.threshold]] = 1;
     values[columns.t[r]] = state.rowSeconds[r] * MS;
-    if (row.kind === 'decoder') problem.variants.forEach((_, v) => {
-      if (state.adapterLoaded[v][r] && columns.y[v][row.index] >= 0) values[columns.y[v][row.index]] = 1;
-    });
+    if (row.kind === 'decoder')
+      problem.variants.forEach((_, v) => {
+        if (state.adapterLoaded[v][r] && columns.y[v][row.index] >= 0) values[columns.y[v][row.index]] = 1;
+      });
   });
   const lat = decision.cuts.map((c, u) => (c === null ? 0 : userLatencySeconds(tables, u, c, state.stepSeconds)));
   if (columns.w !== null) values[columns.w] = Math.max(0, ...lat) * MS;

@@ -5,7 +5,14 @@
  * only when admission is on).
  */
 import { z } from 'zod';
-import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
+import {
+  deviceRefSchema,
+  linkRefSchema,
+  modelRefSchema,
+  resolveDevice,
+  resolveLink,
+  resolveModel,
+} from '../../catalog/index.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import type { ModelSpec } from '../../cost/model.ts';
@@ -27,7 +34,7 @@ const variantSchema = z.strictObject({
         .default(['q', 'v'])
         .describe('adapted matrices (default q, v)'),
     })
-    .describe('the variant\'s LoRA adapter on top of the shared base weights'),
+    .describe("the variant's LoRA adapter on top of the shared base weights"),
 });
 
 const userSchema = z.strictObject({
@@ -35,7 +42,7 @@ const userSchema = z.strictObject({
   device: deviceRefSchema.describe('catalog device id, or an object overriding catalog fields'),
   link: linkRefSchema.describe('catalog link id, or an object overriding catalog fields (rates in bit/s)'),
   promptTokens: positiveInt.describe('prompt length in tokens'),
-  outputTokens: positiveInt.describe('generated tokens; with the prompt, sizes the KV cache (last token\'s context)'),
+  outputTokens: positiveInt.describe("generated tokens; with the prompt, sizes the KV cache (last token's context)"),
   variant: z.string().min(1).optional().describe('name of a variant in `$.variants`; absent: the base model'),
   latencySloSeconds: positive
     .optional()
@@ -59,13 +66,19 @@ export const kvSplitInputSchema = z.strictObject({
   kind: z.literal('kv-split-inference'),
   description: z.string().optional().describe('free text, ignored by the solver'),
   model: modelRefSchema.describe('catalog model id or an object overriding catalog fields (dense models only)'),
-  variants: z.array(variantSchema).default([]).describe('fine-tuned variants stored as LoRA adapters over the shared base'),
+  variants: z
+    .array(variantSchema)
+    .default([])
+    .describe('fine-tuned variants stored as LoRA adapters over the shared base'),
   server: serverSchema,
-  users: z.array(userSchema).min(1, 'at least one user is needed').describe('one entry per user, each with its own device and link'),
+  users: z
+    .array(userSchema)
+    .min(1, 'at least one user is needed')
+    .describe('one entry per user, each with its own device and link'),
   objective: z
     .enum(['max', 'sum'])
     .default('max')
-    .describe('`max`: the slowest served user\'s per-token latency; `sum`: the sum over served users'),
+    .describe("`max`: the slowest served user's per-token latency; `sum`: the sum over served users"),
   admission: z
     .boolean()
     .default(false)
@@ -130,22 +143,31 @@ export function parseKvProblem(raw: unknown): KvProblem {
   if (!parsed.success) throw inputErrorFromZod(parsed.error);
   const input = parsed.data;
   const model = resolveModel(input.model, '$.model');
-  if (model.moe) throw new InputError('$.model', 'mixture-of-experts models are not supported by kv-split-inference (use moe-placement)');
+  if (model.moe)
+    throw new InputError(
+      '$.model',
+      'mixture-of-experts models are not supported by kv-split-inference (use moe-placement)',
+    );
   const server = resolveDevice(input.server.device, '$.server.device');
   const variantIndex = new Map<string, number>();
   const variants = input.variants.map((v, i): KvVariant => {
-    if (variantIndex.has(v.name)) throw new InputError(`$.variants[${i}].name`, `variant name "${v.name}" is defined twice`);
+    if (variantIndex.has(v.name))
+      throw new InputError(`$.variants[${i}].name`, `variant name "${v.name}" is defined twice`);
     variantIndex.set(v.name, i);
     return { name: v.name, lora: { rank: v.lora.rank, targets: v.lora.targets } };
   });
   const users = input.users.map((u, i): KvUser => {
     const path = `$.users[${i}]`;
     if (u.promptTokens + u.outputTokens > model.maxContext)
-      throw new InputError(`${path}.outputTokens`, `prompt + output (${u.promptTokens + u.outputTokens} tokens) exceeds the model's context of ${model.maxContext}`);
+      throw new InputError(
+        `${path}.outputTokens`,
+        `prompt + output (${u.promptTokens + u.outputTokens} tokens) exceeds the model's context of ${model.maxContext}`,
+      );
     let variant: number | null = null;
     if (u.variant !== undefined) {
       const k = variantIndex.get(u.variant);
-      if (k === undefined) throw new InputError(`${path}.variant`, `variant "${u.variant}" is not declared in $.variants`);
+      if (k === undefined)
+        throw new InputError(`${path}.variant`, `variant "${u.variant}" is not declared in $.variants`);
       variant = k;
     }
     return {

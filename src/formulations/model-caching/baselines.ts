@@ -17,13 +17,19 @@ import type { Decision, Problem } from './schema.ts';
 
 /** Best gain already won for each demand group, given the sets chosen so far. */
 function currentGain(groups: readonly DemandGroup[], sets: readonly Set<number>[]): number[] {
-  return groups.map((g) => g.options.reduce((best, o) => (sets[o.server].has(g.model) ? Math.max(best, o.gain) : best), 0));
+  return groups.map((g) =>
+    g.options.reduce((best, o) => (sets[o.server].has(g.model) ? Math.max(best, o.gain) : best), 0),
+  );
 }
 
 function successiveGreedy(problem: Problem, believedSize: (held: Set<number>, m: number) => number): Decision {
   const groups = demandGroups(problem);
   const sets = problem.servers.map(() => new Set<number>());
-  const byServer = problem.servers.map((_, n) => groups.map((g, gi) => ({ g, gi, gain: g.options.find((o) => o.server === n)?.gain ?? 0 })).filter((e) => e.gain > 0));
+  const byServer = problem.servers.map((_, n) =>
+    groups
+      .map((g, gi) => ({ g, gi, gain: g.options.find((o) => o.server === n)?.gain ?? 0 }))
+      .filter((e) => e.gain > 0),
+  );
   for (let n = 0; n < problem.servers.length; n++) {
     const capacity = problem.servers[n].storageBytes;
     for (;;) {
@@ -50,13 +56,17 @@ function successiveGreedy(problem: Problem, believedSize: (held: Set<number>, m:
       sets[n].add(best);
     }
   }
-  return toDecision(problem, sets.map((s) => [...s]));
+  return toDecision(
+    problem,
+    sets.map((s) => [...s]),
+  );
 }
 
 export const baselines: readonly Baseline<Problem, Decision>[] = [
   {
     name: 'trimcaching-greedy',
-    description: 'TrimCaching successive greedy: server by server, add the model with the best marginal hit gain per extra stored byte (shared blocks counted once)',
+    description:
+      'TrimCaching successive greedy: server by server, add the model with the best marginal hit gain per extra stored byte (shared blocks counted once)',
     run: (problem) => successiveGreedy(problem, (held, m) => storageBytes(problem, m < 0 ? held : [...held, m])),
   },
   {
@@ -71,13 +81,17 @@ export const baselines: readonly Baseline<Problem, Decision>[] = [
   },
   {
     name: 'most-popular',
-    description: 'Each server caches the models most requested by the users it covers, most popular first, while they fit',
+    description:
+      'Each server caches the models most requested by the users it covers, most popular first, while they fit',
     run: (problem) => {
       const groups = demandGroups(problem);
       const sets = problem.servers.map((s, n) => {
         const popularity = problem.models.map(() => 0);
         for (const g of groups) if (g.options.some((o) => o.server === n)) popularity[g.model] += g.mass;
-        const order = problem.models.map((_, m) => m).filter((m) => popularity[m] > 0).sort((a, b) => popularity[b] - popularity[a] || a - b);
+        const order = problem.models
+          .map((_, m) => m)
+          .filter((m) => popularity[m] > 0)
+          .sort((a, b) => popularity[b] - popularity[a] || a - b);
         const chosen: number[] = [];
         for (const m of order) if (fitsStorage(storageBytes(problem, [...chosen, m]), s.storageBytes)) chosen.push(m);
         return chosen;

@@ -28,7 +28,11 @@ export function computeServeLatency(
   let flops = 0;
   for (let l = 1; l <= architecture.layers; l++) flops += layerForwardFlopsPerToken(architecture, l, 0);
   const weights = weightBytes(totalParams(architecture), architecture.dtype);
-  const perToken = rooflineTime(device, { flops, memoryTrafficBytes: 0, weightBytes: weights, calls: architecture.layers }, weights);
+  const perToken = rooflineTime(
+    device,
+    { flops, memoryTrafficBytes: 0, weightBytes: weights, calls: architecture.layers },
+    weights,
+  );
   return download + tokens * perToken.seconds;
 }
 

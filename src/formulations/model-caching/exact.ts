@@ -22,8 +22,12 @@ export function notApplicable(problem: Problem): string | null {
   for (const g of demandGroups(problem))
     if (g.options.length > 1)
       return `requests for ${problem.models[g.model].id} can be served by ${g.options.length} servers, which couples the servers (the hit is an OR over them)`;
-  for (const fam of families(problem, problem.models.map((_, k) => k)))
-    if (fam.length > MAX_FAMILY_SIZE) return `a family of ${fam.length} models sharing blocks exceeds the ${MAX_FAMILY_SIZE} that are enumerated exactly`;
+  for (const fam of families(
+    problem,
+    problem.models.map((_, k) => k),
+  ))
+    if (fam.length > MAX_FAMILY_SIZE)
+      return `a family of ${fam.length} models sharing blocks exceeds the ${MAX_FAMILY_SIZE} that are enumerated exactly`;
   return null;
 }
 
@@ -84,7 +88,12 @@ function solveServer(problem: Problem, value: Map<number, number>, capacity: num
     for (const a of frontier)
       for (const o of famFront) {
         const bytes = a.bytes + o.bytes;
-        if (fitsStorage(bytes, capacity)) merged.push({ bytes, value: a.value + o.value, models: o.models.length === 0 ? a.models : [...a.models, ...o.models] });
+        if (fitsStorage(bytes, capacity))
+          merged.push({
+            bytes,
+            value: a.value + o.value,
+            models: o.models.length === 0 ? a.models : [...a.models, ...o.models],
+          });
       }
     frontier = pareto(merged);
     if (frontier.length > MAX_FRONTIER) return null;

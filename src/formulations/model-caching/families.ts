@@ -26,7 +26,10 @@ function layerRangeParams(model: ModelSpec, first: number, last: number): number
 export function buildCatalogFamily(family: FamilyInput, model: ModelSpec): BuiltFamily {
   if (family.type === 'lora') {
     const base = { id: `${family.id}/base`, sizeBytes: weightBytes(totalParams(model), model.dtype) };
-    const adapterBytes = weightBytes(loraParamsPerLayer(model, { rank: family.rank, targets: family.targets }) * model.layers, model.dtype);
+    const adapterBytes = weightBytes(
+      loraParamsPerLayer(model, { rank: family.rank, targets: family.targets }) * model.layers,
+      model.dtype,
+    );
     const blocks: Block[] = [base];
     const models: { id: string; blocks: string[] }[] = [];
     if (family.includeBase) models.push({ id: `${family.id}/base`, blocks: [base.id] });
@@ -38,7 +41,10 @@ export function buildCatalogFamily(family: FamilyInput, model: ModelSpec): Built
     return { blocks, models };
   }
   const k = family.sharedBottomLayers;
-  const shared = { id: `${family.id}/bottom-${k}`, sizeBytes: weightBytes(embeddingParams(model) + layerRangeParams(model, 1, k), model.dtype) };
+  const shared = {
+    id: `${family.id}/bottom-${k}`,
+    sizeBytes: weightBytes(embeddingParams(model) + layerRangeParams(model, 1, k), model.dtype),
+  };
   const topBytes = weightBytes(layerRangeParams(model, k + 1, model.layers) + headParams(model), model.dtype);
   const blocks: Block[] = [shared];
   const models: { id: string; blocks: string[] }[] = [];

@@ -34,11 +34,26 @@ function shuffle<T>(items: T[], rand: () => number): T[] {
 
 export function generateCachingInput(o: CachingInstanceOptions): Record<string, unknown> {
   const rand = seededRandom(o.seed);
-  const families = o.bases.map((model) => ({ type: 'lora', id: model, model, adapters: o.adaptersPerBase, rank: 16, targets: ['q', 'v'], includeBase: o.includeBase }));
-  const modelIds = o.bases.flatMap((b) => [...(o.includeBase ? [`${b}/base`] : []), ...Array.from({ length: o.adaptersPerBase }, (_, i) => `${b}/lora-${i + 1}`)]);
+  const families = o.bases.map((model) => ({
+    type: 'lora',
+    id: model,
+    model,
+    adapters: o.adaptersPerBase,
+    rank: 16,
+    targets: ['q', 'v'],
+    includeBase: o.includeBase,
+  }));
+  const modelIds = o.bases.flatMap((b) => [
+    ...(o.includeBase ? [`${b}/base`] : []),
+    ...Array.from({ length: o.adaptersPerBase }, (_, i) => `${b}/lora-${i + 1}`),
+  ]);
   const globalRank = shuffle([...modelIds], rand);
   const zipf = (rank: number): number => 1 / (rank + 1) ** o.zipfExponent;
-  const servers = Array.from({ length: o.servers }, (_, n) => ({ id: `edge-${n + 1}`, x: rand() * o.areaMeters, y: rand() * o.areaMeters }));
+  const servers = Array.from({ length: o.servers }, (_, n) => ({
+    id: `edge-${n + 1}`,
+    x: rand() * o.areaMeters,
+    y: rand() * o.areaMeters,
+  }));
   const users = Array.from({ length: o.users }, (_, u) => {
     const x = rand() * o.areaMeters;
     const y = rand() * o.areaMeters;

@@ -25,7 +25,9 @@ export function demandGroups(problem: Problem): DemandGroup[] {
     problem.models.forEach((__, m) => {
       const mass = requestMass(problem, u, m);
       if (mass === 0) return;
-      const options = problem.servers.map((___, n) => ({ server: n, gain: serveGain(problem, u, n, m) })).filter((o) => o.gain > 0);
+      const options = problem.servers
+        .map((___, n) => ({ server: n, gain: serveGain(problem, u, n, m) }))
+        .filter((o) => o.gain > 0);
       if (options.length === 0) return;
       const key = `${m}|${options.map((o) => `${o.server}:${o.gain}`).join(',')}`;
       const g = groups.get(key);
@@ -80,7 +82,9 @@ export function compile(problem: Problem): Compiled<Decision> {
   const y: (number | undefined)[][] = problem.servers.map(() => problem.blocks.map(() => undefined));
 
   // Only (server, model) pairs that some demand group can use get a column.
-  for (const g of groups) for (const o of g.options) if (x[o.server][g.model] === undefined) x[o.server][g.model] = b.binary(`x[${o.server}][${g.model}]`);
+  for (const g of groups)
+    for (const o of g.options)
+      if (x[o.server][g.model] === undefined) x[o.server][g.model] = b.binary(`x[${o.server}][${g.model}]`);
 
   for (let n = 0; n < N; n++) {
     const storage: Term[] = [];

@@ -128,14 +128,21 @@ interface Entry {
   score: number;
 }
 
-export function replay(problem: Problem, trace: readonly Request[], policy: ReplayPolicy, windowSize = 100): ReplayResult {
+export function replay(
+  problem: Problem,
+  trace: readonly Request[],
+  policy: ReplayPolicy,
+  windowSize = 100,
+): ReplayResult {
   const N = problem.servers.length;
   const M = problem.models.length;
   const latencyObjective = problem.objective === 'expected-latency';
   const cloud = problem.cloudLatencySeconds ?? 0;
   const held: Map<number, Entry>[] = Array.from({ length: N }, () => new Map());
   if (policy.kind === 'static') {
-    cachedSets(problem, policy.decision).sets.forEach((set, n) => set.forEach((m) => held[n].set(m, { last: -1, score: 0 })));
+    cachedSets(problem, policy.decision).sets.forEach((set, n) =>
+      set.forEach((m) => held[n].set(m, { last: -1, score: 0 })),
+    );
   }
   const future = policy.kind === 'belady' ? futureUses(problem, trace) : null;
 

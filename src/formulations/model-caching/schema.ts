@@ -4,7 +4,14 @@
  * request probabilities and which servers can serve them within their latency bound.
  */
 import { z } from 'zod';
-import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
+import {
+  deviceRefSchema,
+  linkRefSchema,
+  modelRefSchema,
+  resolveDevice,
+  resolveLink,
+  resolveModel,
+} from '../../catalog/index.ts';
 import { LORA_TARGETS } from '../../cost/training.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 import { buildCatalogFamily, type BuiltFamily } from './families.ts';
@@ -34,7 +41,11 @@ const loraFamilySchema = z.strictObject({
   type: z.literal('lora'),
   id,
   model: modelRefSchema,
-  adapters: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_FAMILY_MODELS, `must be at most ${MAX_FAMILY_MODELS}`),
+  adapters: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(MAX_FAMILY_MODELS, `must be at most ${MAX_FAMILY_MODELS}`),
   rank: z.number().int('must be a whole number').min(1, 'must be at least 1'),
   targets: z.array(z.enum(LORA_TARGETS)).min(1).default(['q', 'v']),
   /** Whether the base model itself is also requested as a model. */
@@ -44,7 +55,11 @@ const fineTuneFamilySchema = z.strictObject({
   type: z.literal('fine-tune'),
   id,
   model: modelRefSchema,
-  variants: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_FAMILY_MODELS, `must be at most ${MAX_FAMILY_MODELS}`),
+  variants: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(MAX_FAMILY_MODELS, `must be at most ${MAX_FAMILY_MODELS}`),
   /** Bottom layers (with the embedding) shared by every variant; the rest and the head are per variant. */
   sharedBottomLayers: z.number().int('must be a whole number').min(0, 'must not be negative'),
 });
@@ -149,7 +164,8 @@ function ownEntries<T>(raw: unknown, parsed: Record<string, T>, value: z.ZodType
   return Object.keys(raw).map((key): [string, T] => {
     if (Object.hasOwn(parsed, key)) return [key, parsed[key]];
     const r = value.safeParse(raw[key]);
-    if (!r.success) throw new InputError(`${path}[${JSON.stringify(key)}]`, r.error.issues[0]?.message ?? 'invalid value');
+    if (!r.success)
+      throw new InputError(`${path}[${JSON.stringify(key)}]`, r.error.issues[0]?.message ?? 'invalid value');
     return [key, r.data];
   });
 }
@@ -173,7 +189,13 @@ export function parseProblem(raw: unknown): Problem {
   const modelIndex = new Map<string, number>();
   const architectures: (ModelSpec | null)[] = [];
   const computeSeconds: (number | null)[] = [];
-  const addModel = (modelId: string, blockIds: readonly string[], path: string, arch: ModelSpec | null, compute: number | null): void => {
+  const addModel = (
+    modelId: string,
+    blockIds: readonly string[],
+    path: string,
+    arch: ModelSpec | null,
+    compute: number | null,
+  ): void => {
     if (modelIndex.has(modelId)) throw new InputError(`${path}.id`, `model id "${modelId}" is defined twice`);
     const indices = blockIds.map((b, j) => {
       const k = blockIndex.get(b);
@@ -216,22 +238,30 @@ export function parseProblem(raw: unknown): Problem {
   input.users.forEach((u, i) => {
     const path = `$.users[${i}]`;
     const first = userIndex.get(u.id);
-    if (first !== undefined) throw new InputError(`${path}.id`, `user id "${u.id}" is defined twice (first at $.users[${first}])`);
+    if (first !== undefined)
+      throw new InputError(`${path}.id`, `user id "${u.id}" is defined twice (first at $.users[${first}])`);
     userIndex.set(u.id, i);
     const rawUser = rawUsers[i];
     const rawRequests = isPlainRecord(rawUser) ? rawUser.requests : undefined;
     const requests = new Array<number>(models.length).fill(0);
     for (const [m, p] of ownEntries(rawRequests, u.requests, probability, `${path}.requests`)) {
       const k = modelIndex.get(m);
-      if (k === undefined) throw new InputError(`${path}.requests[${JSON.stringify(m)}]`, `model "${m}" is not declared`);
+      if (k === undefined)
+        throw new InputError(`${path}.requests[${JSON.stringify(m)}]`, `model "${m}" is not declared`);
       requests[k] = p;
     }
     const sum = requests.reduce((s, p) => s + p, 0);
     if (sum <= 0) throw new InputError(`${path}.requests`, 'request probabilities must not all be zero');
-    users.push({ id: u.id, writtenRequestSum: sum, share: u.weight / totalWeight, requests: requests.map((p) => p / sum) });
+    users.push({
+      id: u.id,
+      writtenRequestSum: sum,
+      share: u.weight / totalWeight,
+      requests: requests.map((p) => p / sum),
+    });
 
     const row: (number | null)[][] = servers.map(() => models.map(() => null));
-    if (u.servers && u.links) throw new InputError(`${path}.links`, 'give either servers (coverage) or links (computed coverage), not both');
+    if (u.servers && u.links)
+      throw new InputError(`${path}.links`, 'give either servers (coverage) or links (computed coverage), not both');
     if (u.servers) {
       u.servers.forEach((s, j) => {
         const n = serverIndex.get(s);
@@ -239,7 +269,8 @@ export function parseProblem(raw: unknown): Problem {
         row[n] = models.map(() => 0);
       });
     } else if (u.links) {
-      if (u.latencyBoundSeconds === undefined) throw new InputError(`${path}.latencyBoundSeconds`, 'is required when coverage is computed from links');
+      if (u.latencyBoundSeconds === undefined)
+        throw new InputError(`${path}.latencyBoundSeconds`, 'is required when coverage is computed from links');
       const device: DeviceSpec | null = u.device ? resolveDevice(u.device, `${path}.device`) : null;
       u.links.forEach((l, j) => {
         const n = serverIndex.get(l.server);
@@ -247,7 +278,14 @@ export function parseProblem(raw: unknown): Problem {
         const link = resolveLink(l.link, `${path}.links[${j}].link`);
         links.push({ path: `${path}.links[${j}].link`, link });
         row[n] = models.map((m, k) => {
-          const t = computeServeLatency(m.sizeBytes, link, device, architectures[k], computeSeconds[k], u.tokensPerRequest ?? 0);
+          const t = computeServeLatency(
+            m.sizeBytes,
+            link,
+            device,
+            architectures[k],
+            computeSeconds[k],
+            u.tokensPerRequest ?? 0,
+          );
           return t <= (u.latencyBoundSeconds as number) ? t : null;
         });
       });
@@ -280,7 +318,9 @@ export function parseProblem(raw: unknown): Problem {
  * goes through `Object.keys`/`Object.hasOwn`; writers build null-prototype records.
  */
 const cachedSchema = z.custom<Record<string, string[]>>(
-  (v) => isPlainRecord(v) && Object.keys(v).every((k) => Array.isArray(v[k]) && (v[k] as unknown[]).every((id) => typeof id === 'string')),
+  (v) =>
+    isPlainRecord(v) &&
+    Object.keys(v).every((k) => Array.isArray(v[k]) && (v[k] as unknown[]).every((id) => typeof id === 'string')),
   'expected an object mapping server ids to arrays of model ids',
 );
 

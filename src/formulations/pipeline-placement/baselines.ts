@@ -8,7 +8,14 @@ import { embeddingParams, headParams, layerParams } from '../../cost/model.ts';
 import { layerRoles, loraParamsPerLayer } from '../../cost/training.ts';
 import { withinLimit } from '../tolerance.ts';
 import type { Baseline } from '../types.ts';
-import { inflightMicroBatches, stageMemoryBytes, stageSeconds, tablesOf, type PipelineTables, type StagePlan } from './cost.ts';
+import {
+  inflightMicroBatches,
+  stageMemoryBytes,
+  stageSeconds,
+  tablesOf,
+  type PipelineTables,
+  type StagePlan,
+} from './cost.ts';
 import { chainDp, subsetDp, subsetDpCells, trueCosts, type DpCosts } from './dp.ts';
 import { listedOrder, planToDecision, SUBSET_DP_CELL_LIMIT } from './exact.ts';
 import type { PipelineDecision, PipelineProblem } from './schema.ts';
@@ -36,15 +43,18 @@ function plansFromCounts(servers: readonly number[], counts: readonly number[]):
 function layerMemoryForBookkeeping(t: PipelineTables, problem: PipelineProblem, j: number, l: number): number {
   const worst = inflightMicroBatches(t, problem.stages ?? problem.maxStages);
   return (
-    t.statePrefix[j][l] - t.statePrefix[j][l - 1] +
-    t.kvPrefix[j][l] - t.kvPrefix[j][l - 1] +
+    t.statePrefix[j][l] -
+    t.statePrefix[j][l - 1] +
+    t.kvPrefix[j][l] -
+    t.kvPrefix[j][l - 1] +
     worst * (t.activationPrefix[j][l] - t.activationPrefix[j][l - 1])
   );
 }
 
 const uniform: Baseline<PipelineProblem, PipelineDecision> = {
   name: 'uniform',
-  description: 'Equal layer counts on every allowed server in the listed order (source first), ignoring speeds, memory and links.',
+  description:
+    'Equal layer counts on every allowed server in the listed order (source first), ignoring speeds, memory and links.',
   run(problem) {
     const S = stageCount(problem);
     const L = problem.model.layers;
@@ -96,7 +106,13 @@ const deepspeed: Baseline<PipelineProblem, PipelineDecision> = {
       comm: () => 0,
       ret: () => 0,
     };
-    const r = chainDp(view, order, { combine: 'max', cap: Infinity, maxStages: S, exactStages: S, source: problem.source });
+    const r = chainDp(view, order, {
+      combine: 'max',
+      cap: Infinity,
+      maxStages: S,
+      exactStages: S,
+      source: problem.source,
+    });
     return r ? planToDecision(problem, r.plan) : null;
   },
 };
@@ -108,7 +124,7 @@ const deepspeed: Baseline<PipelineProblem, PipelineDecision> = {
 const speedProportional: Baseline<PipelineProblem, PipelineDecision> = {
   name: 'speed-proportional',
   description:
-    'Speed-proportional split (the heterogeneity-aware load balancing of Metis-like planners, without their search): layer counts proportional to each server\'s compute speed (largest remainder, at least one each) on every allowed server in the listed order, then memory repair by shifting boundary layers from an overfull stage to the neighbour with the most free memory; links ignored.',
+    "Speed-proportional split (the heterogeneity-aware load balancing of Metis-like planners, without their search): layer counts proportional to each server's compute speed (largest remainder, at least one each) on every allowed server in the listed order, then memory repair by shifting boundary layers from an overfull stage to the neighbour with the most free memory; links ignored.",
   run(problem) {
     const t = tablesOf(problem);
     const S = stageCount(problem);
@@ -122,9 +138,12 @@ const speedProportional: Baseline<PipelineProblem, PipelineDecision> = {
     let left = L - counts.reduce((a, b) => a + b, 0);
     const byRemainder = raw.map((r, i) => ({ i, rem: r - Math.floor(r) })).sort((a, b) => b.rem - a.rem || a.i - b.i);
     for (let k = 0; left > 0; k = (k + 1) % S, left--) counts[byRemainder[k].i]++;
-    const used = (i: number, plan: StagePlan[]): number => stageMemoryBytes(t, plan[i].server, plan[i].first, plan[i].last, S - i);
+    const used = (i: number, plan: StagePlan[]): number =>
+      stageMemoryBytes(t, plan[i].server, plan[i].first, plan[i].last, S - i);
     const over = (i: number, plan: StagePlan[]): number =>
-      withinLimit(used(i, plan), t.capacityBytes[plan[i].server]) ? Math.min(0, used(i, plan) - t.capacityBytes[plan[i].server]) : used(i, plan) - t.capacityBytes[plan[i].server];
+      withinLimit(used(i, plan), t.capacityBytes[plan[i].server])
+        ? Math.min(0, used(i, plan) - t.capacityBytes[plan[i].server])
+        : used(i, plan) - t.capacityBytes[plan[i].server];
     for (let step = 0; step < L * S; step++) {
       const plan = plansFromCounts(servers, counts);
       const bad = plan.findIndex((_, i) => over(i, plan) > 0);
@@ -151,12 +170,18 @@ const speedProportional: Baseline<PipelineProblem, PipelineDecision> = {
 const pipedream: Baseline<PipelineProblem, PipelineDecision> = {
   name: 'pipedream-dp',
   description:
-    'PipeDream planner (SOSP 2019): DP over (layer, stage) on the listed server order minimising the largest of every stage\'s compute time and every boundary\'s activation (and gradient) transfer time, as its A(j, m) recursion does; no return transfer; memory checked.',
+    "PipeDream planner (SOSP 2019): DP over (layer, stage) on the listed server order minimising the largest of every stage's compute time and every boundary's activation (and gradient) transfer time, as its A(j, m) recursion does; no return transfer; memory checked.",
   run(problem) {
     const t = tablesOf(problem);
     // PipeDream's max includes the boundary transfer 2·C_i; it has no notion of returning the output.
     const view: DpCosts = { ...trueCosts(t), ret: () => 0 };
-    const r = chainDp(view, listedOrder(problem), { combine: 'max', cap: Infinity, maxStages: problem.maxStages, exactStages: problem.stages, source: problem.source });
+    const r = chainDp(view, listedOrder(problem), {
+      combine: 'max',
+      cap: Infinity,
+      maxStages: problem.maxStages,
+      exactStages: problem.stages,
+      source: problem.source,
+    });
     return r ? planToDecision(problem, r.plan) : null;
   },
 };
@@ -177,7 +202,7 @@ function alphaView(t: PipelineTables): DpCosts {
 const alpa: Baseline<PipelineProblem, PipelineDecision> = {
   name: 'alpa-dp',
   description:
-    'Alpa-style inter-operator DP: minimises Σ stage times + (B − 1)·slowest stage (the mode\'s objective) assuming identical devices (the pool\'s mean speed) and free communication, stages on the listed order; memory checked.',
+    "Alpa-style inter-operator DP: minimises Σ stage times + (B − 1)·slowest stage (the mode's objective) assuming identical devices (the pool's mean speed) and free communication, stages on the listed order; memory checked.",
   run(problem) {
     const t = tablesOf(problem);
     const view = alphaView(t);
@@ -313,8 +338,18 @@ const edgeshardThroughput: Baseline<PipelineProblem, PipelineDecision> = {
       for (let l = 1; l <= t.layers; l++) p[l] = p[l - 1] + layerMemoryForBookkeeping(t, problem, j, l);
       return p;
     });
-    const view: DpCosts = { ...trueCosts(t), fits: (j, a, b) => withinLimit(booked[j][b] - booked[j][a - 1], t.capacityBytes[j]), ret: () => 0 };
-    const r = subsetDp(view, { combine: 'max', cap: Infinity, maxStages: problem.maxStages, exactStages: problem.stages, source: problem.source });
+    const view: DpCosts = {
+      ...trueCosts(t),
+      fits: (j, a, b) => withinLimit(booked[j][b] - booked[j][a - 1], t.capacityBytes[j]),
+      ret: () => 0,
+    };
+    const r = subsetDp(view, {
+      combine: 'max',
+      cap: Infinity,
+      maxStages: problem.maxStages,
+      exactStages: problem.stages,
+      source: problem.source,
+    });
     return r ? planToDecision(problem, r.plan) : null;
   },
 };

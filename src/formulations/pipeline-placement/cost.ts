@@ -129,35 +129,63 @@ function trainingCosts(model: ModelSpec, mode: TrainingMode, server: PipelineSer
     const role = roles[l - 1];
     const perToken = layerForwardFlopsPerToken(model, l, mode.sequenceLength) + (role === 'lora' ? loraFlops : 0);
     const passes = role === 'forward-only' ? 1 : 2;
-    const stored = storesActivations(role) ? trainingActivationBytesPerSample(model, mode.sequenceLength, mode.recomputation) * mode.microBatchSize : 0;
+    const stored = storesActivations(role)
+      ? trainingActivationBytesPerSample(model, mode.sequenceLength, mode.recomputation) * mode.microBatchSize
+      : 0;
     const weights = layerParams(model, l) * beta;
     // Full recomputation re-runs each stored layer's forward before its backward (one more forward).
     const recompute = mode.recomputation === 'full' && storesActivations(role) ? 1 : 0;
     seconds.push(
-      time(device, { flops: (trainingFlopsMultiplier(role) + recompute) * perToken * tokens, memoryTrafficBytes: 2 * stored, weightBytes: weights * (passes + recompute), calls: passes + recompute }, weights),
+      time(
+        device,
+        {
+          flops: (trainingFlopsMultiplier(role) + recompute) * perToken * tokens,
+          memoryTrafficBytes: 2 * stored,
+          weightBytes: weights * (passes + recompute),
+          calls: passes + recompute,
+        },
+        weights,
+      ),
     );
     const params = layerParams(model, l);
-    stateBytes.push(role === 'full' ? params * bpt : role === 'lora' ? params * beta + loraParams * bpt : params * beta);
+    stateBytes.push(
+      role === 'full' ? params * bpt : role === 'lora' ? params * beta + loraParams * bpt : params * beta,
+    );
     activationBytes.push(stored);
   }
   // Embedding: a lookup (memory traffic only); trained only in full training without a frozen prefix.
   const embeddingTrained = mode.trained === 'full' && mode.frozenPrefixLayers === 0;
   const embTraffic = tokens * model.hiddenSize * beta * (embeddingTrained ? 2 : 1);
-  seconds[0] += time(device, { flops: 0, memoryTrafficBytes: embTraffic, weightBytes: 0, calls: embeddingTrained ? 2 : 1 }, 0);
+  seconds[0] += time(
+    device,
+    { flops: 0, memoryTrafficBytes: embTraffic, weightBytes: 0, calls: embeddingTrained ? 2 : 1 },
+    0,
+  );
   stateBytes[0] += embeddingParams(model) * (embeddingTrained ? bpt : beta);
   // Head: the loss starts here, so it always back-propagates (≈ 2× forward), 3× when trained.
   const headTrained = mode.trained === 'full';
   const headMatrixBytes = model.vocabSize * model.hiddenSize * beta;
   seconds[L - 1] += time(
     device,
-    { flops: (headTrained ? 3 : 2) * headForwardFlopsPerToken(model) * tokens, memoryTrafficBytes: 0, weightBytes: 2 * headMatrixBytes, calls: 2 },
+    {
+      flops: (headTrained ? 3 : 2) * headForwardFlopsPerToken(model) * tokens,
+      memoryTrafficBytes: 0,
+      weightBytes: 2 * headMatrixBytes,
+      calls: 2,
+    },
     headMatrixBytes,
   );
   const headBytesPerParam = headTrained ? bpt : beta;
   stateBytes[L - 1] += (headParams(model) + tiedHeadCopyParams(model)) * headBytesPerParam;
   // The logits of every token are kept for the loss's backward pass.
   activationBytes[L - 1] += tokens * model.vocabSize * beta;
-  return { seconds, stateBytes, kvBytes: new Array<number>(L).fill(0), activationBytes, singleStageCreditBytes: tiedHeadCopyParams(model) * headBytesPerParam };
+  return {
+    seconds,
+    stateBytes,
+    kvBytes: new Array<number>(L).fill(0),
+    activationBytes,
+    singleStageCreditBytes: tiedHeadCopyParams(model) * headBytesPerParam,
+  };
 }
 
 function inferenceCosts(model: ModelSpec, mode: InferenceMode, server: PipelineServer): LayerCosts {
@@ -182,21 +210,48 @@ function inferenceCosts(model: ModelSpec, mode: InferenceMode, server: PipelineS
       // Decode attends over the whole context (the last, slowest step); prefill over the prompt.
       const attendTo = prefill ? mode.promptTokens : contextTokens;
       const kvTraffic = b * (prefill ? mode.promptTokens : contextTokens) * kvPerToken;
-      seconds.push(time(device, { flops: b * stepTokens * layerForwardFlopsPerToken(model, l, attendTo), memoryTrafficBytes: kvTraffic, weightBytes: weights, calls: 1 }, weights));
+      seconds.push(
+        time(
+          device,
+          {
+            flops: b * stepTokens * layerForwardFlopsPerToken(model, l, attendTo),
+            memoryTrafficBytes: kvTraffic,
+            weightBytes: weights,
+            calls: 1,
+          },
+          weights,
+        ),
+      );
     }
     stateBytes.push(profile?.layerMemoryBytes ?? weights);
     kvBytes.push(b * contextTokens * kvPerToken);
   }
-  const embeddingRoofline = (): number => time(device, { flops: 0, memoryTrafficBytes: b * stepTokens * model.hiddenSize * beta, weightBytes: 0, calls: 1 }, 0);
+  const embeddingRoofline = (): number =>
+    time(
+      device,
+      { flops: 0, memoryTrafficBytes: b * stepTokens * model.hiddenSize * beta, weightBytes: 0, calls: 1 },
+      0,
+    );
   seconds[0] += profile ? (profile.embeddingSeconds ?? embeddingRoofline()) : embeddingRoofline();
   stateBytes[0] += profile?.embeddingMemoryBytes ?? embeddingParams(model) * beta;
   // Only the last position's logits are needed to pick the next token.
   const headMatrixBytes = model.vocabSize * model.hiddenSize * beta;
-  const headRoofline = (): number => time(device, { flops: b * headForwardFlopsPerToken(model), memoryTrafficBytes: 0, weightBytes: headMatrixBytes, calls: 1 }, headMatrixBytes);
+  const headRoofline = (): number =>
+    time(
+      device,
+      { flops: b * headForwardFlopsPerToken(model), memoryTrafficBytes: 0, weightBytes: headMatrixBytes, calls: 1 },
+      headMatrixBytes,
+    );
   seconds[L - 1] += profile ? (profile.headSeconds ?? headRoofline()) : headRoofline();
   const tiedCopyBytes = profile?.headMemoryBytes !== undefined ? 0 : tiedHeadCopyParams(model) * beta;
   stateBytes[L - 1] += profile?.headMemoryBytes ?? headParams(model) * beta + tiedCopyBytes;
-  return { seconds, stateBytes, kvBytes, activationBytes: new Array<number>(L).fill(0), singleStageCreditBytes: tiedCopyBytes };
+  return {
+    seconds,
+    stateBytes,
+    kvBytes,
+    activationBytes: new Array<number>(L).fill(0),
+    singleStageCreditBytes: tiedCopyBytes,
+  };
 }
 
 /** Bytes server j sends across a boundary in inference: the override, its profile's measured size, or its own format. */
@@ -210,14 +265,20 @@ function inferenceHopBytes(problem: PipelineProblem, mode: InferenceMode, server
 function buildTables(problem: PipelineProblem): PipelineTables {
   const { model, mode, servers } = problem;
   const n = servers.length;
-  const costs = servers.map((s) => (mode.kind === 'training' ? trainingCosts(model, mode, s) : inferenceCosts(model, mode, s)));
+  const costs = servers.map((s) =>
+    mode.kind === 'training' ? trainingCosts(model, mode, s) : inferenceCosts(model, mode, s),
+  );
   const training = mode.kind === 'training';
   const hopBytes = servers.map((s) =>
-    training ? mode.microBatchSize * mode.sequenceLength * activationBytesPerToken(model) : inferenceHopBytes(problem, mode, s),
+    training
+      ? mode.microBatchSize * mode.sequenceLength * activationBytesPerToken(model)
+      : inferenceHopBytes(problem, mode, s),
   );
   const returnBytes = training ? 0 : mode.batch * TOKEN_ID_BYTES;
   const oneWay = (i: number, j: number, bytes: number): number =>
-    problem.bitsPerSecond[i][j] > 0 ? transferSeconds(bytes, problem.bitsPerSecond[i][j], problem.latencySeconds[i][j]) : Infinity;
+    problem.bitsPerSecond[i][j] > 0
+      ? transferSeconds(bytes, problem.bitsPerSecond[i][j], problem.latencySeconds[i][j])
+      : Infinity;
   const comm = new Float64Array(n * n);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++) {
@@ -227,7 +288,8 @@ function buildTables(problem: PipelineProblem): PipelineTables {
     }
   const ret = new Float64Array(n);
   const returns = !training && mode.returnToSource && problem.source !== null;
-  if (returns) for (let j = 0; j < n; j++) ret[j] = j === problem.source ? 0 : oneWay(j, problem.source as number, returnBytes);
+  if (returns)
+    for (let j = 0; j < n; j++) ret[j] = j === problem.source ? 0 : oneWay(j, problem.source as number, returnBytes);
   return {
     layers: model.layers,
     servers: n,
@@ -280,21 +342,42 @@ export interface StageMemory {
   readonly totalBytes: number;
 }
 
-export function stageMemory(t: PipelineTables, j: number, first: number, last: number, stagesFromEnd: number): StageMemory {
+export function stageMemory(
+  t: PipelineTables,
+  j: number,
+  first: number,
+  last: number,
+  stagesFromEnd: number,
+): StageMemory {
   const credit = first === 1 && last === t.layers ? t.singleStageCreditBytes[j] : 0;
   const stateBytes = t.statePrefix[j][last] - t.statePrefix[j][first - 1] - credit;
   const kvBytes = t.kvPrefix[j][last] - t.kvPrefix[j][first - 1];
   const inflight = inflightMicroBatches(t, stagesFromEnd);
   const activationBytes = inflight * (t.activationPrefix[j][last] - t.activationPrefix[j][first - 1]);
-  return { stateBytes, kvBytes, activationBytes, inflightMicroBatches: inflight, totalBytes: stateBytes + kvBytes + activationBytes };
+  return {
+    stateBytes,
+    kvBytes,
+    activationBytes,
+    inflightMicroBatches: inflight,
+    totalBytes: stateBytes + kvBytes + activationBytes,
+  };
 }
 
 /** Total memory only (the hot path of the DPs). */
-export function stageMemoryBytes(t: PipelineTables, j: number, first: number, last: number, stagesFromEnd: number): number {
+export function stageMemoryBytes(
+  t: PipelineTables,
+  j: number,
+  first: number,
+  last: number,
+  stagesFromEnd: number,
+): number {
   const credit = first === 1 && last === t.layers ? t.singleStageCreditBytes[j] : 0;
   return (
-    t.statePrefix[j][last] - t.statePrefix[j][first - 1] - credit +
-    t.kvPrefix[j][last] - t.kvPrefix[j][first - 1] +
+    t.statePrefix[j][last] -
+    t.statePrefix[j][first - 1] -
+    credit +
+    t.kvPrefix[j][last] -
+    t.kvPrefix[j][first - 1] +
     inflightMicroBatches(t, stagesFromEnd) * (t.activationPrefix[j][last] - t.activationPrefix[j][first - 1])
   );
 }
@@ -308,7 +391,12 @@ export function commSeconds(t: PipelineTables, from: number, to: number): number
  * training iterations·(Σ (t_s + comm_s) + (B − 1)·max_s max(t_s, comm_s)); latency
  * Σ t_s + Σ comm_s + return; throughput max(t_s, comm_s, return).
  */
-export function objectiveFrom(t: PipelineTables, stageTimes: readonly number[], comms: readonly number[], returnSeconds: number): number {
+export function objectiveFrom(
+  t: PipelineTables,
+  stageTimes: readonly number[],
+  comms: readonly number[],
+  returnSeconds: number,
+): number {
   let sum = 0;
   let max = 0;
   for (const x of stageTimes) {
@@ -346,7 +434,9 @@ export function planObjective(t: PipelineTables, plan: readonly StagePlan[]): nu
 
 /** Whether every stage of a plan fits its server's memory. */
 export function planFits(t: PipelineTables, plan: readonly StagePlan[]): boolean {
-  return plan.every((s, i) => withinLimit(stageMemoryBytes(t, s.server, s.first, s.last, plan.length - i), t.capacityBytes[s.server]));
+  return plan.every((s, i) =>
+    withinLimit(stageMemoryBytes(t, s.server, s.first, s.last, plan.length - i), t.capacityBytes[s.server]),
+  );
 }
 
 /**
@@ -354,7 +444,11 @@ export function planFits(t: PipelineTables, plan: readonly StagePlan[]): boolean
  * (Σ part); the bottleneck at least the total of those times spread over the most stages allowed,
  * and at least what the pool's aggregate per-layer speed allows.
  */
-export function lowerBound(problem: PipelineProblem): { sumSeconds: number; bottleneckSeconds: number; objective: number } {
+export function lowerBound(problem: PipelineProblem): {
+  sumSeconds: number;
+  bottleneckSeconds: number;
+  objective: number;
+} {
   const t = tablesOf(problem);
   const L = t.layers;
   let sumSeconds = 0;
@@ -373,9 +467,17 @@ export function lowerBound(problem: PipelineProblem): { sumSeconds: number; bott
     return mu > 0 ? 1 / mu : Infinity;
   }).sort((a, b) => b - a);
   const rateSum = rates.slice(0, stages).reduce((a, b) => a + b, 0);
-  const bottleneckSeconds = Math.max(slowestLayer, sumSeconds / stages, Number.isFinite(rateSum) && rateSum > 0 ? L / rateSum : 0);
+  const bottleneckSeconds = Math.max(
+    slowestLayer,
+    sumSeconds / stages,
+    Number.isFinite(rateSum) && rateSum > 0 ? L / rateSum : 0,
+  );
   const objective =
-    t.objective === 'training' ? t.iterations * (sumSeconds + (t.microBatches - 1) * bottleneckSeconds) : t.objective === 'latency' ? sumSeconds : bottleneckSeconds;
+    t.objective === 'training'
+      ? t.iterations * (sumSeconds + (t.microBatches - 1) * bottleneckSeconds)
+      : t.objective === 'latency'
+        ? sumSeconds
+        : bottleneckSeconds;
   return { sumSeconds, bottleneckSeconds, objective };
 }
 
@@ -386,7 +488,9 @@ export function lowerBound(problem: PipelineProblem): { sumSeconds: number; bott
  */
 export function planOfDecision(
   problem: PipelineProblem,
-  decision: { readonly stages: readonly { readonly server: string; readonly firstLayer: number; readonly lastLayer: number }[] },
+  decision: {
+    readonly stages: readonly { readonly server: string; readonly firstLayer: number; readonly lastLayer: number }[];
+  },
 ): StagePlan[] | null {
   const t = tablesOf(problem);
   const index = new Map<string, number>(problem.servers.map((s, j) => [s.name, j]));
@@ -397,7 +501,8 @@ export function planOfDecision(
   let next = 1;
   for (const s of decision.stages) {
     const j = index.get(s.server);
-    if (j === undefined || used.has(j) || s.firstLayer !== next || s.lastLayer < s.firstLayer || s.lastLayer > t.layers) return null;
+    if (j === undefined || used.has(j) || s.firstLayer !== next || s.lastLayer < s.firstLayer || s.lastLayer > t.layers)
+      return null;
     used.add(j);
     plan.push({ server: j, first: s.firstLayer, last: s.lastLayer });
     next = s.lastLayer + 1;

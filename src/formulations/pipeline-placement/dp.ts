@@ -56,7 +56,8 @@ export interface DpResult {
   readonly value: number;
 }
 
-const combineOf = (kind: 'sum' | 'max') => (kind === 'sum' ? (a: number, b: number) => a + b : (a: number, b: number) => (a > b ? a : b));
+const combineOf = (kind: 'sum' | 'max') =>
+  kind === 'sum' ? (a: number, b: number) => a + b : (a: number, b: number) => (a > b ? a : b);
 
 /**
  * Fixed order: servers order[0], order[1], … (a subsequence is used). With a pinned source,

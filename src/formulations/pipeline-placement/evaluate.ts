@@ -66,7 +66,10 @@ export interface PipelineBreakdown {
 const GBf = (bytes: number): string => `${(bytes / 1e9).toFixed(2)} GB`;
 
 /** Turns a decision into index form, collecting structural violations. */
-export function planOf(problem: PipelineProblem, decision: PipelineDecision): { plan: StagePlan[]; violations: Violation[] } {
+export function planOf(
+  problem: PipelineProblem,
+  decision: PipelineDecision,
+): { plan: StagePlan[]; violations: Violation[] } {
   const violations: Violation[] = [];
   const L = problem.model.layers;
   const names = new Map(problem.servers.map((s, i) => [s.name, i] as const));
@@ -76,23 +79,47 @@ export function planOf(problem: PipelineProblem, decision: PipelineDecision): { 
   decision.stages.forEach((s, i) => {
     const server = names.get(s.server);
     if (server === undefined) {
-      violations.push({ constraint: `stage[${i}].server`, message: `stage ${i + 1} names server "${s.server}", which is not in the pool` });
+      violations.push({
+        constraint: `stage[${i}].server`,
+        message: `stage ${i + 1} names server "${s.server}", which is not in the pool`,
+      });
       return;
     }
     const before = seen.get(server);
-    if (before !== undefined) violations.push({ constraint: `stage[${i}].server`, message: `server ${s.server} holds stage ${before + 1} and stage ${i + 1}; a server holds one contiguous stage` });
+    if (before !== undefined)
+      violations.push({
+        constraint: `stage[${i}].server`,
+        message: `server ${s.server} holds stage ${before + 1} and stage ${i + 1}; a server holds one contiguous stage`,
+      });
     seen.set(server, i);
-    if (s.firstLayer > s.lastLayer) violations.push({ constraint: `stage[${i}].layers`, message: `stage ${i + 1} has no layers (${s.firstLayer}..${s.lastLayer}); every used server holds at least one layer` });
-    if (s.firstLayer !== expectedFirst) violations.push({ constraint: `stage[${i}].firstLayer`, message: `stage ${i + 1} starts at layer ${s.firstLayer}, but the previous stage ends at layer ${expectedFirst - 1}` });
-    if (s.lastLayer > L) violations.push({ constraint: `stage[${i}].lastLayer`, message: `stage ${i + 1} ends at layer ${s.lastLayer}, but the model has ${L} layers`, excess: s.lastLayer - L });
+    if (s.firstLayer > s.lastLayer)
+      violations.push({
+        constraint: `stage[${i}].layers`,
+        message: `stage ${i + 1} has no layers (${s.firstLayer}..${s.lastLayer}); every used server holds at least one layer`,
+      });
+    if (s.firstLayer !== expectedFirst)
+      violations.push({
+        constraint: `stage[${i}].firstLayer`,
+        message: `stage ${i + 1} starts at layer ${s.firstLayer}, but the previous stage ends at layer ${expectedFirst - 1}`,
+      });
+    if (s.lastLayer > L)
+      violations.push({
+        constraint: `stage[${i}].lastLayer`,
+        message: `stage ${i + 1} ends at layer ${s.lastLayer}, but the model has ${L} layers`,
+        excess: s.lastLayer - L,
+      });
     expectedFirst = s.lastLayer + 1;
     plan.push({ server, first: s.firstLayer, last: s.lastLayer });
   });
-  if (expectedFirst !== L + 1 && violations.length === 0) violations.push({ constraint: 'layers', message: `layers ${expectedFirst}..${L} are on no server` });
+  if (expectedFirst !== L + 1 && violations.length === 0)
+    violations.push({ constraint: 'layers', message: `layers ${expectedFirst}..${L} are on no server` });
   return { plan, violations };
 }
 
-export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDecision): Evaluation<PipelineBreakdown | null> {
+export function evaluatePipeline(
+  problem: PipelineProblem,
+  decision: PipelineDecision,
+): Evaluation<PipelineBreakdown | null> {
   const t = tablesOf(problem);
   const { plan, violations } = planOf(problem, decision);
   const S = decision.stages.length;
@@ -100,15 +127,31 @@ export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDec
     return { feasible: false, objective: Infinity, violations, breakdown: null };
   }
   if (problem.source !== null && plan[0].server !== problem.source) {
-    violations.push({ constraint: 'source', message: `stage 1 must run on the source ${problem.servers[problem.source].name}, not on ${problem.servers[plan[0].server].name}` });
+    violations.push({
+      constraint: 'source',
+      message: `stage 1 must run on the source ${problem.servers[problem.source].name}, not on ${problem.servers[plan[0].server].name}`,
+    });
   }
-  if (problem.stages !== null && S !== problem.stages) violations.push({ constraint: 'stages', message: `the problem asks for exactly ${problem.stages} stages, the decision has ${S}`, excess: Math.abs(S - problem.stages) });
-  if (S > problem.maxStages) violations.push({ constraint: 'maxStages', message: `${S} stages exceed the limit of ${problem.maxStages}`, excess: S - problem.maxStages });
+  if (problem.stages !== null && S !== problem.stages)
+    violations.push({
+      constraint: 'stages',
+      message: `the problem asks for exactly ${problem.stages} stages, the decision has ${S}`,
+      excess: Math.abs(S - problem.stages),
+    });
+  if (S > problem.maxStages)
+    violations.push({
+      constraint: 'maxStages',
+      message: `${S} stages exceed the limit of ${problem.maxStages}`,
+      excess: S - problem.maxStages,
+    });
   if (problem.serverOrder === 'listed') {
     const rank = (j: number): number => (j === problem.source ? -1 : j);
     for (let i = 0; i + 1 < S; i++) {
       if (rank(plan[i].server) >= rank(plan[i + 1].server)) {
-        violations.push({ constraint: `stage[${i + 1}].order`, message: `servers must follow the listed order (source first): ${problem.servers[plan[i].server].name} comes before ${problem.servers[plan[i + 1].server].name}` });
+        violations.push({
+          constraint: `stage[${i + 1}].order`,
+          message: `servers must follow the listed order (source first): ${problem.servers[plan[i].server].name} comes before ${problem.servers[plan[i + 1].server].name}`,
+        });
       }
     }
   }
@@ -116,7 +159,11 @@ export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDec
     const m = stageMemory(t, s.server, s.first, s.last, S - i);
     const comm = i + 1 < S ? commSeconds(t, s.server, plan[i + 1].server) : 0;
     const server = problem.servers[s.server];
-    if (!Number.isFinite(comm)) violations.push({ constraint: `link[${i}]`, message: `no link from ${server.name} to ${problem.servers[plan[i + 1].server].name}${t.objective === 'training' ? ' (or back, for the gradients)' : ''}` });
+    if (!Number.isFinite(comm))
+      violations.push({
+        constraint: `link[${i}]`,
+        message: `no link from ${server.name} to ${problem.servers[plan[i + 1].server].name}${t.objective === 'training' ? ' (or back, for the gradients)' : ''}`,
+      });
     if (!withinLimit(m.totalBytes, server.memoryBytes)) {
       violations.push({
         constraint: `stage[${i}].memory`,
@@ -146,7 +193,11 @@ export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDec
     };
   });
   const returnSeconds = t.ret[plan[S - 1].server];
-  if (!Number.isFinite(returnSeconds)) violations.push({ constraint: 'return', message: `no link from ${problem.servers[plan[S - 1].server].name} back to the source` });
+  if (!Number.isFinite(returnSeconds))
+    violations.push({
+      constraint: 'return',
+      message: `no link from ${problem.servers[plan[S - 1].server].name} back to the source`,
+    });
   const times = stages.map((s) => s.computeSeconds);
   const comms = stages.slice(0, -1).map((s) => s.commSeconds);
   const objective = objectiveFrom(t, times, comms, returnSeconds);
@@ -171,4 +222,3 @@ export function evaluatePipeline(problem: PipelineProblem, decision: PipelineDec
   };
   return { feasible: violations.length === 0, objective, violations, breakdown };
 }
-

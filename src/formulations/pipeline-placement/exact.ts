@@ -32,7 +32,9 @@ export function listedOrder(problem: PipelineProblem): number[] {
 }
 
 export function planToDecision(problem: PipelineProblem, plan: readonly StagePlan[]): PipelineDecision {
-  return { stages: plan.map((s) => ({ server: problem.servers[s.server].name, firstLayer: s.first, lastLayer: s.last })) };
+  return {
+    stages: plan.map((s) => ({ server: problem.servers[s.server].name, firstLayer: s.first, lastLayer: s.last })),
+  };
 }
 
 export interface SearchOutcome {
@@ -59,7 +61,11 @@ export function searchOptimum(
   const t = tablesOf(problem);
   const chain = forceChain || problem.serverOrder === 'listed';
   const order = listedOrder(problem);
-  const base: Omit<DpOptions, 'combine' | 'cap'> = { maxStages: problem.maxStages, exactStages: problem.stages, source: problem.source };
+  const base: Omit<DpOptions, 'combine' | 'cap'> = {
+    maxStages: problem.maxStages,
+    exactStages: problem.stages,
+    source: problem.source,
+  };
   const run = (combine: 'sum' | 'max', cap: number): DpResult | null =>
     chain ? chainDp(costs, order, { ...base, combine, cap }) : subsetDp(costs, { ...base, combine, cap });
   const method = chain ? 'chain-dp' : 'subset-dp';
@@ -104,7 +110,14 @@ export function searchOptimum(
   for (;;) {
     if (performance.now() > deadlineMs) {
       const bound = Math.min(best, lastSum + (B - 1) * tStar);
-      return { plan: bestPlan, objective: t.iterations * best, bound: t.iterations * bound, complete: false, dpRuns: runs, method };
+      return {
+        plan: bestPlan,
+        objective: t.iterations * best,
+        bound: t.iterations * bound,
+        complete: false,
+        dpRuns: runs,
+        method,
+      };
     }
     const r = run('sum', cap);
     runs++;
@@ -119,17 +132,34 @@ export function searchOptimum(
     if (sum + (B - 1) * tStar >= best || B === 1) break;
     cap = max;
   }
-  return { plan: bestPlan, objective: t.iterations * best, bound: t.iterations * best, complete: true, dpRuns: runs, method };
+  return {
+    plan: bestPlan,
+    objective: t.iterations * best,
+    bound: t.iterations * best,
+    complete: true,
+    dpRuns: runs,
+    method,
+  };
 }
 
-export async function solveExact(problem: PipelineProblem, context: ExactContext<PipelineDecision>): Promise<ExactResult<PipelineDecision>> {
+export async function solveExact(
+  problem: PipelineProblem,
+  context: ExactContext<PipelineDecision>,
+): Promise<ExactResult<PipelineDecision>> {
   const t = tablesOf(problem);
   // No hidden limit: only the user's.
-  const deadline = context.timeLimitSeconds !== undefined ? performance.now() + context.timeLimitSeconds * 1000 : Infinity;
+  const deadline =
+    context.timeLimitSeconds !== undefined ? performance.now() + context.timeLimitSeconds * 1000 : Infinity;
   const incumbent = context.incumbent !== undefined ? planOfDecision(problem, context.incumbent) : null;
   const out = searchOptimum(problem, trueCosts(t), deadline, false, incumbent);
   const details = { method: out.method, dpRuns: out.dpRuns };
-  if (!out.plan) return { termination: 'infeasible', decision: null, message: 'no placement satisfies memory, links and stage limits', details };
+  if (!out.plan)
+    return {
+      termination: 'infeasible',
+      decision: null,
+      message: 'no placement satisfies memory, links and stage limits',
+      details,
+    };
   return {
     termination: out.complete ? 'optimal' : 'time_limit',
     decision: planToDecision(problem, out.plan),

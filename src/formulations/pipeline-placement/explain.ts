@@ -25,7 +25,12 @@ function mostLayers(problem: PipelineProblem, t: PipelineTables, j: number): num
   const src = problem.source;
   let best = 0;
   // With a pinned source, the source's stage starts at layer 1 and no other stage does.
-  const starts = src === null ? [...Array(L).keys()].map((i) => i + 1) : j === src ? [1] : [...Array(L - 1).keys()].map((i) => i + 2);
+  const starts =
+    src === null
+      ? [...Array(L).keys()].map((i) => i + 1)
+      : j === src
+        ? [1]
+        : [...Array(L - 1).keys()].map((i) => i + 2);
   for (const a of starts) {
     let e = a - 1;
     while (e < L && withinLimit(stageMemoryBytes(t, j, a, e + 1, 1), t.capacityBytes[j])) e++;
@@ -35,7 +40,13 @@ function mostLayers(problem: PipelineProblem, t: PipelineTables, j: number): num
 }
 
 /** Whether some placement exists with the given relaxed view and limits (null: too large to decide here). */
-function feasibleWith(problem: PipelineProblem, view: DpCosts, maxStages: number, stages: number | null, order: 'any' | 'listed'): boolean | null {
+function feasibleWith(
+  problem: PipelineProblem,
+  view: DpCosts,
+  maxStages: number,
+  stages: number | null,
+  order: 'any' | 'listed',
+): boolean | null {
   const opts = { combine: 'max' as const, cap: Infinity, maxStages, exactStages: stages, source: problem.source };
   if (order === 'listed') return chainDp(view, listedOrder(problem), opts) !== null;
   if (subsetDpCells(view.servers, view.layers) > SUBSET_DP_CELL_LIMIT) return null;
@@ -61,7 +72,9 @@ export function explainPipelineInfeasible(problem: PipelineProblem): string {
     }
     if (!fits) {
       const what = l === 1 ? ' (with the embedding)' : l === L ? ' (with norm and head)' : '';
-      reasons.push(`layer ${l}${what} fits on no server: it is ${GBf(least)} larger than the roomiest server's memory allows`);
+      reasons.push(
+        `layer ${l}${what} fits on no server: it is ${GBf(least)} larger than the roomiest server's memory allows`,
+      );
       break;
     }
   }
@@ -70,28 +83,41 @@ export function explainPipelineInfeasible(problem: PipelineProblem): string {
     // The source's stage has at least problem.stages stages from the end only when the count is fixed.
     const fromEnd = problem.stages ?? 1;
     const m = stageMemoryBytes(t, src, 1, 1, fromEnd);
-    if (!withinLimit(m, cap[src])) reasons.push(`the source ${name(src)} must hold layer 1 with the embedding (${GBf(m)}) but has ${GBf(cap[src])}`);
+    if (!withinLimit(m, cap[src]))
+      reasons.push(`the source ${name(src)} must hold layer 1 with the embedding (${GBf(m)}) but has ${GBf(cap[src])}`);
   }
   const whole = (j: number): number => stageMemoryBytes(t, j, 1, L, 1);
   if (n === 1) {
-    if (!withinLimit(whole(0), cap[0])) reasons.push(`the whole model needs ${GBf(whole(0))} on the only server ${name(0)} (${formatOf(t, 0)}), which has ${GBf(cap[0])}`);
+    if (!withinLimit(whole(0), cap[0]))
+      reasons.push(
+        `the whole model needs ${GBf(whole(0))} on the only server ${name(0)} (${formatOf(t, 0)}), which has ${GBf(cap[0])}`,
+      );
   } else if (src !== null && !problem.servers.some((_, j) => j !== src && Number.isFinite(t.comm[src * n + j]))) {
     if (!withinLimit(whole(src), cap[src])) {
-      reasons.push(`the source ${name(src)} has no link to another server, and the whole model needs ${GBf(whole(src))} there (it has ${GBf(cap[src])})`);
+      reasons.push(
+        `the source ${name(src)} has no link to another server, and the whole model needs ${GBf(whole(src))} there (it has ${GBf(cap[src])})`,
+      );
     }
   }
 
   // Layer counts, each server at its own precision and profile (a byte total would mix formats).
   const K = Math.min(problem.stages ?? problem.maxStages, n);
   const most = problem.servers.map((_, j) => mostLayers(problem, t, j));
-  const others = most.map((m, j) => ({ j, m })).filter((x) => x.j !== src).sort((a, b) => b.m - a.m);
+  const others = most
+    .map((m, j) => ({ j, m }))
+    .filter((x) => x.j !== src)
+    .sort((a, b) => b.m - a.m);
   const chosen = src === null ? others.slice(0, K) : [{ j: src, m: most[src] }, ...others.slice(0, K - 1)];
   const held = chosen.reduce((s, x) => s + x.m, 0);
   if (reasons.length === 0 && held < L) {
     const who =
       src === null
-        ? K === 1 ? 'the roomiest server holds' : `the ${K} roomiest servers hold`
-        : K === 1 ? 'the source alone holds' : `the source and the ${plural(K - 1, 'roomiest other server', `${K - 1} roomiest other servers`)} hold`;
+        ? K === 1
+          ? 'the roomiest server holds'
+          : `the ${K} roomiest servers hold`
+        : K === 1
+          ? 'the source alone holds'
+          : `the source and the ${plural(K - 1, 'roomiest other server', `${K - 1} roomiest other servers`)} hold`;
     const each = chosen.map((x) => `${name(x.j)} ≤ ${x.m} (${formatOf(t, x.j)})`).join(', ');
     reasons.push(`${who} at most ${held} of the ${L} layers (${each}); the stage limit is ${K}`);
   }
@@ -100,10 +126,17 @@ export function explainPipelineInfeasible(problem: PipelineProblem): string {
     // Relax one constraint group at a time; name the groups whose relaxation alone restores a placement.
     const base = trueCosts(t);
     const candidates: [string, DpCosts, number, number | null, 'any' | 'listed'][] = [
-      ['the links: some needed hops have no link', { ...base, comm: () => 0, ret: () => 0 }, problem.maxStages, problem.stages, problem.serverOrder],
+      [
+        'the links: some needed hops have no link',
+        { ...base, comm: () => 0, ret: () => 0 },
+        problem.maxStages,
+        problem.stages,
+        problem.serverOrder,
+      ],
       [`the stage limit (${K})`, base, Math.min(n, L), null, problem.serverOrder],
     ];
-    if (problem.serverOrder === 'listed') candidates.push(['the listed server order', base, problem.maxStages, problem.stages, 'any']);
+    if (problem.serverOrder === 'listed')
+      candidates.push(['the listed server order', base, problem.maxStages, problem.stages, 'any']);
     if (training && t.inflightRule !== 'none') {
       candidates.push([
         `the activations of the micro-batches in flight (${problem.mode.kind === 'training' ? problem.mode.schedule : ''})`,
@@ -113,8 +146,11 @@ export function explainPipelineInfeasible(problem: PipelineProblem): string {
         problem.serverOrder,
       ]);
     }
-    const binding = candidates.filter(([, view, maxS, exactS, order]) => feasibleWith(problem, view, maxS, exactS, order) === true).map(([what]) => what);
-    if (binding.length > 0) reasons.push(`no placement fits, and relaxing any one of these alone would allow one: ${binding.join('; ')}`);
+    const binding = candidates
+      .filter(([, view, maxS, exactS, order]) => feasibleWith(problem, view, maxS, exactS, order) === true)
+      .map(([what]) => what);
+    if (binding.length > 0)
+      reasons.push(`no placement fits, and relaxing any one of these alone would allow one: ${binding.join('; ')}`);
     else {
       reasons.push(
         `no placement fits: each server can hold enough layers, but no split of the ${L} layers into contiguous stages on distinct servers` +
@@ -136,15 +172,20 @@ export function describePipeline(problem: PipelineProblem, evaluation: Evaluatio
       (s.stage < b.stages.length ? `, to next ${ms(s.commSeconds)} (${s.hopBytes} B)` : '') +
       `, memory ${GBf(s.memoryBytes)} of ${GBf(s.capacityBytes)} [${s.profile !== null ? `measured profile ${s.profile}` : 'roofline'}, ${s.precision}]`,
   );
-  if (b.mixedPrecision) lines.push(`mixed precision: ${b.mixedPrecision.join(' and ')} (each hop in its sender's activation format)`);
-  for (const s of problem.servers) if (s.profileNote !== undefined && b.stages.some((x) => x.server === s.name)) lines.push(`${s.name}: ${s.profileNote}`);
+  if (b.mixedPrecision)
+    lines.push(`mixed precision: ${b.mixedPrecision.join(' and ')} (each hop in its sender's activation format)`);
+  for (const s of problem.servers)
+    if (s.profileNote !== undefined && b.stages.some((x) => x.server === s.name))
+      lines.push(`${s.name}: ${s.profileNote}`);
   if (b.objectiveKind === 'training') {
     lines.push(
       `iteration ${ms(b.iterationSeconds)} = Σ compute ${ms(b.computeSeconds)} + Σ transfers ${ms(b.commSeconds)} + bubble (B−1)·${ms(b.bottleneckSeconds)}` +
         (b.iterations > 1 ? `; × ${b.iterations} iterations = ${evaluation.objective.toFixed(1)} s` : ''),
     );
   } else if (b.objectiveKind === 'latency') {
-    lines.push(`latency ${ms(evaluation.objective)} = compute ${ms(b.computeSeconds)} + transfers ${ms(b.commSeconds)} + return ${ms(b.returnSeconds)}`);
+    lines.push(
+      `latency ${ms(evaluation.objective)} = compute ${ms(b.computeSeconds)} + transfers ${ms(b.commSeconds)} + return ${ms(b.returnSeconds)}`,
+    );
   } else {
     lines.push(`bottleneck ${ms(evaluation.objective)} per step → ${b.tokensPerSecond?.toFixed(1)} tokens/s`);
   }

@@ -5,8 +5,16 @@
  */
 import { mulberry32 as rng } from '../../util/random.ts';
 
-
-const PALETTE = ['rtx-3090', 'jetson-agx-orin-64gb', 'jetson-agx-orin-32gb', 'jetson-orin-nx-16gb', 'a100-80gb', 'rtx-3090', 'jetson-agx-orin-64gb', 'jetson-agx-orin-32gb'] as const;
+const PALETTE = [
+  'rtx-3090',
+  'jetson-agx-orin-64gb',
+  'jetson-agx-orin-32gb',
+  'jetson-orin-nx-16gb',
+  'a100-80gb',
+  'rtx-3090',
+  'jetson-agx-orin-64gb',
+  'jetson-agx-orin-32gb',
+] as const;
 
 /** Rate (bit/s) and latency (s) inside a site and between sites, before the per-pair spread. */
 const INSIDE = { bitsPerSecond: 10e9, latencySeconds: 1e-4 };

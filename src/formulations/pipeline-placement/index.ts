@@ -9,7 +9,13 @@ import { evaluatePipeline } from './evaluate.ts';
 import { exactNotApplicable, solveExact } from './exact.ts';
 import { describePipeline, explainPipelineInfeasible } from './explain.ts';
 import { compilePipeline } from './milp.ts';
-import { decisionSchema, parsePipeline, pipelineInputSchema, type PipelineDecision, type PipelineProblem } from './schema.ts';
+import {
+  decisionSchema,
+  parsePipeline,
+  pipelineInputSchema,
+  type PipelineDecision,
+  type PipelineProblem,
+} from './schema.ts';
 
 export type { PipelineDecision, PipelineProblem } from './schema.ts';
 export type { PipelineBreakdown } from './evaluate.ts';

@@ -23,7 +23,16 @@
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import { withinLimit } from '../tolerance.ts';
 import type { CompileHints, Compiled } from '../types.ts';
-import { lowerBound, planObjective, planOfDecision, stageMemoryBytes, stageSeconds, tablesOf, type PipelineTables, type StagePlan } from './cost.ts';
+import {
+  lowerBound,
+  planObjective,
+  planOfDecision,
+  stageMemoryBytes,
+  stageSeconds,
+  tablesOf,
+  type PipelineTables,
+  type StagePlan,
+} from './cost.ts';
 import { planToDecision } from './exact.ts';
 import type { PipelineDecision, PipelineProblem } from './schema.ts';
 
@@ -106,7 +115,10 @@ interface Interval {
   readonly maxFromEnd: number;
 }
 
-export function compilePipeline(problem: PipelineProblem, hints: CompileHints<PipelineDecision> = {}): Compiled<PipelineDecision> {
+export function compilePipeline(
+  problem: PipelineProblem,
+  hints: CompileHints<PipelineDecision> = {},
+): Compiled<PipelineDecision> {
   const t = tablesOf(problem);
   const n = t.servers;
   const L = t.layers;
@@ -116,7 +128,8 @@ export function compilePipeline(problem: PipelineProblem, hints: CompileHints<Pi
   const src = problem.source;
   const rank = (j: number): number => (j === src ? -1 : j);
   const b = new ModelBuilder(`pipeline-placement ${problem.model.id} on ${n} servers`, 'min');
-  const fits = (j: number, a: number, e: number, fromEnd: number): boolean => withinLimit(stageMemoryBytes(t, j, a, e, fromEnd), t.capacityBytes[j]);
+  const fits = (j: number, a: number, e: number, fromEnd: number): boolean =>
+    withinLimit(stageMemoryBytes(t, j, a, e, fromEnd), t.capacityBytes[j]);
   const lb = lowerBound(problem);
 
   // Incumbent pruning: a column whose own cost, plus the least the rest of the pipeline can cost,
@@ -208,7 +221,11 @@ export function compilePipeline(problem: PipelineProblem, hints: CompileHints<Pi
   const T = needsT ? b.addVariable('T', { lower: 0 }) : -1;
 
   // Exactly one first stage; flow conservation at every start and end node.
-  b.equal('first_stage', intervals.filter((x) => x.first === 1).map((x) => term(x.column)), 1);
+  b.equal(
+    'first_stage',
+    intervals.filter((x) => x.first === 1).map((x) => term(x.column)),
+    1,
+  );
   for (let j = 0; j < n; j++) {
     for (let l = 2; l <= L; l++) {
       const starting = startsAt.get(key(l, j)) ?? [];
@@ -234,7 +251,12 @@ export function compilePipeline(problem: PipelineProblem, hints: CompileHints<Pi
   const after: number[] = [];
   if (restricted.length > 0) {
     for (let a = 1; a <= L; a++) after[a] = b.addVariable(`after_${a}`, { lower: 0, upper: a === L ? 0 : K - 1 });
-    for (let a = 1; a < L; a++) b.equal(`after_link_${a}`, [term(after[a]), term(after[a + 1], -1), ...boundaryAt[a].map((tm) => term(tm.variable, -1))], 0);
+    for (let a = 1; a < L; a++)
+      b.equal(
+        `after_link_${a}`,
+        [term(after[a]), term(after[a + 1], -1), ...boundaryAt[a].map((tm) => term(tm.variable, -1))],
+        0,
+      );
     // One stage starts at a, so the intervals starting there with the same cap share one row.
     const groups = new Map<string, Interval[]>();
     for (const x of restricted) {
@@ -246,7 +268,11 @@ export function compilePipeline(problem: PipelineProblem, hints: CompileHints<Pi
     for (const [g, xs] of groups) {
       const cap = xs[0].maxFromEnd;
       // chosen ⇒ after[a] ≤ cap − 1; otherwise after[a] ≤ K − 1 holds anyway.
-      b.lessEqual(`inflight_${g.replace('/', '_')}`, [term(after[xs[0].first]), ...xs.map((x) => term(x.column, K - cap))], K - 1);
+      b.lessEqual(
+        `inflight_${g.replace('/', '_')}`,
+        [term(after[xs[0].first]), ...xs.map((x) => term(x.column, K - cap))],
+        K - 1,
+      );
     }
   }
 
@@ -256,7 +282,9 @@ export function compilePipeline(problem: PipelineProblem, hints: CompileHints<Pi
       for (const x of intervals) if (x.server === j) terms.push(term(x.column, -stageSeconds(t, j, x.first, x.last)));
       if (terms.length > 1) b.greaterEqual(`T_stage_${j}`, terms, 0);
     }
-    for (let l = 1; l < L; l++) if (boundaryAt[l].length > 0) b.greaterEqual(`T_link_${l}`, [term(T), ...boundaryAt[l].map((tm) => term(tm.variable, -tm.coefficient))], 0);
+    for (let l = 1; l < L; l++)
+      if (boundaryAt[l].length > 0)
+        b.greaterEqual(`T_link_${l}`, [term(T), ...boundaryAt[l].map((tm) => term(tm.variable, -tm.coefficient))], 0);
     if (t.objective === 'throughput') {
       const terms: Term[] = [term(T)];
       for (const x of intervals) if (x.last === L && t.ret[x.server] > 0) terms.push(term(x.column, -t.ret[x.server]));
@@ -267,8 +295,10 @@ export function compilePipeline(problem: PipelineProblem, hints: CompileHints<Pi
   // Symmetry: within a class of interchangeable servers j < k, k is used only if j is, and j's
   // stage comes first (start_j ≤ start_k, strict since both cannot start at the same layer).
   const classes = symmetryClasses(problem);
-  const startTerms = (j: number, sign: number): Term[] => intervals.filter((x) => x.server === j).map((x) => term(x.column, sign * x.first));
-  const usedTerms = (j: number, sign: number): Term[] => intervals.filter((x) => x.server === j).map((x) => term(x.column, sign));
+  const startTerms = (j: number, sign: number): Term[] =>
+    intervals.filter((x) => x.server === j).map((x) => term(x.column, sign * x.first));
+  const usedTerms = (j: number, sign: number): Term[] =>
+    intervals.filter((x) => x.server === j).map((x) => term(x.column, sign));
   for (const c of classes) {
     for (let i = 0; i + 1 < c.length; i++) {
       const [j, k] = [c[i], c[i + 1]];
@@ -293,7 +323,10 @@ export function compilePipeline(problem: PipelineProblem, hints: CompileHints<Pi
 
   const decode = (values: readonly number[]): PipelineDecision => {
     const chosen = intervals.filter((x) => values[x.column] > 0.5).sort((p, q) => p.first - q.first);
-    return planToDecision(problem, chosen.map((x): StagePlan => ({ server: x.server, first: x.first, last: x.last })));
+    return planToDecision(
+      problem,
+      chosen.map((x): StagePlan => ({ server: x.server, first: x.first, last: x.last })),
+    );
   };
 
   const columnOf = new Map<string, number>(intervals.map((x) => [`${x.server}/${x.first}/${x.last}`, x.column]));

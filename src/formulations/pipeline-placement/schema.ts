@@ -10,7 +10,13 @@ import type { DType } from '../../cost/units.ts';
 import { collectWarnings, plausibility } from '../plausibility.ts';
 import type { InputWarning } from '../types.ts';
 import type { ModelSpec } from '../../cost/model.ts';
-import { LORA_TARGETS, TRAINING_ACCOUNTINGS, type LoraConfig, type Recomputation, type TrainingAccountingName } from '../../cost/training.ts';
+import {
+  LORA_TARGETS,
+  TRAINING_ACCOUNTINGS,
+  type LoraConfig,
+  type Recomputation,
+  type TrainingAccountingName,
+} from '../../cost/training.ts';
 import { DTYPES } from '../../cost/units.ts';
 import {
   deviceRefSchema,
@@ -39,17 +45,26 @@ const trainingModeSchema = z.strictObject({
   trained: z.enum(['full', 'lora']).default('full').describe('how the non-frozen layers are trained'),
   frozenPrefixLayers: nonNegativeInt.default(0).describe('layers 1..F are frozen (forward only); F < layers'),
   lora: z.strictObject({ rank: positiveInt, targets: z.array(z.enum(LORA_TARGETS)).min(1) }).optional(),
-  accounting: z.enum(Object.keys(TRAINING_ACCOUNTINGS) as [TrainingAccountingName, ...TrainingAccountingName[]]).default('seed-12'),
+  accounting: z
+    .enum(Object.keys(TRAINING_ACCOUNTINGS) as [TrainingAccountingName, ...TrainingAccountingName[]])
+    .default('seed-12'),
   recomputation: z.enum(['none', 'selective', 'full']).default('none'),
-  iterations: positiveInt.default(1).describe('iterations to the target accuracy; the objective is iterations × iteration time'),
+  iterations: positiveInt
+    .default(1)
+    .describe('iterations to the target accuracy; the objective is iterations × iteration time'),
 });
 
 const inferenceFields = {
   batch: positiveInt.default(1),
   promptTokens: positiveInt,
   outputTokens: nonNegativeInt.default(0),
-  returnToSource: z.boolean().optional().describe('send the generated token back to the source (default: true when a source is pinned)'),
-  activationBytesPerHop: positive.optional().describe('bytes crossing a stage boundary per step; default from the model (or the measured profiles)'),
+  returnToSource: z
+    .boolean()
+    .optional()
+    .describe('send the generated token back to the source (default: true when a source is pinned)'),
+  activationBytesPerHop: positive
+    .optional()
+    .describe('bytes crossing a stage boundary per step; default from the model (or the measured profiles)'),
 };
 
 const latencyModeSchema = z.strictObject({
@@ -82,7 +97,9 @@ const inlineProfileSchema = z.strictObject({
 const serverSchema = z.strictObject({
   name: z.string().min(1).optional().describe('unique name; default "server<i>"'),
   device: deviceRefSchema,
-  memoryBytes: positive.optional().describe('memory usable for the model; default the profile\'s usable memory, else the device\'s'),
+  memoryBytes: positive
+    .optional()
+    .describe("memory usable for the model; default the profile's usable memory, else the device's"),
   profile: z
     .union([z.literal('auto'), z.literal('none'), z.string().min(1), inlineProfileSchema])
     .default('auto')
@@ -102,7 +119,10 @@ const pairSchema = z.strictObject({
 
 const linksSchema = z.strictObject({
   default: linkRefSchema.optional().describe('link between every pair not otherwise given'),
-  bitsPerSecondMatrix: z.array(z.array(positive.nullable())).optional().describe('[from][to] in server order; null = no link'),
+  bitsPerSecondMatrix: z
+    .array(z.array(positive.nullable()))
+    .optional()
+    .describe('[from][to] in server order; null = no link'),
   latencySecondsMatrix: z.array(z.array(nonNegative)).optional(),
   pairs: z.array(pairSchema).optional(),
 });
@@ -117,8 +137,13 @@ export const pipelineInputSchema = z.strictObject({
   links: linksSchema.optional(),
   source: z.string().min(1).optional().describe('server where the data lives; pinned as stage 1'),
   maxStages: positiveInt.optional().describe('at most this many servers (stages)'),
-  stages: positiveInt.optional().describe('exactly this many servers (stages), e.g. for a sweep over the number of servers'),
-  serverOrder: z.enum(['any', 'listed']).default('any').describe('"listed": the pipeline visits servers in list order (source first)'),
+  stages: positiveInt
+    .optional()
+    .describe('exactly this many servers (stages), e.g. for a sweep over the number of servers'),
+  serverOrder: z
+    .enum(['any', 'listed'])
+    .default('any')
+    .describe('"listed": the pipeline visits servers in list order (source first)'),
 });
 
 export type PipelineInput = z.infer<typeof pipelineInputSchema>;
@@ -199,7 +224,10 @@ export type PipelineDecision = z.infer<typeof decisionSchema>;
 /** A catalog link's rate for a server-to-server hop: up from the sender, down to the receiver. */
 function linkRate(ref: LinkRef, path: string): { bitsPerSecond: number; latencySeconds: number } {
   const link = resolveLink(ref, path);
-  return { bitsPerSecond: Math.min(link.uplinkBitsPerSecond, link.downlinkBitsPerSecond), latencySeconds: link.latencySeconds };
+  return {
+    bitsPerSecond: Math.min(link.uplinkBitsPerSecond, link.downlinkBitsPerSecond),
+    latencySeconds: link.latencySeconds,
+  };
 }
 
 interface ResolvedProfile {
@@ -224,23 +252,44 @@ function resolveServerProfile(
     // only takes a profile of the model's own precision; a different one must be named.
     const dtype = found.dtype ?? model.dtype;
     if (dtype !== model.dtype) {
-      return { note: `catalog profile ${found.id} is ${dtype}, the model is ${model.dtype}: roofline used (name the profile to use it)` };
+      return {
+        note: `catalog profile ${found.id} is ${dtype}, the model is ${model.dtype}: roofline used (name the profile to use it)`,
+      };
     }
     return { profile: found };
   }
   // A measured profile times one inference pass; training work (forward + backward per
   // micro-batch) comes from the roofline, so a profile there would be silently wrong.
-  if (!inference) throw new InputError(path, 'measured profiles time inference; in training mode layer times come from the roofline (omit the profile or give "none")');
+  if (!inference)
+    throw new InputError(
+      path,
+      'measured profiles time inference; in training mode layer times come from the roofline (omit the profile or give "none")',
+    );
   let profile: MeasuredProfile;
   if (typeof raw === 'string') {
     const found = loadCatalog().profiles.get(raw);
-    if (!found) throw new InputError(path, `unknown profile "${raw}"; known profiles: ${[...loadCatalog().profiles.keys()].join(', ')}`);
+    if (!found)
+      throw new InputError(
+        path,
+        `unknown profile "${raw}"; known profiles: ${[...loadCatalog().profiles.keys()].join(', ')}`,
+      );
     profile = found;
   } else {
-    profile = { id: 'inline-profile', modelId: model.id, deviceId: device.id, batch: 1, tokens: 1, ...raw, source: raw.source ?? 'given inline in the problem file' };
+    profile = {
+      id: 'inline-profile',
+      modelId: model.id,
+      deviceId: device.id,
+      batch: 1,
+      tokens: 1,
+      ...raw,
+      source: raw.source ?? 'given inline in the problem file',
+    };
   }
   if (profile.layerSeconds.length < model.layers) {
-    throw new InputError(`${path}.layerSeconds`, `has ${profile.layerSeconds.length} entries but the model has ${model.layers} layers`);
+    throw new InputError(
+      `${path}.layerSeconds`,
+      `has ${profile.layerSeconds.length} entries but the model has ${model.layers} layers`,
+    );
   }
   return { profile };
 }
@@ -248,11 +297,21 @@ function resolveServerProfile(
 /** Plausibility of the quantities a server entry types in (memory, inline device and profile). */
 function serverWarnings(raw: PipelineInput['servers'][number], server: PipelineServer, i: number): InputWarning[] {
   const at = `$.servers[${i}]`;
-  const checks = [plausibility(raw.memoryBytes !== undefined ? `${at}.memoryBytes` : `${at}.device`, server.memoryBytes, 'memoryBytes')];
+  const checks = [
+    plausibility(
+      raw.memoryBytes !== undefined ? `${at}.memoryBytes` : `${at}.device`,
+      server.memoryBytes,
+      'memoryBytes',
+    ),
+  ];
   if (typeof raw.device === 'object') {
     checks.push(
       plausibility(`${at}.device.peakFlopsPerSecond`, server.device.peakFlopsPerSecond, 'flopsPerSecond'),
-      plausibility(`${at}.device.memoryBandwidthBytesPerSecond`, server.device.memoryBandwidthBytesPerSecond, 'bytesPerSecond'),
+      plausibility(
+        `${at}.device.memoryBandwidthBytesPerSecond`,
+        server.device.memoryBandwidthBytesPerSecond,
+        'bytesPerSecond',
+      ),
       plausibility(`${at}.device.memoryBytes`, server.device.memoryBytes, 'memoryBytes'),
     );
   }
@@ -283,7 +342,11 @@ export function parsePipeline(raw: unknown): PipelineProblem {
   const names = new Map<string, number>();
   const servers: PipelineServer[] = input.servers.map((s, i) => {
     const name = s.name ?? `server${i}`;
-    if (names.has(name)) throw new InputError(`$.servers[${i}].name`, `duplicate server name "${name}" (also $.servers[${names.get(name)}])`);
+    if (names.has(name))
+      throw new InputError(
+        `$.servers[${i}].name`,
+        `duplicate server name "${name}" (also $.servers[${names.get(name)}])`,
+      );
     names.set(name, i);
     const device = resolveDevice(s.device, `$.servers[${i}].device`);
     const { profile, note } = resolveServerProfile(s.profile, model, device, inference, `$.servers[${i}].profile`);
@@ -295,22 +358,34 @@ export function parsePipeline(raw: unknown): PipelineProblem {
   const n = servers.length;
   const serverIndex = (name: string, path: string): number => {
     const i = names.get(name);
-    if (i === undefined) throw new InputError(path, `unknown server "${name}"; servers: ${[...names.keys()].join(', ')}`);
+    if (i === undefined)
+      throw new InputError(path, `unknown server "${name}"; servers: ${[...names.keys()].join(', ')}`);
     return i;
   };
 
   let mode: PipelineMode;
   if (input.mode.kind === 'training') {
     const m = input.mode;
-    if (m.frozenPrefixLayers >= L) throw new InputError('$.mode.frozenPrefixLayers', `must be below the number of layers (${L}); a fully frozen model has nothing to train`);
-    if (m.trained === 'lora' && !m.lora) throw new InputError('$.mode.lora', 'is required when trained is "lora" (rank and targets)');
+    if (m.frozenPrefixLayers >= L)
+      throw new InputError(
+        '$.mode.frozenPrefixLayers',
+        `must be below the number of layers (${L}); a fully frozen model has nothing to train`,
+      );
+    if (m.trained === 'lora' && !m.lora)
+      throw new InputError('$.mode.lora', 'is required when trained is "lora" (rank and targets)');
     if (m.trained !== 'lora' && m.lora) throw new InputError('$.mode.lora', 'applies only when trained is "lora"');
-    if (m.sequenceLength > model.maxContext) throw new InputError('$.mode.sequenceLength', `exceeds the model's context (${model.maxContext})`);
+    if (m.sequenceLength > model.maxContext)
+      throw new InputError('$.mode.sequenceLength', `exceeds the model's context (${model.maxContext})`);
     mode = { ...m, lora: m.lora ? { rank: m.lora.rank, targets: m.lora.targets } : undefined };
   } else {
     const m = input.mode;
-    if (m.promptTokens + m.outputTokens > model.maxContext) throw new InputError('$.mode.promptTokens', `prompt + output tokens (${m.promptTokens + m.outputTokens}) exceed the model's context (${model.maxContext})`);
-    if (m.returnToSource === true && input.source === undefined) throw new InputError('$.mode.returnToSource', 'needs a pinned source ($.source) to return to');
+    if (m.promptTokens + m.outputTokens > model.maxContext)
+      throw new InputError(
+        '$.mode.promptTokens',
+        `prompt + output tokens (${m.promptTokens + m.outputTokens}) exceed the model's context (${model.maxContext})`,
+      );
+    if (m.returnToSource === true && input.source === undefined)
+      throw new InputError('$.mode.returnToSource', 'needs a pinned source ($.source) to return to');
     mode = {
       kind: m.kind,
       phase: m.kind === 'inference-latency' ? m.phase : 'decode',
@@ -331,33 +406,49 @@ export function parsePipeline(raw: unknown): PipelineProblem {
   }
   if (links.default !== undefined) {
     const r = linkRate(links.default, '$.links.default');
-    warnings.push(...collectWarnings([plausibility('$.links.default', r.bitsPerSecond, 'bitsPerSecond'), plausibility('$.links.default', r.latencySeconds, 'seconds')]));
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) {
-      bitsPerSecond[i][j] = r.bitsPerSecond;
-      latencySeconds[i][j] = r.latencySeconds;
-    }
+    warnings.push(
+      ...collectWarnings([
+        plausibility('$.links.default', r.bitsPerSecond, 'bitsPerSecond'),
+        plausibility('$.links.default', r.latencySeconds, 'seconds'),
+      ]),
+    );
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        if (i !== j) {
+          bitsPerSecond[i][j] = r.bitsPerSecond;
+          latencySeconds[i][j] = r.latencySeconds;
+        }
   }
   if (links.bitsPerSecondMatrix !== undefined || links.latencySecondsMatrix !== undefined) {
     const bm = links.bitsPerSecondMatrix;
     const lm = links.latencySecondsMatrix;
-    if (bm === undefined) throw new InputError('$.links.bitsPerSecondMatrix', 'is required together with latencySecondsMatrix');
-    if (lm === undefined) throw new InputError('$.links.latencySecondsMatrix', 'is required together with bitsPerSecondMatrix');
-    for (const [field, mat] of [['bitsPerSecondMatrix', bm], ['latencySecondsMatrix', lm]] as const) {
-      if (mat.length !== n) throw new InputError(`$.links.${field}`, `must have one row per server (${n}), got ${mat.length}`);
+    if (bm === undefined)
+      throw new InputError('$.links.bitsPerSecondMatrix', 'is required together with latencySecondsMatrix');
+    if (lm === undefined)
+      throw new InputError('$.links.latencySecondsMatrix', 'is required together with bitsPerSecondMatrix');
+    for (const [field, mat] of [
+      ['bitsPerSecondMatrix', bm],
+      ['latencySecondsMatrix', lm],
+    ] as const) {
+      if (mat.length !== n)
+        throw new InputError(`$.links.${field}`, `must have one row per server (${n}), got ${mat.length}`);
       mat.forEach((row, i) => {
-        if (row.length !== n) throw new InputError(`$.links.${field}[${i}]`, `must have one entry per server (${n}), got ${row.length}`);
+        if (row.length !== n)
+          throw new InputError(`$.links.${field}[${i}]`, `must have one entry per server (${n}), got ${row.length}`);
       });
     }
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) {
-      bitsPerSecond[i][j] = bm[i][j] ?? 0;
-      latencySeconds[i][j] = lm[i][j];
-      warnings.push(
-        ...collectWarnings([
-          plausibility(`$.links.bitsPerSecondMatrix[${i}][${j}]`, bitsPerSecond[i][j], 'bitsPerSecond'),
-          plausibility(`$.links.latencySecondsMatrix[${i}][${j}]`, latencySeconds[i][j], 'seconds'),
-        ]),
-      );
-    }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        if (i !== j) {
+          bitsPerSecond[i][j] = bm[i][j] ?? 0;
+          latencySeconds[i][j] = lm[i][j];
+          warnings.push(
+            ...collectWarnings([
+              plausibility(`$.links.bitsPerSecondMatrix[${i}][${j}]`, bitsPerSecond[i][j], 'bitsPerSecond'),
+              plausibility(`$.links.latencySecondsMatrix[${i}][${j}]`, latencySeconds[i][j], 'seconds'),
+            ]),
+          );
+        }
   }
   (links.pairs ?? []).forEach((p, k) => {
     const path = `$.links.pairs[${k}]`;
@@ -366,10 +457,12 @@ export function parsePipeline(raw: unknown): PipelineProblem {
     if (i === j) throw new InputError(`${path}.to`, 'a link joins two different servers');
     let rate: { bitsPerSecond: number; latencySeconds: number };
     if (p.link !== undefined) {
-      if (p.bitsPerSecond !== undefined || p.latencySeconds !== undefined) throw new InputError(`${path}.link`, 'give either link or bitsPerSecond/latencySeconds, not both');
+      if (p.bitsPerSecond !== undefined || p.latencySeconds !== undefined)
+        throw new InputError(`${path}.link`, 'give either link or bitsPerSecond/latencySeconds, not both');
       rate = linkRate(p.link, `${path}.link`);
     } else {
-      if (p.bitsPerSecond === undefined) throw new InputError(`${path}.bitsPerSecond`, 'is required when no link profile is named');
+      if (p.bitsPerSecond === undefined)
+        throw new InputError(`${path}.bitsPerSecond`, 'is required when no link profile is named');
       rate = { bitsPerSecond: p.bitsPerSecond, latencySeconds: p.latencySeconds ?? 0 };
     }
     const from = p.link !== undefined ? `${path}.link` : path;
@@ -379,7 +472,12 @@ export function parsePipeline(raw: unknown): PipelineProblem {
         plausibility(p.link !== undefined ? from : `${path}.latencySeconds`, rate.latencySeconds, 'seconds'),
       ]),
     );
-    const dirs: [number, number][] = p.symmetric ? [[i, j], [j, i]] : [[i, j]];
+    const dirs: [number, number][] = p.symmetric
+      ? [
+          [i, j],
+          [j, i],
+        ]
+      : [[i, j]];
     for (const [a, b] of dirs) {
       bitsPerSecond[a][b] = rate.bitsPerSecond;
       latencySeconds[a][b] = rate.latencySeconds;
@@ -394,5 +492,16 @@ export function parsePipeline(raw: unknown): PipelineProblem {
     throw new InputError('$.stages', `cannot exceed the number of servers (${n}) or of layers (${L})`);
   }
   const maxStages = Math.min(n, L, input.maxStages ?? Infinity);
-  return { model, mode, servers, bitsPerSecond, latencySeconds, source, maxStages, stages: input.stages ?? null, serverOrder: input.serverOrder, inputWarnings: warnings };
+  return {
+    model,
+    mode,
+    servers,
+    bitsPerSecond,
+    latencySeconds,
+    source,
+    maxStages,
+    stages: input.stages ?? null,
+    serverOrder: input.serverOrder,
+    inputWarnings: warnings,
+  };
 }

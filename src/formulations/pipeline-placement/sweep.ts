@@ -43,8 +43,12 @@ function restrictLinks(links: unknown, k: number, kept: ReadonlySet<string>): un
   return out;
 }
 
-export function trainingTimeVsServers(raw: unknown, options: { counts?: readonly number[]; pool?: 'prefix' | 'best' } = {}): SweepPoint[] {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError('expected a pipeline-placement problem object');
+export function trainingTimeVsServers(
+  raw: unknown,
+  options: { counts?: readonly number[]; pool?: 'prefix' | 'best' } = {},
+): SweepPoint[] {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new TypeError('expected a pipeline-placement problem object');
   const base = raw as Record<string, unknown>;
   const servers = Array.isArray(base.servers) ? base.servers : [];
   const counts = options.counts ?? servers.map((_, i) => i + 1);
@@ -59,12 +63,30 @@ export function trainingTimeVsServers(raw: unknown, options: { counts?: readonly
     }
     const problem = parsePipeline(variant);
     const out = searchOptimum(problem, trueCosts(tablesOf(problem)));
-    if (!out.plan) return { servers: k, feasible: false, totalSeconds: Infinity, computeSeconds: 0, commSeconds: 0, bubbleSeconds: 0, decision: null };
+    if (!out.plan)
+      return {
+        servers: k,
+        feasible: false,
+        totalSeconds: Infinity,
+        computeSeconds: 0,
+        commSeconds: 0,
+        bubbleSeconds: 0,
+        decision: null,
+      };
     const decision = planToDecision(problem, out.plan);
     const e = evaluatePipeline(problem, decision);
     const b = e.breakdown;
-    if (b === null) throw new Error(`the exact search returned a malformed plan: ${e.violations.map((v) => v.message).join('; ')}`);
+    if (b === null)
+      throw new Error(`the exact search returned a malformed plan: ${e.violations.map((v) => v.message).join('; ')}`);
     const it = b.iterations;
-    return { servers: k, feasible: e.feasible, totalSeconds: e.objective, computeSeconds: it * b.computeSeconds, commSeconds: it * b.commSeconds, bubbleSeconds: it * b.bubbleSeconds, decision };
+    return {
+      servers: k,
+      feasible: e.feasible,
+      totalSeconds: e.objective,
+      computeSeconds: it * b.computeSeconds,
+      commSeconds: it * b.commSeconds,
+      bubbleSeconds: it * b.bubbleSeconds,
+      decision,
+    };
   });
 }

@@ -24,7 +24,10 @@ function clampGamma(p: SpeculativeProblem, g: number): number {
 
 function uniform(p: SpeculativeProblem, gamma: number, option: number): SpeculativeDecision {
   const j = choiceIndex(p, gamma, option);
-  return decisionFromPicks(p, p.states.map(() => j));
+  return decisionFromPicks(
+    p,
+    p.states.map(() => j),
+  );
 }
 
 /**
@@ -67,10 +70,16 @@ export const baselines: readonly Baseline<SpeculativeProblem, SpeculativeDecisio
   },
   {
     name: 'best-fixed-gamma',
-    description: 'the single (γ, τ) that minimises the expected objective when used in every state — the best policy that ignores the current channel state',
+    description:
+      'the single (γ, τ) that minimises the expected objective when used in every state — the best policy that ignores the current channel state',
     run: (p) => {
       const j = bestFixedChoice(p);
-      return j === null ? null : decisionFromPicks(p, p.states.map(() => j));
+      return j === null
+        ? null
+        : decisionFromPicks(
+            p,
+            p.states.map(() => j),
+          );
     },
   },
   {
@@ -89,7 +98,14 @@ export const baselines: readonly Baseline<SpeculativeProblem, SpeculativeDecisio
   {
     name: 'specdec-pp-0.3',
     description: `SpecDec++-style stop rule: draft until the predicted probability that some draft is rejected, 1 − Π α_i, exceeds ${SPECDEC_PP_THRESHOLD}`,
-    run: (p) => (p.maxDraftTokens < 1 ? null : uniform(p, clampGamma(p, specDecPlusPlusGamma(p.options[0].acceptance, SPECDEC_PP_THRESHOLD, p.maxDraftTokens)), 0)),
+    run: (p) =>
+      p.maxDraftTokens < 1
+        ? null
+        : uniform(
+            p,
+            clampGamma(p, specDecPlusPlusGamma(p.options[0].acceptance, SPECDEC_PP_THRESHOLD, p.maxDraftTokens)),
+            0,
+          ),
   },
   {
     name: 'server-only',
@@ -98,7 +114,8 @@ export const baselines: readonly Baseline<SpeculativeProblem, SpeculativeDecisio
   },
   {
     name: 'device-only',
-    description: 'the target model runs on the device alone (its weights streamed from storage when they do not fit in memory)',
+    description:
+      'the target model runs on the device alone (its weights streamed from storage when they do not fit in memory)',
     run: () => ({ mode: 'device-only' }),
   },
 ];

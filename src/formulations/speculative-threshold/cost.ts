@@ -145,13 +145,19 @@ export function roundConstants(p: SpeculativeProblem): RoundConstants {
 }
 
 /** Cost of one round in `state` that drafted `drafted` tokens using `passes` draft forward passes. */
-export function roundOutcome(p: SpeculativeProblem, state: ChannelState, drafted: number, passes: number): RoundOutcome {
+export function roundOutcome(
+  p: SpeculativeProblem,
+  state: ChannelState,
+  drafted: number,
+  passes: number,
+): RoundOutcome {
   const c = roundConstants(p);
   const upBytes = p.payload.headerBytes + drafted * c.bytesPerDraftToken;
   const upAirSeconds = transferSeconds(upBytes, state.link.uplinkBitsPerSecond, 0);
   // The latency is paid even by an empty request (γ = 0, or a draft stopped at its first token).
   const uplinkSeconds = state.link.latencySeconds + upAirSeconds;
-  const downlinkSeconds = state.link.latencySeconds + transferSeconds(c.downlinkBytes, state.link.downlinkBitsPerSecond, 0);
+  const downlinkSeconds =
+    state.link.latencySeconds + transferSeconds(c.downlinkBytes, state.link.downlinkBitsPerSecond, 0);
   const v = c.verifySeconds[drafted + 1];
   const draftSeconds = passes * c.draftSecondsPerToken;
   const draftJoules = passes * c.draftJoulesPerToken;
@@ -221,7 +227,11 @@ export interface RoundExpectation {
  * E[draft passes], E[tokens gained] (1 + Σ_{k ≤ D} Π_{i ≤ k} α_i), and E[verify seconds] for a
  * verify time per number of tokens checked (`verifySeconds[d + 1]`).
  */
-export function draftMoments(gamma: number, option: ThresholdOption, verifySeconds?: readonly number[]): { drafted: number; passes: number; tokens: number; verify: number } {
+export function draftMoments(
+  gamma: number,
+  option: ThresholdOption,
+  verifySeconds?: readonly number[],
+): { drafted: number; passes: number; tokens: number; verify: number } {
   const dist = draftedDistribution(gamma, option.continueProbability);
   let drafted = 0;
   let passes = 0;
@@ -243,7 +253,13 @@ export function draftMoments(gamma: number, option: ThresholdOption, verifySecon
 }
 
 /** E[round] in `state` for (γ, option), summing `roundOutcome` over the distribution of D. */
-export function roundExpectation(p: SpeculativeProblem, state: ChannelState, gamma: number, option: ThresholdOption, optionIndex: number): RoundExpectation {
+export function roundExpectation(
+  p: SpeculativeProblem,
+  state: ChannelState,
+  gamma: number,
+  option: ThresholdOption,
+  optionIndex: number,
+): RoundExpectation {
   const dist = draftedDistribution(gamma, option.continueProbability);
   const { drafted, passes, tokens } = draftMoments(gamma, option);
   let draftS = 0;
@@ -358,7 +374,10 @@ export function choiceIndex(p: SpeculativeProblem, gamma: number, option: number
 }
 
 /** Ratio objective of a stationary per-state policy: Σπ·cost / Σπ·tokens, with its parts. */
-export function policyRatio(p: SpeculativeProblem, picks: readonly number[]): { cost: number; tokens: number; seconds: number; joules: number; ratio: number } {
+export function policyRatio(
+  p: SpeculativeProblem,
+  picks: readonly number[],
+): { cost: number; tokens: number; seconds: number; joules: number; ratio: number } {
   const t = roundTable(p);
   let cost = 0;
   let tokens = 0;

@@ -37,7 +37,10 @@ export function optionIndex(p: SpeculativeProblem, threshold: number | null, gam
 }
 
 /** Choice indices of a per-state decision, or the violations that prevent reading it. */
-export function picksOf(p: SpeculativeProblem, d: PerStateDecision): { picks: number[] | null; violations: Violation[] } {
+export function picksOf(
+  p: SpeculativeProblem,
+  d: PerStateDecision,
+): { picks: number[] | null; violations: Violation[] } {
   const violations: Violation[] = [];
   if (d.states.length !== p.states.length) {
     const message = `the policy has ${d.states.length} entries but the channel has ${p.states.length} states`;

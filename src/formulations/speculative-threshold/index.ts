@@ -11,7 +11,14 @@ import { evaluate } from './evaluate.ts';
 import { solveExact } from './exact.ts';
 import { describe, explainInfeasible } from './explain.ts';
 import { compile } from './milp.ts';
-import { decisionSchema, inputSchema, KIND, parse, type SpeculativeDecision, type SpeculativeProblem } from './schema.ts';
+import {
+  decisionSchema,
+  inputSchema,
+  KIND,
+  parse,
+  type SpeculativeDecision,
+  type SpeculativeProblem,
+} from './schema.ts';
 import { warnings } from './warnings.ts';
 
 /**
@@ -21,7 +28,11 @@ import { warnings } from './warnings.ts';
  */
 function warmStart(p: SpeculativeProblem): SpeculativeDecision | null {
   const fixed = bestFixedChoice(p);
-  if (fixed !== null) return decisionFromPicks(p, p.states.map(() => fixed));
+  if (fixed !== null)
+    return decisionFromPicks(
+      p,
+      p.states.map(() => fixed),
+    );
   const least = leastBudgetUse(p);
   return least.feasible ? decisionFromPicks(p, least.picks) : null;
 }

@@ -44,7 +44,8 @@ export function undominatedChoices(p: SpeculativeProblem, s: number): { kept: nu
   const kept: number[] = [];
   for (let j = 0; j < n; j++) {
     let dominated = false;
-    for (let k = 0; k < n && !dominated; k++) if (k !== j && weaklyBetter(k, j) && (strictlySomewhere(k, j) || k < j)) dominated = true;
+    for (let k = 0; k < n && !dominated; k++)
+      if (k !== j && weaklyBetter(k, j) && (strictlySomewhere(k, j) || k < j)) dominated = true;
     if (!dominated) kept.push(j);
   }
   const replacement = new Int32Array(n).fill(-1);

@@ -7,7 +7,14 @@ import { z } from 'zod';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import type { ModelSpec } from '../../cost/model.ts';
-import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
+import {
+  deviceRefSchema,
+  linkRefSchema,
+  modelRefSchema,
+  resolveDevice,
+  resolveLink,
+  resolveModel,
+} from '../../catalog/index.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 import { roundConstants, roundTable } from './cost.ts';
 import { stationaryDistribution } from './markov.ts';
@@ -45,35 +52,65 @@ const weight = nonNegative.lte(SPECULATIVE_MAXIMA.weight, tooBig(SPECULATIVE_MAX
 
 const thresholdEntrySchema = z
   .strictObject({
-    threshold: probability.describe('draft confidence threshold τ: drafting stops at the first token whose confidence is below τ'),
-    alpha: probability.optional().describe('acceptance probability of a drafted token under this threshold (i.i.d. over positions)'),
-    perPosition: z.array(probability).min(1).optional().describe('conditional acceptance α_1, α_2, … per draft position under this threshold; the last value repeats'),
+    threshold: probability.describe(
+      'draft confidence threshold τ: drafting stops at the first token whose confidence is below τ',
+    ),
+    alpha: probability
+      .optional()
+      .describe('acceptance probability of a drafted token under this threshold (i.i.d. over positions)'),
+    perPosition: z
+      .array(probability)
+      .min(1)
+      .optional()
+      .describe('conditional acceptance α_1, α_2, … per draft position under this threshold; the last value repeats'),
     expectedStopLength: nonNegative
       .optional()
-      .describe('expected number of consecutive confident draft tokens before the first one below τ (geometric; ∞ is written as continueProbability 1)'),
-    continueProbability: probability.optional().describe('probability that a draft token clears τ (alternative to expectedStopLength)'),
+      .describe(
+        'expected number of consecutive confident draft tokens before the first one below τ (geometric; ∞ is written as continueProbability 1)',
+      ),
+    continueProbability: probability
+      .optional()
+      .describe('probability that a draft token clears τ (alternative to expectedStopLength)'),
   })
   .superRefine((t, ctx) => {
     if ((t.alpha === undefined) === (t.perPosition === undefined))
       ctx.addIssue({ code: 'custom', path: ['alpha'], message: 'give exactly one of alpha and perPosition' });
     if ((t.expectedStopLength === undefined) === (t.continueProbability === undefined))
-      ctx.addIssue({ code: 'custom', path: ['expectedStopLength'], message: 'give exactly one of expectedStopLength and continueProbability' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expectedStopLength'],
+        message: 'give exactly one of expectedStopLength and continueProbability',
+      });
   });
 
 const acceptanceSchema = z
   .strictObject({
     alpha: probability.optional().describe('acceptance probability of each drafted token (Leviathan et al.: i.i.d.)'),
-    perPosition: z.array(probability).min(1).optional().describe('conditional acceptance per draft position; the last value repeats beyond the list'),
-    thresholds: z.array(thresholdEntrySchema).min(1).optional().describe('table τ → acceptance and expected draft stop length'),
+    perPosition: z
+      .array(probability)
+      .min(1)
+      .optional()
+      .describe('conditional acceptance per draft position; the last value repeats beyond the list'),
+    thresholds: z
+      .array(thresholdEntrySchema)
+      .min(1)
+      .optional()
+      .describe('table τ → acceptance and expected draft stop length'),
   })
   .superRefine((a, ctx) => {
     const given = [a.alpha, a.perPosition, a.thresholds].filter((x) => x !== undefined).length;
-    if (given !== 1) ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of alpha, perPosition and thresholds' });
+    if (given !== 1)
+      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of alpha, perPosition and thresholds' });
     if (a.thresholds) {
       const seen = new Map<number, number>();
       a.thresholds.forEach((t, i) => {
         const first = seen.get(t.threshold);
-        if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['thresholds', i, 'threshold'], message: `threshold ${t.threshold} appears twice (first at thresholds[${first}])` });
+        if (first !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['thresholds', i, 'threshold'],
+            message: `threshold ${t.threshold} appears twice (first at thresholds[${first}])`,
+          });
         else seen.set(t.threshold, i);
       });
     }
@@ -81,13 +118,18 @@ const acceptanceSchema = z
 
 const channelStateSchema = z.strictObject({
   name: z.string().min(1),
-  link: linkRefSchema.describe('uplink/downlink rate and one-way latency in this state: a catalog link id or an inline link'),
+  link: linkRefSchema.describe(
+    'uplink/downlink rate and one-way latency in this state: a catalog link id or an inline link',
+  ),
 });
 
 const channelSchema = z.strictObject({
   states: z.array(channelStateSchema).min(1, 'needs at least one channel state'),
   probabilities: z.array(probability).optional().describe('i.i.d. state probabilities per round'),
-  transitionMatrix: z.array(z.array(z.number())).optional().describe('row-stochastic matrix P[i][j] = Pr(next round in j | this round in i)'),
+  transitionMatrix: z
+    .array(z.array(z.number()))
+    .optional()
+    .describe('row-stochastic matrix P[i][j] = Pr(next round in j | this round in i)'),
 });
 
 const weightedSchema = z.strictObject({
@@ -103,7 +145,9 @@ export const inputSchema = z.strictObject({
     model: modelRefSchema.describe('the small draft model running on the device'),
     device: deviceRefSchema.describe('the user device that drafts'),
     secondsPerToken: seconds.optional().describe('measured draft time per token; default: roofline time at batch 1'),
-    joulesPerToken: nonNegativeJoules.optional().describe('measured device energy per draft token; default: active power × draft time'),
+    joulesPerToken: nonNegativeJoules
+      .optional()
+      .describe('measured device energy per draft token; default: active power × draft time'),
   }),
   target: z.strictObject({
     model: modelRefSchema.describe('the large target model that verifies'),
@@ -111,7 +155,9 @@ export const inputSchema = z.strictObject({
     verifySeconds: z
       .strictObject({ fixedSeconds: nonNegativeSeconds, perTokenSeconds: nonNegativeSeconds })
       .optional()
-      .describe('measured verification time t_v(n) = fixedSeconds + perTokenSeconds·n for n tokens in one pass; default: roofline'),
+      .describe(
+        'measured verification time t_v(n) = fixedSeconds + perTokenSeconds·n for n tokens in one pass; default: roofline',
+      ),
   }),
   contextTokens: nonNegativeInt.default(512).describe('tokens already in the KV cache (attention FLOPs and KV reads)'),
   acceptance: acceptanceSchema,
@@ -167,7 +213,12 @@ export interface SpeculativeProblem {
   readonly verifyOverride?: { readonly fixedSeconds: number; readonly perTokenSeconds: number };
   readonly contextTokens: number;
   readonly options: readonly ThresholdOption[];
-  readonly payload: { readonly tokenIdBytes: number; readonly topK: number; readonly probabilityBytes: number; readonly headerBytes: number };
+  readonly payload: {
+    readonly tokenIdBytes: number;
+    readonly topK: number;
+    readonly probabilityBytes: number;
+    readonly headerBytes: number;
+  };
   readonly states: readonly ChannelState[];
   /** Null when the states are i.i.d. with the given probabilities. */
   readonly transitionMatrix: readonly (readonly number[])[] | null;
@@ -187,34 +238,63 @@ function extendAcceptance(values: readonly number[], length: number): number[] {
 
 const STOCHASTIC_TOLERANCE = 1e-9;
 
-function parseChannel(input: SpeculativeInput['channel']): { states: ChannelState[]; transitionMatrix: number[][] | null; stationary: number[] } {
-  const states = input.states.map((s, i) => ({ name: s.name, link: resolveLink(s.link, `$.channel.states[${i}].link`) }));
+function parseChannel(input: SpeculativeInput['channel']): {
+  states: ChannelState[];
+  transitionMatrix: number[][] | null;
+  stationary: number[];
+} {
+  const states = input.states.map((s, i) => ({
+    name: s.name,
+    link: resolveLink(s.link, `$.channel.states[${i}].link`),
+  }));
   const names = new Map<string, number>();
   input.states.forEach((s, i) => {
     const first = names.get(s.name);
-    if (first !== undefined) throw new InputError(`$.channel.states[${i}].name`, `state name "${s.name}" is used twice (first at $.channel.states[${first}])`);
+    if (first !== undefined)
+      throw new InputError(
+        `$.channel.states[${i}].name`,
+        `state name "${s.name}" is used twice (first at $.channel.states[${first}])`,
+      );
     names.set(s.name, i);
   });
   const n = states.length;
-  if (input.probabilities && input.transitionMatrix) throw new InputError('$.channel', 'give either probabilities (i.i.d. states) or transitionMatrix (Markov states), not both');
+  if (input.probabilities && input.transitionMatrix)
+    throw new InputError(
+      '$.channel',
+      'give either probabilities (i.i.d. states) or transitionMatrix (Markov states), not both',
+    );
   if (input.probabilities) {
     const p = input.probabilities;
-    if (p.length !== n) throw new InputError('$.channel.probabilities', `has ${p.length} entries but there are ${n} channel states`);
+    if (p.length !== n)
+      throw new InputError('$.channel.probabilities', `has ${p.length} entries but there are ${n} channel states`);
     const sum = p.reduce((a, b) => a + b, 0);
-    if (Math.abs(sum - 1) > STOCHASTIC_TOLERANCE) throw new InputError('$.channel.probabilities', `must sum to 1, they sum to ${sum}`);
+    if (Math.abs(sum - 1) > STOCHASTIC_TOLERANCE)
+      throw new InputError('$.channel.probabilities', `must sum to 1, they sum to ${sum}`);
     return { states, transitionMatrix: null, stationary: p.map((x) => x / sum) };
   }
   if (input.transitionMatrix) {
     const m = input.transitionMatrix;
-    if (m.length !== n) throw new InputError('$.channel.transitionMatrix', `has ${m.length} rows but there are ${n} channel states`);
+    if (m.length !== n)
+      throw new InputError('$.channel.transitionMatrix', `has ${m.length} rows but there are ${n} channel states`);
     m.forEach((row, i) => {
-      if (row.length !== n) throw new InputError(`$.channel.transitionMatrix[${i}]`, `has ${row.length} entries but there are ${n} channel states`);
+      if (row.length !== n)
+        throw new InputError(
+          `$.channel.transitionMatrix[${i}]`,
+          `has ${row.length} entries but there are ${n} channel states`,
+        );
       row.forEach((v, j) => {
-        if (!(v >= 0 && v <= 1)) throw new InputError(`$.channel.transitionMatrix[${i}][${j}]`, `a transition probability must lie in [0, 1], got ${v}`);
+        if (!(v >= 0 && v <= 1))
+          throw new InputError(
+            `$.channel.transitionMatrix[${i}][${j}]`,
+            `a transition probability must lie in [0, 1], got ${v}`,
+          );
       });
       const sum = row.reduce((a, b) => a + b, 0);
       if (Math.abs(sum - 1) > STOCHASTIC_TOLERANCE)
-        throw new InputError(`$.channel.transitionMatrix[${i}]`, `row must sum to 1 (a stochastic matrix), it sums to ${sum}`);
+        throw new InputError(
+          `$.channel.transitionMatrix[${i}]`,
+          `row must sum to 1 (a stochastic matrix), it sums to ${sum}`,
+        );
     });
     const rows = m.map((row) => {
       const sum = row.reduce((a, b) => a + b, 0);
@@ -236,14 +316,19 @@ function parseChannel(input: SpeculativeInput['channel']): { states: ChannelStat
 
 function parseOptions(acc: SpeculativeInput['acceptance'], maxDraftTokens: number): ThresholdOption[] {
   const len = Math.max(1, maxDraftTokens);
-  if (acc.alpha !== undefined) return [{ threshold: null, acceptance: extendAcceptance([acc.alpha], len), continueProbability: 1 }];
-  if (acc.perPosition !== undefined) return [{ threshold: null, acceptance: extendAcceptance(acc.perPosition, len), continueProbability: 1 }];
+  if (acc.alpha !== undefined)
+    return [{ threshold: null, acceptance: extendAcceptance([acc.alpha], len), continueProbability: 1 }];
+  if (acc.perPosition !== undefined)
+    return [{ threshold: null, acceptance: extendAcceptance(acc.perPosition, len), continueProbability: 1 }];
   const table = acc.thresholds ?? [];
   // Sorted by τ so that option order (and which of tied optima is reported) does not depend on the file's order.
   return table
     .map((t) => {
       const alphas = t.alpha !== undefined ? [t.alpha] : (t.perPosition as number[]);
-      const q = t.continueProbability !== undefined ? t.continueProbability : (t.expectedStopLength as number) / (1 + (t.expectedStopLength as number));
+      const q =
+        t.continueProbability !== undefined
+          ? t.continueProbability
+          : (t.expectedStopLength as number) / (1 + (t.expectedStopLength as number));
       return { threshold: t.threshold, acceptance: extendAcceptance(alphas, len), continueProbability: q };
     })
     .sort((a, b) => (a.threshold as number) - (b.threshold as number));
@@ -261,7 +346,10 @@ export function parse(raw: unknown): SpeculativeProblem {
   const input = result.data;
   if (input.draftTokens.min > input.draftTokens.max)
     throw new InputError('$.draftTokens.min', `min (${input.draftTokens.min}) exceeds max (${input.draftTokens.max})`);
-  if (typeof input.objective === 'object' && input.objective.weighted.secondsWeight + input.objective.weighted.joulesWeight === 0)
+  if (
+    typeof input.objective === 'object' &&
+    input.objective.weighted.secondsWeight + input.objective.weighted.joulesWeight === 0
+  )
     throw new InputError('$.objective.weighted', 'at least one weight must be positive');
   const draftModel = resolveModel(input.draft.model, '$.draft.model');
   const device = resolveDevice(input.draft.device, '$.draft.device');
@@ -302,9 +390,15 @@ function checkFiniteCosts(p: SpeculativeProblem): void {
   const k = roundConstants(p);
   const overflow = 'makes the per-round cost overflow double precision (absurd size)';
   if (!Number.isFinite(k.draftSecondsPerToken) || !Number.isFinite(k.draftJoulesPerToken))
-    throw new InputError('$.draft', `the draft model on this device ${overflow}: ${k.draftSecondsPerToken} s, ${k.draftJoulesPerToken} J per token`);
+    throw new InputError(
+      '$.draft',
+      `the draft model on this device ${overflow}: ${k.draftSecondsPerToken} s, ${k.draftJoulesPerToken} J per token`,
+    );
   if (!k.verifySeconds.slice(1).every(Number.isFinite))
-    throw new InputError('$.target', `the target model on this server ${overflow}: verification takes ${k.verifySeconds[k.verifySeconds.length - 1]} s`);
+    throw new InputError(
+      '$.target',
+      `the target model on this server ${overflow}: verification takes ${k.verifySeconds[k.verifySeconds.length - 1]} s`,
+    );
   const t = roundTable(p);
   p.states.forEach((_, s) => {
     const bad = [t.seconds[s], t.joules[s], t.cost[s], t.tokens[s]].some((row) => !row.every(Number.isFinite));
@@ -325,7 +419,10 @@ export const decisionSchema = z.discriminatedUnion('mode', [
     mode: z.literal('huggingface-schedule'),
     initialDraftTokens: z.number().int().positive(),
     threshold: probability.nullable(),
-    simulation: z.strictObject({ rounds: z.number().int().positive().max(10_000_000, 'at most 10 000 000 simulated rounds'), seed: z.number().int() }),
+    simulation: z.strictObject({
+      rounds: z.number().int().positive().max(10_000_000, 'at most 10 000 000 simulated rounds'),
+      seed: z.number().int(),
+    }),
   }),
   z.strictObject({ mode: z.literal('device-only') }),
 ]);

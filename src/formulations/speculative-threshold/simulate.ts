@@ -128,7 +128,11 @@ function ratioEstimate(xs: Float64Array, ys: Float64Array): Estimate {
   return { mean: r, standardError: Math.sqrt(ss / (b * (b - 1))) / meanY };
 }
 
-export function simulate(p: SpeculativeProblem, policy: SimulationPolicy, options: SimulationOptions): SimulationResult {
+export function simulate(
+  p: SpeculativeProblem,
+  policy: SimulationPolicy,
+  options: SimulationOptions,
+): SimulationResult {
   const rng = createRng(options.seed);
   const requested = Math.max(2, Math.min(options.batches ?? 50, options.rounds));
   const perBatch = Math.ceil(options.rounds / requested);

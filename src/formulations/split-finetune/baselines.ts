@@ -73,7 +73,7 @@ export const splitLoraFixedCut: SplitBaseline = {
   name: 'splitlora-fixed-cut',
   description:
     'SplitLoRA: fixed cut (3 GPT-2 blocks / first quarter of the layers on the client), no freezing, ' +
-      'uniform uplink split',
+    'uniform uplink split',
   run: (problem) => orNull(splitLora(problem)),
   whyNoDecision: (problem) => reason(splitLora(problem)),
 };
@@ -150,8 +150,7 @@ function bestCutsAtUniformSplit(
   const missing = perClient.findIndex((l) => l.length === 0);
   if (missing >= 0)
     return (
-      `${problem.clients[missing].name}: no ${what} fits its memory and energy budget ` +
-      `at ${n[missing]} subchannels`
+      `${problem.clients[missing].name}: no ${what} fits its memory and energy budget ` + `at ${n[missing]} subchannels`
     );
   const score = (o: SplitOption) =>
     o.periodSeconds.reduce((s, p, t) => s + weights[t] * p, 0) + energyCoefficient * o.joules;
@@ -218,7 +217,7 @@ export const frozenClientBestCut: SplitBaseline = {
   name: 'frozen-client-best-cut',
   description:
     'SplitFrozen-style: client side fully frozen (F = c, forward only, smashed data sent once), ' +
-      'best cut per client, uniform uplink split',
+    'best cut per client, uniform uplink split',
   run: (problem) => orNull(frozenBest(problem)),
   whyNoDecision: (problem) => reason(frozenBest(problem)),
 };

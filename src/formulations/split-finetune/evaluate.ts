@@ -174,8 +174,7 @@ export function evaluateSplitFinetune(
       violations.push({
         constraint: `client[${k}].accuracy`,
         message:
-          `${name}: ${d.frozenLayers} frozen layers, ` +
-          `the fixed freezing ratio requires ${problem.minFrozenLayers}`,
+          `${name}: ${d.frozenLayers} frozen layers, ` + `the fixed freezing ratio requires ${problem.minFrozenLayers}`,
         excess: problem.minFrozenLayers - d.frozenLayers,
       });
     const device = problem.clients[k].device;

@@ -281,8 +281,8 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
     fail(
       ['subchannels'],
       `${clients.length} clients × ${cutMax - cutMin + 1} cuts × ${bounds.max - bounds.min + 1} frozen prefixes × ` +
-      `${p.subchannels - clients.length + 1} subchannel counts = ${optionCount} options; ` +
-      `at most ${SPLIT_FINETUNE_MAXIMA.options} (absurd size: fewer subchannels, clients or a narrower cutRange)`,
+        `${p.subchannels - clients.length + 1} subchannel counts = ${optionCount} options; ` +
+        `at most ${SPLIT_FINETUNE_MAXIMA.options} (absurd size: fewer subchannels, clients or a narrower cutRange)`,
     );
   const roundsPerEpoch = Math.ceil(p.samplesPerClient / p.batchSize);
   const accountingName = p.trainingAccounting ?? 'mixed-16';

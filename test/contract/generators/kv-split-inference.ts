@@ -14,7 +14,12 @@ type RawUser = Record<string, unknown> & { device: Raw; link: Raw };
 
 const DEVICES: readonly Raw[] = [
   { id: 'phone', peakFlopsPerSecond: 2e12, memoryBandwidthBytesPerSecond: 60e9, storageReadBytesPerSecond: 1.5e9 },
-  { id: 'jetson-orin-nx-16gb', peakFlopsPerSecond: 25e12, memoryBandwidthBytesPerSecond: 102e9, storageReadBytesPerSecond: 2e9 },
+  {
+    id: 'jetson-orin-nx-16gb',
+    peakFlopsPerSecond: 25e12,
+    memoryBandwidthBytesPerSecond: 102e9,
+    storageReadBytesPerSecond: 2e9,
+  },
 ];
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
@@ -40,7 +45,12 @@ function tiny(seed: number): unknown {
     users: Array.from({ length: users }, (_, i) => ({
       name: `user-${i + 1}`,
       device: { ...pick(rand, DEVICES), memoryBytes: pick(rand, [0.03e9, 0.12e9, 0.3e9, 8e9]) },
-      link: { id: '5g-user-experienced', uplinkBitsPerSecond: pick(rand, [20e6, 100e6, 1e9]), downlinkBitsPerSecond: 200e6, latencySeconds: 0.004 },
+      link: {
+        id: '5g-user-experienced',
+        uplinkBitsPerSecond: pick(rand, [20e6, 100e6, 1e9]),
+        downlinkBitsPerSecond: 200e6,
+        latencySeconds: 0.004,
+      },
       promptTokens: 16 + Math.floor(rand() * 500),
       outputTokens: 8 + Math.floor(rand() * 200),
       ...(rand() < 0.3 ? { variant: 'a' } : {}),
@@ -76,12 +86,16 @@ function bruteForce(raw: unknown): BruteForce {
   return best === Infinity ? { status: 'infeasible' } : { status: 'optimal', objective: best };
 }
 
-const asRaw = (raw: unknown): Raw & { server: { device: Raw }; users: RawUser[] } => raw as Raw & { server: { device: Raw }; users: RawUser[] };
+const asRaw = (raw: unknown): Raw & { server: { device: Raw }; users: RawUser[] } =>
+  raw as Raw & { server: { device: Raw }; users: RawUser[] };
 
 function scaleServer(field: string, factor: number): (raw: unknown) => unknown {
   return (raw) => {
     const r = asRaw(raw);
-    return { ...r, server: { ...r.server, device: { ...r.server.device, [field]: (r.server.device[field] as number) * factor } } };
+    return {
+      ...r,
+      server: { ...r.server, device: { ...r.server.device, [field]: (r.server.device[field] as number) * factor } },
+    };
   };
 }
 
@@ -94,13 +108,23 @@ function mapUsers(f: (u: RawUser) => RawUser): (raw: unknown) => unknown {
 
 const relaxations: readonly Relaxation[] = [
   { name: 'twice the server memory', apply: scaleServer('memoryBytes', 2) },
-  { name: 'a faster server (compute and bandwidth ×2)', apply: (raw) => scaleServer('peakFlopsPerSecond', 2)(scaleServer('memoryBandwidthBytesPerSecond', 2)(raw)) },
-  { name: 'twice the device memory', apply: mapUsers((u) => ({ ...u, device: { ...u.device, memoryBytes: (u.device.memoryBytes as number) * 2 } })) },
+  {
+    name: 'a faster server (compute and bandwidth ×2)',
+    apply: (raw) => scaleServer('peakFlopsPerSecond', 2)(scaleServer('memoryBandwidthBytesPerSecond', 2)(raw)),
+  },
+  {
+    name: 'twice the device memory',
+    apply: mapUsers((u) => ({ ...u, device: { ...u.device, memoryBytes: (u.device.memoryBytes as number) * 2 } })),
+  },
   {
     name: 'faster links (both directions ×2)',
     apply: mapUsers((u) => ({
       ...u,
-      link: { ...u.link, uplinkBitsPerSecond: (u.link.uplinkBitsPerSecond as number) * 2, downlinkBitsPerSecond: (u.link.downlinkBitsPerSecond as number) * 2 },
+      link: {
+        ...u.link,
+        uplinkBitsPerSecond: (u.link.uplinkBitsPerSecond as number) * 2,
+        downlinkBitsPerSecond: (u.link.downlinkBitsPerSecond as number) * 2,
+      },
     })),
   },
   {

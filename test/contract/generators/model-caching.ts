@@ -33,7 +33,10 @@ function tiny(seed: number): unknown {
     }
   }
   // Mostly tight storage (2–9 GB against 2–9 GB models), now and then none at all.
-  const servers: RawServer[] = Array.from({ length: int(1, 2) }, (_, n) => ({ id: `s${n}`, storageBytes: rand() < 0.1 ? 0 : int(2, 9) * GB }));
+  const servers: RawServer[] = Array.from({ length: int(1, 2) }, (_, n) => ({
+    id: `s${n}`,
+    storageBytes: rand() < 0.1 ? 0 : int(2, 9) * GB,
+  }));
   const latency = rand() < 0.4;
   const cloud = 1;
   const users: RawUser[] = Array.from({ length: int(1, 3) }, (_, u) => {
@@ -46,7 +49,11 @@ function tiny(seed: number): unknown {
     // Serve latency = link latency (0.2–1.4 s; above the 1 s cloud for some) + a fast download.
     const links = reach.map((server) => ({
       server,
-      link: { downlinkBitsPerSecond: 1e12, uplinkBitsPerSecond: 1e9, latencySeconds: Number((0.2 + 1.2 * rand()).toFixed(2)) },
+      link: {
+        downlinkBitsPerSecond: 1e12,
+        uplinkBitsPerSecond: 1e9,
+        latencySeconds: Number((0.2 + 1.2 * rand()).toFixed(2)),
+      },
     }));
     return { id: `u${u}`, links, latencyBoundSeconds: 10, requests };
   });
@@ -113,7 +120,10 @@ const relaxations: Relaxation[] = [
         const have = new Set((u.links ?? []).map((l) => l.server));
         const extra = r.servers
           .filter((s) => !have.has(s.id))
-          .map((s) => ({ server: s.id, link: { downlinkBitsPerSecond: 1e12, uplinkBitsPerSecond: 1e9, latencySeconds: 0.5 } }));
+          .map((s) => ({
+            server: s.id,
+            link: { downlinkBitsPerSecond: 1e12, uplinkBitsPerSecond: 1e9, latencySeconds: 0.5 },
+          }));
         return { ...u, links: [...(u.links ?? []), ...extra] };
       });
       return { ...r, users };

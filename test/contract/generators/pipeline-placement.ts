@@ -8,7 +8,10 @@ import { parsePipeline, type PipelineDecision } from '../../../src/formulations/
 import { mulberry32 } from '../../../src/util/random.ts';
 import type { BruteForce, ContractGenerator, Relaxation } from '../types.ts';
 
-type Raw = Record<string, unknown> & { servers: Record<string, unknown>[]; links: { bitsPerSecondMatrix: (number | null)[][]; latencySecondsMatrix: number[][] } };
+type Raw = Record<string, unknown> & {
+  servers: Record<string, unknown>[];
+  links: { bitsPerSecondMatrix: (number | null)[][]; latencySecondsMatrix: number[][] };
+};
 
 function tiny(seed: number): Raw {
   const random = mulberry32(seed);
@@ -19,7 +22,9 @@ function tiny(seed: number): Raw {
   const bitsPerSecondMatrix = Array.from({ length: n }, (_, i) =>
     Array.from({ length: n }, (_, j) => (i === j || random() < 0.1 ? null : Math.round((5 + 95 * random()) * 1e7))),
   );
-  const latencySecondsMatrix = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 0 : Math.round(5 * random()) * 1e-3)));
+  const latencySecondsMatrix = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => (i === j ? 0 : Math.round(5 * random()) * 1e-3)),
+  );
   const common = {
     kind: 'pipeline-placement',
     links: { bitsPerSecondMatrix, latencySecondsMatrix },
@@ -30,7 +35,13 @@ function tiny(seed: number): Raw {
     return {
       ...common,
       model: { id: 'gpt2-medium', layers },
-      mode: { kind: 'training', microBatches: 1 + Math.floor(random() * 6), microBatchSize: 2, sequenceLength: 512, schedule: pick(['gpipe', '1f1b'] as const) },
+      mode: {
+        kind: 'training',
+        microBatches: 1 + Math.floor(random() * 6),
+        microBatchSize: 2,
+        sequenceLength: 512,
+        schedule: pick(['gpipe', '1f1b'] as const),
+      },
       servers: Array.from({ length: n }, (_, j) => ({
         name: `s${j}`,
         device: pick(['rtx-3090', 'jetson-agx-orin-32gb', 'jetson-orin-nx-16gb'] as const),
@@ -62,7 +73,8 @@ function tiny(seed: number): Raw {
 function compositions(total: number, parts: number): number[][] {
   if (parts === 1) return [[total]];
   const out: number[][] = [];
-  for (let first = 1; first <= total - parts + 1; first++) for (const rest of compositions(total - first, parts - 1)) out.push([first, ...rest]);
+  for (let first = 1; first <= total - parts + 1; first++)
+    for (const rest of compositions(total - first, parts - 1)) out.push([first, ...rest]);
   return out;
 }
 
@@ -102,7 +114,7 @@ const copy = (raw: unknown): Raw => structuredClone(raw) as Raw;
 
 const relaxations: readonly Relaxation[] = [
   {
-    name: 'double every server\'s memory',
+    name: "double every server's memory",
     apply(raw) {
       const r = copy(raw);
       for (const s of r.servers) s.memoryBytes = (s.memoryBytes as number) * 2;
@@ -113,7 +125,9 @@ const relaxations: readonly Relaxation[] = [
     name: 'triple every link rate',
     apply(raw) {
       const r = copy(raw);
-      r.links.bitsPerSecondMatrix = r.links.bitsPerSecondMatrix.map((row) => row.map((x) => (x === null ? null : x * 3)));
+      r.links.bitsPerSecondMatrix = r.links.bitsPerSecondMatrix.map((row) =>
+        row.map((x) => (x === null ? null : x * 3)),
+      );
       return r;
     },
   },
@@ -137,7 +151,9 @@ const relaxations: readonly Relaxation[] = [
     name: 'add a link where none was',
     apply(raw) {
       const r = copy(raw);
-      r.links.bitsPerSecondMatrix = r.links.bitsPerSecondMatrix.map((row, i) => row.map((x, j) => (x === null && i !== j ? 1e8 : x)));
+      r.links.bitsPerSecondMatrix = r.links.bitsPerSecondMatrix.map((row, i) =>
+        row.map((x, j) => (x === null && i !== j ? 1e8 : x)),
+      );
       return r;
     },
   },

@@ -22,7 +22,8 @@ interface RawLink {
 type RawState = { name: string; link: RawLink };
 
 const between = (rand: () => number, lo: number, hi: number): number => lo + (hi - lo) * rand();
-const logBetween = (rand: () => number, lo: number, hi: number): number => Math.exp(between(rand, Math.log(lo), Math.log(hi)));
+const logBetween = (rand: () => number, lo: number, hi: number): number =>
+  Math.exp(between(rand, Math.log(lo), Math.log(hi)));
 
 /** Every per-state policy's (ratio, joules per token, feasible), by the option table. */
 function enumerate(raw: unknown, visit: (ratio: number, feasible: boolean, joulesPerToken: number) => void): void {
@@ -56,7 +57,16 @@ function tiny(seed: number): unknown {
   if (S === 2) {
     const a = between(rand, 0.1, 0.9);
     const b = between(rand, 0.1, 0.9);
-    channel = rand() < 0.5 ? { states, probabilities: [a, 1 - a] } : { states, transitionMatrix: [[1 - a, a], [b, 1 - b]] };
+    channel =
+      rand() < 0.5
+        ? { states, probabilities: [a, 1 - a] }
+        : {
+            states,
+            transitionMatrix: [
+              [1 - a, a],
+              [b, 1 - b],
+            ],
+          };
   }
   const kind = Math.floor(rand() * 3);
   const alpha = (): number => between(rand, 0.3, 0.95);
@@ -136,9 +146,17 @@ const relaxations: Relaxation[] = [
   },
   {
     name: 'twice the uplink and downlink rates',
-    apply: (raw) => withLinks(raw, (l) => ({ ...l, uplinkBitsPerSecond: l.uplinkBitsPerSecond * 2, downlinkBitsPerSecond: l.downlinkBitsPerSecond * 2 })),
+    apply: (raw) =>
+      withLinks(raw, (l) => ({
+        ...l,
+        uplinkBitsPerSecond: l.uplinkBitsPerSecond * 2,
+        downlinkBitsPerSecond: l.downlinkBitsPerSecond * 2,
+      })),
   },
-  { name: 'half the link latency', apply: (raw) => withLinks(raw, (l) => ({ ...l, latencySeconds: l.latencySeconds / 2 })) },
+  {
+    name: 'half the link latency',
+    apply: (raw) => withLinks(raw, (l) => ({ ...l, latencySeconds: l.latencySeconds / 2 })),
+  },
   {
     name: 'one more allowed draft length',
     apply: (raw) => {

@@ -18,7 +18,8 @@ export function bruteForce(problem: KvProblem): { decision: KvDecision; objectiv
     if (u === U) {
       const decision = { cuts: [...cuts] };
       const ev = F.evaluate(problem, decision);
-      if (ev.feasible && (best === null || ev.objective < best.objective - 1e-12)) best = { decision, objective: ev.objective };
+      if (ev.feasible && (best === null || ev.objective < best.objective - 1e-12))
+        best = { decision, objective: ev.objective };
       return;
     }
     for (const c of options) {

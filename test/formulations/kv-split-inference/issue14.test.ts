@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { solve } from '../../../src/api.ts';
 import { serverWorkspaceBytes } from '../../../src/formulations/kv-split-inference/cost.ts';
 import { evaluateKv } from '../../../src/formulations/kv-split-inference/evaluate.ts';
-import { explainKvInfeasible, kvObjectiveLabel, kvWarnings } from '../../../src/formulations/kv-split-inference/index.ts';
+import {
+  explainKvInfeasible,
+  kvObjectiveLabel,
+  kvWarnings,
+} from '../../../src/formulations/kv-split-inference/index.ts';
 import { kvDecisionSchema, kvSplitInputSchema } from '../../../src/formulations/kv-split-inference/schema.ts';
 import { F, close, noMilp } from './helpers.ts';
 
@@ -12,7 +16,13 @@ const twoOrins = {
   kind: 'kv-split-inference',
   model: 'gpt2-small',
   server: { device: { id: 'rtx-3090', memoryBytes: 50e6 } },
-  users: [0, 1].map((i) => ({ name: `orin-${i}`, device: 'jetson-agx-orin-32gb', link: '5g-user-experienced', promptTokens: 512, outputTokens: 128 })),
+  users: [0, 1].map((i) => ({
+    name: `orin-${i}`,
+    device: 'jetson-agx-orin-32gb',
+    link: '5g-user-experienced',
+    promptTokens: 512,
+    outputTokens: 128,
+  })),
 };
 
 describe('item 1: a user at cut L uses no server (the head runs on its device)', () => {
@@ -58,7 +68,10 @@ describe('item 2: the max objective charges no server time to device-only users'
   const mixed = {
     ...twoOrins,
     server: { device: 'rtx-3090' },
-    users: [twoOrins.users[0], { name: 'phone', device: 'phone', link: '5g-user-experienced', promptTokens: 512, outputTokens: 128 }],
+    users: [
+      twoOrins.users[0],
+      { name: 'phone', device: 'phone', link: '5g-user-experienced', promptTokens: 512, outputTokens: 128 },
+    ],
   };
   for (const backend of ['highs', 'glpk'] as const) {
     it(`${backend}: device-only users and admission give the exact optimum (no objective mismatch)`, async () => {
@@ -116,7 +129,9 @@ describe('item 4: infeasibility is explained by the constraint that binds', () =
     const result = await F.exact?.solve(problem, { mipGap: 1e-9, solveMilp: noMilp });
     expect(result?.termination).toBe('infeasible');
     const text = explainKvInfeasible(problem);
-    expect(text).toMatch(/^the time-to-first-token limits bind: they leave 30 users no cut above 0 \(everything on the server\)/);
+    expect(text).toMatch(
+      /^the time-to-first-token limits bind: they leave 30 users no cut above 0 \(everything on the server\)/,
+    );
     expect(text).toMatch(/hidden states alone takes 537\d\.\d\d ms at 50 Mbit\/s/);
     expect(text).toMatch(/the server then needs .* GB .* has 40\.00 GB/);
     expect(text).toMatch(/without the time-to-first-token limits a feasible split exists/);
@@ -155,14 +170,20 @@ describe('item 5: admission reports latency and penalty apart and names who is n
     const text = F.describe?.(problem, decision, F.evaluate(problem, decision)) ?? '';
     expect(text).toContain(`not served (admission): ${dropped.join(', ')}`);
     expect(text).toMatch(/penalty \d+ × \d+ s = \d+ s in the objective/);
-    expect(kvObjectiveLabel(problem)).toBe(`worst served user’s per-token decode latency (s) + ${b.unservedPenaltySeconds} s penalty per unserved user (admission)`);
-    expect(kvObjectiveLabel(F.parse({ ...tight, admission: false }))).toBe('worst served user’s per-token decode latency (s)');
+    expect(kvObjectiveLabel(problem)).toBe(
+      `worst served user’s per-token decode latency (s) + ${b.unservedPenaltySeconds} s penalty per unserved user (admission)`,
+    );
+    expect(kvObjectiveLabel(F.parse({ ...tight, admission: false }))).toBe(
+      'worst served user’s per-token decode latency (s)',
+    );
   }, 60_000);
 });
 
 describe('item 6: description, $schema and field descriptions', () => {
   it('accepts description and $schema like every other kind', () => {
-    expect(() => F.parse({ ...twoOrins, description: 'two Orins', $schema: 'https://example.org/kv.json' })).not.toThrow();
+    expect(() =>
+      F.parse({ ...twoOrins, description: 'two Orins', $schema: 'https://example.org/kv.json' }),
+    ).not.toThrow();
   });
   it('describes its fields (≈ as many as the other families)', () => {
     const descriptions = JSON.stringify(kvSplitInputSchema.toJSONSchema?.() ?? {}).match(/"description":/g) ?? [];
@@ -175,7 +196,10 @@ describe('input warnings (units off by orders of magnitude)', () => {
     const raw = {
       ...twoOrins,
       server: { device: { id: 'rtx-3090', memoryBytes: 48 } },
-      users: [{ ...twoOrins.users[0], link: { id: '5g-user-experienced', uplinkBitsPerSecond: 50 } }, twoOrins.users[1]],
+      users: [
+        { ...twoOrins.users[0], link: { id: '5g-user-experienced', uplinkBitsPerSecond: 50 } },
+        twoOrins.users[1],
+      ],
     };
     const paths = kvWarnings(F.parse(raw)).map((w) => w.path);
     expect(paths).toContain('$.server.device.memoryBytes');

@@ -8,14 +8,22 @@ import { kvDecisionSchema } from '../../../src/formulations/kv-split-inference/s
 import { F, close, noMilp } from './helpers.ts';
 
 const BIN = new URL('../../../bin/edgeplan.js', import.meta.url).pathname;
-const problemFile = (name: string): string => new URL(`../../../problems/kv-split-inference/${name}.json`, import.meta.url).pathname;
-const example = (name: string): Record<string, unknown> => JSON.parse(readFileSync(problemFile(name), 'utf8')) as Record<string, unknown>;
+const problemFile = (name: string): string =>
+  new URL(`../../../problems/kv-split-inference/${name}.json`, import.meta.url).pathname;
+const example = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(problemFile(name), 'utf8')) as Record<string, unknown>;
 const breakdownOf = (raw: unknown, cuts: (number | null)[]): KvBreakdown => {
   const problem = F.parse(raw);
   return evaluateKv(problem, { cuts }).breakdown;
 };
 
-const user = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ device: 'phone', link: '5g-user-experienced', promptTokens: 512, outputTokens: 128, ...extra });
+const user = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  device: 'phone',
+  link: '5g-user-experienced',
+  promptTokens: 512,
+  outputTokens: 128,
+  ...extra,
+});
 
 describe('kv-split-inference memory accounting', () => {
   it('reproduces the FasterTransformer figure: FP16 GPT 6.7B, 512 + 32 tokens, batch 64 → 41.84 GB within 10%', () => {
@@ -34,17 +42,34 @@ describe('kv-split-inference memory accounting', () => {
   });
 
   it('counts shared server weights once: two users with the same cut load the layers once', () => {
-    const one = breakdownOf({ kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'a100-80gb' }, users: [user()] }, [4]);
-    const two = breakdownOf({ kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'a100-80gb' }, users: [user(), user()] }, [4, 4]);
+    const one = breakdownOf(
+      { kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'a100-80gb' }, users: [user()] },
+      [4],
+    );
+    const two = breakdownOf(
+      { kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'a100-80gb' }, users: [user(), user()] },
+      [4, 4],
+    );
     expect(two.serverMemory.weightBytes).toBe(one.serverMemory.weightBytes);
     expect(two.serverMemory.kvBytes).toBe(2 * one.serverMemory.kvBytes);
     expect(two.serverLayers).toEqual(one.serverLayers);
     expect(one.serverLayers).toEqual(Array.from({ length: 28 }, (_, i) => i + 5));
     // Different cuts: the server loads from the lowest cut up, still once.
-    const mixed = breakdownOf({ kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'a100-80gb' }, users: [user(), user()] }, [4, 12]);
+    const mixed = breakdownOf(
+      { kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'a100-80gb' }, users: [user(), user()] },
+      [4, 12],
+    );
     expect(mixed.serverMemory.weightBytes).toBe(one.serverMemory.weightBytes);
     // A user running everything locally adds no server weights or KV at all.
-    const local = breakdownOf({ kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'a100-80gb' }, users: [user(), user({ device: 'jetson-agx-orin-32gb' })] }, [4, 32]);
+    const local = breakdownOf(
+      {
+        kind: 'kv-split-inference',
+        model: 'llama-2-7b',
+        server: { device: 'a100-80gb' },
+        users: [user(), user({ device: 'jetson-agx-orin-32gb' })],
+      },
+      [4, 32],
+    );
     expect(local.serverMemory.weightBytes).toBe(one.serverMemory.weightBytes);
     expect(local.serverMemory.kvBytes).toBe(one.serverMemory.kvBytes);
     expect(local.users[1].serverStepSeconds).toBe(0);
@@ -67,17 +92,28 @@ describe('kv-split-inference memory accounting', () => {
   });
 
   it('puts no uplink on a server-only user (the server produced the previous token) and the token id on the downlink', () => {
-    const b = breakdownOf({ kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'a100-80gb' }, users: [user(), user()] }, [0, 5]);
+    const b = breakdownOf(
+      { kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'a100-80gb' }, users: [user(), user()] },
+      [0, 5],
+    );
     expect(b.users[0].uplinkSeconds).toBe(0);
     expect(b.users[0].deviceSeconds).toBe(0);
     expect(b.users[0].downlinkSeconds).toBeCloseTo((4 * 8) / 100e6 + 0.004, 12);
     // A split user sends one token's hidden state (4096 × 2 B) up.
     expect(b.users[1].uplinkSeconds).toBeCloseTo((4096 * 2 * 8) / 50e6 + 0.004, 12);
-    expect(b.users[1].latencySeconds).toBeCloseTo(b.users[1].deviceSeconds + b.users[1].uplinkSeconds + b.serverStepSeconds + b.users[1].downlinkSeconds, 12);
+    expect(b.users[1].latencySeconds).toBeCloseTo(
+      b.users[1].deviceSeconds + b.users[1].uplinkSeconds + b.serverStepSeconds + b.users[1].downlinkSeconds,
+      12,
+    );
   });
 
   it('reports broken constraints in domain words with the excess in SI units', () => {
-    const problem = F.parse({ kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'rtx-3090' }, users: Array.from({ length: 40 }, () => user({ promptTokens: 2048, outputTokens: 512 })) });
+    const problem = F.parse({
+      kind: 'kv-split-inference',
+      model: 'llama-2-7b',
+      server: { device: 'rtx-3090' },
+      users: Array.from({ length: 40 }, () => user({ promptTokens: 2048, outputTokens: 512 })),
+    });
     const ev = F.evaluate(problem, { cuts: new Array<number>(40).fill(0) });
     expect(ev.feasible).toBe(false);
     const memory = ev.violations.find((v) => v.constraint === 'server-memory');
@@ -85,14 +121,23 @@ describe('kv-split-inference memory accounting', () => {
     expect(memory?.excess).toBeGreaterThan(0);
     const bad = F.evaluate(problem, { cuts: [33, ...new Array<number>(39).fill(0)] });
     expect(bad.violations.some((v) => v.constraint === 'users[0].cut')).toBe(true);
-    expect(F.evaluate(problem, { cuts: [null, ...new Array<number>(39).fill(32)] }).violations.some((v) => v.constraint === 'users[0].served')).toBe(true);
+    expect(
+      F.evaluate(problem, { cuts: [null, ...new Array<number>(39).fill(32)] }).violations.some(
+        (v) => v.constraint === 'users[0].served',
+      ),
+    ).toBe(true);
   });
 });
 
 describe('kv-split-inference time to first token and summaries', () => {
   it('a TTFT SLO rules out the cuts whose prefill and prompt upload are too slow', async () => {
     // Uploading 2048 hidden states (16 MB) over a 50 Mbit/s uplink alone takes 2.7 s.
-    const raw = { kind: 'kv-split-inference', model: 'llama-2-7b', server: { device: 'a100-80gb' }, users: [user({ device: 'jetson-agx-orin-32gb', promptTokens: 2048, outputTokens: 64, ttftSloSeconds: 1 })] };
+    const raw = {
+      kind: 'kv-split-inference',
+      model: 'llama-2-7b',
+      server: { device: 'a100-80gb' },
+      users: [user({ device: 'jetson-agx-orin-32gb', promptTokens: 2048, outputTokens: 64, ttftSloSeconds: 1 })],
+    };
     const problem = F.parse(raw);
     const split = F.evaluate(problem, { cuts: [8] });
     expect(split.violations.map((v) => v.constraint)).toContain('users[0].ttft-slo');
@@ -130,13 +175,25 @@ describe('kv-split-inference bad input', () => {
     expect(pathOf({ ...base, users: [user({ promptTokens: -5 })] })).toBe('$.users[0].promptTokens');
     expect(pathOf({ ...base, users: [user(), user({ variant: 'nope' })] })).toBe('$.users[1].variant');
     expect(pathOf({ ...base, users: [user({ device: 'iphone-99' })] })).toBe('$.users[0].device');
-    expect(pathOf({ ...base, users: [user({ promptTokens: 4000, outputTokens: 200 })] })).toBe('$.users[0].outputTokens');
+    expect(pathOf({ ...base, users: [user({ promptTokens: 4000, outputTokens: 200 })] })).toBe(
+      '$.users[0].outputTokens',
+    );
     expect(pathOf({ ...base, users: [] })).toBe('$.users');
     expect(pathOf({ ...base, extra: 1 })).toBe('$.extra');
     expect(pathOf({ ...base, model: 'mixtral-8x7b' })).toBe('$.model');
     expect(pathOf({ ...base, objective: 'mean' })).toBe('$.objective');
-    expect(pathOf({ ...base, server: { device: 'rtx-3090', prefillBatchSequences: 0 } })).toBe('$.server.prefillBatchSequences');
-    expect(pathOf({ ...base, variants: [{ name: 'a', lora: { rank: 4 } }, { name: 'a', lora: { rank: 8 } }] })).toBe('$.variants[1].name');
+    expect(pathOf({ ...base, server: { device: 'rtx-3090', prefillBatchSequences: 0 } })).toBe(
+      '$.server.prefillBatchSequences',
+    );
+    expect(
+      pathOf({
+        ...base,
+        variants: [
+          { name: 'a', lora: { rank: 4 } },
+          { name: 'a', lora: { rank: 8 } },
+        ],
+      }),
+    ).toBe('$.variants[1].name');
     expect(pathOf(base)).toBe('accepted');
   });
   it('rejects a decision of the wrong shape through its schema', () => {
@@ -152,7 +209,9 @@ describe('kv-split-inference infeasibility and admission', () => {
     model: 'llama-2-7b',
     server: { device: { id: 'rtx-3090', memoryBytes: 16e9 } },
     // Phones with 1 GB free for the model hold at most the embedding and one layer.
-    users: Array.from({ length: 6 }, () => user({ device: { id: 'phone', memoryBytes: 1e9 }, promptTokens: 1500, outputTokens: 500 })),
+    users: Array.from({ length: 6 }, () =>
+      user({ device: { id: 'phone', memoryBytes: 1e9 }, promptTokens: 1500, outputTokens: 500 }),
+    ),
     deviceWeightStreaming: false,
   };
   it('explains which resource is short', async () => {

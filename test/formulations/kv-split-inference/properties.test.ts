@@ -119,22 +119,49 @@ describe('kv-split-inference: metamorphic truths (exact method)', () => {
 
   it('more server memory, a faster server and faster links never make the optimum worse', async () => {
     await fc.assert(
-      fc.asyncProperty(smallInstance({ objective: 'max', admission: false }), fc.double({ min: 1, max: 3, noNaN: true }), async (raw, factor) => {
-        const base = await optimum(raw);
-        const device = (raw.server as { device: { memoryBytes: number } }).device;
-        const moreMemory = await optimum(scaleServer(raw, { memoryBytes: device.memoryBytes * factor }));
-        expect(moreMemory).toBeLessThanOrEqual(base * (1 + 1e-12));
-        const faster = await optimum(scaleServer(raw, { peakFlopsPerSecond: 71e12 * factor, memoryBandwidthBytesPerSecond: 936e9 * factor, computeEfficiency: 0.5, bandwidthEfficiency: 0.8 }));
-        const sameSpeed = await optimum(scaleServer(raw, { peakFlopsPerSecond: 71e12, memoryBandwidthBytesPerSecond: 936e9, computeEfficiency: 0.5, bandwidthEfficiency: 0.8 }));
-        expect(faster).toBeLessThanOrEqual(sameSpeed * (1 + 1e-12));
-        const users = raw.users as Record<string, unknown>[];
-        const fasterLinks = {
-          ...raw,
-          users: users.map((u) => ({ ...u, link: { id: String(u.link), uplinkBitsPerSecond: 1e10 * factor, downlinkBitsPerSecond: 2e10 * factor } })),
-        };
-        const slowerLinks = { ...raw, users: users.map((u) => ({ ...u, link: { id: String(u.link), uplinkBitsPerSecond: 1e10, downlinkBitsPerSecond: 2e10 } })) };
-        expect(await optimum(fasterLinks)).toBeLessThanOrEqual((await optimum(slowerLinks)) * (1 + 1e-12));
-      }),
+      fc.asyncProperty(
+        smallInstance({ objective: 'max', admission: false }),
+        fc.double({ min: 1, max: 3, noNaN: true }),
+        async (raw, factor) => {
+          const base = await optimum(raw);
+          const device = (raw.server as { device: { memoryBytes: number } }).device;
+          const moreMemory = await optimum(scaleServer(raw, { memoryBytes: device.memoryBytes * factor }));
+          expect(moreMemory).toBeLessThanOrEqual(base * (1 + 1e-12));
+          const faster = await optimum(
+            scaleServer(raw, {
+              peakFlopsPerSecond: 71e12 * factor,
+              memoryBandwidthBytesPerSecond: 936e9 * factor,
+              computeEfficiency: 0.5,
+              bandwidthEfficiency: 0.8,
+            }),
+          );
+          const sameSpeed = await optimum(
+            scaleServer(raw, {
+              peakFlopsPerSecond: 71e12,
+              memoryBandwidthBytesPerSecond: 936e9,
+              computeEfficiency: 0.5,
+              bandwidthEfficiency: 0.8,
+            }),
+          );
+          expect(faster).toBeLessThanOrEqual(sameSpeed * (1 + 1e-12));
+          const users = raw.users as Record<string, unknown>[];
+          const fasterLinks = {
+            ...raw,
+            users: users.map((u) => ({
+              ...u,
+              link: { id: String(u.link), uplinkBitsPerSecond: 1e10 * factor, downlinkBitsPerSecond: 2e10 * factor },
+            })),
+          };
+          const slowerLinks = {
+            ...raw,
+            users: users.map((u) => ({
+              ...u,
+              link: { id: String(u.link), uplinkBitsPerSecond: 1e10, downlinkBitsPerSecond: 2e10 },
+            })),
+          };
+          expect(await optimum(fasterLinks)).toBeLessThanOrEqual((await optimum(slowerLinks)) * (1 + 1e-12));
+        },
+      ),
       { numRuns: 25, seed: 99 },
     );
   });

@@ -7,7 +7,6 @@ import { runCli as run } from '../../support/cli.ts';
 const dir = mkdtempSync(join(tmpdir(), 'edgeplan-caching-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-
 describe('model-caching from the CLI', () => {
   it('solves the fine-tune family with the MILP (requests reach two servers) and reports the hit ratio', async () => {
     const r = await run(['solve', 'problems/model-caching/fine-tune-family.json', '--json']);
@@ -24,7 +23,12 @@ describe('model-caching from the CLI', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as { results: { policy: string; hitRatio: number; windows: unknown[] }[] };
     const ratio = (prefix: string) => report.results.find((x) => x.policy.startsWith(prefix))!.hitRatio;
-    expect(report.results.map((x) => x.policy.split('(')[0].split(' ')[0])).toEqual(['lru', 'laoc', 'belady', 'static']);
+    expect(report.results.map((x) => x.policy.split('(')[0].split(' ')[0])).toEqual([
+      'lru',
+      'laoc',
+      'belady',
+      'static',
+    ]);
     expect(ratio('static')).toBeGreaterThan(ratio('lru'));
     expect(ratio('static')).toBeGreaterThan(ratio('laoc'));
     expect(report.results[0].windows).toHaveLength(20);
@@ -41,7 +45,13 @@ describe('model-caching from the CLI', () => {
 
   it('replay: a trace naming an unknown model is bad input with its JSON path', async () => {
     const trace = join(dir, 'trace.json');
-    writeFileSync(trace, JSON.stringify([{ user: 'user-1', model: 'llama-2-7b/lora-1' }, { user: 'user-1', model: 'nope' }]));
+    writeFileSync(
+      trace,
+      JSON.stringify([
+        { user: 'user-1', model: 'llama-2-7b/lora-1' },
+        { user: 'user-1', model: 'nope' },
+      ]),
+    );
     const r = await run(['replay', 'problems/model-caching/popularity-skew.json', '--trace', trace]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(`edgeplan: $[1].model: model "nope" is not in the problem (in ${trace})`);

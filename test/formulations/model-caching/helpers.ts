@@ -9,9 +9,21 @@ import { emptyCached } from '../../../src/formulations/model-caching/decision.ts
 /** Small random instances: blocks shared inside families, random coverage and popularity. */
 export const smallInstance = fc
   .record({
-    families: fc.array(fc.record({ base: fc.integer({ min: 2, max: 9 }), variants: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 2 }),
+    families: fc.array(
+      fc.record({
+        base: fc.integer({ min: 2, max: 9 }),
+        variants: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
+      }),
+      { minLength: 1, maxLength: 2 },
+    ),
     servers: fc.array(fc.integer({ min: 0, max: 14 }), { minLength: 1, maxLength: 2 }),
-    users: fc.array(fc.record({ cover: fc.array(fc.boolean(), { minLength: 2, maxLength: 2 }), weights: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 6, maxLength: 6 }) }), { minLength: 1, maxLength: 4 }),
+    users: fc.array(
+      fc.record({
+        cover: fc.array(fc.boolean(), { minLength: 2, maxLength: 2 }),
+        weights: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 6, maxLength: 6 }),
+      }),
+      { minLength: 1, maxLength: 4 },
+    ),
     latency: fc.boolean(),
   })
   .map(({ families, servers, users, latency }) => {
@@ -34,14 +46,32 @@ export const smallInstance = fc
       if (!latency) return { id: `u${k}`, servers: covered, requests: written };
       // Latency instances reach servers over links (0.2 s, 0.5 s, … plus the download), so that
       // serve latencies differ by server and no optimum is a degenerate 0.
-      const links = covered.map((id) => ({ server: id, link: { downlinkBitsPerSecond: 1e12, uplinkBitsPerSecond: 1e9, latencySeconds: 0.2 + 0.3 * Number(id.slice(1)) } }));
+      const links = covered.map((id) => ({
+        server: id,
+        link: {
+          downlinkBitsPerSecond: 1e12,
+          uplinkBitsPerSecond: 1e9,
+          latencySeconds: 0.2 + 0.3 * Number(id.slice(1)),
+        },
+      }));
       return { id: `u${k}`, links, latencyBoundSeconds: 100, requests: written };
     });
-    return { kind: 'model-caching', blocks, models, servers: serverList, users: userList, objective: latency ? 'expected-latency' : 'hit-ratio', cloudLatencySeconds: latency ? 2 : undefined } as Record<string, unknown>;
+    return {
+      kind: 'model-caching',
+      blocks,
+      models,
+      servers: serverList,
+      users: userList,
+      objective: latency ? 'expected-latency' : 'hit-ratio',
+      cloudLatencySeconds: latency ? 2 : undefined,
+    } as Record<string, unknown>;
   });
 
 /** One backend through the solve chain (which compiles, solves, decodes and certifies). */
-export async function solveMilp(raw: unknown, backend: BackendName = 'highs'): Promise<{ decision: Decision; objective: number }> {
+export async function solveMilp(
+  raw: unknown,
+  backend: BackendName = 'highs',
+): Promise<{ decision: Decision; objective: number }> {
   const report = await solve(raw, { backend, mipGap: 1e-9 });
   if (report.termination !== 'optimal' || !report.solution) throw new Error(`${backend}: ${report.termination}`);
   return { decision: report.solution.decision as Decision, objective: report.solution.objective };

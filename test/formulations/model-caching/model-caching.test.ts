@@ -9,8 +9,10 @@ import type { Problem } from '../../../src/formulations/model-caching/schema.ts'
 import { bruteForce, smallInstance, solveMilp } from './helpers.ts';
 
 const parse = (raw: unknown): Problem => modelCaching.parse(raw);
-const load = (file: string): unknown => JSON.parse(readFileSync(new URL(`../../../problems/model-caching/${file}`, import.meta.url), 'utf8'));
-const close = (a: number, b: number, tol = 1e-6): boolean => Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
+const load = (file: string): unknown =>
+  JSON.parse(readFileSync(new URL(`../../../problems/model-caching/${file}`, import.meta.url), 'utf8'));
+const close = (a: number, b: number, tol = 1e-6): boolean =>
+  Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
 
 describe('model-caching: properties on generated instances', () => {
   it('the MILP decision passes evaluate, its objective is evaluate’s, equals brute force and beats every baseline', async () => {
@@ -61,7 +63,13 @@ describe('model-caching: properties on generated instances', () => {
         const shared = (await solveMilp(raw)).objective;
         const unshared = (await solveMilp({ ...raw, parameterSharing: false })).objective;
         expect(sense * shared).toBeGreaterThanOrEqual(sense * unshared - 1e-9);
-        const bigger = { ...raw, servers: (raw.servers as { id: string; storageBytes: number }[]).map((s) => ({ ...s, storageBytes: s.storageBytes + 3e9 })) };
+        const bigger = {
+          ...raw,
+          servers: (raw.servers as { id: string; storageBytes: number }[]).map((s) => ({
+            ...s,
+            storageBytes: s.storageBytes + 3e9,
+          })),
+        };
         expect(sense * (await solveMilp(bigger)).objective).toBeGreaterThanOrEqual(sense * shared - 1e-9);
       }),
       { numRuns: 12, seed: 3 },
@@ -81,7 +89,11 @@ describe('model-caching: parameter sharing', () => {
     const fit = (sharing: boolean) => {
       const p = parse({ ...raw, parameterSharing: sharing });
       let k = 0;
-      while (k < p.models.length && modelCaching.evaluate(p, { cached: { 'mec-a': p.models.slice(0, k + 1).map((m) => m.id) } }).feasible) k++;
+      while (
+        k < p.models.length &&
+        modelCaching.evaluate(p, { cached: { 'mec-a': p.models.slice(0, k + 1).map((m) => m.id) } }).feasible
+      )
+        k++;
       return k;
     };
     expect(fit(false)).toBe(2);
@@ -106,7 +118,8 @@ describe('model-caching: examples', () => {
     const problem = parse(load('popularity-skew.json'));
     const { objective } = await solveMilp(load('popularity-skew.json'));
     const e = { objective };
-    for (const b of modelCaching.baselines) expect(e.objective).toBeGreaterThanOrEqual(modelCaching.evaluate(problem, b.run(problem)!).objective - 1e-9);
+    for (const b of modelCaching.baselines)
+      expect(e.objective).toBeGreaterThanOrEqual(modelCaching.evaluate(problem, b.run(problem)!).objective - 1e-9);
   });
 
   it('computed coverage follows the latency bound: download plus on-device decode', () => {
@@ -120,8 +133,16 @@ describe('model-caching: examples', () => {
 describe('model-caching: online replay', () => {
   const problem = parse({
     kind: 'model-caching',
-    blocks: [{ id: 'a', sizeBytes: 1 }, { id: 'b', sizeBytes: 1 }, { id: 'c', sizeBytes: 1 }],
-    models: [{ id: 'A', blocks: ['a'] }, { id: 'B', blocks: ['b'] }, { id: 'C', blocks: ['c'] }],
+    blocks: [
+      { id: 'a', sizeBytes: 1 },
+      { id: 'b', sizeBytes: 1 },
+      { id: 'c', sizeBytes: 1 },
+    ],
+    models: [
+      { id: 'A', blocks: ['a'] },
+      { id: 'B', blocks: ['b'] },
+      { id: 'C', blocks: ['c'] },
+    ],
     servers: [{ id: 's', storageBytes: 2 }],
     users: [{ id: 'u', servers: ['s'], requests: { A: 1, B: 1, C: 1 } }],
   });
@@ -150,16 +171,38 @@ describe('model-caching: online replay', () => {
 });
 
 describe('model-caching: bad input', () => {
-  const base = { kind: 'model-caching', blocks: [{ id: 'a', sizeBytes: 1e9 }], models: [{ id: 'A', blocks: ['a'] }], servers: [{ id: 's', storageBytes: 2e9 }], users: [{ id: 'u', servers: ['s'], requests: { A: 1 } }] };
+  const base = {
+    kind: 'model-caching',
+    blocks: [{ id: 'a', sizeBytes: 1e9 }],
+    models: [{ id: 'A', blocks: ['a'] }],
+    servers: [{ id: 's', storageBytes: 2e9 }],
+    users: [{ id: 'u', servers: ['s'], requests: { A: 1 } }],
+  };
   const cases: [string, unknown, string][] = [
     ['undeclared block', { ...base, models: [{ id: 'A', blocks: ['zz'] }] }, '$.models[0].blocks[0]'],
-    ['unknown server', { ...base, users: [{ id: 'u', servers: ['nope'], requests: { A: 1 } }] }, '$.users[0].servers[0]'],
+    [
+      'unknown server',
+      { ...base, users: [{ id: 'u', servers: ['nope'], requests: { A: 1 } }] },
+      '$.users[0].servers[0]',
+    ],
     ['negative storage', { ...base, servers: [{ id: 's', storageBytes: -1 }] }, '$.servers[0].storageBytes'],
-    ['unknown model requested', { ...base, users: [{ id: 'u', servers: ['s'], requests: { Q: 1 } }] }, '$.users[0].requests["Q"]'],
-    ['probability above one', { ...base, users: [{ id: 'u', servers: ['s'], requests: { A: 2 } }] }, '$.users[0].requests.A'],
+    [
+      'unknown model requested',
+      { ...base, users: [{ id: 'u', servers: ['s'], requests: { Q: 1 } }] },
+      '$.users[0].requests["Q"]',
+    ],
+    [
+      'probability above one',
+      { ...base, users: [{ id: 'u', servers: ['s'], requests: { A: 2 } }] },
+      '$.users[0].requests.A',
+    ],
     ['extra field', { ...base, colour: 'red' }, '$.colour'],
     ['latency objective without cloud', { ...base, objective: 'expected-latency' }, '$.cloudLatencySeconds'],
-    ['unknown catalog model', { ...base, families: [{ type: 'lora', id: 'f', model: 'llama-2-7', adapters: 1, rank: 4 }] }, '$.families[0].model'],
+    [
+      'unknown catalog model',
+      { ...base, families: [{ type: 'lora', id: 'f', model: 'llama-2-7', adapters: 1, rank: 4 }] },
+      '$.families[0].model',
+    ],
   ];
   it.each(cases)('%s → InputError at the JSON path', (_name, raw, path) => {
     try {

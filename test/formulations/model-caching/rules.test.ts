@@ -14,7 +14,10 @@ import type { Decision, Problem } from '../../../src/formulations/model-caching/
 
 const parse = (raw: unknown): Problem => modelCaching.parse(raw);
 const load = (file: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(new URL(`../../../problems/model-caching/${file}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+  JSON.parse(readFileSync(new URL(`../../../problems/model-caching/${file}`, import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 const unitModels = (ids: string[]) => ({
   blocks: ids.map((id) => ({ id: id.toLowerCase(), sizeBytes: 1 })),
   models: ids.map((id) => ({ id, blocks: [id.toLowerCase()] })),
@@ -44,7 +47,12 @@ describe('item 16: replay reports what the problem optimises, and an offline Bel
   }, 60_000);
 
   it('Belady (farthest next use, bypass allowed) on A B A C B A A C with room for two models: 4 hits, LRU 2', () => {
-    const p = parse({ kind: 'model-caching', ...unitModels(['A', 'B', 'C']), servers: [{ id: 's', storageBytes: 2 }], users: [{ id: 'u', servers: ['s'], requests: { A: 1, B: 1, C: 1 } }] });
+    const p = parse({
+      kind: 'model-caching',
+      ...unitModels(['A', 'B', 'C']),
+      servers: [{ id: 's', storageBytes: 2 }],
+      users: [{ id: 'u', servers: ['s'], requests: { A: 1, B: 1, C: 1 } }],
+    });
     const trace = [0, 1, 0, 2, 1, 0, 0, 2].map((model) => ({ user: 0, model }));
     expect(replay(p, trace, { kind: 'belady' }, 8).hits).toBe(4);
     expect(replay(p, trace, { kind: 'lru' }, 8).hits).toBe(2);
@@ -64,7 +72,10 @@ describe('item 17: replay fetches into and refreshes the right servers', () => {
     const p = parse({
       kind: 'model-caching',
       ...unitModels(['A', 'B']),
-      servers: [{ id: 's1', storageBytes: 1 }, { id: 's2', storageBytes: 1 }],
+      servers: [
+        { id: 's1', storageBytes: 1 },
+        { id: 's2', storageBytes: 1 },
+      ],
       users: [{ id: 'u', servers: ['s1', 's2'], requests: { A: 1, B: 1 } }],
     });
     const trace = Array.from({ length: 10 }, (_, i) => ({ user: 0, model: i % 2 }));
@@ -78,7 +89,10 @@ describe('item 17: replay fetches into and refreshes the right servers', () => {
     const p = parse({
       kind: 'model-caching',
       ...unitModels(['A', 'B', 'C']),
-      servers: [{ id: 's1', storageBytes: 1 }, { id: 's2', storageBytes: 2 }],
+      servers: [
+        { id: 's1', storageBytes: 1 },
+        { id: 's2', storageBytes: 2 },
+      ],
       users: [
         { id: 'u1', servers: ['s1', 's2'], requests: { A: 1 } },
         { id: 'u2', servers: ['s2'], requests: { A: 1, B: 1, C: 1 } },
@@ -104,8 +118,14 @@ describe('item 17: replay fetches into and refreshes the right servers', () => {
 describe('item 18: normalised probabilities and unreachable models are warned about, values above 1 refused', () => {
   const base = {
     kind: 'model-caching',
-    blocks: [{ id: 'a', sizeBytes: 4e9 }, { id: 'big', sizeBytes: 30e9 }],
-    models: [{ id: 'A', blocks: ['a'] }, { id: 'Big', blocks: ['big'] }],
+    blocks: [
+      { id: 'a', sizeBytes: 4e9 },
+      { id: 'big', sizeBytes: 30e9 },
+    ],
+    models: [
+      { id: 'A', blocks: ['a'] },
+      { id: 'Big', blocks: ['big'] },
+    ],
     servers: [{ id: 's', storageBytes: 16e9 }],
     users: [{ id: 'u', servers: ['s'], requests: { A: 0.3, Big: 0.3 } }],
   };
@@ -114,14 +134,24 @@ describe('item 18: normalised probabilities and unreachable models are warned ab
     const w = modelCaching.warnings?.(parse(base)) ?? [];
     expect(w.map((x) => x.path)).toEqual(['$.users[0].requests', '$.users[0].requests["Big"]']);
     expect(w[0].message).toMatch(/sum to 0\.6, not 1; they were normalised/);
-    expect(w[1].message).toMatch(/model "Big" \(30\.00 GB\) is larger than every server that can serve user "u" \(largest 16\.00 GB\)/);
+    expect(w[1].message).toMatch(
+      /model "Big" \(30\.00 GB\) is larger than every server that can serve user "u" \(largest 16\.00 GB\)/,
+    );
     const report = await solve(base, { backend: 'exact' });
     expect(report.solution?.objective).toBeCloseTo(0.5, 12);
     expect(report.warnings.map((x) => x.path)).toEqual(w.map((x) => x.path));
   });
 
   it('probabilities that sum to 1 earn no warning', () => {
-    expect(modelCaching.warnings?.(parse({ ...base, servers: [{ id: 's', storageBytes: 40e9 }], users: [{ id: 'u', servers: ['s'], requests: { A: 0.5, Big: 0.5 } }] }))).toEqual([]);
+    expect(
+      modelCaching.warnings?.(
+        parse({
+          ...base,
+          servers: [{ id: 's', storageBytes: 40e9 }],
+          users: [{ id: 'u', servers: ['s'], requests: { A: 0.5, Big: 0.5 } }],
+        }),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -132,7 +162,14 @@ describe('item 19: under expected latency a server slower than the cloud serves 
       blocks: [{ id: 'a', sizeBytes: 1e9 }],
       models: [{ id: 'A', blocks: ['a'], computeSeconds: 2 }],
       servers: [{ id: 's', storageBytes: 2e9 }],
-      users: [{ id: 'u', links: [{ server: 's', link: { downlinkBitsPerSecond: 1e15, uplinkBitsPerSecond: 1e9, latencySeconds: 0 } }], latencyBoundSeconds: 10, requests: { A: 1 } }],
+      users: [
+        {
+          id: 'u',
+          links: [{ server: 's', link: { downlinkBitsPerSecond: 1e15, uplinkBitsPerSecond: 1e9, latencySeconds: 0 } }],
+          latencyBoundSeconds: 10,
+          requests: { A: 1 },
+        },
+      ],
       objective: 'expected-latency',
       cloudLatencySeconds: 1,
     };
@@ -182,7 +219,9 @@ describe('issue 13 item 6: one storage tolerance for evaluate, exact, the MILP a
     const tight = { ...raw, servers: [{ id: 's', storageBytes: 3e9 - 1e4 }] };
     const c = check(tight, { cached: { s: ['M1', 'M2', 'M3'] } });
     expect(c.feasible).toBe(false);
-    expect(c.evaluation.violations[0].message).toBe('server s needs 3000000000 B for its cached models, it has 2999990000 B');
+    expect(c.evaluation.violations[0].message).toBe(
+      'server s needs 3000000000 B for its cached models, it has 2999990000 B',
+    );
   });
 });
 
@@ -190,8 +229,14 @@ describe('issue 13 item 10: __proto__ is a legal id for a model, a server and a 
   const raw = JSON.parse(
     JSON.stringify({
       kind: 'model-caching',
-      blocks: [{ id: 'b', sizeBytes: 1e9 }, { id: 'c', sizeBytes: 1e9 }],
-      models: [{ id: 'PROTO', blocks: ['b'] }, { id: 'other', blocks: ['c'] }],
+      blocks: [
+        { id: 'b', sizeBytes: 1e9 },
+        { id: 'c', sizeBytes: 1e9 },
+      ],
+      models: [
+        { id: 'PROTO', blocks: ['b'] },
+        { id: 'other', blocks: ['c'] },
+      ],
       servers: [{ id: 'PROTO', storageBytes: 1e9 }],
       users: [{ id: 'PROTO', servers: ['PROTO'], requests: { PROTO: 0.9, other: 0.1 } }],
     }).replaceAll('PROTO', '__proto__'),
@@ -212,7 +257,9 @@ describe('issue 13 item 10: __proto__ is a legal id for a model, a server and a 
   });
 
   it('a bad probability under a __proto__ key is still refused at its path', () => {
-    const bad = JSON.parse('{"kind":"model-caching","blocks":[{"id":"b","sizeBytes":1}],"models":[{"id":"__proto__","blocks":["b"]}],"servers":[{"id":"s","storageBytes":1}],"users":[{"id":"u","servers":["s"],"requests":{"__proto__":7}}]}') as unknown;
+    const bad = JSON.parse(
+      '{"kind":"model-caching","blocks":[{"id":"b","sizeBytes":1}],"models":[{"id":"__proto__","blocks":["b"]}],"servers":[{"id":"s","storageBytes":1}],"users":[{"id":"u","servers":["s"],"requests":{"__proto__":7}}]}',
+    ) as unknown;
     expect(() => parse(bad)).toThrow(/must be a probability/);
   });
 });

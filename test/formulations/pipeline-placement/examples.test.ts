@@ -5,14 +5,18 @@ import { check, compare, solve } from '../../../src/api.ts';
 import { InputError } from '../../../src/errors.ts';
 import { edgeshardLatencyPlan } from '../../../src/formulations/pipeline-placement/baselines.ts';
 import { planToDecision, solveExact } from '../../../src/formulations/pipeline-placement/exact.ts';
-import { pipelinePlacementFormulation as F, trainingTimeVsServers } from '../../../src/formulations/pipeline-placement/index.ts';
+import {
+  pipelinePlacementFormulation as F,
+  trainingTimeVsServers,
+} from '../../../src/formulations/pipeline-placement/index.ts';
 import type { PipelineDecision } from '../../../src/formulations/pipeline-placement/schema.ts';
 import type { ExactContext } from '../../../src/formulations/types.ts';
 import { runCli } from '../../support/cli.ts';
 import { breakdownOf, close } from './helpers.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-const load = (name: string): Record<string, unknown> => JSON.parse(readFileSync(`${root}problems/pipeline-placement/${name}.json`, 'utf8')) as Record<string, unknown>;
+const load = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(`${root}problems/pipeline-placement/${name}.json`, 'utf8')) as Record<string, unknown>;
 const context: ExactContext<PipelineDecision> = { mipGap: 1e-9, solveMilp: () => Promise.reject(new Error('unused')) };
 
 /** The exact optimum through the solve chain, and every feasible peer's objective by check. */
@@ -53,7 +57,7 @@ describe('problem files', () => {
     for (const v of peers) expect(report.solution!.objective).toBeLessThanOrEqual(v * (1 + 1e-12));
   }, 60_000);
 
-  it('GPT-2 medium training: total time is U-shaped in the number of servers (the seed\'s Fig. 5)', () => {
+  it("GPT-2 medium training: total time is U-shaped in the number of servers (the seed's Fig. 5)", () => {
     for (const pool of ['prefix', 'best'] as const) {
       const curve = trainingTimeVsServers(load('gpt2-medium-training-8-servers'), { pool });
       expect(curve.map((c) => c.servers)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -103,11 +107,13 @@ describe('EdgeShard latency DP misses the optimum when memory binds (constructed
     const raw = load('edgeshard-memory-trap');
     const r = await solve(raw, { backend: 'exact' });
     expect(r.solution!.objective).toBeCloseTo(0.0155, 6);
-    expect((r.solution!.decision as PipelineDecision).stages.map((s) => [s.server, s.firstLayer, s.lastLayer])).toEqual([
-      ['source', 1, 1],
-      ['slow', 2, 2],
-      ['fast', 3, 4],
-    ]);
+    expect((r.solution!.decision as PipelineDecision).stages.map((s) => [s.server, s.firstLayer, s.lastLayer])).toEqual(
+      [
+        ['source', 1, 1],
+        ['slow', 2, 2],
+        ['fast', 3, 4],
+      ],
+    );
     const p = F.parse(raw);
     const es = planToDecision(p, edgeshardLatencyPlan(p)!);
     const c = check(raw, es);
@@ -123,7 +129,10 @@ describe('EdgeShard latency DP misses the optimum when memory binds (constructed
     (roomy.servers as { memoryBytes: number }[])[1].memoryBytes = 3.3e9;
     const p2 = F.parse(roomy);
     const r2 = await solve(roomy, { backend: 'exact' });
-    expect(check(roomy, planToDecision(p2, edgeshardLatencyPlan(p2)!)).objective).toBeCloseTo(r2.solution!.objective, 9);
+    expect(check(roomy, planToDecision(p2, edgeshardLatencyPlan(p2)!)).objective).toBeCloseTo(
+      r2.solution!.objective,
+      9,
+    );
   });
 });
 
@@ -140,7 +149,9 @@ describe('infeasible instances are explained', () => {
     const raw = { ...load('llama-2-70b-12-servers'), maxStages: 2 };
     const r = await solve(raw, { backend: 'exact' });
     expect(r.termination).toBe('infeasible');
-    expect(F.explainInfeasible!(F.parse(raw))).toMatch(/^the source and the roomiest other server hold at most \d+ of the 80 layers .*the stage limit is 2$/);
+    expect(F.explainInfeasible!(F.parse(raw))).toMatch(
+      /^the source and the roomiest other server hold at most \d+ of the 80 layers .*the stage limit is 2$/,
+    );
   });
 });
 
@@ -155,8 +166,16 @@ describe('bad input', () => {
     ['duplicate server', (r) => ((r.servers as Record<string, unknown>[])[1].name = 'orin-nx'), '$.servers[1].name'],
     ['no links', (r) => delete r.links, '$.links'],
     ['stages above servers', (r) => (r.stages = 5), '$.stages'],
-    ['matrix of the wrong size', (r) => (r.links = { bitsPerSecondMatrix: [[null, 1e9]], latencySecondsMatrix: [[0, 0]] }), '$.links.bitsPerSecondMatrix'],
-    ['pair to an unknown server', (r) => (r.links = { default: 'edge-lan', pairs: [{ from: 'orin-nx', to: 'cloud', bitsPerSecond: 1e6 }] }), '$.links.pairs[0].to'],
+    [
+      'matrix of the wrong size',
+      (r) => (r.links = { bitsPerSecondMatrix: [[null, 1e9]], latencySecondsMatrix: [[0, 0]] }),
+      '$.links.bitsPerSecondMatrix',
+    ],
+    [
+      'pair to an unknown server',
+      (r) => (r.links = { default: 'edge-lan', pairs: [{ from: 'orin-nx', to: 'cloud', bitsPerSecond: 1e6 }] }),
+      '$.links.pairs[0].to',
+    ],
     ['bad mode kind', (r) => ((r.mode as Record<string, unknown>).kind = 'inference'), '$.mode.kind'],
   ];
   for (const [name, mutate, path] of cases) {
@@ -204,7 +223,8 @@ describe('through the API and the CLI', () => {
     const rows = new Map(cmp.rows.map((r) => [r.method, r]));
     for (const name of F.baselines.map((b) => b.name)) expect(rows.has(name)).toBe(true);
     const best = report.solution!.objective;
-    for (const r of cmp.rows) if (r.feasible && r.objective !== null) expect(best).toBeLessThanOrEqual(r.objective * (1 + 1e-9));
+    for (const r of cmp.rows)
+      if (r.feasible && r.objective !== null) expect(best).toBeLessThanOrEqual(r.objective * (1 + 1e-9));
   }, 60_000);
 
   it('the CLI solves a problem file and rejects bad input with exit 2', async () => {

@@ -3,7 +3,13 @@ import fc from 'fast-check';
 import { evaluatePipeline, type PipelineBreakdown } from '../../../src/formulations/pipeline-placement/evaluate.ts';
 import type { PipelineDecision, PipelineProblem } from '../../../src/formulations/pipeline-placement/schema.ts';
 
-export const DEVICES = ['rtx-3090', 'jetson-agx-orin-32gb', 'jetson-orin-nx-16gb', 'jetson-agx-orin-64gb', 'a100-80gb'] as const;
+export const DEVICES = [
+  'rtx-3090',
+  'jetson-agx-orin-32gb',
+  'jetson-orin-nx-16gb',
+  'jetson-agx-orin-64gb',
+  'a100-80gb',
+] as const;
 
 /** Inference instances with inline measured profiles (times and memory under full control). */
 export const inferenceInstance = (maxServers = 4, maxLayers = 6) =>
@@ -16,7 +22,10 @@ export const inferenceInstance = (maxServers = 4, maxLayers = 6) =>
       maxStages: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
       seedTimes: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 4 * 6, maxLength: 4 * 6 }),
       memLayers: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 4, maxLength: 4 }),
-      rates: fc.array(fc.option(fc.integer({ min: 1, max: 100 }), { nil: null, freq: 8 }), { minLength: 16, maxLength: 16 }),
+      rates: fc.array(fc.option(fc.integer({ min: 1, max: 100 }), { nil: null, freq: 8 }), {
+        minLength: 16,
+        maxLength: 16,
+      }),
       lat: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 16, maxLength: 16 }),
       device: fc.array(fc.constantFrom(...DEVICES), { minLength: 4, maxLength: 4 }),
     })
@@ -27,7 +36,10 @@ export const inferenceInstance = (maxServers = 4, maxLayers = 6) =>
         device: r.device[j],
         memoryBytes: (r.memLayers[j] + 0.5) * layerMemoryBytes,
         profile: {
-          layerSeconds: Array.from({ length: r.layers }, (_, l) => r.seedTimes[(j * 6 + l) % r.seedTimes.length] * 1e-3),
+          layerSeconds: Array.from(
+            { length: r.layers },
+            (_, l) => r.seedTimes[(j * 6 + l) % r.seedTimes.length] * 1e-3,
+          ),
           embeddingSeconds: 1e-4,
           headSeconds: 2e-4 * (j + 1),
           layerMemoryBytes,
@@ -36,7 +48,11 @@ export const inferenceInstance = (maxServers = 4, maxLayers = 6) =>
           activationBytesPerHop: 65536,
         },
       }));
-      const bps = Array.from({ length: r.n }, (_, i) => Array.from({ length: r.n }, (_, j) => (i === j ? null : r.rates[i * 4 + j] === null ? null : (r.rates[i * 4 + j] as number) * 1e7)));
+      const bps = Array.from({ length: r.n }, (_, i) =>
+        Array.from({ length: r.n }, (_, j) =>
+          i === j ? null : r.rates[i * 4 + j] === null ? null : (r.rates[i * 4 + j] as number) * 1e7,
+        ),
+      );
       const lat = Array.from({ length: r.n }, (_, i) => Array.from({ length: r.n }, (_, j) => r.lat[i * 4 + j] * 1e-3));
       return {
         kind: 'pipeline-placement',
@@ -66,7 +82,9 @@ export const trainingInstance = (maxServers = 4, maxLayers = 6, activationHeavy 
     })
     .map((r) => {
       const n = r.n;
-      const bps = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? null : r.rateMbps[i * 4 + j] * 1e6)));
+      const bps = Array.from({ length: n }, (_, i) =>
+        Array.from({ length: n }, (_, j) => (i === j ? null : r.rateMbps[i * 4 + j] * 1e6)),
+      );
       const lat = Array.from({ length: n }, () => Array.from({ length: n }, () => 1e-3));
       const stages = r.stages !== undefined && r.stages <= Math.min(n, r.layers) ? r.stages : undefined;
       return {
@@ -82,7 +100,11 @@ export const trainingInstance = (maxServers = 4, maxLayers = 6, activationHeavy 
           trained: r.trained,
           ...(r.trained === 'lora' ? { lora: { rank: 8, targets: ['q', 'v'] } } : {}),
         },
-        servers: Array.from({ length: n }, (_, j) => ({ name: `s${j}`, device: r.device[j], memoryBytes: r.memGb[j] * (activationHeavy ? 0.25e9 : 0.1e9) })),
+        servers: Array.from({ length: n }, (_, j) => ({
+          name: `s${j}`,
+          device: r.device[j],
+          memoryBytes: r.memGb[j] * (activationHeavy ? 0.25e9 : 0.1e9),
+        })),
         links: { bitsPerSecondMatrix: bps, latencySecondsMatrix: lat },
         ...(r.withSource ? { source: 's0' } : {}),
         ...(stages !== undefined ? { stages } : {}),
@@ -92,7 +114,8 @@ export const trainingInstance = (maxServers = 4, maxLayers = 6, activationHeavy 
 function compositions(total: number, parts: number): number[][] {
   if (parts === 1) return [[total]];
   const out: number[][] = [];
-  for (let first = 1; first <= total - parts + 1; first++) for (const rest of compositions(total - first, parts - 1)) out.push([first, ...rest]);
+  for (let first = 1; first <= total - parts + 1; first++)
+    for (const rest of compositions(total - first, parts - 1)) out.push([first, ...rest]);
   return out;
 }
 
@@ -131,11 +154,13 @@ export function bruteForce(problem: PipelineProblem): { objective: number; decis
   return { objective: best, decision: bestDecision };
 }
 
-export const close = (a: number, b: number, rel = 1e-9): boolean => Math.abs(a - b) <= rel * Math.max(1e-12, Math.abs(a), Math.abs(b));
+export const close = (a: number, b: number, rel = 1e-9): boolean =>
+  Math.abs(a - b) <= rel * Math.max(1e-12, Math.abs(a), Math.abs(b));
 
 /** The typed breakdown of a report's evaluation (a runtime check, not a cast). */
 export function breakdownOf(evaluation: { readonly breakdown: unknown } | undefined): PipelineBreakdown {
   const b = evaluation?.breakdown;
-  if (typeof b !== 'object' || b === null || !('stages' in b) || !('objectiveKind' in b)) throw new Error('not a pipeline breakdown');
+  if (typeof b !== 'object' || b === null || !('stages' in b) || !('objectiveKind' in b))
+    throw new Error('not a pipeline breakdown');
   return b as PipelineBreakdown;
 }

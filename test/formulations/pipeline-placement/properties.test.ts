@@ -21,7 +21,8 @@ export async function optimum(raw: unknown, backend: Method): Promise<number> {
   return r.solution!.objective;
 }
 
-const sameOptimum = (a: number, b: number, rel = 1e-9): boolean => (a === Infinity && b === Infinity) || close(a, b, rel);
+const sameOptimum = (a: number, b: number, rel = 1e-9): boolean =>
+  (a === Infinity && b === Infinity) || close(a, b, rel);
 
 const anyInstance = fc.oneof(inferenceInstance(), trainingInstance(), trainingInstance(4, 6, true));
 
@@ -78,7 +79,11 @@ describe('pipeline-placement exact method', () => {
           profile.layerSeconds = profile.layerSeconds.map((x) => x / 2);
           profile.headSeconds /= 2;
         } else {
-          target.device = { id: target.device as string, peakFlopsPerSecond: 2e15, memoryBandwidthBytesPerSecond: 5e12 };
+          target.device = {
+            id: target.device as string,
+            peakFlopsPerSecond: 2e15,
+            memoryBandwidthBytesPerSecond: 5e12,
+          };
         }
         expect(await optimum(fasterDevice, 'exact')).toBeLessThanOrEqual(base * (1 + 1e-12));
         const faster = structuredClone(raw);
@@ -95,7 +100,9 @@ describe('pipeline-placement exact method', () => {
         ];
         extra.links = {
           bitsPerSecondMatrix: grow(raw.links.bitsPerSecondMatrix as (number | null)[][], 1e9),
-          latencySecondsMatrix: grow(raw.links.latencySecondsMatrix as (number | null)[][], 1e-3).map((row) => row.map((x) => x ?? 0)),
+          latencySecondsMatrix: grow(raw.links.latencySecondsMatrix as (number | null)[][], 1e-3).map((row) =>
+            row.map((x) => x ?? 0),
+          ),
         };
         expect(await optimum(extra, 'exact')).toBeLessThanOrEqual(base * (1 + 1e-12));
       }),
@@ -106,26 +113,34 @@ describe('pipeline-placement exact method', () => {
 
 describe('pipeline-placement MILP', () => {
   it('HiGHS agrees with the exact method on small instances', async () => {
-    const samples = fc.sample(fc.oneof(inferenceInstance(3, 5), trainingInstance(3, 5), trainingInstance(3, 5, true)), { numRuns: 25, seed: 21 });
-    for (const raw of samples) expect(sameOptimum(await optimum(raw, 'highs'), await optimum(raw, 'exact'), 1e-6)).toBe(true);
+    const samples = fc.sample(fc.oneof(inferenceInstance(3, 5), trainingInstance(3, 5), trainingInstance(3, 5, true)), {
+      numRuns: 25,
+      seed: 21,
+    });
+    for (const raw of samples)
+      expect(sameOptimum(await optimum(raw, 'highs'), await optimum(raw, 'exact'), 1e-6)).toBe(true);
   }, 120_000);
 
   it('every backend agrees on tiny instances', async () => {
     const samples = fc.sample(fc.oneof(inferenceInstance(2, 3), trainingInstance(2, 3)), { numRuns: 6, seed: 22 });
     for (const raw of samples) {
       const ex = await optimum(raw, 'exact');
-      for (const name of ['highs', 'glpk', 'jslp'] as const) expect(sameOptimum(await optimum(raw, name), ex, 1e-6), name).toBe(true);
+      for (const name of ['highs', 'glpk', 'jslp'] as const)
+        expect(sameOptimum(await optimum(raw, name), ex, 1e-6), name).toBe(true);
     }
   }, 120_000);
 
   it('activation-heavy 1F1B instances exercise the position-dependent memory rows', async () => {
     const samples = fc.sample(trainingInstance(3, 5, true), { numRuns: 30, seed: 24 });
-    const withRows = samples.filter((raw) => F.compile!(F.parse(raw)).model.constraints.some((r) => r.name.startsWith('inflight_')));
+    const withRows = samples.filter((raw) =>
+      F.compile!(F.parse(raw)).model.constraints.some((r) => r.name.startsWith('inflight_')),
+    );
     expect(withRows.length).toBeGreaterThan(3);
-    for (const raw of withRows.slice(0, 8)) expect(sameOptimum(await optimum(raw, 'highs'), await optimum(raw, 'exact'), 1e-6)).toBe(true);
+    for (const raw of withRows.slice(0, 8))
+      expect(sameOptimum(await optimum(raw, 'highs'), await optimum(raw, 'exact'), 1e-6)).toBe(true);
   }, 120_000);
 
-  it('encode: a peer\'s decision is a column vector that satisfies every row, with check\'s objective', () => {
+  it("encode: a peer's decision is a column vector that satisfies every row, with check's objective", () => {
     const samples = fc.sample(fc.oneof(inferenceInstance(), trainingInstance()), { numRuns: 40, seed: 23 });
     let checked = 0;
     for (const raw of samples) {

@@ -8,10 +8,17 @@ import { check, solve } from '../../../src/api.ts';
 import { getBackend } from '../../../src/backends/registry.ts';
 import { policyRatio, roundTable, tokensPerRoundRange } from '../../../src/formulations/speculative-threshold/cost.ts';
 import { decisionFromPicks } from '../../../src/formulations/speculative-threshold/decision.ts';
-import { solveExact, solveUnconstrained, type DinkelbachDetails } from '../../../src/formulations/speculative-threshold/exact.ts';
+import {
+  solveExact,
+  solveUnconstrained,
+  type DinkelbachDetails,
+} from '../../../src/formulations/speculative-threshold/exact.ts';
 import { explainInfeasible, leastEnergyPerToken } from '../../../src/formulations/speculative-threshold/explain.ts';
 import { speculativeThresholdFormulation as f } from '../../../src/formulations/speculative-threshold/index.ts';
-import type { SpeculativeDecision, SpeculativeProblem } from '../../../src/formulations/speculative-threshold/schema.ts';
+import type {
+  SpeculativeDecision,
+  SpeculativeProblem,
+} from '../../../src/formulations/speculative-threshold/schema.ts';
 import { formatJoules, formatJoulesPair } from '../../../src/formulations/speculative-threshold/units.ts';
 import type { ExactContext, SolveMilp } from '../../../src/formulations/types.ts';
 import { example } from './gen.ts';
@@ -35,7 +42,8 @@ function bruteForce(p: SpeculativeProblem): number {
   return best;
 }
 
-const highs = (model: Parameters<SolveMilp>[0], options?: Parameters<SolveMilp>[1]) => getBackend('highs').solve(model, options);
+const highs = (model: Parameters<SolveMilp>[0], options?: Parameters<SolveMilp>[1]) =>
+  getBackend('highs').solve(model, options);
 
 describe('item 14: the exact method reports only valid bounds', () => {
   // The energy-budget example: 3 channel states, a 30 mJ/token budget; optimum 38.61 ms/token.
@@ -88,7 +96,7 @@ describe('item 14: the exact method reports only valid bounds', () => {
     expect(r.bound as number).toBeGreaterThanOrEqual(ratio * (1 - 1e-6));
   });
 
-  it('starts from the chain\'s incumbent when it is a better feasible policy', async () => {
+  it("starts from the chain's incumbent when it is a better feasible policy", async () => {
     const best = await solveExact(p, { mipGap: 1e-9, solveMilp: highs });
     const incumbent = best.decision as SpeculativeDecision;
     const ctx: ExactContext<SpeculativeDecision> = { mipGap: 1e-9, solveMilp: highs, incumbent };
@@ -112,7 +120,11 @@ describe('item 15 / issue 13 item 6: one budget tolerance for solve and check', 
       expect(report.solution?.evaluation.feasible, backend).toBe(true);
     }
     const p = f.parse(atLeast);
-    const energyOnly = solveUnconstrained({ ...p, objective: { name: 'energy', secondsWeight: 0, joulesWeight: 1 }, energyBudgetJoulesPerToken: null });
+    const energyOnly = solveUnconstrained({
+      ...p,
+      objective: { name: 'energy', secondsWeight: 0, joulesWeight: 1 },
+      energyBudgetJoulesPerToken: null,
+    });
     const report = check(atLeast, decisionFromPicks(p, energyOnly.picks));
     expect(report.feasible).toBe(true);
     expect(explainInfeasible(p)).toBe('a feasible policy exists');
@@ -128,7 +140,9 @@ describe('item 15 / issue 13 item 6: one budget tolerance for solve and check', 
     const why = explainInfeasible(f.parse(below));
     const [budget, spent] = why.match(/\d+\.\d+ [mµn]?J/g) as string[];
     expect(budget).not.toBe(spent);
-    expect(why).toMatch(/budget is 123\.42 µJ per token, but the least any policy spends is 123\.43 µJ per token \(short by 12\.343 nJ\)/);
+    expect(why).toMatch(
+      /budget is 123\.42 µJ per token, but the least any policy spends is 123\.43 µJ per token \(short by 12\.343 nJ\)/,
+    );
   }, 60_000);
 
   it('energies print in the unit their magnitude calls for, and a pair never prints alike', () => {

@@ -25,7 +25,9 @@ function leviathanProblem(alpha: number, c: number, maxDraft: number): Record<st
     target: { model: 'llama-2-7b', server: 'rtx-3090', verifySeconds: { fixedSeconds: T, perTokenSeconds: 0 } },
     acceptance: { alpha },
     payload: { headerBytes: 0 },
-    channel: { states: [{ name: 'ideal', link: { uplinkBitsPerSecond: 1e18, downlinkBitsPerSecond: 1e18, latencySeconds: 0 } }] },
+    channel: {
+      states: [{ name: 'ideal', link: { uplinkBitsPerSecond: 1e18, downlinkBitsPerSecond: 1e18, latencySeconds: 0 } }],
+    },
     draftTokens: { min: 0, max: maxDraft },
   };
 }
@@ -75,7 +77,10 @@ describe('Leviathan, Kalman & Matias (ICML 2023) formulas', () => {
   });
 
   it('expected tokens given D drafts matches the general form 1 + Σ_k Π_{i≤k} α_i', () => {
-    expect(expectedTokensGivenDrafted([0.805, 0.785, 0.764], 3)).toBeCloseTo(1 + 0.805 + 0.805 * 0.785 + 0.805 * 0.785 * 0.764, 14);
+    expect(expectedTokensGivenDrafted([0.805, 0.785, 0.764], 3)).toBeCloseTo(
+      1 + 0.805 + 0.805 * 0.785 + 0.805 * 0.785 * 0.764,
+      14,
+    );
   });
 });
 
@@ -141,7 +146,8 @@ describe('Markov channel', () => {
   it('πP = π on the 5G example', () => {
     const p = f.parse(example('phone-1b-draft-llama-2-7b-5g'));
     const P = p.transitionMatrix as number[][];
-    for (let j = 0; j < P.length; j++) expect(p.stationary.reduce((s, pi, i) => s + pi * P[i][j], 0)).toBeCloseTo(p.stationary[j], 12);
+    for (let j = 0; j < P.length; j++)
+      expect(p.stationary.reduce((s, pi, i) => s + pi * P[i][j], 0)).toBeCloseTo(p.stationary[j], 12);
   });
 
   it('rejects a reducible chain, naming the closed classes', () => {
@@ -152,7 +158,11 @@ describe('Markov channel', () => {
       [0, 0.5, 0.5],
       [0, 0.5, 0.5],
     ];
-    expectInputError(raw, '$.channel.transitionMatrix', /2 closed communicating classes \(\{good\} and \{medium, bad\}\)/);
+    expectInputError(
+      raw,
+      '$.channel.transitionMatrix',
+      /2 closed communicating classes \(\{good\} and \{medium, bad\}\)/,
+    );
   });
 
   it('rejects a row that does not sum to 1 and a negative entry', () => {
@@ -196,7 +206,12 @@ describe('bad input', () => {
     unknownModel.target = { model: 'llama-2-7', server: 'rtx-3090' };
     expectInputError(unknownModel, '$.target.model', /unknown model/);
     const dupTau = base();
-    dupTau.acceptance = { thresholds: [{ threshold: 0.2, alpha: 0.8, continueProbability: 1 }, { threshold: 0.2, alpha: 0.9, expectedStopLength: 3 }] };
+    dupTau.acceptance = {
+      thresholds: [
+        { threshold: 0.2, alpha: 0.8, continueProbability: 1 },
+        { threshold: 0.2, alpha: 0.9, expectedStopLength: 3 },
+      ],
+    };
     expectInputError(dupTau, '$.acceptance.thresholds[1].threshold', /twice/);
     const nan = base();
     nan.contextTokens = Number.NaN;
@@ -220,7 +235,9 @@ describe('bad input', () => {
     expect(e.violations.map((v) => v.constraint)).toEqual(['states[0].draftTokens', 'states[1].threshold']);
     expect(e.violations[0].message).toMatch(/outside the allowed range 0..16/);
     expect(e.violations[0].excess).toBe(24);
-    expect(f.evaluate(p, { mode: 'per-state', states: [{ draftTokens: 1, threshold: 0 }] }).violations[0].message).toMatch(/3 states/);
+    expect(
+      f.evaluate(p, { mode: 'per-state', states: [{ draftTokens: 1, threshold: 0 }] }).violations[0].message,
+    ).toMatch(/3 states/);
   });
 });
 
@@ -259,7 +276,10 @@ describe('thresholds in the decision', () => {
     for (const j of best.picks) expect(p.options[t.choices[j].option].threshold).toBe(0.5);
     const sim = simulate(p, perStatePolicy(best.picks.map((j) => t.choices[j])), { rounds: 50_000, seed: 3 });
     expect(Math.abs(sim.costPerToken.mean - best.ratio)).toBeLessThanOrEqual(3 * sim.costPerToken.standardError);
-    const d = f.evaluate(p, { mode: 'per-state', states: best.picks.map((j) => ({ draftTokens: t.choices[j].gamma, threshold: 0.5 })) });
+    const d = f.evaluate(p, {
+      mode: 'per-state',
+      states: best.picks.map((j) => ({ draftTokens: t.choices[j].gamma, threshold: 0.5 })),
+    });
     expect(d.objective).toBeCloseTo(best.ratio, 12);
   });
 });

@@ -8,10 +8,15 @@ import { solve } from '../../../src/api.ts';
 import { parse } from '../../../src/formulations/speculative-threshold/schema.ts';
 import { errorOf } from '../../support/errors.ts';
 
-type Doc = Record<string, unknown> & { payload?: Record<string, unknown>; channel: { states: { link: unknown }[] }; draft: { device: unknown } };
+type Doc = Record<string, unknown> & {
+  payload?: Record<string, unknown>;
+  channel: { states: { link: unknown }[] };
+  draft: { device: unknown };
+};
 const example = (): Doc =>
-  JSON.parse(readFileSync(new URL('../../../problems/speculative-threshold/energy-budget.json', import.meta.url), 'utf8')) as Doc;
-
+  JSON.parse(
+    readFileSync(new URL('../../../problems/speculative-threshold/energy-budget.json', import.meta.url), 'utf8'),
+  ) as Doc;
 
 /** An inline override of a catalog reference (id string) or an inline object. */
 const override = (ref: unknown, fields: Record<string, number>): unknown =>
@@ -20,9 +25,17 @@ const override = (ref: unknown, fields: Record<string, number>): unknown =>
 describe('speculative-threshold absurd magnitudes', () => {
   const cases: [string, (d: Doc) => void, string][] = [
     ['payload.tokenIdBytes', (d) => (d.payload = { ...d.payload, tokenIdBytes: 1e308 }), '$.payload.tokenIdBytes'],
-    ['payload.probabilityBytes', (d) => (d.payload = { ...d.payload, probabilityBytes: 1e308 }), '$.payload.probabilityBytes'],
+    [
+      'payload.probabilityBytes',
+      (d) => (d.payload = { ...d.payload, probabilityBytes: 1e308 }),
+      '$.payload.probabilityBytes',
+    ],
     ['payload.headerBytes', (d) => (d.payload = { ...d.payload, headerBytes: 1e308 }), '$.payload.headerBytes'],
-    ['link latency', (d) => (d.channel.states[0].link = override(d.channel.states[0].link, { latencySeconds: 1e308 })), '$.channel.states[0].link.latencySeconds'],
+    [
+      'link latency',
+      (d) => (d.channel.states[0].link = override(d.channel.states[0].link, { latencySeconds: 1e308 })),
+      '$.channel.states[0].link.latencySeconds',
+    ],
     ['energy budget', (d) => (d.energyBudgetJoulesPerToken = 1e308), '$.energyBudgetJoulesPerToken'],
   ];
   it.each(cases)('%s = 1e308 is an InputError at its path', (_name, mutate, path) => {

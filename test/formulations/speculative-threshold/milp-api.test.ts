@@ -15,7 +15,13 @@ import { roundTable } from '../../../src/formulations/speculative-threshold/cost
 import { example, problemArb } from './gen.ts';
 
 const BIN = new URL('../../../bin/edgeplan.js', import.meta.url).pathname;
-const exactCtx = { mipGap: 1e-9, solveMilp: (m: Parameters<ReturnType<typeof getBackend>['solve']>[0], o?: Parameters<ReturnType<typeof getBackend>['solve']>[1]) => getBackend('highs').solve(m, o) };
+const exactCtx = {
+  mipGap: 1e-9,
+  solveMilp: (
+    m: Parameters<ReturnType<typeof getBackend>['solve']>[0],
+    o?: Parameters<ReturnType<typeof getBackend>['solve']>[1],
+  ) => getBackend('highs').solve(m, o),
+};
 
 describe('Charnes–Cooper MILP', () => {
   it('every backend reaches the exact optimum through the solve chain; the warm start encodes to a feasible point', async () => {
@@ -102,7 +108,9 @@ describe('through the API and the CLI', () => {
     const p = f.parse(raw);
     const r = await solveExact(p, exactCtx);
     expect(r.termination).toBe('infeasible');
-    expect(f.explainInfeasible?.(p)).toMatch(/budget is 1\.00 µJ per token, but the least any policy spends is \d+\.\d+ µJ per token/);
+    expect(f.explainInfeasible?.(p)).toMatch(
+      /budget is 1\.00 µJ per token, but the least any policy spends is \d+\.\d+ µJ per token/,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'spec-'));
     const file = join(dir, 'p.json');
     writeFileSync(file, JSON.stringify(raw));
@@ -112,7 +120,11 @@ describe('through the API and the CLI', () => {
   }, 60_000);
 
   it('the CLI solves an example file and rejects bad input with exit code 2', () => {
-    const out = execFileSync('node', [BIN, 'solve', new URL('../../../problems/speculative-threshold/satellite.json', import.meta.url).pathname], { encoding: 'utf8' });
+    const out = execFileSync(
+      'node',
+      [BIN, 'solve', new URL('../../../problems/speculative-threshold/satellite.json', import.meta.url).pathname],
+      { encoding: 'utf8' },
+    );
     expect(out).toMatch(/state geo-fallback/);
     expect(out).toMatch(/speed-up over server-only decoding/);
     const dir = mkdtempSync(join(tmpdir(), 'spec-'));

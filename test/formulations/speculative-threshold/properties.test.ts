@@ -6,7 +6,10 @@ import { solveExact, solveUnconstrained } from '../../../src/formulations/specul
 import { serverOnlySecondsPerToken } from '../../../src/formulations/speculative-threshold/evaluate.ts';
 import { speculativeThresholdFormulation as f } from '../../../src/formulations/speculative-threshold/index.ts';
 import { decisionFromPicks } from '../../../src/formulations/speculative-threshold/decision.ts';
-import type { SpeculativeDecision, SpeculativeProblem } from '../../../src/formulations/speculative-threshold/schema.ts';
+import type {
+  SpeculativeDecision,
+  SpeculativeProblem,
+} from '../../../src/formulations/speculative-threshold/schema.ts';
 import { perStatePolicy, simulate } from '../../../src/formulations/speculative-threshold/simulate.ts';
 import type { ExactContext } from '../../../src/formulations/types.ts';
 import { problemArb } from './gen.ts';
@@ -28,7 +31,8 @@ function bruteForce(p: SpeculativeProblem): { ratio: number; picks: number[] | n
       c = Math.floor(c / n);
     }
     const r = policyRatio(p, picks);
-    if (p.energyBudgetJoulesPerToken !== null && r.joules > p.energyBudgetJoulesPerToken * r.tokens * (1 + 1e-9)) continue;
+    if (p.energyBudgetJoulesPerToken !== null && r.joules > p.energyBudgetJoulesPerToken * r.tokens * (1 + 1e-9))
+      continue;
     if (r.ratio < best) {
       best = r.ratio;
       bestPicks = [...picks];
@@ -119,30 +123,39 @@ describe('exact method', () => {
 });
 
 describe('metamorphic truths', () => {
-  const withLinks = (raw: Record<string, unknown>, edit: (l: Record<string, number>) => Record<string, number>): Record<string, unknown> => {
+  const withLinks = (
+    raw: Record<string, unknown>,
+    edit: (l: Record<string, number>) => Record<string, number>,
+  ): Record<string, unknown> => {
     const channel = raw.channel as { states: { name: string; link: Record<string, number> }[] };
     return { ...raw, channel: { ...channel, states: channel.states.map((s) => ({ ...s, link: edit(s.link) })) } };
   };
 
   it('the optimal γ never decreases as link latency grows (one threshold option, other things fixed)', () => {
     fc.assert(
-      fc.property(problemArb({ maxStates: 3, maxDraft: 8 }), fc.double({ min: 1e-4, max: 0.5, noNaN: true }), fc.nat({ max: 2 }), (raw, extra, which) => {
-        const one: Record<string, unknown> = { ...raw, acceptance: { alpha: 0.75 } };
-        const before = f.parse(one);
-        const target = which % before.states.length;
-        const after = f.parse({
-          ...one,
-          channel: {
-            ...(one.channel as object),
-            states: (one.channel as { states: { name: string; link: Record<string, number> }[] }).states.map((s, i) =>
-              i === target ? { ...s, link: { ...s.link, latencySeconds: s.link.latencySeconds + extra } } : s,
-            ),
-          },
-        });
-        const g0 = solveUnconstrained(before).picks.map((j) => roundTable(before).choices[j].gamma);
-        const g1 = solveUnconstrained(after).picks.map((j) => roundTable(after).choices[j].gamma);
-        g0.forEach((g, s) => expect(g1[s]).toBeGreaterThanOrEqual(g));
-      }),
+      fc.property(
+        problemArb({ maxStates: 3, maxDraft: 8 }),
+        fc.double({ min: 1e-4, max: 0.5, noNaN: true }),
+        fc.nat({ max: 2 }),
+        (raw, extra, which) => {
+          const one: Record<string, unknown> = { ...raw, acceptance: { alpha: 0.75 } };
+          const before = f.parse(one);
+          const target = which % before.states.length;
+          const after = f.parse({
+            ...one,
+            channel: {
+              ...(one.channel as object),
+              states: (one.channel as { states: { name: string; link: Record<string, number> }[] }).states.map(
+                (s, i) =>
+                  i === target ? { ...s, link: { ...s.link, latencySeconds: s.link.latencySeconds + extra } } : s,
+              ),
+            },
+          });
+          const g0 = solveUnconstrained(before).picks.map((j) => roundTable(before).choices[j].gamma);
+          const g1 = solveUnconstrained(after).picks.map((j) => roundTable(after).choices[j].gamma);
+          g0.forEach((g, s) => expect(g1[s]).toBeGreaterThanOrEqual(g));
+        },
+      ),
       { numRuns: 60, seed: 5 },
     );
   });
@@ -157,9 +170,18 @@ describe('metamorphic truths', () => {
           return res.decision ? f.evaluate(p, res.decision).objective : Infinity;
         };
         const v0 = base.decision ? f.evaluate(f.parse(raw), base.decision).objective : Infinity;
-        const faster = await value(withLinks(raw, (l) => ({ ...l, uplinkBitsPerSecond: l.uplinkBitsPerSecond * 2, downlinkBitsPerSecond: l.downlinkBitsPerSecond * 3 })));
+        const faster = await value(
+          withLinks(raw, (l) => ({
+            ...l,
+            uplinkBitsPerSecond: l.uplinkBitsPerSecond * 2,
+            downlinkBitsPerSecond: l.downlinkBitsPerSecond * 3,
+          })),
+        );
         const closer = await value(withLinks(raw, (l) => ({ ...l, latencySeconds: l.latencySeconds / 2 })));
-        const richer = await value({ ...raw, energyBudgetJoulesPerToken: (raw.energyBudgetJoulesPerToken as number) * 1.5 });
+        const richer = await value({
+          ...raw,
+          energyBudgetJoulesPerToken: (raw.energyBudgetJoulesPerToken as number) * 1.5,
+        });
         for (const v of [faster, closer, richer]) expect(v).toBeLessThanOrEqual(v0 * (1 + 1e-9));
         const acc = raw.acceptance as Record<string, unknown>;
         if (acc.thresholds) {
@@ -178,18 +200,31 @@ describe('simulator', () => {
     // A statistical check: sampled (not shrunk — shrinking would hunt for the 0.3% tail on purpose),
     // each case's objective within 3 standard errors (about 7% of fresh seeds would see one of the 24
     // cases fail by chance; the seed is fixed), and the z-scores centred as an unbiased estimator's are.
-    const cases = fc.sample(fc.tuple(problemArb({ maxStates: 3, maxDraft: 8, objective: true }), fc.array(fc.nat(), { minLength: 3, maxLength: 3 }), fc.nat()), { numRuns: 24, seed: 7 });
+    const cases = fc.sample(
+      fc.tuple(
+        problemArb({ maxStates: 3, maxDraft: 8, objective: true }),
+        fc.array(fc.nat(), { minLength: 3, maxLength: 3 }),
+        fc.nat(),
+      ),
+      { numRuns: 24, seed: 7 },
+    );
     const zs: number[] = [];
     for (const [raw, seeds, simSeed] of cases) {
       const p = f.parse(raw);
       const t = roundTable(p);
       const picks = p.states.map((_, s) => seeds[s] % t.choices.length);
       const analytic = policyRatio(p, picks);
-      const sim = simulate(p, perStatePolicy(picks.map((j): Choice => t.choices[j])), { rounds: 20_000, seed: simSeed });
+      const sim = simulate(p, perStatePolicy(picks.map((j): Choice => t.choices[j])), {
+        rounds: 20_000,
+        seed: simSeed,
+      });
       // Round-off floor: a deterministic round process has a standard error of 0.
       const floor = 1e-12 * analytic.ratio;
-      expect(Math.abs(sim.costPerToken.mean - analytic.ratio)).toBeLessThanOrEqual(3 * sim.costPerToken.standardError + floor);
-      if (sim.costPerToken.standardError > floor) zs.push((sim.costPerToken.mean - analytic.ratio) / sim.costPerToken.standardError);
+      expect(Math.abs(sim.costPerToken.mean - analytic.ratio)).toBeLessThanOrEqual(
+        3 * sim.costPerToken.standardError + floor,
+      );
+      if (sim.costPerToken.standardError > floor)
+        zs.push((sim.costPerToken.mean - analytic.ratio) / sim.costPerToken.standardError);
     }
     const meanZ = zs.reduce((a, b) => a + b, 0) / zs.length;
     expect(Math.abs(meanZ)).toBeLessThanOrEqual(3 / Math.sqrt(zs.length));
