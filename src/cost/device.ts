@@ -90,8 +90,3 @@ export interface MeasuredProfile {
   readonly source: string;
 }
 
-/** Measured time of decoder layer `layer` (1-based), or undefined when the profile does not cover it. */
-export function measuredLayerSeconds(profile: MeasuredProfile | undefined, layer: number): number | undefined {
-  if (!profile) return undefined;
-  return profile.layerSeconds[layer - 1];
-}

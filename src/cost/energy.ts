@@ -9,6 +9,3 @@ export function transmitEnergyJoules(device: DeviceSpec, transmitSeconds: number
   return device.transmitPowerWatts * transmitSeconds;
 }
 
-export function deviceEnergyJoules(device: DeviceSpec, computeSeconds: number, transmitSeconds: number): number {
-  return computeEnergyJoules(device, computeSeconds) + transmitEnergyJoules(device, transmitSeconds);
-}

@@ -32,11 +32,6 @@ export function trainableStateBytes(params: number, accounting: TrainingAccounti
   return params * bytesPerTrainableParam(accounting);
 }
 
-/** Memory for `params` frozen parameters: the weights only. */
-export function frozenStateBytes(params: number, bytesPerWeight: number): number {
-  return params * bytesPerWeight;
-}
-
 /** Which of a layer's matrices carry LoRA adapters. */
 export const LORA_TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];

@@ -12,6 +12,3 @@ export function bytesPerValue(dtype: DType): number {
 export const GB = 1e9;
 export const GIB = 2 ** 30;
 export const MB = 1e6;
-export const TERA = 1e12;
-export const GIGA = 1e9;
-export const MEGA = 1e6;
