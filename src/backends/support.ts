@@ -13,7 +13,8 @@ import { checkMilpSolution, describeViolations, DEFAULT_FEASIBILITY_TOLERANCE } 
 import type { Model, Variable } from '../milp/model.ts';
 import { hasIntegers, isInteger, objectiveValue } from '../milp/model.ts';
 import type { MilpResult, MilpSolution, MilpSolveOptions, Termination } from '../milp/result.ts';
-import { BOUND_RTOL, DEFAULT_MIP_GAP, relativeGap } from '../milp/result.ts';
+import { DEFAULT_MIP_GAP, relativeGap } from '../milp/result.ts';
+import { sameObjective } from '../formulations/tolerance.ts';
 import { scaleModel, type ScaledModel } from '../milp/scale.ts';
 import type { BackendName } from './types.ts';
 
@@ -275,10 +276,15 @@ function rawClaimOf(
   return { status, objective: scaled === null ? objective : scaled.unscaleObjective(objective) };
 }
 
-/** Whether a bound lies on the wrong side of the objective beyond BOUND_RTOL (min: above; max: below). */
+/**
+ * Whether a bound lies on the wrong side of the objective (min: above it; max: below) beyond the
+ * one objective tolerance of src/formulations/tolerance.ts (`sameObjective`: 1e-6 relative, with
+ * its floor, so a bound of 2.2e-16 beside an objective of exactly 0 is rounding noise) — the same
+ * rule the chain's certify applies.
+ */
 export function boundOnWrongSide(sense: Model['sense'], objective: number, bound: number): boolean {
-  const slack = BOUND_RTOL * Math.max(Math.abs(objective), Math.abs(bound));
-  return sense === 'min' ? bound > objective + slack : bound < objective - slack;
+  if (sameObjective(objective, bound)) return false;
+  return sense === 'min' ? bound > objective : bound < objective;
 }
 
 /**

@@ -55,14 +55,6 @@ export interface MilpSolveOptions {
 
 export const DEFAULT_MIP_GAP = 1e-6;
 
-/**
- * A bound further than this (relative to the larger of objective and bound) on the wrong side of
- * the objective — above it for a minimisation, below for a maximisation — cannot be a valid bound:
- * the backends drop it and say so. The same 1e-6 as the objective comparisons of
- * src/formulations/tolerance.ts (OBJECTIVE_RTOL), so that rounding of a proven-optimal pair passes.
- */
-export const BOUND_RTOL = 1e-6;
-
 export function relativeGap(objective: number, bound: number): number {
   if (!Number.isFinite(objective) || !Number.isFinite(bound)) return Infinity;
   return Math.abs(objective - bound) / Math.max(1e-10, Math.abs(objective));

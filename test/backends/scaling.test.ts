@@ -13,7 +13,7 @@ import { glpkBackend, loadGlpkRuntime, toGlpkLp } from '../../src/backends/glpk.
 import { loadHighsRuntime, toHighsModelData } from '../../src/backends/highs.ts';
 import { jslpBackend } from '../../src/backends/jslp.ts';
 import { listBackends } from '../../src/backends/registry.ts';
-import { guardedSolve, type Outcome } from '../../src/backends/support.ts';
+import { boundOnWrongSide, guardedSolve, type Outcome } from '../../src/backends/support.ts';
 import { checkMilpSolution } from '../../src/milp/check.ts';
 import { ModelBuilder, isInteger, term, type Model } from '../../src/milp/model.ts';
 import { scaleModel } from '../../src/milp/scale.ts';
@@ -275,7 +275,11 @@ describe('status facts kept by the guard', () => {
   const tiny = b.build();
   const scripted = (outcome: Outcome) => guardedSolve('highs', tiny, undefined, async () => null, () => outcome);
 
-  it('a bound on the wrong side of the objective is dropped and said', async () => {
+  it('a bound on the wrong side is dropped and said; 2.2e-16 beside 0 is rounding noise', async () => {
+    expect(boundOnWrongSide('min', 0, 2.2e-16)).toBe(false);
+    expect(boundOnWrongSide('min', 0, 1e-9)).toBe(true);
+    expect(boundOnWrongSide('max', 5.31e-7, 1.05e-6)).toBe(false);
+    expect(boundOnWrongSide('max', 1.05e-6, 5.31e-7)).toBe(true);
     const result = await scripted({ termination: 'time_limit', values: [2], bound: 5 });
     expect(result.termination).toBe('time_limit');
     expect(result.solution?.objective).toBe(2);
