@@ -139,6 +139,11 @@ export function certify(context: CertifyContext, raw: RawOutcome): Certified {
     };
   }
   const objective = evaluation.objective;
+  if (!Number.isFinite(objective)) {
+    // A feasible verdict with a NaN or infinite value proves nothing: the cost model broke on this input.
+    const message = `evaluate accepted the decision but computed the objective ${objective}`;
+    return { attempt: verdict('error', 'rejected', message), solution: null, evaluation, dual: unknownDual, ...details };
+  }
   const solverObjective = raw.claim.objective;
   if (solverObjective !== undefined && !sameObjective(solverObjective, objective)) {
     if (strictlyBetter(sense, solverObjective, objective)) {

@@ -5,6 +5,7 @@
  * only when admission is on).
  */
 import { z } from 'zod';
+import { documentFields, positive, positiveInt } from '../zod-primitives.ts';
 import {
   deviceRefSchema,
   linkRefSchema,
@@ -20,8 +21,6 @@ import { TOKEN_ID_BYTES } from '../../cost/layers.ts';
 import { LORA_TARGETS, type LoraConfig } from '../../cost/training.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 
-const positiveInt = z.number().int('must be a whole number').positive('must be positive');
-const positive = z.number().positive('must be positive').finite('must be finite');
 
 const variantSchema = z.strictObject({
   name: z.string().min(1, 'must not be empty').describe('name users refer to in `variant`'),
@@ -62,9 +61,8 @@ const serverSchema = z.strictObject({
 });
 
 export const kvSplitInputSchema = z.strictObject({
-  $schema: z.string().optional().describe('optional JSON Schema reference for editors'),
+  ...documentFields,
   kind: z.literal('kv-split-inference'),
-  description: z.string().optional().describe('free text, ignored by the solver'),
   model: modelRefSchema.describe('catalog model id or an object overriding catalog fields (dense models only)'),
   variants: z
     .array(variantSchema)

@@ -4,6 +4,7 @@
  * request probabilities and which servers can serve them within their latency bound.
  */
 import { z } from 'zod';
+import { documentFields, nonNegative, positive } from '../zod-primitives.ts';
 import {
   deviceRefSchema,
   linkRefSchema,
@@ -25,8 +26,6 @@ const id = z.string().min(1, 'must not be empty');
 const MAX_FAMILY_MODELS = 10_000;
 /** Models in one problem after the families are expanded (the MILP has servers × models columns). */
 const MAX_MODELS = 100_000;
-const positive = z.number().positive('must be positive').finite('must be finite');
-const nonNegative = z.number().nonnegative('must not be negative').finite('must be finite');
 const probability = z.number().min(0, 'must be a probability in [0, 1]').max(1, 'must be a probability in [0, 1]');
 
 const blockSchema = z.strictObject({ id, sizeBytes: positive });
@@ -87,9 +86,8 @@ const userSchema = z.strictObject({
 });
 
 export const inputSchema = z.strictObject({
-  $schema: z.string().optional(),
+  ...documentFields,
   kind: z.literal('model-caching'),
-  description: z.string().optional(),
   blocks: z.array(blockSchema).default([]),
   models: z.array(modelSchema).default([]),
   families: z.array(familySchema).default([]),

@@ -5,6 +5,7 @@
  * and turns every link description into one directed bandwidth/latency matrix.
  */
 import { z } from 'zod';
+import { documentFields, nonNegative, nonNegativeInt, positive, positiveInt } from '../zod-primitives.ts';
 import type { DeviceSpec, MeasuredProfile } from '../../cost/device.ts';
 import type { DType } from '../../cost/units.ts';
 import { collectWarnings, plausibility } from '../plausibility.ts';
@@ -31,10 +32,6 @@ import {
 } from '../../catalog/index.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 
-const positiveInt = z.number().int('must be a whole number').positive('must be positive');
-const nonNegativeInt = z.number().int('must be a whole number').nonnegative('must not be negative');
-const positive = z.number().positive('must be positive').finite('must be finite');
-const nonNegative = z.number().nonnegative('must not be negative').finite('must be finite');
 
 const trainingModeSchema = z.strictObject({
   kind: z.literal('training'),
@@ -128,9 +125,8 @@ const linksSchema = z.strictObject({
 });
 
 export const pipelineInputSchema = z.strictObject({
-  $schema: z.string().optional(),
+  ...documentFields,
   kind: z.literal('pipeline-placement'),
-  description: z.string().optional(),
   model: modelRefSchema,
   mode: modeSchema,
   servers: z.array(serverSchema).min(1, 'needs at least one server'),

@@ -4,6 +4,7 @@
  * distribution. Units are in the field names; everything inside is SI.
  */
 import { z } from 'zod';
+import { documentFields, nonNegativeInt } from '../zod-primitives.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import type { ModelSpec } from '../../cost/model.ts';
@@ -41,7 +42,6 @@ const tooBig = (max: number): string => `must be at most ${max} (absurd size)`;
 const probability = z.number().min(0, 'must be a probability in [0, 1]').max(1, 'must be a probability in [0, 1]');
 const nonNegative = z.number().nonnegative('must not be negative');
 const positive = z.number().positive('must be positive');
-const nonNegativeInt = z.number().int('must be a whole number').nonnegative('must not be negative');
 const bytes = positive.lte(SPECULATIVE_MAXIMA.bytes, tooBig(SPECULATIVE_MAXIMA.bytes));
 const nonNegativeBytes = nonNegative.lte(SPECULATIVE_MAXIMA.bytes, tooBig(SPECULATIVE_MAXIMA.bytes));
 const seconds = positive.lte(SPECULATIVE_MAXIMA.seconds, tooBig(SPECULATIVE_MAXIMA.seconds));
@@ -138,9 +138,8 @@ const weightedSchema = z.strictObject({
 });
 
 export const inputSchema = z.strictObject({
-  $schema: z.string().optional(),
+  ...documentFields,
   kind: z.literal(KIND),
-  description: z.string().optional(),
   draft: z.strictObject({
     model: modelRefSchema.describe('the small draft model running on the device'),
     device: deviceRefSchema.describe('the user device that drafts'),

@@ -4,6 +4,7 @@
  * decides, per client, the cut layer, the frozen prefix and the number of uplink subchannels.
  */
 import { z } from 'zod';
+import { documentFields, nonNegativeInt, positiveInt } from '../zod-primitives.ts';
 import {
   deviceRefSchema,
   linkRefSchema,
@@ -27,8 +28,6 @@ import {
 } from '../../cost/training.ts';
 import { InputError, inputErrorFromZod, jsonPath } from '../../errors.ts';
 
-const positiveInt = z.number().int('must be a whole number').positive('must be positive');
-const nonNegativeInt = z.number().int('must be a whole number').nonnegative('must not be negative');
 const positive = z.number().positive('must be positive');
 const ratio = z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]');
 
@@ -68,9 +67,8 @@ const clientSchema = z.strictObject({
 });
 
 export const splitFinetuneInputSchema = z.strictObject({
-  $schema: z.string().optional(),
+  ...documentFields,
   kind: z.literal('split-finetune'),
-  description: z.string().optional(),
   model: modelRefSchema.describe('catalog model id or inline model'),
   lora: z
     .strictObject({
