@@ -67,3 +67,4 @@ export { replayCaching, REPLAY_POLICIES } from './solve/replay.ts';
 export type { ReplayOptions, ReplayPolicyName, ReplayReport } from './solve/replay.ts';
 export type { ReplayResult } from './formulations/model-caching/replay.ts';
 export * from './solve/tools.ts';
+export * from './batch/index.ts';

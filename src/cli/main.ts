@@ -19,6 +19,10 @@ import { calibrateCommand } from './commands/calibrate.ts';
 import { benchCommand } from './commands/bench.ts';
 import { reproduceCommand } from './commands/reproduce.ts';
 import { replayCommand } from './commands/replay.ts';
+import { batchCommand } from './commands/batch.ts';
+import { mergeCommand } from './commands/merge.ts';
+import { summarizeCommand } from './commands/summarize.ts';
+import { gridCommand } from './commands/grid.ts';
 import { EXIT, processIo, type CliCommand, type CliIo, type ExitCode } from './context.ts';
 import { FileInputError } from './files.ts';
 
@@ -33,6 +37,10 @@ const COMMANDS: readonly CliCommand[] = [
   benchCommand,
   reproduceCommand,
   replayCommand,
+  batchCommand,
+  mergeCommand,
+  summarizeCommand,
+  gridCommand,
 ];
 
 function version(): string {

@@ -1,0 +1,39 @@
+/**
+ * Where batch tasks run: a piscina pool of worker threads (one solver runtime per thread), or the
+ * caller's own thread when `workers` is 0 (debugging: stack traces, breakpoints).
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { runTask } from './task.ts';
+import type { BatchRecord, BatchTask } from './types.ts';
+
+export interface TaskRunner {
+  /** Worker threads (0: the caller's thread). */
+  readonly threads: number;
+  run(task: BatchTask): Promise<BatchRecord>;
+  close(): Promise<void>;
+}
+
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+export function createRunner(workers: number): TaskRunner {
+  if (workers === 0) return { threads: 0, run: runTask, close: async () => {} };
+  const pool = new Piscina<BatchTask, BatchRecord>({
+    filename: new URL('./worker.mjs', import.meta.url).href,
+    minThreads: workers,
+    maxThreads: workers,
+    // One task per thread at a time: a solve is CPU-bound, interleaving two would only slow both.
+    concurrentTasksPerWorker: 1,
+    // Threads live for the whole batch: their start-up (tsx, the solver runtime) is paid once.
+    idleTimeout: 60 * 60 * 1000,
+    // The batch keeps its own bounded queue; piscina's may hold everything handed to it.
+    maxQueue: Infinity,
+  });
+  return {
+    threads: workers,
+    run: (task) => pool.run(task),
+    close: () => pool.destroy(),
+  };
+}
