@@ -67,4 +67,6 @@ export { replayCaching, REPLAY_POLICIES } from './solve/replay.ts';
 export type { ReplayOptions, ReplayPolicyName, ReplayReport } from './solve/replay.ts';
 export type { ReplayResult } from './formulations/model-caching/replay.ts';
 export * from './solve/tools.ts';
+export { importHelix } from './formulations/fleet-serving/import.ts';
 export * from './batch/index.ts';
+export * from './milp/model-file.ts';

@@ -23,6 +23,8 @@ import { batchCommand } from './commands/batch.ts';
 import { mergeCommand } from './commands/merge.ts';
 import { summarizeCommand } from './commands/summarize.ts';
 import { gridCommand } from './commands/grid.ts';
+import { importCommand } from './commands/import.ts';
+import { modelCommand } from './commands/model.ts';
 import { EXIT, processIo, type CliCommand, type CliIo, type ExitCode } from './context.ts';
 import { FileInputError } from './files.ts';
 
@@ -41,6 +43,8 @@ const COMMANDS: readonly CliCommand[] = [
   mergeCommand,
   summarizeCommand,
   gridCommand,
+  importCommand,
+  modelCommand,
 ];
 
 function version(): string {

@@ -1,0 +1,237 @@
+/**
+ * MILP compiles of fleet-serving.
+ *
+ * The strong model (default) works per class of interchangeable nodes (cost.ts nodeClasses) and per
+ * column (start s, k layers): an integer n[c,s,k] counts the class members holding [s, s + k), and
+ * g[c,s,k] ≤ T_c(k)·n[c,s,k] is the flow they pass. Flow is conserved at every layer boundary b:
+ * what the columns ending at b send equals what the columns starting at b receive, through
+ * transfer variables f[c,d,b] per linked class pair (omitted when every node is linked to every
+ * other by a link that cannot bind: then boundary conservation is the whole routing). No big-M
+ * appears: a column's flow is switched off by its own count. The LP relaxation already implies the
+ * layer-work inequality L·F ≤ Σ k·T·n (each unit of flow crosses L layers); we add what it does
+ * not imply: a node passes at most the total flow (Σ g over a class ≤ |c|·F), which gives the
+ * min(T, F) form of cost.ts's bound, and a cap F ≤ that bound.
+ *
+ * The Helix model (`milpFormulation: "helix"`) is Helix's as published: integer start per node,
+ * one-hot throughput columns per k, a binary per link that is 1 only when the ranges meet
+ * (big-M = L on the layer equations), link flow ≤ capacity × that binary (5e8 on the unlimited
+ * source and sink links).
+ */
+import { ModelBuilder, term, type Term } from '../../milp/model.ts';
+import type { CompileHints, Compiled } from '../types.ts';
+import { columnsOf, decisionOfPlacement, coverBound, smallestCapacity, maxFlowOfPlacement, nodeClasses, placementOfDecision, type Placement } from './cost.ts';
+import type { FleetDecision, FleetProblem } from './schema.ts';
+
+/** Stand-in capacity of an unlimited source/sink link in the Helix model (Helix's own value). */
+export const HELIX_BIG_CAPACITY = 5e8;
+
+export function compileFleet(problem: FleetProblem, hints: CompileHints<FleetDecision> = {}): Compiled<FleetDecision> {
+  return problem.milpFormulation === 'helix' ? compileHelix(problem) : compileStrong(problem, hints);
+}
+
+interface ColumnVar {
+  readonly cls: number;
+  readonly start: number;
+  readonly k: number;
+  readonly count: number;
+  readonly flow: number;
+}
+
+export function compileStrong(problem: FleetProblem, hints: CompileHints<FleetDecision> = {}): Compiled<FleetDecision> {
+  const L = problem.layers;
+  const n = problem.nodes.length;
+  const classes = nodeClasses(problem);
+  const classOf = new Array<number>(n);
+  classes.forEach((members, c) => members.forEach((i) => (classOf[i] = c)));
+  const b = new ModelBuilder('fleet-serving', 'max');
+  const bound = coverBound(problem);
+  // F ≥ the smallest capacity: a serving placement carries at least that (cost.ts), so the model is
+  // infeasible exactly when no placement serves — as evaluate, which refuses a flow of zero.
+  const F = b.addVariable('F', { lower: Math.min(smallestCapacity(problem), bound), upper: bound });
+  b.addObjective(F, 1);
+  const columns: ColumnVar[] = [];
+  const endingAt: number[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
+  const startingAt: number[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
+  classes.forEach((members, c) => {
+    const size = members.length;
+    const rep = members[0];
+    const counts: Term[] = [];
+    const flows: Term[] = [];
+    const startCount: Term[] = [];
+    const endCount: Term[] = [];
+    for (const col of columnsOf(problem, rep)) {
+      const count = b.addVariable(`n_${c}_${col.start}_${col.k}`, { type: size === 1 ? 'binary' : 'integer', lower: 0, upper: size });
+      const flow = b.addVariable(`g_${c}_${col.start}_${col.k}`, { upper: col.tokensPerSecond * size });
+      b.lessEqual(`cap_${c}_${col.start}_${col.k}`, [term(flow), term(count, -col.tokensPerSecond)], 0);
+      columns.push({ cls: c, start: col.start, k: col.k, count, flow });
+      counts.push(term(count));
+      flows.push(term(flow));
+      endingAt[c][col.start + col.k].push(flow);
+      startingAt[c][col.start].push(flow);
+      if (col.start === 0) startCount.push(term(count));
+      if (col.start + col.k === L) endCount.push(term(count));
+    }
+    b.lessEqual(`members_${c}`, counts, size);
+    // Each member passes at most the total flow.
+    b.lessEqual(`share_${c}`, [...flows, term(F, -size)], 0);
+    const srcCap = problem.sourceCapacity[rep];
+    if (Number.isFinite(srcCap)) b.lessEqual(`source_${c}`, [...startingAt[c][0].map((v) => term(v)), ...startCount.map((t) => term(t.variable, -srcCap))], 0);
+    const sinkCap = problem.sinkCapacity[rep];
+    if (Number.isFinite(sinkCap)) b.lessEqual(`sink_${c}`, [...endingAt[c][L].map((v) => term(v)), ...endCount.map((t) => term(t.variable, -sinkCap))], 0);
+  });
+  b.equal('entering', [...classes.flatMap((_, c) => startingAt[c][0].map((v) => term(v))), term(F, -1)], 0);
+
+  // Transfers: needed unless every ordered pair of distinct nodes has a link that cannot bind.
+  const best = problem.nodes.map((node) => Math.max(0, ...node.throughput));
+  const complete = problem.links.length === n * (n - 1) && problem.links.every((l) => l.capacity >= Math.min(best[l.from], best[l.to]));
+  if (complete) {
+    for (let p = 1; p < L; p++) {
+      const terms = classes.flatMap((_, c) => [...endingAt[c][p].map((v) => term(v)), ...startingAt[c][p].map((v) => term(v, -1))]);
+      if (terms.length > 0) b.equal(`boundary_${p}`, terms, 0);
+    }
+  } else {
+    // Class-level links: a class pair is linked when its members are (twins share their links).
+    const pairCap = new Map<number, { capacity: number; singleton: boolean }>();
+    for (const l of problem.links) {
+      const key = classOf[l.from] * classes.length + classOf[l.to];
+      const singleton = classes[classOf[l.from]].length === 1 && classes[classOf[l.to]].length === 1;
+      pairCap.set(key, { capacity: l.capacity, singleton });
+    }
+    const sent: Term[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
+    const received: Term[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
+    for (const [key, { capacity, singleton }] of pairCap) {
+      const c = Math.floor(key / classes.length);
+      const d = key % classes.length;
+      const used: Term[] = [];
+      for (let p = 1; p < L; p++) {
+        if (endingAt[c][p].length === 0 || startingAt[d][p].length === 0) continue;
+        const f = b.addVariable(`f_${c}_${d}_${p}`);
+        sent[c][p].push(term(f));
+        received[d][p].push(term(f));
+        used.push(term(f));
+      }
+      if (singleton && Number.isFinite(capacity) && used.length > 0) b.lessEqual(`link_${c}_${d}`, used, capacity);
+    }
+    classes.forEach((_, c) => {
+      for (let p = 1; p < L; p++) {
+        if (endingAt[c][p].length > 0) b.equal(`out_${c}_${p}`, [...endingAt[c][p].map((v) => term(v)), ...sent[c][p].map((t) => term(t.variable, -1))], 0);
+        if (startingAt[c][p].length > 0) b.equal(`in_${c}_${p}`, [...startingAt[c][p].map((v) => term(v)), ...received[c][p].map((t) => term(t.variable, -1))], 0);
+      }
+    });
+  }
+  void hints;
+  const model = b.build();
+
+  const decode = (values: readonly number[]): FleetDecision => {
+    const start = new Array<number>(n).fill(0);
+    const k = new Array<number>(n).fill(0);
+    const free = classes.map((members) => [...members]);
+    for (const col of columns) {
+      const count = Math.round(values[col.count]);
+      for (let r = 0; r < count; r++) {
+        const i = free[col.cls].shift();
+        if (i === undefined) break;
+        start[i] = col.start;
+        k[i] = col.k;
+      }
+    }
+    return decisionOfPlacement(problem, { start, k });
+  };
+
+  const encode = (d: FleetDecision): number[] | null => {
+    const pl = placementOfDecision(problem, d);
+    if (pl === null) return null;
+    const flow = maxFlowOfPlacement(problem, pl);
+    const values = new Array<number>(model.variables.length).fill(0);
+    if (flow.value > bound) return null;
+    values[F] = flow.value;
+    const inflow = new Array<number>(n).fill(0);
+    problem.links.forEach((l, e) => (inflow[l.to] += flow.linkFlow[e]));
+    flow.sourceFlow.forEach((f, i) => (inflow[i] += f));
+    const colIndex = new Map(columns.map((col) => [`${col.cls}_${col.start}_${col.k}`, col]));
+    for (let i = 0; i < n; i++) {
+      if (pl.k[i] === 0) continue;
+      const col = colIndex.get(`${classOf[i]}_${pl.start[i]}_${pl.k[i]}`);
+      if (col === undefined) return null;
+      values[col.count] += 1;
+      values[col.flow] += inflow[i];
+    }
+    if (!complete) {
+      problem.links.forEach((l, e) => {
+        if (flow.linkFlow[e] <= 0) return;
+        const p = pl.start[l.from] + pl.k[l.from];
+        const idx = b.indexOf(`f_${classOf[l.from]}_${classOf[l.to]}_${p}`);
+        if (idx !== undefined) values[idx] += flow.linkFlow[e];
+      });
+    }
+    return values;
+  };
+  return { model, decode, encode };
+}
+
+/** Helix's MILP as published (see the file comment); kept for the "same model, open solver" peer. */
+export function compileHelix(problem: FleetProblem): Compiled<FleetDecision> {
+  const L = problem.layers;
+  const n = problem.nodes.length;
+  const b = new ModelBuilder('fleet-serving-helix', 'max');
+  const startVar: number[] = [];
+  const oneHot: { k: number; v: number }[][] = [];
+  const inflow: Term[][] = Array.from({ length: n }, () => []);
+  const outflow: Term[][] = Array.from({ length: n }, () => []);
+  const entering: Term[] = [];
+  const endTerms = (i: number): Term[] => [term(startVar[i]), ...oneHot[i].map((h) => term(h.v, h.k))];
+  for (let i = 0; i < n; i++) {
+    startVar.push(b.addVariable(`s_${i}`, { type: 'integer', lower: 0, upper: L - 1 }));
+    const hot: { k: number; v: number }[] = [];
+    for (let k = 1; k <= problem.nodes[i].maxLayers; k++) {
+      if (!((problem.nodes[i].throughput[k] ?? 0) > 0) || (problem.wholeModel && k !== L)) continue;
+      hot.push({ k, v: b.binary(`u_${i}_${k}`) });
+    }
+    oneHot.push(hot);
+    b.lessEqual(`onehot_${i}`, hot.map((h) => term(h.v)), 1);
+    b.lessEqual(`end_${i}`, endTerms(i), L);
+  }
+  const best = problem.nodes.map((node) => Math.max(0, ...node.throughput));
+  const edge = (name: string, from: number, to: number, capacity: number): void => {
+    const f = b.addVariable(`f_${name}`);
+    const on = b.binary(`c_${name}`);
+    // Helix writes 5e8 for an unlimited link; with it HiGHS returned a wrong "optimal 0" on a
+    // 3-node fleet (and GLPK an infeasible point), so the unlimited link's M is the tokens/s of the
+    // node it touches: the same model with a smaller valid M (a link never carries more).
+    const cap = Number.isFinite(capacity) ? capacity : Math.min(HELIX_BIG_CAPACITY, best[from === -1 ? to : from]);
+    b.lessEqual(`fcap_${name}`, [term(f), term(on, -cap)], 0);
+    if (from === -1) {
+      // source → j only when s_j = 0.
+      b.lessEqual(`sstart_${name}`, [term(startVar[to]), term(on, L)], L);
+      entering.push(term(f));
+      inflow[to].push(term(f));
+    } else if (to === -1) {
+      // i → sink only when e_i = L.
+      b.greaterEqual(`tend_${name}`, [...endTerms(from), term(on, -L)], 0);
+      outflow[from].push(term(f));
+    } else {
+      // e_i = s_j when the link is on (big-M = L both ways).
+      b.lessEqual(`meet1_${name}`, [...endTerms(from), term(startVar[to], -1), term(on, L)], L);
+      b.lessEqual(`meet2_${name}`, [term(startVar[to]), ...endTerms(from).map((t) => term(t.variable, -t.coefficient)), term(on, L)], L);
+      outflow[from].push(term(f));
+      inflow[to].push(term(f));
+    }
+  };
+  for (let i = 0; i < n; i++) if (problem.sourceCapacity[i] > 0) edge(`s_${i}`, -1, i, problem.sourceCapacity[i]);
+  for (const l of problem.links) edge(`${l.from}_${l.to}`, l.from, l.to, l.capacity);
+  for (let i = 0; i < n; i++) if (problem.sinkCapacity[i] > 0) edge(`${i}_t`, i, -1, problem.sinkCapacity[i]);
+  for (let i = 0; i < n; i++) {
+    b.equal(`flow_${i}`, [...inflow[i], ...outflow[i].map((t) => term(t.variable, -1))], 0);
+    b.lessEqual(`tput_${i}`, [...inflow[i], ...oneHot[i].map((h) => term(h.v, -(problem.nodes[i].throughput[h.k] ?? 0)))], 0);
+  }
+  for (const t of entering) b.addObjective(t.variable, 1);
+  const model = b.build();
+  const decode = (values: readonly number[]): FleetDecision => {
+    const pl: Placement = {
+      start: startVar.map((v) => Math.round(values[v])),
+      k: oneHot.map((hot) => hot.find((h) => values[h.v] > 0.5)?.k ?? 0),
+    };
+    return decisionOfPlacement(problem, pl);
+  };
+  return { model, decode };
+}
