@@ -47,7 +47,8 @@ export function compileStrong(problem: FleetProblem, hints: CompileHints<FleetDe
   const bound = coverBound(problem);
   // F ≥ the smallest capacity: a serving placement carries at least that (cost.ts), so the model is
   // infeasible exactly when no placement serves — as evaluate, which refuses a flow of zero.
-  const F = b.addVariable('F', { lower: Math.min(smallestCapacity(problem), bound), upper: bound });
+  const least = smallestCapacity(problem);
+  const F = b.addVariable('F', { lower: least, upper: Math.max(bound, least) });
   b.addObjective(F, 1);
   const columns: ColumnVar[] = [];
   const endingAt: number[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
