@@ -13,6 +13,7 @@
  *  1. geometric-mean passes: each row, then each continuous column, is divided by the geometric
  *     mean √(min·max) of its absolute coefficients, until the spread max/min stops improving by
  *     10% (at most GEOMETRIC_PASSES);
+ *     — a column keeps its factor only when it is at least 2^10 away from 1 (MIN_COLUMN_EXPONENT);
  *  2. equilibration: each row is divided by its largest absolute coefficient, so every row's
  *     largest coefficient is 1;
  *  3. objective: divided by its largest absolute coefficient (after column scaling), the
@@ -37,6 +38,13 @@ const MIN_IMPROVEMENT = 0.9;
 const MAX_SCALED_BOUND = 1e15;
 /** Factors stay within 2^±MAX_EXPONENT (a coefficient of 1e-15 or 1e15 needs about 2^±50). */
 const MAX_EXPONENT = 60;
+/**
+ * A column is scaled only when the geometric-mean passes put its unit off by at least 2^10 ≈ 1e3
+ * (a time column in seconds whose values are µs). Smaller column factors gain little, and they
+ * changed the geometry enough for javascript-lp-solver to call a well-scaled feasible moe-placement
+ * model (coefficients 1e-5..8) infeasible; rows are always equilibrated.
+ */
+const MIN_COLUMN_EXPONENT = 10;
 
 export interface ScaledModel {
   /** The model the backend solves. */
@@ -134,6 +142,7 @@ function factors(model: Model): { r: number[]; c: number[] } {
   // Columns first (rounded, so that equilibration sees the final column factors), then rows.
   for (let j = 0; j < c.length; j++) {
     let f = powerOfTwo(c[j]);
+    if (Math.abs(Math.log2(f)) < MIN_COLUMN_EXPONENT) f = 1;
     while (f < floors[j]) f *= 2;
     c[j] = f;
   }
