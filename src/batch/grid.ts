@@ -75,11 +75,14 @@ export function* gridLines(bases: readonly GridBase[], sweeps: readonly GridSwee
           throw error;
         }
       }
-      const label = Object.entries(params).map(([p, v]) => `${p}=${v}`).join(',');
+      const label = Object.entries(params)
+        .map(([p, v]) => `${p}=${v}`)
+        .join(',');
       try {
         parseProblem(problem);
       } catch (error) {
-        if (error instanceof InputError) throw new InputError(error.path, `${error.rule} (base ${base.name}, ${label})`);
+        if (error instanceof InputError)
+          throw new InputError(error.path, `${error.rule} (base ${base.name}, ${label})`);
         throw error;
       }
       yield { id: sweeps.length === 0 ? base.name : `${base.name}:${label}`, params, problem };
@@ -97,7 +100,10 @@ export function* gridLines(bases: readonly GridBase[], sweeps: readonly GridSwee
 export function baseNames(files: readonly string[]): string[] {
   const stem = (f: string): string => (f.split(/[\\/]/).pop() ?? f).replace(/\.json$/i, '');
   const withDir = (f: string): string => {
-    const parts = f.replace(/\.json$/i, '').split(/[\\/]/).filter((p) => p !== '' && p !== '.');
+    const parts = f
+      .replace(/\.json$/i, '')
+      .split(/[\\/]/)
+      .filter((p) => p !== '' && p !== '.');
     return parts.slice(-2).join('/');
   };
   const stems = files.map(stem);

@@ -130,7 +130,10 @@ function readProblemFile(file: string, baseDir: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, '')) as unknown;
   } catch (error) {
-    throw new InputError('$.file', `${file} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new InputError(
+      '$.file',
+      `${file} is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
 }
 
@@ -140,7 +143,13 @@ export function parseLine(text: string, line: number, context: LineContext): Par
   const fallbackId = lineId(line);
   const fail = (error: InputError, id = fallbackId, file?: string): ParsedLine => ({
     type: 'error',
-    record: errorRecord(id, line, { path: error.path, rule: error.rule, line, kind: 'input', ...(file ? { file } : {}) }),
+    record: errorRecord(id, line, {
+      path: error.path,
+      rule: error.rule,
+      line,
+      kind: 'input',
+      ...(file ? { file } : {}),
+    }),
   });
   let value: unknown;
   try {
@@ -149,13 +158,22 @@ export function parseLine(text: string, line: number, context: LineContext): Par
     const why = error instanceof Error ? error.message : String(error);
     return fail(new InputError('$', `invalid JSON: ${why.replace(/\s*\n\s*/g, ' ')}`));
   }
-  if (!isRecord(value)) return fail(new InputError('$', 'expected an object: a problem (with "kind") or { "id", "problem" | "file" }'));
+  if (!isRecord(value))
+    return fail(new InputError('$', 'expected an object: a problem (with "kind") or { "id", "problem" | "file" }'));
   const withPeers = context.withPeers;
   if ('kind' in value) {
     const options = context.defaults;
     return {
       type: 'task',
-      task: { id: fallbackId, line, problem: value, problemPath: '$', options, withPeers, inputHash: inputHash(value, options, withPeers) },
+      task: {
+        id: fallbackId,
+        line,
+        problem: value,
+        problemPath: '$',
+        options,
+        withPeers,
+        inputHash: inputHash(value, options, withPeers),
+      },
     };
   }
   const parsed = wrapperSchema.safeParse(value, { reportInput: true });
@@ -168,7 +186,10 @@ export function parseLine(text: string, line: number, context: LineContext): Par
   if (!parsed.success) return fail(inputErrorFromZod(parsed.error), id);
   const wrapper = parsed.data;
   if ((wrapper.problem === undefined) === (wrapper.file === undefined)) {
-    return fail(new InputError('$', 'give exactly one of "problem" (the problem object) or "file" (a problem JSON file)'), id);
+    return fail(
+      new InputError('$', 'give exactly one of "problem" (the problem object) or "file" (a problem JSON file)'),
+      id,
+    );
   }
   let problem: unknown = wrapper.problem;
   if (wrapper.file !== undefined) {

@@ -61,7 +61,9 @@ export function compareIds(a: string, b: string): number {
 }
 
 function isRecordLine(value: unknown): value is BatchRecord {
-  return typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'string' && 'error' in value;
+  return (
+    typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'string' && 'error' in value
+  );
 }
 
 function outcome(r: BatchRecord): string {
@@ -74,7 +76,9 @@ function sameOutcome(a: BatchRecord, b: BatchRecord): boolean {
   if (a.error !== null) return true;
   if (a.termination !== b.termination) return false;
   if (a.objective === null || b.objective === null) return a.objective === b.objective;
-  return Math.abs(a.objective - b.objective) <= OBJECTIVE_RTOL * Math.max(1, Math.abs(a.objective), Math.abs(b.objective));
+  return (
+    Math.abs(a.objective - b.objective) <= OBJECTIVE_RTOL * Math.max(1, Math.abs(a.objective), Math.abs(b.objective))
+  );
 }
 
 /** The ids of a batch input, as `edgeplan batch` names them (blank lines skipped). */
@@ -143,7 +147,8 @@ export async function mergeFiles(files: readonly string[], options: MergeOptions
         }
         if (value.error !== null && previous.record.error === null) continue;
         conflicts.push(
-          `${value.id}: ${previous.where} says ${outcome(previous.record)}, ${where} says ${outcome(value)} (kept the first)`,
+          `${value.id}: ${previous.where} says ${outcome(previous.record)}, ` +
+            `${where} says ${outcome(value)} (kept the first)`,
         );
       }
     } catch (error) {
@@ -174,5 +179,15 @@ export async function mergeFiles(files: readonly string[], options: MergeOptions
       }
     }
   }
-  return { records, files: files.length, lines, duplicates, conflicts, unreadable, missing, missingByShard, unexpected };
+  return {
+    records,
+    files: files.length,
+    lines,
+    duplicates,
+    conflicts,
+    unreadable,
+    missing,
+    missingByShard,
+    unexpected,
+  };
 }

@@ -6,7 +6,17 @@
  * line cut short by the kill and error lines (a bad line may have been fixed since, a crash may
  * not recur) are dropped and done again.
  */
-import { createReadStream, closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import {
+  createReadStream,
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { UsageError } from '../errors.ts';
@@ -242,7 +252,12 @@ export async function runBatch(options: BatchOptions): Promise<BatchStats> {
         .run(task)
         .catch((error: unknown) => {
           const why = error instanceof Error ? error.message : String(error);
-          return errorRecord(task.id, task.line, { rule: `worker failed: ${why}`, line: task.line, kind: 'internal' }, task.inputHash);
+          return errorRecord(
+            task.id,
+            task.line,
+            { rule: `worker failed: ${why}`, line: task.line, kind: 'internal' },
+            task.inputHash,
+          );
         })
         .then(write)
         .finally(() => inFlight.delete(job));

@@ -95,9 +95,23 @@ const byKey = <T>(map: Map<string, T>, key: string, make: () => T): T => {
 };
 
 export function summarizeRecords(records: readonly BatchRecord[]): BatchSummary {
-  const kinds = new Map<string, { sense: string; counts: Omit<KindOutcomes, 'kind' | 'sense'> & Record<string, number> }>();
-  const peers = new Map<string, { kind: string; peer: string; runs: number; feasible: number; noDecision: number;
-    rejected: number; unrated: number; ratios: number[] }>();
+  const kinds = new Map<
+    string,
+    { sense: string; counts: Omit<KindOutcomes, 'kind' | 'sense'> & Record<string, number> }
+  >();
+  const peers = new Map<
+    string,
+    {
+      kind: string;
+      peer: string;
+      runs: number;
+      feasible: number;
+      noDecision: number;
+      rejected: number;
+      unrated: number;
+      ratios: number[];
+    }
+  >();
   const times = new Map<string, { kind: string; method: string; seconds: number[] }>();
   const failures: Failure[] = [];
   for (const r of records) {
@@ -115,11 +129,20 @@ export function summarizeRecords(records: readonly BatchRecord[]): BatchSummary 
     else if (r.termination !== null && NO_POINT.includes(r.termination)) entry.counts.noPoint++;
     else entry.counts.noSolution++;
     if (r.error === null && r.method !== null) {
-      byKey(times, `${kind}\u0000${r.method}`, () => ({ kind, method: r.method ?? '-', seconds: [] })).seconds.push(r.timeSeconds);
+      byKey(times, `${kind}\u0000${r.method}`, () => ({ kind, method: r.method ?? '-', seconds: [] })).seconds.push(
+        r.timeSeconds,
+      );
     }
     for (const p of r.peers ?? []) {
       const s = byKey(peers, `${kind}\u0000${p.name}`, () => ({
-        kind, peer: p.name, runs: 0, feasible: 0, noDecision: 0, rejected: 0, unrated: 0, ratios: [],
+        kind,
+        peer: p.name,
+        runs: 0,
+        feasible: 0,
+        noDecision: 0,
+        rejected: 0,
+        unrated: 0,
+        ratios: [],
       }));
       s.runs++;
       if (p.feasible === true) s.feasible++;
@@ -132,7 +155,9 @@ export function summarizeRecords(records: readonly BatchRecord[]): BatchSummary 
   const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
   return {
     instances: records.length,
-    kinds: [...kinds.entries()].sort(([a], [b]) => order(a, b)).map(([kind, e]) => ({ kind, sense: e.sense, ...e.counts })),
+    kinds: [...kinds.entries()]
+      .sort(([a], [b]) => order(a, b))
+      .map(([kind, e]) => ({ kind, sense: e.sense, ...e.counts })),
     peers: [...peers.values()]
       .sort((a, b) => order(a.kind, b.kind) || order(a.peer, b.peer))
       .map(({ ratios, ...rest }) => ({ ...rest, ratio: ratioStats(ratios) })),
@@ -167,7 +192,9 @@ export async function readRecords(file: string, cwd = process.cwd()): Promise<Ba
       try {
         value = JSON.parse(text) as unknown;
       } catch {
-        throw new UsageError(`${file}:${line}: not a JSON line (a cut-off batch output? run edgeplan merge on it first)`);
+        throw new UsageError(
+          `${file}:${line}: not a JSON line (a cut-off batch output? run edgeplan merge on it first)`,
+        );
       }
       if (typeof value !== 'object' || value === null || !('id' in value) || !('error' in value)) {
         throw new UsageError(`${file}:${line}: not a batch output line (no "id" and "error" fields)`);
@@ -186,29 +213,66 @@ export function summaryTables(summary: BatchSummary, maxFailures = 20): Table[] 
   const tables: Table[] = [
     {
       title: `Outcomes per formulation (${summary.instances} instances)`,
-      header: ['formulation', 'sense', 'instances', 'optimal', 'feasible, not proven', 'infeasible/unbounded',
-        'no solution', 'errors'],
-      rows: summary.kinds.map((k) => [k.kind, k.sense, k.instances, k.optimal, k.feasible, k.noPoint, k.noSolution,
-        k.errors].map(String)),
-      note: 'optimal: our certified gap within mipGap; feasible, not proven: a decision held at a limit or after a ' +
+      header: [
+        'formulation',
+        'sense',
+        'instances',
+        'optimal',
+        'feasible, not proven',
+        'infeasible/unbounded',
+        'no solution',
+        'errors',
+      ],
+      rows: summary.kinds.map((k) =>
+        [k.kind, k.sense, k.instances, k.optimal, k.feasible, k.noPoint, k.noSolution, k.errors].map(String),
+      ),
+      note:
+        'optimal: our certified gap within mipGap; feasible, not proven: a decision held at a limit or after a ' +
         'failed certificate; no solution: a limit reached or every method failed without a decision.',
     },
   ];
   if (summary.peers.length > 0) {
     tables.push({
       title: 'Optimum vs peers',
-      header: ['formulation', 'peer', 'runs', 'ratios', `mean ${RATIO_HEADER}`, 'worst (closest peer)',
-        'best (largest gain)', 'no decision', 'rejected by evaluate', 'unrated (no certified optimum)'],
-      rows: summary.peers.map((p) => [p.kind, p.peer, String(p.runs), String(p.ratio.count), formatRatio(p.ratio.mean),
-        formatRatio(p.ratio.worst), formatRatio(p.ratio.best), String(p.noDecision), String(p.rejected), String(p.unrated)]),
+      header: [
+        'formulation',
+        'peer',
+        'runs',
+        'ratios',
+        `mean ${RATIO_HEADER}`,
+        'worst (closest peer)',
+        'best (largest gain)',
+        'no decision',
+        'rejected by evaluate',
+        'unrated (no certified optimum)',
+      ],
+      rows: summary.peers.map((p) => [
+        p.kind,
+        p.peer,
+        String(p.runs),
+        String(p.ratio.count),
+        formatRatio(p.ratio.mean),
+        formatRatio(p.ratio.worst),
+        formatRatio(p.ratio.best),
+        String(p.noDecision),
+        String(p.rejected),
+        String(p.unrated),
+      ]),
       note: `${summary.ratioConvention}.`,
     });
   }
   tables.push({
     title: 'Solve times (wall clock per instance: warm start, compile, methods, certification; peers not included)',
     header: ['formulation', 'method', 'instances', 'median', 'p90', 'max', 'total'],
-    rows: summary.times.map((t) => [t.kind, t.method, String(t.instances), formatSeconds(t.medianSeconds),
-      formatSeconds(t.p90Seconds), formatSeconds(t.maxSeconds), formatSeconds(t.totalSeconds)]),
+    rows: summary.times.map((t) => [
+      t.kind,
+      t.method,
+      String(t.instances),
+      formatSeconds(t.medianSeconds),
+      formatSeconds(t.p90Seconds),
+      formatSeconds(t.maxSeconds),
+      formatSeconds(t.totalSeconds),
+    ]),
   });
   const shown = summary.failures.slice(0, maxFailures);
   const more = summary.failures.length - shown.length;

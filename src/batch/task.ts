@@ -28,11 +28,15 @@ function solveOptions(task: BatchTask): SolveOptions {
 export async function runTask(task: BatchTask): Promise<BatchRecord> {
   const { id, line } = task;
   const inputError = (error: InputError | UsageError, where: 'problem' | 'options'): BatchRecord => {
-    const located = error instanceof InputError
-      ? { path: where === 'problem' ? prefixed(task.problemPath, error.path) : error.path, rule: error.rule }
-      : { path: where === 'options' ? '$.options' : task.problemPath, rule: error.message };
+    const located =
+      error instanceof InputError
+        ? { path: where === 'problem' ? prefixed(task.problemPath, error.path) : error.path, rule: error.rule }
+        : { path: where === 'options' ? '$.options' : task.problemPath, rule: error.message };
     const file = task.file !== undefined && where === 'problem' ? { file: task.file } : {};
-    return { ...errorRecord(id, line, { ...located, line, kind: 'input', ...file }, task.inputHash), params: task.params ?? null };
+    return {
+      ...errorRecord(id, line, { ...located, line, kind: 'input', ...file }, task.inputHash),
+      params: task.params ?? null,
+    };
   };
   const options = solveOptions(task);
   try {
@@ -69,7 +73,8 @@ export async function runTask(task: BatchTask): Promise<BatchRecord> {
       peers = session.runPeers().map((p) => {
         const feasible = p.evaluation?.feasible ?? null;
         const objective = feasible === true ? (p.evaluation?.objective ?? null) : null;
-        const ratio = optimum !== null && objective !== null ? optimumPeerRatio(parsed.sense, optimum, objective) : null;
+        const ratio =
+          optimum !== null && objective !== null ? optimumPeerRatio(parsed.sense, optimum, objective) : null;
         return {
           name: p.name,
           objective,

@@ -59,7 +59,9 @@ function write(name: string, lines: readonly string[]): string {
   return name;
 }
 
-const inputLines = CAPACITIES.map((c) => JSON.stringify({ id: `cap-${c}`, params: { capacity: c }, problem: knapsack(c) }));
+const inputLines = CAPACITIES.map((c) =>
+  JSON.stringify({ id: `cap-${c}`, params: { capacity: c }, problem: knapsack(c) }),
+);
 const input = write('in.jsonl', inputLines);
 
 function read(name: string): BatchRecord[] {
@@ -92,8 +94,20 @@ describe('edgeplan batch', () => {
 
   it('2 shards on worker threads + merge equal 1 unsharded run (same ids, same objectives)', async () => {
     const whole = outcome(read('all.jsonl'));
-    const a = await runBatch({ input, out: 'shard-0.jsonl', cwd: dir, workers: 2, shard: { index: 0, count: 2, source: 't' } });
-    const b = await runBatch({ input, out: 'shard-1.jsonl', cwd: dir, workers: 0, shard: { index: 1, count: 2, source: 't' } });
+    const a = await runBatch({
+      input,
+      out: 'shard-0.jsonl',
+      cwd: dir,
+      workers: 2,
+      shard: { index: 0, count: 2, source: 't' },
+    });
+    const b = await runBatch({
+      input,
+      out: 'shard-1.jsonl',
+      cwd: dir,
+      workers: 0,
+      shard: { index: 1, count: 2, source: 't' },
+    });
     expect(a.written + b.written).toBe(CAPACITIES.length);
     expect(a.otherShards).toBe(b.written);
     expect(a.written).toBeGreaterThan(0);
@@ -107,7 +121,9 @@ describe('edgeplan batch', () => {
   });
 
   it('a run cut off mid-line resumes to the same final set, with no duplicates', async () => {
-    const full = readFileSync(join(dir, 'all.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+    const full = readFileSync(join(dir, 'all.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     // What a kill leaves: five whole lines and half of the sixth.
     writeFileSync(join(dir, 'cut.jsonl'), `${full.slice(0, 5).join('\n')}\n${full[5].slice(0, 40)}`);
     const stats = await runBatch({ input, out: 'cut.jsonl', cwd: dir, workers: 0 });
@@ -125,13 +141,19 @@ describe('edgeplan batch', () => {
 
   it('a process killed with SIGKILL mid-run resumes to the same final set, with no duplicates', async () => {
     // Slow enough that the kill lands mid-run: 60 instances, one worker thread.
-    const many = Array.from({ length: 60 }, (_, i) => JSON.stringify({ id: `k-${i}`, problem: knapsack((i % 16) + 1) }));
+    const many = Array.from({ length: 60 }, (_, i) =>
+      JSON.stringify({ id: `k-${i}`, problem: knapsack((i % 16) + 1) }),
+    );
     const killInput = write('kill.jsonl', many);
     const out = join(dir, 'killed.jsonl');
-    const child = spawn(process.execPath, [join(ROOT, 'bin/edgeplan.js'), 'batch', killInput, '--out', out, '--workers', '1'], {
-      cwd: dir,
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/edgeplan.js'), 'batch', killInput, '--out', out, '--workers', '1'],
+      {
+        cwd: dir,
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise<void>((done) => child.on('exit', () => done()));
     // Kill as soon as a few lines are out.
     for (let t = 0; t < 600; t++) {
@@ -181,7 +203,11 @@ describe('edgeplan batch', () => {
 
   it('refuses to resume from results of another input; --force recomputes', async () => {
     const changed = write('changed.jsonl', [JSON.stringify({ id: 'cap-1', problem: knapsack(9) })]);
-    write('prev.jsonl', [readFileSync(join(dir, 'all.jsonl'), 'utf8').split('\n').find((l) => l.includes('"cap-1"')) ?? '']);
+    write('prev.jsonl', [
+      readFileSync(join(dir, 'all.jsonl'), 'utf8')
+        .split('\n')
+        .find((l) => l.includes('"cap-1"')) ?? '',
+    ]);
     await expect(runBatch({ input: changed, out: 'prev.jsonl', cwd: dir, workers: 0 })).rejects.toThrow(/--force/);
     const stats = await runBatch({ input: changed, out: 'prev.jsonl', cwd: dir, workers: 0, force: true });
     expect(stats.written).toBe(1);

@@ -48,18 +48,41 @@ describe('Slurm array jobs', () => {
   });
 
   it('follows a step (--array=0-15:4 is tasks 0, 4, 8, 12)', () => {
-    const env = { SLURM_ARRAY_TASK_ID: '8', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '12', SLURM_ARRAY_TASK_STEP: '4' };
+    const env = {
+      SLURM_ARRAY_TASK_ID: '8',
+      SLURM_ARRAY_TASK_MIN: '0',
+      SLURM_ARRAY_TASK_MAX: '12',
+      SLURM_ARRAY_TASK_STEP: '4',
+    };
     expect(resolveShard({ env })).toMatchObject({ index: 2, count: 4 });
   });
 
   it('refuses an irregular list (--array=1,3,7) it cannot map to positions', () => {
-    const env = { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '7' };
+    const env = {
+      SLURM_ARRAY_TASK_ID: '3',
+      SLURM_ARRAY_TASK_COUNT: '3',
+      SLURM_ARRAY_TASK_MIN: '1',
+      SLURM_ARRAY_TASK_MAX: '7',
+    };
     expect(() => resolveShard({ env })).toThrow(/not a regular range/);
+  });
+
+  it('with --shards N takes the task id as the shard index, so --array=5,9 re-runs shards 5 and 9', () => {
+    const env = {
+      SLURM_ARRAY_TASK_ID: '9',
+      SLURM_ARRAY_TASK_COUNT: '2',
+      SLURM_ARRAY_TASK_MIN: '5',
+      SLURM_ARRAY_TASK_MAX: '9',
+    };
+    expect(resolveShard({ env, shards: 16 })).toMatchObject({ index: 9, count: 16 });
+    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: '16' }, shards: 16 })).toThrow(/0\.\.15/);
   });
 
   it('refuses a task id without a count or a maximum, and one outside the range', () => {
     expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: '0' } })).toThrow(/--shard/);
-    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '4' } })).toThrow(/not in the array/);
+    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '4' } })).toThrow(
+      /not in the array/,
+    );
   });
 });
 

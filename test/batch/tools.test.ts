@@ -81,8 +81,14 @@ describe('merge', () => {
   });
 
   it('drops repeats, prefers a result over an error line, reports conflicts and missing ids by shard', async () => {
-    writeFileSync(join(dir, 'in.jsonl'), ['a', 'b', 'c', 'd'].map((id) => JSON.stringify({ id, problem: base })).join('\n'));
-    writeFileSync(join(dir, 'o1.jsonl'), jsonl([record('a'), record('b', { error: { rule: 'crash', line: 2, kind: 'internal' } })]));
+    writeFileSync(
+      join(dir, 'in.jsonl'),
+      ['a', 'b', 'c', 'd'].map((id) => JSON.stringify({ id, problem: base })).join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'o1.jsonl'),
+      jsonl([record('a'), record('b', { error: { rule: 'crash', line: 2, kind: 'internal' } })]),
+    );
     writeFileSync(
       join(dir, 'o2.jsonl'),
       jsonl([record('a'), record('b', { objective: 2 }), record('c', { objective: 3 })]) + '{"id": "d", "cut',
@@ -134,7 +140,15 @@ describe('summarize', () => {
     expect(greedy?.ratio.mean).toBeCloseTo(0.65, 12);
     expect(s.peers.find((p) => p.peer === 'fixed')).toMatchObject({ runs: 2, noDecision: 1, ratio: { count: 1 } });
     expect(s.times).toEqual([
-      { kind: 'milp', method: 'highs', instances: 5, medianSeconds: 1, p90Seconds: 3, maxSeconds: 3, totalSeconds: 6.6 },
+      {
+        kind: 'milp',
+        method: 'highs',
+        instances: 5,
+        medianSeconds: 1,
+        p90Seconds: 3,
+        maxSeconds: 3,
+        totalSeconds: 6.6,
+      },
     ]);
     expect(s.failures.map((f) => f.id)).toEqual(['e', 'f']);
     expect(s.failures[1].what).toBe('line 6: $.sense: bad');
@@ -144,15 +158,23 @@ describe('summarize', () => {
 describe('the commands end to end (in process)', () => {
   it('grid → batch → summarize; batch without --out is a one-line usage error', async () => {
     writeFileSync(join(dir, 'base.json'), JSON.stringify(base));
-    const grid = await runCli(['grid', 'base.json', '--sweep', 'constraints[0].upper=0:1:5', '--out', 'g.jsonl'], {}, dir);
+    const grid = await runCli(
+      ['grid', 'base.json', '--sweep', 'constraints[0].upper=0:1:5', '--out', 'g.jsonl'],
+      {},
+      dir,
+    );
     expect(grid.code).toBe(0);
     expect(grid.stderr).toMatch(/grid: 6 lines/);
     const batch = await runCli(['batch', 'g.jsonl', '--out', 'g-out.jsonl', '--workers', '0'], {}, dir);
     expect(batch.code).toBe(0);
     expect(batch.stderr).toMatch(/6 written to g-out\.jsonl \(6 optimal\)/);
-    const sharded = await runCli(['batch', 'g.jsonl', '--out', 'g-k.jsonl', '--workers', '0', '--shards', '2'], {
-      JOB_COMPLETION_INDEX: '1',
-    }, dir);
+    const sharded = await runCli(
+      ['batch', 'g.jsonl', '--out', 'g-k.jsonl', '--workers', '0', '--shards', '2'],
+      {
+        JOB_COMPLETION_INDEX: '1',
+      },
+      dir,
+    );
     expect(sharded.code).toBe(0);
     expect(sharded.stderr).toMatch(/shard 1\/2 \(Kubernetes completion index 1/);
     const summary = await runCli(['summarize', 'g-out.jsonl'], {}, dir);

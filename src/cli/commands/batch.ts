@@ -47,7 +47,8 @@ function summaryLine(stats: BatchStats, out: string): string {
   if (stats.internalErrors > 0) outcomes.push(`${stats.internalErrors} internal errors`);
   const rate = stats.wallSeconds > 0 ? stats.written / stats.wallSeconds : 0;
   const parts = [
-    `batch: shard ${stats.shard.index}/${stats.shard.count} (${stats.shard.source}): ${stats.written} written to ${out}`,
+    `batch: shard ${stats.shard.index}/${stats.shard.count} (${stats.shard.source}): ` +
+      `${stats.written} written to ${out}`,
     outcomes.length > 0 ? ` (${outcomes.join(', ')})` : '',
     stats.skipped > 0 ? `; ${stats.skipped} already done` : '',
     stats.dropped > 0 ? `; ${stats.dropped} earlier lines redone (cut off or errors)` : '',
@@ -61,7 +62,9 @@ export const batchCommand: CliCommand = {
   register(program, context) {
     program
       .command('batch')
-      .description('solve every problem of a JSONL file on a worker pool; one JSON line per instance, resumable, sharded')
+      .description(
+        'solve every problem of a JSONL file on a worker pool; one JSON line per instance, resumable, sharded',
+      )
       .argument('<input>', 'JSONL: one problem per line, or { "id", "problem" | "file", "options", "params" }')
       .option('--out <file>', 'JSONL output, appended as results arrive; re-running resumes (required)')
       .option('--workers <n>', 'worker threads (default: the available cores; 0: in this thread)', workerCount)

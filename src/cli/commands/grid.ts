@@ -42,7 +42,9 @@ export const gridCommand: CliCommand = {
             stream.end(done);
           });
         }
-        io.stderr(`grid: ${size} lines (${bases.length} bases × ${sweeps.map((s) => s.values.length).join(' × ') || 1})\n`);
+        io.stderr(
+          `grid: ${size} lines (${bases.length} bases × ${sweeps.map((s) => s.values.length).join(' × ') || 1})\n`,
+        );
         context.exit(EXIT.solved);
       });
   },

@@ -25,7 +25,11 @@ export const mergeCommand: CliCommand = {
       .argument('<files...>', 'batch output files (JSONL)')
       .option('--out <file>', 'merged JSONL (default: standard output)')
       .option('--input <file>', 'the batch input: report its ids that no output holds')
-      .option('--shards <n>', 'the shard count used: group missing ids by the shard to re-run', positiveInteger('--shards'))
+      .option(
+        '--shards <n>',
+        'the shard count used: group missing ids by the shard to re-run',
+        positiveInteger('--shards'),
+      )
       .action(async (files: string[], flags: MergeFlags) => {
         const { io } = context;
         if (flags.shards !== undefined && flags.input === undefined) {
@@ -50,10 +54,15 @@ export const mergeCommand: CliCommand = {
         if (report.missing !== null) {
           if (report.missing.length === 0) lines.push(`merge: every id of ${flags.input} is present`);
           else {
-            const byShard = report.missingByShard === null
-              ? ''
-              : ` — by shard: ${Object.entries(report.missingByShard).map(([s, n]) => `${s}/${flags.shards}: ${n}`).join(', ')}`;
-            lines.push(`merge: ${report.missing.length} ids of ${flags.input} missing: ${listed(report.missing)}${byShard}`);
+            const byShard =
+              report.missingByShard === null
+                ? ''
+                : ` — by shard: ${Object.entries(report.missingByShard)
+                    .map(([s, n]) => `${s}/${flags.shards}: ${n}`)
+                    .join(', ')}`;
+            lines.push(
+              `merge: ${report.missing.length} ids of ${flags.input} missing: ${listed(report.missing)}${byShard}`,
+            );
           }
         }
         if (report.unexpected !== null && report.unexpected.length > 0) {

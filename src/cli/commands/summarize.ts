@@ -1,4 +1,4 @@
-/** `edgeplan summarize ALL.jsonl` — bench's tables (outcomes, optimum/peer ratios, times, failures) from batch output. */
+/** `edgeplan summarize ALL.jsonl` — bench's tables (outcomes, peer ratios, times, failures) from batch output. */
 import { formatSummary, readRecords, summarizeRecords } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
 import { toJson } from '../format.ts';
