@@ -12,6 +12,7 @@ import { kvSplitInferenceFormulation } from './kv-split-inference/index.ts';
 import { splitFinetuneFormulation } from './split-finetune/index.ts';
 import { pipelinePlacementFormulation } from './pipeline-placement/index.ts';
 import { moePlacementFormulation } from './moe-placement/index.ts';
+import { parallelPlacementFormulation } from './parallel-placement/index.ts';
 import { fleetServingFormulation } from './fleet-serving/index.ts';
 
 // Each family is typed with its own Problem/Decision; the registry holds them type-erased.
@@ -25,6 +26,7 @@ export const FORMULATIONS: Readonly<Record<string, AnyFormulation>> = {
   'split-finetune': entry(splitFinetuneFormulation),
   'pipeline-placement': entry(pipelinePlacementFormulation),
   'moe-placement': entry(moePlacementFormulation),
+  'parallel-placement': entry(parallelPlacementFormulation),
   'fleet-serving': entry(fleetServingFormulation),
 };
 
