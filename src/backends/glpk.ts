@@ -34,7 +34,8 @@
 
 import type { GLPK, LP, Options as GlpkOptions, Result as GlpkResult } from 'glpk.js/node';
 import type { Model } from '../milp/model.ts';
-import { hasIntegers, mergeTerms } from '../milp/model.ts';
+import { checkMilpSolution } from '../milp/check.ts';
+import { hasIntegers, isInteger, mergeTerms } from '../milp/model.ts';
 import type { MilpSolveOptions } from '../milp/result.ts';
 import {
   effectiveBounds,
@@ -219,15 +220,41 @@ function settleUndefinedMip(glpk: GLPK, model: Model, budget: Budget): Outcome {
   return { termination: 'error', message: `GLPK: MIP status undefined, relaxation status ${status}` };
 }
 
+/**
+ * GLPK's MIP point with its integer columns fixed and the continuous ones re-solved as an LP
+ * (no presolve), when its own point misses a row by more than the check's tolerance — it returned
+ * `serve ≤ x` rows over by 1.3e-6 after MIP presolve on 9 of 150 tiny model-caching instances.
+ * The LP's vertex meets the rows to the simplex's tolerance; the integers are GLPK's. Null when the
+ * point already passes or the LP does not solve to optimality (the guard then reports the point).
+ */
+function polished(glpk: GLPK, model: Model, values: readonly number[], budget: Budget): number[] | null {
+  if (checkMilpSolution(model, values).ok) return null;
+  const fixed: Model = {
+    ...model,
+    variables: model.variables.map((v, j) => {
+      if (!isInteger(v)) return v;
+      const x = Math.round(values[j]);
+      return { ...v, lower: x, upper: x };
+    }),
+  };
+  const seconds = Math.max(remainingSeconds(budget), 1e-3);
+  const lp = run(glpk, toGlpkLp(glpk, fixed, { relax: true }), false, 0, seconds);
+  return lp.result.status === glpk.GLP_OPT ? valuesOf(model, lp) : null;
+}
+
 function solveMip(glpk: GLPK, model: Model, budget: Budget): Outcome {
   const { mipGap } = budget.options;
   const result = run(glpk, toGlpkLp(glpk, model), true, mipGap, budget.options.timeLimitSeconds);
   const status = result.result.status;
   const claim = claimOf(result);
-  if (status === glpk.GLP_OPT) return { termination: 'optimal', values: valuesOf(model, result), claim };
+  const pointOf = (): number[] => {
+    const raw = valuesOf(model, result);
+    return polished(glpk, model, raw, budget) ?? raw;
+  };
+  if (status === glpk.GLP_OPT) return { termination: 'optimal', values: pointOf(), claim };
   if (status === glpk.GLP_NOFEAS) return { termination: 'infeasible', claim };
   if (status === glpk.GLP_FEAS) {
-    const values = valuesOf(model, result);
+    const values = pointOf();
     if (!usedTimeLimit(budget)) {
       return { termination: 'optimal', values, claim, message: `GLPK: stopped at relative gap ≤ ${mipGap}` };
     }
