@@ -28,6 +28,9 @@
  *   constant is −12 s would stop "within 1e-6" of 12 s, not of the true ≈0.01 s. The constant
  *   goes in as one extra column fixed at 1 (`k`) whose cost is the constant; presolve folds it
  *   into GLPK's own objective constant c0, which the gap test includes.
+ * - After MIP presolve GLPK may return a point that misses a row by ~1e-6 (`serve ≤ x` with
+ *   x = 0, serve = 1.3e-6): such a point is polished — integers fixed, the continuous columns
+ *   re-solved as an LP without presolve — before the guard checks it.
  * - The model arrives scaled (src/milp/scale.ts, applied by guardedSolve).
  * - No node limit and no warm start in glpk.js: those options are ignored, with a message.
  */
