@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InputError, UsageError } from '../api.ts';
+import { InputError, UsageError, modelFileFormat, readModelFile } from '../api.ts';
 
 /** Input files larger than this are rejected before they are read. */
 export const MAX_INPUT_BYTES = 20 * 1024 * 1024;
@@ -42,6 +42,11 @@ export async function inFileAsync<T>(file: string, fn: () => Promise<T>): Promis
 
 function megabytes(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** Reads a text file (size limit, one-line errors); BOM dropped. */
+export function readTextFile(file: string, cwd: string): string {
+  return readBytes(file, cwd).toString('utf8').replace(/^\uFEFF/, '');
 }
 
 /** Reads and parses a JSON file; every failure is a one-line UsageError or InputError. */
@@ -135,4 +140,79 @@ export function writeTextFile(file: string, cwd: string, text: string): void {
     const code = error instanceof Error && 'code' in error ? String(error.code) : String(error);
     throw new UsageError(`--out ${file}: cannot write (${code})`);
   }
+}
+
+/** Reads all of standard input (a pipe, a file or a terminal until end of input) as UTF-8 text. */
+export function readStdinText(): string {
+  try {
+    return readFileSync(0, 'utf8').replace(/^\uFEFF/, '');
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+    // EAGAIN: a non-blocking terminal with nothing typed; EOF: no input at all.
+    if (code === 'EOF') return '';
+    throw new UsageError(`-: cannot read standard input (${code})`);
+  }
+}
+
+/** A problem read for the CLI: its JSON value, and notes from reading a solver model file (MPS/LP). */
+export interface ProblemInput {
+  readonly raw: unknown;
+  readonly notes: readonly string[];
+}
+
+/**
+ * The problem named by a CLI argument: `-` is a JSON document on standard input, a `.mps`/`.lp` file (also gzipped)
+ * is read into a `milp` problem, anything else is a JSON file.
+ */
+export function readProblemInput(file: string, cwd: string): ProblemInput {
+  if (file === '-') return { raw: inFile('<stdin>', () => parseJsonText(readStdinText())), notes: [] };
+  const format = inFile(file, () => modelFileFormat(file));
+  if (format === null) return { raw: readJsonFile(file, cwd), notes: [] };
+  const bytes = readBytes(file, cwd);
+  const { document, notes } = inFile(file, () => readModelFile(bytes, format, file));
+  return { raw: document, notes };
+}
+
+function readBytes(file: string, cwd: string): Buffer {
+  const path = resolve(cwd, file);
+  try {
+    const stat = statSync(path);
+    if (stat.isDirectory()) throw new UsageError(`${file}: is a directory, not a file`);
+    if (stat.size > MAX_INPUT_BYTES) {
+      throw new FileInputError(file, new InputError('$', `the file is ${megabytes(stat.size)}; input files may be at most ${megabytes(MAX_INPUT_BYTES)}`));
+    }
+    return readFileSync(path);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof FileInputError) throw error;
+    const code = error instanceof Error && 'code' in error ? String(error.code) : '';
+    throw new UsageError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code || String(error)})`}`);
+  }
+}
+
+/** One problem of a JSON Lines input: its line number and its value, or the InputError its line raised. */
+export type JsonLine = { readonly line: number; readonly raw: unknown } | { readonly line: number; readonly error: InputError };
+
+/**
+ * Problems in JSON Lines: one JSON document per non-blank line, each with its line number; text that is one JSON
+ * document as a whole (e.g. pretty-printed over several lines) is one problem. A line that is not JSON is returned
+ * with its error so that the other lines still run.
+ */
+export function jsonLines(text: string): JsonLine[] {
+  try {
+    return [{ line: 1, raw: JSON.parse(text) as unknown }];
+  } catch {
+    // Not one document: read line by line below.
+  }
+  const out: JsonLine[] = [];
+  text.split(/\r?\n/).forEach((lineText, k) => {
+    if (lineText.trim() === '') return;
+    try {
+      out.push({ line: k + 1, raw: parseJsonText(lineText) });
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      out.push({ line: k + 1, error });
+    }
+  });
+  if (out.length === 0) throw new InputError('$', 'no problem: the input is empty');
+  return out;
 }
