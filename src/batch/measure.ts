@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     say(
       `\n## 1-2. ${n} split-finetune instances (${sweeps.join(' × ')}) and a spread ${m} of them; median of ${repeat}`,
     );
-    const rows: Record<number, { rate: number; steady: number; overhead: number; startup: number }[]> = {
+    const rows: Record<number, { rate: number; steady: number; overhead: number; startup: number; cpu: number }[]> = {
       1: [],
       2: [],
     };
@@ -96,17 +96,20 @@ async function main(): Promise<void> {
         const steady = (n - m) / (b.wall - a.wall);
         const overhead = (b.wall - a.wall - (b.solve - a.solve) / workers) / (n - m);
         const startup = a.wall - a.solve / workers - m * overhead;
-        rows[workers].push({ rate: n / b.wall, steady, overhead, startup });
+        // CPU time is not inflated by other processes' load as wall time is: CPU seconds per extra
+        // instance, the same for 1 and 2 workers, means the work splits with nothing added.
+        const cpu = (b.cpu - a.cpu) / (n - m);
+        rows[workers].push({ rate: n / b.wall, steady, overhead, startup, cpu });
         say(
           `  workers ${workers}: ${m} in ${a.wall.toFixed(2)} s, ${n} in ${b.wall.toFixed(2)} s ` +
             `(solve ${a.solve.toFixed(2)} s / ${b.solve.toFixed(2)} s, process CPU ${b.cpu.toFixed(1)} s): ` +
             `${(n / b.wall).toFixed(1)} instances/s with start-up, ${steady.toFixed(1)}/s steady; ` +
             `overhead ${(overhead * 1000).toFixed(1)} ms per instance, ` +
-            `start-up ${startup.toFixed(2)} s (load ${load()})`,
+            `start-up ${startup.toFixed(2)} s; CPU ${(cpu * 1000).toFixed(1)} ms per instance (load ${load()})`,
         );
       }
     }
-    const med = (w: number, key: 'rate' | 'steady' | 'overhead' | 'startup'): number =>
+    const med = (w: number, key: 'rate' | 'steady' | 'overhead' | 'startup' | 'cpu'): number =>
       median(rows[w].map((x) => x[key]));
     say(
       `  => with start-up: 1 worker ${med(1, 'rate').toFixed(1)}/s, 2 workers ${med(2, 'rate').toFixed(1)}/s, ` +
@@ -119,6 +122,11 @@ async function main(): Promise<void> {
     say(
       `  => overhead beyond the solve, 1 worker: ${(med(1, 'overhead') * 1000).toFixed(1)} ms per instance; ` +
         `thread start-up ${med(1, 'startup').toFixed(2)} s (1 worker), ${med(2, 'startup').toFixed(2)} s (2 workers)`,
+    );
+    say(
+      `  => process CPU per instance (steady): 1 worker ${(med(1, 'cpu') * 1000).toFixed(1)} ms, ` +
+        `2 workers ${(med(2, 'cpu') * 1000).toFixed(1)} ms: on ${availableParallelism()} otherwise idle cores ` +
+        `2 workers would reach at most ${((2 * med(1, 'cpu')) / med(2, 'cpu')).toFixed(2)}× one worker`,
     );
 
     if (!process.argv.includes('--skip-grid')) {

@@ -15,6 +15,7 @@ import {
   openSync,
   readSync,
   renameSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { resolve } from 'node:path';
@@ -156,6 +157,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchStats> {
   const outPath = resolve(cwd, options.out);
   if (inputPath === outPath) throw new UsageError('--out must not be the input file');
   if (!existsSync(inputPath)) throw new UsageError(`${options.input}: no such file`);
+  if (statSync(inputPath).isDirectory()) throw new UsageError(`${options.input}: is a directory, not a JSONL file`);
   if (!Number.isInteger(options.workers) || options.workers < 0) {
     throw new UsageError(`workers must be an integer ≥ 0, got ${options.workers}`);
   }

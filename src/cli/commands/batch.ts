@@ -53,7 +53,8 @@ function summaryLine(stats: BatchStats, out: string): string {
     stats.skipped > 0 ? `; ${stats.skipped} already done` : '',
     stats.dropped > 0 ? `; ${stats.dropped} earlier lines redone (cut off or errors)` : '',
     stats.otherShards > 0 ? `; ${stats.otherShards} in other shards` : '',
-    `; ${stats.wallSeconds.toFixed(1)} s wall, ${rate.toFixed(2)} instances/s on ${stats.workers} workers\n`,
+    `; ${stats.wallSeconds.toFixed(1)} s wall, ${rate.toFixed(2)} instances/s ` +
+      `${stats.workers === 0 ? 'in the main thread' : `on ${stats.workers} worker threads`}\n`,
   ];
   return parts.join('');
 }
