@@ -9,6 +9,7 @@ import { suite as milp } from './milp.ts';
 import { suite as modelCaching } from './model-caching.ts';
 import { suite as moePlacement } from './moe-placement.ts';
 import { suite as pipelinePlacement } from './pipeline-placement.ts';
+import { suite as parallelPlacement } from './parallel-placement.ts';
 import { suite as speculativeThreshold } from './speculative-threshold.ts';
 import { suite as splitFinetune } from './split-finetune.ts';
 
@@ -16,6 +17,7 @@ export const SUITES: readonly BenchSuite[] = [
   modelCaching,
   splitFinetune,
   pipelinePlacement,
+  parallelPlacement,
   kvSplitInference,
   moePlacement,
   speculativeThreshold,
