@@ -70,3 +70,4 @@ export * from './solve/tools.ts';
 export { importHelix } from './formulations/fleet-serving/import.ts';
 export * from './batch/index.ts';
 export * from './milp/model-file.ts';
+export * from './export/index.ts';

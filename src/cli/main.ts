@@ -25,6 +25,7 @@ import { summarizeCommand } from './commands/summarize.ts';
 import { gridCommand } from './commands/grid.ts';
 import { importCommand } from './commands/import.ts';
 import { modelCommand } from './commands/model.ts';
+import { exportCommand } from './commands/export.ts';
 import { EXIT, processIo, type CliCommand, type CliIo, type ExitCode } from './context.ts';
 import { FileInputError } from './files.ts';
 
@@ -45,6 +46,7 @@ const COMMANDS: readonly CliCommand[] = [
   gridCommand,
   importCommand,
   modelCommand,
+  exportCommand,
 ];
 
 function version(): string {
