@@ -2,9 +2,9 @@
 // The edgeplan command. It runs the compiled JavaScript in dist/ (built by `npm run build`, which `npm ci` runs through
 // `prepare`), so a start pays for plain module loading only.
 //
-// In a checkout (src/ beside dist/) the sources are run through tsx instead when dist/ is missing or older than a source
-// file, so that a developer editing src/ never runs a stale build; EDGEPLAN_FROM_SOURCE=1 forces that. An installed
-// package has no src/ and always runs dist/.
+// In a checkout (src/ beside dist/) the sources are run through tsx instead when dist/ is missing or older than a
+// source file, so that a developer editing src/ never runs a stale build; EDGEPLAN_FROM_SOURCE=1 forces that. An
+// installed package has no src/ and always runs dist/.
 //
 // `--version` / `-V` alone is answered here from package.json without loading the CLI: scripts that probe the
 // version should not pay for loading every problem family.

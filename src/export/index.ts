@@ -23,7 +23,8 @@ export interface ExportOptions {
 function decisionOf(solution: unknown): unknown {
   if (typeof solution === 'object' && solution !== null && 'solution' in solution) {
     const held = (solution as { solution: unknown }).solution;
-    if (typeof held === 'object' && held !== null && 'decision' in held) return (held as { decision: unknown }).decision;
+    if (typeof held === 'object' && held !== null && 'decision' in held)
+      return (held as { decision: unknown }).decision;
   }
   return solution;
 }
@@ -35,12 +36,18 @@ export function exportPlan(problem: unknown, solution: unknown, target: ExportTa
   }
   const parsed = toParsed(problem);
   if (!EXPORTABLE_KINDS.includes(parsed.kind)) {
-    throw new InputError('$.kind', `no exporter for kind ${parsed.kind}; exportable kinds: ${EXPORTABLE_KINDS.join(', ')}`);
+    throw new InputError(
+      '$.kind',
+      `no exporter for kind ${parsed.kind}; exportable kinds: ${EXPORTABLE_KINDS.join(', ')}`,
+    );
   }
   const report = check(parsed, solution);
   if (!report.evaluation.feasible) {
     const first = report.evaluation.violations[0];
-    throw new InputError('$.solution', `the plan is infeasible (${first?.message ?? 'see edgeplan check'}); not exported`);
+    throw new InputError(
+      '$.solution',
+      `the plan is infeasible (${first?.message ?? 'see edgeplan check'}); not exported`,
+    );
   }
   const p = parsed.problem as PipelineProblem;
   const decision = parseDecision(parsed, decisionOf(solution)) as PipelineDecision;

@@ -1,10 +1,10 @@
 /**
  * Plans out (issue 18): a pipeline-placement plan as the configuration a person pastes into the system that runs it.
  *
- * The plan is an ordered list of stages, each one server holding the contiguous transformer layers firstLayer..lastLayer
- * (1-based; the embedding sits with the first stage and the output head with the last, as the family's cost model
- * assumes). Every exporter keeps the stage order and the exact layer counts, or refuses with the reason (InputError,
- * exit 2) — never a silent rounding. Versions targeted and what each cannot express: docs/export.md.
+ * The plan is an ordered list of stages, each one server holding the contiguous transformer layers
+ * firstLayer..lastLayer (1-based; the embedding sits with the first stage and the output head with the last, as the
+ * family's cost model assumes). Every exporter keeps the stage order and the exact layer counts, or refuses with
+ * the reason (InputError, exit 2) — never a silent rounding. Versions targeted and what each cannot express: docs/export.md.
  */
 import { InputError } from '../errors.ts';
 
@@ -87,11 +87,13 @@ export function pipelinePlan(
   return { model, totalLayers, mode, stages: out };
 }
 
-const shellQuote = (text: string): string => (/^[A-Za-z0-9_.,:/=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
+const shellQuote = (text: string): string =>
+  /^[A-Za-z0-9_.,:/=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 
 function stageTable(plan: PipelinePlan): string[] {
   return plan.stages.map(
-    (s, k) => `#   stage ${k + 1}: ${s.server} (${s.device}) on ${s.host}: layers ${s.firstLayer}-${s.lastLayer} (${s.layers})`,
+    (s, k) =>
+      `#   stage ${k + 1}: ${s.server} (${s.device}) on ${s.host}: layers ${s.firstLayer}-${s.lastLayer} (${s.layers})`,
   );
 }
 
@@ -116,7 +118,7 @@ function vllm(plan: PlanStageExport): ExportResult {
     lines.push(`export CUDA_VISIBLE_DEVICES=${p.stages.map((_, k) => k).join(',')}   # GPU k runs stage k+1`);
     notes.push(
       'one host: CUDA_VISIBLE_DEVICES lists GPU indices in stage order; renumber them to the GPUs that match ' +
-        'each stage\'s device',
+        "each stage's device",
     );
   } else {
     lines.push(
@@ -126,7 +128,7 @@ function vllm(plan: PlanStageExport): ExportResult {
     );
     notes.push(
       'vLLM places pipeline rank 0 on the node that runs `vllm serve` and orders the other Ray nodes by IP ' +
-        'address: start it on the first stage\'s host and give the other hosts ascending IPs in stage order, or ' +
+        "address: start it on the first stage's host and give the other hosts ascending IPs in stage order, or " +
         'the partition lands on other devices',
     );
   }
@@ -183,7 +185,8 @@ function llamaCpp(plan: PlanStageExport): ExportResult {
   const rpc = remote.map((s) => `${s.host}:50052`);
   const devices = ['CUDA0', ...rpc.map((r) => `RPC[${r}]`)];
   const lines = [
-    `# llama.cpp: ${p.model}, ${p.stages.length} device(s) in stage order, layers ${partition.join(' + ')} = ${p.totalLayers}`,
+    `# llama.cpp: ${p.model}, ${p.stages.length} device(s) in stage order, ` +
+      `layers ${partition.join(' + ')} = ${p.totalLayers}`,
     ...stageTable(p),
     ...remote.map((s) => `#   on ${s.host}: rpc-server --host 0.0.0.0 --port 50052`),
     `# on ${local.host}:`,
@@ -243,7 +246,9 @@ function deepspeed(plan: PlanStageExport): ExportResult {
 function megatron(plan: PlanStageExport): ExportResult {
   const { p, partition } = plan;
   const n = partition.length;
-  const layout = partition.map((count, k) => `${k === 0 ? 'E' : ''}${'t'.repeat(count)}${k === n - 1 ? 'L' : ''}`).join('|');
+  const layout = partition
+    .map((count, k) => `${k === 0 ? 'E' : ''}${'t'.repeat(count)}${k === n - 1 ? 'L' : ''}`)
+    .join('|');
   const lines = [
     `# Megatron-LM: ${p.model}, ${n} stage(s), layers ${partition.join(' + ')} = ${p.totalLayers}`,
     ...stageTable(p),
@@ -256,7 +261,8 @@ function megatron(plan: PlanStageExport): ExportResult {
     lines.push(`${common}`);
   } else if (evenMiddle) {
     lines.push(
-      `${common} --decoder-first-pipeline-num-layers ${partition[0]} --decoder-last-pipeline-num-layers ${partition[n - 1]}`,
+      `${common} --decoder-first-pipeline-num-layers ${partition[0]} ` +
+        `--decoder-last-pipeline-num-layers ${partition[n - 1]}`,
     );
     lines.push(`# or, Megatron-Core 0.13+: --pipeline-model-parallel-layout "${layout}"`);
   } else {
@@ -272,7 +278,8 @@ function megatron(plan: PlanStageExport): ExportResult {
 
 function json(plan: PlanStageExport): ExportResult {
   const { p, partition } = plan;
-  const text = `${JSON.stringify({ model: p.model, totalLayers: p.totalLayers, mode: p.mode, partition, stages: p.stages }, null, 2)}\n`;
+  const document = { model: p.model, totalLayers: p.totalLayers, mode: p.mode, partition, stages: p.stages };
+  const text = `${JSON.stringify(document, null, 2)}\n`;
   return { target: 'json', text, notes: [], partition };
 }
 

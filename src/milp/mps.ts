@@ -64,7 +64,8 @@ class FreeFormatFailure extends Error {}
 function parseNumber(text: string | undefined, line: number, what: string): number {
   if (text === undefined) throw new InputError(`line ${line}`, `${what} is missing`);
   const value = Number(text.replace(/[dD]/, 'e'));
-  if (text.trim() === '' || Number.isNaN(value)) throw new InputError(`line ${line}`, `${what} "${text}" is not a number`);
+  if (text.trim() === '' || Number.isNaN(value))
+    throw new InputError(`line ${line}`, `${what} "${text}" is not a number`);
   if (value >= MPS_INFINITY) return Infinity;
   if (value <= -MPS_INFINITY) return -Infinity;
   return value;
@@ -159,7 +160,12 @@ function readMpsWith(text: string, mode: 'free' | 'fixed'): ReadModel {
         break;
       }
       case 'COLUMNS': {
-        const f = mode === 'free' ? fields : fixedFields(raw).slice(1).filter((x, i) => i < 3 || x !== '');
+        const f =
+          mode === 'free'
+            ? fields
+            : fixedFields(raw)
+                .slice(1)
+                .filter((x, i) => i < 3 || x !== '');
         if (f.some((x) => /^'MARKER'$/i.test(x))) {
           const kind = f.find((x) => /^'(INTORG|INTEND)'$/i.test(x));
           if (kind === undefined) throw new InputError(at, "a MARKER line needs 'INTORG' or 'INTEND'");
@@ -196,7 +202,12 @@ function readMpsWith(text: string, mode: 'free' | 'fixed'): ReadModel {
       }
       case 'RHS':
       case 'RANGES': {
-        const f = mode === 'free' ? fields : fixedFields(raw).slice(1).filter((x, i) => i < 3 || x !== '');
+        const f =
+          mode === 'free'
+            ? fields
+            : fixedFields(raw)
+                .slice(1)
+                .filter((x, i) => i < 3 || x !== '');
         if (mode === 'free' && (f.length < 2 || f.length > 5)) throw new FreeFormatFailure();
         // Free MPS may leave the vector name out: then the pairs start at the first field.
         const named = f.length % 2 === 1;
@@ -263,7 +274,8 @@ function readMpsWith(text: string, mode: 'free' | 'fixed'): ReadModel {
     }
     const column = columns.get(columnName);
     if (column === undefined) throw new InputError(at, `BOUNDS: column "${columnName}" is not in COLUMNS`);
-    const value = valued || valueText !== undefined ? parseNumber(valueText, lineNo, `${type} bound of ${columnName}`) : 0;
+    const value =
+      valued || valueText !== undefined ? parseNumber(valueText, lineNo, `${type} bound of ${columnName}`) : 0;
     column.bounded = true;
     switch (type) {
       case 'UP':
@@ -374,7 +386,8 @@ const SAFE_NAME = /^[!-~]{1,255}$/;
  */
 export function writeMps(model: Model): string {
   const ownNames = (names: string[]): boolean =>
-    names.every((n) => SAFE_NAME.test(n) && !n.startsWith('*') && !n.startsWith('$')) && new Set(names).size === names.length;
+    names.every((n) => SAFE_NAME.test(n) && !n.startsWith('*') && !n.startsWith('$')) &&
+    new Set(names).size === names.length;
   const keepColumns = ownNames(model.variables.map((v) => v.name));
   const objectiveName = 'OBJ';
   const rowCandidates = model.constraints.map((c) => c.name);
@@ -384,7 +397,10 @@ export function writeMps(model: Model): string {
   const num = (value: number): string => (value === Infinity ? '1e30' : value === -Infinity ? '-1e30' : String(value));
 
   const out: string[] = [];
-  out.push(`* edgeplan model ${JSON.stringify(model.name)}: ${model.variables.length} columns, ${model.constraints.length} rows`);
+  out.push(
+    `* edgeplan model ${JSON.stringify(model.name)}: ` +
+      `${model.variables.length} columns, ${model.constraints.length} rows`,
+  );
   if (!keepColumns) model.variables.forEach((v, j) => out.push(`* ${col(j)} = ${JSON.stringify(v.name)}`));
   if (!keepRows) model.constraints.forEach((c, i) => out.push(`* ${row(i)} = ${JSON.stringify(c.name)}`));
   const safeName = model.name.replace(/\s+/g, '_') || 'edgeplan';
@@ -398,7 +414,8 @@ export function writeMps(model: Model): string {
     if (type !== null) out.push(` ${type}  ${row(i)}`);
   });
   const byColumn: { row: string; coefficient: number }[][] = model.variables.map(() => []);
-  for (const t of mergeTerms(model.objective)) byColumn[t.variable].push({ row: objectiveName, coefficient: t.coefficient });
+  for (const t of mergeTerms(model.objective))
+    byColumn[t.variable].push({ row: objectiveName, coefficient: t.coefficient });
   model.constraints.forEach((c, i) => {
     if (!written[i]) return;
     for (const t of mergeTerms(c.terms)) byColumn[t.variable].push({ row: row(i), coefficient: t.coefficient });

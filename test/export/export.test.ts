@@ -7,7 +7,15 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXPORT_TARGETS, exportPlan, InputError, parseProblem, pipelinePlan, exportPipelinePlan, solve } from '../../src/api.ts';
+import {
+  EXPORT_TARGETS,
+  exportPlan,
+  InputError,
+  parseProblem,
+  pipelinePlan,
+  exportPipelinePlan,
+  solve,
+} from '../../src/api.ts';
 import type { ParsedProblem, SolveReport } from '../../src/api.ts';
 import { main } from '../../src/cli/main.ts';
 import type { CliIo } from '../../src/cli/context.ts';
@@ -46,15 +54,22 @@ describe('every pipeline-placement example exports to every target', () => {
     it(file, () => {
       const { problem, report } = solved.get(file) as { problem: ParsedProblem; report: SolveReport };
       expect(report.solution).not.toBeNull();
-      const stages = (report.solution?.decision as { stages: { server: string; firstLayer: number; lastLayer: number }[] })
-        .stages;
+      const stages = (
+        report.solution?.decision as { stages: { server: string; firstLayer: number; lastLayer: number }[] }
+      ).stages;
       const planned = stages.map((s) => s.lastLayer - s.firstLayer + 1);
       const L = (problem.problem as { model: { layers: number } }).model.layers;
       for (const target of EXPORT_TARGETS) {
         const out = exportPlan(problem, JSON.parse(JSON.stringify(report)), target);
         expect(out.partition, target).toEqual(planned);
-        expect(out.partition.reduce((a, b) => a + b, 0), target).toBe(L);
-        expect(out.plan.stages.map((s) => s.server), target).toEqual(stages.map((s) => s.server));
+        expect(
+          out.partition.reduce((a, b) => a + b, 0),
+          target,
+        ).toBe(L);
+        expect(
+          out.plan.stages.map((s) => s.server),
+          target,
+        ).toEqual(stages.map((s) => s.server));
       }
       const vllm = exportPlan(problem, report, 'vllm').text;
       expect(vllm).toContain(`VLLM_PP_LAYER_PARTITION=${planned.join(',')}`);
@@ -85,7 +100,10 @@ describe('what a target cannot express', () => {
   };
 
   it('a plan that revisits a server is refused with the stages named', () => {
-    const devices = new Map([['a', 'gpu'], ['b', 'gpu']]);
+    const devices = new Map([
+      ['a', 'gpu'],
+      ['b', 'gpu'],
+    ]);
     const stages = [
       { server: 'a', firstLayer: 1, lastLayer: 2 },
       { server: 'b', firstLayer: 3, lastLayer: 4 },
@@ -110,11 +128,13 @@ describe('what a target cannot express', () => {
     const [a, b] = problem.servers.map((s) => s.name);
     writeFileSync(
       join(dir, 'repeat.json'),
-      JSON.stringify({ stages: [
-        { server: a, firstLayer: 1, lastLayer: 10 },
-        { server: b, firstLayer: 11, lastLayer: 20 },
-        { server: a, firstLayer: 21, lastLayer: 32 },
-      ] }),
+      JSON.stringify({
+        stages: [
+          { server: a, firstLayer: 1, lastLayer: 10 },
+          { server: b, firstLayer: 11, lastLayer: 20 },
+          { server: a, firstLayer: 21, lastLayer: 32 },
+        ],
+      }),
     );
     const err: string[] = [];
     const io: CliIo = { stdout: () => {}, stderr: (t) => err.push(t), cwd: dir, env: {} };
@@ -123,7 +143,10 @@ describe('what a target cannot express', () => {
     expect(err.join('').trim().split('\n')).toHaveLength(1);
     expect(err.join('')).toMatch(/edgeplan: \$/);
     const unknown: string[] = [];
-    const code2 = await main(['export', problemFile, 'repeat.json', '--to', 'tgi'], { ...io, stderr: (t) => unknown.push(t) });
+    const code2 = await main(['export', problemFile, 'repeat.json', '--to', 'tgi'], {
+      ...io,
+      stderr: (t) => unknown.push(t),
+    });
     expect(code2).toBe(2);
     expect(unknown.join('')).toMatch(/must be one of vllm, sglang, llama.cpp/);
     expect(InputError).toBeDefined();

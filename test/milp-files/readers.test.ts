@@ -194,7 +194,9 @@ End
   });
 
   it('refuses semi-continuous, SOS and quadratic terms', () => {
-    expect(() => readLp('Minimize\n obj: x\nSubject To\n c: x >= 1\nSemi-continuous\n x\nEnd\n')).toThrow(/not supported/);
+    expect(() => readLp('Minimize\n obj: x\nSubject To\n c: x >= 1\nSemi-continuous\n x\nEnd\n')).toThrow(
+      /not supported/,
+    );
     expect(() => readLp('Minimize\n obj: x + [ x ^ 2 ] / 2\nEnd\n')).toThrow(/quadratic/);
     expect(() => readLp('Minimize\n obj: x\nSOS\n s1: S1:: x:1\nEnd\n')).toThrow(/not supported/);
   });
@@ -211,11 +213,31 @@ describe('writers round-trip', () => {
       { name: 'e', type: 'integer', lower: -3, upper: 7 },
     ],
     constraints: [
-      { name: 'r1', terms: [{ variable: 0, coefficient: 1 }, { variable: 1, coefficient: 2 }], lower: 1, upper: 9 },
-      { name: 'r2', terms: [{ variable: 2, coefficient: -1 }, { variable: 3, coefficient: 1 }], lower: 2, upper: 2 },
+      {
+        name: 'r1',
+        terms: [
+          { variable: 0, coefficient: 1 },
+          { variable: 1, coefficient: 2 },
+        ],
+        lower: 1,
+        upper: 9,
+      },
+      {
+        name: 'r2',
+        terms: [
+          { variable: 2, coefficient: -1 },
+          { variable: 3, coefficient: 1 },
+        ],
+        lower: 2,
+        upper: 2,
+      },
       { name: 'r3', terms: [{ variable: 1, coefficient: 1 }], lower: -5, upper: Infinity },
     ],
-    objective: [{ variable: 0, coefficient: 1 }, { variable: 1, coefficient: 1 }, { variable: 3, coefficient: -1 }],
+    objective: [
+      { variable: 0, coefficient: 1 },
+      { variable: 1, coefficient: 1 },
+      { variable: 3, coefficient: -1 },
+    ],
     objectiveConstant: 2.5,
   };
 
@@ -224,7 +246,11 @@ describe('writers round-trip', () => {
     expect(back.variables.map(({ type, lower, upper }) => ({ type, lower, upper }))).toEqual(
       model.variables.map(({ type, lower, upper }) => ({ type, lower, upper })),
     );
-    expect(back.constraints.map(({ lower, upper }) => [lower, upper])).toEqual([[1, 9], [2, 2], [-5, Infinity]]);
+    expect(back.constraints.map(({ lower, upper }) => [lower, upper])).toEqual([
+      [1, 9],
+      [2, 2],
+      [-5, Infinity],
+    ]);
     expect(back.objectiveConstant).toBe(2.5);
     expect(back.variables[0].name).toBe('x0');
   });

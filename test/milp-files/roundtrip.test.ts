@@ -15,23 +15,27 @@ const EXAMPLES = [
 
 describe('a family model exported to MPS and LP and read back as milp has the same optimum', () => {
   for (const example of EXAMPLES) {
-    it(example, async () => {
-      const raw: unknown = JSON.parse(readFileSync(new URL(`../../problems/${example}`, import.meta.url), 'utf8'));
-      const problem = parseProblem(raw);
-      const compile = problem.formulation.compile;
-      if (compile === undefined) throw new Error(`${problem.kind} has no MILP`);
-      const model = compile.call(problem.formulation, problem.problem).model;
-      const family = await solve(problem, { backend: 'auto' });
-      expect(family.termination).toBe('optimal');
-      const optimum = family.solution?.objective as number;
-      for (const format of ['mps', 'lp'] as const) {
-        const text = writeModelText(model, format);
-        const { document } = readModelFile(new TextEncoder().encode(text), format, `model.${format}`);
-        const report = await solve(parseProblem(document), { backend: 'highs' });
-        expect(report.termination, format).toBe('optimal');
-        const gap = Math.abs((report.solution?.objective as number) - optimum);
-        expect(gap, format).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(optimum)));
-      }
-    }, 60_000);
+    it(
+      example,
+      async () => {
+        const raw: unknown = JSON.parse(readFileSync(new URL(`../../problems/${example}`, import.meta.url), 'utf8'));
+        const problem = parseProblem(raw);
+        const compile = problem.formulation.compile;
+        if (compile === undefined) throw new Error(`${problem.kind} has no MILP`);
+        const model = compile.call(problem.formulation, problem.problem).model;
+        const family = await solve(problem, { backend: 'auto' });
+        expect(family.termination).toBe('optimal');
+        const optimum = family.solution?.objective as number;
+        for (const format of ['mps', 'lp'] as const) {
+          const text = writeModelText(model, format);
+          const { document } = readModelFile(new TextEncoder().encode(text), format, `model.${format}`);
+          const report = await solve(parseProblem(document), { backend: 'highs' });
+          expect(report.termination, format).toBe('optimal');
+          const gap = Math.abs((report.solution?.objective as number) - optimum);
+          expect(gap, format).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(optimum)));
+        }
+      },
+      60_000,
+    );
   }
 });

@@ -70,7 +70,10 @@ try {
   ok(files.includes('dist/cli/main.js') && files.includes('dist/cli/main.js.map'), 'the CLI and its source map');
   ok(files.includes('bin/edgeplan.js'), 'bin/edgeplan.js is packed');
   for (const dir of ['datasets/', 'docs/', 'problems/']) {
-    ok(files.some((f) => f.startsWith(dir)), `${dir} is packed`);
+    ok(
+      files.some((f) => f.startsWith(dir)),
+      `${dir} is packed`,
+    );
   }
   const unwanted = files.filter((f) => /^(test|src|\.ci)\/|\.test\.|^tsconfig|^vitest|(?<!\.d)\.ts$/.test(f));
   ok(unwanted.length === 0, `no tests, sources or configs (${unwanted.slice(0, 5).join(', ') || 'none'})`);
@@ -108,7 +111,10 @@ console.log(JSON.stringify({ kinds: listKinds(), knapsack: [report.termination, 
   );
   const mjs = run(process.execPath, ['consumer.mjs'], { cwd: project });
   const out = mjs.status === 0 ? JSON.parse(mjs.stdout) : null;
-  ok(out !== null && out.knapsack[0] === 'optimal' && out.knapsack[1] === 309, `knapsack optimal 309 (${mjs.stdout.trim()})`);
+  ok(
+    out !== null && out.knapsack[0] === 'optimal' && out.knapsack[1] === 309,
+    `knapsack optimal 309 (${mjs.stdout.trim()})`,
+  );
   ok(out !== null && out.pipeline[0] === 'optimal', 'the EdgeShard pipeline example solves to optimal');
   ok(out !== null && out.kinds.includes('pipeline-placement'), 'listKinds() has pipeline-placement');
   ok(out !== null && /^\$\./.test(out.badPath ?? ''), `bad input throws InputError with a JSON path (${out?.badPath})`);
@@ -116,8 +122,10 @@ console.log(JSON.stringify({ kinds: listKinds(), knapsack: [report.termination, 
   step('the installed command');
   const bin = join(project, 'node_modules', '.bin', 'edgeplan');
   const version = run(bin, ['--version'], { cwd: project });
-  ok(version.status === 0 && version.stdout.trim() === JSON.parse(readFileSync(join(root, 'package.json'))).version,
-    `edgeplan --version prints ${version.stdout.trim()}`);
+  ok(
+    version.status === 0 && version.stdout.trim() === JSON.parse(readFileSync(join(root, 'package.json'))).version,
+    `edgeplan --version prints ${version.stdout.trim()}`,
+  );
   const kinds = run(bin, ['kinds', '--json'], { cwd: project });
   ok(kinds.status === 0 && JSON.parse(kinds.stdout).some((k) => k.kind === 'milp'), 'edgeplan kinds --json');
   const example = join(project, 'node_modules', 'edgeplan', 'problems', 'milp', 'knapsack.json');
@@ -152,8 +160,14 @@ console.log(JSON.stringify({ termination: report.termination, objective, feasibl
     const outDir = join(project, `out-${resolution}`);
     const config = {
       compilerOptions: {
-        target: 'ES2022', module, moduleResolution: resolution, strict: true, noUncheckedIndexedAccess: true,
-        noImplicitOverride: true, outDir, types: ['node'],
+        target: 'ES2022',
+        module,
+        moduleResolution: resolution,
+        strict: true,
+        noUncheckedIndexedAccess: true,
+        noImplicitOverride: true,
+        outDir,
+        types: ['node'],
       },
       files: ['consumer.ts'],
     };
@@ -165,8 +179,10 @@ console.log(JSON.stringify({ termination: report.termination, objective, feasibl
     writeFileSync(join(outDir, 'package.json'), JSON.stringify({ type: 'module' }));
     const ran = run(process.execPath, [join(outDir, 'consumer.js')], { cwd: project });
     const result = ran.status === 0 ? JSON.parse(ran.stdout) : null;
-    ok(result !== null && result.termination === 'optimal' && result.objective === 7 && result.feasible === true,
-      `compiled consumer (${resolution}) runs: ${ran.stdout.trim()}`);
+    ok(
+      result !== null && result.termination === 'optimal' && result.objective === 7 && result.feasible === true,
+      `compiled consumer (${resolution}) runs: ${ran.stdout.trim()}`,
+    );
   }
 } catch (error) {
   failures++;
@@ -175,5 +191,7 @@ console.log(JSON.stringify({ termination: report.termination, objective, feasibl
   if (!keep) rmSync(work, { recursive: true, force: true });
   else process.stdout.write(`kept ${work}\n`);
 }
-process.stdout.write(failures === 0 ? '\npackage consumer test: all passed\n' : `\npackage consumer test: ${failures} failed\n`);
+process.stdout.write(
+  failures === 0 ? '\npackage consumer test: all passed\n' : `\npackage consumer test: ${failures} failed\n`,
+);
 process.exit(failures === 0 ? 0 : 1);

@@ -35,20 +35,30 @@ export const exportCommand: CliCommand = {
       .argument('<problem>', 'problem JSON file (pipeline-placement)')
       .argument('<solution>', 'the solution: a `solve --json` report or a bare decision')
       .requiredOption('--to <target>', `target system: ${EXPORT_TARGETS.join(' | ')}`, target)
-      .option('--hosts <server=host,…>', 'where each server runs (address or host name); default the server name', hosts)
+      .option(
+        '--hosts <server=host,…>',
+        'where each server runs (address or host name); default the server name',
+        hosts,
+      )
       .option('--out <file>', 'write the configuration to FILE')
-      .action((problemFile: string, solutionFile: string, flags: { to: ExportTarget; hosts?: Map<string, string>; out?: string }) => {
-        const { io } = context;
-        const input = readProblemInput(problemFile, io.cwd);
-        const problem = inFile(problemFile, () => parseProblem(input.raw));
-        const solution = readJsonFile(solutionFile, io.cwd);
-        const result = inFile(solutionFile, () =>
-          exportPlan(problem, solution, flags.to, flags.hosts !== undefined ? { hosts: flags.hosts } : {}),
-        );
-        if (flags.out !== undefined) writeTextFile(flags.out, io.cwd, result.text);
-        else io.stdout(result.text);
-        for (const note of result.notes) io.stderr(`edgeplan: note: ${note}\n`);
-        context.exit(EXIT.solved);
-      });
+      .action(
+        (
+          problemFile: string,
+          solutionFile: string,
+          flags: { to: ExportTarget; hosts?: Map<string, string>; out?: string },
+        ) => {
+          const { io } = context;
+          const input = readProblemInput(problemFile, io.cwd);
+          const problem = inFile(problemFile, () => parseProblem(input.raw));
+          const solution = readJsonFile(solutionFile, io.cwd);
+          const result = inFile(solutionFile, () =>
+            exportPlan(problem, solution, flags.to, flags.hosts !== undefined ? { hosts: flags.hosts } : {}),
+          );
+          if (flags.out !== undefined) writeTextFile(flags.out, io.cwd, result.text);
+          else io.stdout(result.text);
+          for (const note of result.notes) io.stderr(`edgeplan: note: ${note}\n`);
+          context.exit(EXIT.solved);
+        },
+      );
   },
 };
