@@ -17,6 +17,7 @@ import { freezingFront, ratioGrid } from '../formulations/split-finetune/index.t
 import { leviathanSpeedup, leviathanTable1 } from '../formulations/speculative-threshold/cost.ts';
 import { VEGA_LITE_SCHEMA, type TopLevelSpec } from './plot.ts';
 import { formatNumber, formatRatio } from './table.ts';
+import { measurementsReproduction } from './reproductions/measurements.ts';
 
 export interface ReproRow {
   readonly item: string;
@@ -314,7 +315,14 @@ const edgeshard: Reproduction = {
   },
 };
 
-export const REPRODUCTIONS: readonly Reproduction[] = [seedNumbers, fig3, fig5, leviathan, edgeshard];
+export const REPRODUCTIONS: readonly Reproduction[] = [
+  seedNumbers,
+  fig3,
+  fig5,
+  leviathan,
+  edgeshard,
+  measurementsReproduction,
+];
 
 export function reproductionNames(list: readonly Reproduction[] = REPRODUCTIONS): string[] {
   return list.map((r) => r.name);

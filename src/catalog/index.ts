@@ -2,20 +2,23 @@
  * The catalog: datasets/*.json validated once, and resolution of the references problems make
  * to it. Inline fields override catalog fields; an object without a known id must be complete.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { DeviceSpec, MeasuredProfile } from '../cost/device.ts';
 import type { LinkSpec } from '../cost/link.ts';
 import type { ModelSpec } from '../cost/model.ts';
+import type { RuntimeSpec } from '../cost/runtime.ts';
 import { InputError, jsonPath } from '../errors.ts';
 import {
   deviceSpecSchema,
   linkSpecSchema,
   modelSpecSchema,
   profileSchema,
+  runtimeSpecSchema,
   type DeviceRef,
+  type RuntimeRef,
   type LinkRef,
   type ModelRef,
   type ProfileRef,
@@ -30,6 +33,7 @@ export interface Catalog {
   readonly devices: ReadonlyMap<string, DeviceSpec>;
   readonly links: ReadonlyMap<string, LinkSpec>;
   readonly profiles: ReadonlyMap<string, MeasuredProfile>;
+  readonly runtimes: ReadonlyMap<string, RuntimeSpec>;
 }
 
 function readDataset<T>(file: string, key: string, schema: z.ZodType<T>): T[] {
@@ -64,7 +68,12 @@ export function loadCatalog(dir = DATASETS_DIR): Catalog {
     profileFiles.flatMap((f) => readDataset(join(dir, 'profiles', f), 'profiles', profileSchema)) as MeasuredProfile[],
     'profiles/*.json',
   );
-  const catalog = { models, devices, links, profiles };
+  // A catalog directory written before runtimes existed (test fixtures) simply has none.
+  const runtimeFile = join(dir, 'runtimes.json');
+  const runtimes = existsSync(runtimeFile)
+    ? indexById(readDataset(runtimeFile, 'runtimes', runtimeSpecSchema) as RuntimeSpec[], 'runtimes.json')
+    : new Map<string, RuntimeSpec>();
+  const catalog = { models, devices, links, profiles, runtimes };
   if (dir === DATASETS_DIR) cached = catalog;
   return catalog;
 }
@@ -167,6 +176,13 @@ function merge<T extends { id: string; source: string }>(
 /** Resolves a model reference at JSON path `path` into a complete, validated ModelSpec. */
 export function resolveModel(ref: ModelRef, path: string, catalog = loadCatalog()): ModelSpec {
   const merged = merge(ref, path, 'model', catalog.models);
+  // `weightDtype` is the newer name of `dtype` (the weight format); both given must agree.
+  if (merged.weightDtype !== undefined) {
+    if (typeof ref === 'object' && ref.dtype !== undefined && ref.dtype !== merged.weightDtype)
+      throw new InputError(`${path}.weightDtype`, `"${String(merged.weightDtype)}" contradicts dtype "${ref.dtype}" (give one)`);
+    merged.dtype = merged.weightDtype;
+    delete merged.weightDtype;
+  }
   if (merged.headDim === undefined && typeof merged.hiddenSize === 'number' && typeof merged.heads === 'number') {
     if (merged.hiddenSize % merged.heads !== 0)
       throw new InputError(`${path}.heads`, `heads (${merged.heads}) must divide hiddenSize (${merged.hiddenSize}) when headDim is not given`);
@@ -192,4 +208,14 @@ export function resolveProfile(ref: ProfileRef, path: string, catalog = loadCata
 export function findProfile(modelId: string, deviceId: string, catalog = loadCatalog()): MeasuredProfile | undefined {
   for (const p of catalog.profiles.values()) if (p.modelId === modelId && p.deviceId === deviceId) return p;
   return undefined;
+}
+
+/** Resolves a runtime reference (an id from datasets/runtimes.json, or an object overriding one). */
+export function resolveRuntime(ref: RuntimeRef, path: string, catalog = loadCatalog()): RuntimeSpec {
+  return validate(
+    runtimeSpecSchema,
+    merge(ref, path, 'runtime', catalog.runtimes),
+    path,
+    unknownIdOf(ref, path, 'runtime', catalog.runtimes),
+  ) as RuntimeSpec;
 }

@@ -4,6 +4,7 @@
  * (`{ "id": "rtx-3090", "memoryBytes": 20e9 }`), or a complete inline object.
  */
 import { z } from 'zod';
+import { ATTENTION_WORKSPACES, KV_ALLOCATIONS } from '../cost/runtime.ts';
 import { DTYPES } from '../cost/units.ts';
 
 const positiveInt = z.number().int('must be a whole number').positive('must be positive');
@@ -86,6 +87,9 @@ const modelFields = {
   moe: moeSchema.optional(),
   mla: mlaSchema.optional(),
   dtype: z.enum(DTYPES),
+  kvDtype: z.enum(DTYPES).optional(),
+  activationDtype: z.enum(DTYPES).optional(),
+  adapterDtype: z.enum(DTYPES).optional(),
   source: z.string().min(1),
 };
 
@@ -160,6 +164,10 @@ export const modelRefSchema = z.union([
       ffnKind: refEnum(['mlp', 'gated']),
       positionEmbedding: refEnum(['learned', 'rotary']),
       dtype: refEnum(DTYPES),
+      weightDtype: refEnum(DTYPES).describe('format of the weight matrices (the newer name of dtype)'),
+      kvDtype: refEnum(DTYPES).describe('KV-cache format; default 16-bit unless the weights are fp32'),
+      activationDtype: refEnum(DTYPES).describe('format of hidden states crossing a cut; default as kvDtype'),
+      adapterDtype: refEnum(DTYPES).describe('LoRA adapter format; default as kvDtype'),
       id: z.string().min(1),
       name: z.string(),
       source: z.string(),
@@ -179,6 +187,8 @@ const deviceFields = {
   perCallOverheadSeconds: cappedNonNegative(M.seconds),
   activePowerWatts: cappedNonNegative(M.watts),
   transmitPowerWatts: cappedNonNegative(M.watts),
+  /** Unified memory (Jetson, Apple silicon, phones) or a CPU: no CUDA context in the runtime overhead. */
+  unifiedMemory: z.boolean().optional(),
   source: z.string().min(1),
 };
 export const deviceSpecSchema = z.strictObject(deviceFields);
@@ -224,3 +234,36 @@ export type ModelRef = z.infer<typeof modelRefSchema>;
 export type DeviceRef = z.infer<typeof deviceRefSchema>;
 export type LinkRef = z.infer<typeof linkRefSchema>;
 export type ProfileRef = z.infer<typeof profileRefSchema>;
+
+const runtimeFields = {
+  id: z.string().min(1),
+  name: z.string().min(1),
+  gpuOverheadBytes: cappedNonNegative(M.memoryBytes),
+  unifiedOverheadBytes: cappedNonNegative(M.memoryBytes),
+  attention: z.enum(ATTENTION_WORKSPACES),
+  kvAllocation: z.enum(KV_ALLOCATIONS),
+  kvBlockTokens: positiveInt.lte(1_048_576, tooBig(1_048_576)),
+  memoryUtilization: fraction,
+  prefillChunkTokens: positiveInt.nullable(),
+  perLayerOverheadSeconds: cappedNonNegative(M.seconds),
+  perStepOverheadSeconds: cappedNonNegative(M.seconds),
+  quantizedLayerOverheadSeconds: cappedNonNegative(M.seconds),
+  decodeKvPasses: z.number().min(1, 'must be at least 1').lte(1000, tooBig(1000)),
+  source: z.string().min(1),
+  sources: z.record(z.string(), z.string().min(1)),
+};
+export const runtimeSpecSchema = z.strictObject(runtimeFields);
+/** A runtime id, or an object naming one with fields to override (`{ "id": "vllm", "memoryUtilization": 0.95 }`). */
+export const runtimeRefSchema = z.union([
+  z.string().min(1),
+  z
+    .strictObject({
+      ...runtimeFields,
+      attention: refEnum(ATTENTION_WORKSPACES),
+      kvAllocation: refEnum(KV_ALLOCATIONS),
+      name: z.string(),
+      source: z.string(),
+    })
+    .partial(),
+]);
+export type RuntimeRef = z.infer<typeof runtimeRefSchema>;

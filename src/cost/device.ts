@@ -25,6 +25,8 @@ export interface DeviceSpec {
   readonly activePowerWatts: number;
   /** Radio power while transmitting (phones, Jetsons with modems); 0 for wired servers. */
   readonly transmitPowerWatts: number;
+  /** Unified memory (Jetson, Apple silicon, phones) or a CPU device: runtimes hold no CUDA context. */
+  readonly unifiedMemory?: boolean;
   readonly source: string;
 }
 

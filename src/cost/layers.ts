@@ -12,17 +12,23 @@
 import { rooflineTime, type DeviceSpec, type MeasuredProfile, type RooflineTime, type Work } from './device.ts';
 import {
   activationBytesPerToken,
+  activationDtypeOf,
+  embeddingDtypeOf,
   embeddingParams,
+  embeddingWeightBytes,
   expertParams,
   headForwardFlopsPerToken,
+  headMatrixReadBytes,
   headParams,
+  headWeightBytes,
   isMoeLayer,
   kvBytesPerTokenPerLayer,
   layerForwardFlopsPerToken,
   layerParams,
+  layerWeightBytes,
   type ModelSpec,
 } from './model.ts';
-import { bytesPerValue } from './units.ts';
+import { bytesPerValue, weightBytesPerParam } from './units.ts';
 
 /** What one pass through the model processes. */
 export interface Workload {
@@ -135,7 +141,7 @@ export function expectedExpertsTouched(experts: number, topK: number, tokens: nu
 
 /** Weight bytes a decoder layer reads for `tokens` tokens (MoE: shared + touched routed experts). */
 function decoderWeightBytesRead(model: ModelSpec, layer: number, tokens: number): number {
-  const beta = bytesPerValue(model.dtype);
+  const beta = weightBytesPerParam(model.dtype);
   if (!isMoeLayer(model, layer) || !model.moe) return layerParams(model, layer) * beta;
   const moe = model.moe;
   const allExperts = (moe.experts + moe.sharedExperts) * expertParams(model);
@@ -152,8 +158,9 @@ function decoderWeightBytesRead(model: ModelSpec, layer: number, tokens: number)
 export function rowWork(model: ModelSpec, kind: LayerRowKind, layer: number, workload: Workload): Work {
   const w = checkWorkload(workload);
   const n = w.batch * w.tokens;
-  const beta = bytesPerValue(model.dtype);
+  // Hidden states and logits live in the activation format, whatever the weights are stored in.
   const hidden = activationBytesPerToken(model);
+  const act = bytesPerValue(activationDtypeOf(model));
   switch (kind) {
     case 'embedding': {
       // A lookup reads only the rows it needs (at most the whole table), plus positions.
@@ -161,7 +168,7 @@ export function rowWork(model: ModelSpec, kind: LayerRowKind, layer: number, wor
       const pos = model.positionEmbedding === 'learned' ? Math.min(model.maxContext, w.tokens) : 0;
       return {
         flops: 0,
-        weightBytes: (rows + pos) * model.hiddenSize * beta,
+        weightBytes: (rows + pos) * model.hiddenSize * weightBytesPerParam(embeddingDtypeOf(model)),
         memoryTrafficBytes: n * hidden,
         calls: 1,
       };
@@ -179,11 +186,11 @@ export function rowWork(model: ModelSpec, kind: LayerRowKind, layer: number, wor
     case 'head': {
       const logits = w.batch * w.logitsTokens;
       // A tied head still reads the whole embedding matrix to produce logits.
-      const readParams = (model.bias ? 2 : 1) * model.hiddenSize + model.vocabSize * model.hiddenSize;
+      const normBytes = (model.bias ? 2 : 1) * model.hiddenSize * act;
       return {
         flops: logits * headForwardFlopsPerToken(model),
-        weightBytes: readParams * beta,
-        memoryTrafficBytes: n * hidden + logits * model.vocabSize * beta,
+        weightBytes: normBytes + headMatrixReadBytes(model),
+        memoryTrafficBytes: n * hidden + logits * model.vocabSize * act,
         calls: 1,
       };
     }
@@ -194,6 +201,7 @@ interface RowShape {
   readonly kind: LayerRowKind;
   readonly index: number;
   readonly params: number;
+  readonly weightBytes: number;
   readonly kvBytes: number;
   readonly activationBytes: number;
 }
@@ -206,14 +214,14 @@ function rowShapes(
   embedding: boolean,
   head: boolean,
 ): RowShape[] {
-  const beta = bytesPerValue(model.dtype);
-  const hiddenCut = w.batch * w.tokens * model.hiddenSize * beta;
+  const hiddenCut = w.batch * w.tokens * activationBytesPerToken(model);
   const shapes: RowShape[] = [];
   if (embedding)
     shapes.push({
       kind: 'embedding',
       index: 0,
       params: embeddingParams(model),
+      weightBytes: embeddingWeightBytes(model),
       kvBytes: 0,
       activationBytes: hiddenCut,
     });
@@ -222,6 +230,7 @@ function rowShapes(
       kind: 'decoder',
       index: l,
       params: layerParams(model, l),
+      weightBytes: layerWeightBytes(model, l),
       kvBytes: w.batch * w.contextTokens * kvBytesPerTokenPerLayer(model),
       activationBytes: hiddenCut,
     });
@@ -231,6 +240,7 @@ function rowShapes(
       kind: 'head',
       index: model.layers + 1,
       params: headParams(model),
+      weightBytes: headWeightBytes(model),
       kvBytes: 0,
       activationBytes: w.batch * w.logitsTokens * TOKEN_ID_BYTES,
     });
@@ -275,15 +285,14 @@ function buildRows(
   shapes: readonly RowShape[],
   options: LayerTableOptions,
 ): { rows: LayerRow[]; profile: LayerTable['profile']; streams: boolean } {
-  const beta = bytesPerValue(model.dtype);
-  const resident = options.residentBytes ?? shapes.reduce((s, r) => s + r.params * beta + r.kvBytes, 0);
+  const resident = options.residentBytes ?? shapes.reduce((s, r) => s + r.weightBytes + r.kvBytes, 0);
   const check = options.profile ? profileApplies(options.profile, model, device.id, w) : undefined;
   const useProfile = options.profile !== undefined && check?.applied === true ? options.profile : undefined;
   const rows = shapes.map((shape): LayerRow => {
     const work = rowWork(model, shape.kind, shape.index, w);
     const roofline = rooflineTime(device, work, resident);
     const m = useProfile ? measured(useProfile, shape) : undefined;
-    const weightBytes = shape.params * beta;
+    const weightBytes = shape.weightBytes;
     return {
       kind: shape.kind,
       index: shape.index,

@@ -3,7 +3,7 @@
  * forward FLOPs per token, activation bytes at a cut and KV bytes per token.
  * Layers are numbered 1..L; the embedding sits before layer 1 and norm + head after layer L.
  */
-import { bytesPerValue, type DType } from './units.ts';
+import { bytesPerValue, isFloat16OrWider, isGguf, Q6_K_BITS, weightBytesPerParam, type DType } from './units.ts';
 
 export interface MoeSpec {
   /** Routed experts per MoE layer. */
@@ -50,9 +50,55 @@ export interface ModelSpec {
   readonly tiedEmbeddings: boolean;
   readonly moe?: MoeSpec;
   readonly mla?: MlaSpec;
-  /** Format the weights are stored and computed in. */
+  /**
+   * Format the weight matrices are stored in (`weightDtype` in problem files; `dtype` is its older
+   * name). Embedding and head follow `embeddingDtypeOf`.
+   */
   readonly dtype: DType;
+  /** KV-cache format; default `defaultTensorDtype(dtype)` (16-bit unless the weights are wider). */
+  readonly kvDtype?: DType;
+  /** Format of the hidden states crossing a cut or a pipeline hop (the smashed data); same default. */
+  readonly activationDtype?: DType;
+  /** Format LoRA adapters are stored and trained in (default: the same 16-bit default). */
+  readonly adapterDtype?: DType;
   readonly source: string;
+}
+
+/**
+ * The format runtimes keep KV cache, activations and adapters in when not told otherwise: the
+ * weights' own format when it is a 16- or 32-bit float, fp16 for quantized weights (vLLM with AWQ
+ * or GPTQ, llama.cpp with Q4/Q8 and TensorRT-LLM weight-only all cache K/V in 16 bits; fp8 or q8_0
+ * KV is an explicit option: vLLM `kv_cache_dtype="fp8"`, llama.cpp `-ctk q8_0`).
+ */
+export function defaultTensorDtype(weightDtype: DType): DType {
+  return isFloat16OrWider(weightDtype) ? weightDtype : 'fp16';
+}
+
+export function kvDtypeOf(model: ModelSpec): DType {
+  return model.kvDtype ?? defaultTensorDtype(model.dtype);
+}
+
+export function activationDtypeOf(model: ModelSpec): DType {
+  return model.activationDtype ?? defaultTensorDtype(model.dtype);
+}
+
+export function adapterDtypeOf(model: ModelSpec): DType {
+  return model.adapterDtype ?? defaultTensorDtype(model.dtype);
+}
+
+/**
+ * Format of the embedding table: AWQ, GPTQ, fp8 and int8 weight-only checkpoints keep
+ * `embed_tokens` and `lm_head` in 16 bits (AutoAWQ, AutoGPTQ and vLLM quantize linear layers
+ * only); GGUF quantizes the token embedding in the file's own type.
+ */
+export function embeddingDtypeOf(model: ModelSpec): DType {
+  return isGguf(model.dtype) ? model.dtype : defaultTensorDtype(model.dtype);
+}
+
+/** Bytes per parameter of the output matrix: GGUF keeps it in Q6_K (Q8_0 files in Q8_0), others as the embedding. */
+function headMatrixBytesPerParam(model: ModelSpec): number {
+  if (model.dtype === 'q4_0' || model.dtype === 'q4_k_m') return Q6_K_BITS / 8;
+  return weightBytesPerParam(embeddingDtypeOf(model));
 }
 
 export function isMoeLayer(model: ModelSpec, layer: number): boolean {
@@ -141,12 +187,41 @@ export function totalParams(model: ModelSpec): number {
   return s;
 }
 
+/** Bytes of `params` weights stored in `dtype`, quantization scales included. */
 export function weightBytes(params: number, dtype: DType): number {
-  return params * bytesPerValue(dtype);
+  return params * weightBytesPerParam(dtype);
 }
 
 export function layerWeightBytes(model: ModelSpec, layer: number): number {
   return weightBytes(layerParams(model, layer), model.dtype);
+}
+
+/** Bytes of the embedding table (and learned positions) in `embeddingDtypeOf`. */
+export function embeddingWeightBytes(model: ModelSpec): number {
+  return weightBytes(embeddingParams(model), embeddingDtypeOf(model));
+}
+
+/**
+ * Bytes of the final norm and the output matrix. A tied head stores nothing of its own, except in
+ * GGUF files, where llama.cpp's converter writes the tied matrix again as `output.weight`.
+ */
+export function headWeightBytes(model: ModelSpec): number {
+  const norm = (model.bias ? 2 : 1) * model.hiddenSize * bytesPerValue(defaultTensorDtype(model.dtype));
+  const matrix = model.vocabSize * model.hiddenSize;
+  if (model.tiedEmbeddings) return norm + (isGguf(model.dtype) ? matrix * headMatrixBytesPerParam(model) : 0);
+  return norm + matrix * headMatrixBytesPerParam(model);
+}
+
+/** Bytes one full read of the output matrix moves (a tied head reads the embedding table). */
+export function headMatrixReadBytes(model: ModelSpec): number {
+  return model.vocabSize * model.hiddenSize * headMatrixBytesPerParam(model);
+}
+
+/** Every weight the model stores: embedding, decoder layers and head. */
+export function modelWeightBytes(model: ModelSpec): number {
+  let s = embeddingWeightBytes(model) + headWeightBytes(model);
+  for (let l = 1; l <= model.layers; l++) s += layerWeightBytes(model, l);
+  return s;
 }
 
 /**
@@ -174,16 +249,16 @@ export function headForwardFlopsPerToken(model: ModelSpec): number {
 }
 
 /** Bytes of the hidden state crossing a cut, per token (the smashed data). */
-export function activationBytesPerToken(model: ModelSpec, dtype: DType = model.dtype): number {
+export function activationBytesPerToken(model: ModelSpec, dtype: DType = activationDtypeOf(model)): number {
   return model.hiddenSize * bytesPerValue(dtype);
 }
 
 /** KV-cache bytes one token adds in one layer: 2·kvHeads·headDim values (MLA: latent + rope key). */
-export function kvBytesPerTokenPerLayer(model: ModelSpec, dtype: DType = model.dtype): number {
+export function kvBytesPerTokenPerLayer(model: ModelSpec, dtype: DType = kvDtypeOf(model)): number {
   if (model.mla) return (model.mla.kvLoraRank + model.mla.qkRopeHeadDim) * bytesPerValue(dtype);
   return 2 * model.kvHeads * model.headDim * bytesPerValue(dtype);
 }
 
-export function kvBytesPerToken(model: ModelSpec, dtype: DType = model.dtype): number {
+export function kvBytesPerToken(model: ModelSpec, dtype: DType = kvDtypeOf(model)): number {
   return model.layers * kvBytesPerTokenPerLayer(model, dtype);
 }

@@ -9,51 +9,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DATASETS_DIR, loadCatalog, modelRefSchema, resolveDevice, resolveModel } from '../../src/catalog/index.ts';
+import { DATASETS_DIR, loadCatalog, resolveDevice, resolveModel } from '../../src/catalog/index.ts';
+import { measurementSchema } from '../../src/catalog/measurements.ts';
 import { totalParams } from '../../src/cost/model.ts';
-import { bytesPerValue, DTYPES, GIB } from '../../src/cost/units.ts';
+import { bytesPerValue, GIB } from '../../src/cost/units.ts';
 
-/** The runtime ids issue 15 names for datasets/runtimes.json. */
-const RUNTIMES = ['vllm', 'tensorrt-llm', 'fastertransformer', 'llama.cpp', 'transformers', 'pytorch-training'];
-
-const positive = z.number().positive().finite();
-const count = z.number().int().nonnegative();
-const measurementSchema = z
-  .strictObject({
-    id: z.string().min(1),
-    model: modelRefSchema,
-    device: z.string().min(1),
-    deviceCount: z.number().int().positive(),
-    parallelism: z.enum(['single', 'tensor', 'layer-split']),
-    runtime: z.enum(RUNTIMES),
-    runtimeVersion: z.string().min(1),
-    runtimeOptions: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-    weightFormat: z.string().min(1),
-    weightDtype: z.enum(DTYPES),
-    kvDtype: z.enum(DTYPES),
-    batch: z.number().int().positive(),
-    promptTokens: count,
-    outputTokens: count,
-    measured: z
-      .strictObject({
-        memoryBytes: positive.optional(),
-        decodeTokensPerSecond: positive.optional(),
-        prefillTokensPerSecond: positive.optional(),
-        outputTokensPerSecondEndToEnd: positive.optional(),
-        endToEndSeconds: positive.optional(),
-      })
-      .refine((m) => Object.keys(m).length > 0, 'at least one measured value'),
-    memoryScope: z.enum(['device-used', 'framework-peak-allocated', 'weights']).optional(),
-    reported: z.string().min(1),
-    source: z.string().min(40),
-    notes: z.string().min(1).optional(),
-  })
-  .refine((r) => (r.measured.memoryBytes === undefined) === (r.memoryScope === undefined), {
-    message: 'memoryScope is given exactly when memoryBytes is',
-  })
-  .refine((r) => (r.deviceCount === 1) === (r.parallelism === 'single'), {
-    message: 'parallelism is single exactly when one device is used',
-  });
 type Measurement = z.infer<typeof measurementSchema>;
 
 const files = readdirSync(join(DATASETS_DIR, 'measurements'))
