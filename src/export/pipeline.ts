@@ -4,7 +4,8 @@
  * The plan is an ordered list of stages, each one server holding the contiguous transformer layers
  * firstLayer..lastLayer (1-based; the embedding sits with the first stage and the output head with the last, as the
  * family's cost model assumes). Every exporter keeps the stage order and the exact layer counts, or refuses with
- * the reason (InputError, exit 2) — never a silent rounding. Versions targeted and what each cannot express: docs/export.md.
+ * the reason (InputError, exit 2) — never a silent rounding. Versions targeted and what each cannot express:
+ * docs/export.md.
  */
 import { InputError } from '../errors.ts';
 
