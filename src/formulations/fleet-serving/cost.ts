@@ -307,19 +307,22 @@ export function nodeClasses(problem: FleetProblem): number[][] {
 
 /**
  * Upper bounds on the throughput, valid for every placement and routing (docs/formulations/
- * fleet-serving.md has the proofs). With total flow F, a node holding k layers passes
- * φ ≤ min(T(k), F); at every layer the nodes covering it pass exactly F between them (each unit of
- * flow crosses each layer once). Write c = min(T(k), F)/F and call the node solo when c = 1,
- * partial otherwise. Every layer then satisfies two covering inequalities over its nodes:
- *   Σ c ≥ 1                       (the flow must get through: the layer-work rule), and
- *   Σ h ≥ 1 with h = 1 solo, ½ partial   (no solo node there ⇒ at least two partial ones).
- * Summing over the L layers, for any λ ∈ [0, 1]: L ≤ Σ_i k_i·(λ·c_i + (1 − λ)·h_i), and so
- * L ≤ Σ_i max_k k·(λ·c(k) + (1 − λ)·h(k)) =: g_λ(F). g_λ does not increase with F (c and h do
- * not), so {F : g_λ(F) ≥ L} is an interval [0, F_λ] and every F_λ bounds the throughput; so do
- * the total source and sink capacities. λ = 1 is the layer-work bound L·F ≤ Σ k·min(T, F).
- * The smallest F_λ over a grid of λ is returned, rounded up (bisection's upper end).
+ * fleet-serving.md has the proofs). Let F be the total flow and, per node i holding k_i layers,
+ * ψ_i = φ_i/F its share of it, c_i = min(T_i(k_i), F)/F ≥ ψ_i (its table and the total), and call
+ * the node solo when c_i = 1, partial otherwise (h_i = 1 or ½). Then
+ *   (a) Σ_i k_i·ψ_i = L              every unit of flow crosses the L layers, one node per layer;
+ *   (b) Σ_i k_i·h_i ≥ L              a layer has a solo node or at least two partial ones;
+ *   (c) Σ_{i∈I} ψ_i − Σ_{i∉I} ψ_i ≤ 1  for a set I of nodes with no link between two of them
+ *       (a pipeline cannot visit two nodes of I in a row, so it visits at most one more of I).
+ * For multipliers λ ∈ [0, 1] and μ ≥ 0, adding λ·(a) + (1 − λ)·(b) + μ·(c) and maximising each
+ * node's term on its own (idle, or any k with 0 ≤ ψ ≤ c) gives
+ *   L ≤ μ + Σ_i max(0, max_k [max(0, λ·k − μ·σ_i)·c_i(k) + (1 − λ)·k·h_i(k)]) =: g(F),
+ * σ_i = +1 in I, −1 outside. c and h do not increase with F, so neither does g: {F : g(F) ≥ L}
+ * is an interval [0, F*] and F* bounds the throughput; so do the total source and sink
+ * capacities. λ = 1, μ = 0 is the layer-work bound L·F ≤ Σ k·min(T, F). The smallest F* over a
+ * grid of (λ, μ) is returned, rounded up (bisection's upper end).
  */
-export function coverBound(problem: FleetProblem, lambdas: readonly number[] = LAMBDAS): number {
+export function coverBound(problem: FleetProblem, lambdas: readonly number[] = LAMBDAS, mus: readonly number[] = MUS): number {
   const L = problem.layers;
   const cols = problem.nodes.map((_, i) => {
     const best = new Map<number, number>();
@@ -331,38 +334,70 @@ export function coverBound(problem: FleetProblem, lambdas: readonly number[] = L
   const plain = cols.reduce((sum, list) => sum + list.reduce((b, [k, t]) => Math.max(b, k * t), 0), 0) / L;
   let bound = Math.min(plain, src, snk);
   if (!(bound > 0)) return 0;
-  for (const lambda of lambdas) {
-    const g = (F: number): number =>
-      cols.reduce((sum, list) => {
-        let b = 0;
-        for (const [k, t] of list) {
-          const c = Math.min(t, F) / F;
-          const h = t >= F ? 1 : 0.5;
-          b = Math.max(b, k * (lambda * c + (1 - lambda) * h));
-        }
-        return sum + b;
-      }, 0);
-    // g_λ(F) = L holds with equality on whole intervals (a chain at F uses every node at F); the
-    // test is loosened by 1e-12 so that round-off can only move the answer up, keeping it a bound.
-    const holds = (F: number): boolean => g(F) >= L * (1 - 1e-12);
-    let hi = bound;
-    if (holds(hi)) continue;
-    let lo = 0;
-    for (let it = 0; it < 200 && hi - lo > 1e-13 * hi; it++) {
-      const mid = (lo + hi) / 2;
-      if (holds(mid)) lo = mid;
-      else hi = mid;
+  const sigma = independentSet(problem).map((inI) => (inI ? 1 : -1));
+  for (const mu of mus) {
+    for (const lambda of lambdas) {
+      const g = (F: number): number => {
+        let sum = mu;
+        cols.forEach((list, i) => {
+          let b = 0;
+          for (const [k, t] of list) {
+            const c = Math.min(t, F) / F;
+            const h = t >= F ? 1 : 0.5;
+            b = Math.max(b, Math.max(0, lambda * k - mu * sigma[i]) * c + (1 - lambda) * k * h);
+          }
+          sum += b;
+        });
+        return sum;
+      };
+      // g(F) = L holds with equality on whole intervals (a chain at F uses every node at F); the
+      // test is loosened by 1e-12 so that round-off can only move the answer up, keeping it a bound.
+      const holds = (F: number): boolean => g(F) >= L * (1 - 1e-12);
+      let hi = bound;
+      if (holds(hi)) continue;
+      let lo = 0;
+      for (let it = 0; it < 200 && hi - lo > 1e-13 * hi; it++) {
+        const mid = (lo + hi) / 2;
+        if (holds(mid)) lo = mid;
+        else hi = mid;
+      }
+      bound = Math.min(bound, hi);
     }
-    bound = Math.min(bound, hi);
   }
   return bound;
 }
 
 const LAMBDAS = Array.from({ length: 21 }, (_, r) => r / 20);
+const MUS = [0, 0.5, 1, 1.5, 2, 3, 4, 6, 8, 12];
 
-/** The layer-work bound alone (λ = 1 of coverBound): L·F ≤ Σ_i max_k k·min(T_i(k), F). */
+/**
+ * A set of nodes no two of which are linked (either direction): greedily the node with the fewest
+ * links among those left, its neighbours removed. In a fleet where edge nodes reach each other only
+ * through a few hubs this is the edge nodes, and (c) says pipelines alternate.
+ */
+export function independentSet(problem: FleetProblem): boolean[] {
+  const n = problem.nodes.length;
+  const adj: Set<number>[] = problem.nodes.map(() => new Set());
+  for (const l of problem.links) {
+    adj[l.from].add(l.to);
+    adj[l.to].add(l.from);
+  }
+  const inI = new Array<boolean>(n).fill(false);
+  const gone = new Array<boolean>(n).fill(false);
+  for (;;) {
+    let pick = -1;
+    for (let i = 0; i < n; i++) if (!gone[i] && (pick < 0 || adj[i].size < adj[pick].size)) pick = i;
+    if (pick < 0) break;
+    inI[pick] = true;
+    gone[pick] = true;
+    for (const j of adj[pick]) gone[j] = true;
+  }
+  return inI;
+}
+
+/** The layer-work bound alone (λ = 1, μ = 0 of coverBound): L·F ≤ Σ_i max_k k·min(T_i(k), F). */
 export function layerWorkBound(problem: FleetProblem): number {
-  return coverBound(problem, [1]);
+  return coverBound(problem, [1], [0]);
 }
 
 /**

@@ -1,83 +1,195 @@
 /**
- * Exact method for fleet-serving: a certified bound and an incumbent, closed by the strong MILP
- * when they do not meet.
+ * Exact method for fleet-serving: a certified bound and an incumbent, with the gap always reported.
  *
- * 1. Bound: the layer-work bound (cost.ts coverBound, valid for every placement).
- * 2. Incumbent: disjoint chains (chains.ts packChains) and the chain's warm-start decision, each
- *    valued by the max flow of its placement (cost.ts) — never by evaluate.
- * 3. When incumbent and bound are within mipGap the incumbent is optimal. Otherwise the strong
- *    MILP (milp.ts, symmetric nodes counted) is solved with the incumbent as warm start in the
- *    time left; its bound (if it reports one) tightens ours and its point replaces the incumbent
- *    when better. The result's bound is always the smaller valid one, so the gap is certified.
+ * 1. Bound: cost.ts coverBound (layer-work, solo/partial and alternation rules; valid for every
+ *    placement), tightened by the full strong MILP's own bound when the MILP is small enough to run.
+ * 2. Incumbent: the chain's warm start, disjoint chains (chains.ts), staged pipelines (stages.ts),
+ *    each valued by the max flow of its placement (cost.ts) — never by evaluate.
+ * 3. When incumbent and bound meet within mipGap the incumbent is optimal (e.g. a chain that uses
+ *    every node at the bound's F). Otherwise:
+ *    - small models (≤ FULL_MILP_COLUMNS columns): the strong MILP (milp.ts, interchangeable nodes
+ *      counted) with the incumbent as warm start, in the time left; its bound tightens ours;
+ *    - larger ones: large-neighbourhood search — a few nodes free on all their columns, the others
+ *      fixed on the incumbent's, the restricted strong MILP solved (a valid sub-problem, so its
+ *      point is a valid placement); improvements are kept and the neighbourhood size adapts.
+ *    With no time limit the search stops after LNS_PATIENCE rounds without improvement
+ *    (node_limit), never silently: the gap to the bound is reported.
  */
+import { mulberry32 } from '../../util/random.ts';
 import { relativeGap } from '../../milp/result.ts';
 import type { ExactContext, ExactResult } from '../types.ts';
 import { packChains, placementOfChains } from './chains.ts';
-import { decisionOfPlacement, coverBound, smallestCapacity, maxFlowOfPlacement, placementOfDecision } from './cost.ts';
+import {
+  columnsOf,
+  coverBound,
+  decisionOfPlacement,
+  maxFlowOfPlacement,
+  placementOfDecision,
+  smallestCapacity,
+  type Column,
+  type Placement,
+} from './cost.ts';
 import { compileStrong } from './milp.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
+import { stagedPlacement } from './stages.ts';
+
+/** Above this many (class, start, k) columns the full MILP is not tried; LNS runs instead. */
+export const FULL_MILP_COLUMNS = 6_000;
+/** Rounds without improvement after which LNS stops when no time limit is given. */
+export const LNS_PATIENCE = 40;
 
 export function fleetExactNotApplicable(problem: FleetProblem): string | null {
   void problem;
   return null;
 }
 
-function valueOf(problem: FleetProblem, d: FleetDecision | undefined): number {
-  if (d === undefined) return 0;
-  const pl = placementOfDecision(problem, d);
-  return pl === null ? 0 : maxFlowOfPlacement(problem, pl).value;
+const flowOf = (problem: FleetProblem, pl: Placement | null): number => (pl === null ? 0 : maxFlowOfPlacement(problem, pl).value);
+
+function isBetter(a: number, b: number): boolean {
+  return a > b * (1 + 1e-12) + 1e-12;
 }
 
 export async function solveFleetExact(problem: FleetProblem, ctx: ExactContext<FleetDecision>): Promise<ExactResult<FleetDecision>> {
   const t0 = performance.now();
   const limitMs = (ctx.timeLimitSeconds ?? Infinity) * 1000;
+  const deadline = t0 + limitMs;
+  const left = (): number => (deadline - performance.now()) / 1000;
   let bound = coverBound(problem);
   if (bound < smallestCapacity(problem)) {
-    return { termination: 'infeasible', decision: null, message: 'no placement carries flow (layer-work bound below any capacity)' };
+    return { termination: 'infeasible', decision: null, message: 'no placement carries flow (the cover bound is below every capacity)' };
   }
-  const chains = packChains(problem, t0 + Math.min(limitMs * 0.2, 30_000));
-  let decision: FleetDecision | null = chains.length > 0 ? decisionOfPlacement(problem, placementOfChains(problem, chains)) : null;
-  let value = decision === null ? 0 : valueOf(problem, decision);
-  const given = valueOf(problem, ctx.incumbent);
-  if (ctx.incumbent !== undefined && given > value) {
-    const pl = placementOfDecision(problem, ctx.incumbent);
-    if (pl !== null) {
-      decision = decisionOfPlacement(problem, pl);
-      value = given;
-    }
-  }
-  const details: Record<string, unknown> = { coverBound: bound, chains: chains.length, chainValue: value };
-  if (decision !== null && relativeGap(value, bound) <= ctx.mipGap) {
-    return { termination: 'optimal', decision, bound: Math.max(value, bound), details };
-  }
-  const leftSeconds = (limitMs - (performance.now() - t0)) / 1000;
-  if (leftSeconds <= 0.05) {
-    return { termination: 'time_limit', decision, bound, details, message: 'no time left for the MILP' };
-  }
-  const compiled = compileStrong(problem);
-  const warm = decision !== null ? (compiled.encode?.(decision) ?? undefined) : undefined;
-  const r = await ctx.solveMilp(compiled.model, {
-    ...(Number.isFinite(leftSeconds) ? { timeLimitSeconds: leftSeconds } : {}),
-    mipGap: ctx.mipGap,
-    ...(warm !== undefined ? { warmStart: warm } : {}),
-  });
-  details.milp = { backend: r.backend, termination: r.termination, objective: r.solution?.objective, bound: r.solution?.bound };
-  if (r.solution !== null) {
-    const d = compiled.decode(r.solution.values);
-    const v = valueOf(problem, d);
-    if (v > value) {
-      decision = d;
+  // Incumbents.
+  let best: Placement | null = ctx.incumbent !== undefined ? placementOfDecision(problem, ctx.incumbent) : null;
+  let value = flowOf(problem, best);
+  const consider = (pl: Placement | null, source: string): void => {
+    const v = flowOf(problem, pl);
+    if (pl !== null && isBetter(v, value)) {
+      best = pl;
       value = v;
+      details.incumbentFrom = source;
     }
-    if (r.termination === 'optimal' && r.solution.bound === undefined) bound = Math.min(bound, Math.max(value, r.solution.objective));
-    if (r.solution.bound !== undefined && Number.isFinite(r.solution.bound)) bound = Math.min(bound, r.solution.bound);
+  };
+  const details: Record<string, unknown> = { coverBound: bound, incumbentFrom: 'warm start' };
+  const heuristicsUntil = t0 + Math.min(limitMs * 0.15, 20_000);
+  const chains = packChains(problem, heuristicsUntil);
+  consider(chains.length > 0 ? placementOfChains(problem, chains) : null, 'chains');
+  if (relativeGap(value, bound) > ctx.mipGap) consider(stagedPlacement(problem, bound, heuristicsUntil), 'staged pipelines');
+  details.heuristicValue = value;
+  const result = (termination: ExactResult<FleetDecision>['termination'], message?: string): ExactResult<FleetDecision> => {
+    const b = Math.max(bound, value);
+    const optimal = best !== null && relativeGap(value, b) <= ctx.mipGap;
+    return {
+      termination: optimal ? 'optimal' : termination,
+      decision: best === null ? null : decisionOfPlacement(problem, best),
+      bound: b,
+      details: { ...details, bound: b, objective: value },
+      ...(message !== undefined && !optimal ? { message } : {}),
+    };
+  };
+  if (best !== null && relativeGap(value, bound) <= ctx.mipGap) return result('optimal');
+  if (left() <= 0.05) return result('time_limit', 'no time left after the heuristics');
+
+  const full = compileStrong(problem);
+  const columns = full.model.variables.filter((v) => v.type !== 'continuous').length;
+  details.columns = columns;
+  if (columns <= FULL_MILP_COLUMNS) {
+    const warm = best !== null ? (full.encode?.(decisionOfPlacement(problem, best)) ?? undefined) : undefined;
+    const r = await ctx.solveMilp(full.model, {
+      ...(Number.isFinite(left()) ? { timeLimitSeconds: Math.max(0.1, left()) } : {}),
+      mipGap: ctx.mipGap,
+      ...(warm !== undefined ? { warmStart: warm } : {}),
+    });
+    details.milp = { backend: r.backend, termination: r.termination, objective: r.solution?.objective, bound: r.solution?.bound };
+    if (r.solution !== null) {
+      consider(placementOfDecision(problem, full.decode(r.solution.values)), 'strong MILP');
+      const b = r.solution.bound;
+      if (b !== undefined && Number.isFinite(b)) bound = Math.min(bound, b);
+      else if (r.termination === 'optimal') bound = Math.min(bound, Math.max(value, r.solution.objective));
+    } else if (r.termination === 'infeasible' && best === null) {
+      return { termination: 'infeasible', decision: null, details, message: 'the strong MILP proves that no placement carries flow' };
+    }
+    const stopped = r.termination === 'node_limit' || r.termination === 'memory_limit' ? r.termination : 'time_limit';
+    return result(stopped);
   }
-  if (decision === null && r.termination === 'infeasible') {
-    return { termination: 'infeasible', decision: null, details, message: 'no placement carries flow' };
+  return lns(problem, ctx, left, details, () => ({ best, value, bound }), consider, result);
+}
+
+/** Large-neighbourhood search over restricted strong MILPs (see the file comment). */
+async function lns(
+  problem: FleetProblem,
+  ctx: ExactContext<FleetDecision>,
+  left: () => number,
+  details: Record<string, unknown>,
+  state: () => { best: Placement | null; value: number; bound: number },
+  consider: (pl: Placement | null, source: string) => void,
+  result: (t: ExactResult<FleetDecision>['termination'], message?: string) => ExactResult<FleetDecision>,
+): Promise<ExactResult<FleetDecision>> {
+  const n = problem.nodes.length;
+  const random = mulberry32(16);
+  const all = problem.nodes.map((_, i) => columnsOf(problem, i));
+  let size = Math.min(n, 6);
+  let rounds = 0;
+  let stale = 0;
+  let improved = 0;
+  while (left() > 0.5 && (Number.isFinite(left()) || stale < LNS_PATIENCE)) {
+    const { best, value, bound } = state();
+    if (best === null || relativeGap(value, bound) <= ctx.mipGap) break;
+    rounds++;
+    const free = neighbourhood(problem, best, size, random);
+    // A free node's range must meet a fixed node's boundary (or the source or sink) on at least one
+    // side: two free nodes may still meet each other at a new boundary on their other sides.
+    const ends = new Set<number>([0]);
+    const starts = new Set<number>([problem.layers]);
+    for (let i = 0; i < n; i++) {
+      if (free.has(i) || best.k[i] === 0) continue;
+      ends.add(best.start[i] + best.k[i]);
+      starts.add(best.start[i]);
+    }
+    const restrict = (i: number): Column[] => {
+      if (free.has(i)) return all[i].filter((c) => ends.has(c.start) || starts.has(c.start + c.k));
+      if (best.k[i] === 0) return [];
+      const t = problem.nodes[i].throughput[best.k[i]];
+      return [{ start: best.start[i], k: best.k[i], tokensPerSecond: t }];
+    };
+    const compiled = compileStrong(problem, {}, restrict);
+    const warm = compiled.encode?.(decisionOfPlacement(problem, best)) ?? undefined;
+    const r = await ctx.solveMilp(compiled.model, {
+      timeLimitSeconds: Math.max(0.2, Math.min(left(), 8)),
+      mipGap: 1e-6,
+      ...(warm !== undefined ? { warmStart: warm } : {}),
+    });
+    const before = value;
+    if (r.solution !== null) consider(placementOfDecision(problem, compiled.decode(r.solution.values)), 'LNS');
+    if (isBetter(state().value, before)) {
+      improved++;
+      stale = 0;
+    } else stale++;
+    // Grow the neighbourhood while sub-problems solve to optimality, shrink it when they time out.
+    if (r.termination === 'optimal' && size < n) size = Math.min(n, size + 1);
+    else if (r.termination !== 'optimal' && size > 3) size--;
   }
-  bound = Math.max(bound, value);
-  const optimal = decision !== null && relativeGap(value, bound) <= ctx.mipGap;
-  // A MILP that stopped early or failed leaves our incumbent and bound standing: a gap, not an error.
-  const stopped = r.termination === 'node_limit' || r.termination === 'memory_limit' ? r.termination : 'time_limit';
-  return { termination: optimal ? 'optimal' : stopped, decision, bound, details };
+  details.lns = { rounds, improved, finalNeighbourhood: size };
+  const limited = Number.isFinite(left());
+  return result(limited ? 'time_limit' : 'node_limit', limited ? undefined : `LNS stopped after ${LNS_PATIENCE} rounds without improvement`);
+}
+
+/**
+ * Which nodes to free: idle nodes and nodes around a random layer (whose ranges are near it), so
+ * that a sub-problem can re-cut one region of the pipeline and bring idle capacity into it.
+ */
+function neighbourhood(problem: FleetProblem, pl: Placement, size: number, random: () => number): Set<number> {
+  const n = problem.nodes.length;
+  const free = new Set<number>();
+  const idle = [...Array(n).keys()].filter((i) => pl.k[i] === 0);
+  const layer = Math.floor(random() * problem.layers);
+  const distance = (i: number): number =>
+    pl.k[i] === 0 ? Infinity : layer < pl.start[i] ? pl.start[i] - layer : layer >= pl.start[i] + pl.k[i] ? layer - pl.start[i] - pl.k[i] + 1 : 0;
+  const near = [...Array(n).keys()].filter((i) => pl.k[i] > 0).sort((a, b) => distance(a) - distance(b) + (random() - 0.5) * 2);
+  const idleShare = idle.length > 0 ? Math.max(1, Math.floor(size / 3)) : 0;
+  for (let r = 0; r < idleShare && idle.length > 0; r++) free.add(idle.splice(Math.floor(random() * idle.length), 1)[0]);
+  for (const i of near) {
+    if (free.size >= size) break;
+    free.add(i);
+  }
+  return free;
 }

@@ -19,7 +19,17 @@
  */
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import type { CompileHints, Compiled } from '../types.ts';
-import { columnsOf, decisionOfPlacement, coverBound, smallestCapacity, maxFlowOfPlacement, nodeClasses, placementOfDecision, type Placement } from './cost.ts';
+import {
+  columnsOf,
+  coverBound,
+  decisionOfPlacement,
+  maxFlowOfPlacement,
+  nodeClasses,
+  placementOfDecision,
+  smallestCapacity,
+  type Column,
+  type Placement,
+} from './cost.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
 
 /** Stand-in capacity of an unlimited source/sink link in the Helix model (Helix's own value). */
@@ -37,10 +47,20 @@ interface ColumnVar {
   readonly flow: number;
 }
 
-export function compileStrong(problem: FleetProblem, hints: CompileHints<FleetDecision> = {}): Compiled<FleetDecision> {
+/**
+ * A restriction of the strong model for large-neighbourhood search: each node keeps only the
+ * columns given (a fixed node one, a free node all of its own); nodes are not merged into classes.
+ */
+export type ColumnRestriction = (i: number) => Column[];
+
+export function compileStrong(
+  problem: FleetProblem,
+  hints: CompileHints<FleetDecision> = {},
+  restrict?: ColumnRestriction,
+): Compiled<FleetDecision> {
   const L = problem.layers;
   const n = problem.nodes.length;
-  const classes = nodeClasses(problem);
+  const classes = restrict === undefined ? nodeClasses(problem) : problem.nodes.map((_, i) => [i]);
   const classOf = new Array<number>(n);
   classes.forEach((members, c) => members.forEach((i) => (classOf[i] = c)));
   const b = new ModelBuilder('fleet-serving', 'max');
@@ -60,7 +80,7 @@ export function compileStrong(problem: FleetProblem, hints: CompileHints<FleetDe
     const flows: Term[] = [];
     const startCount: Term[] = [];
     const endCount: Term[] = [];
-    for (const col of columnsOf(problem, rep)) {
+    for (const col of restrict !== undefined ? restrict(rep) : columnsOf(problem, rep)) {
       const count = b.addVariable(`n_${c}_${col.start}_${col.k}`, { type: size === 1 ? 'binary' : 'integer', lower: 0, upper: size });
       const flow = b.addVariable(`g_${c}_${col.start}_${col.k}`, { upper: col.tokensPerSecond * size });
       b.lessEqual(`cap_${c}_${col.start}_${col.k}`, [term(flow), term(count, -col.tokensPerSecond)], 0);
