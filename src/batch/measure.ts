@@ -39,11 +39,14 @@ const median = (xs: readonly number[]): number => {
 const load = (): string => loadavg()[0].toFixed(1);
 
 function solveSeconds(file: string): number {
-  return readFileSync(file, 'utf8')
+  const records = readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as BatchRecord)
-    .reduce((t, r) => t + r.timeSeconds + (r.peerSeconds ?? 0), 0);
+    .map((l) => JSON.parse(l) as BatchRecord);
+  // A figure from a run whose instances failed would time failures, not solves.
+  const failed = records.find((r) => r.error !== null);
+  if (failed !== undefined) throw new Error(`${file}: ${failed.id} failed: ${failed.error?.rule ?? ''}`);
+  return records.reduce((t, r) => t + r.timeSeconds + (r.peerSeconds ?? 0), 0);
 }
 
 interface Run {

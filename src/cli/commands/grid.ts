@@ -29,17 +29,26 @@ export const gridCommand: CliCommand = {
         const bases: GridBase[] = files.map((file, i) => ({ name: names[i], problem: readJsonFile(file, io.cwd) }));
         const sweeps = flags.sweep.map(parseGridSweep);
         const size = gridSize(bases, sweeps);
-        // Every line is checked before the first is written: a refused value leaves no half-written file.
-        const lines: string[] = [];
-        for (const line of gridLines(bases, sweeps)) lines.push(`${JSON.stringify(line)}\n`);
+        // Every line is checked before the first is written (a refused value leaves no half-written
+        // file): one pass to check, one to write, so a large grid is never held in memory.
+        for (const _line of gridLines(bases, sweeps));
+        const lines = gridLines(bases, sweeps);
         if (flags.out === undefined) {
-          for (const text of lines) io.stdout(text);
+          for (const line of lines) io.stdout(`${JSON.stringify(line)}\n`);
         } else {
           const stream = createWriteStream(resolve(io.cwd, flags.out));
           await new Promise<void>((done, fail) => {
             stream.on('error', (error) => fail(new UsageError(`--out ${flags.out}: cannot write (${error.message})`)));
-            for (const text of lines) stream.write(text);
-            stream.end(done);
+            const pump = (): void => {
+              for (const line of lines) {
+                if (!stream.write(`${JSON.stringify(line)}\n`)) {
+                  stream.once('drain', pump);
+                  return;
+                }
+              }
+              stream.end(done);
+            };
+            pump();
           });
         }
         io.stderr(
