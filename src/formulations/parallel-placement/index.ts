@@ -9,6 +9,7 @@ import type { Formulation } from '../types.ts';
 import { parallelBaselines } from './baselines.ts';
 import { evaluateParallel } from './evaluate.ts';
 import { exactNotApplicable, solveExact } from './exact.ts';
+import { compileParallel } from './milp.ts';
 import { describeParallel, explainParallelInfeasible } from './explain.ts';
 import { decisionSchema, parallelInputSchema, parseParallel, type ParallelDecision, type ParallelProblem } from './schema.ts';
 
@@ -38,6 +39,7 @@ export const parallelPlacementFormulation: Formulation<ParallelProblem, Parallel
   parse: parseParallel,
   decisionSchema,
   warnings: (p) => p.inputWarnings,
+  compile: compileParallel,
   exact: { notApplicable: exactNotApplicable, solve: solveExact },
   evaluate: evaluateParallel,
   baselines: parallelBaselines,

@@ -175,10 +175,5 @@ export const generator: ContractGenerator = {
   bruteForce: bruteForceParallel,
   relaxations,
   seeds: 10,
-  exclusions: {
-    highs: 'no MILP compile yet: the exact DP is certified by construction and checked against brute force',
-    glpk: 'no MILP compile yet',
-    jslp: 'no MILP compile yet',
-  },
 };
 export default generator;
