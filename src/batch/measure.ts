@@ -1,7 +1,7 @@
 /**
  * Throughput figures of `edgeplan batch` (issue 20), measured rather than asserted in tests:
  *
- *   npx tsx src/batch/measure.ts [--repeat 3] [--skip-grid]
+ *   npx tsx src/batch/measure.ts [--repeat 3] [--skip-grid | --only-grid]
  *
  * 1. Throughput with 1 and 2 worker threads on a grid of 240 small split-finetune instances (GPT-2
  *    medium, 3 clients: freezing ratio × subchannels × epochs; ~0.1 s each), with the threads'
@@ -63,6 +63,64 @@ async function timedRun(dir: string, input: string, workers: number): Promise<Ru
   return { wall: stats.wallSeconds, solve: solveSeconds(out), cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
+async function throughput(dir: string, repeat: number, say: (text: string) => void): Promise<void> {
+  const base = { name: 'gpt2-medium', problem: problem('split-finetune/gpt2-medium-3-clients.json') };
+  const sweeps = ['accuracy.maxFreezingRatio=0:0.1:0.9', 'subchannels=4,8,12,16,24,32', 'epochs=1,2,5,10'];
+  const grid = [...gridLines([base], sweeps.map(parseGridSweep))].map((l) => `${JSON.stringify(l)}\n`);
+  const big = join(dir, 'grid-240.jsonl');
+  const small = join(dir, 'grid-40.jsonl');
+  writeFileSync(big, grid.join(''));
+  // Every sixth line: the small run spans the grid like the big one.
+  writeFileSync(small, grid.filter((_, i) => i % 6 === 0).join(''));
+  const n = grid.length;
+  const m = Math.ceil(n / 6);
+  say(`\n## 1-2. ${n} split-finetune instances (${sweeps.join(' × ')}) and a spread ${m} of them; median of ${repeat}`);
+  const rows: Record<number, { rate: number; steady: number; overhead: number; startup: number; cpu: number }[]> = {
+    1: [],
+    2: [],
+  };
+  for (let r = 0; r < repeat; r++) {
+    for (const workers of [1, 2]) {
+      const a = await timedRun(dir, small, workers);
+      const b = await timedRun(dir, big, workers);
+      // Thread start-up is in both runs and cancels out of the differences.
+      const steady = (n - m) / (b.wall - a.wall);
+      const overhead = (b.wall - a.wall - (b.solve - a.solve) / workers) / (n - m);
+      const startup = a.wall - a.solve / workers - m * overhead;
+      // CPU time is not inflated by other processes' load as wall time is: CPU seconds per extra
+      // instance, the same for 1 and 2 workers, means the work splits with nothing added.
+      const cpu = (b.cpu - a.cpu) / (n - m);
+      rows[workers].push({ rate: n / b.wall, steady, overhead, startup, cpu });
+      say(
+        `  workers ${workers}: ${m} in ${a.wall.toFixed(2)} s, ${n} in ${b.wall.toFixed(2)} s ` +
+          `(solve ${a.solve.toFixed(2)} s / ${b.solve.toFixed(2)} s, process CPU ${b.cpu.toFixed(1)} s): ` +
+          `${(n / b.wall).toFixed(1)} instances/s with start-up, ${steady.toFixed(1)}/s steady; ` +
+          `overhead ${(overhead * 1000).toFixed(1)} ms per instance, ` +
+          `start-up ${startup.toFixed(2)} s; CPU ${(cpu * 1000).toFixed(1)} ms per instance (load ${load()})`,
+      );
+    }
+  }
+  const med = (w: number, key: 'rate' | 'steady' | 'overhead' | 'startup' | 'cpu'): number =>
+    median(rows[w].map((x) => x[key]));
+  say(
+    `  => with start-up: 1 worker ${med(1, 'rate').toFixed(1)}/s, 2 workers ${med(2, 'rate').toFixed(1)}/s, ` +
+      `speed-up ${(med(2, 'rate') / med(1, 'rate')).toFixed(2)}×`,
+  );
+  say(
+    `  => steady state: 1 worker ${med(1, 'steady').toFixed(1)}/s, 2 workers ${med(2, 'steady').toFixed(1)}/s, ` +
+      `speed-up ${(med(2, 'steady') / med(1, 'steady')).toFixed(2)}×`,
+  );
+  say(
+    `  => overhead beyond the solve, 1 worker: ${(med(1, 'overhead') * 1000).toFixed(1)} ms per instance; ` +
+      `thread start-up ${med(1, 'startup').toFixed(2)} s (1 worker), ${med(2, 'startup').toFixed(2)} s (2 workers)`,
+  );
+  say(
+    `  => process CPU per instance (steady): 1 worker ${(med(1, 'cpu') * 1000).toFixed(1)} ms, ` +
+      `2 workers ${(med(2, 'cpu') * 1000).toFixed(1)} ms: on ${availableParallelism()} otherwise idle cores ` +
+      `2 workers would reach at most ${((2 * med(1, 'cpu')) / med(2, 'cpu')).toFixed(2)}× one worker`,
+  );
+}
+
 async function main(): Promise<void> {
   const repeat = argValue('--repeat', 3);
   const dir = mkdtempSync(join(tmpdir(), 'edgeplan-measure-'));
@@ -74,64 +132,7 @@ async function main(): Promise<void> {
   say(`# edgeplan batch throughput (${new Date().toISOString()})`);
   say(`machine: ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? '?'}), Node ${process.version}`);
   try {
-    const base = { name: 'gpt2-medium', problem: problem('split-finetune/gpt2-medium-3-clients.json') };
-    const sweeps = ['accuracy.maxFreezingRatio=0:0.1:0.9', 'subchannels=4,8,12,16,24,32', 'epochs=1,2,5,10'];
-    const grid = [...gridLines([base], sweeps.map(parseGridSweep))].map((l) => `${JSON.stringify(l)}\n`);
-    const big = join(dir, 'grid-240.jsonl');
-    const small = join(dir, 'grid-40.jsonl');
-    writeFileSync(big, grid.join(''));
-    // Every sixth line: the small run spans the grid like the big one.
-    writeFileSync(small, grid.filter((_, i) => i % 6 === 0).join(''));
-    const n = grid.length;
-    const m = Math.ceil(n / 6);
-    say(
-      `\n## 1-2. ${n} split-finetune instances (${sweeps.join(' × ')}) and a spread ${m} of them; median of ${repeat}`,
-    );
-    const rows: Record<number, { rate: number; steady: number; overhead: number; startup: number; cpu: number }[]> = {
-      1: [],
-      2: [],
-    };
-    for (let r = 0; r < repeat; r++) {
-      for (const workers of [1, 2]) {
-        const a = await timedRun(dir, small, workers);
-        const b = await timedRun(dir, big, workers);
-        // Thread start-up is in both runs and cancels out of the differences.
-        const steady = (n - m) / (b.wall - a.wall);
-        const overhead = (b.wall - a.wall - (b.solve - a.solve) / workers) / (n - m);
-        const startup = a.wall - a.solve / workers - m * overhead;
-        // CPU time is not inflated by other processes' load as wall time is: CPU seconds per extra
-        // instance, the same for 1 and 2 workers, means the work splits with nothing added.
-        const cpu = (b.cpu - a.cpu) / (n - m);
-        rows[workers].push({ rate: n / b.wall, steady, overhead, startup, cpu });
-        say(
-          `  workers ${workers}: ${m} in ${a.wall.toFixed(2)} s, ${n} in ${b.wall.toFixed(2)} s ` +
-            `(solve ${a.solve.toFixed(2)} s / ${b.solve.toFixed(2)} s, process CPU ${b.cpu.toFixed(1)} s): ` +
-            `${(n / b.wall).toFixed(1)} instances/s with start-up, ${steady.toFixed(1)}/s steady; ` +
-            `overhead ${(overhead * 1000).toFixed(1)} ms per instance, ` +
-            `start-up ${startup.toFixed(2)} s; CPU ${(cpu * 1000).toFixed(1)} ms per instance (load ${load()})`,
-        );
-      }
-    }
-    const med = (w: number, key: 'rate' | 'steady' | 'overhead' | 'startup' | 'cpu'): number =>
-      median(rows[w].map((x) => x[key]));
-    say(
-      `  => with start-up: 1 worker ${med(1, 'rate').toFixed(1)}/s, 2 workers ${med(2, 'rate').toFixed(1)}/s, ` +
-        `speed-up ${(med(2, 'rate') / med(1, 'rate')).toFixed(2)}×`,
-    );
-    say(
-      `  => steady state: 1 worker ${med(1, 'steady').toFixed(1)}/s, 2 workers ${med(2, 'steady').toFixed(1)}/s, ` +
-        `speed-up ${(med(2, 'steady') / med(1, 'steady')).toFixed(2)}×`,
-    );
-    say(
-      `  => overhead beyond the solve, 1 worker: ${(med(1, 'overhead') * 1000).toFixed(1)} ms per instance; ` +
-        `thread start-up ${med(1, 'startup').toFixed(2)} s (1 worker), ${med(2, 'startup').toFixed(2)} s (2 workers)`,
-    );
-    say(
-      `  => process CPU per instance (steady): 1 worker ${(med(1, 'cpu') * 1000).toFixed(1)} ms, ` +
-        `2 workers ${(med(2, 'cpu') * 1000).toFixed(1)} ms: on ${availableParallelism()} otherwise idle cores ` +
-        `2 workers would reach at most ${((2 * med(1, 'cpu')) / med(2, 'cpu')).toFixed(2)}× one worker`,
-    );
-
+    if (!process.argv.includes('--only-grid')) await throughput(dir, repeat, say);
     if (!process.argv.includes('--skip-grid')) {
       say('\n## 3. 1,000-instance grid over the bundled examples, end to end through the CLI');
       const cli = (args: string[]): string =>

@@ -54,7 +54,7 @@ function summaryLine(stats: BatchStats, out: string): string {
     stats.dropped > 0 ? `; ${stats.dropped} earlier lines redone (cut off or errors)` : '',
     stats.otherShards > 0 ? `; ${stats.otherShards} in other shards` : '',
     `; ${stats.wallSeconds.toFixed(1)} s wall, ${rate.toFixed(2)} instances/s ` +
-      `${stats.workers === 0 ? 'in the main thread' : `on ${stats.workers} worker threads`}\n`,
+      `${stats.workers === 0 ? 'in the main thread' : `on ${stats.workers} worker thread${stats.workers === 1 ? '' : 's'}`}\n`,
   ];
   return parts.join('');
 }
