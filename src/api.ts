@@ -71,3 +71,4 @@ export { importHelix } from './formulations/fleet-serving/import.ts';
 export * from './batch/index.ts';
 export * from './milp/model-file.ts';
 export * from './export/index.ts';
+export * from './catalog/memory-estimate.ts';

@@ -245,6 +245,7 @@ const runtimeFields = {
   kvBlockTokens: positiveInt.lte(1_048_576, tooBig(1_048_576)),
   memoryUtilization: fraction,
   prefillChunkTokens: positiveInt.nullable(),
+  prefillTokenBudget: positiveInt.nullable(),
   perLayerOverheadSeconds: cappedNonNegative(M.seconds),
   perStepOverheadSeconds: cappedNonNegative(M.seconds),
   quantizedLayerOverheadSeconds: cappedNonNegative(M.seconds),

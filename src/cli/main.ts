@@ -26,6 +26,7 @@ import { gridCommand } from './commands/grid.ts';
 import { importCommand } from './commands/import.ts';
 import { modelCommand } from './commands/model.ts';
 import { exportCommand } from './commands/export.ts';
+import { memoryCommand } from './commands/memory.ts';
 import { EXIT, processIo, type CliCommand, type CliIo, type ExitCode } from './context.ts';
 import { FileInputError } from './files.ts';
 
@@ -36,6 +37,7 @@ const COMMANDS: readonly CliCommand[] = [
   schemaCommand,
   kindsCommand,
   profileCommand,
+  memoryCommand,
   calibrateCommand,
   benchCommand,
   reproduceCommand,

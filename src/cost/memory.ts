@@ -77,7 +77,8 @@ export function prefillWorkspaceBytes(
   if (runtime.attention === 'fastertransformer') return inferenceWorkBufferBytes(model, batch, promptTokens);
   const act = bytesPerValue(activationDtypeOf(model));
   const chunk = runtime.prefillChunkTokens ?? Infinity;
-  const tokensPerForward = Math.min(batch * promptTokens, chunk);
+  const budget = Math.max(runtime.prefillTokenBudget ?? Infinity, Math.min(promptTokens, chunk));
+  const tokensPerForward = Math.min(batch * promptTokens, chunk, budget);
   const perToken = tokensPerForward * intermediateValuesPerToken(model) * act;
   if (runtime.attention === 'fused') return perToken;
   // Eager attention: one layer's scores for each sequence of the forward, in the model format and in fp32.

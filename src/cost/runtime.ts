@@ -42,6 +42,11 @@ export interface RuntimeSpec {
   /** Prefill tokens processed per forward at most (chunked prefill); null: the whole prompt at once. */
   readonly prefillChunkTokens: number | null;
   /**
+   * Whole prompts the scheduler batches into one prefill forward, up to this many tokens (at least
+   * one prompt); null: every prompt of the batch at once (static batching).
+   */
+  readonly prefillTokenBudget: number | null;
+  /**
    * Host time per decoder layer per forward pass (Python dispatch, kernel launches). Launches are
    * asynchronous, so a layer takes the longer of its GPU time and this (runtime-time.ts).
    */
