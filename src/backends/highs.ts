@@ -25,7 +25,14 @@
  *   sees the family's units.
  */
 
-import type { Highs, Model as HighsModel, ModelData, RunResult, VariableType as HighsVariableType } from 'highs';
+import type {
+  Highs,
+  HighsCallbackMap,
+  Model as HighsModel,
+  ModelData,
+  RunResult,
+  VariableType as HighsVariableType,
+} from 'highs';
 import type { Model } from '../milp/model.ts';
 import { hasIntegers, isInteger, mergeTerms } from '../milp/model.ts';
 import type { MilpSolveOptions } from '../milp/result.ts';
@@ -119,6 +126,40 @@ function configure(hm: HighsModel, options: NormalizedOptions, timeLimitSeconds:
   if (options.nodeLimit !== undefined) hm.options.set('mip_max_nodes', options.nodeLimit);
 }
 
+/**
+ * HiGHS's own progress, passed on while it runs (the run is synchronous, so nothing else could
+ * observe it): incumbent, dual bound, gap and nodes from its MIP checkpoint callback, the simplex
+ * iteration count for LPs. Observation only — nothing here interrupts or steers the solve.
+ */
+function progressCallbacks(highs: Highs, options: NormalizedOptions): HighsCallbackMap | undefined {
+  const report = options.onProgress;
+  if (report === undefined) return undefined;
+  const finite = (v: number | undefined): number | undefined => (v !== undefined && Number.isFinite(v) ? v : undefined);
+  const { callbackType } = highs.constants;
+  return {
+    // mipInterrupt, not mipLogging: HiGHS calls the logging channel only when it prints its log
+    // (output_flag, which we keep off); the interrupt checkpoint fires either way. We never interrupt.
+    [callbackType.mipInterrupt]: (event) => {
+      const d = event.data;
+      const incumbent = finite(d.mip_primal_bound);
+      const bound = finite(d.mip_dual_bound);
+      const gap = finite(d.mip_gap);
+      report({
+        ...(incumbent !== undefined ? { incumbent } : {}),
+        ...(bound !== undefined ? { bound } : {}),
+        ...(gap !== undefined ? { gap } : {}),
+        ...(d.mip_node_count !== undefined ? { nodes: Number(d.mip_node_count) } : {}),
+      });
+      return undefined;
+    },
+    [callbackType.simplexInterrupt]: (event) => {
+      const iterations = event.data.simplex_iteration_count;
+      if (iterations !== undefined) report({ iterations });
+      return undefined;
+    },
+  };
+}
+
 /** HiGHS's name for a model status code (its own word, kept as the raw claim). */
 function statusName(highs: Highs, code: number): string {
   const entry = Object.entries(highs.constants.modelStatus).find(([, value]) => value === code);
@@ -173,7 +214,7 @@ function solveOnce(highs: Highs, model: Model, options: NormalizedOptions, start
   const outcome = highs.withModel(toHighsModelData(highs, model), (hm): Outcome | 'settle' => {
     configure(hm, options, options.timeLimitSeconds);
     if (options.warmStart !== undefined && mip) hm.setSolution({ colValue: options.warmStart });
-    const run: RunResult = hm.run();
+    const run: RunResult = hm.run(progressCallbacks(highs, options));
     const status = run.modelStatus;
     const values = hasPrimal(highs, hm) ? hm.getSolution().colValue : null;
     const bound = mip && values !== null ? Number(hm.info.get('mip_dual_bound')) : undefined;

@@ -24,6 +24,7 @@ export interface NormalizedOptions {
   readonly mipGap: number;
   readonly nodeLimit?: number;
   readonly warmStart?: readonly number[];
+  readonly onProgress?: MilpSolveOptions['onProgress'];
 }
 
 /** What an adapter reports back to the guard; the guard builds the MilpResult. */
@@ -58,7 +59,7 @@ export function normalizeOptions(model: Model, options: MilpSolveOptions = {}): 
     }
     if (!warmStart.every(Number.isFinite)) return 'warmStart values must all be finite';
   }
-  return { timeLimitSeconds, mipGap, nodeLimit, warmStart };
+  return { timeLimitSeconds, mipGap, nodeLimit, warmStart, onProgress: options.onProgress };
 }
 
 /** Structural problems that make a model meaningless (not merely infeasible). */
@@ -236,9 +237,21 @@ export async function guardedSolve<Runtime>(
     const runtime = await load();
     startMs = performance.now();
     const scaled = scaleModel(model);
+    const report = normalized.onProgress;
     const scaledOptions: NormalizedOptions = {
       ...normalized,
       ...(normalized.warmStart !== undefined ? { warmStart: scaled.scaleValues(normalized.warmStart) } : {}),
+      // Progress leaves the adapter in the scaled model's units; the caller reads the original's.
+      ...(report !== undefined
+        ? {
+            onProgress: (p) =>
+              report({
+                ...p,
+                ...(p.incumbent !== undefined ? { incumbent: scaled.unscaleObjective(p.incumbent) } : {}),
+                ...(p.bound !== undefined ? { bound: scaled.unscaleObjective(p.bound) } : {}),
+              }),
+          }
+        : {}),
     };
     const outcome = await run(runtime, scaled.model, scaledOptions, startMs);
     return finish(backend, model, scaled, outcome, secondsSince(startMs));

@@ -24,6 +24,7 @@ import { mergeCommand } from './commands/merge.ts';
 import { summarizeCommand } from './commands/summarize.ts';
 import { gridCommand } from './commands/grid.ts';
 import { importCommand } from './commands/import.ts';
+import { showCommand } from './commands/show.ts';
 import { modelCommand } from './commands/model.ts';
 import { exportCommand } from './commands/export.ts';
 import { memoryCommand } from './commands/memory.ts';
@@ -49,6 +50,7 @@ const COMMANDS: readonly CliCommand[] = [
   importCommand,
   modelCommand,
   exportCommand,
+  showCommand,
 ];
 
 function version(): string {

@@ -45,6 +45,11 @@ export interface ExactContext<D = unknown> {
    * functions — never with evaluate, which must stay an independent re-check.
    */
   readonly incumbent?: D;
+  /**
+   * Reports the method's own progress while it runs (e.g. `layer 12 of 58`, with a bound or gap
+   * when it has one); shown on stderr by the CLI. Optional to call, cheap, never throws.
+   */
+  readonly progress?: (phase: string, facts?: { incumbent?: number; bound?: number; gap?: number }) => void;
 }
 
 export interface ExactResult<D> {

@@ -51,6 +51,20 @@ export interface MilpSolveOptions {
   readonly nodeLimit?: number;
   /** A full column vector believed feasible, offered to backends that accept a start. */
   readonly warmStart?: readonly number[];
+  /**
+   * Called synchronously from inside the solve, where the backend exposes progress (HiGHS: its
+   * MIP logging and simplex callbacks); objective values in the model's own units.
+   */
+  readonly onProgress?: (progress: MilpProgress) => void;
+}
+
+/** What a backend can say while it runs; every field optional (each backend gives what it has). */
+export interface MilpProgress {
+  readonly incumbent?: number;
+  readonly bound?: number;
+  readonly gap?: number;
+  readonly nodes?: number;
+  readonly iterations?: number;
 }
 
 export const DEFAULT_MIP_GAP = 1e-6;

@@ -173,6 +173,7 @@ export class SolveSession {
    */
   warmStart(): WarmStartReport | null {
     if (this.warm !== undefined) return this.warm?.report ?? null;
+    this.options.hooks.onStepStart?.('warmStart');
     const t0 = performance.now();
     const limit = this.options.timeLimitSeconds;
     const deadline = limit === undefined ? Infinity : t0 + limit * WARM_START_SHARE * 1000;
@@ -235,6 +236,7 @@ export class SolveSession {
     if (compile === undefined)
       throw new UsageError(`kind ${this.parsed.kind} has no MILP compilation; use backend exact or auto`);
     if (this.compiled === undefined) {
+      this.options.hooks.onStepStart?.('compile');
       const t0 = performance.now();
       const incumbent = this.incumbent;
       this.compiled = compile.call(this.formulation, this.parsed.problem, incumbent !== null ? { incumbent } : {});
@@ -246,8 +248,13 @@ export class SolveSession {
 
   /** The MILP solver handed to exact methods: trusted backends in capability order, falling back on failure. */
   private solveMilp(): SolveMilp {
+    const onProgress = this.options.hooks.onProgress;
     return async (model, milpOptions: MilpSolveOptions = {}) => {
-      const merged: MilpSolveOptions = { mipGap: this.options.mipGap, ...milpOptions };
+      const merged: MilpSolveOptions = {
+        mipGap: this.options.mipGap,
+        ...(onProgress !== undefined ? { onProgress: (p) => onProgress({ method: 'exact', phase: 'MILP', ...p }) } : {}),
+        ...milpOptions,
+      };
       const failures: MilpResult[] = [];
       for (const name of backendOrder(this.options)) {
         const backend = backendFor(name, this.options);
@@ -283,6 +290,7 @@ export class SolveSession {
 
   /** Runs one method and certifies its answer. Throws only InputError/UsageError. */
   async run(method: Method, { holdWarmStart = false }: { holdWarmStart?: boolean } = {}): Promise<Certified> {
+    this.options.hooks.onStepStart?.('solve', method);
     const t0 = performance.now();
     let raw: RawOutcome;
     try {
@@ -320,9 +328,11 @@ export class SolveSession {
     if (exact === undefined || reason !== null) throw new UsageError(`backend exact: ${reason ?? 'not available'}`);
     const remaining = this.remainingSeconds();
     const incumbent = this.incumbent;
+    const onProgress = this.options.hooks.onProgress;
     const context: ExactContext = {
       mipGap: this.options.mipGap,
       solveMilp: this.solveMilp(),
+      ...(onProgress !== undefined ? { progress: (phase, facts) => onProgress({ method: 'exact', phase, ...facts }) } : {}),
       ...(remaining !== undefined ? { timeLimitSeconds: remaining } : {}),
       ...(incumbent !== null ? { incumbent } : {}),
     };
@@ -357,11 +367,13 @@ export class SolveSession {
       incumbent !== null && backend.capabilities.warmStart && compiled.encode !== undefined
         ? compiled.encode(incumbent)
         : null;
+    const onProgress = this.options.hooks.onProgress;
     const result = await backend.solve(model, {
       mipGap: this.options.mipGap,
       ...(remaining !== undefined ? { timeLimitSeconds: Math.max(remaining, 1e-3) } : {}),
       ...(this.options.nodeLimit !== undefined ? { nodeLimit: this.options.nodeLimit } : {}),
       ...(start !== null ? { warmStart: start } : {}),
+      ...(onProgress !== undefined ? { onProgress: (p) => onProgress({ method: name, ...p }) } : {}),
     });
     const claim = {
       termination: result.termination,

@@ -40,6 +40,8 @@ export interface CompareRow {
   readonly feasible: boolean | null;
   readonly message?: string;
   readonly notes: readonly string[];
+  /** The row's decision (also one evaluate rejected), so that pictures can show every method's plan. */
+  readonly decision?: unknown;
 }
 
 export interface CompareReport {
@@ -79,6 +81,7 @@ function rowFromCertified(outcome: Certified, kind: 'backend' | 'exact'): Compar
     feasible: evaluation?.feasible ?? null,
     ...(attempt.message !== undefined ? { message: attempt.message } : {}),
     notes: attempt.notes,
+    ...(solution !== null ? { decision: solution.decision } : {}),
   };
 }
 
@@ -196,6 +199,7 @@ export async function compare(problem: unknown, options: CompareOptions = {}): P
       feasible,
       ...(peer.message !== undefined ? { message: peer.message } : {}),
       notes: [],
+      ...(peer.decision !== null ? { decision: peer.decision } : {}),
     });
   }
   const sense = parsed.sense;

@@ -37,6 +37,25 @@ export type ChainStep = 'warmStart' | 'compile' | 'solve' | 'certify';
 export interface ChainHooks {
   /** Called after each step with its wall-clock duration; `method` for solve and certify. */
   onStep?(step: ChainStep, seconds: number, method?: Method): void;
+  /** Called before each step starts (progress displays say what is running). */
+  onStepStart?(step: ChainStep, method?: Method): void;
+  /**
+   * Progress from inside a running method, called synchronously from the solver's own thread:
+   * a backend's incumbent/bound/gap/nodes (HiGHS's callbacks) and an exact method's phases.
+   */
+  onProgress?(event: ProgressEvent): void;
+}
+
+/** One progress report from inside a method; each method fills in what it knows. */
+export interface ProgressEvent {
+  readonly method: Method;
+  /** An exact method's own words, e.g. `layer 12 of 58`; `MILP` while it runs a MILP backend. */
+  readonly phase?: string;
+  readonly incumbent?: number;
+  readonly bound?: number;
+  readonly gap?: number;
+  readonly nodes?: number;
+  readonly iterations?: number;
 }
 
 export interface NormalizedOptions {

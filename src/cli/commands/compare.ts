@@ -5,6 +5,7 @@ import { inFile, readJsonFile } from '../files.ts';
 import { formatCompare } from '../format.ts';
 import { toJson } from '../format.ts';
 import { backendList, nonNegativeNumber, positiveInteger, positiveSeconds } from '../options.ts';
+import * as pictures from '../pictures.ts';
 
 /** So that one slow backend (jslp on a large MIP) cannot stall the whole table. */
 export const DEFAULT_COMPARE_TIME_LIMIT_SECONDS = 60;
@@ -15,11 +16,14 @@ interface CompareFlags {
   readonly nodeLimit?: number;
   readonly backends?: BackendName[];
   readonly json?: boolean;
+  readonly html?: string;
+  readonly svg?: string;
+  readonly quiet?: boolean;
 }
 
 export const compareCommand: CliCommand = {
   register(program, context) {
-    program
+    const command = program
       .command('compare')
       .description(
         'run every backend, the exact method (where it applies) and every baseline; each decision re-checked by evaluate',
@@ -34,16 +38,22 @@ export const compareCommand: CliCommand = {
       .option('--mip-gap <gap>', 'relative MIP gap (default 1e-6)', nonNegativeNumber('--mip-gap'))
       .option('--node-limit <n>', 'branch-and-bound node limit', positiveInteger('--node-limit'))
       .option('--backends <list>', 'only these backends, e.g. highs,glpk', backendList)
-      .option('--json', 'print the JSON comparison report')
+      .option('--json', 'print the JSON comparison report');
+    pictures
+      .addPictureOptions(command)
       .action(async (file: string, flags: CompareFlags) => {
         const { io } = context;
         const problem = inFile(file, () => parseProblem(readJsonFile(file, io.cwd)));
-        const report = await compare(problem, {
-          timeLimitSeconds: flags.timeLimit,
-          ...(flags.mipGap !== undefined ? { mipGap: flags.mipGap } : {}),
-          ...(flags.nodeLimit !== undefined ? { nodeLimit: flags.nodeLimit } : {}),
-          ...(flags.backends !== undefined ? { only: flags.backends } : {}),
-        });
+        const report = await pictures.withProgress(io, flags, (progress) =>
+          compare(problem, {
+            timeLimitSeconds: flags.timeLimit,
+            ...(flags.mipGap !== undefined ? { mipGap: flags.mipGap } : {}),
+            ...(flags.nodeLimit !== undefined ? { nodeLimit: flags.nodeLimit } : {}),
+            ...(flags.backends !== undefined ? { only: flags.backends } : {}),
+            hooks: progress.hooks,
+          }),
+        );
+        await pictures.writeComparePictures(io, flags, problem, report);
         io.stdout(flags.json === true ? toJson(report) : formatCompare(report));
         const anyFeasible = report.rows.some((r) => r.feasible === true && r.termination !== 'error');
         const anyInfeasible = report.rows.some((r) => r.termination === 'infeasible' || r.termination === 'unbounded');

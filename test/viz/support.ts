@@ -1,0 +1,34 @@
+/** Shared by the picture tests: one small bundled example per kind and a quick decision for it. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseProblem, SolveSession, solve, type ParsedProblem } from '../../src/api.ts';
+import { ROOT } from '../support/cli.ts';
+
+/** The smallest bundled example of each kind (the one drawn in docs/pictures.md). */
+export const EXAMPLES: Readonly<Record<string, string>> = {
+  'pipeline-placement': 'problems/pipeline-placement/gpt2-medium-training-8-servers.json',
+  'fleet-serving': 'problems/fleet-serving/helix-10-llama30b-quality.json',
+  'split-finetune': 'problems/split-finetune/gpt2-medium-3-clients.json',
+  'kv-split-inference': 'problems/kv-split-inference/kv-bound.json',
+  'moe-placement': 'problems/moe-placement/tight-packing.json',
+  'speculative-threshold': 'problems/speculative-threshold/phone-1b-draft-llama-2-7b-5g.json',
+  'model-caching': 'problems/model-caching/fine-tune-family.json',
+  milp: 'problems/milp/knapsack.json',
+};
+
+export function loadExample(kind: string): ParsedProblem {
+  return parseProblem(JSON.parse(readFileSync(join(ROOT, EXAMPLES[kind]), 'utf8')));
+}
+
+/**
+ * A feasible decision found fast: the best peer evaluate accepts (peers take milliseconds), else a
+ * short solve. The pictures do not need an optimum, only a real decision of the family.
+ */
+export async function quickDecision(parsed: ParsedProblem): Promise<unknown> {
+  const session = new SolveSession(parsed, { timeLimitSeconds: 10 });
+  const peers = session.runPeers().filter((p) => p.evaluation?.feasible === true);
+  if (peers.length > 0) return peers[0].decision;
+  const report = await solve(parsed, { timeLimitSeconds: 10 });
+  if (report.solution === null) throw new Error(`no decision for ${parsed.kind}`);
+  return report.solution.decision;
+}
