@@ -11,6 +11,7 @@ import type { LinkSpec } from '../cost/link.ts';
 import type { ModelSpec } from '../cost/model.ts';
 import type { RuntimeSpec } from '../cost/runtime.ts';
 import { InputError, jsonPath } from '../errors.ts';
+import { modelFromHfReference } from './hf.ts';
 import {
   deviceSpecSchema,
   linkSpecSchema,
@@ -175,6 +176,8 @@ function merge<T extends { id: string; source: string }>(
 
 /** Resolves a model reference at JSON path `path` into a complete, validated ModelSpec. */
 export function resolveModel(ref: ModelRef, path: string, catalog = loadCatalog()): ModelSpec {
+  // `hf:path/to/config.json`: a Hugging Face config read into inline fields (src/catalog/hf.ts, issue 18).
+  if (typeof ref === 'string' && ref.startsWith('hf:')) ref = { ...modelFromHfReference(ref, path) };
   const merged = merge(ref, path, 'model', catalog.models);
   // `weightDtype` is the newer name of `dtype` (the weight format); both given must agree.
   if (merged.weightDtype !== undefined) {

@@ -3,8 +3,8 @@
  * and InputErrors that remember which file they came from.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { InputError, UsageError, modelFileFormat, readModelFile } from '../api.ts';
+import { dirname, resolve } from 'node:path';
+import { InputError, UsageError, expandHuggingFace, modelFileFormat, readModelFile } from '../api.ts';
 
 /** Input files larger than this are rejected before they are read. */
 export const MAX_INPUT_BYTES = 20 * 1024 * 1024;
@@ -46,7 +46,9 @@ function megabytes(bytes: number): string {
 
 /** Reads a text file (size limit, one-line errors); BOM dropped. */
 export function readTextFile(file: string, cwd: string): string {
-  return readBytes(file, cwd).toString('utf8').replace(/^\uFEFF/, '');
+  return readBytes(file, cwd)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '');
 }
 
 /** Reads and parses a JSON file; every failure is a one-line UsageError or InputError. */
@@ -63,7 +65,10 @@ export function readJsonFile(file: string, cwd: string): unknown {
     throw new UsageError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code || String(error)})`}`);
   }
   if (size > MAX_INPUT_BYTES) {
-    throw new FileInputError(file, new InputError('$', `the file is ${megabytes(size)}; input files may be at most ${megabytes(MAX_INPUT_BYTES)}`));
+    throw new FileInputError(
+      file,
+      new InputError('$', `the file is ${megabytes(size)}; input files may be at most ${megabytes(MAX_INPUT_BYTES)}`),
+    );
   }
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   return inFile(file, () => parseJsonText(text));
@@ -78,8 +83,13 @@ export function parseJsonText(text: string): unknown {
     if (text.trim() === '') throw new InputError('$', 'invalid JSON: the file is empty');
     const offset = syntaxErrorOffset(text, error.message);
     const { line, column } = lineAndColumn(text, offset);
-    const nonFinite = /^-?(NaN|Infinity)/.test(text.slice(offset, offset + 9)) ? ' (JSON has no NaN or Infinity; omit an unbounded side or write null)' : '';
-    throw new InputError('$', `invalid JSON at line ${line} column ${column}: ${describeSyntaxError(error.message)}${nonFinite}`);
+    const nonFinite = /^-?(NaN|Infinity)/.test(text.slice(offset, offset + 9))
+      ? ' (JSON has no NaN or Infinity; omit an unbounded side or write null)'
+      : '';
+    throw new InputError(
+      '$',
+      `invalid JSON at line ${line} column ${column}: ${describeSyntaxError(error.message)}${nonFinite}`,
+    );
   }
 }
 
@@ -165,9 +175,16 @@ export interface ProblemInput {
  * is read into a `milp` problem, anything else is a JSON file.
  */
 export function readProblemInput(file: string, cwd: string): ProblemInput {
-  if (file === '-') return { raw: inFile('<stdin>', () => parseJsonText(readStdinText())), notes: [] };
+  if (file === '-') {
+    const raw = inFile('<stdin>', () => expandHuggingFace(parseJsonText(readStdinText()), cwd));
+    return { raw, notes: [] };
+  }
   const format = inFile(file, () => modelFileFormat(file));
-  if (format === null) return { raw: readJsonFile(file, cwd), notes: [] };
+  // A Hugging Face config named in the problem is read relative to the problem file (docs/huggingface.md).
+  if (format === null) {
+    const raw = readJsonFile(file, cwd);
+    return { raw: inFile(file, () => expandHuggingFace(raw, dirname(resolve(cwd, file)))), notes: [] };
+  }
   const bytes = readBytes(file, cwd);
   const { document, notes } = inFile(file, () => readModelFile(bytes, format, file));
   return { raw: document, notes };
@@ -179,7 +196,13 @@ function readBytes(file: string, cwd: string): Buffer {
     const stat = statSync(path);
     if (stat.isDirectory()) throw new UsageError(`${file}: is a directory, not a file`);
     if (stat.size > MAX_INPUT_BYTES) {
-      throw new FileInputError(file, new InputError('$', `the file is ${megabytes(stat.size)}; input files may be at most ${megabytes(MAX_INPUT_BYTES)}`));
+      throw new FileInputError(
+        file,
+        new InputError(
+          '$',
+          `the file is ${megabytes(stat.size)}; input files may be at most ${megabytes(MAX_INPUT_BYTES)}`,
+        ),
+      );
     }
     return readFileSync(path);
   } catch (error) {
@@ -190,7 +213,8 @@ function readBytes(file: string, cwd: string): Buffer {
 }
 
 /** One problem of a JSON Lines input: its line number and its value, or the InputError its line raised. */
-export type JsonLine = { readonly line: number; readonly raw: unknown } | { readonly line: number; readonly error: InputError };
+export type JsonLine =
+  { readonly line: number; readonly raw: unknown } | { readonly line: number; readonly error: InputError };
 
 /**
  * Problems in JSON Lines: one JSON document per non-blank line, each with its line number; text that is one JSON

@@ -68,7 +68,7 @@ function dtypeOption(value: string): DType {
 
 /** A catalog id, or a `.json` file holding a reference (an id, an override object or a full entry). */
 export function readRef(value: string, cwd: string): { ref: unknown; file?: string } {
-  if (/\.json$/i.test(value)) return { ref: readJsonFile(value, cwd), file: value };
+  if (/\.json$/i.test(value) && !value.startsWith('hf:')) return { ref: readJsonFile(value, cwd), file: value };
   return { ref: value };
 }
 
