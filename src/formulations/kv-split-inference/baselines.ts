@@ -16,31 +16,49 @@
  *   no streaming) runs it locally (cut L); every other user is served entirely by the server.
  */
 import type { Baseline } from '../types.ts';
-import { assess, cutAllowed, kvTables, serverStateOf, userLatencySeconds } from './cost.ts';
+import {
+  assess,
+  cutAllowed,
+  equalShares,
+  kvDecisionOf,
+  kvTables,
+  serverStateOf,
+  userLatencySeconds,
+} from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 
 type KvBaseline = Baseline<KvProblem, KvDecision>;
 
+/** The peer's cuts with the cell split equally (peers do not co-plan the radio with the split). */
+function withFairShares(problem: KvProblem, cuts: readonly (number | null)[]): KvDecision {
+  return kvDecisionOf(problem, cuts, problem.cell === null ? null : equalShares(problem, kvTables(problem), cuts));
+}
+
 function feasibleOrNull(problem: KvProblem, decision: KvDecision): KvDecision | null {
-  return assess(problem, kvTables(problem), decision.cuts).feasible ? decision : null;
+  const full = withFairShares(problem, decision.cuts);
+  return assess(problem, kvTables(problem), full).feasible ? full : null;
 }
 
 function whyInfeasible(problem: KvProblem, decision: KvDecision | null, what: string): string {
   if (decision === null) return `${what} has no decision`;
-  const a = assess(problem, kvTables(problem), decision.cuts);
+  const a = assess(problem, kvTables(problem), withFairShares(problem, decision.cuts));
   return a.feasible ? `${what} is feasible` : `${what} is infeasible: ${a.reasons.join('; ')}`;
 }
 
 /** Each user's own best cut, as if it were alone on the server. */
 function selfishCuts(problem: KvProblem): (number | null)[] {
   const tables = kvTables(problem);
-  return problem.users.map((_, u) => {
+  // A cell user expects the fair share it would get with every cell user transmitting.
+  const inCell = problem.users.filter((user) => user.radio !== null && user.radio.fixedShare === null).length;
+  const fixedSum = problem.users.reduce((a, user) => a + (user.radio?.fixedShare ?? 0), 0);
+  return problem.users.map((user, u) => {
+    const share = user.radio?.fixedShare ?? (inCell > 0 ? Math.max(0, 1 - fixedSum) / inCell : 1);
     let best: number | null = null;
     let bestSeconds = Infinity;
     for (const k of tables.users[u]) {
       if (!cutAllowed(k)) continue;
       const alone = problem.users.map((__, w) => (w === u ? k.cut : null));
-      const seconds = userLatencySeconds(tables, u, k.cut, serverStateOf(problem, tables, alone).stepSeconds);
+      const seconds = userLatencySeconds(tables, u, k.cut, serverStateOf(problem, tables, alone).stepSeconds, share);
       if (seconds < bestSeconds) {
         bestSeconds = seconds;
         best = k.cut;
@@ -56,8 +74,8 @@ function neurosurgeonRepaired(problem: KvProblem): KvDecision | null {
   const cuts = selfishCuts(problem);
   if (cuts.some((c) => c === null)) return null;
   for (;;) {
-    const decision = { cuts: [...cuts] };
-    if (assess(problem, tables, decision.cuts).feasible) return decision;
+    const decision = withFairShares(problem, cuts);
+    if (assess(problem, tables, decision).feasible) return decision;
     let mover = -1;
     let moverKv = -1;
     let moverNext = -1;

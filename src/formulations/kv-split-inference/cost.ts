@@ -25,8 +25,9 @@ import { activationBytesPerToken, embeddingParams, headParams, layerParams } fro
 import { inferenceWorkBufferBytes } from '../../cost/inference-memory.ts';
 import { loraForwardFlopsPerToken, loraParamsPerLayer } from '../../cost/training.ts';
 import { bytesPerValue } from '../../cost/units.ts';
+import { allocateShares, cellWorkSeconds, shareOf, type ShareDemand } from '../../cost/radio.ts';
 import { withinLimit } from '../tolerance.ts';
-import type { KvProblem } from './schema.ts';
+import type { KvDecision, KvProblem } from './schema.ts';
 
 export interface UserCutCost {
   readonly cut: number;
@@ -37,13 +38,25 @@ export interface UserCutCost {
   readonly deviceResidentBytes: number;
   /** What must fit in device memory: everything resident, or (streaming) KV + the largest row. */
   readonly deviceNeedBytes: number;
+  /** Dedicated link: the whole uplink time per token. Cell user: only the per-transfer latency. */
   readonly uplinkSeconds: number;
   readonly downlinkSeconds: number;
-  /** device + uplink + downlink: the latency without the server step. */
+  /**
+   * Cell user: seconds the per-token uplink / downlink bits take on the whole cell; with share s
+   * they take work / s (0 for a dedicated link, where the time is all in uplinkSeconds).
+   */
+  readonly uplinkWorkSeconds: number;
+  readonly downlinkWorkSeconds: number;
+  /** device + uplink + downlink (a cell user's: without the share-dependent work). */
   readonly fixedSeconds: number;
   /** KV cache of the server-side layers for prompt + output tokens. */
   readonly serverKvBytes: number;
+  /** Time to first token (a cell user's: at the whole cell; with share s, ttftSeconds − ttftWork + ttftWork / s). */
   readonly ttftSeconds: number;
+  /** Cell user: the part of the time to first token that is radio work at share 1 (0 otherwise). */
+  readonly ttftWorkSeconds: number;
+  /** Cell user: the least share meeting its TTFT limit at this cut (0 without a limit or a cell). */
+  readonly minShare: number;
   /** Device memory (or streaming being off) rules this cut out for this user, or null. */
   readonly deviceMemoryViolation: string | null;
   /** The user's time-to-first-token limit rules this cut out, or null. */
@@ -170,30 +183,58 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
       deviceResidentBytes = resident;
       deviceNeedBytes = deviceStreams ? kvBytes + largest : resident;
     }
-    const up = c >= 1 && c < L ? uplinkSeconds(user.link, activationBytesPerToken(model)) : 0;
-    const down = c < L ? downlinkSeconds(user.link, problem.tokenBytes) : 0;
+    const upBytes = c >= 1 && c < L ? activationBytesPerToken(model) : 0;
+    const downBytes = c < L ? problem.tokenBytes : 0;
+    const cell = user.radio !== null && problem.cell !== null ? { cell: problem.cell, radio: user.radio } : null;
+    // A cell user's transfer is latency + work / share; the latency part is fixed, the work is not.
+    const lat = user.link.latencySeconds;
+    const up = cell === null ? uplinkSeconds(user.link, upBytes) : upBytes > 0 ? lat : 0;
+    const down = cell === null ? downlinkSeconds(user.link, downBytes) : downBytes > 0 ? lat : 0;
+    const upWork = cell === null ? 0 : cellWorkSeconds(cell.cell, cell.radio, upBytes, 0);
+    const downWork = cell === null ? 0 : cellWorkSeconds(cell.cell, cell.radio, 0, downBytes);
     let ttftSeconds = devicePrefillSeconds;
+    let ttftWorkSeconds = 0;
     if (c < L) {
       const promptUpBytes =
         c === 0 ? user.promptTokens * problem.tokenBytes : user.promptTokens * activationBytesPerToken(model);
       const serverRowsUsed: number[] = c === 0 ? [0] : [];
       for (let l = c + 1; l <= L + 1; l++) serverRowsUsed.push(l);
-      ttftSeconds += uplinkSeconds(user.link, promptUpBytes) + sumSeconds(serverPrefill.rows, serverRowsUsed) + down;
+      ttftSeconds +=
+        (cell === null ? uplinkSeconds(user.link, promptUpBytes) : lat) + sumSeconds(serverPrefill.rows, serverRowsUsed) + down;
+      if (cell !== null) {
+        ttftWorkSeconds = cellWorkSeconds(cell.cell, cell.radio, promptUpBytes, downBytes);
+        ttftSeconds += ttftWorkSeconds;
+      }
     }
     const fixedSeconds = deviceSeconds + up + down;
+    // The least share meeting the TTFT limit: ttft − work + work / s ≤ limit.
+    const shareCap = user.radio?.fixedShare ?? 1;
+    let minShare = 0;
+    let ttftOk = user.ttftSloSeconds === null || withinLimit(ttftSeconds, user.ttftSloSeconds);
+    if (cell !== null && user.ttftSloSeconds !== null && ttftWorkSeconds > 0) {
+      const room = user.ttftSloSeconds - (ttftSeconds - ttftWorkSeconds);
+      minShare = room > 0 ? ttftWorkSeconds / room : Infinity;
+      ttftOk = withinLimit(minShare, shareCap);
+    }
+    const fixedOk =
+      user.latencySloSeconds === null ||
+      withinLimit(fixedSeconds + (upWork + downWork) / shareCap, user.latencySloSeconds);
     const deviceMemoryViolation =
       deviceStreams && !problem.deviceWeightStreaming
         ? `its ${c} device layers need ${gb(deviceResidentBytes)} of weights and KV, the ${user.device.name} has ${gb(user.device.memoryBytes)} (streaming is off)`
         : !withinLimit(deviceNeedBytes, user.device.memoryBytes)
           ? `its ${c} device layers need ${gb(deviceNeedBytes)} (KV cache plus one streamed layer), the ${user.device.name} has ${gb(user.device.memoryBytes)}`
           : null;
+    const whole = cell === null ? '' : user.radio?.fixedShare != null ? ' with its fixed share' : ' even with the whole cell';
+    const ttftAtCap = ttftSeconds - ttftWorkSeconds + ttftWorkSeconds / shareCap;
     const ttftViolation =
-      user.ttftSloSeconds !== null && !withinLimit(ttftSeconds, user.ttftSloSeconds)
-        ? `time to first token ${ms(ttftSeconds)} exceeds its limit of ${ms(user.ttftSloSeconds)}`
+      !ttftOk && user.ttftSloSeconds !== null
+        ? `time to first token ${ms(ttftAtCap)}${whole} exceeds its limit of ${ms(user.ttftSloSeconds)}`
         : null;
+    const fixedAtCap = fixedSeconds + (upWork + downWork) / shareCap;
     const fixedSloViolation =
-      user.latencySloSeconds !== null && !withinLimit(fixedSeconds, user.latencySloSeconds)
-        ? `device and link time alone, ${ms(fixedSeconds)} per token, exceed its SLO of ${ms(user.latencySloSeconds)}`
+      !fixedOk && user.latencySloSeconds !== null
+        ? `device and link time alone, ${ms(fixedAtCap)} per token${whole}, exceed its SLO of ${ms(user.latencySloSeconds)}`
         : null;
     const staticViolation = deviceMemoryViolation ?? ttftViolation ?? fixedSloViolation;
     costs.push({
@@ -204,9 +245,13 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
       deviceNeedBytes,
       uplinkSeconds: up,
       downlinkSeconds: down,
+      uplinkWorkSeconds: upWork,
+      downlinkWorkSeconds: downWork,
       fixedSeconds,
       serverKvBytes: (L - c) * kvPerLayerBytes,
       ttftSeconds,
+      ttftWorkSeconds,
+      minShare,
       deviceMemoryViolation,
       ttftViolation,
       fixedSloViolation,
@@ -309,7 +354,12 @@ export function kvTables(problem: KvProblem): KvTables {
     { ...partial, maxStepSeconds: 0, maxRowSeconds: [], unservedPenaltySeconds: 0 },
     allAtZero,
   );
-  const maxFixed = users.map((costs) => Math.max(...costs.map((k) => k.fixedSeconds)));
+  // A cell user's radio time is largest at its least share: one resource block (continuous cells
+  // with admission are refused at parse time: a share has no positive floor there).
+  const leastShare = problem.cell?.resourceBlocks != null ? 1 / problem.cell.resourceBlocks : 1;
+  const maxFixed = users.map((costs) =>
+    Math.max(...costs.map((k) => k.fixedSeconds + (k.uplinkWorkSeconds + k.downlinkWorkSeconds) / leastShare)),
+  );
   const latencyBound =
     problem.objective === 'max'
       ? Math.max(...maxFixed) + worst.stepSeconds
@@ -418,10 +468,106 @@ export function serverStateOf(problem: KvProblem, tables: KvTables, cuts: readon
   };
 }
 
-/** Per-token latency of user u at cut c given the server step time. */
-export function userLatencySeconds(tables: KvTables, u: number, c: number, stepSeconds: number): number {
+/** Seconds user u's per-token radio bits at cut c take on the whole cell (0: dedicated link or no transfer). */
+export function radioWorkSeconds(tables: KvTables, u: number, c: number): number {
   const k = tables.users[u][c];
-  return c < tables.layers ? k.fixedSeconds + stepSeconds : k.fixedSeconds;
+  return k.uplinkWorkSeconds + k.downlinkWorkSeconds;
+}
+
+/**
+ * Per-token latency of user u at cut c given the server step time and, for a cell user, its
+ * share of the cell (default: the whole cell, a best case).
+ */
+export function userLatencySeconds(tables: KvTables, u: number, c: number, stepSeconds: number, share = 1): number {
+  const k = tables.users[u][c];
+  const work = k.uplinkWorkSeconds + k.downlinkWorkSeconds;
+  const radio = work > 0 ? (share > 0 ? work / share : Infinity) : 0;
+  return c < tables.layers ? k.fixedSeconds + radio + stepSeconds : k.fixedSeconds + radio;
+}
+
+/** The share (fraction of the cell) a decision gives user u: 0 without a cell or when absent. */
+export function decisionShare(problem: KvProblem, decision: KvDecision, u: number): number {
+  const cell = problem.cell;
+  if (cell === null || problem.users[u].radio === null) return 0;
+  if (cell.allocation === 'resource-blocks') return shareOf(cell, decision.resourceBlocks?.[u] ?? 0);
+  return decision.cellShares?.[u] ?? 0;
+}
+
+/**
+ * The best shares for given cuts (fractions, one per user; 0 outside the cell): the allocation
+ * minimising the objective with the server step fixed by the cuts, subject to each user's TTFT
+ * and latency-SLO least shares. Null when even those least shares exceed the cell. Used by the
+ * peers, the warm start and the exact method's upper bounds — never by evaluate.
+ */
+export function bestShares(problem: KvProblem, tables: KvTables, cuts: readonly (number | null)[]): number[] | null {
+  const cell = problem.cell;
+  if (cell === null) return problem.users.map(() => 0);
+  const step = serverStateOf(problem, tables, cuts).stepSeconds;
+  const demands: ShareDemand[] = problem.users.map((user, u) => {
+    const c = cuts[u];
+    if (user.radio === null || c === null || c === undefined)
+      return { work: 0, offset: 0, minShare: 0, fixedShare: user.radio?.fixedShare ?? null };
+    const k = tables.users[u][c];
+    const work = k.uplinkWorkSeconds + k.downlinkWorkSeconds;
+    const offset = k.fixedSeconds + (c < tables.layers ? step : 0);
+    let minShare = k.minShare;
+    if (user.latencySloSeconds !== null && work > 0) {
+      const room = user.latencySloSeconds - offset;
+      minShare = Math.max(minShare, room > 0 ? work / room : Infinity);
+    }
+    return { work, offset, minShare, fixedShare: user.radio.fixedShare };
+  });
+  return allocateShares(cell, demands, problem.objective);
+}
+
+/** A decision from cuts and shares (fractions), in the cell's vocabulary. */
+export function kvDecisionOf(
+  problem: KvProblem,
+  cuts: readonly (number | null)[],
+  shares: readonly number[] | null,
+): KvDecision {
+  const cell = problem.cell;
+  if (cell === null || shares === null) return { cuts: [...cuts] };
+  if (cell.allocation === 'resource-blocks')
+    return { cuts: [...cuts], resourceBlocks: shares.map((s) => Math.round(s * (cell.resourceBlocks as number))) };
+  return { cuts: [...cuts], cellShares: [...shares] };
+}
+
+/**
+ * The fair split a network gives when it is not co-planned with the cuts (what the peers get):
+ * fixed shares kept, the rest of the cell divided equally among the other served users that
+ * transmit (resource-block cells: whole blocks, the remainder to the first users).
+ */
+export function equalShares(problem: KvProblem, tables: KvTables, cuts: readonly (number | null)[]): number[] {
+  const cell = problem.cell;
+  if (cell === null) return problem.users.map(() => 0);
+  const fixed = problem.users.map((user) => user.radio?.fixedShare ?? null);
+  const talks = problem.users.map((user, u) => {
+    const c = cuts[u];
+    return user.radio !== null && fixed[u] === null && c !== null && c !== undefined && radioWorkSeconds(tables, u, c) > 0;
+  });
+  const m = talks.filter((t) => t).length;
+  const left = Math.max(0, 1 - fixed.reduce<number>((a, f) => a + (f ?? 0), 0));
+  if (cell.allocation === 'resource-blocks') {
+    const N = cell.resourceBlocks as number;
+    const blocks = Math.round(left * N);
+    let extra = m > 0 ? blocks % m : 0;
+    return problem.users.map((_, u) => {
+      if (fixed[u] !== null) return fixed[u] as number;
+      if (!talks[u]) return 0;
+      const n = Math.floor(blocks / m) + (extra > 0 ? 1 : 0);
+      if (extra > 0) extra--;
+      return n / N;
+    });
+  }
+  return problem.users.map((_, u) => (fixed[u] !== null ? (fixed[u] as number) : talks[u] ? left / m : 0));
+}
+
+/** Cuts completed with their best shares (a cell problem), or null when the cell cannot carry them. */
+export function withBestShares(problem: KvProblem, cuts: readonly (number | null)[]): KvDecision | null {
+  if (problem.cell === null) return { cuts: [...cuts] };
+  const shares = bestShares(problem, kvTables(problem), cuts);
+  return shares === null ? null : kvDecisionOf(problem, cuts, shares);
 }
 
 /** Latency objective plus the admission penalty, from per-user latencies (null: not served). */
@@ -465,10 +611,12 @@ export interface Assessment {
 }
 
 /**
- * Feasibility and objective of cuts from the cost tables — what peers, the exact method and the
- * warm start use to value a decision (evaluate re-checks independently).
+ * Feasibility and objective of a decision from the cost tables — what peers, the exact method and
+ * the warm start use to value a decision (evaluate re-checks independently). For a cell problem
+ * whose decision carries no shares, the best shares for the cuts are used.
  */
-export function assess(problem: KvProblem, tables: KvTables, cuts: readonly (number | null)[]): Assessment {
+export function assess(problem: KvProblem, tables: KvTables, decision: KvDecision): Assessment {
+  const cuts = decision.cuts;
   const reasons: string[] = [];
   const L = tables.layers;
   const valid = problem.users.map((user, u): number | null => {
@@ -485,6 +633,24 @@ export function assess(problem: KvProblem, tables: KvTables, cuts: readonly (num
     if (k.staticViolation !== null) reasons.push(`${user.name} at cut ${c}: ${k.staticViolation}`);
     return c;
   });
+  let shares: number[] = problem.users.map(() => 0);
+  if (problem.cell !== null) {
+    const given = decision.cellShares !== undefined || decision.resourceBlocks !== undefined;
+    const best = given ? problem.users.map((_, u) => decisionShare(problem, decision, u)) : bestShares(problem, tables, valid);
+    if (best === null) reasons.push('the cell cannot give every user the share its limits need');
+    else shares = best;
+    const total = shares.reduce((a, b) => a + b, 0);
+    if (!withinLimit(total, 1)) reasons.push(`the shares sum to ${total.toFixed(6)}, more than the cell`);
+    problem.users.forEach((user, u) => {
+      const c = valid[u];
+      const fixed = user.radio?.fixedShare ?? null;
+      if (fixed !== null && Math.abs(shares[u] - fixed) > 1e-9) reasons.push(`${user.name}'s share is fixed at ${fixed}`);
+      if (c === null || user.radio === null) return;
+      const k = tables.users[u][c];
+      if (k.staticViolation === null && k.ttftWorkSeconds > 0 && !withinLimit(k.minShare, shares[u]))
+        reasons.push(`${user.name}'s share is below the ${k.minShare.toFixed(6)} its TTFT limit needs`);
+    });
+  }
   const state = serverStateOf(problem, tables, valid);
   if (!withinLimit(state.memoryBytes, tables.serverMemoryBytes))
     reasons.push(
@@ -492,7 +658,7 @@ export function assess(problem: KvProblem, tables: KvTables, cuts: readonly (num
     );
   const latencies = valid.map((c, u) => {
     if (c === null) return null;
-    const t = userLatencySeconds(tables, u, c, state.stepSeconds);
+    const t = userLatencySeconds(tables, u, c, state.stepSeconds, shares[u]);
     const slo = problem.users[u].latencySloSeconds;
     if (slo !== null && !withinLimit(t, slo))
       reasons.push(`${problem.users[u].name}'s per-token latency ${ms(t)} exceeds its SLO of ${ms(slo)}`);

@@ -31,6 +31,10 @@ export interface KvUserBreakdown {
   readonly deviceMemoryBytes: number;
   readonly deviceStreamsWeights: boolean;
   readonly serverKvBytes: number;
+  /** Cell user: its share of the cell (resource-block cells: blocks / N); null for a dedicated link. */
+  readonly cellShare: number | null;
+  /** Cell user: its uplink rate at that share, bit/s (null for a dedicated link). */
+  readonly cellUplinkBitsPerSecond: number | null;
 }
 
 export interface KvBreakdown {
@@ -60,6 +64,14 @@ export interface KvBreakdown {
   };
   readonly adapters: readonly { readonly variant: string; readonly layers: number }[];
   readonly users: readonly KvUserBreakdown[];
+  /** The shared cell's use, or null without a cell. */
+  readonly cell: {
+    readonly allocation: 'continuous' | 'resource-blocks';
+    /** Σ shares (≤ 1), and in resource blocks when the cell has them. */
+    readonly shareUsed: number;
+    readonly resourceBlocksUsed: number | null;
+    readonly resourceBlocks: number | null;
+  } | null;
 }
 
 interface ServerLoad {
@@ -135,6 +147,68 @@ function serverLoad(problem: KvProblem, tables: KvTables, cuts: readonly (number
   return { layers, head: true, stepSeconds, weightBytes, adapterBytes, adapterLayers, kvBytes, workspaceBytes };
 }
 
+/**
+ * Each user's share of the cell as the decision states it (fractions; 0 outside the cell), with
+ * the cell's own rules checked: the right field for the allocation, one entry per user, nothing
+ * for users outside the cell, whole blocks, fixed shares kept, and the total within the cell.
+ */
+function cellShares(problem: KvProblem, decision: KvDecision, violations: Violation[]): number[] {
+  const cell = problem.cell;
+  const U = problem.users.length;
+  if (cell === null) {
+    if (decision.cellShares !== undefined || decision.resourceBlocks !== undefined)
+      violations.push({ constraint: 'cell', message: 'the decision gives cell shares, but the problem has no cell' });
+    return new Array<number>(U).fill(0);
+  }
+  const blocks = cell.allocation === 'resource-blocks';
+  const field = blocks ? 'resourceBlocks' : 'cellShares';
+  const wrong = blocks ? decision.cellShares : decision.resourceBlocks;
+  const given = blocks ? decision.resourceBlocks : decision.cellShares;
+  if (wrong !== undefined)
+    violations.push({
+      constraint: 'cell',
+      message: `this cell allocates ${blocks ? 'resource blocks' : 'continuous shares'}: the decision must give ${field}`,
+    });
+  if (given === undefined || given.length !== U) {
+    violations.push({
+      constraint: 'cell',
+      message: `the decision must give ${field} with one entry per user (${U})`,
+    });
+    return new Array<number>(U).fill(0);
+  }
+  const N = cell.resourceBlocks ?? 1;
+  const shares = given.map((v, u) => {
+    const user = problem.users[u];
+    if (!(Number.isFinite(v) && v >= 0)) {
+      violations.push({ constraint: `users[${u}].cell-share`, message: `${user.name}'s ${field} entry ${v} is not ≥ 0` });
+      return 0;
+    }
+    if (blocks && !Number.isInteger(v))
+      violations.push({ constraint: `users[${u}].cell-share`, message: `${user.name} gets ${v} resource blocks, not a whole number` });
+    if (user.radio === null && v > 0)
+      violations.push({ constraint: `users[${u}].cell-share`, message: `${user.name} has a dedicated link, not a share of the cell` });
+    const share = blocks ? v / N : v;
+    const fixed = user.radio?.fixedShare ?? null;
+    if (fixed !== null && Math.abs(share - fixed) > 1e-9)
+      violations.push({
+        constraint: `users[${u}].cell-share`,
+        message: `${user.name}'s share is fixed at ${blocks ? `${Math.round(fixed * N)} resource blocks` : fixed}, the decision gives ${v}`,
+      });
+    return user.radio === null ? 0 : share;
+  });
+  const total = given.reduce((a, b) => a + b, 0);
+  const capacity = blocks ? N : 1;
+  if (!withinLimit(total, capacity))
+    violations.push({
+      constraint: 'cell-capacity',
+      message: blocks
+        ? `the users hold ${total} resource blocks, the cell has ${N}`
+        : `the shares sum to ${total.toFixed(6)}, more than the whole cell (1)`,
+      excess: excessOver(total, capacity),
+    });
+  return shares;
+}
+
 export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation<KvBreakdown> {
   const tables = kvTables(problem);
   const L = tables.layers;
@@ -163,6 +237,7 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
     }
     return c;
   });
+  const shares = cellShares(problem, decision, violations);
   const load = serverLoad(problem, tables, cuts);
   const users: KvUserBreakdown[] = [];
   const unservedUsers: string[] = [];
@@ -186,13 +261,26 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
         deviceMemoryBytes: 0,
         deviceStreamsWeights: false,
         serverKvBytes: 0,
+        cellShare: user.radio !== null ? shares[u] : null,
+        cellUplinkBitsPerSecond: user.radio !== null ? shares[u] * user.link.uplinkBitsPerSecond : null,
       });
       return;
     }
     const k = tables.users[u][c];
     const onServer = c < L;
     const serverSeconds = onServer ? load.stepSeconds : 0;
-    const latency = k.deviceSeconds + k.uplinkSeconds + serverSeconds + k.downlinkSeconds;
+    // A cell user's transfers take latency + (seconds on the whole cell) / share.
+    const share = shares[u];
+    const overShare = (work: number): number => (work > 0 ? (share > 0 ? work / share : Infinity) : 0);
+    const uplink = k.uplinkSeconds + overShare(k.uplinkWorkSeconds);
+    const downlink = k.downlinkSeconds + overShare(k.downlinkWorkSeconds);
+    const ttft = k.ttftSeconds - k.ttftWorkSeconds + overShare(k.ttftWorkSeconds);
+    if (user.radio !== null && k.uplinkWorkSeconds + k.downlinkWorkSeconds > 0 && !(share > 0))
+      violations.push({
+        constraint: `users[${u}].cell-share`,
+        message: `${user.name} sends over the cell at cut ${c} but has no share of it`,
+      });
+    const latency = k.deviceSeconds + uplink + serverSeconds + downlink;
     latencyObjective = problem.objective === 'max' ? Math.max(latencyObjective, latency) : latencyObjective + latency;
     if (k.deviceStreams && !problem.deviceWeightStreaming) {
       violations.push({
@@ -207,11 +295,11 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
         excess: excessOver(k.deviceNeedBytes, user.device.memoryBytes),
       });
     }
-    if (user.ttftSloSeconds !== null && !withinLimit(k.ttftSeconds, user.ttftSloSeconds)) {
+    if (user.ttftSloSeconds !== null && !withinLimit(ttft, user.ttftSloSeconds)) {
       violations.push({
         constraint: `users[${u}].ttft-slo`,
-        message: `${user.name}'s time to first token is ${ms(k.ttftSeconds)}, its limit is ${ms(user.ttftSloSeconds)}`,
-        excess: excessOver(k.ttftSeconds, user.ttftSloSeconds),
+        message: `${user.name}'s time to first token is ${ms(ttft)}, its limit is ${ms(user.ttftSloSeconds)}`,
+        excess: excessOver(ttft, user.ttftSloSeconds),
       });
     }
     if (user.latencySloSeconds !== null && !withinLimit(latency, user.latencySloSeconds)) {
@@ -228,14 +316,16 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
       served: true,
       usesServer: onServer,
       deviceSeconds: k.deviceSeconds,
-      uplinkSeconds: k.uplinkSeconds,
+      uplinkSeconds: uplink,
       serverStepSeconds: serverSeconds,
-      downlinkSeconds: k.downlinkSeconds,
+      downlinkSeconds: downlink,
       latencySeconds: latency,
-      ttftSeconds: k.ttftSeconds,
+      ttftSeconds: ttft,
       deviceMemoryBytes: k.deviceStreams ? k.deviceNeedBytes : k.deviceResidentBytes,
       deviceStreamsWeights: k.deviceStreams,
       serverKvBytes: onServer ? k.serverKvBytes : 0,
+      cellShare: user.radio !== null ? share : null,
+      cellUplinkBitsPerSecond: user.radio !== null ? share * user.link.uplinkBitsPerSecond : null,
     });
   });
   const totalBytes = load.weightBytes + load.adapterBytes + load.kvBytes + load.workspaceBytes;
@@ -268,6 +358,16 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
     },
     adapters: problem.variants.map((v, i) => ({ variant: v.name, layers: load.adapterLayers[i] })),
     users,
+    cell:
+      problem.cell === null
+        ? null
+        : {
+            allocation: problem.cell.allocation,
+            shareUsed: shares.reduce((a, b) => a + b, 0),
+            resourceBlocksUsed:
+              problem.cell.allocation === 'resource-blocks' ? (decision.resourceBlocks ?? []).reduce((a, b) => a + b, 0) : null,
+            resourceBlocks: problem.cell.resourceBlocks,
+          },
   };
   return { feasible: violations.length === 0, objective: latencyObjective + penaltySeconds, violations, breakdown };
 }

@@ -31,6 +31,7 @@ import {
   type ConstraintGroup,
   type KvTables,
 } from './cost.ts';
+import { solveKvCellExact } from './exact-cell.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 
 interface Probe {
@@ -118,6 +119,8 @@ function activeUsers(
 }
 
 export function exactNotApplicable(problem: KvProblem): string | null {
+  // With a cell the exact method is exact-cell.ts (exact MILP or outer approximation): any objective.
+  if (problem.cell !== null) return null;
   if (problem.objective === 'sum')
     return 'the sum objective couples every server user through (number of server users) × step time, a quadratic multiple-choice knapsack with no exact decomposition; the MILP solves it';
   const tables = kvTables(problem);
@@ -150,6 +153,7 @@ export async function solveKvExact(
 ): Promise<ExactResult<KvDecision>> {
   const reason = exactNotApplicable(problem);
   if (reason !== null) return { termination: 'error', decision: null, message: reason };
+  if (problem.cell !== null) return solveKvCellExact(problem, context);
   const started = performance.now();
   const tables = kvTables(problem);
   const allowed = allowedDescending(tables);
@@ -158,7 +162,7 @@ export async function solveKvExact(
   // (valued with the cost tables, non-strict so that the probe succeeds) skips the steps above it.
   const start = context.incumbent ?? null;
   const startAssessment =
-    start !== null && start.cuts.every((c) => c !== null) ? assess(problem, tables, start.cuts) : null;
+    start !== null && start.cuts.every((c) => c !== null) ? assess(problem, tables, start) : null;
   const startBound = startAssessment?.feasible === true ? startAssessment.objective : Infinity;
   let best = probe(problem, tables, allowed, active, startBound, false);
   let probes = 1;

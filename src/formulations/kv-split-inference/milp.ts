@@ -20,7 +20,15 @@
  */
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import type { Compiled, CompileHints } from '../types.ts';
-import { kvTables, serverStateOf, userLatencySeconds } from './cost.ts';
+import { blocksFor } from '../../cost/radio.ts';
+import {
+  decisionShare,
+  kvDecisionOf,
+  kvTables,
+  radioWorkSeconds,
+  serverStateOf,
+  userLatencySeconds,
+} from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 
 /** Memory rows are written in GB so that their coefficients stay near 1. */
@@ -44,6 +52,7 @@ interface Columns {
   readonly w: number | null;
   readonly d: number | null;
   readonly p: readonly number[];
+  readonly cell: readonly (CellColumns | null)[];
 }
 
 /**
@@ -52,6 +61,37 @@ interface Columns {
  * and a cut-off row on W would add nothing a started branch-and-bound does not already have.
  */
 export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>): Compiled<KvDecision> {
+  if (problem.cell !== null && problem.cell.allocation === 'continuous')
+    throw new Error(
+      'a continuous cell share has no exact single-MILP form (the radio time is work / share); the exact method ' +
+        'solves it by outer approximation, or give the cell resourceBlocks (whole blocks are exact in the MILP)',
+    );
+  return buildKv(problem, { kind: 'chords' });
+}
+
+/**
+ * How the radio time of a cell user, work / share, enters the model: `chords` (resource-block
+ * cells: the share is an integer column n, and the chords of N/n between consecutive integers are
+ * exact at every whole n), or `tangents` at given shares (continuous cells: a relaxation, 1/s is
+ * convex so each tangent is below it; the exact method tightens it by outer approximation).
+ */
+export type RadioPieces =
+  | { readonly kind: 'chords' }
+  | {
+      readonly kind: 'tangents';
+      /** Per user: the shares at which 1/s is linearised. */
+      readonly points: readonly (readonly number[])[];
+      /** A valid floor: any decision better than this objective has share ≥ work / it (Infinity: none). */
+      readonly objectiveCutoff: number;
+    };
+
+/** Per user: the cell columns (share and radio time), or null outside the cell. */
+interface CellColumns {
+  readonly share: number;
+  readonly radio: number;
+}
+
+export function buildKv(problem: KvProblem, pieces: RadioPieces): Compiled<KvDecision> & { cellColumns: readonly (CellColumns | null)[] } {
   const tables = kvTables(problem);
   const L = tables.layers;
   const U = problem.users.length;
@@ -77,6 +117,76 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
 
   const below = (u: number, threshold: number, coef = 1): Term[] =>
     x[u].filter((e) => e.cut < threshold).map((e) => term(e.col, coef));
+
+  // The cell: per user a share column (whole blocks, or a fraction) and its radio time θ (ms).
+  const cell = problem.cell;
+  const blocks = cell !== null && cell.allocation === 'resource-blocks' ? (cell.resourceBlocks as number) : null;
+  const cellColumns: (CellColumns | null)[] = problem.users.map((user, u) => {
+    if (cell === null || user.radio === null) return null;
+    const fixed = user.radio.fixedShare;
+    const unit = blocks ?? 1;
+    const share =
+      fixed !== null
+        ? b.addVariable(`share_${u}`, { type: blocks !== null ? 'integer' : 'continuous', lower: fixed * unit, upper: fixed * unit })
+        : b.addVariable(`share_${u}`, { type: blocks !== null ? 'integer' : 'continuous', lower: 0, upper: unit });
+    const radio = b.addVariable(`radio_${u}`, { lower: 0 });
+    // Cuts grouped by their radio work (cut 0: the token downlink; 1..L−1: hidden state up too).
+    const byWork = new Map<number, number[]>();
+    for (const e of x[u]) {
+      const w = radioWorkSeconds(tables, u, e.cut);
+      if (w > 0) byWork.set(w, [...(byWork.get(w) ?? []), e.col]);
+    }
+    const talk = [...byWork.values()].flat();
+    if (talk.length > 0 && fixed === null) {
+      if (blocks !== null) b.greaterEqual(`talk_${u}`, [term(share, 1), ...talk.map((col) => term(col, -1))], 0);
+      else if (pieces.kind === 'tangents' && Number.isFinite(pieces.objectiveCutoff)) {
+        // Better than the cut-off means work / share < cut-off for every transmitting user.
+        const floor: Term[] = [];
+        for (const [w, cols] of byWork) for (const col of cols) floor.push(term(col, -w / pieces.objectiveCutoff));
+        b.greaterEqual(`share_floor_${u}`, [term(share, 1), ...floor], 0);
+      }
+    }
+    // TTFT: the least share of the chosen cut.
+    const ttft = x[u].filter((e) => tables.users[u][e.cut].minShare > 0);
+    if (ttft.length > 0 && fixed === null)
+      b.greaterEqual(
+        `ttft_share_${u}`,
+        [
+          term(share, 1),
+          ...ttft.map((e) => {
+            const need = tables.users[u][e.cut].minShare;
+            return term(e.col, -(blocks !== null ? blocksFor(need, blocks) : need));
+          }),
+        ],
+        0,
+      );
+    // Lines below 1/share (in the column's unit: N/n for blocks), each switched on by its cut group.
+    const lines: { a: number; b: number }[] = [];
+    if (fixed !== null) lines.push({ a: 1 / fixed, b: 0 });
+    else if (pieces.kind === 'chords' && blocks !== null) {
+      for (let k = 1; k < blocks; k++) lines.push({ a: blocks / k + blocks / (k + 1), b: blocks / (k * (k + 1)) });
+      if (blocks === 1) lines.push({ a: 1, b: 0 });
+    } else if (pieces.kind === 'tangents') for (const p of pieces.points[u]) lines.push({ a: 2 / p, b: 1 / (p * p) });
+    let i = 0;
+    for (const [w, cols] of byWork) {
+      const wm = w * MS;
+      for (const line of lines) {
+        // θ ≥ w·(a − b·share) when a cut of this group is chosen; ≤ 0 otherwise (the line's value at 0 is w·a).
+        b.greaterEqual(
+          `radio_${u}_${i++}`,
+          [term(radio, 1), term(share, wm * line.b), ...cols.map((col) => term(col, -wm * line.a))],
+          0,
+        );
+      }
+    }
+    return { share, radio };
+  });
+  const cellCap = cellColumns.flatMap((c) => (c !== null ? [term(c.share, 1)] : []));
+  if (cellCap.length > 0) b.lessEqual('cell_capacity', cellCap, blocks ?? 1);
+  const radioTerm = (u: number): Term[] => {
+    const c = cellColumns[u];
+    return c === null ? [] : [term(c.radio, 1)];
+  };
 
   problem.users.forEach((_, u) => {
     const all = x[u].map((e) => term(e.col, 1));
@@ -148,6 +258,7 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
   const TmaxMs = Tmax * MS;
   const latencyTerms = (u: number): Term[] => [
     ...x[u].map((e) => term(e.col, tables.users[u][e.cut].fixedSeconds * MS)),
+    ...radioTerm(u),
     ...stepTerms,
     ...below(u, L, TmaxMs),
   ];
@@ -166,14 +277,20 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
     b.greaterEqual('max_step', [term(w, 1), term(d, -1), ...stepTerms.map((e) => term(e.variable, -1))], 0);
     problem.users.forEach((_, u) => {
       const serverCuts = x[u].filter((e) => e.cut < L);
+      // A device-only user (cut L) sends nothing, so its radio time may be 0: adding θ is exact.
+      const radio = radioTerm(u).map((e) => term(e.variable, -1));
       b.greaterEqual(
         `max_device_${u}`,
-        [term(d as number, 1), ...serverCuts.map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS))],
+        [
+          term(d as number, 1),
+          ...serverCuts.map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS)),
+          ...radio,
+        ],
         0,
       );
       b.greaterEqual(
         `max_fixed_${u}`,
-        [term(w as number, 1), ...x[u].map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS))],
+        [term(w as number, 1), ...x[u].map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS)), ...radio],
         0,
       );
     });
@@ -183,6 +300,7 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
       p.push(pu);
       b.addObjective(pu, 1 / MS);
       x[u].forEach((e) => b.addObjective(e.col, tables.users[u][e.cut].fixedSeconds));
+      for (const e of radioTerm(u)) b.addObjective(e.variable, 1 / MS);
       b.greaterEqual(
         `wait_${u}`,
         [term(pu, 1), ...stepTerms.map((e) => term(e.variable, -1)), ...below(u, L, -TmaxMs)],
@@ -199,14 +317,32 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
   }
 
   const model = b.build();
-  const columns: Columns = { x, z, y, s, t, w, d, p };
-  const decode = (values: readonly number[]): KvDecision => ({
-    cuts: x.map((options) => {
+  const columns: Columns = { x, z, y, s, t, w, d, p, cell: cellColumns };
+  const decode = (values: readonly number[]): KvDecision => {
+    const cuts = x.map((options) => {
       const chosen = options.find((e) => values[e.col] > 0.5);
       return chosen === undefined ? null : chosen.cut;
-    }),
-  });
-  return { model, decode, encode: (decision) => encodeKv(problem, columns, model.variables.length, decision) };
+    });
+    if (cell === null) return { cuts };
+    const shares = cellColumns.map((c, u) => {
+      if (c === null) return 0;
+      const v = values[c.share];
+      // Whole blocks: round the solver's near-integer value; fractions: clip into [0, 1].
+      const cut = cuts[u];
+      const used = cut !== null && radioWorkSeconds(tables, u, cut) > 0;
+      const fixed = problem.users[u].radio?.fixedShare ?? null;
+      if (fixed !== null) return fixed;
+      if (!used) return 0;
+      return blocks !== null ? Math.round(v) / blocks : Math.min(1, Math.max(0, v));
+    });
+    return kvDecisionOf(problem, cuts, shares);
+  };
+  return {
+    model,
+    decode,
+    encode: (decision) => encodeKv(problem, columns, model.variables.length, decision),
+    cellColumns,
+  };
 }
 
 /** A decision as a column vector (for warm starts); null when a cut has no column. */
@@ -223,6 +359,15 @@ function encodeKv(problem: KvProblem, columns: Columns, n: number, decision: KvD
   }
   if (decision.cuts.length !== problem.users.length) return null;
   const state = serverStateOf(problem, tables, decision.cuts);
+  const shares = problem.users.map((_, u) => decisionShare(problem, decision, u));
+  const unit = problem.cell?.allocation === 'resource-blocks' ? (problem.cell.resourceBlocks as number) : 1;
+  columns.cell.forEach((c, u) => {
+    if (c === null) return;
+    const cut = decision.cuts[u];
+    values[c.share] = Math.round(shares[u] * unit * 1e9) / 1e9;
+    const work = cut === null || cut === undefined ? 0 : radioWorkSeconds(tables, u, cut);
+    values[c.radio] = work > 0 ? (shares[u] > 0 ? (work / shares[u]) * MS : 0) : 0;
+  });
   values[columns.s] = state.workspaceBytes / BYTES_PER_ROW_UNIT;
   tables.rows.forEach((row, r) => {
     if (state.rowLoaded[r]) values[columns.z[row.threshold]] = 1;
@@ -232,10 +377,14 @@ function encodeKv(problem: KvProblem, columns: Columns, n: number, decision: KvD
         if (state.adapterLoaded[v][r] && columns.y[v][row.index] >= 0) values[columns.y[v][row.index]] = 1;
       });
   });
-  const lat = decision.cuts.map((c, u) => (c === null ? 0 : userLatencySeconds(tables, u, c, state.stepSeconds)));
+  const lat = decision.cuts.map((c, u) =>
+    c === null ? 0 : userLatencySeconds(tables, u, c, state.stepSeconds, shares[u]),
+  );
   if (columns.w !== null) values[columns.w] = Math.max(0, ...lat) * MS;
   if (columns.d !== null) {
-    const serverFixed = decision.cuts.map((c, u) => (c !== null && c < L ? tables.users[u][c].fixedSeconds : 0));
+    const serverFixed = decision.cuts.map((c, u) =>
+      c !== null && c < L ? userLatencySeconds(tables, u, c, 0, shares[u]) : 0,
+    );
     values[columns.d] = Math.max(0, ...serverFixed) * MS;
   }
   columns.p.forEach((col, u) => {

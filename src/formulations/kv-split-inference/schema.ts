@@ -18,6 +18,16 @@ import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import type { ModelSpec } from '../../cost/model.ts';
 import { TOKEN_ID_BYTES } from '../../cost/layers.ts';
+import {
+  cellSchema,
+  checkFixedShares,
+  fullCellRates,
+  parseCell,
+  parseRadio,
+  radioSchema,
+  type CellSpec,
+  type RadioSpec,
+} from '../../cost/radio.ts';
 import { LORA_TARGETS, type LoraConfig } from '../../cost/training.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 
@@ -39,7 +49,10 @@ const variantSchema = z.strictObject({
 const userSchema = z.strictObject({
   name: z.string().min(1).optional().describe('label in reports (default "user <index>")'),
   device: deviceRefSchema.describe('catalog device id, or an object overriding catalog fields'),
-  link: linkRefSchema.describe('catalog link id, or an object overriding catalog fields (rates in bit/s)'),
+  link: linkRefSchema
+    .optional()
+    .describe('a dedicated link: catalog link id, or an object overriding catalog fields (rates in bit/s)'),
+  radio: radioSchema.optional().describe('instead of `link`: the user is in `$.cell`, with this link quality'),
   promptTokens: positiveInt.describe('prompt length in tokens'),
   outputTokens: positiveInt.describe("generated tokens; with the prompt, sizes the KV cache (last token's context)"),
   variant: z.string().min(1).optional().describe('name of a variant in `$.variants`; absent: the base model'),
@@ -69,6 +82,7 @@ export const kvSplitInputSchema = z.strictObject({
     .default([])
     .describe('fine-tuned variants stored as LoRA adapters over the shared base'),
   server: serverSchema,
+  cell: cellSchema.optional(),
   users: z
     .array(userSchema)
     .min(1, 'at least one user is needed')
@@ -99,7 +113,13 @@ export interface KvVariant {
 export interface KvUser {
   readonly name: string;
   readonly device: DeviceSpec;
+  /**
+   * The user's link. For a user in the cell: the rates it would have holding the whole cell and
+   * the cell's latency (what explanations and warnings quote); its real rate is share × these.
+   */
   readonly link: LinkSpec;
+  /** In the cell (its share is a decision), or null: a dedicated link. */
+  readonly radio: RadioSpec | null;
   readonly promptTokens: number;
   readonly outputTokens: number;
   /** Index into `KvProblem.variants`, or null for the base model. */
@@ -114,6 +134,8 @@ export interface KvProblem {
   readonly variants: readonly KvVariant[];
   readonly server: DeviceSpec;
   readonly prefillBatchSequences: number;
+  /** The shared radio cell, or null: every user has a dedicated link. */
+  readonly cell: CellSpec | null;
   readonly users: readonly KvUser[];
   readonly objective: 'max' | 'sum';
   readonly admission: boolean;
@@ -128,12 +150,24 @@ export interface KvProblem {
  */
 export interface KvDecision {
   readonly cuts: readonly (number | null)[];
+  /** Continuous cell: per user its share of the cell in [0, 1] (0 outside the cell or without radio use). */
+  readonly cellShares?: readonly number[];
+  /** Resource-block cell: per user its whole number of resource blocks. */
+  readonly resourceBlocks?: readonly number[];
 }
 
 export const kvDecisionSchema: z.ZodType<KvDecision> = z.strictObject({
   cuts: z
     .array(z.number().int('a cut is a whole layer number').min(0, 'a cut is at least 0').nullable())
     .describe('per user: layers kept on its device (0..L), or null when not served'),
+  cellShares: z
+    .array(z.number().min(0, 'a share is at least 0').max(1, 'a share exceeds the cell (at most 1)'))
+    .optional()
+    .describe('continuous cell: per user its share of the cell (0 for users outside it)'),
+  resourceBlocks: z
+    .array(z.number().int('a whole number of resource blocks').min(0, 'at least 0'))
+    .optional()
+    .describe('resource-block cell: per user its resource blocks (0 for users outside it)'),
 });
 
 export function parseKvProblem(raw: unknown): KvProblem {
@@ -147,6 +181,7 @@ export function parseKvProblem(raw: unknown): KvProblem {
       'mixture-of-experts models are not supported by kv-split-inference (use moe-placement)',
     );
   const server = resolveDevice(input.server.device, '$.server.device');
+  const cell = input.cell !== undefined ? parseCell(input.cell, '$.cell') : null;
   const variantIndex = new Map<string, number>();
   const variants = input.variants.map((v, i): KvVariant => {
     if (variantIndex.has(v.name))
@@ -168,10 +203,30 @@ export function parseKvProblem(raw: unknown): KvProblem {
         throw new InputError(`${path}.variant`, `variant "${u.variant}" is not declared in $.variants`);
       variant = k;
     }
+    if (u.link !== undefined && u.radio !== undefined)
+      throw new InputError(`${path}.radio`, 'a user has either a dedicated `link` or `radio` in the cell, not both');
+    if (u.link === undefined && u.radio === undefined)
+      throw new InputError(`${path}.link`, 'each user needs a `link` (dedicated) or `radio` (a member of $.cell)');
+    let radio: RadioSpec | null = null;
+    let link: LinkSpec;
+    if (u.radio !== undefined) {
+      if (cell === null) throw new InputError(`${path}.radio`, '`radio` needs a `$.cell` for the user to be in');
+      radio = parseRadio(u.radio, cell, `${path}.radio`);
+      const rates = fullCellRates(cell, radio);
+      link = {
+        id: 'cell',
+        name: 'shared cell (whole-cell rates)',
+        uplinkBitsPerSecond: rates.uplink,
+        downlinkBitsPerSecond: rates.downlink,
+        latencySeconds: cell.latencySeconds,
+        source: 'Shannon rate with the cell bandwidth',
+      };
+    } else link = resolveLink(u.link as NonNullable<typeof u.link>, `${path}.link`);
     return {
       name: u.name ?? `user ${i}`,
       device: resolveDevice(u.device, `${path}.device`),
-      link: resolveLink(u.link, `${path}.link`),
+      link,
+      radio,
       promptTokens: u.promptTokens,
       outputTokens: u.outputTokens,
       variant,
@@ -179,12 +234,28 @@ export function parseKvProblem(raw: unknown): KvProblem {
       ttftSloSeconds: u.ttftSloSeconds ?? null,
     };
   });
+  if (cell !== null) {
+    if (users.every((u) => u.radio === null))
+      throw new InputError('$.cell', 'no user is in the cell: give some users `radio` instead of `link`');
+    if (input.admission && cell.allocation === 'continuous' && users.some((u) => u.radio !== null && u.radio.fixedShare === null))
+      throw new InputError(
+        '$.admission',
+        'admission needs a bound on every served user\'s latency, and a continuous share can be arbitrarily small; ' +
+          'give the cell resourceBlocks (a user gets at least one)',
+      );
+    checkFixedShares(
+      cell,
+      users.map((u) => u.radio),
+      users.map((_, i) => `$.users[${i}].radio`),
+    );
+  }
   return {
     kind: 'kv-split-inference',
     model,
     variants,
     server,
     prefillBatchSequences: input.server.prefillBatchSequences,
+    cell,
     users,
     objective: input.objective,
     admission: input.admission,
