@@ -18,6 +18,7 @@ import { leviathanSpeedup, leviathanTable1 } from '../formulations/speculative-t
 import { VEGA_LITE_SCHEMA, type TopLevelSpec } from './plot.ts';
 import { formatNumber, formatRatio } from './table.ts';
 import { measurementsReproduction } from './reproductions/measurements.ts';
+import { helixReproduction } from './reproductions/helix.ts';
 
 export interface ReproRow {
   readonly item: string;
@@ -322,6 +323,7 @@ export const REPRODUCTIONS: readonly Reproduction[] = [
   leviathan,
   edgeshard,
   measurementsReproduction,
+  helixReproduction,
 ];
 
 export function reproductionNames(list: readonly Reproduction[] = REPRODUCTIONS): string[] {

@@ -12,6 +12,7 @@ import { suite as pipelinePlacement } from './pipeline-placement.ts';
 import { suite as parallelPlacement } from './parallel-placement.ts';
 import { suite as speculativeThreshold } from './speculative-threshold.ts';
 import { suite as splitFinetune } from './split-finetune.ts';
+import { suite as fleetServing } from './fleet-serving.ts';
 
 export const SUITES: readonly BenchSuite[] = [
   modelCaching,
@@ -22,6 +23,7 @@ export const SUITES: readonly BenchSuite[] = [
   moePlacement,
   speculativeThreshold,
   milp,
+  fleetServing,
 ];
 
 export function suiteNames(suites: readonly BenchSuite[] = SUITES): string[] {

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
-import type { ModelSpec } from '../../cost/model.ts';
+import { activationBytesPerToken, type ModelSpec } from '../../cost/model.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 
 const positiveInt = z.number().int('must be a whole number').positive('must be positive');
@@ -179,7 +179,7 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
   if (L === undefined) throw new InputError('$.layers', 'required field is missing (or give $.model)');
   const workload = input.workload ?? { batch: 8, promptTokens: 512, outputTokens: 128 };
   const bytesPerToken =
-    input.activationBytesPerToken ?? (model !== null ? model.hiddenSize * bytesOf(model.dtype) : null);
+    input.activationBytesPerToken ?? (model !== null ? activationBytesPerToken(model) : null);
 
   const nodes: FleetNode[] = [];
   const index = new Map<string, number>();
@@ -296,10 +296,6 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
   const reason = noPathReason(problem);
   if (reason !== null) throw new InputError(reason.path, reason.rule);
   return problem;
-}
-
-function bytesOf(dtype: string): number {
-  return dtype === 'fp32' ? 4 : dtype === 'int8' || dtype === 'fp8' ? 1 : dtype === 'int4' ? 0.5 : 2;
 }
 
 /** Structural impossibility (no source link, no sink link, sink unreachable in the link graph). */

@@ -181,3 +181,36 @@ describe('fleet-serving CLI', () => {
     expect(out.stdout + out.stderr).toMatch(/no node can hold all 4 layers/);
   });
 });
+
+describe('fleet-serving bench and reproduction', () => {
+  it('every bench instance and scaling point parses (the three Helix files bundled)', async () => {
+    const { suite } = await import('../../../src/bench/suites/fleet-serving.ts');
+    const names = suite.instances().map((i) => i.name);
+    for (const target of ['helix-10-llama30b-quality', 'helix-24-llama70b-single-cluster', 'helix-42-llama70b-high-heterogeneity']) {
+      expect(names).toContain(target);
+    }
+    for (const i of suite.instances()) expect(() => parseFleet(i.problem)).not.toThrow();
+    for (const s of suite.scaling()) for (const pt of s.points) expect(parseFleet(pt.problem).nodes).toHaveLength(pt.size);
+  });
+
+  it('`reproduce helix` is registered', async () => {
+    const { reproductionNames } = await import('../../../src/bench/reproduce.ts');
+    expect(reproductionNames()).toContain('helix');
+  });
+
+  it('an unknown import format is a usage error (exit 2)', async () => {
+    const out = await runCli(['import', 'petals', 'x.json']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/unknown import format/);
+  });
+
+  it('the three-site example: the slow inter-site link binds the routed flow', async () => {
+    const raw = JSON.parse(readFileSync(new URL('../../../problems/fleet-serving/three-site-edge-llama-2-13b.json', import.meta.url), 'utf8'));
+    const p = parseFleet(raw);
+    const d = decisionOfPlacement(p, { start: p.nodes.map(() => 0), k: p.nodes.map(() => 0) });
+    expect(d.placement).toHaveLength(0);
+    const interSite = p.links.find((l) => p.nodes[l.from].name === 'mec-3090-0' && p.nodes[l.to].name === 'room-a100');
+    // 50 Mbit/s over 5120 × 2 bytes per token.
+    expect(interSite?.capacity).toBeCloseTo(50e6 / (8 * 5120 * 2), 6);
+  });
+});
