@@ -22,6 +22,7 @@ import {
 } from '../files.ts';
 import { formatSolve, formatSweep, toJson } from '../format.ts';
 import { backendChoice, nonNegativeNumber, positiveInteger, positiveSeconds, sweepSpec } from '../options.ts';
+import * as pictures from '../pictures.ts';
 
 interface SolveFlags {
   readonly backend: BackendChoice;
@@ -32,6 +33,12 @@ interface SolveFlags {
   readonly json?: boolean;
   readonly jsonl?: boolean;
   readonly sweep?: string;
+  readonly html?: string;
+  readonly svg?: string;
+  readonly quiet?: boolean;
+  readonly withPeers?: boolean;
+  readonly csv?: string;
+  readonly plot?: string;
 }
 
 /** Verdicts that mean a method failed rather than answered. */
@@ -51,46 +58,66 @@ export function sweepExitCode(report: SweepReport): ExitCode {
 
 export const solveCommand: CliCommand = {
   register(program, context) {
-    program
+    const command = program
       .command('solve')
-      .description('solve a problem file; every answer is re-checked by the family\'s evaluate')
+      .description("solve a problem file; every answer is re-checked by the family's evaluate")
       .argument('<problem>', 'problem JSON file (see `edgeplan schema`), - for standard input, or an MPS/LP model file')
-      .option('--backend <method>', 'auto | exact | highs | glpk | jslp (auto: exact method if it applies, else the backends in capability order, falling back on failure)', backendChoice, 'auto')
-      .option('--time-limit <seconds>', 'time limit for the whole run (warm start, compile, every method tried)', positiveSeconds('--time-limit'))
-      .option('--mip-gap <gap>', 'relative MIP gap at which a search may stop (default 1e-6)', nonNegativeNumber('--mip-gap'))
-      .option('--node-limit <n>', 'branch-and-bound node limit (backends that support one)', positiveInteger('--node-limit'))
+      .option(
+        '--backend <method>',
+        'auto | exact | highs | glpk | jslp (auto: exact method if it applies, else the backends in capability order, falling back on failure)',
+        backendChoice,
+        'auto',
+      )
+      .option(
+        '--time-limit <seconds>',
+        'time limit for the whole run (warm start, compile, every method tried)',
+        positiveSeconds('--time-limit'),
+      )
+      .option(
+        '--mip-gap <gap>',
+        'relative MIP gap at which a search may stop (default 1e-6)',
+        nonNegativeNumber('--mip-gap'),
+      )
+      .option(
+        '--node-limit <n>',
+        'branch-and-bound node limit (backends that support one)',
+        positiveInteger('--node-limit'),
+      )
       .option('--out <file>', 'also write the JSON report to FILE')
       .option('--json', 'print the JSON report instead of the human summary')
       .option('--jsonl', 'several problems, one JSON per line (file or -), one compact report per line')
-      .option('--sweep <path=values>', 'solve once per value of a numeric field: PATH=start:step:end or PATH=v1,v2,… (e.g. accuracy.maxFreezingRatio=0:0.1:1)')
-      .action(async (file: string, flags: SolveFlags) => {
-        const { io } = context;
-        if (flags.jsonl === true) {
-          context.exit(await solveJsonLines(file, flags, context.io));
-          return;
-        }
-        const input = readProblemInput(file, io.cwd);
-        for (const note of input.notes) io.stderr(`edgeplan: note: ${note}\n`);
-        const source = file === '-' ? '<stdin>' : file;
-        const raw = input.raw;
-        const problem = inFile(source, () => parseProblem(raw));
-        const options = solveOptions(flags);
-        if (flags.sweep !== undefined) {
-          const spec = sweepSpec(flags.sweep);
-          const values = sweepValues(spec.values);
-          const report = await inFileAsync(source, () => sweep(problem, spec.path, values, options));
-          const json = toJson(report);
-          if (flags.out !== undefined) writeTextFile(flags.out, io.cwd, json);
-          io.stdout(flags.json === true ? json : formatSweep(report));
-          context.exit(sweepExitCode(report));
-          return;
-        }
-        const report = await solve(problem, options);
+      .option(
+        '--sweep <path=values>',
+        'solve once per value of a numeric field: PATH=start:step:end or PATH=v1,v2,… (e.g. accuracy.maxFreezingRatio=0:0.1:1, users[*].uplinkBitsPerSecond=1e6,1e7); repeat for a grid',
+        pictures.collectSweep,
+      );
+    pictures.addSweepOptions(pictures.addPictureOptions(command)).action(async (file: string, flags: SolveFlags) => {
+      const { io } = context;
+      if (flags.jsonl === true) {
+        context.exit(await solveJsonLines(file, flags, context.io));
+        return;
+      }
+      const input = readProblemInput(file, io.cwd);
+      for (const note of input.notes) io.stderr(`edgeplan: note: ${note}\n`);
+      const source = file === '-' ? '<stdin>' : file;
+      const raw = input.raw;
+      const problem = inFile(source, () => parseProblem(raw));
+      const options = solveOptions(flags);
+      if (flags.sweep !== undefined) {
+        const report = await inFileAsync(source, () => pictures.runSweep(io, flags, problem, options));
         const json = toJson(report);
         if (flags.out !== undefined) writeTextFile(flags.out, io.cwd, json);
-        io.stdout(flags.json === true ? json : formatSolve(report, problem.formulation.title));
-        context.exit(solveExitCode(report));
-      });
+        io.stdout(flags.json === true ? json : formatSweep(report));
+        context.exit(sweepExitCode(report));
+        return;
+      }
+      const report = await pictures.withProgress(io, flags, (p) => solve(problem, { ...options, hooks: p.hooks }));
+      await pictures.writeSolvePictures(io, flags, problem, report);
+      const json = toJson(report);
+      if (flags.out !== undefined) writeTextFile(flags.out, io.cwd, json);
+      io.stdout(flags.json === true ? json : formatSolve(report, problem.formulation.title));
+      context.exit(solveExitCode(report));
+    });
   },
 };
 
