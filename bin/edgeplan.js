@@ -9,6 +9,11 @@
 // `--version` / `-V` alone is answered here from package.json without loading the CLI: scripts that probe the
 // version should not pay for loading every problem family.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import module from 'node:module';
+
+// Node ≥ 22.1 caches compiled modules on disk: later starts skip parsing the few hundred modules a command loads.
+// Node 20 has no such cache; the call is skipped there.
+if (typeof module.enableCompileCache === 'function') module.enableCompileCache();
 
 const root = new URL('../', import.meta.url);
 const argv = process.argv.slice(2);

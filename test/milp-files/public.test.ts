@@ -6,7 +6,7 @@
  * (netlib.org/lp/data/readme, D. M. Gay, "Electronic mail distribution of linear programming test problems",
  * Mathematical Programming Society COAL Newsletter 13, 1985) and the MIPLIB 3 files' `*BEST SOLN` headers
  * (Bixby, Ceria, McZeal, Savelsbergh, "An updated mixed integer programming library: MIPLIB 3.0", Optima 58, 1998).
- * Sources and licences: datasets/public-models.md.
+ * Sources: docs/model-files.md.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
