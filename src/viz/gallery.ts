@@ -80,7 +80,7 @@ async function main(argv: readonly string[]): Promise<void> {
         '--window-size=1100,1300',
         `--screenshot=${join(resolve(png), `${kind}.png`)}`,
         `file://${html}`,
-      ]);
+      ], { stdio: 'ignore' });
     }
   }
 }
