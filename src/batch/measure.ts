@@ -74,7 +74,7 @@ async function throughput(dir: string, repeat: number, say: (text: string) => vo
   writeFileSync(small, grid.filter((_, i) => i % 6 === 0).join(''));
   const n = grid.length;
   const m = Math.ceil(n / 6);
-  say(`\n## 1-2. ${n} split-finetune instances (${sweeps.join(' × ')}) and a spread ${m} of them; median of ${repeat}`);
+  say(`\n## 1-2. ${n} split-finetune instances (${sweeps.join(' × ')}), a spread ${m} of them; median of ${repeat}`);
   const rows: Record<number, { rate: number; steady: number; overhead: number; startup: number; cpu: number }[]> = {
     1: [],
     2: [],

@@ -46,6 +46,7 @@ function summaryLine(stats: BatchStats, out: string): string {
   if (stats.inputErrors > 0) outcomes.push(`${stats.inputErrors} input errors`);
   if (stats.internalErrors > 0) outcomes.push(`${stats.internalErrors} internal errors`);
   const rate = stats.wallSeconds > 0 ? stats.written / stats.wallSeconds : 0;
+  const plural = stats.workers === 1 ? '' : 's';
   const parts = [
     `batch: shard ${stats.shard.index}/${stats.shard.count} (${stats.shard.source}): ` +
       `${stats.written} written to ${out}`,
@@ -54,7 +55,7 @@ function summaryLine(stats: BatchStats, out: string): string {
     stats.dropped > 0 ? `; ${stats.dropped} earlier lines redone (cut off or errors)` : '',
     stats.otherShards > 0 ? `; ${stats.otherShards} in other shards` : '',
     `; ${stats.wallSeconds.toFixed(1)} s wall, ${rate.toFixed(2)} instances/s ` +
-      `${stats.workers === 0 ? 'in the main thread' : `on ${stats.workers} worker thread${stats.workers === 1 ? '' : 's'}`}\n`,
+      `${stats.workers === 0 ? 'in the main thread' : `on ${stats.workers} worker thread${plural}`}\n`,
   ];
   return parts.join('');
 }
