@@ -21,6 +21,7 @@ import type { DeviceSpec, Work } from '../../cost/device.ts';
 import { rooflineTime } from '../../cost/device.ts';
 import {
   activationBytesPerToken,
+  adapterDtypeOf,
   embeddingParams,
   headForwardFlopsPerToken,
   headParams,
@@ -116,6 +117,11 @@ export interface OptionPhysics {
 /** What the subchannel count adds: the client's round and period times and its energy. */
 export interface RoundFigures {
   uplinkBitsPerSecond: number;
+  /** The client's downlink rate: its link's, or in a cell n / N of the downlink carrier's. */
+  downlinkBitsPerSecond: number;
+  /** Activation-gradient and adapter downlinks (they depend on n in a cell). */
+  gradientDownlinkSeconds: number;
+  adapterDownlinkSeconds: number;
   /** Smashed-data uplink of one round (epoch 1 only for a fully frozen client). */
   uplinkSeconds: number;
   /** One round in epoch 1. */
@@ -164,7 +170,7 @@ export function layerWorks(problem: SplitFinetuneProblem, layer: number): { plai
   const tokens = b * s;
   const weight = layerWeightBytes(model, layer);
   // Every expert's adapters are resident; a token runs through its top-k (and shared) experts' only.
-  const adapterBytes = loraParamsOfLayer(model, lora, layer) * bytesPerValue(model.dtype);
+  const adapterBytes = loraParamsOfLayer(model, lora, layer) * bytesPerValue(adapterDtypeOf(model));
   const baseFlops = tokens * layerForwardFlopsPerToken(model, layer, s);
   const adapterFlops = tokens * 2 * loraActiveParamsOfLayer(model, lora, layer);
   const hiddenTraffic = 2 * tokens * activationBytesPerToken(model);
@@ -172,6 +178,7 @@ export function layerWorks(problem: SplitFinetuneProblem, layer: number): { plai
   // A LoRA layer back-propagates activation gradients through the frozen base and computes the
   // adapter gradients: (multiplier − 1) × its forward FLOPs, reading back what the forward stored.
   const backwardFactor = trainingFlopsMultiplier('lora') - 1;
+  const recompute = problem.recomputation === 'full' ? 1 : 0;
   return {
     plain: { flops: baseFlops, memoryTrafficBytes: hiddenTraffic, weightBytes: weight, calls: 1 },
     lora: {
@@ -180,11 +187,12 @@ export function layerWorks(problem: SplitFinetuneProblem, layer: number): { plai
       weightBytes: weight + adapterBytes,
       calls: 1,
     },
+    // Full recomputation replays the layer's forward before its backward (as pipeline-placement counts it).
     bwd: {
-      flops: backwardFactor * (baseFlops + adapterFlops),
-      memoryTrafficBytes: hiddenTraffic + stored,
-      weightBytes: weight + adapterBytes,
-      calls: 1,
+      flops: (backwardFactor + recompute) * (baseFlops + adapterFlops),
+      memoryTrafficBytes: (1 + recompute) * hiddenTraffic + stored,
+      weightBytes: (1 + recompute) * (weight + adapterBytes),
+      calls: 1 + recompute,
     },
   };
 }
@@ -376,9 +384,21 @@ export function uplinkRate(problem: SplitFinetuneProblem, clientIndex: number, s
   return subchannels * problem.subchannelRateFraction * problem.clients[clientIndex].link.uplinkBitsPerSecond;
 }
 
+/**
+ * Downlink rate of client k holding n subchannels: with a cell, n / N of the downlink carrier at
+ * its downlink spectral efficiency (one share for both directions); otherwise its link's rate.
+ */
+export function downlinkRate(problem: SplitFinetuneProblem, clientIndex: number, subchannels: number): number {
+  const link = problem.clients[clientIndex].link;
+  return problem.cell !== null ? (subchannels / problem.subchannels) * link.downlinkBitsPerSecond : link.downlinkBitsPerSecond;
+}
+
 export function emptyRoundFigures(periods = 0): RoundFigures {
   return {
     uplinkBitsPerSecond: 0,
+    downlinkBitsPerSecond: 0,
+    gradientDownlinkSeconds: 0,
+    adapterDownlinkSeconds: 0,
     uplinkSeconds: 0,
     firstEpochRoundSeconds: 0,
     laterRoundSeconds: 0,
@@ -407,7 +427,10 @@ export function roundFigures(
   const client = p.clients[clientIndex];
   const rate = uplinkRate(p, clientIndex, subchannels);
   const latency = client.link.latencySeconds;
-  const down = client.link.downlinkBitsPerSecond;
+  const down = downlinkRate(p, clientIndex, subchannels);
+  const cell = p.cell !== null;
+  const gradientDown = cell ? transfer(physics.gradientBytes, down, latency) : physics.gradientDownlinkSeconds;
+  const adapterDown = cell ? transfer(physics.adapterBytes, down, latency) : physics.adapterDownlinkSeconds;
   const uplinkSeconds = transfer(physics.smashedBytes, rate, latency);
   const R = p.roundsPerEpoch;
   const rounds = R * p.epochs;
@@ -425,11 +448,11 @@ export function roundFigures(
       physics.clientForwardSeconds +
       uplinkSeconds +
       physics.serverSeconds +
-      physics.gradientDownlinkSeconds +
+      gradientDown +
       physics.clientBackwardSeconds;
     out.firstEpochRoundSeconds = round;
     out.laterRoundSeconds = round;
-    out.aggregationSeconds = transfer(physics.adapterBytes, rate, latency) + physics.adapterDownlinkSeconds;
+    out.aggregationSeconds = transfer(physics.adapterBytes, rate, latency) + adapterDown;
     const adapterAirtime = (physics.adapterBytes * 8) / rate;
     out.computeSecondsPerRound = physics.clientForwardSeconds + physics.clientBackwardSeconds;
     out.airtimeSecondsPerRound = smashedAirtime + (A * adapterAirtime) / rounds;
@@ -452,6 +475,9 @@ export function roundFigures(
     client.receivePowerWatts * out.receiveSecondsPerRound;
   out.uplinkBitsPerSecond = rate;
   out.uplinkSeconds = uplinkSeconds;
+  out.downlinkBitsPerSecond = down;
+  out.gradientDownlinkSeconds = physics.fullyFrozen ? 0 : gradientDown;
+  out.adapterDownlinkSeconds = physics.fullyFrozen ? 0 : adapterDown;
   return out;
 }
 
