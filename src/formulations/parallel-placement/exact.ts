@@ -20,6 +20,7 @@ import {
   groupCost,
   hopSeconds,
   kvBlockBytes,
+  layerTable,
   slowestLink,
   weakerLink,
   SELF_LINK,
@@ -194,12 +195,56 @@ export interface SearchOutcome {
   readonly states: number;
   readonly stageEvaluations: number;
   readonly timedOut: boolean;
+  /** Training labels dropped by the cut-off. */
+  readonly pruned: number;
 }
 
 class Timeout extends Error {}
 
+export interface SearchOptions {
+  /**
+   * Keep one label per state (the best objective so far) instead of the Pareto set: a heuristic in
+   * training (the objective mixes Σ, bottleneck and all-reduce, so the best suffix need not extend
+   * to the best plan), exact in inference where the labels are scalar anyway. Its result is a
+   * feasible plan whose value is an upper bound for the exact pass.
+   */
+  readonly scalar?: boolean;
+  /**
+   * Training: drop a suffix label when its objective plus a lower bound on any prefix exceeds this
+   * (objective units per iteration). Must be the value of a feasible plan, so the optimum survives.
+   */
+  readonly cutoff?: number;
+}
+
+/**
+ * Lower bound on Σ stage time over layers 1..l for every l (index l), training: each layer costs at
+ * least its time on the fastest (device, TP degree) with the fewest samples its slowest DP group
+ * can have, ⌈m / most groups⌉ — a stage's time is at least the sum of its layers' and times grow
+ * with samples. Everything else (TP, hops, embedding) is ≥ 0.
+ */
+function prefixLowerBounds(p: ParallelProblem): Float64Array {
+  const L = p.model.layers;
+  const lb = new Float64Array(L + 1);
+  if (p.mode.kind !== 'training') return lb;
+  const m = p.mode.microBatchSize;
+  const n = p.servers.length;
+  const reps = new Map<string, number>();
+  p.servers.forEach((s, j) => reps.set(JSON.stringify(s.device), j));
+  const tablesAt = [...reps.values()].flatMap((j) =>
+    p.tpDegrees
+      .filter((g) => g <= n)
+      .map((g) => layerTable(p, j, g, Math.ceil(m / Math.min(p.maxDataParallel, Math.floor(n / g))))),
+  );
+  for (let l = 1; l <= L; l++) {
+    let least = Infinity;
+    for (const t of tablesAt) least = Math.min(least, t.seconds[l] - t.seconds[l - 1]);
+    lb[l] = lb[l - 1] + (Number.isFinite(least) ? least : 0);
+  }
+  return lb;
+}
+
 /** The DP itself; `deadlineMs` is a performance.now() reading (Infinity: none). */
-export function searchOptimum(p: ParallelProblem, deadlineMs = Infinity): SearchOutcome {
+export function searchOptimum(p: ParallelProblem, deadlineMs = Infinity, options: SearchOptions = {}): SearchOutcome {
   const L = p.model.layers;
   const { classes, cross, kinds } = classesOf(p);
   const C = classes.length;
@@ -212,14 +257,44 @@ export function searchOptimum(p: ParallelProblem, deadlineMs = Infinity): Search
   const kCap = p.maxStages < p.servers.length ? p.maxStages : B;
   const kvNeed = p.mode.kind === 'kv-capacity' ? Math.ceil(p.mode.contextTokens / p.mode.blockTokens) : 0;
   const memo = new Map<string, Label[]>();
-  const stageCache = new Map<string, StageEval | null>();
+  const stageCache = new Map<number, StageEval | null>();
+  const scalar = options.scalar === true || !training;
+  const cutoff = options.cutoff ?? Infinity;
+  const prefixLb = prefixLowerBounds(p);
+  let pruned = 0;
+  // Numeric stage-cache key: n in mixed radix (class sizes + 1), then first, last, degree index, k.
+  const radix: number[] = [];
+  let span = 1;
+  for (const c of classes) {
+    radix.push(span);
+    span *= c.members.length + 1;
+  }
+  const degreeIndex = new Map(p.tpDegrees.map((g, i) => [g, i]));
   let stageEvaluations = 0;
   let work = 0;
 
   const linkBetween = (a: number, b: number): Link => (a === b ? classes[a].intra : cross[a][b]);
+  const hops = new Map<number, number>();
+  /** Boundary time from a stage on classes `mask` to the next on `nextMask` (memoised; masks < 2^24). */
+  function hopOf(mask: number, nextMask: number): number {
+    if (nextMask === 0) return 0;
+    const key = mask * 2 ** C + nextMask;
+    const hit = hops.get(key);
+    if (hit !== undefined) return hit;
+    let hopLink: Link = SELF_LINK;
+    for (let a = 0; a < C; a++)
+      if ((mask >> a) & 1)
+        for (let b = 0; b < C; b++) if ((nextMask >> b) & 1) hopLink = weakerLink(hopLink, linkBetween(a, b));
+    const hop = hopSeconds(p, hopLink);
+    hops.set(key, hop);
+    return hop;
+  }
 
   function evalStage(first: number, last: number, g: number, n: readonly number[], k: number): StageEval | null {
-    const key = `${first},${last},${g},${n.join('.')},${k}`;
+    let code = 0;
+    n.forEach((v, c) => (code += v * radix[c]));
+    const key = (((code * (L + 1) + first) * (L + 1) + last) * p.tpDegrees.length + (degreeIndex.get(g) ?? 0)) *
+      (p.servers.length + 2) + k;
     const hit = stageCache.get(key);
     if (hit !== undefined) return hit;
     stageEvaluations++;
@@ -312,8 +387,12 @@ export function searchOptimum(p: ParallelProblem, deadlineMs = Infinity): Search
   const objectiveOf = (l: Label): number =>
     training ? l.sum + (B - 1) * l.bott + l.ar : p.mode.kind === 'inference-latency' ? l.sum : l.bott;
 
-  function insert(labels: Label[], cand: Label): void {
-    if (!training) {
+  function insert(labels: Label[], cand: Label, first: number): void {
+    if (training && objectiveOf(cand) + prefixLb[first - 1] > cutoff * (1 + 1e-9)) {
+      pruned++;
+      return;
+    }
+    if (scalar) {
       if (labels.length === 0) labels.push(cand);
       else if (objectiveOf(cand) < objectiveOf(labels[0])) labels[0] = cand;
       return;
@@ -345,7 +424,10 @@ export function searchOptimum(p: ParallelProblem, deadlineMs = Infinity): Search
           place(g, n, dp);
           return;
         }
-        let most = Math.floor(rem[c] / g);
+        const intra = classes[c].intra;
+        // A TP group needs its inside link at or above the floor.
+        const tpOk = g === 1 || (intra.bitsPerSecond > 0 && intra.bitsPerSecond >= p.tpMinBitsPerSecond * (1 - 1e-9));
+        let most = tpOk ? Math.floor(rem[c] / g) : 0;
         const kind = kinds[classes[c].kind];
         const pos = kind.indexOf(c);
         if (pos > 0) {
@@ -368,18 +450,18 @@ export function searchOptimum(p: ParallelProblem, deadlineMs = Infinity): Search
       n.forEach((v, c) => {
         if (v > 0) mask |= 1 << c;
       });
-      let hopLink: Link = SELF_LINK;
-      if (nextMask !== 0)
-        for (let a = 0; a < C; a++)
-          if ((mask >> a) & 1)
-            for (let b = 0; b < C; b++) if ((nextMask >> b) & 1) hopLink = weakerLink(hopLink, linkBetween(a, b));
-      const hop = nextMask === 0 ? 0 : hopSeconds(p, hopLink);
+      const hop = hopOf(mask, nextMask);
       if (!Number.isFinite(hop)) return;
+      // Nothing fits even one layer: skip before building the child state.
+      if (evalStage(last, last, g, n, k + 1) === null) return;
       const left = rem.map((r, c) => r - g * n[c]);
       const canon = canonical(left, mask);
+      const childKey = (first: number): string => `${first - 1}|${canon.rem.join('.')}|${canon.mask}|${trackK ? k + 1 : 0}`;
       for (let first = last; first >= 1; first--) {
         const st = evalStage(first, last, g, n, k + 1);
-        if (st === null) continue;
+        // More layers never fit better (memory, KV blocks and times grow with the range): stop widening.
+        if (st === null) break;
+        const child = first === 1 ? null : childKey(first);
         const own = kv ? st.negBlocks : Math.max(st.seconds, hop);
         const subs: readonly Label[] =
           first === 1 ? [{ sum: 0, bott: kv ? -Infinity : 0, ar: 0, back: null }] : solve(first - 1, canon.rem, canon.mask, k + 1);
@@ -393,11 +475,11 @@ export function searchOptimum(p: ParallelProblem, deadlineMs = Infinity): Search
               g,
               n: [...n],
               samples: st.samples,
-              child: first === 1 ? null : `${first - 1}|${canon.rem.join('.')}|${canon.mask}|${trackK ? k + 1 : 0}`,
+              child,
               childLabel: idx,
               perm: canon.perm,
             },
-          });
+          }, first);
         });
       }
     }
@@ -408,10 +490,10 @@ export function searchOptimum(p: ParallelProblem, deadlineMs = Infinity): Search
   try {
     top = solve(L, full, 0, 0);
   } catch (e) {
-    if (e instanceof Timeout) return { decision: null, objective: NaN, states: memo.size, stageEvaluations, timedOut: true };
+    if (e instanceof Timeout) return { decision: null, objective: NaN, states: memo.size, stageEvaluations, timedOut: true, pruned };
     throw e;
   }
-  if (top.length === 0) return { decision: null, objective: NaN, states: memo.size, stageEvaluations, timedOut: false };
+  if (top.length === 0) return { decision: null, objective: NaN, states: memo.size, stageEvaluations, timedOut: false, pruned };
   let best = top[0];
   for (const l of top) if (objectiveOf(l) < objectiveOf(best)) best = l;
   // Walk the back-pointers from layer L down, mapping canonical class indices back to real ones.
@@ -446,6 +528,7 @@ export function searchOptimum(p: ParallelProblem, deadlineMs = Infinity): Search
     states: memo.size,
     stageEvaluations,
     timedOut: false,
+    pruned,
   };
 }
 
@@ -455,8 +538,27 @@ export async function solveExact(
 ): Promise<ExactResult<ParallelDecision>> {
   const deadline =
     context.timeLimitSeconds === undefined ? Infinity : performance.now() + context.timeLimitSeconds * 1000;
-  const out = searchOptimum(p, deadline);
-  const details = { states: out.states, stageEvaluations: out.stageEvaluations, classes: classesOf(p).classes.length };
+  // Training: a scalar pass (one label per state) finds a good plan fast; its value is the cut-off
+  // that prunes the exact Pareto pass. Inference objectives are scalar, one pass is exact.
+  let heuristic: SearchOutcome | null = null;
+  if (p.mode.kind === 'training') {
+    heuristic = searchOptimum(p, deadline, { scalar: true });
+    context.progress?.('scalar pass done', Number.isFinite(heuristic.objective) ? { incumbent: heuristic.objective } : {});
+  }
+  const iterations = p.mode.kind === 'training' ? p.mode.iterations : 1;
+  const cutoff = heuristic?.decision ? heuristic.objective / iterations : undefined;
+  let out: SearchOutcome =
+    heuristic?.timedOut === true || heuristic?.decision === null
+      ? heuristic
+      : searchOptimum(p, deadline, cutoff !== undefined ? { cutoff } : {});
+  // The cut-off keeps every label no worse than the scalar plan, so an empty result means that plan is optimal.
+  if (!out.timedOut && out.decision === null && heuristic?.decision) out = { ...heuristic, pruned: out.pruned };
+  const details = {
+    states: out.states,
+    stageEvaluations: out.stageEvaluations,
+    classes: classesOf(p).classes.length,
+    ...(heuristic ? { scalarPassObjective: heuristic.objective, labelsCut: out.pruned } : {}),
+  };
   if (out.timedOut)
     return { termination: 'time_limit', decision: null, message: 'the DP did not finish in the time limit', details };
   if (out.decision === null)
