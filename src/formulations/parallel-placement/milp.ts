@@ -370,12 +370,15 @@ function completeContinuous(model: ReturnType<ModelBuilder['build']>, values: nu
     ...continuous.filter((i) => !model.variables[i].name.startsWith('hop')),
   ];
   const max = model.sense === 'max';
+  // Rows that still hold an unset continuous column bound nothing yet (the bottleneck waits for the hops).
+  const unset = new Set(order);
   for (const v of order) {
+    unset.delete(v);
     let lo = model.variables[v].lower;
     let hi = model.variables[v].upper;
     for (const row of model.constraints) {
       const own = row.terms.find((t) => t.variable === v);
-      if (own === undefined) continue;
+      if (own === undefined || row.terms.some((t) => unset.has(t.variable))) continue;
       let rest = 0;
       for (const t of row.terms) if (t.variable !== v) rest += t.coefficient * values[t.variable];
       // lower ≤ own·v + rest ≤ upper
