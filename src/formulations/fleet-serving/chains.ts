@@ -6,7 +6,7 @@
  * exact method's incumbent (many disjoint chains). Search is a depth-first search over the link
  * graph with a work budget: exact on small fleets, a heuristic on large ones (never a bound).
  */
-import type { Placement } from './cost.ts';
+import { maxFlowOfPlacement, type Placement } from './cost.ts';
 import type { FleetProblem } from './schema.ts';
 
 export interface Chain {
@@ -153,4 +153,102 @@ export function placementOfChains(problem: FleetProblem, chains: readonly Chain[
     });
   }
   return { start, k };
+}
+
+/**
+ * Augmenting chains (Helix's shared stages, built greedily): with the placement's current max
+ * flow, a new chain at threshold G may pass through already placed nodes that have G tokens/s to
+ * spare (at their own ranges) and through idle nodes (at any k with T(k) ≥ G), along links with G
+ * to spare. Each chain found is added (its idle nodes placed) and kept when the placement's max
+ * flow grows; thresholds are tried from the largest spare capacity down. Never lowers the flow.
+ */
+export function augmentWithIdle(problem: FleetProblem, start: Placement, deadlineMs = Infinity, budget = 4_000): Placement {
+  const L = problem.layers;
+  const n = problem.nodes.length;
+  let pl: Placement = { start: [...start.start], k: [...start.k] };
+  let flow = maxFlowOfPlacement(problem, pl);
+  const out: { to: number; link: number }[][] = problem.nodes.map(() => []);
+  problem.links.forEach((l, e) => out[l.from].push({ to: l.to, link: e }));
+  for (let round = 0; round < 4 * n && performance.now() < deadlineMs; round++) {
+    const inflow = new Array<number>(n).fill(0);
+    problem.links.forEach((l, e) => (inflow[l.to] += flow.linkFlow[e]));
+    flow.sourceFlow.forEach((f, i) => (inflow[i] += f));
+    const spare = problem.nodes.map((node, i) => (pl.k[i] > 0 ? (node.throughput[pl.k[i]] ?? 0) - inflow[i] : 0));
+    const levels = thresholds(problem, 60).filter((G) => G <= Math.max(...problem.nodes.map((nd) => Math.max(0, ...nd.throughput))));
+    let accepted = false;
+    for (const G of levels) {
+      if (performance.now() > deadlineMs) break;
+      const chain = augmentingChain(problem, pl, flow, spare, out, G, budget);
+      if (chain === null) continue;
+      const s2 = [...pl.start];
+      const k2 = [...pl.k];
+      for (const [i, s, k] of chain) {
+        s2[i] = s;
+        k2[i] = k;
+      }
+      const next = { start: s2, k: k2 };
+      const f2 = maxFlowOfPlacement(problem, next);
+      if (f2.value > flow.value * (1 + 1e-9)) {
+        pl = next;
+        flow = f2;
+        accepted = true;
+        break;
+      }
+    }
+    if (!accepted) break;
+  }
+  void L;
+  return pl;
+}
+
+function augmentingChain(
+  problem: FleetProblem,
+  pl: Placement,
+  flow: { linkFlow: readonly number[]; sourceFlow: readonly number[]; sinkFlow: readonly number[] },
+  spare: readonly number[],
+  out: readonly (readonly { to: number; link: number }[])[],
+  G: number,
+  budget: number,
+): [number, number, number][] | null {
+  const L = problem.layers;
+  const n = problem.nodes.length;
+  const path: [number, number, number][] = [];
+  const inPath = new Array<boolean>(n).fill(false);
+  let work = 0;
+  let usesIdle = false;
+  const options = (i: number, covered: number): number[] => {
+    if (pl.k[i] > 0) return pl.start[i] === covered && spare[i] >= G ? [pl.k[i]] : [];
+    return ksAt(problem, i, G).filter((k) => covered + k <= L);
+  };
+  const dfs = (covered: number): boolean => {
+    if (++work > budget) return false;
+    const last = path.length > 0 ? path[path.length - 1][0] : -1;
+    if (covered === L) return usesIdle && problem.sinkCapacity[last] - flow.sinkFlow[last] >= G;
+    const next: [number, number][] = [];
+    if (last < 0) {
+      for (let i = 0; i < n; i++) if (problem.sourceCapacity[i] - flow.sourceFlow[i] >= G) for (const k of options(i, 0)) next.push([i, k]);
+    } else {
+      for (const e of out[last]) {
+        if (inPath[e.to] || problem.links[e.link].capacity - flow.linkFlow[e.link] < G) continue;
+        for (const k of options(e.to, covered)) next.push([e.to, k]);
+      }
+    }
+    // Long steps first; idle nodes before busy ones at equal length (they add capacity).
+    next.sort((a, b) => b[1] - a[1] || (pl.k[a[0]] === 0 ? -1 : 1) - (pl.k[b[0]] === 0 ? -1 : 1));
+    for (const [i, k] of next) {
+      const idle = pl.k[i] === 0;
+      path.push([i, covered, k]);
+      inPath[i] = true;
+      const before = usesIdle;
+      usesIdle = usesIdle || idle;
+      if (dfs(covered + k)) return true;
+      usesIdle = before;
+      inPath[i] = false;
+      path.pop();
+      if (work > budget) return false;
+    }
+    return false;
+  };
+  if (!dfs(0)) return null;
+  return path.filter(([i]) => pl.k[i] === 0);
 }

@@ -4,7 +4,8 @@
  * 1. Bound: cost.ts coverBound (layer-work, solo/partial and alternation rules; valid for every
  *    placement), tightened by the full strong MILP's own bound when the MILP is small enough to run.
  * 2. Incumbent: the chain's warm start, disjoint chains (chains.ts), staged pipelines (stages.ts),
- *    each valued by the max flow of its placement (cost.ts) — never by evaluate.
+ *    then augmenting chains through idle nodes and spare capacity (chains.ts), each valued by the
+ *    max flow of its placement (cost.ts) — never by evaluate.
  * 3. When incumbent and bound meet within mipGap the incumbent is optimal (e.g. a chain that uses
  *    every node at the bound's F). Otherwise:
  *    - small models (≤ FULL_MILP_COLUMNS columns): the strong MILP (milp.ts, interchangeable nodes
@@ -18,7 +19,7 @@
 import { mulberry32 } from '../../util/random.ts';
 import { relativeGap } from '../../milp/result.ts';
 import type { ExactContext, ExactResult } from '../types.ts';
-import { packChains, placementOfChains } from './chains.ts';
+import { augmentWithIdle, packChains, placementOfChains } from './chains.ts';
 import {
   columnsOf,
   coverBound,
@@ -73,7 +74,14 @@ export async function solveFleetExact(problem: FleetProblem, ctx: ExactContext<F
   const heuristicsUntil = t0 + Math.min(limitMs * 0.15, 20_000);
   const chains = packChains(problem, heuristicsUntil);
   consider(chains.length > 0 ? placementOfChains(problem, chains) : null, 'chains');
-  if (relativeGap(value, bound) > ctx.mipGap) consider(stagedPlacement(problem, bound, heuristicsUntil), 'staged pipelines');
+  const staged = relativeGap(value, bound) > ctx.mipGap ? stagedPlacement(problem, bound, heuristicsUntil) : null;
+  consider(staged, 'staged pipelines');
+  // Augment the staged and the best placement so far (they differ in where spare capacity lies).
+  const current: Placement | null = best;
+  for (const base of [staged, current]) {
+    if (base === null || relativeGap(value, bound) <= ctx.mipGap) continue;
+    consider(augmentWithIdle(problem, base, performance.now() + Math.min(limitMs * 0.05, 5_000)), 'augmenting chains');
+  }
   details.heuristicValue = value;
   const result = (termination: ExactResult<FleetDecision>['termination'], message?: string): ExactResult<FleetDecision> => {
     const b = Math.max(bound, value);
