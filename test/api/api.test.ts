@@ -128,18 +128,24 @@ describe('solve with MILP backends', () => {
   });
 
   it('holds the warm start when a backend stops at a limit with no incumbent (solve only, not compare)', async () => {
-    const stuck = scripted('glpk', () => ({
+    // A backend that takes a warm start (so the step runs) but stops at its limit with no incumbent of its own.
+    const base = scripted('glpk', () => ({
       backend: 'glpk',
       termination: 'time_limit',
       solution: null,
       timeSeconds: 2,
     }));
+    const stuck = { ...base, capabilities: { ...base.capabilities, warmStart: true } };
     const report = await solve(knapsack, { backend: 'glpk', backends: { glpk: stuck }, timeLimitSeconds: 2 });
     expect(report.termination).toBe('time_limit');
     expect(report.solution?.evaluation.feasible).toBe(true);
     // The warm start is the greedy-repair point (Dantzig's greedy: 297).
     expect(report.solution?.objective).toBe(297);
     expect(report.attempts[0].notes.join('; ')).toMatch(/found no incumbent of its own; holding the warm start/);
+    // A backend that cannot take one gets no warm start: it would only eat into the time limit.
+    const plain = await solve(knapsack, { backend: 'glpk', backends: { glpk: base }, timeLimitSeconds: 2 });
+    expect(plain.solution).toBeNull();
+    expect(plain.warmStart?.note).toBe('skipped: no method in the plan takes a warm start');
     const table = await compare(knapsack, { backends: { glpk: stuck }, only: ['glpk'] });
     expect(table.rows[0]).toMatchObject({ method: 'glpk', termination: 'time_limit', objective: null });
   });
