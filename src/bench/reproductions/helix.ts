@@ -14,6 +14,9 @@ import { formatNumber } from '../table.ts';
 /** Per method; the issue's targets are measured by `edgeplan bench --suite fleet-serving` at 600 s. */
 export const HELIX_REPRODUCTION_LIMIT_SECONDS = 60;
 
+/** Helix's figures are published to 6 significant digits (286.587); compare within that rounding. */
+const PUBLISHED_RTOL = 5e-6;
+
 const PUBLISHED = [
   { file: 'helix-10-llama30b-quality.json', best: 286.587, bound: 286.587, seconds: 3803, note: 'optimal, 9.8 M nodes' },
   { file: 'helix-24-llama70b-single-cluster.json', best: 1289.56, bound: 78_062, seconds: 600, note: 'stopped at 600 s' },
@@ -54,8 +57,8 @@ export const helixReproduction: Reproduction = {
           item: `${instance}: ${run.method}`,
           expected: `Helix: ${formatNumber(p.best)} tokens/s, bound ${formatNumber(p.bound)} (gap ${pct(gapOf(p.best, p.bound))}, ${p.seconds} s, ${p.note})`,
           obtained: `${Number.isFinite(best) ? formatNumber(best) : 'none'} tokens/s, bound ${formatNumber(bound)} (gap ${pct(gapOf(best, bound))}, ${formatNumber(r.timeSeconds, 3)} s, ${r.termination})`,
-          tolerance: ours ? 'best ≥ Helix best, bound ≤ Helix bound (relative 1e-6)' : 'reported only',
-          pass: ours ? best >= p.best * (1 - 1e-6) && bound <= p.bound * (1 + 1e-6) : true,
+          tolerance: ours ? `best ≥ Helix best, bound ≤ Helix bound (relative ${PUBLISHED_RTOL}: figures published rounded)` : 'reported only',
+          pass: ours ? best >= p.best * (1 - PUBLISHED_RTOL) && bound <= p.bound * (1 + PUBLISHED_RTOL) : true,
         });
       }
     }

@@ -213,9 +213,11 @@ export function compileHelix(problem: FleetProblem): Compiled<FleetDecision> {
     b.lessEqual(`end_${i}`, endTerms(i), L);
   }
   const best = problem.nodes.map((node) => Math.max(0, ...node.throughput));
+  const edges: { from: number; to: number; f: number; on: number }[] = [];
   const edge = (name: string, from: number, to: number, capacity: number): void => {
     const f = b.addVariable(`f_${name}`);
     const on = b.binary(`c_${name}`);
+    edges.push({ from, to, f, on });
     // Helix writes 5e8 for an unlimited link; with it HiGHS returned a wrong "optimal 0" on a
     // 3-node fleet (and GLPK an infeasible point), so the unlimited link's M is the tokens/s of the
     // node it touches: the same model with a smaller valid M (a link never carries more).
@@ -254,5 +256,38 @@ export function compileHelix(problem: FleetProblem): Compiled<FleetDecision> {
     };
     return decisionOfPlacement(problem, pl);
   };
-  return { model, decode };
+  // The warm start every backend gets (the chain's best peer), written in Helix's variables.
+  const encode = (d: FleetDecision): number[] | null => {
+    const pl = placementOfDecision(problem, d);
+    if (pl === null) return null;
+    const flow = maxFlowOfPlacement(problem, pl);
+    const values = new Array<number>(model.variables.length).fill(0);
+    for (let i = 0; i < n; i++) {
+      values[startVar[i]] = pl.start[i];
+      if (pl.k[i] === 0) continue;
+      const hot = oneHot[i].find((h) => h.k === pl.k[i]);
+      if (hot === undefined) return null;
+      values[hot.v] = 1;
+    }
+    const linkIndex = new Map(problem.links.map((l, e) => [`${l.from}>${l.to}`, e]));
+    const end = (i: number): number => pl.start[i] + pl.k[i];
+    for (const e of edges) {
+      let f: number;
+      let on: boolean;
+      if (e.from === -1) {
+        f = flow.sourceFlow[e.to];
+        on = pl.start[e.to] === 0;
+      } else if (e.to === -1) {
+        f = flow.sinkFlow[e.from];
+        on = end(e.from) === L;
+      } else {
+        f = flow.linkFlow[linkIndex.get(`${e.from}>${e.to}`) as number];
+        on = end(e.from) === pl.start[e.to];
+      }
+      values[e.f] = f;
+      values[e.on] = on ? 1 : 0;
+    }
+    return values;
+  };
+  return { model, decode, encode };
 }

@@ -125,8 +125,8 @@ describe('fleet-serving methods', () => {
     }
   });
 
-  it('strong MILP encodes a decision to a point the model accepts, and decodes it back', () => {
-    const p = parseFleet(small);
+  it.each(['strong', 'helix'])('%s MILP encodes a decision to a point the model accepts, and decodes it back', (form) => {
+    const p = parseFleet({ ...small, milpFormulation: form });
     const c = compileFleet(p);
     const d = decisionOfPlacement(p, { start: [0, 2, 0], k: [2, 2, 4] });
     const x = c.encode?.(d);
