@@ -6,14 +6,18 @@
 import { InputError } from '../errors.ts';
 import type { PipelineDecision, PipelineProblem } from '../formulations/pipeline-placement/schema.ts';
 import { check, parseDecision } from '../solve/check.ts';
+import type { FleetDecision } from '../formulations/fleet-serving/schema.ts';
+import { exportFleetPlan } from './fleet.ts';
 import { toParsed } from '../solve/problem.ts';
 import { EXPORT_TARGETS, exportPipelinePlan, pipelinePlan, type ExportResult, type ExportTarget } from './pipeline.ts';
 
 export { EXPORT_TARGETS, exportPipelinePlan, pipelinePlan } from './pipeline.ts';
 export type { ExportResult, ExportTarget, PipelinePlan, PlanStage } from './pipeline.ts';
+export { routingTable } from './fleet.ts';
+export type { RoutingEntry, RoutingHop, RoutingTable } from './fleet.ts';
 
 /** Families with an exporter. */
-export const EXPORTABLE_KINDS: readonly string[] = ['pipeline-placement'];
+export const EXPORTABLE_KINDS: readonly string[] = ['pipeline-placement', 'fleet-serving'];
 
 export interface ExportOptions {
   /** Server name → host (address or name) where that stage runs. */
@@ -48,6 +52,11 @@ export function exportPlan(problem: unknown, solution: unknown, target: ExportTa
       '$.solution',
       `the plan is infeasible (${first?.message ?? 'see edgeplan check'}); not exported`,
     );
+  }
+  if (parsed.kind === 'fleet-serving') {
+    const decision = parseDecision(parsed, decisionOf(solution)) as FleetDecision;
+    const fleet = exportFleetPlan(decision, target);
+    return { ...fleet, partition: [] as number[], plan: null, objective: report.objective };
   }
   const p = parsed.problem as PipelineProblem;
   const decision = parseDecision(parsed, decisionOf(solution)) as PipelineDecision;

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   EXPORT_TARGETS,
   exportPlan,
+  routingTable,
   InputError,
   parseProblem,
   pipelinePlan,
@@ -19,6 +20,7 @@ import {
 import type { ParsedProblem, SolveReport } from '../../src/api.ts';
 import { main } from '../../src/cli/main.ts';
 import type { CliIo } from '../../src/cli/context.ts';
+import { exportFleetPlan } from '../../src/export/fleet.ts';
 
 const DIR = new URL('../../problems/pipeline-placement/', import.meta.url);
 const EXAMPLES = readdirSync(DIR).filter((f) => f.endsWith('.json'));
@@ -67,7 +69,7 @@ describe('every pipeline-placement example exports to every target', () => {
           target,
         ).toBe(L);
         expect(
-          out.plan.stages.map((s) => s.server),
+          out.plan?.stages.map((s) => s.server),
           target,
         ).toEqual(stages.map((s) => s.server));
       }
@@ -150,5 +152,43 @@ describe('what a target cannot express', () => {
     expect(code2).toBe(2);
     expect(unknown.join('')).toMatch(/must be one of vllm, sglang, llama.cpp/);
     expect(InputError).toBeDefined();
+  });
+});
+
+describe('fleet-serving: a routing table', () => {
+  const decision = {
+    placement: [
+      { node: 'a', firstLayer: 1, lastLayer: 12 },
+      { node: 'b', firstLayer: 13, lastLayer: 40 },
+      { node: 'c', firstLayer: 13, lastLayer: 40 },
+    ],
+    routing: [
+      { from: 'source', to: 'a', tokensPerSecond: 600 },
+      { from: 'a', to: 'b', tokensPerSecond: 450 },
+      { from: 'a', to: 'c', tokensPerSecond: 150 },
+      { from: 'b', to: 'sink', tokensPerSecond: 450 },
+      { from: 'c', to: 'sink', tokensPerSecond: 150 },
+    ],
+    pipelines: [
+      { nodes: ['a', 'b'], tokensPerSecond: 450 },
+      { nodes: ['a', 'c'], tokensPerSecond: 150 },
+    ],
+  };
+
+  it('gives each node its next hops with weights that sum to 1 and reproduce the flow', () => {
+    const table = routingTable(decision);
+    expect(table.totalTokensPerSecond).toBe(600);
+    const a = table.entries.find((e) => e.node === 'a');
+    expect(a?.next.map((h) => [h.to, h.weight])).toEqual([
+      ['b', 0.75],
+      ['c', 0.25],
+    ]);
+    for (const e of table.entries) expect(e.next.reduce((s, h) => s + h.weight, 0)).toBeCloseTo(1, 12);
+    expect(JSON.parse(exportFleetPlan(decision, 'json').text).routing.entries).toHaveLength(4);
+  });
+
+  it('a serving system that runs one pipeline is refused, naming the pipelines to deploy', () => {
+    expect(() => exportFleetPlan(decision, 'vllm')).toThrow(/cannot express.*a → b \(450\.0 tokens\/s\)/);
+    expect(() => routingTable({ placement: decision.placement })).toThrow(/no routing/);
   });
 });
