@@ -75,7 +75,11 @@ export const radioSchema = z
     downlinkSnr: snrValue.optional().describe('downlink SNR, linear (not dB)'),
     downlinkSnrDb: snrValue.optional().describe('downlink SNR in dB'),
     downlinkSpectralEfficiency: positiveFinite.optional().describe('downlink bit/s/Hz'),
-    share: z.number().finite('must be finite').optional().describe('a fixed share of the cell in (0, 1], not a decision'),
+    share: z
+      .number()
+      .finite('must be finite')
+      .optional()
+      .describe('a fixed share of the cell in (0, 1], not a decision'),
     resourceBlocks: z
       .number()
       .int('must be a whole number')
@@ -194,7 +198,9 @@ function direction(radio: RadioInput, dir: 'uplink' | 'downlink', path: string):
       throw new InputError(
         at,
         `${fmt(db)} dB is outside [${SNR_DB_RANGE[0]}, ${SNR_DB_RANGE[1]}] dB, not the SNR of a usable link` +
-          (db > SNR_DB_RANGE[1] ? `; if it is linear write ${dir}Snr: ${fmt(db)} (= ${fmt(10 * Math.log10(db))} dB)` : ''),
+          (db > SNR_DB_RANGE[1]
+            ? `; if it is linear write ${dir}Snr: ${fmt(db)} (= ${fmt(10 * Math.log10(db))} dB)`
+            : ''),
       );
     return shannonBitsPerHertz(dbToLinear(db));
   }
@@ -240,7 +246,11 @@ export function parseRadio(radio: RadioInput, cell: CellSpec, path: string): Rad
  * Refuses fixed shares that together exceed the cell. `paths[i]` is the JSON path of entry i's
  * `radio`; null entries are users outside the cell.
  */
-export function checkFixedShares(cell: CellSpec, radios: readonly (RadioSpec | null)[], paths: readonly string[]): void {
+export function checkFixedShares(
+  cell: CellSpec,
+  radios: readonly (RadioSpec | null)[],
+  paths: readonly string[],
+): void {
   let sum = 0;
   radios.forEach((r, i) => {
     if (r === null || r.fixedShare === null) return;

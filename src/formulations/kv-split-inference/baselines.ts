@@ -16,15 +16,7 @@
  *   no streaming) runs it locally (cut L); every other user is served entirely by the server.
  */
 import type { Baseline } from '../types.ts';
-import {
-  assess,
-  cutAllowed,
-  equalShares,
-  kvDecisionOf,
-  kvTables,
-  serverStateOf,
-  userLatencySeconds,
-} from './cost.ts';
+import { assess, cutAllowed, equalShares, kvDecisionOf, kvTables, serverStateOf, userLatencySeconds } from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 
 type KvBaseline = Baseline<KvProblem, KvDecision>;

@@ -200,7 +200,9 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
       const serverRowsUsed: number[] = c === 0 ? [0] : [];
       for (let l = c + 1; l <= L + 1; l++) serverRowsUsed.push(l);
       ttftSeconds +=
-        (cell === null ? uplinkSeconds(user.link, promptUpBytes) : lat) + sumSeconds(serverPrefill.rows, serverRowsUsed) + down;
+        (cell === null ? uplinkSeconds(user.link, promptUpBytes) : lat) +
+        sumSeconds(serverPrefill.rows, serverRowsUsed) +
+        down;
       if (cell !== null) {
         ttftWorkSeconds = cellWorkSeconds(cell.cell, cell.radio, promptUpBytes, downBytes);
         ttftSeconds += ttftWorkSeconds;
@@ -214,7 +216,7 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
     if (cell !== null && user.ttftSloSeconds !== null && ttftWorkSeconds > 0) {
       const room = user.ttftSloSeconds - (ttftSeconds - ttftWorkSeconds);
       minShare = room > 0 ? ttftWorkSeconds / room : Infinity;
-      ttftOk = withinLimit(minShare, shareCap);
+      ttftOk = Number.isFinite(minShare) && withinLimit(minShare, shareCap);
     }
     const fixedOk =
       user.latencySloSeconds === null ||
@@ -225,7 +227,8 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
         : !withinLimit(deviceNeedBytes, user.device.memoryBytes)
           ? `its ${c} device layers need ${gb(deviceNeedBytes)} (KV cache plus one streamed layer), the ${user.device.name} has ${gb(user.device.memoryBytes)}`
           : null;
-    const whole = cell === null ? '' : user.radio?.fixedShare != null ? ' with its fixed share' : ' even with the whole cell';
+    const whole =
+      cell === null ? '' : user.radio?.fixedShare != null ? ' with its fixed share' : ' even with the whole cell';
     const ttftAtCap = ttftSeconds - ttftWorkSeconds + ttftWorkSeconds / shareCap;
     const ttftViolation =
       !ttftOk && user.ttftSloSeconds !== null
@@ -544,7 +547,9 @@ export function equalShares(problem: KvProblem, tables: KvTables, cuts: readonly
   const fixed = problem.users.map((user) => user.radio?.fixedShare ?? null);
   const talks = problem.users.map((user, u) => {
     const c = cuts[u];
-    return user.radio !== null && fixed[u] === null && c !== null && c !== undefined && radioWorkSeconds(tables, u, c) > 0;
+    return (
+      user.radio !== null && fixed[u] === null && c !== null && c !== undefined && radioWorkSeconds(tables, u, c) > 0
+    );
   });
   const m = talks.filter((t) => t).length;
   const left = Math.max(0, 1 - fixed.reduce<number>((a, f) => a + (f ?? 0), 0));
@@ -636,7 +641,9 @@ export function assess(problem: KvProblem, tables: KvTables, decision: KvDecisio
   let shares: number[] = problem.users.map(() => 0);
   if (problem.cell !== null) {
     const given = decision.cellShares !== undefined || decision.resourceBlocks !== undefined;
-    const best = given ? problem.users.map((_, u) => decisionShare(problem, decision, u)) : bestShares(problem, tables, valid);
+    const best = given
+      ? problem.users.map((_, u) => decisionShare(problem, decision, u))
+      : bestShares(problem, tables, valid);
     if (best === null) reasons.push('the cell cannot give every user the share its limits need');
     else shares = best;
     const total = shares.reduce((a, b) => a + b, 0);
@@ -644,7 +651,8 @@ export function assess(problem: KvProblem, tables: KvTables, decision: KvDecisio
     problem.users.forEach((user, u) => {
       const c = valid[u];
       const fixed = user.radio?.fixedShare ?? null;
-      if (fixed !== null && Math.abs(shares[u] - fixed) > 1e-9) reasons.push(`${user.name}'s share is fixed at ${fixed}`);
+      if (fixed !== null && Math.abs(shares[u] - fixed) > 1e-9)
+        reasons.push(`${user.name}'s share is fixed at ${fixed}`);
       if (c === null || user.radio === null) return;
       const k = tables.users[u][c];
       if (k.staticViolation === null && k.ttftWorkSeconds > 0 && !withinLimit(k.minShare, shares[u]))

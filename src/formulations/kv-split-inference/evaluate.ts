@@ -180,13 +180,22 @@ function cellShares(problem: KvProblem, decision: KvDecision, violations: Violat
   const shares = given.map((v, u) => {
     const user = problem.users[u];
     if (!(Number.isFinite(v) && v >= 0)) {
-      violations.push({ constraint: `users[${u}].cell-share`, message: `${user.name}'s ${field} entry ${v} is not ≥ 0` });
+      violations.push({
+        constraint: `users[${u}].cell-share`,
+        message: `${user.name}'s ${field} entry ${v} is not ≥ 0`,
+      });
       return 0;
     }
     if (blocks && !Number.isInteger(v))
-      violations.push({ constraint: `users[${u}].cell-share`, message: `${user.name} gets ${v} resource blocks, not a whole number` });
+      violations.push({
+        constraint: `users[${u}].cell-share`,
+        message: `${user.name} gets ${v} resource blocks, not a whole number`,
+      });
     if (user.radio === null && v > 0)
-      violations.push({ constraint: `users[${u}].cell-share`, message: `${user.name} has a dedicated link, not a share of the cell` });
+      violations.push({
+        constraint: `users[${u}].cell-share`,
+        message: `${user.name} has a dedicated link, not a share of the cell`,
+      });
     const share = blocks ? v / N : v;
     const fixed = user.radio?.fixedShare ?? null;
     if (fixed !== null && Math.abs(share - fixed) > 1e-9)
@@ -365,7 +374,9 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
             allocation: problem.cell.allocation,
             shareUsed: shares.reduce((a, b) => a + b, 0),
             resourceBlocksUsed:
-              problem.cell.allocation === 'resource-blocks' ? (decision.resourceBlocks ?? []).reduce((a, b) => a + b, 0) : null,
+              problem.cell.allocation === 'resource-blocks'
+                ? (decision.resourceBlocks ?? []).reduce((a, b) => a + b, 0)
+                : null,
             resourceBlocks: problem.cell.resourceBlocks,
           },
   };

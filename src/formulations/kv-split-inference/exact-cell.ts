@@ -69,7 +69,7 @@ export async function solveKvCellExact(
   }
 
   if (cell.allocation === 'resource-blocks') {
-    const compiled = buildKv(problem, { kind: 'chords' });
+    const compiled = buildKv(problem, { kind: 'chords', objectiveCutoff: best?.objective ?? Infinity });
     const start = best !== null ? compiled.encode?.(best.decision) : null;
     const limit = left();
     const r = await context.solveMilp(compiled.model, {
@@ -159,7 +159,8 @@ export async function solveKvCellExact(
         details: { rounds },
       };
     const provenBound = r.termination === 'optimal' ? (r.solution.bound ?? r.solution.objective) : r.solution.bound;
-    if (provenBound !== undefined) lower = Math.max(lower, best !== null ? Math.min(provenBound, best.objective) : provenBound);
+    if (provenBound !== undefined)
+      lower = Math.max(lower, best !== null ? Math.min(provenBound, best.objective) : provenBound);
     const decoded = compiled.decode(r.solution.values);
     const candidate = completed(problem, decoded.cuts);
     best = better(problem, best, candidate);

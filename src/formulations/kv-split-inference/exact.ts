@@ -161,8 +161,7 @@ export async function solveKvExact(
   // Any feasible decision bounds the optimum; starting the descent at the incumbent's objective
   // (valued with the cost tables, non-strict so that the probe succeeds) skips the steps above it.
   const start = context.incumbent ?? null;
-  const startAssessment =
-    start !== null && start.cuts.every((c) => c !== null) ? assess(problem, tables, start) : null;
+  const startAssessment = start !== null && start.cuts.every((c) => c !== null) ? assess(problem, tables, start) : null;
   const startBound = startAssessment?.feasible === true ? startAssessment.objective : Infinity;
   let best = probe(problem, tables, allowed, active, startBound, false);
   let probes = 1;

@@ -22,6 +22,7 @@ import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import type { Compiled, CompileHints } from '../types.ts';
 import { blocksFor } from '../../cost/radio.ts';
 import {
+  assess,
   decisionShare,
   kvDecisionOf,
   kvTables,
@@ -57,8 +58,9 @@ interface Columns {
 
 /**
  * Compiles the MILP: problem → model only (no peer, exact method or evaluate runs here). The
- * incumbent hint is not used: the chain hands it to the backend as a start through `encode`,
- * and a cut-off row on W would add nothing a started branch-and-bound does not already have.
+ * incumbent hint is used only with a cell: its objective (from the cost functions) bounds every
+ * at-least-as-good decision's radio time, hence floors each share (fewer chords, a tighter
+ * relaxation); the chain also hands it to the backend as a start through `encode`.
  */
 export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>): Compiled<KvDecision> {
   if (problem.cell !== null && problem.cell.allocation === 'continuous')
@@ -66,7 +68,12 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
       'a continuous cell share has no exact single-MILP form (the radio time is work / share); the exact method ' +
         'solves it by outer approximation, or give the cell resourceBlocks (whole blocks are exact in the MILP)',
     );
-  return buildKv(problem, { kind: 'chords' });
+  // A cell's share floor comes from the incumbent's objective (valued by the cost functions).
+  const incumbent =
+    problem.cell !== null && _hints?.incumbent !== undefined
+      ? assess(problem, kvTables(problem), _hints.incumbent)
+      : null;
+  return buildKv(problem, { kind: 'chords', objectiveCutoff: incumbent?.feasible ? incumbent.objective : Infinity });
 }
 
 /**
@@ -76,12 +83,19 @@ export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>)
  * convex so each tangent is below it; the exact method tightens it by outer approximation).
  */
 export type RadioPieces =
-  | { readonly kind: 'chords' }
+  | {
+      readonly kind: 'chords';
+      /**
+       * A decision at least as good as this objective has radio time work / share ≤ it, so share ≥
+       * work / cut-off: a floor on the blocks, and chords are needed only above it (Infinity: none).
+       */
+      readonly objectiveCutoff: number;
+    }
   | {
       readonly kind: 'tangents';
       /** Per user: the shares at which 1/s is linearised. */
       readonly points: readonly (readonly number[])[];
-      /** A valid floor: any decision better than this objective has share ≥ work / it (Infinity: none). */
+      /** As for chords: any decision at least as good has share ≥ work / it (Infinity: none). */
       readonly objectiveCutoff: number;
     };
 
@@ -91,7 +105,10 @@ interface CellColumns {
   readonly radio: number;
 }
 
-export function buildKv(problem: KvProblem, pieces: RadioPieces): Compiled<KvDecision> & { cellColumns: readonly (CellColumns | null)[] } {
+export function buildKv(
+  problem: KvProblem,
+  pieces: RadioPieces,
+): Compiled<KvDecision> & { cellColumns: readonly (CellColumns | null)[] } {
   const tables = kvTables(problem);
   const L = tables.layers;
   const U = problem.users.length;
@@ -127,7 +144,11 @@ export function buildKv(problem: KvProblem, pieces: RadioPieces): Compiled<KvDec
     const unit = blocks ?? 1;
     const share =
       fixed !== null
-        ? b.addVariable(`share_${u}`, { type: blocks !== null ? 'integer' : 'continuous', lower: fixed * unit, upper: fixed * unit })
+        ? b.addVariable(`share_${u}`, {
+            type: blocks !== null ? 'integer' : 'continuous',
+            lower: fixed * unit,
+            upper: fixed * unit,
+          })
         : b.addVariable(`share_${u}`, { type: blocks !== null ? 'integer' : 'continuous', lower: 0, upper: unit });
     const radio = b.addVariable(`radio_${u}`, { lower: 0 });
     // Cuts grouped by their radio work (cut 0: the token downlink; 1..L−1: hidden state up too).
@@ -136,15 +157,17 @@ export function buildKv(problem: KvProblem, pieces: RadioPieces): Compiled<KvDec
       const w = radioWorkSeconds(tables, u, e.cut);
       if (w > 0) byWork.set(w, [...(byWork.get(w) ?? []), e.col]);
     }
-    const talk = [...byWork.values()].flat();
-    if (talk.length > 0 && fixed === null) {
-      if (blocks !== null) b.greaterEqual(`talk_${u}`, [term(share, 1), ...talk.map((col) => term(col, -1))], 0);
-      else if (pieces.kind === 'tangents' && Number.isFinite(pieces.objectiveCutoff)) {
-        // Better than the cut-off means work / share < cut-off for every transmitting user.
-        const floor: Term[] = [];
-        for (const [w, cols] of byWork) for (const col of cols) floor.push(term(col, -w / pieces.objectiveCutoff));
-        b.greaterEqual(`share_floor_${u}`, [term(share, 1), ...floor], 0);
-      }
+    // Least share (in the column's unit) of each work group: one block, and work / cut-off.
+    const cutoff = pieces.objectiveCutoff;
+    const least = new Map<number, number>();
+    for (const w of byWork.keys()) {
+      const byCutoff = Number.isFinite(cutoff) ? w / cutoff : 0;
+      least.set(w, blocks !== null ? Math.max(1, Math.ceil(byCutoff * blocks * (1 - 1e-9))) : byCutoff);
+    }
+    if (byWork.size > 0 && fixed === null && (blocks !== null || Number.isFinite(cutoff))) {
+      const floor: Term[] = [];
+      for (const [w, cols] of byWork) for (const col of cols) floor.push(term(col, -(least.get(w) as number)));
+      b.greaterEqual(`share_floor_${u}`, [term(share, 1), ...floor], 0);
     }
     // TTFT: the least share of the chosen cut.
     const ttft = x[u].filter((e) => tables.users[u][e.cut].minShare > 0);
@@ -161,16 +184,21 @@ export function buildKv(problem: KvProblem, pieces: RadioPieces): Compiled<KvDec
         0,
       );
     // Lines below 1/share (in the column's unit: N/n for blocks), each switched on by its cut group.
-    const lines: { a: number; b: number }[] = [];
-    if (fixed !== null) lines.push({ a: 1 / fixed, b: 0 });
-    else if (pieces.kind === 'chords' && blocks !== null) {
-      for (let k = 1; k < blocks; k++) lines.push({ a: blocks / k + blocks / (k + 1), b: blocks / (k * (k + 1)) });
-      if (blocks === 1) lines.push({ a: 1, b: 0 });
-    } else if (pieces.kind === 'tangents') for (const p of pieces.points[u]) lines.push({ a: 2 / p, b: 1 / (p * p) });
+    const linesFor = (w: number): { a: number; b: number }[] => {
+      const lines: { a: number; b: number }[] = [];
+      if (fixed !== null) lines.push({ a: 1 / fixed, b: 0 });
+      else if (pieces.kind === 'chords' && blocks !== null) {
+        // With n ≥ the group's floor m, the chords over [m, N] interpolate N/n exactly at every whole n.
+        for (let k = least.get(w) as number; k < blocks; k++)
+          lines.push({ a: blocks / k + blocks / (k + 1), b: blocks / (k * (k + 1)) });
+        if (lines.length === 0) lines.push({ a: 1, b: 0 });
+      } else if (pieces.kind === 'tangents') for (const p of pieces.points[u]) lines.push({ a: 2 / p, b: 1 / (p * p) });
+      return lines;
+    };
     let i = 0;
     for (const [w, cols] of byWork) {
       const wm = w * MS;
-      for (const line of lines) {
+      for (const line of linesFor(w)) {
         // θ ≥ w·(a − b·share) when a cut of this group is chosen; ≤ 0 otherwise (the line's value at 0 is w·a).
         b.greaterEqual(
           `radio_${u}_${i++}`,

@@ -31,7 +31,6 @@ import {
 import { LORA_TARGETS, type LoraConfig } from '../../cost/training.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 
-
 const variantSchema = z.strictObject({
   name: z.string().min(1, 'must not be empty').describe('name users refer to in `variant`'),
   lora: z
@@ -237,10 +236,14 @@ export function parseKvProblem(raw: unknown): KvProblem {
   if (cell !== null) {
     if (users.every((u) => u.radio === null))
       throw new InputError('$.cell', 'no user is in the cell: give some users `radio` instead of `link`');
-    if (input.admission && cell.allocation === 'continuous' && users.some((u) => u.radio !== null && u.radio.fixedShare === null))
+    if (
+      input.admission &&
+      cell.allocation === 'continuous' &&
+      users.some((u) => u.radio !== null && u.radio.fixedShare === null)
+    )
       throw new InputError(
         '$.admission',
-        'admission needs a bound on every served user\'s latency, and a continuous share can be arbitrarily small; ' +
+        "admission needs a bound on every served user's latency, and a continuous share can be arbitrarily small; " +
           'give the cell resourceBlocks (a user gets at least one)',
       );
     checkFixedShares(

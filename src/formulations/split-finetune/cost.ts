@@ -117,6 +117,11 @@ export interface OptionPhysics {
 /** What the subchannel count adds: the client's round and period times and its energy. */
 export interface RoundFigures {
   uplinkBitsPerSecond: number;
+  /** The client's downlink rate: its link's, or in a cell n / N of the downlink carrier's. */
+  downlinkBitsPerSecond: number;
+  /** Activation-gradient and adapter downlinks (they depend on n in a cell). */
+  gradientDownlinkSeconds: number;
+  adapterDownlinkSeconds: number;
   /** Smashed-data uplink of one round (epoch 1 only for a fully frozen client). */
   uplinkSeconds: number;
   /** One round in epoch 1. */
@@ -379,9 +384,23 @@ export function uplinkRate(problem: SplitFinetuneProblem, clientIndex: number, s
   return subchannels * problem.subchannelRateFraction * problem.clients[clientIndex].link.uplinkBitsPerSecond;
 }
 
+/**
+ * Downlink rate of client k holding n subchannels: with a cell, n / N of the downlink carrier at
+ * its downlink spectral efficiency (one share for both directions); otherwise its link's rate.
+ */
+export function downlinkRate(problem: SplitFinetuneProblem, clientIndex: number, subchannels: number): number {
+  const link = problem.clients[clientIndex].link;
+  return problem.cell !== null
+    ? (subchannels / problem.subchannels) * link.downlinkBitsPerSecond
+    : link.downlinkBitsPerSecond;
+}
+
 export function emptyRoundFigures(periods = 0): RoundFigures {
   return {
     uplinkBitsPerSecond: 0,
+    downlinkBitsPerSecond: 0,
+    gradientDownlinkSeconds: 0,
+    adapterDownlinkSeconds: 0,
     uplinkSeconds: 0,
     firstEpochRoundSeconds: 0,
     laterRoundSeconds: 0,
@@ -410,7 +429,10 @@ export function roundFigures(
   const client = p.clients[clientIndex];
   const rate = uplinkRate(p, clientIndex, subchannels);
   const latency = client.link.latencySeconds;
-  const down = client.link.downlinkBitsPerSecond;
+  const down = downlinkRate(p, clientIndex, subchannels);
+  const cell = p.cell !== null;
+  const gradientDown = cell ? transfer(physics.gradientBytes, down, latency) : physics.gradientDownlinkSeconds;
+  const adapterDown = cell ? transfer(physics.adapterBytes, down, latency) : physics.adapterDownlinkSeconds;
   const uplinkSeconds = transfer(physics.smashedBytes, rate, latency);
   const R = p.roundsPerEpoch;
   const rounds = R * p.epochs;
@@ -428,11 +450,11 @@ export function roundFigures(
       physics.clientForwardSeconds +
       uplinkSeconds +
       physics.serverSeconds +
-      physics.gradientDownlinkSeconds +
+      gradientDown +
       physics.clientBackwardSeconds;
     out.firstEpochRoundSeconds = round;
     out.laterRoundSeconds = round;
-    out.aggregationSeconds = transfer(physics.adapterBytes, rate, latency) + physics.adapterDownlinkSeconds;
+    out.aggregationSeconds = transfer(physics.adapterBytes, rate, latency) + adapterDown;
     const adapterAirtime = (physics.adapterBytes * 8) / rate;
     out.computeSecondsPerRound = physics.clientForwardSeconds + physics.clientBackwardSeconds;
     out.airtimeSecondsPerRound = smashedAirtime + (A * adapterAirtime) / rounds;
@@ -455,6 +477,9 @@ export function roundFigures(
     client.receivePowerWatts * out.receiveSecondsPerRound;
   out.uplinkBitsPerSecond = rate;
   out.uplinkSeconds = uplinkSeconds;
+  out.downlinkBitsPerSecond = down;
+  out.gradientDownlinkSeconds = physics.fullyFrozen ? 0 : gradientDown;
+  out.adapterDownlinkSeconds = physics.fullyFrozen ? 0 : adapterDown;
   return out;
 }
 

@@ -186,6 +186,13 @@ export function evaluateSplitFinetune(
           `(${d.cut - Math.min(d.cut, d.frozenLayers)} trainable), its ${device.name} has ${GBf(device.memoryBytes)}`,
         excess: excessOver(cost.clientMemoryBytes, device.memoryBytes),
       });
+    const fixedBlocks = problem.clients[k].fixedSubchannels;
+    if (fixedBlocks !== null && d.subchannels !== fixedBlocks)
+      violations.push({
+        constraint: `client[${k}].subchannels`,
+        message: `${name}'s resource blocks are fixed at ${fixedBlocks} by the input, the decision gives ${d.subchannels}`,
+        excess: Math.abs(d.subchannels - fixedBlocks),
+      });
     const budget = problem.clients[k].energyBudgetJoulesPerRound;
     if (budget !== undefined && !withinLimit(cost.energyJoulesPerRound, budget))
       violations.push({

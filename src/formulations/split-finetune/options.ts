@@ -59,7 +59,8 @@ export function clientOptions(
 ): SplitOption[] {
   const client = problem.clients[clientIndex];
   const nMax = maxSubchannelsPerClient(problem);
-  const fixedN = filter.subchannels?.(clientIndex);
+  // A filter's count (a peer's split) or the input's fixed resource blocks (radio.resourceBlocks).
+  const fixedN = filter.subchannels?.(clientIndex) ?? client.fixedSubchannels ?? undefined;
   const budget = client.energyBudgetJoulesPerRound ?? Infinity;
   const out: SplitOption[] = [];
   if (nMax < 1) return out;

@@ -62,6 +62,8 @@ export function checkRules(problem: SplitFinetuneProblem, decision: SplitFinetun
           `(${d.cut - Math.min(d.cut, d.frozenLayers)} trainable), its ${client.device.name} has ` +
           `${formatBytes(client.device.memoryBytes)}`,
       );
+    if (client.fixedSubchannels !== null && d.subchannels !== client.fixedSubchannels)
+      broken.push(`${client.name}'s resource blocks are fixed at ${client.fixedSubchannels}, not ${d.subchannels}`);
     const budget = client.energyBudgetJoulesPerRound;
     if (budget !== undefined && !withinLimit(cost.energyJoulesPerRound, budget))
       broken.push(

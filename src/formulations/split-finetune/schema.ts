@@ -27,6 +27,16 @@ import {
   type TrainingAccountingName,
 } from '../../cost/training.ts';
 import { InputError, inputErrorFromZod, jsonPath } from '../../errors.ts';
+import {
+  cellSchema,
+  checkFixedShares,
+  fullCellRates,
+  parseCell,
+  parseRadio,
+  radioSchema,
+  type CellSpec,
+  type RadioSpec,
+} from '../../cost/radio.ts';
 
 const positive = z.number().positive('must be positive');
 const ratio = z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]');
@@ -55,7 +65,14 @@ export type CutPolicy = (typeof CUT_POLICIES)[number];
 const clientSchema = z.strictObject({
   name: z.string().min(1).optional().describe('label used in messages; default "client i"'),
   device: deviceRefSchema.describe('catalog device id or inline device'),
-  link: linkRefSchema.describe('catalog link id or inline link; its uplink rate is the rate over the whole cell band'),
+  link: linkRefSchema
+    .optional()
+    .describe('catalog link id or inline link; its uplink rate is the rate over the whole cell band'),
+  radio: radioSchema
+    .optional()
+    .describe(
+      'instead of `link`: the client is in `$.cell`, with this link quality (its subchannels are cell resource blocks)',
+    ),
   energyBudgetJoulesPerRound: positive
     .optional()
     .describe('cap on this client’s amortised device energy per round (overrides the top-level budget)'),
@@ -98,7 +115,9 @@ export const splitFinetuneInputSchema = z.strictObject({
     .max(SPLIT_FINETUNE_MAXIMA.clients, `at most ${SPLIT_FINETUNE_MAXIMA.clients} clients (absurd size)`),
   subchannels: positiveInt
     .max(SPLIT_FINETUNE_MAXIMA.subchannels, `must be at most ${SPLIT_FINETUNE_MAXIMA.subchannels} (absurd size)`)
-    .describe('uplink subchannels N shared by the clients (Σ n_k ≤ N, n_k ≥ 1)'),
+    .optional()
+    .describe('uplink subchannels N shared by the clients (Σ n_k ≤ N, n_k ≥ 1); with a `cell`, its resourceBlocks'),
+  cell: cellSchema.optional(),
   subchannelRateFraction: z
     .number()
     .gt(0, 'must be in (0, 1]')
@@ -137,7 +156,12 @@ export type SplitFinetuneInput = z.infer<typeof splitFinetuneInputSchema>;
 export interface ClientSpec {
   readonly name: string;
   readonly device: DeviceSpec;
+  /** A client in the cell: the rates it would have holding the whole cell, and the cell's latency. */
   readonly link: LinkSpec;
+  /** In the cell, or null (the classic subchannel model over a dedicated link). */
+  readonly radio: RadioSpec | null;
+  /** Resource blocks fixed by the input (radio.resourceBlocks), or null when they are a decision. */
+  readonly fixedSubchannels: number | null;
   readonly energyBudgetJoulesPerRound?: number;
   /** Radio power while receiving; 0 unless the user gives it. */
   readonly receivePowerWatts: number;
@@ -160,6 +184,11 @@ export interface SplitFinetuneProblem {
   readonly aggregationIntervalRounds: number;
   readonly server: DeviceSpec;
   readonly clients: readonly ClientSpec[];
+  /**
+   * The shared cell (its resource blocks are the subchannels, and a client's downlink also runs
+   * on its n / N of the downlink carrier), or null: subchannels over dedicated links.
+   */
+  readonly cell: CellSpec | null;
   readonly subchannels: number;
   readonly subchannelRateFraction: number;
   readonly cutPolicy: CutPolicy;
@@ -225,21 +254,83 @@ function fail(path: readonly PropertyKey[], rule: string): never {
   throw new InputError(jsonPath(path), rule);
 }
 
+/** A client's link: dedicated, or (in the cell) the whole-cell rates, with its radio and fixed blocks. */
+function clientRadio(
+  c: SplitFinetuneInput['clients'][number],
+  i: number,
+  cell: CellSpec | null,
+): { link: LinkSpec; radio: RadioSpec | null; fixedSubchannels: number | null } {
+  if (c.link !== undefined && c.radio !== undefined)
+    fail(['clients', i, 'radio'], 'a client has either a dedicated `link` or `radio` in the cell, not both');
+  if (cell === null) {
+    if (c.radio !== undefined) fail(['clients', i, 'radio'], '`radio` needs a `$.cell` for the client to be in');
+    if (c.link === undefined) fail(['clients', i, 'link'], 'required: a link (or `radio` in a `$.cell`)');
+    return { link: resolveLink(c.link, `$.clients[${i}].link`), radio: null, fixedSubchannels: null };
+  }
+  // The clients share the subchannels, so with a cell every client is in it.
+  if (c.radio === undefined)
+    fail(
+      ['clients', i, 'radio'],
+      'with a $.cell every client shares its resource blocks: give `radio` instead of `link`',
+    );
+  const radio = parseRadio(c.radio, cell, `$.clients[${i}].radio`);
+  const rates = fullCellRates(cell, radio);
+  return {
+    link: {
+      id: 'cell',
+      name: 'shared cell (whole-cell rates)',
+      uplinkBitsPerSecond: rates.uplink,
+      downlinkBitsPerSecond: rates.downlink,
+      latencySeconds: cell.latencySeconds,
+      source: 'Shannon rate with the cell bandwidth',
+    },
+    radio,
+    fixedSubchannels: c.radio.resourceBlocks ?? null,
+  };
+}
+
 export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
   const parsed = splitFinetuneInputSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw inputErrorFromZod(parsed.error);
   const p = parsed.data;
   const model = resolveModel(p.model, '$.model');
   const server = resolveDevice(p.server.device, '$.server.device');
+  const cell = p.cell !== undefined ? parseCell(p.cell, '$.cell') : null;
+  if (cell !== null) {
+    if (cell.allocation !== 'resource-blocks' || cell.resourceBlocks === null)
+      fail(
+        ['cell', 'resourceBlocks'],
+        'split-finetune allocates whole subchannels (its exact method is a knapsack over them): give the cell resourceBlocks',
+      );
+    if (p.subchannels !== undefined && p.subchannels !== cell.resourceBlocks)
+      fail(
+        ['subchannels'],
+        `with a cell the subchannels are its ${cell.resourceBlocks} resource blocks; drop subchannels`,
+      );
+    if (p.subchannelRateFraction !== undefined)
+      fail(
+        ['subchannelRateFraction'],
+        'with a cell each resource block carries 1/N of the cell; drop subchannelRateFraction',
+      );
+    if (cell.resourceBlocks > SPLIT_FINETUNE_MAXIMA.subchannels)
+      fail(['cell', 'resourceBlocks'], `must be at most ${SPLIT_FINETUNE_MAXIMA.subchannels} (absurd size)`);
+  } else if (p.subchannels === undefined) fail(['subchannels'], 'required: the uplink subchannels (or give a $.cell)');
   const clients: ClientSpec[] = p.clients.map((c, i) => ({
     name: c.name ?? `client ${i}`,
     device: resolveDevice(c.device, `$.clients[${i}].device`),
-    link: resolveLink(c.link, `$.clients[${i}].link`),
+    ...clientRadio(c, i, cell),
     ...(c.energyBudgetJoulesPerRound !== undefined || p.energyBudgetJoulesPerRound !== undefined
       ? { energyBudgetJoulesPerRound: c.energyBudgetJoulesPerRound ?? p.energyBudgetJoulesPerRound }
       : {}),
     receivePowerWatts: c.receivePowerWatts ?? 0,
   }));
+  if (cell !== null)
+    checkFixedShares(
+      cell,
+      clients.map((c) => c.radio),
+      clients.map((_, i) => `$.clients[${i}].radio`),
+    );
+  const N = cell?.resourceBlocks ?? (p.subchannels as number);
   const L = model.layers;
   if (p.sequenceLength > model.maxContext)
     fail(['sequenceLength'], `${p.sequenceLength} tokens exceed the model's context of ${model.maxContext}`);
@@ -274,12 +365,12 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
     clients.length *
     (cutMax - cutMin + 1) *
     Math.max(0, bounds.max - bounds.min + 1) *
-    Math.max(0, p.subchannels - clients.length + 1);
+    Math.max(0, N - clients.length + 1);
   if (optionCount > SPLIT_FINETUNE_MAXIMA.options)
     fail(
       ['subchannels'],
       `${clients.length} clients × ${cutMax - cutMin + 1} cuts × ${bounds.max - bounds.min + 1} frozen prefixes × ` +
-        `${p.subchannels - clients.length + 1} subchannel counts = ${optionCount} options; ` +
+        `${N - clients.length + 1} subchannel counts = ${optionCount} options; ` +
         `at most ${SPLIT_FINETUNE_MAXIMA.options} (absurd size: fewer subchannels, clients or a narrower cutRange)`,
     );
   const roundsPerEpoch = Math.ceil(p.samplesPerClient / p.batchSize);
@@ -299,8 +390,9 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
     aggregationIntervalRounds: p.aggregationIntervalRounds ?? roundsPerEpoch,
     server,
     clients,
-    subchannels: p.subchannels,
-    subchannelRateFraction: p.subchannelRateFraction ?? 1 / p.subchannels,
+    cell,
+    subchannels: N,
+    subchannelRateFraction: p.subchannelRateFraction ?? 1 / N,
     cutPolicy: p.cutPolicy ?? 'per-client',
     cutMin,
     cutMax,

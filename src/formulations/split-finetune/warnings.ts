@@ -23,11 +23,13 @@ export function splitFinetuneWarnings(problem: SplitFinetuneProblem): InputWarni
   const checks: (InputWarning | null)[] = [...deviceChecks('$.server.device', problem.server)];
   problem.clients.forEach((c, i) => {
     const at = `$.clients[${i}]`;
+    const link = c.radio !== null ? `${at}.radio (whole-cell rate)` : `${at}.link`;
     checks.push(
       ...deviceChecks(`${at}.device`, c.device),
-      plausibility(`${at}.link.uplinkBitsPerSecond`, c.link.uplinkBitsPerSecond, 'bitsPerSecond'),
-      plausibility(`${at}.link.downlinkBitsPerSecond`, c.link.downlinkBitsPerSecond, 'bitsPerSecond'),
-      plausibility(`${at}.link.latencySeconds`, c.link.latencySeconds, 'seconds'),
+      // A cell client's link is the whole cell at its spectral efficiency (the cell's latency).
+      plausibility(`${link}.uplinkBitsPerSecond`, c.link.uplinkBitsPerSecond, 'bitsPerSecond'),
+      plausibility(`${link}.downlinkBitsPerSecond`, c.link.downlinkBitsPerSecond, 'bitsPerSecond'),
+      plausibility(`${link}.latencySeconds`, c.link.latencySeconds, 'seconds'),
       plausibility(`${at}.receivePowerWatts`, c.receivePowerWatts, 'watts'),
     );
     if (c.energyBudgetJoulesPerRound !== undefined)
@@ -37,7 +39,9 @@ export function splitFinetuneWarnings(problem: SplitFinetuneProblem): InputWarni
   problem.clients.forEach((c, i) =>
     checks.push(
       plausibility(
-        `$.clients[${i}].link.uplinkBitsPerSecond × $.subchannelRateFraction`,
+        c.radio !== null
+          ? `$.clients[${i}].radio (rate of one resource block)`
+          : `$.clients[${i}].link.uplinkBitsPerSecond × $.subchannelRateFraction`,
         c.link.uplinkBitsPerSecond * problem.subchannelRateFraction,
         'bitsPerSecond',
       ),
