@@ -18,13 +18,33 @@ export const HELIX_REPRODUCTION_LIMIT_SECONDS = 60;
 const PUBLISHED_RTOL = 5e-6;
 
 const PUBLISHED = [
-  { file: 'helix-10-llama30b-quality.json', best: 286.587, bound: 286.587, seconds: 3803, note: 'optimal, 9.8 M nodes' },
-  { file: 'helix-24-llama70b-single-cluster.json', best: 1289.56, bound: 78_062, seconds: 600, note: 'stopped at 600 s' },
-  { file: 'helix-42-llama70b-high-heterogeneity.json', best: 4137.55, bound: 91_951, seconds: 3035, note: 'stopped at 3035 s' },
+  {
+    file: 'helix-10-llama30b-quality.json',
+    best: 286.587,
+    bound: 286.587,
+    seconds: 3803,
+    note: 'optimal, 9.8 M nodes',
+  },
+  {
+    file: 'helix-24-llama70b-single-cluster.json',
+    best: 1289.56,
+    bound: 78_062,
+    seconds: 600,
+    note: 'stopped at 600 s',
+  },
+  {
+    file: 'helix-42-llama70b-high-heterogeneity.json',
+    best: 4137.55,
+    bound: 91_951,
+    seconds: 3035,
+    note: 'stopped at 3035 s',
+  },
 ] as const;
 
 function problem(file: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL(`../../../problems/fleet-serving/${file}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(
+    readFileSync(new URL(`../../../problems/fleet-serving/${file}`, import.meta.url), 'utf8'),
+  ) as Record<string, unknown>;
 }
 
 const gapOf = (best: number, bound: number): number => (best > 0 ? (bound - best) / best : Infinity);
@@ -40,10 +60,17 @@ export const helixReproduction: Reproduction = {
     const data: unknown[] = [];
     for (const p of PUBLISHED) {
       const instance = p.file.replace(/\.json$/, '');
-      values.push({ instance, method: 'Helix (Gurobi)', kind: 'best', value: p.best }, { instance, method: 'Helix (Gurobi)', kind: 'bound', value: p.bound });
+      values.push(
+        { instance, method: 'Helix (Gurobi)', kind: 'best', value: p.best },
+        { instance, method: 'Helix (Gurobi)', kind: 'bound', value: p.bound },
+      );
       const runs = [
         { method: 'edgeplan exact', raw: problem(p.file), backend: 'exact' as const },
-        { method: 'Helix MILP on HiGHS', raw: { ...problem(p.file), milpFormulation: 'helix' }, backend: 'highs' as const },
+        {
+          method: 'Helix MILP on HiGHS',
+          raw: { ...problem(p.file), milpFormulation: 'helix' },
+          backend: 'highs' as const,
+        },
       ];
       for (const run of runs) {
         const r = await solve(run.raw, { backend: run.backend, timeLimitSeconds: HELIX_REPRODUCTION_LIMIT_SECONDS });
@@ -55,9 +82,15 @@ export const helixReproduction: Reproduction = {
         const ours = run.backend === 'exact';
         rows.push({
           item: `${instance}: ${run.method}`,
-          expected: `Helix: ${formatNumber(p.best)} tokens/s, bound ${formatNumber(p.bound)} (gap ${pct(gapOf(p.best, p.bound))}, ${p.seconds} s, ${p.note})`,
-          obtained: `${Number.isFinite(best) ? formatNumber(best) : 'none'} tokens/s, bound ${formatNumber(bound)} (gap ${pct(gapOf(best, bound))}, ${formatNumber(r.timeSeconds, 3)} s, ${r.termination})`,
-          tolerance: ours ? `best ≥ Helix best, bound ≤ Helix bound (relative ${PUBLISHED_RTOL}: figures published rounded)` : 'reported only',
+          expected:
+            `Helix: ${formatNumber(p.best)} tokens/s, bound ${formatNumber(p.bound)} ` +
+            `(gap ${pct(gapOf(p.best, p.bound))}, ${p.seconds} s, ${p.note})`,
+          obtained:
+            `${Number.isFinite(best) ? formatNumber(best) : 'none'} tokens/s, bound ${formatNumber(bound)} ` +
+            `(gap ${pct(gapOf(best, bound))}, ${formatNumber(r.timeSeconds, 3)} s, ${r.termination})`,
+          tolerance: ours
+            ? `best ≥ Helix best, bound ≤ Helix bound (relative ${PUBLISHED_RTOL}: figures published rounded)`
+            : 'reported only',
           pass: ours ? best >= p.best * (1 - PUBLISHED_RTOL) && bound <= p.bound * (1 + PUBLISHED_RTOL) : true,
         });
       }

@@ -14,7 +14,8 @@ export const importCommand: CliCommand = {
       .argument('<format>', `instance format: ${FORMATS.join(', ')}`)
       .argument('<file>', 'instance file (JSON)')
       .action((format: string, file: string) => {
-        if (format !== 'helix') throw new UsageError(`unknown import format "${format}"; formats: ${FORMATS.join(', ')}`);
+        if (format !== 'helix')
+          throw new UsageError(`unknown import format "${format}"; formats: ${FORMATS.join(', ')}`);
         const raw = readJsonFile(file, context.io.cwd);
         const problem = inFile(file, () => importHelix(raw, basename(file)));
         context.io.stdout(`${JSON.stringify(problem, null, 2)}\n`);

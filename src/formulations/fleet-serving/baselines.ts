@@ -69,7 +69,9 @@ export function swarmPlacement(problem: FleetProblem): Placement | null {
     const load = new Array<number>(S).fill(0);
     const start = new Array<number>(n).fill(0);
     const k = new Array<number>(n).fill(0);
-    const order = [...Array(n).keys()].sort((a, b) => Math.max(...problem.nodes[b].throughput) - Math.max(...problem.nodes[a].throughput));
+    const order = [...Array(n).keys()].sort(
+      (a, b) => Math.max(...problem.nodes[b].throughput) - Math.max(...problem.nodes[a].throughput),
+    );
     for (const i of order) {
       let pick = -1;
       for (let s = 0; s < S; s++) {
@@ -114,7 +116,9 @@ export function replicaPlacement(problem: FleetProblem): Placement | null {
       }
       return true;
     };
-    const order = [...Array(n).keys()].filter(fits).sort((a, b) => (problem.nodes[b].throughput[size] ?? 0) - (problem.nodes[a].throughput[size] ?? 0));
+    const order = [...Array(n).keys()]
+      .filter(fits)
+      .sort((a, b) => (problem.nodes[b].throughput[size] ?? 0) - (problem.nodes[a].throughput[size] ?? 0));
     const start = new Array<number>(n).fill(0);
     const k = new Array<number>(n).fill(0);
     for (let g = 0; (g + 1) * p <= order.length; g++) {
@@ -140,7 +144,12 @@ export function singlePipelinePlacement(problem: FleetProblem): Placement | null
   return c === null ? null : placementOfChains(problem, [c]);
 }
 
-const baseline = (name: string, description: string, place: (p: FleetProblem) => Placement | null, why: string): Baseline<FleetProblem, FleetDecision> => ({
+const baseline = (
+  name: string,
+  description: string,
+  place: (p: FleetProblem) => Placement | null,
+  why: string,
+): Baseline<FleetProblem, FleetDecision> => ({
   name,
   description,
   run(problem) {

@@ -40,7 +40,12 @@ function ksAt(problem: FleetProblem, i: number, F: number): number[] {
  * layers (fewer nodes used), and among equals those with the smallest surplus T(k) − F, so that
  * strong nodes stay free for the next chain.
  */
-export function chainAt(problem: FleetProblem, F: number, available: readonly boolean[], budget = 20_000): Chain | null {
+export function chainAt(
+  problem: FleetProblem,
+  F: number,
+  available: readonly boolean[],
+  budget = 20_000,
+): Chain | null {
   const L = problem.layers;
   const g = graphOf(problem);
   const n = problem.nodes.length;
@@ -52,7 +57,8 @@ export function chainAt(problem: FleetProblem, F: number, available: readonly bo
   const inPath = new Array<boolean>(n).fill(false);
   // Layers the unused available nodes could still add (a quick cut-off).
   let spare = reach.reduce((s, r) => s + r, 0);
-  const rank = (i: number, k: number): number => k * 1e6 - ((problem.nodes[i].throughput[k] ?? 0) - F) / Math.max(F, 1e-9);
+  const rank = (i: number, k: number): number =>
+    k * 1e6 - ((problem.nodes[i].throughput[k] ?? 0) - F) / Math.max(F, 1e-9);
   const dfs = (covered: number): boolean => {
     if (++work > budget) return false;
     if (covered === L) return problem.sinkCapacity[path[path.length - 1]] >= F;
@@ -87,7 +93,8 @@ export function chainAt(problem: FleetProblem, F: number, available: readonly bo
 /** Distinct positive table values of the fleet, highest first (the thresholds worth trying). */
 export function thresholds(problem: FleetProblem, limit = 400): number[] {
   const set = new Set<number>();
-  for (const node of problem.nodes) for (let k = 1; k <= node.maxLayers; k++) if ((node.throughput[k] ?? 0) > 0) set.add(node.throughput[k]);
+  for (const node of problem.nodes)
+    for (let k = 1; k <= node.maxLayers; k++) if ((node.throughput[k] ?? 0) > 0) set.add(node.throughput[k]);
   const all = [...set].sort((a, b) => b - a);
   if (all.length <= limit) return all;
   const step = all.length / limit;
@@ -162,7 +169,12 @@ export function placementOfChains(problem: FleetProblem, chains: readonly Chain[
  * to spare. Each chain found is added (its idle nodes placed) and kept when the placement's max
  * flow grows; thresholds are tried from the largest spare capacity down. Never lowers the flow.
  */
-export function augmentWithIdle(problem: FleetProblem, start: Placement, deadlineMs = Infinity, budget = 4_000): Placement {
+export function augmentWithIdle(
+  problem: FleetProblem,
+  start: Placement,
+  deadlineMs = Infinity,
+  budget = 4_000,
+): Placement {
   const L = problem.layers;
   const n = problem.nodes.length;
   let pl: Placement = { start: [...start.start], k: [...start.k] };
@@ -174,7 +186,9 @@ export function augmentWithIdle(problem: FleetProblem, start: Placement, deadlin
     problem.links.forEach((l, e) => (inflow[l.to] += flow.linkFlow[e]));
     flow.sourceFlow.forEach((f, i) => (inflow[i] += f));
     const spare = problem.nodes.map((node, i) => (pl.k[i] > 0 ? (node.throughput[pl.k[i]] ?? 0) - inflow[i] : 0));
-    const levels = thresholds(problem, 60).filter((G) => G <= Math.max(...problem.nodes.map((nd) => Math.max(0, ...nd.throughput))));
+    const levels = thresholds(problem, 60).filter(
+      (G) => G <= Math.max(...problem.nodes.map((nd) => Math.max(0, ...nd.throughput))),
+    );
     let accepted = false;
     for (const G of levels) {
       if (performance.now() > deadlineMs) break;
@@ -226,7 +240,8 @@ function augmentingChain(
     if (covered === L) return usesIdle && problem.sinkCapacity[last] - flow.sinkFlow[last] >= G;
     const next: [number, number][] = [];
     if (last < 0) {
-      for (let i = 0; i < n; i++) if (problem.sourceCapacity[i] - flow.sourceFlow[i] >= G) for (const k of options(i, 0)) next.push([i, k]);
+      for (let i = 0; i < n; i++)
+        if (problem.sourceCapacity[i] - flow.sourceFlow[i] >= G) for (const k of options(i, 0)) next.push([i, k]);
     } else {
       for (const e of out[last]) {
         if (inPath[e.to] || problem.links[e.link].capacity - flow.linkFlow[e.link] < G) continue;

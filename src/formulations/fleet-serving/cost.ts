@@ -40,7 +40,12 @@ export const deviceTable: DeviceTable = (device, gpus, memoryBytes, c, L) => {
   for (let k = 1; k <= Math.max(0, maxLayers); k++) {
     const step = rooflineTime(
       group,
-      { flops: c.batch * k * flopsPerLayer, memoryTrafficBytes: k * kvPerLayer, weightBytes: k * weightPerLayer, calls: k },
+      {
+        flops: c.batch * k * flopsPerLayer,
+        memoryTrafficBytes: k * kvPerLayer,
+        weightBytes: k * weightPerLayer,
+        calls: k,
+      },
       k * weightPerLayer,
     ).seconds;
     throughput.push(c.batch / step);
@@ -116,16 +121,21 @@ export function maxFlowOfPlacement(problem: FleetProblem, pl: Placement): FlowRe
   };
   const used = (i: number): boolean => pl.k[i] > 0 && (problem.nodes[i].throughput[pl.k[i]] ?? 0) > 0;
   const nodeArc: ([number, number] | null)[] = [];
-  for (let i = 0; i < n; i++) nodeArc.push(used(i) ? add(2 * i, 2 * i + 1, problem.nodes[i].throughput[pl.k[i]]) : null);
+  for (let i = 0; i < n; i++)
+    nodeArc.push(used(i) ? add(2 * i, 2 * i + 1, problem.nodes[i].throughput[pl.k[i]]) : null);
   const srcArc: ([number, number] | null)[] = [];
   const sinkArc: ([number, number] | null)[] = [];
   for (let i = 0; i < n; i++) {
-    srcArc.push(used(i) && pl.start[i] === 0 && problem.sourceCapacity[i] > 0 ? add(S, 2 * i, problem.sourceCapacity[i]) : null);
+    srcArc.push(
+      used(i) && pl.start[i] === 0 && problem.sourceCapacity[i] > 0 ? add(S, 2 * i, problem.sourceCapacity[i]) : null,
+    );
     const ends = pl.start[i] + pl.k[i] === L;
     sinkArc.push(used(i) && ends && problem.sinkCapacity[i] > 0 ? add(2 * i + 1, T, problem.sinkCapacity[i]) : null);
   }
   const linkArc = problem.links.map((l) =>
-    used(l.from) && used(l.to) && pl.start[l.from] + pl.k[l.from] === pl.start[l.to] ? add(2 * l.from + 1, 2 * l.to, l.capacity) : null,
+    used(l.from) && used(l.to) && pl.start[l.from] + pl.k[l.from] === pl.start[l.to]
+      ? add(2 * l.from + 1, 2 * l.to, l.capacity)
+      : null,
   );
   const level = new Int32Array(graph.length);
   const it = new Int32Array(graph.length);
@@ -195,7 +205,8 @@ export function decisionOfPlacement(problem: FleetProblem, pl: Placement): Fleet
   const residual: Map<number, number>[] = Array.from({ length: n }, () => new Map());
   const sourceLeft = flow.sourceFlow.map((f) => (f > eps ? f : 0));
   const sinkLeft = flow.sinkFlow.map((f) => (f > eps ? f : 0));
-  for (let i = 0; i < n; i++) if (sourceLeft[i] > 0) routing.push({ from: SOURCE, to: problem.nodes[i].name, tokensPerSecond: sourceLeft[i] });
+  for (let i = 0; i < n; i++)
+    if (sourceLeft[i] > 0) routing.push({ from: SOURCE, to: problem.nodes[i].name, tokensPerSecond: sourceLeft[i] });
   problem.links.forEach((l, e) => {
     const f = flow.linkFlow[e];
     if (f > eps) {
@@ -203,7 +214,8 @@ export function decisionOfPlacement(problem: FleetProblem, pl: Placement): Fleet
       residual[l.from].set(l.to, f);
     }
   });
-  for (let i = 0; i < n; i++) if (sinkLeft[i] > 0) routing.push({ from: problem.nodes[i].name, to: SINK, tokensPerSecond: sinkLeft[i] });
+  for (let i = 0; i < n; i++)
+    if (sinkLeft[i] > 0) routing.push({ from: problem.nodes[i].name, to: SINK, tokensPerSecond: sinkLeft[i] });
   const pipelines = decompose(problem, pl, sourceLeft, residual, sinkLeft, eps);
   return { placement, routing, pipelines };
 }
@@ -249,7 +261,8 @@ function decompose(
     for (let i = best; i >= 0; i = prev[i]) path.unshift(i);
     sourceLeft[path[0]] -= bestWidth;
     sinkLeft[best] -= bestWidth;
-    for (let p = 0; p + 1 < path.length; p++) residual[path[p]].set(path[p + 1], (residual[path[p]].get(path[p + 1]) ?? 0) - bestWidth);
+    for (let p = 0; p + 1 < path.length; p++)
+      residual[path[p]].set(path[p + 1], (residual[path[p]].get(path[p + 1]) ?? 0) - bestWidth);
     out.push({ nodes: path.map((i) => problem.nodes[i].name), tokensPerSecond: bestWidth });
   }
   return out;
@@ -272,11 +285,13 @@ export function nodeClasses(problem: FleetProblem): number[][] {
     const c = cap.get(i * n + j);
     return c !== undefined && c >= Math.min(best[i], best[j]);
   };
-  const bindingFree = problem.nodes.map((_, i) => problem.links.every((l) => (l.from !== i && l.to !== i) || loose(l.from, l.to)));
-  const signature = problem.nodes.map(
-    (node, i) =>
-      `${node.maxLayers}|${node.throughput.join(',')}|${problem.sourceCapacity[i]}|${problem.sinkCapacity[i]}|${bindingFree[i]}`,
+  const bindingFree = problem.nodes.map((_, i) =>
+    problem.links.every((l) => (l.from !== i && l.to !== i) || loose(l.from, l.to)),
   );
+  const signature = problem.nodes.map((node, i) => {
+    const ends = [problem.sourceCapacity[i], problem.sinkCapacity[i], bindingFree[i]];
+    return [node.maxLayers, node.throughput.join(','), ...ends].join('|');
+  });
   const classes: number[][] = [];
   const classOf = new Array<number>(n).fill(-1);
   for (let i = 0; i < n; i++) {
@@ -322,7 +337,11 @@ export function nodeClasses(problem: FleetProblem): number[][] {
  * capacities. λ = 1, μ = 0 is the layer-work bound L·F ≤ Σ k·min(T, F). The smallest F* over a
  * grid of (λ, μ) is returned, rounded up (bisection's upper end).
  */
-export function coverBound(problem: FleetProblem, lambdas: readonly number[] = LAMBDAS, mus: readonly number[] = MUS): number {
+export function coverBound(
+  problem: FleetProblem,
+  lambdas: readonly number[] = LAMBDAS,
+  mus: readonly number[] = MUS,
+): number {
   const L = problem.layers;
   const cols = problem.nodes.map((_, i) => {
     const best = new Map<number, number>();

@@ -71,17 +71,27 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
     if (i === undefined) return violations.push({ constraint: `${at}.node`, message: `unknown node "${p.node}"` });
     if (last[i] > 0) return violations.push({ constraint: `${at}.node`, message: `node ${p.node} is placed twice` });
     if (p.firstLayer > p.lastLayer || p.lastLayer > L) {
-      return violations.push({ constraint: `${at}.layers`, message: `layers ${p.firstLayer}..${p.lastLayer} are not a range of 1..${L}` });
+      return violations.push({
+        constraint: `${at}.layers`,
+        message: `layers ${p.firstLayer}..${p.lastLayer} are not a range of 1..${L}`,
+      });
     }
     const k = p.lastLayer - p.firstLayer + 1;
     const node = problem.nodes[i];
     if (k > node.maxLayers) {
-      violations.push({ constraint: `${p.node}.memory`, message: `${p.node} holds ${k} layers, at most ${node.maxLayers} fit`, excess: k - node.maxLayers });
+      violations.push({
+        constraint: `${p.node}.memory`,
+        message: `${p.node} holds ${k} layers, at most ${node.maxLayers} fit`,
+        excess: k - node.maxLayers,
+      });
     } else if (!((node.throughput[k] ?? 0) > 0)) {
       violations.push({ constraint: `${p.node}.table`, message: `${p.node} has no throughput for ${k} layers` });
     }
     if (problem.wholeModel && k !== L) {
-      violations.push({ constraint: `${p.node}.whole-model`, message: `replicas are whole-model: ${p.node} holds ${k} of ${L} layers` });
+      violations.push({
+        constraint: `${p.node}.whole-model`,
+        message: `replicas are whole-model: ${p.node} holds ${k} of ${L} layers`,
+      });
     }
     first[i] = p.firstLayer;
     last[i] = p.lastLayer;
@@ -103,7 +113,8 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
   const linkOf = new Map<string, number>();
   problem.links.forEach((l, e) => {
     linkOf.set(`${l.from}>${l.to}`, e);
-    if (last[l.from] > 0 && last[l.to] > 0 && first[l.to] === last[l.from] + 1) m[(2 * l.from + 1) * size + 2 * l.to] = big(l.capacity);
+    if (last[l.from] > 0 && last[l.to] > 0 && first[l.to] === last[l.from] + 1)
+      m[(2 * l.from + 1) * size + 2 * l.to] = big(l.capacity);
   });
   const maxFlow = edmondsKarp(size, S, T, m);
 
@@ -128,52 +139,79 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
   if (d.routing !== undefined) {
     d.routing.forEach((r, e) => {
       const at = `routing[${e}]`;
-      if (r.tokensPerSecond < 0) violations.push({ constraint: at, message: `negative flow ${r.tokensPerSecond} tokens/s` });
+      if (r.tokensPerSecond < 0)
+        violations.push({ constraint: at, message: `negative flow ${r.tokensPerSecond} tokens/s` });
       const a = endpoint(r.from, `${at}.from`, 'from');
       const b = endpoint(r.to, `${at}.to`, 'to');
       if (a === null || b === null) return;
       const key = `${r.from}>${r.to}`;
-      if (edgeFlow.has(key)) return violations.push({ constraint: at, message: `link ${r.from} → ${r.to} is routed twice` });
+      if (edgeFlow.has(key))
+        return violations.push({ constraint: at, message: `link ${r.from} → ${r.to} is routed twice` });
       edgeFlow.set(key, r.tokensPerSecond);
       let limit: number;
-      if (a === -1 && b === -1) return violations.push({ constraint: at, message: 'source → sink skips every layer' });
+      if (a === -1 && b === -1) {
+        return violations.push({ constraint: at, message: 'source → sink skips every layer' });
+      }
       if (a === -1) {
         limit = problem.sourceCapacity[b];
-        if (first[b] !== 1) violations.push({ constraint: at, message: `source feeds ${r.to}, which starts at layer ${first[b]}, not 1` });
+        if (first[b] !== 1)
+          violations.push({
+            constraint: at,
+            message: `source feeds ${r.to}, which starts at layer ${first[b]}, not 1`,
+          });
         routed += r.tokensPerSecond;
         inflow[b] += r.tokensPerSecond;
       } else if (b === -1) {
         limit = problem.sinkCapacity[a];
-        if (last[a] !== L) violations.push({ constraint: at, message: `${r.from} ends at layer ${last[a]}, not ${L}, yet feeds the sink` });
+        if (last[a] !== L)
+          violations.push({
+            constraint: at,
+            message: `${r.from} ends at layer ${last[a]}, not ${L}, yet feeds the sink`,
+          });
         outflow[a] += r.tokensPerSecond;
       } else {
         const link = linkOf.get(`${a}>${b}`);
         limit = link === undefined ? 0 : problem.links[link].capacity;
         if (link === undefined) violations.push({ constraint: at, message: `no link ${r.from} → ${r.to}` });
         if (first[b] !== last[a] + 1) {
-          violations.push({ constraint: at, message: `${r.to} starts at layer ${first[b]}, but ${r.from} ends at ${last[a]}` });
+          violations.push({
+            constraint: at,
+            message: `${r.to} starts at layer ${first[b]}, but ${r.from} ends at ${last[a]}`,
+          });
         }
         outflow[a] += r.tokensPerSecond;
         inflow[b] += r.tokensPerSecond;
       }
       if (!withinLimit(r.tokensPerSecond, limit)) {
-        violations.push({ constraint: `${at}.capacity`, message: `${r.tokensPerSecond} tokens/s over a ${limit} tokens/s link`, excess: excessOver(r.tokensPerSecond, limit) });
+        violations.push({
+          constraint: `${at}.capacity`,
+          message: `${r.tokensPerSecond} tokens/s over a ${limit} tokens/s link`,
+          excess: excessOver(r.tokensPerSecond, limit),
+        });
       }
     });
     for (let i = 0; i < n; i++) {
       if (last[i] === 0) continue;
       const name = problem.nodes[i].name;
       if (!withinLimit(inflow[i], cap[i])) {
-        violations.push({ constraint: `${name}.throughput`, message: `${name} receives ${inflow[i]} tokens/s, sustains ${cap[i]}`, excess: excessOver(inflow[i], cap[i]) });
+        violations.push({
+          constraint: `${name}.throughput`,
+          message: `${name} receives ${inflow[i]} tokens/s, sustains ${cap[i]}`,
+          excess: excessOver(inflow[i], cap[i]),
+        });
       }
       const scale = Math.max(inflow[i], outflow[i]);
       if (!withinLimit(Math.abs(inflow[i] - outflow[i]), 1e-9 * scale)) {
-        violations.push({ constraint: `${name}.conservation`, message: `${name} receives ${inflow[i]} tokens/s but sends ${outflow[i]}` });
+        violations.push({
+          constraint: `${name}.conservation`,
+          message: `${name} receives ${inflow[i]} tokens/s but sends ${outflow[i]}`,
+        });
       }
     }
   }
   const objective = d.routing !== undefined ? routed : maxFlow;
-  if (!(objective > 0)) violations.push({ constraint: 'flow', message: 'no flow reaches the sink: the fleet serves nothing' });
+  if (!(objective > 0))
+    violations.push({ constraint: 'flow', message: 'no flow reaches the sink: the fleet serves nothing' });
 
   // Pipelines: chains of adjacent, linked nodes whose summed flows fit within the routing.
   const onEdge = new Map<string, number>();
@@ -181,7 +219,8 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
   (d.pipelines ?? []).forEach((p, q) => {
     const at = `pipelines[${q}]`;
     const ids = p.nodes.map((name) => index.get(name));
-    if (ids.some((i) => i === undefined || last[i] === 0)) return violations.push({ constraint: at, message: 'names a node that holds no layers' });
+    if (ids.some((i) => i === undefined || last[i] === 0))
+      return violations.push({ constraint: at, message: 'names a node that holds no layers' });
     const chain = ids as number[];
     if (first[chain[0]] !== 1 || last[chain[chain.length - 1]] !== L) {
       violations.push({ constraint: at, message: `does not run from layer 1 to layer ${L}` });
@@ -192,17 +231,25 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
       onEdge.set(key, (onEdge.get(key) ?? 0) + p.tokensPerSecond);
     }
     for (let h = 0; h + 1 < chain.length; h++) {
-      if (first[chain[h + 1]] !== last[chain[h]] + 1) violations.push({ constraint: at, message: `${p.nodes[h]} → ${p.nodes[h + 1]} is not adjacent` });
+      if (first[chain[h + 1]] !== last[chain[h]] + 1)
+        violations.push({ constraint: at, message: `${p.nodes[h]} → ${p.nodes[h + 1]} is not adjacent` });
     }
     pipelineTotal += p.tokensPerSecond;
   });
   if (d.pipelines !== undefined) {
     const routedOn = (key: string): number => (d.routing !== undefined ? (edgeFlow.get(key) ?? 0) : Infinity);
     for (const [key, f] of onEdge) {
-      if (!withinLimit(f, routedOn(key))) violations.push({ constraint: 'pipelines', message: `pipelines put ${f} tokens/s on ${key.replace('>', ' → ')}, routed ${routedOn(key)}` });
+      if (!withinLimit(f, routedOn(key)))
+        violations.push({
+          constraint: 'pipelines',
+          message: `pipelines put ${f} tokens/s on ${key.replace('>', ' → ')}, routed ${routedOn(key)}`,
+        });
     }
     if (!withinLimit(Math.abs(pipelineTotal - objective), 1e-6 * Math.max(1, objective))) {
-      violations.push({ constraint: 'pipelines', message: `pipelines carry ${pipelineTotal} tokens/s, the routing ${objective}` });
+      violations.push({
+        constraint: 'pipelines',
+        message: `pipelines carry ${pipelineTotal} tokens/s, the routing ${objective}`,
+      });
     }
   }
 

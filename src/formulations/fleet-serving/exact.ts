@@ -44,20 +44,28 @@ export function fleetExactNotApplicable(problem: FleetProblem): string | null {
   return null;
 }
 
-const flowOf = (problem: FleetProblem, pl: Placement | null): number => (pl === null ? 0 : maxFlowOfPlacement(problem, pl).value);
+const flowOf = (problem: FleetProblem, pl: Placement | null): number =>
+  pl === null ? 0 : maxFlowOfPlacement(problem, pl).value;
 
 function isBetter(a: number, b: number): boolean {
   return a > b * (1 + 1e-12) + 1e-12;
 }
 
-export async function solveFleetExact(problem: FleetProblem, ctx: ExactContext<FleetDecision>): Promise<ExactResult<FleetDecision>> {
+export async function solveFleetExact(
+  problem: FleetProblem,
+  ctx: ExactContext<FleetDecision>,
+): Promise<ExactResult<FleetDecision>> {
   const t0 = performance.now();
   const limitMs = (ctx.timeLimitSeconds ?? Infinity) * 1000;
   const deadline = t0 + limitMs;
   const left = (): number => (deadline - performance.now()) / 1000;
   let bound = coverBound(problem);
   if (bound < smallestCapacity(problem)) {
-    return { termination: 'infeasible', decision: null, message: 'no placement carries flow (the cover bound is below every capacity)' };
+    return {
+      termination: 'infeasible',
+      decision: null,
+      message: 'no placement carries flow (the cover bound is below every capacity)',
+    };
   }
   // Incumbents.
   let best: Placement | null = ctx.incumbent !== undefined ? placementOfDecision(problem, ctx.incumbent) : null;
@@ -83,7 +91,10 @@ export async function solveFleetExact(problem: FleetProblem, ctx: ExactContext<F
     consider(augmentWithIdle(problem, base, performance.now() + Math.min(limitMs * 0.05, 5_000)), 'augmenting chains');
   }
   details.heuristicValue = value;
-  const result = (termination: ExactResult<FleetDecision>['termination'], message?: string): ExactResult<FleetDecision> => {
+  const result = (
+    termination: ExactResult<FleetDecision>['termination'],
+    message?: string,
+  ): ExactResult<FleetDecision> => {
     const b = Math.max(bound, value);
     const optimal = best !== null && relativeGap(value, b) <= ctx.mipGap;
     return {
@@ -107,14 +118,24 @@ export async function solveFleetExact(problem: FleetProblem, ctx: ExactContext<F
       mipGap: ctx.mipGap,
       ...(warm !== undefined ? { warmStart: warm } : {}),
     });
-    details.milp = { backend: r.backend, termination: r.termination, objective: r.solution?.objective, bound: r.solution?.bound };
+    details.milp = {
+      backend: r.backend,
+      termination: r.termination,
+      objective: r.solution?.objective,
+      bound: r.solution?.bound,
+    };
     if (r.solution !== null) {
       consider(placementOfDecision(problem, full.decode(r.solution.values)), 'strong MILP');
       const b = r.solution.bound;
       if (b !== undefined && Number.isFinite(b)) bound = Math.min(bound, b);
       else if (r.termination === 'optimal') bound = Math.min(bound, Math.max(value, r.solution.objective));
     } else if (r.termination === 'infeasible' && best === null) {
-      return { termination: 'infeasible', decision: null, details, message: 'the strong MILP proves that no placement carries flow' };
+      return {
+        termination: 'infeasible',
+        decision: null,
+        details,
+        message: 'the strong MILP proves that no placement carries flow',
+      };
     }
     const stopped = r.termination === 'node_limit' || r.termination === 'memory_limit' ? r.termination : 'time_limit';
     return result(stopped);
@@ -178,7 +199,10 @@ async function lns(
   }
   details.lns = { rounds, improved, finalNeighbourhood: size };
   const limited = Number.isFinite(left());
-  return result(limited ? 'time_limit' : 'node_limit', limited ? undefined : `LNS stopped after ${LNS_PATIENCE} rounds without improvement`);
+  return result(
+    limited ? 'time_limit' : 'node_limit',
+    limited ? undefined : `LNS stopped after ${LNS_PATIENCE} rounds without improvement`,
+  );
 }
 
 /**
@@ -191,10 +215,19 @@ function neighbourhood(problem: FleetProblem, pl: Placement, size: number, rando
   const idle = [...Array(n).keys()].filter((i) => pl.k[i] === 0);
   const layer = Math.floor(random() * problem.layers);
   const distance = (i: number): number =>
-    pl.k[i] === 0 ? Infinity : layer < pl.start[i] ? pl.start[i] - layer : layer >= pl.start[i] + pl.k[i] ? layer - pl.start[i] - pl.k[i] + 1 : 0;
-  const near = [...Array(n).keys()].filter((i) => pl.k[i] > 0).sort((a, b) => distance(a) - distance(b) + (random() - 0.5) * 2);
+    pl.k[i] === 0
+      ? Infinity
+      : layer < pl.start[i]
+        ? pl.start[i] - layer
+        : layer >= pl.start[i] + pl.k[i]
+          ? layer - pl.start[i] - pl.k[i] + 1
+          : 0;
+  const near = [...Array(n).keys()]
+    .filter((i) => pl.k[i] > 0)
+    .sort((a, b) => distance(a) - distance(b) + (random() - 0.5) * 2);
   const idleShare = idle.length > 0 ? Math.max(1, Math.floor(size / 3)) : 0;
-  for (let r = 0; r < idleShare && idle.length > 0; r++) free.add(idle.splice(Math.floor(random() * idle.length), 1)[0]);
+  for (let r = 0; r < idleShare && idle.length > 0; r++)
+    free.add(idle.splice(Math.floor(random() * idle.length), 1)[0]);
   for (const i of near) {
     if (free.size >= size) break;
     free.add(i);

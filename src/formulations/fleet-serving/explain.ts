@@ -20,7 +20,8 @@ export function explainFleetInfeasible(problem: FleetProblem): string {
       : 'no node can hold any layer (every throughput table is empty within memory)';
   }
   const entry = [...Array(n).keys()].filter((i) => problem.sourceCapacity[i] > 0 && ks[i].length > 0);
-  if (entry.length === 0) return 'no node can hold layer 1 and reach the source (no source link to a node that holds layers)';
+  if (entry.length === 0)
+    return 'no node can hold layer 1 and reach the source (no source link to a node that holds layers)';
   // reach[i] = set of boundaries b such that a chain from the source can end at node i after layer b.
   const reach: Set<number>[] = Array.from({ length: n }, () => new Set());
   const queue: [number, number][] = [];
@@ -39,7 +40,8 @@ export function explainFleetInfeasible(problem: FleetProblem): string {
     }
   }
   const enders = [...Array(n).keys()].filter((i) => problem.sinkCapacity[i] > 0 && ks[i].length > 0);
-  if (enders.length === 0) return `no node can hold layer ${L} and reach the sink (no sink link to a node that holds layers)`;
+  if (enders.length === 0)
+    return `no node can hold layer ${L} and reach the sink (no sink link to a node that holds layers)`;
   return (
     `no chain of linked nodes covers layers 1..${L}: from the source, chains reach layer ${furthest} at most ` +
     `(or never end exactly at layer ${L} on a node linked to the sink)`

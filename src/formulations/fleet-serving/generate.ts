@@ -39,7 +39,8 @@ export function generateFleetInput(o: SyntheticFleetOptions): Record<string, unk
   });
   const base = {
     kind: 'fleet-serving',
-    description: `synthetic Helix-like fleet: ${o.nodes} nodes with Helix's measured LLaMA-70B tables, ${regions} region(s)`,
+    description:
+      `synthetic Helix-like fleet: ${o.nodes} nodes with Helix's measured LLaMA-70B tables, ` + `${regions} region(s)`,
     layers: o.layers ?? 80,
     nodes,
   };
@@ -50,7 +51,8 @@ export function generateFleetInput(o: SyntheticFleetOptions): Record<string, unk
     for (let j = 0; j < o.nodes; j++) {
       if (i === j) continue;
       if (regionOf(i) === regionOf(j)) links.push({ from: nodes[i].name, to: nodes[j].name });
-      else if (i < regions && j < regions) links.push({ from: nodes[i].name, to: nodes[j].name, tokensPerSecond: o.interRegionTokensPerSecond ?? 2000 });
+      else if (i < regions && j < regions)
+        links.push({ from: nodes[i].name, to: nodes[j].name, tokensPerSecond: o.interRegionTokensPerSecond ?? 2000 });
     }
   }
   return { ...base, links };

@@ -59,7 +59,7 @@ export function importHelix(raw: unknown, label = 'Helix instance'): Record<stri
   });
   return {
     kind: 'fleet-serving',
-    description: `${label}${h.source !== undefined ? ` (Helix artifact: ${h.source})` : ''}, imported by edgeplan import helix`,
+    description: `${label}${h.source !== undefined ? ` (Helix artifact: ${h.source})` : ''}, imported by edgeplan`,
     layers: h.numLayers,
     nodes,
     links,

@@ -10,7 +10,13 @@ import { evaluateFleet } from './evaluate.ts';
 import { fleetExactNotApplicable, solveFleetExact } from './exact.ts';
 import { describeFleet, explainFleetInfeasible } from './explain.ts';
 import { compileFleet } from './milp.ts';
-import { fleetDecisionSchema, fleetInputSchema, parseFleetWith, type FleetDecision, type FleetProblem } from './schema.ts';
+import {
+  fleetDecisionSchema,
+  fleetInputSchema,
+  parseFleetWith,
+  type FleetDecision,
+  type FleetProblem,
+} from './schema.ts';
 
 export type { FleetDecision, FleetProblem } from './schema.ts';
 export type { FleetBreakdown } from './evaluate.ts';

@@ -81,7 +81,11 @@ export function compileStrong(
     const startCount: Term[] = [];
     const endCount: Term[] = [];
     for (const col of restrict !== undefined ? restrict(rep) : columnsOf(problem, rep)) {
-      const count = b.addVariable(`n_${c}_${col.start}_${col.k}`, { type: size === 1 ? 'binary' : 'integer', lower: 0, upper: size });
+      const count = b.addVariable(`n_${c}_${col.start}_${col.k}`, {
+        type: size === 1 ? 'binary' : 'integer',
+        lower: 0,
+        upper: size,
+      });
       const flow = b.addVariable(`g_${c}_${col.start}_${col.k}`, { upper: col.tokensPerSecond * size });
       b.lessEqual(`cap_${c}_${col.start}_${col.k}`, [term(flow), term(count, -col.tokensPerSecond)], 0);
       columns.push({ cls: c, start: col.start, k: col.k, count, flow });
@@ -96,18 +100,33 @@ export function compileStrong(
     // Each member passes at most the total flow.
     b.lessEqual(`share_${c}`, [...flows, term(F, -size)], 0);
     const srcCap = problem.sourceCapacity[rep];
-    if (Number.isFinite(srcCap)) b.lessEqual(`source_${c}`, [...startingAt[c][0].map((v) => term(v)), ...startCount.map((t) => term(t.variable, -srcCap))], 0);
+    if (Number.isFinite(srcCap))
+      b.lessEqual(
+        `source_${c}`,
+        [...startingAt[c][0].map((v) => term(v)), ...startCount.map((t) => term(t.variable, -srcCap))],
+        0,
+      );
     const sinkCap = problem.sinkCapacity[rep];
-    if (Number.isFinite(sinkCap)) b.lessEqual(`sink_${c}`, [...endingAt[c][L].map((v) => term(v)), ...endCount.map((t) => term(t.variable, -sinkCap))], 0);
+    if (Number.isFinite(sinkCap))
+      b.lessEqual(
+        `sink_${c}`,
+        [...endingAt[c][L].map((v) => term(v)), ...endCount.map((t) => term(t.variable, -sinkCap))],
+        0,
+      );
   });
   b.equal('entering', [...classes.flatMap((_, c) => startingAt[c][0].map((v) => term(v))), term(F, -1)], 0);
 
   // Transfers: needed unless every ordered pair of distinct nodes has a link that cannot bind.
   const best = problem.nodes.map((node) => Math.max(0, ...node.throughput));
-  const complete = problem.links.length === n * (n - 1) && problem.links.every((l) => l.capacity >= Math.min(best[l.from], best[l.to]));
+  const complete =
+    problem.links.length === n * (n - 1) &&
+    problem.links.every((l) => l.capacity >= Math.min(best[l.from], best[l.to]));
   if (complete) {
     for (let p = 1; p < L; p++) {
-      const terms = classes.flatMap((_, c) => [...endingAt[c][p].map((v) => term(v)), ...startingAt[c][p].map((v) => term(v, -1))]);
+      const terms = classes.flatMap((_, c) => [
+        ...endingAt[c][p].map((v) => term(v)),
+        ...startingAt[c][p].map((v) => term(v, -1)),
+      ]);
       if (terms.length > 0) b.equal(`boundary_${p}`, terms, 0);
     }
   } else {
@@ -135,8 +154,18 @@ export function compileStrong(
     }
     classes.forEach((_, c) => {
       for (let p = 1; p < L; p++) {
-        if (endingAt[c][p].length > 0) b.equal(`out_${c}_${p}`, [...endingAt[c][p].map((v) => term(v)), ...sent[c][p].map((t) => term(t.variable, -1))], 0);
-        if (startingAt[c][p].length > 0) b.equal(`in_${c}_${p}`, [...startingAt[c][p].map((v) => term(v)), ...received[c][p].map((t) => term(t.variable, -1))], 0);
+        if (endingAt[c][p].length > 0)
+          b.equal(
+            `out_${c}_${p}`,
+            [...endingAt[c][p].map((v) => term(v)), ...sent[c][p].map((t) => term(t.variable, -1))],
+            0,
+          );
+        if (startingAt[c][p].length > 0)
+          b.equal(
+            `in_${c}_${p}`,
+            [...startingAt[c][p].map((v) => term(v)), ...received[c][p].map((t) => term(t.variable, -1))],
+            0,
+          );
       }
     });
   }
@@ -209,7 +238,11 @@ export function compileHelix(problem: FleetProblem): Compiled<FleetDecision> {
       hot.push({ k, v: b.binary(`u_${i}_${k}`) });
     }
     oneHot.push(hot);
-    b.lessEqual(`onehot_${i}`, hot.map((h) => term(h.v)), 1);
+    b.lessEqual(
+      `onehot_${i}`,
+      hot.map((h) => term(h.v)),
+      1,
+    );
     b.lessEqual(`end_${i}`, endTerms(i), L);
   }
   const best = problem.nodes.map((node) => Math.max(0, ...node.throughput));
@@ -235,7 +268,11 @@ export function compileHelix(problem: FleetProblem): Compiled<FleetDecision> {
     } else {
       // e_i = s_j when the link is on (big-M = L both ways).
       b.lessEqual(`meet1_${name}`, [...endTerms(from), term(startVar[to], -1), term(on, L)], L);
-      b.lessEqual(`meet2_${name}`, [term(startVar[to]), ...endTerms(from).map((t) => term(t.variable, -t.coefficient)), term(on, L)], L);
+      b.lessEqual(
+        `meet2_${name}`,
+        [term(startVar[to]), ...endTerms(from).map((t) => term(t.variable, -t.coefficient)), term(on, L)],
+        L,
+      );
       outflow[from].push(term(f));
       inflow[to].push(term(f));
     }
@@ -245,7 +282,11 @@ export function compileHelix(problem: FleetProblem): Compiled<FleetDecision> {
   for (let i = 0; i < n; i++) if (problem.sinkCapacity[i] > 0) edge(`${i}_t`, i, -1, problem.sinkCapacity[i]);
   for (let i = 0; i < n; i++) {
     b.equal(`flow_${i}`, [...inflow[i], ...outflow[i].map((t) => term(t.variable, -1))], 0);
-    b.lessEqual(`tput_${i}`, [...inflow[i], ...oneHot[i].map((h) => term(h.v, -(problem.nodes[i].throughput[h.k] ?? 0)))], 0);
+    b.lessEqual(
+      `tput_${i}`,
+      [...inflow[i], ...oneHot[i].map((h) => term(h.v, -(problem.nodes[i].throughput[h.k] ?? 0)))],
+      0,
+    );
   }
   for (const t of entering) b.addObjective(t.variable, 1);
   const model = b.build();

@@ -7,7 +7,14 @@
  * (weights + the KV cache of the batch it serves).
  */
 import { z } from 'zod';
-import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
+import {
+  deviceRefSchema,
+  linkRefSchema,
+  modelRefSchema,
+  resolveDevice,
+  resolveLink,
+  resolveModel,
+} from '../../catalog/index.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import { activationBytesPerToken, type ModelSpec } from '../../cost/model.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
@@ -27,10 +34,14 @@ const tableSchema = z
 const nodeSchema = z.strictObject({
   name: z.string().min(1, 'must not be empty').describe('unique node name ("source" and "sink" are reserved)'),
   throughputByLayers: tableSchema.optional(),
-  maxLayers: positiveInt.optional().describe('most layers the node can hold (default: the table\'s largest k, or memory)'),
-  device: deviceRefSchema.optional().describe('catalog device id or object: throughput from the cost model (needs $.model)'),
+  maxLayers: positiveInt
+    .optional()
+    .describe("most layers the node can hold (default: the table's largest k, or memory)"),
+  device: deviceRefSchema
+    .optional()
+    .describe('catalog device id or object: throughput from the cost model (needs $.model)'),
   gpus: positiveInt.default(1).describe('tensor-parallel group size: compute, bandwidth and memory scale by it'),
-  memoryBytes: positive.optional().describe('memory usable for weights and KV (default the device\'s × gpus)'),
+  memoryBytes: positive.optional().describe("memory usable for weights and KV (default the device's × gpus)"),
   count: positiveInt.default(1).describe('this many identical nodes, named name-0 … name-(count-1) when count > 1'),
 });
 
@@ -38,7 +49,9 @@ const linkSchema = z.strictObject({
   from: z.string().min(1).describe('node name or "source"'),
   to: z.string().min(1).describe('node name or "sink"'),
   tokensPerSecond: positive.optional().describe('capacity in tokens/s (omit all capacities: unlimited)'),
-  bitsPerSecond: positive.optional().describe('capacity in bit/s, turned into tokens/s with the activation bytes per token'),
+  bitsPerSecond: positive
+    .optional()
+    .describe('capacity in bit/s, turned into tokens/s with the activation bytes per token'),
   link: linkRefSchema.optional().describe('catalog link id (its slower direction is used)'),
   latencySeconds: nonNegative.optional().describe('one-way latency (reported per pipeline)'),
   symmetric: z.boolean().default(false).describe('also add the reverse direction (node-to-node links only)'),
@@ -54,10 +67,12 @@ export const fleetInputSchema = z.strictObject({
   $schema: z.string().optional(),
   kind: z.literal('fleet-serving'),
   description: z.string().optional(),
-  layers: positiveInt.optional().describe('L, the model\'s transformer layers (default: $.model\'s)'),
+  layers: positiveInt.optional().describe("L, the model's transformer layers (default: $.model's)"),
   model: modelRefSchema.optional().describe('catalog model; needed for device nodes and for links in bit/s'),
   workload: workloadSchema.optional().describe('batch and context of the cost model (device nodes)'),
-  activationBytesPerToken: positive.optional().describe('bytes a stage boundary sends per token (default: hidden × dtype)'),
+  activationBytesPerToken: positive
+    .optional()
+    .describe('bytes a stage boundary sends per token (default: hidden × dtype)'),
   nodes: z.array(nodeSchema).min(1, 'needs at least one node'),
   links: z.array(linkSchema).default([]).describe('directed links; "source" → node and node → "sink" included'),
   defaultLink: z
@@ -76,7 +91,7 @@ export const fleetInputSchema = z.strictObject({
   milpFormulation: z
     .enum(['strong', 'helix'])
     .default('strong')
-    .describe('MILP handed to the backends: our strong model, or Helix\'s as published (big-M, for comparison)'),
+    .describe("MILP handed to the backends: our strong model, or Helix's as published (big-M, for comparison)"),
 });
 export type FleetInput = z.infer<typeof fleetInputSchema>;
 
@@ -130,7 +145,7 @@ const pipelineSchema = z.strictObject({
 
 export const fleetDecisionSchema = z.strictObject({
   placement: z.array(placementSchema).describe('the nodes in use with their layer ranges; others idle'),
-  routing: z.array(flowSchema).optional().describe('flow per link; absent: the placement\'s maximum flow'),
+  routing: z.array(flowSchema).optional().describe("flow per link; absent: the placement's maximum flow"),
   pipelines: z.array(pipelineSchema).optional().describe('a path decomposition of the routing'),
 });
 export type FleetDecision = z.infer<typeof fleetDecisionSchema>;
@@ -142,7 +157,13 @@ interface CostInputs {
 }
 
 /** Tokens/s table and memory limit of a device node from the cost model (see cost.ts). */
-export type DeviceTable = (device: DeviceSpec, gpus: number, memoryBytes: number, c: CostInputs, L: number) => {
+export type DeviceTable = (
+  device: DeviceSpec,
+  gpus: number,
+  memoryBytes: number,
+  c: CostInputs,
+  L: number,
+) => {
   throughput: number[];
   maxLayers: number;
 };
@@ -164,7 +185,10 @@ function linkCapacity(
   }
   if (bits === undefined) return { capacity: Infinity, latencySeconds: latency };
   if (bytesPerToken === null) {
-    throw new InputError(path, 'a capacity in bit/s needs the activation size: give $.model or $.activationBytesPerToken');
+    throw new InputError(
+      path,
+      'a capacity in bit/s needs the activation size: give $.model or $.activationBytesPerToken',
+    );
   }
   return { capacity: bits / (8 * bytesPerToken), latencySeconds: latency };
 }
@@ -178,30 +202,35 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
   const L = input.layers ?? model?.layers;
   if (L === undefined) throw new InputError('$.layers', 'required field is missing (or give $.model)');
   const workload = input.workload ?? { batch: 8, promptTokens: 512, outputTokens: 128 };
-  const bytesPerToken =
-    input.activationBytesPerToken ?? (model !== null ? activationBytesPerToken(model) : null);
+  const bytesPerToken = input.activationBytesPerToken ?? (model !== null ? activationBytesPerToken(model) : null);
 
   const nodes: FleetNode[] = [];
   const index = new Map<string, number>();
   input.nodes.forEach((n, i) => {
     const path = `$.nodes[${i}]`;
-    if (n.name === SOURCE || n.name === SINK) throw new InputError(`${path}.name`, `"${n.name}" is reserved for the endpoints`);
+    if (n.name === SOURCE || n.name === SINK)
+      throw new InputError(`${path}.name`, `"${n.name}" is reserved for the endpoints`);
     let throughput: number[];
     let maxLayers: number;
     let origin: FleetNode['origin'];
     let device: string | undefined;
     if (n.throughputByLayers !== undefined) {
-      if (n.device !== undefined) throw new InputError(`${path}.device`, 'give either throughputByLayers or device, not both');
+      if (n.device !== undefined)
+        throw new InputError(`${path}.device`, 'give either throughputByLayers or device, not both');
       const entries = Object.entries(n.throughputByLayers).map(([k, v]) => [Number(k), v] as const);
       if (entries.length === 0) throw new InputError(`${path}.throughputByLayers`, 'must list at least one k');
       const top = Math.max(...entries.map(([k]) => k));
       maxLayers = n.maxLayers ?? top;
       for (const [k] of entries) {
         if (k > maxLayers) {
-          throw new InputError(`${path}.throughputByLayers.${k}`, `k = ${k} is above maxLayers (${maxLayers}): the node cannot hold it`);
+          throw new InputError(
+            `${path}.throughputByLayers.${k}`,
+            `k = ${k} is above maxLayers (${maxLayers}): the node cannot hold it`,
+          );
         }
       }
-      if (entries.every(([, v]) => v === 0)) throw new InputError(`${path}.throughputByLayers`, 'every throughput is 0');
+      if (entries.every(([, v]) => v === 0))
+        throw new InputError(`${path}.throughputByLayers`, 'every throughput is 0');
       throughput = new Array<number>(Math.min(maxLayers, L) + 1).fill(0);
       for (const [k, v] of entries) if (k <= L) throughput[k] = v;
       origin = 'table';
@@ -214,7 +243,10 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
       const t = deviceTable(spec, n.gpus, memory, c, L);
       maxLayers = Math.min(n.maxLayers ?? t.maxLayers, t.maxLayers);
       if (maxLayers < 1) {
-        throw new InputError(`${path}.device`, `cannot hold one layer with the KV cache of ${workload.batch} sequences`);
+        throw new InputError(
+          `${path}.device`,
+          `cannot hold one layer with the KV cache of ${workload.batch} sequences`,
+        );
       }
       throughput = t.throughput.slice(0, maxLayers + 1);
       origin = 'cost-model';
@@ -272,7 +304,8 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
     const { capacity, latencySeconds } = linkCapacity(input.defaultLink, '$.defaultLink', bytesPerToken);
     for (let i = 0; i < nNodes; i++) {
       for (let j = 0; j < nNodes; j++) {
-        if (i !== j && !pair.has(i * nNodes + j)) pair.set(i * nNodes + j, { from: i, to: j, capacity, latencySeconds });
+        if (i !== j && !pair.has(i * nNodes + j))
+          pair.set(i * nNodes + j, { from: i, to: j, capacity, latencySeconds });
       }
     }
   }

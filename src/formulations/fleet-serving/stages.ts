@@ -30,7 +30,12 @@ function potential(problem: FleetProblem, i: number, F: number): number {
 }
 
 /** One staged pipeline at target F over the available nodes, or null when the greedy gets stuck. */
-export function stagedPipeline(problem: FleetProblem, F: number, available: readonly boolean[], sinkPenalty = 1.5): Stage[] | null {
+export function stagedPipeline(
+  problem: FleetProblem,
+  F: number,
+  available: readonly boolean[],
+  sinkPenalty = 1.5,
+): Stage[] | null {
   const L = problem.layers;
   const n = problem.nodes.length;
   const pot = problem.nodes.map((_, i) => potential(problem, i, F));
@@ -50,9 +55,15 @@ export function stagedPipeline(problem: FleetProblem, F: number, available: read
     for (let k = 1; k <= L - pos; k++) {
       if (problem.wholeModel && k !== L) continue;
       const final = pos + k === L;
-      const pool = candidates.filter((i) => (problem.nodes[i].throughput[k] ?? 0) > 0 && k <= problem.nodes[i].maxLayers && (!final || problem.sinkCapacity[i] > 0));
+      const pool = candidates.filter(
+        (i) =>
+          (problem.nodes[i].throughput[k] ?? 0) > 0 &&
+          k <= problem.nodes[i].maxLayers &&
+          (!final || problem.sinkCapacity[i] > 0),
+      );
       // Sink-linked nodes are kept for the last stage unless nothing else will do.
-      const cost = (i: number): number => pot[i] * (!final && problem.sinkCapacity[i] > 0 && problem.sourceCapacity[i] === 0 ? sinkPenalty : 1);
+      const cost = (i: number): number =>
+        pot[i] * (!final && problem.sinkCapacity[i] > 0 && problem.sourceCapacity[i] === 0 ? sinkPenalty : 1);
       pool.sort((a, b) => cost(a) / problem.nodes[a].throughput[k] - cost(b) / problem.nodes[b].throughput[k]);
       const members: number[] = [];
       let sum = 0;
@@ -100,7 +111,12 @@ function placementOf(problem: FleetProblem, stages: readonly Stage[], base?: Pla
  * pipelines at F while they can be built, then at lower targets from the rest; the placement with
  * the largest max flow is returned (or null when no pipeline could be built).
  */
-export function stagedPlacement(problem: FleetProblem, upper: number, deadlineMs = Infinity, steps = 60): Placement | null {
+export function stagedPlacement(
+  problem: FleetProblem,
+  upper: number,
+  deadlineMs = Infinity,
+  steps = 60,
+): Placement | null {
   const n = problem.nodes.length;
   let best: Placement | null = null;
   let bestValue = 0;
@@ -113,7 +129,11 @@ export function stagedPlacement(problem: FleetProblem, upper: number, deadlineMs
       let pl: Placement | undefined;
       for (const G of grid) {
         if (G > F) continue;
-        for (let stages = stagedPipeline(problem, G, available, penalty); stages !== null; stages = stagedPipeline(problem, G, available, penalty)) {
+        for (
+          let stages = stagedPipeline(problem, G, available, penalty);
+          stages !== null;
+          stages = stagedPipeline(problem, G, available, penalty)
+        ) {
           pl = placementOf(problem, stages, pl);
           for (const s of stages) for (const i of s.members) available[i] = false;
         }

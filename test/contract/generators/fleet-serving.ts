@@ -29,14 +29,19 @@ function tiny(seed: number): Raw {
   const nodes = Array.from({ length: n }, (_, i) => {
     const maxLayers = 1 + Math.floor(random() * L);
     const table: Record<string, number> = {};
-    for (let k = 1; k <= maxLayers; k++) if (k === 1 || random() < 0.8) table[String(k)] = Math.round(10 + 90 * random());
+    for (let k = 1; k <= maxLayers; k++)
+      if (k === 1 || random() < 0.8) table[String(k)] = Math.round(10 + 90 * random());
     return { name: `n${i}`, throughputByLayers: table, maxLayers };
   });
   const links: RawLink[] = [];
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       if (i === j || random() < 0.2) continue;
-      links.push({ from: `n${i}`, to: `n${j}`, ...(random() < 0.4 ? { tokensPerSecond: Math.round(5 + 60 * random()) } : {}) });
+      links.push({
+        from: `n${i}`,
+        to: `n${j}`,
+        ...(random() < 0.4 ? { tokensPerSecond: Math.round(5 + 60 * random()) } : {}),
+      });
     }
   }
   // Endpoints: every node (unlimited) or a random subset with capacities; at least one each.
@@ -45,7 +50,9 @@ function tiny(seed: number): Raw {
       const chosen = nodes.filter(() => random() < 0.6);
       for (const node of chosen.length > 0 ? chosen : [nodes[0]]) {
         const cap = random() < 0.5 ? { tokensPerSecond: Math.round(20 + 80 * random()) } : {};
-        links.push(end === 'source' ? { from: 'source', to: node.name, ...cap } : { from: node.name, to: 'sink', ...cap });
+        links.push(
+          end === 'source' ? { from: 'source', to: node.name, ...cap } : { from: node.name, to: 'sink', ...cap },
+        );
       }
     }
   }
@@ -69,7 +76,9 @@ function bruteForce(raw: unknown): BruteForce {
   const walk = (i: number): void => {
     if (i === options.length) {
       const decision: FleetDecision = {
-        placement: pick.flatMap((o, j) => (o === null ? [] : [{ node: problem.nodes[j].name, firstLayer: o.first, lastLayer: o.last }])),
+        placement: pick.flatMap((o, j) =>
+          o === null ? [] : [{ node: problem.nodes[j].name, firstLayer: o.first, lastLayer: o.last }],
+        ),
       };
       const e = evaluateFleet(problem, decision);
       if (e.feasible && e.objective > best) best = e.objective;
@@ -110,7 +119,8 @@ const relaxations: readonly Relaxation[] = [
       const r = copy(raw);
       for (const a of r.nodes) {
         for (const b of r.nodes) {
-          if (a !== b && !r.links.some((l) => l.from === a.name && l.to === b.name)) r.links.push({ from: a.name, to: b.name });
+          if (a !== b && !r.links.some((l) => l.from === a.name && l.to === b.name))
+            r.links.push({ from: a.name, to: b.name });
         }
       }
       return r;

@@ -9,7 +9,9 @@ import { compileFleet } from '../../../src/formulations/fleet-serving/milp.ts';
 import type { FleetDecision } from '../../../src/formulations/fleet-serving/schema.ts';
 import { runCli } from '../../support/cli.ts';
 
-const helix10 = JSON.parse(readFileSync(new URL('../../../problems/fleet-serving/helix-10-llama30b-quality.json', import.meta.url), 'utf8'));
+const helix10 = JSON.parse(
+  readFileSync(new URL('../../../problems/fleet-serving/helix-10-llama30b-quality.json', import.meta.url), 'utf8'),
+);
 
 /** Two fast nodes in a chain, one slow node that can hold the whole model; all linked. */
 const small = {
@@ -35,14 +37,28 @@ function inputError(raw: unknown): InputError {
 
 describe('fleet-serving input', () => {
   it('names the JSON path and the rule for each bad input of the issue', () => {
-    expect(inputError({ ...small, nodes: [{ name: 'a', throughputByLayers: {} }] }).path).toBe('$.nodes[0].throughputByLayers');
-    const above = inputError({ ...small, nodes: [{ name: 'a', throughputByLayers: { '1': 5, '3': 4 }, maxLayers: 2 }] });
+    expect(inputError({ ...small, nodes: [{ name: 'a', throughputByLayers: {} }] }).path).toBe(
+      '$.nodes[0].throughputByLayers',
+    );
+    const above = inputError({
+      ...small,
+      nodes: [{ name: 'a', throughputByLayers: { '1': 5, '3': 4 }, maxLayers: 2 }],
+    });
     expect(above.path).toBe('$.nodes[0].throughputByLayers.3');
     expect(above.rule).toMatch(/above maxLayers/);
     expect(inputError({ ...small, links: [{ from: 'a', to: 'zz', tokensPerSecond: 1 }] }).path).toBe('$.links[0].to');
-    expect(inputError({ ...small, links: [{ from: 'a', to: 'b', tokensPerSecond: -1 }] }).path).toBe('$.links[0].tokensPerSecond');
+    expect(inputError({ ...small, links: [{ from: 'a', to: 'b', tokensPerSecond: -1 }] }).path).toBe(
+      '$.links[0].tokensPerSecond',
+    );
     expect(inputError({ ...small, layers: 0 }).path).toBe('$.layers');
-    const noPath = inputError({ ...small, defaultLink: undefined, links: [{ from: 'source', to: 'a' }, { from: 'b', to: 'sink' }] });
+    const noPath = inputError({
+      ...small,
+      defaultLink: undefined,
+      links: [
+        { from: 'source', to: 'a' },
+        { from: 'b', to: 'sink' },
+      ],
+    });
     expect(noPath.rule).toMatch(/no path of links/);
   });
 
@@ -117,7 +133,7 @@ describe('fleet-serving methods', () => {
     const p = parseFleet(helix10);
     const b = coverBound(p);
     let seed = 7;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let trial = 0; trial < 300; trial++) {
       const k = p.nodes.map((n) => 1 + Math.floor(rand() * n.maxLayers));
       const start = k.map((kk) => Math.floor(rand() * (p.layers - kk + 1)));
@@ -125,20 +141,23 @@ describe('fleet-serving methods', () => {
     }
   });
 
-  it.each(['strong', 'helix'])('%s MILP encodes a decision to a point the model accepts, and decodes it back', (form) => {
-    const p = parseFleet({ ...small, milpFormulation: form });
-    const c = compileFleet(p);
-    const d = decisionOfPlacement(p, { start: [0, 2, 0], k: [2, 2, 4] });
-    const x = c.encode?.(d);
-    expect(x).not.toBeNull();
-    const values = x as number[];
-    for (const row of c.model.constraints) {
-      const v = row.terms.reduce((s, t) => s + t.coefficient * values[t.variable], 0);
-      expect(v).toBeGreaterThanOrEqual(row.lower - 1e-6);
-      expect(v).toBeLessThanOrEqual(row.upper + 1e-6);
-    }
-    expect(evaluateFleet(p, c.decode(values)).objective).toBeCloseTo(80, 9);
-  });
+  it.each(['strong', 'helix'])(
+    '%s MILP encodes a decision to a point the model accepts, and decodes it back',
+    (form) => {
+      const p = parseFleet({ ...small, milpFormulation: form });
+      const c = compileFleet(p);
+      const d = decisionOfPlacement(p, { start: [0, 2, 0], k: [2, 2, 4] });
+      const x = c.encode?.(d);
+      expect(x).not.toBeNull();
+      const values = x as number[];
+      for (const row of c.model.constraints) {
+        const v = row.terms.reduce((s, t) => s + t.coefficient * values[t.variable], 0);
+        expect(v).toBeGreaterThanOrEqual(row.lower - 1e-6);
+        expect(v).toBeLessThanOrEqual(row.upper + 1e-6);
+      }
+      expect(evaluateFleet(p, c.decode(values)).objective).toBeCloseTo(80, 9);
+    },
+  );
 
   it('HiGHS on the strong model and on Helix’s model agree with the exact method', async () => {
     const exact = await solve(small, { backend: 'exact' });
@@ -166,9 +185,13 @@ describe('fleet-serving CLI', () => {
 
   it('an import names the JSON path of a bad instance', () => {
     expect(() => importHelix({ numLayers: 2, nodes: {}, links: [] })).toThrow(/nodes/);
-    expect(() => importHelix({ numLayers: 2, nodes: { a: { throughputByLayers: { 1: 1 }, maxLayers: 1 } }, links: [{ from: 'a', to: 'q', capacityTokPerS: 1 }] })).toThrow(
-      /\$\.links\[0\]\.to/,
-    );
+    expect(() =>
+      importHelix({
+        numLayers: 2,
+        nodes: { a: { throughputByLayers: { 1: 1 }, maxLayers: 1 } },
+        links: [{ from: 'a', to: 'q', capacityTokPerS: 1 }],
+      }),
+    ).toThrow(/\$\.links\[0\]\.to/);
   });
 
   it('no placement serves: infeasible (exit 1) with the reason in domain words', async () => {
@@ -186,11 +209,16 @@ describe('fleet-serving bench and reproduction', () => {
   it('every bench instance and scaling point parses (the three Helix files bundled)', async () => {
     const { suite } = await import('../../../src/bench/suites/fleet-serving.ts');
     const names = suite.instances().map((i) => i.name);
-    for (const target of ['helix-10-llama30b-quality', 'helix-24-llama70b-single-cluster', 'helix-42-llama70b-high-heterogeneity']) {
+    for (const target of [
+      'helix-10-llama30b-quality',
+      'helix-24-llama70b-single-cluster',
+      'helix-42-llama70b-high-heterogeneity',
+    ]) {
       expect(names).toContain(target);
     }
     for (const i of suite.instances()) expect(() => parseFleet(i.problem)).not.toThrow();
-    for (const s of suite.scaling()) for (const pt of s.points) expect(parseFleet(pt.problem).nodes).toHaveLength(pt.size);
+    for (const s of suite.scaling())
+      for (const pt of s.points) expect(parseFleet(pt.problem).nodes).toHaveLength(pt.size);
   });
 
   it('`reproduce helix` is registered', async () => {
@@ -205,7 +233,12 @@ describe('fleet-serving bench and reproduction', () => {
   });
 
   it('the three-site example: the slow inter-site link binds the routed flow', async () => {
-    const raw = JSON.parse(readFileSync(new URL('../../../problems/fleet-serving/three-site-edge-llama-2-13b.json', import.meta.url), 'utf8'));
+    const raw = JSON.parse(
+      readFileSync(
+        new URL('../../../problems/fleet-serving/three-site-edge-llama-2-13b.json', import.meta.url),
+        'utf8',
+      ),
+    );
     const p = parseFleet(raw);
     const d = decisionOfPlacement(p, { start: p.nodes.map(() => 0), k: p.nodes.map(() => 0) });
     expect(d.placement).toHaveLength(0);
