@@ -10,7 +10,7 @@ import { mulberry32 } from '../../../src/util/random.ts';
 import type { BruteForce, ContractGenerator, Relaxation } from '../types.ts';
 
 type Raw = Record<string, unknown>;
-type RawUser = Record<string, unknown> & { device: Raw; link: Raw };
+type RawUser = Record<string, unknown> & { device: Raw; link?: Raw; radio?: Raw };
 
 const DEVICES: readonly Raw[] = [
   { id: 'phone', peakFlopsPerSecond: 2e12, memoryBandwidthBytesPerSecond: 60e9, storageReadBytesPerSecond: 1.5e9 },
@@ -26,7 +26,38 @@ function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)];
 }
 
+/**
+ * Every third seed puts the users (at most two, so brute force stays small) in a shared cell of
+ * 2–4 resource blocks, from a random stream of its own so the other fields keep their seeds' draws.
+ * Continuous cells are not in the contract: they have no single-MILP form (the backends say so);
+ * test/formulations/kv-split-inference/cell.test.ts checks their exact method against brute force.
+ */
+function withCell(raw: Raw & { users: RawUser[] }, seed: number): Raw {
+  const rand = mulberry32(seed * 7919 + 1);
+  const users = raw.users.slice(0, 2).map((u, i) => {
+    const { link: _link, ...rest } = u;
+    // The first user may keep a dedicated link: cells and links mix.
+    if (i === 0 && raw.users.length > 1 && rand() < 0.3) return u;
+    const up = pick(rand, [0, 10, 20]);
+    return { ...rest, radio: { uplinkSnrDb: up, downlinkSnrDb: up + 5 } };
+  });
+  return {
+    ...raw,
+    users,
+    cell: {
+      resourceBlocks: pick(rand, [2, 3, 4]),
+      resourceBlockHz: pick(rand, [0.2e6, 1e6, 5e6]),
+      latencySeconds: 0.004,
+    },
+  };
+}
+
 function tiny(seed: number): unknown {
+  const raw = tinyDedicated(seed);
+  return seed % 3 === 0 ? withCell(raw, seed) : raw;
+}
+
+function tinyDedicated(seed: number): Raw & { users: RawUser[] } {
   const rand = mulberry32(seed);
   const users = 1 + Math.floor(rand() * 3);
   return {
@@ -70,11 +101,26 @@ function bruteForce(raw: unknown): BruteForce {
   if (problem.admission) options.push(null);
   const U = problem.users.length;
   const cuts = new Array<number | null>(U).fill(0);
+  // With a cell: every split of its resource blocks among the cell users (0 to N each, Σ ≤ N).
+  const N = problem.cell?.resourceBlocks ?? 0;
+  const splits: number[][] = [];
+  const split = (u: number, left: number, acc: number[]): void => {
+    if (u === U) {
+      splits.push([...acc]);
+      return;
+    }
+    const top = problem.users[u].radio !== null ? left : 0;
+    for (let n = 0; n <= top; n++) split(u + 1, left - n, [...acc, n]);
+  };
+  if (problem.cell !== null) split(0, N, []);
   let best = Infinity;
   const rec = (u: number): void => {
     if (u === U) {
-      const ev = F.evaluate(problem, { cuts: [...cuts] });
-      if (ev.feasible && ev.objective < best) best = ev.objective;
+      for (const blocks of problem.cell !== null ? splits : [null]) {
+        const decision = blocks === null ? { cuts: [...cuts] } : { cuts: [...cuts], resourceBlocks: blocks };
+        const ev = F.evaluate(problem, decision);
+        if (ev.feasible && ev.objective < best) best = ev.objective;
+      }
       return;
     }
     for (const c of options) {
@@ -118,14 +164,36 @@ const relaxations: readonly Relaxation[] = [
   },
   {
     name: 'faster links (both directions ×2)',
-    apply: mapUsers((u) => ({
-      ...u,
-      link: {
-        ...u.link,
-        uplinkBitsPerSecond: (u.link.uplinkBitsPerSecond as number) * 2,
-        downlinkBitsPerSecond: (u.link.downlinkBitsPerSecond as number) * 2,
-      },
-    })),
+    apply: mapUsers((u) =>
+      u.link === undefined
+        ? u
+        : {
+            ...u,
+            link: {
+              ...u.link,
+              uplinkBitsPerSecond: (u.link.uplinkBitsPerSecond as number) * 2,
+              downlinkBitsPerSecond: (u.link.downlinkBitsPerSecond as number) * 2,
+            },
+          },
+    ),
+  },
+  {
+    // Wider resource blocks: every share carries twice the rate (no-op without a cell).
+    name: 'more cell bandwidth (resource blocks twice as wide)',
+    apply: (raw) => {
+      const r = asRaw(raw) as Raw & { cell?: Raw };
+      if (r.cell === undefined) return r;
+      return { ...r, cell: { ...r.cell, resourceBlockHz: (r.cell.resourceBlockHz as number) * 2 } };
+    },
+  },
+  {
+    // One more block of the same width: a strict superset of allocations (no-op without a cell).
+    name: 'one more resource block in the cell',
+    apply: (raw) => {
+      const r = asRaw(raw) as Raw & { cell?: Raw };
+      if (r.cell === undefined) return r;
+      return { ...r, cell: { ...r.cell, resourceBlocks: (r.cell.resourceBlocks as number) + 1 } };
+    },
   },
   {
     name: 'looser SLOs and TTFT limits (×2)',

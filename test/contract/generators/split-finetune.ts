@@ -14,7 +14,7 @@ import { mulberry32 } from '../../../src/util/random.ts';
 import type { BruteForce, ContractGenerator, Relaxation } from '../types.ts';
 
 type Raw = Record<string, unknown>;
-type RawClient = Raw & { device: Raw; link: Raw };
+type RawClient = Raw & { device: Raw; link?: Raw; radio?: Raw };
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)];
@@ -61,7 +61,30 @@ function device(
   };
 }
 
+/**
+ * Every third seed moves the clients into a shared cell whose resource blocks are the instance's
+ * subchannels (each client's SNR from a random stream of its own, so the other draws keep their
+ * seeds): the same brute force over (cut, prefix, blocks) covers it.
+ */
+function withCell(raw: Raw & { clients: RawClient[] }, seed: number): Raw {
+  const rand = mulberry32(seed * 7919 + 1);
+  const { subchannels, subchannelRateFraction: _fraction, ...rest } = raw;
+  return {
+    ...rest,
+    cell: { resourceBlocks: subchannels, resourceBlockHz: pick(rand, [0.1e6, 0.5e6, 2e6]), latencySeconds: 0.002 },
+    clients: raw.clients.map(({ link: _link, ...c }) => {
+      const up = pick(rand, [0, 10, 20]);
+      return { ...c, radio: { uplinkSnrDb: up, downlinkSnrDb: up + 5 } };
+    }),
+  };
+}
+
 function tiny(seed: number): unknown {
+  const raw = tinyDedicated(seed);
+  return seed % 3 === 0 ? withCell(raw, seed) : raw;
+}
+
+function tinyDedicated(seed: number): Raw & { clients: RawClient[] } {
   const rand = mulberry32(seed);
   const layers = 2 + Math.floor(rand() * 2);
   const clients = layers === 2 ? 1 + Math.floor(rand() * 3) : 1 + Math.floor(rand() * 2);
@@ -174,6 +197,7 @@ const relaxations: readonly Relaxation[] = [
   {
     name: 'every link × 2 (up and down)',
     apply: eachClient((c) => {
+      if (c.link === undefined) return;
       c.link.uplinkBitsPerSecond = (c.link.uplinkBitsPerSecond as number) * 2;
       c.link.downlinkBitsPerSecond = (c.link.downlinkBitsPerSecond as number) * 2;
     }),
@@ -184,7 +208,12 @@ const relaxations: readonly Relaxation[] = [
     name: 'subchannels × 2',
     apply: (raw) => {
       const r = copy(raw);
-      r.subchannels = (r.subchannels as number) * 2;
+      const cell = r.cell as Raw | undefined;
+      // In a cell: twice the blocks, each half as wide (the same bandwidth, finer shares).
+      if (cell !== undefined) {
+        cell.resourceBlocks = (cell.resourceBlocks as number) * 2;
+        cell.resourceBlockHz = (cell.resourceBlockHz as number) / 2;
+      } else r.subchannels = (r.subchannels as number) * 2;
       return r;
     },
   },
@@ -193,9 +222,24 @@ const relaxations: readonly Relaxation[] = [
     name: 'one more subchannel at the same per-subchannel rate',
     apply: (raw) => {
       const r = copy(raw);
+      const cell = r.cell as Raw | undefined;
+      if (cell !== undefined) {
+        cell.resourceBlocks = (cell.resourceBlocks as number) + 1;
+        return r;
+      }
       const N = r.subchannels as number;
       r.subchannelRateFraction = (r.subchannelRateFraction as number | undefined) ?? 1 / N;
       r.subchannels = N + 1;
+      return r;
+    },
+  },
+  {
+    // Wider resource blocks: every client's rate doubles in both directions (no-op without a cell).
+    name: 'more cell bandwidth (resource blocks twice as wide)',
+    apply: (raw) => {
+      const r = copy(raw);
+      const cell = r.cell as Raw | undefined;
+      if (cell !== undefined) cell.resourceBlockHz = (cell.resourceBlockHz as number) * 2;
       return r;
     },
   },
