@@ -21,7 +21,8 @@ export function defaultWorkers(): number {
 export function createRunner(workers: number): TaskRunner {
   if (workers === 0) return { threads: 0, run: runTask, close: async () => {} };
   const pool = new Piscina<BatchTask, BatchRecord>({
-    filename: new URL('./worker.mjs', import.meta.url).href,
+    // From the sources, a bootstrap registers tsx in the thread; compiled (dist/), worker.js runs as is (issue 18).
+    filename: new URL(import.meta.url.endsWith('.ts') ? './worker.mjs' : './worker.js', import.meta.url).href,
     minThreads: workers,
     maxThreads: workers,
     // One task per thread at a time: a solve is CPU-bound, interleaving two would only slow both.
