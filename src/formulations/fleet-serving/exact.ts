@@ -79,10 +79,12 @@ export async function solveFleetExact(
     }
   };
   const details: Record<string, unknown> = { coverBound: bound, incumbentFrom: 'warm start' };
-  const heuristicsUntil = t0 + Math.min(limitMs * 0.15, 20_000);
-  const chains = packChains(problem, heuristicsUntil);
+  // Each heuristic gets its own share of the window, so a slow one cannot starve the next.
+  const windowMs = Math.min(limitMs * 0.15, 20_000);
+  const chains = packChains(problem, performance.now() + windowMs / 2);
   consider(chains.length > 0 ? placementOfChains(problem, chains) : null, 'chains');
-  const staged = relativeGap(value, bound) > ctx.mipGap ? stagedPlacement(problem, bound, heuristicsUntil) : null;
+  const staged =
+    relativeGap(value, bound) > ctx.mipGap ? stagedPlacement(problem, bound, performance.now() + windowMs / 2) : null;
   consider(staged, 'staged pipelines');
   // Augment the staged and the best placement so far (they differ in where spare capacity lies).
   const current: Placement | null = best;
