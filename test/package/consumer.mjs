@@ -134,6 +134,30 @@ console.log(JSON.stringify({ kinds: listKinds(), knapsack: [report.termination, 
   const bad = run(bin, ['solve', join(project, 'package.json')], { cwd: project });
   ok(bad.status === 2 && bad.stderr.split('\n').filter(Boolean).length === 1, `bad input: exit 2, one line`);
 
+  // Worker threads load their own entry from dist/ (no tsx in a consumer's install).
+  const lines = `${JSON.stringify(JSON.parse(readFileSync(example, 'utf8')))}\n`.repeat(2);
+  writeFileSync(join(project, 'in.jsonl'), lines);
+  const batch = run(bin, ['batch', 'in.jsonl', '--out', 'out.jsonl', '--workers', '2'], { cwd: project });
+  const records = batch.status === 0 ? readFileSync(join(project, 'out.jsonl'), 'utf8').trim().split('\n') : [];
+  ok(
+    records.length === 2 && records.every((r) => JSON.parse(r).termination === 'optimal'),
+    'edgeplan batch (2 workers)',
+  );
+  const pipelineFile = join(
+    project,
+    'node_modules',
+    'edgeplan',
+    'problems',
+    'pipeline-placement',
+    'edgeshard-llama-2-7b.json',
+  );
+  const plan = run(bin, ['solve', pipelineFile, '--json', '--out', 'plan.json'], { cwd: project });
+  const exported =
+    plan.status === 0 ? run(bin, ['export', pipelineFile, 'plan.json', '--to', 'vllm'], { cwd: project }) : plan;
+  ok(exported.status === 0 && /VLLM_PP_LAYER_PARTITION=\d/.test(exported.stdout), 'edgeplan export --to vllm');
+  const mps = run(bin, ['model', example, '--format', 'mps'], { cwd: project });
+  ok(mps.status === 0 && mps.stdout.includes('ENDATA'), 'edgeplan model --format mps');
+
   step('strict TypeScript consumer (skipLibCheck false)');
   writeFileSync(
     join(project, 'consumer.ts'),
