@@ -65,7 +65,10 @@ export const suite: BenchSuite = {
   scaling: () => [
     {
       parameter: 'nodes',
-      points: [10, 20, 30, 40, 60].map((nodes) => ({ size: nodes, problem: generateFleetInput({ nodes, seed: 3 }) })),
+      points: [10, 20, 30, 40, 60].map((nodes) => ({
+        size: nodes,
+        problem: generateFleetInput({ nodes, seed: 3, layers: 40 }),
+      })),
       methods: ['exact'],
       timeLimitSeconds: 120,
     },
@@ -73,7 +76,7 @@ export const suite: BenchSuite = {
       parameter: 'nodes',
       points: [10, 20, 30, 40, 60].map((nodes) => ({
         size: nodes,
-        problem: generateFleetInput({ nodes, seed: 5, regions: 3, interRegionTokensPerSecond: 1500 }),
+        problem: generateFleetInput({ nodes, seed: 5, layers: 40, regions: 3, interRegionTokensPerSecond: 1500 }),
       })),
       methods: ['exact'],
       timeLimitSeconds: 120,

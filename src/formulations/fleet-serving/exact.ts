@@ -113,7 +113,8 @@ export async function solveFleetExact(
   const full = compileStrong(problem);
   const columns = full.model.variables.filter((v) => v.type !== 'continuous').length;
   details.columns = columns;
-  if (columns <= FULL_MILP_COLUMNS) {
+  // Without any incumbent LNS has nothing to start from: the full MILP finds one or proves none.
+  if (columns <= FULL_MILP_COLUMNS || best === null) {
     const warm = best !== null ? (full.encode?.(decisionOfPlacement(problem, best)) ?? undefined) : undefined;
     const r = await ctx.solveMilp(full.model, {
       ...(Number.isFinite(left()) ? { timeLimitSeconds: Math.max(0.1, left()) } : {}),
@@ -139,8 +140,10 @@ export async function solveFleetExact(
         message: 'the strong MILP proves that no placement carries flow',
       };
     }
-    const stopped = r.termination === 'node_limit' || r.termination === 'memory_limit' ? r.termination : 'time_limit';
-    return result(stopped);
+    const limit = r.termination === 'node_limit' || r.termination === 'memory_limit' || r.termination === 'time_limit';
+    // A failed MILP with nothing in hand is reported as its failure, not as a time limit.
+    const stopped = limit ? r.termination : best === null ? r.termination : 'time_limit';
+    return result(stopped === 'optimal' ? 'time_limit' : stopped);
   }
   return lns(problem, ctx, left, details, () => ({ best, value, bound }), consider, result);
 }
