@@ -176,7 +176,7 @@ describe('fleet-serving methods', () => {
 
 describe('fleet-serving CLI', () => {
   it('imports a Helix instance that solves like the bundled file', async () => {
-    const out = await runCli(['import', 'helix', '../shared/data/helix/helix-10-llama30b-quality.json']);
+    const out = await runCli(['import', 'helix', 'datasets/helix/helix-10-llama30b-quality.json']);
     expect(out.code).toBe(0);
     const raw = JSON.parse(out.stdout);
     expect(raw.nodes).toHaveLength(10);
