@@ -108,7 +108,9 @@ export async function solveKvCellExact(
   });
   const addPoint = (u: number, s: number): boolean => {
     if (!(s > 1e-12) || problem.users[u].radio === null) return false;
-    if (points[u].some((p) => Math.abs(p - s) <= 1e-9 * s)) return false;
+    // Tangents closer than 1e-4 (relative) differ from 1/s by < 1e-8 there, and near-parallel
+    // rows only make the MILP harder to solve accurately.
+    if (points[u].some((p) => Math.abs(p - s) <= 1e-4 * s)) return false;
     points[u].push(s);
     return true;
   };
@@ -117,7 +119,18 @@ export async function solveKvCellExact(
   for (;;) {
     rounds++;
     const cutoff = best?.objective ?? Infinity;
-    const compiled = buildKv(problem, { kind: 'tangents', points, objectiveCutoff: cutoff });
+    // Below the floor work / cut-off a tangent is never active (share_floor rows): leave it out.
+    const floors = problem.users.map((user, u) =>
+      user.radio === null || !Number.isFinite(cutoff)
+        ? 0
+        : Math.min(...tables.users[u].map((k) => k.uplinkWorkSeconds + k.downlinkWorkSeconds).filter((w) => w > 0)) /
+          cutoff,
+    );
+    const active = points.map((list, u) => {
+      const above = list.filter((p) => p >= floors[u] * (1 - 1e-9));
+      return above.length > 0 ? above : [Math.min(1, Math.max(floors[u], ...list))];
+    });
+    const compiled = buildKv(problem, { kind: 'tangents', points: active, objectiveCutoff: cutoff });
     const limit = left();
     if (limit !== undefined && limit <= 1e-3)
       return {
@@ -150,6 +163,14 @@ export async function solveKvCellExact(
         details: { rounds, method: 'outer approximation (tangents of 1/share)' },
       };
     }
+    if (r.solution === null && best !== null && r.termination === 'error')
+      return {
+        termination: 'numerical_error',
+        decision: best.decision,
+        ...(Number.isFinite(lower) ? { bound: Math.min(lower, best.objective) } : {}),
+        message: `round ${rounds}: the relaxation's MILP failed (${r.message ?? 'error'}); the best decision so far is kept`,
+        details: { rounds },
+      };
     if (r.solution === null)
       return {
         termination: r.termination,
