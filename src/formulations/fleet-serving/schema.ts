@@ -27,22 +27,33 @@ const nonNegative = z.number().nonnegative('must not be negative').finite('must 
 export const SOURCE = 'source';
 export const SINK = 'sink';
 
+/** A whole-number size with a ceiling: an absurd count is bad input, never a heap exhaustion (fuzz finding). */
+const sized = (max: number) => positiveInt.max(max, `must be at most ${max} (absurd size)`);
+/** Layers of a model, nodes behind one entry, GPUs in a group, sequences and tokens of the workload. */
+const MAX_LAYERS = 10_000;
+
 const tableSchema = z
-  .record(z.string().regex(/^[1-9][0-9]*$/, 'keys are layer counts k = 1, 2, …'), nonNegative)
+  .record(
+    z
+      .string()
+      .regex(/^[1-9][0-9]*$/, 'keys are layer counts k = 1, 2, …')
+      .refine((k) => Number(k) <= MAX_LAYERS, `keys must be at most ${MAX_LAYERS} layers (absurd size)`),
+    nonNegative,
+  )
   .describe('tokens/s the node sustains when it holds k consecutive layers, keyed by k');
 
 const nodeSchema = z.strictObject({
   name: z.string().min(1, 'must not be empty').describe('unique node name ("source" and "sink" are reserved)'),
   throughputByLayers: tableSchema.optional(),
-  maxLayers: positiveInt
+  maxLayers: sized(MAX_LAYERS)
     .optional()
     .describe("most layers the node can hold (default: the table's largest k, or memory)"),
   device: deviceRefSchema
     .optional()
     .describe('catalog device id or object: throughput from the cost model (needs $.model)'),
-  gpus: positiveInt.default(1).describe('tensor-parallel group size: compute, bandwidth and memory scale by it'),
+  gpus: sized(4096).default(1).describe('tensor-parallel group size: compute, bandwidth and memory scale by it'),
   memoryBytes: positive.optional().describe("memory usable for weights and KV (default the device's × gpus)"),
-  count: positiveInt.default(1).describe('this many identical nodes, named name-0 … name-(count-1) when count > 1'),
+  count: sized(10_000).default(1).describe('this many identical nodes, named name-0 … name-(count-1) when count > 1'),
 });
 
 const linkSchema = z.strictObject({
@@ -58,16 +69,16 @@ const linkSchema = z.strictObject({
 });
 
 const workloadSchema = z.strictObject({
-  batch: positiveInt.default(8).describe('sequences each node serves at once (sizes the KV cache)'),
-  promptTokens: positiveInt.default(512),
-  outputTokens: positiveInt.default(128),
+  batch: sized(1_000_000).default(8).describe('sequences each node serves at once (sizes the KV cache)'),
+  promptTokens: sized(10_000_000).default(512),
+  outputTokens: sized(10_000_000).default(128),
 });
 
 export const fleetInputSchema = z.strictObject({
   $schema: z.string().optional(),
   kind: z.literal('fleet-serving'),
   description: z.string().optional(),
-  layers: positiveInt.optional().describe("L, the model's transformer layers (default: $.model's)"),
+  layers: sized(MAX_LAYERS).optional().describe("L, the model's transformer layers (default: $.model's)"),
   model: modelRefSchema.optional().describe('catalog model; needed for device nodes and for links in bit/s'),
   workload: workloadSchema.optional().describe('batch and context of the cost model (device nodes)'),
   activationBytesPerToken: positive
