@@ -22,7 +22,6 @@ import {
   type RuntimeRef,
   type LinkRef,
   type ModelRef,
-  type ProfileRef,
 } from './schemas.ts';
 
 export * from './schemas.ts';
@@ -201,10 +200,6 @@ export function resolveDevice(ref: DeviceRef, path: string, catalog = loadCatalo
 
 export function resolveLink(ref: LinkRef, path: string, catalog = loadCatalog()): LinkSpec {
   return validate(linkSpecSchema, merge(ref, path, 'link', catalog.links), path, unknownIdOf(ref, path, 'link', catalog.links));
-}
-
-export function resolveProfile(ref: ProfileRef, path: string, catalog = loadCatalog()): MeasuredProfile {
-  return validate(profileSchema, merge(ref, path, 'profile', catalog.profiles), path, unknownIdOf(ref, path, 'profile', catalog.profiles)) as MeasuredProfile;
 }
 
 /** The measured profile for (model, device), if the catalog has one. */
