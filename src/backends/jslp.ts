@@ -233,7 +233,7 @@ function usedTimeout(options: NormalizedOptions, startMs: number): boolean {
   return Number.isFinite(limit) && secondsSince(startMs) >= limit - Math.min(0.005, 0.05 * limit);
 }
 
-/** A MIP whose relaxation is unbounded: unbounded if it has any integral point at all. */
+/** A MIP whose relaxation is unbounded: unbounded as soon as one integral point exists. */
 async function settleUnboundedMip(
   solver: SolverAPI,
   model: Model,

@@ -1,5 +1,5 @@
 /**
- * MPS files in and out (issue 18): any family's compiled Model written for Gurobi, CPLEX, SCIP, HiGHS or CBC, and
+ * MPS files in and out (issue 18): every family's compiled Model written for Gurobi, CPLEX, SCIP, HiGHS or CBC, and
  * free or fixed MPS read into a Model that the `milp` kind solves, checks and compares like its own JSON.
  *
  * Reading follows HiGHS and CBC where MPS dialects differ, and says so in `notes`:

@@ -119,7 +119,7 @@ function activeUsers(
 }
 
 export function exactNotApplicable(problem: KvProblem): string | null {
-  // With a cell the exact method is exact-cell.ts (exact MILP or outer approximation): any objective.
+  // With a cell the exact method is exact-cell.ts (exact MILP or outer approximation), whatever the objective.
   if (problem.cell !== null) return null;
   if (problem.objective === 'sum')
     return 'the sum objective couples every server user through (number of server users) × step time, a quadratic multiple-choice knapsack with no exact decomposition; the MILP solves it';

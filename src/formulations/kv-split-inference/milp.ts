@@ -95,7 +95,7 @@ export type RadioPieces =
       readonly kind: 'tangents';
       /** Per user: the shares at which 1/s is linearised. */
       readonly points: readonly (readonly number[])[];
-      /** As for chords: any decision at least as good has share ≥ work / it (Infinity: none). */
+      /** As for chords: every decision at least as good has share ≥ work / it (Infinity: none). */
       readonly objectiveCutoff: number;
     };
 
