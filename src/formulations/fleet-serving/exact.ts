@@ -110,6 +110,7 @@ export async function solveFleetExact(
   if (best !== null && relativeGap(value, bound) <= ctx.mipGap) return result('optimal');
   if (left() <= 0.05) return result('time_limit', 'no time left after the heuristics');
 
+  ctx.progress?.('strong MILP', { incumbent: value, bound, gap: relativeGap(value, bound) });
   const full = compileStrong(problem);
   const columns = full.model.variables.filter((v) => v.type !== 'continuous').length;
   details.columns = columns;
@@ -169,6 +170,8 @@ async function lns(
     const { best, value, bound } = state();
     if (best === null || relativeGap(value, bound) <= ctx.mipGap) break;
     rounds++;
+    const gap = relativeGap(value, bound);
+    ctx.progress?.(`LNS round ${rounds}, ${size} nodes free`, { incumbent: value, bound, gap });
     const free = neighbourhood(problem, best, size, random);
     // A free node's range must meet a fixed node's boundary (or the source or sink) on at least one
     // side: two free nodes may still meet each other at a new boundary on their other sides.

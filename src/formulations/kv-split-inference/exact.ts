@@ -186,6 +186,7 @@ export async function solveKvExact(
         details: { probes, rounds },
       };
     }
+    context.progress?.(`descent probe ${probes + 1}`, { incumbent: best.maxLatencySeconds });
     const next = probe(problem, tables, allowed, active, best.maxLatencySeconds, true);
     probes++;
     if (next === null) break;
