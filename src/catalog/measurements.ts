@@ -36,6 +36,12 @@ export const measurementSchema = z
     runtimeVersion: z.string().min(1),
     runtimeOptions: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     weightFormat: z.string().min(1),
+    /**
+     * The published checkpoint stores the output head as its own tensor although the model ties it to
+     * the embedding (e.g. Qwen2.5's AWQ checkpoints): the framework loads it before tying, so a peak
+     * taken since start-up counts it once.
+     */
+    checkpointStoresTiedHead: z.boolean().optional(),
     weightDtype: z.enum(DTYPES),
     kvDtype: z.enum(DTYPES),
     batch: z.number().int().positive(),

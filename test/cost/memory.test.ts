@@ -6,7 +6,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { measurementReport, MEMORY_MEDIAN_TARGET, TIME_MEDIAN_TARGET } from '../../src/bench/reproductions/measurements.ts';
+import {
+  measurementReport,
+  MEMORY_MEDIAN_TARGET,
+  MEMORY_ROW_TOLERANCE,
+  TIME_MEDIAN_TARGET,
+} from '../../src/bench/reproductions/measurements.ts';
 import { loadCatalog } from '../../src/catalog/index.ts';
 import { main } from '../../src/cli/main.ts';
 import { inferenceMemoryBreakdown, prefillWorkspaceBytes } from '../../src/cost/memory.ts';
@@ -119,5 +124,21 @@ describe('published measurements', () => {
     );
     expect(small.length).toBe(4);
     for (const c of small) expect(Math.abs(c.relativeError), c.id).toBeLessThan(0.1);
+  });
+
+  it("meets the issue's worst-case memory target over every row not marked suspect", () => {
+    expect(report.memory.worstAbsError, report.memory.worstId).toBeLessThanOrEqual(MEMORY_ROW_TOLERANCE);
+  });
+
+  it('a checkpoint that stores a tied head separately peaks at load: short prompts see it, long ones hide it', () => {
+    const at = (id: string) => report.comparisons.find((c) => c.id === id && c.quantity === 'memory');
+    const short = at('qwen2.5-0.5b-awq-in1-transformers-a100x1');
+    const gptq = at('qwen2.5-0.5b-gptq-int4-in1-transformers-a100x1');
+    const long = at('qwen2.5-0.5b-awq-in6144-transformers-a100x1');
+    // The AWQ checkpoint's extra 16-bit head (151936 x 896 x 2 B = 0.27 GB) sits above the GPTQ one at 1 token…
+    expect((short?.predicted ?? 0) - (gptq?.predicted ?? 0)).toBeGreaterThan(0.2e9);
+    expect(Math.abs(short?.relativeError ?? 1)).toBeLessThan(0.05);
+    // …and is below the inference peak at 6144 tokens, where both formats measure the same.
+    expect(Math.abs(long?.relativeError ?? 1)).toBeLessThan(0.05);
   });
 });
