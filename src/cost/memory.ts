@@ -125,7 +125,17 @@ export function inferenceMemoryBreakdown(q: InferenceMemoryQuery): MemoryBreakdo
  * (PyTorch's log-softmax backward keeps all three alive at the peak).
  */
 export function trainingLogitsBytes(model: ModelSpec, tokens: number): number {
-  return tokens * model.vocabSize * (bytesPerValue(activationDtypeOf(model)) + 2 * FP32_BYTES);
+  return storedLogitsBytes(model, tokens) + lossBufferBytes(model, tokens);
+}
+
+/** The logits of `tokens` tokens in the activation format, kept for the loss's backward. */
+export function storedLogitsBytes(model: ModelSpec, tokens: number): number {
+  return tokens * model.vocabSize * bytesPerValue(activationDtypeOf(model));
+}
+
+/** The loss's fp32 buffers for `tokens` tokens: the logits upcast for the cross-entropy and their fp32 gradient. */
+export function lossBufferBytes(model: ModelSpec, tokens: number): number {
+  return tokens * model.vocabSize * 2 * FP32_BYTES;
 }
 
 export interface TrainingMemoryQuery {
@@ -196,4 +206,18 @@ function sumLayers(model: ModelSpec, f: (layer: number) => number): number {
   let s = 0;
   for (let l = 1; l <= model.layers; l++) s += f(l);
   return s;
+}
+
+/**
+ * Prefill workspace a family charges to the device that runs the prompt under `runtime` (null: not
+ * modelled, 0). Layers run one at a time, so it is charged once per device, not per layer.
+ */
+export function runtimeWorkspaceBytes(
+  model: ModelSpec,
+  runtime: RuntimeSpec | null,
+  batch: number,
+  promptTokens: number,
+): number {
+  if (runtime === null || promptTokens <= 0 || batch <= 0) return 0;
+  return prefillWorkspaceBytes(model, runtime, batch, promptTokens);
 }

@@ -86,3 +86,30 @@ export function allocatedKvTokens(runtime: RuntimeSpec, tokens: number): number 
   if (runtime.kvAllocation === 'contiguous') return tokens;
   return Math.ceil(tokens / runtime.kvBlockTokens) * runtime.kvBlockTokens;
 }
+
+/*
+ * What every family uses to honour an optional `runtime` (issue 15 item 2). `null` means "no runtime
+ * modelled": the whole device is usable, the KV cache holds exactly its tokens, no workspace, no
+ * fixed overhead — the behaviour before runtimes existed, kept as the default so that problems
+ * without a `runtime` keep their answers. One code path: families call these, never re-derive them.
+ */
+
+/**
+ * Memory a model may use on a device under a runtime: the share the runtime claims (vLLM's
+ * gpu_memory_utilization) minus its fixed per-process overhead (CUDA context, workspaces, CUDA
+ * graphs; smaller on unified-memory devices). May be ≤ 0: nothing fits.
+ */
+export function runtimeUsableBytes(memoryBytes: number, runtime: RuntimeSpec | null, unifiedMemory: boolean): number {
+  if (runtime === null) return memoryBytes;
+  return memoryBytes * runtime.memoryUtilization - runtimeOverheadBytes(runtime, unifiedMemory);
+}
+
+/** KV tokens a sequence of `tokens` tokens is allocated (paged runtimes round up to whole blocks). */
+export function runtimeKvTokens(runtime: RuntimeSpec | null, tokens: number): number {
+  return runtime === null ? tokens : allocatedKvTokens(runtime, tokens);
+}
+
+/** Per-forward-pass host time outside the layers (scheduler, sampling); 0 without a runtime. */
+export function runtimeStepSeconds(runtime: RuntimeSpec | null): number {
+  return runtime === null ? 0 : runtime.perStepOverheadSeconds;
+}

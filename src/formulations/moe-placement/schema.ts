@@ -6,7 +6,19 @@
  * placement, and the objective.
  */
 import { z } from 'zod';
-import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
+import {
+  deviceRefSchema,
+  linkRefSchema,
+  modelRefSchema,
+  resolveDevice,
+  resolveLink,
+  resolveModel,
+  resolveRuntime,
+  runtimeRefSchema,
+  type RuntimeRef,
+} from '../../catalog/index.ts';
+import { runtimeUsableBytes, type RuntimeSpec } from '../../cost/runtime.ts';
+import { withRuntimeOverheads } from '../../cost/runtime-time.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import { activationBytesPerToken, expertParams, type ModelSpec } from '../../cost/model.ts';
@@ -86,6 +98,7 @@ const serverSchema = z.strictObject({
     .optional()
     .describe('link between the requesting side and this server (required unless the requester is on this server, refused there)'),
   node: z.string().min(1).optional().describe('node label, used by EPLB’s hierarchical policy'),
+  runtime: runtimeRefSchema.optional().describe('this server’s runtime (overrides $.runtime)'),
 });
 
 export const inputSchema = z
@@ -115,6 +128,12 @@ export const inputSchema = z
       })
       .optional(),
     objective: z.enum(['latency', 'max-load', 'traffic']).default('latency'),
+    runtime: runtimeRefSchema
+      .optional()
+      .describe(
+        'runtime of every server (id of datasets/runtimes.json or an object overriding one): its memory share and fixed ' +
+          'overhead leave less for experts, its per-layer host time replaces the device’s per-call overhead; absent: none',
+      ),
     exactNodeLimit: positiveInt
       .lte(2 ** 31 - 1, 'must be at most 2147483647')
       .optional()
@@ -136,6 +155,8 @@ export interface MoeServer {
   /** null when the requester runs on this server (no network hop). */
   readonly link: LinkSpec | null;
   readonly node: string;
+  /** The runtime the server's experts run under; null: none modelled. */
+  readonly runtime: RuntimeSpec | null;
 }
 
 export type MoeObjective = 'latency' | 'max-load' | 'traffic';
@@ -272,9 +293,18 @@ function checkedShape(shape: ExpertShape, path: string): ExpertShape {
   return shape;
 }
 
-function resolveServer(s: Input['servers'][number], i: number, isRequester: boolean): MoeServer {
+function resolveServer(
+  s: Input['servers'][number],
+  i: number,
+  isRequester: boolean,
+  defaultRuntime: RuntimeRef | undefined,
+): MoeServer {
   const path = `$.servers[${i}]`;
-  const device = resolveDevice(s.device, `${path}.device`);
+  const rawDevice = resolveDevice(s.device, `${path}.device`);
+  const runtimeRef = s.runtime ?? defaultRuntime;
+  const runtime = runtimeRef === undefined ? null : resolveRuntime(runtimeRef, s.runtime !== undefined ? `${path}.runtime` : '$.runtime');
+  // The runtime's per-layer host time replaces the device's generic per-call overhead (one code path: runtime-time.ts).
+  const device = withRuntimeOverheads(rawDevice, runtime);
   // A link on the requester's own server would be silently unused (its tokens never cross a
   // network): refuse it rather than ignore it.
   if (isRequester && s.link !== undefined)
@@ -286,9 +316,12 @@ function resolveServer(s: Input['servers'][number], i: number, isRequester: bool
     if (!isRequester) throw new InputError(`${path}.link`, 'required: the link from the requesting side to this server');
   }
   const link = s.link === undefined ? null : resolveLink(s.link, `${path}.link`);
-  const expertMemoryBytes = s.expertMemoryBytes ?? device.memoryBytes;
-  if (expertMemoryBytes > device.memoryBytes)
-    throw new InputError(`${path}.expertMemoryBytes`, `${expertMemoryBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`);
+  const givenExpertBytes = s.expertMemoryBytes ?? device.memoryBytes;
+  if (givenExpertBytes > device.memoryBytes)
+    throw new InputError(`${path}.expertMemoryBytes`, `${givenExpertBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`);
+  // A runtime claims its share of the device and keeps its fixed overhead: experts get at most what is left.
+  const usable = Math.max(0, runtimeUsableBytes(device.memoryBytes, runtime, device.unifiedMemory === true));
+  const expertMemoryBytes = Math.min(givenExpertBytes, usable);
   return {
     name: s.name ?? `server ${i} (${device.name})`,
     device,
@@ -296,6 +329,7 @@ function resolveServer(s: Input['servers'][number], i: number, isRequester: bool
     flopsPerSecond: s.flopsPerSecond ?? device.peakFlopsPerSecond * device.computeEfficiency,
     link,
     node: s.node ?? `node-${i}`,
+    runtime,
   };
 }
 
@@ -317,7 +351,7 @@ export function parseProblem(raw: unknown): MoePlacementProblem {
   const requesterServer = input.requester?.server ?? null;
   if (requesterServer !== null && requesterServer >= S)
     throw new InputError('$.requester.server', `server index ${requesterServer} is out of range (there are ${S} servers)`);
-  const servers = input.servers.map((s, i) => resolveServer(s, i, i === requesterServer));
+  const servers = input.servers.map((s, i) => resolveServer(s, i, i === requesterServer, input.runtime));
 
   let popularity: number[][];
   let popularitySource: PopularitySource;

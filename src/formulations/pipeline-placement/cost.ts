@@ -8,8 +8,10 @@
  */
 import { rooflineTime, type DeviceSpec, type Work } from '../../cost/device.ts';
 import { transferSeconds } from '../../cost/link.ts';
+import { lossBufferBytes, storedLogitsBytes } from '../../cost/memory.ts';
 import {
   activationBytesPerToken,
+  defaultTensorDtype,
   embeddingParams,
   headForwardFlopsPerToken,
   headParams,
@@ -29,6 +31,8 @@ import {
   trainingFlopsMultiplier,
   type LayerTrainingRole,
 } from '../../cost/training.ts';
+import { runtimeKvTokens, runtimeStepSeconds } from '../../cost/runtime.ts';
+import { withRuntimeOverheads } from '../../cost/runtime-time.ts';
 import { bytesPerValue, type DType } from '../../cost/units.ts';
 import { withinLimit } from '../tolerance.ts';
 import type { InferenceMode, PipelineProblem, PipelineServer, TrainingMode } from './schema.ts';
@@ -115,7 +119,8 @@ function tiedHeadCopyParams(model: ModelSpec): number {
 
 function trainingCosts(model: ModelSpec, mode: TrainingMode, server: PipelineServer): LayerCosts {
   const L = model.layers;
-  const device = server.device;
+  // The runtime's host time per layer call replaces the device's generic one (runtime-time.ts).
+  const device = withRuntimeOverheads(server.device, server.runtime);
   const beta = bytesPerValue(model.dtype);
   const bpt = bytesPerTrainableParam(TRAINING_ACCOUNTINGS[mode.accounting]);
   const roles: LayerTrainingRole[] = layerRoles(L, mode.frozenPrefixLayers, mode.trained);
@@ -177,8 +182,11 @@ function trainingCosts(model: ModelSpec, mode: TrainingMode, server: PipelineSer
   );
   const headBytesPerParam = headTrained ? bpt : beta;
   stateBytes[L - 1] += (headParams(model) + tiedHeadCopyParams(model)) * headBytesPerParam;
-  // The logits of every token are kept for the loss's backward pass.
-  activationBytes[L - 1] += tokens * model.vocabSize * beta;
+  // The logits of every token are kept for the loss's backward pass, in the activation format, for
+  // every micro-batch in flight; the fp32 upcast and fp32 gradient of the loss live only while one
+  // micro-batch's loss is computed and back-propagated: once per stage (memory.ts, one code path).
+  activationBytes[L - 1] += storedLogitsBytes(model, tokens);
+  stateBytes[L - 1] += lossBufferBytes(model, tokens);
   return {
     seconds,
     stateBytes,
@@ -188,15 +196,29 @@ function trainingCosts(model: ModelSpec, mode: TrainingMode, server: PipelineSer
   };
 }
 
+/** KV-cache format on a server: the model's `kvDtype`, else 16-bit unless its weights are wider (runtimes' default). */
+export function serverKvDtype(model: ModelSpec, server: PipelineServer): DType {
+  return model.kvDtype ?? defaultTensorDtype(server.precision);
+}
+
+/** Format of the activations a server sends: the model's `activationDtype`, else 16-bit unless its weights are wider. */
+export function serverActivationDtype(model: ModelSpec, server: PipelineServer): DType {
+  return model.activationDtype ?? defaultTensorDtype(server.precision);
+}
+
 function inferenceCosts(model: ModelSpec, mode: InferenceMode, server: PipelineServer): LayerCosts {
   const L = model.layers;
-  const device = server.device;
+  const device = withRuntimeOverheads(server.device, server.runtime);
   const profile = server.profile;
-  // Weights, KV cache and the roofline parts the profile lacks are at this server's precision.
+  // Weights and the roofline parts the profile lacks are at this server's precision; the KV cache
+  // and the hidden states in their own formats (an int4 model keeps a 16-bit cache).
   const beta = bytesPerValue(server.precision);
+  const actBytes = bytesPerValue(serverActivationDtype(model, server));
   const b = mode.batch;
   const contextTokens = mode.promptTokens + mode.outputTokens;
-  const kvPerToken = kvBytesPerTokenPerLayer(model, server.precision);
+  // A paged runtime allocates whole blocks; the attention still reads only the tokens there are.
+  const allocatedTokens = runtimeKvTokens(server.runtime, contextTokens);
+  const kvPerToken = kvBytesPerTokenPerLayer(model, serverKvDtype(model, server));
   const prefill = mode.phase === 'prefill';
   const stepTokens = prefill ? mode.promptTokens : 1;
   const seconds: number[] = [];
@@ -224,12 +246,12 @@ function inferenceCosts(model: ModelSpec, mode: InferenceMode, server: PipelineS
       );
     }
     stateBytes.push(profile?.layerMemoryBytes ?? weights);
-    kvBytes.push(b * contextTokens * kvPerToken);
+    kvBytes.push(b * allocatedTokens * kvPerToken);
   }
   const embeddingRoofline = (): number =>
     time(
       device,
-      { flops: 0, memoryTrafficBytes: b * stepTokens * model.hiddenSize * beta, weightBytes: 0, calls: 1 },
+      { flops: 0, memoryTrafficBytes: b * stepTokens * model.hiddenSize * actBytes, weightBytes: 0, calls: 1 },
       0,
     );
   seconds[0] += profile ? (profile.embeddingSeconds ?? embeddingRoofline()) : embeddingRoofline();
@@ -242,7 +264,9 @@ function inferenceCosts(model: ModelSpec, mode: InferenceMode, server: PipelineS
       { flops: b * headForwardFlopsPerToken(model), memoryTrafficBytes: 0, weightBytes: headMatrixBytes, calls: 1 },
       headMatrixBytes,
     );
-  seconds[L - 1] += profile ? (profile.headSeconds ?? headRoofline()) : headRoofline();
+  // The stage holding the head samples: the runtime's per-step time (scheduler, sampling) is paid
+  // there, on roofline servers (a measured profile already contains its runtime's).
+  seconds[L - 1] += profile ? (profile.headSeconds ?? headRoofline()) : headRoofline() + runtimeStepSeconds(server.runtime);
   const tiedCopyBytes = profile?.headMemoryBytes !== undefined ? 0 : tiedHeadCopyParams(model) * beta;
   stateBytes[L - 1] += profile?.headMemoryBytes ?? headParams(model) * beta + tiedCopyBytes;
   return {
@@ -259,7 +283,7 @@ function inferenceHopBytes(problem: PipelineProblem, mode: InferenceMode, server
   if (mode.activationBytesPerHop !== undefined) return mode.activationBytesPerHop;
   if (server.profile?.activationBytesPerHop !== undefined) return server.profile.activationBytesPerHop;
   const stepTokens = mode.phase === 'prefill' ? mode.promptTokens : 1;
-  return mode.batch * stepTokens * activationBytesPerToken(problem.model, server.precision);
+  return mode.batch * stepTokens * activationBytesPerToken(problem.model, serverActivationDtype(problem.model, server));
 }
 
 function buildTables(problem: PipelineProblem): PipelineTables {

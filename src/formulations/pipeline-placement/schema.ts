@@ -19,8 +19,12 @@ import {
   type TrainingAccountingName,
 } from '../../cost/training.ts';
 import { DTYPES } from '../../cost/units.ts';
+import { runtimeWorkspaceBytes } from '../../cost/memory.ts';
+import { runtimeUsableBytes, type RuntimeSpec } from '../../cost/runtime.ts';
 import {
   deviceRefSchema,
+  resolveRuntime,
+  runtimeRefSchema,
   findProfile,
   linkRefSchema,
   loadCatalog,
@@ -44,7 +48,8 @@ const trainingModeSchema = z.strictObject({
   lora: z.strictObject({ rank: positiveInt, targets: z.array(z.enum(LORA_TARGETS)).min(1) }).optional(),
   accounting: z
     .enum(Object.keys(TRAINING_ACCOUNTINGS) as [TrainingAccountingName, ...TrainingAccountingName[]])
-    .default('seed-12'),
+    .default('mixed-16')
+    .describe('bytes per trainable parameter: mixed-16 (fp32 master, the standard), seed-12 (the seed\'s), fp32-adam'),
   recomputation: z.enum(['none', 'selective', 'full']).default('none'),
   iterations: positiveInt
     .default(1)
@@ -91,9 +96,15 @@ const inlineProfileSchema = z.strictObject({
   source: z.string().optional(),
 });
 
+const runtimeField = runtimeRefSchema.describe(
+  'runtime profile id of datasets/runtimes.json (vllm, llama.cpp, …) or an object overriding one: its memory share, ' +
+    'fixed overhead, prefill workspace, KV blocks and per-layer host time; absent: no runtime modelled',
+);
+
 const serverSchema = z.strictObject({
   name: z.string().min(1).optional().describe('unique name; default "server<i>"'),
   device: deviceRefSchema,
+  runtime: runtimeField.optional().describe('this server\'s runtime (overrides the problem\'s $.runtime)'),
   memoryBytes: positive
     .optional()
     .describe("memory usable for the model; default the profile's usable memory, else the device's"),
@@ -140,6 +151,7 @@ export const pipelineInputSchema = z.strictObject({
     .enum(['any', 'listed'])
     .default('any')
     .describe('"listed": the pipeline visits servers in list order (source first)'),
+  runtime: runtimeField.optional().describe('runtime of every server that names none'),
 });
 
 export type PipelineInput = z.infer<typeof pipelineInputSchema>;
@@ -174,7 +186,16 @@ export type PipelineMode = TrainingMode | InferenceMode;
 export interface PipelineServer {
   readonly name: string;
   readonly device: DeviceSpec;
+  /**
+   * Memory the model's weights, KV cache and activations may use: the server's memory (given, the
+   * profile's usable memory, or the device's) × the runtime's memory share − its fixed overhead −
+   * the prefill workspace of one layer (inference; a stage runs its layers one at a time).
+   */
   readonly memoryBytes: number;
+  /** The runtime serving on this server; null: none modelled (all memory usable, exact KV, no workspace). */
+  readonly runtime: RuntimeSpec | null;
+  /** What the runtime takes from the server's memory (share not claimed + overhead + workspace); 0 without one. */
+  readonly runtimeReservedBytes: number;
   /** Measured per-layer times (and memory) that replace the roofline for this server. */
   readonly profile?: MeasuredProfile;
   /**
@@ -346,11 +367,31 @@ export function parsePipeline(raw: unknown): PipelineProblem {
     names.set(name, i);
     const device = resolveDevice(s.device, `$.servers[${i}].device`);
     const { profile, note } = resolveServerProfile(s.profile, model, device, inference, `$.servers[${i}].profile`);
-    const memoryBytes = s.memoryBytes ?? profile?.usableMemoryBytes ?? device.memoryBytes;
+    const givenBytes = s.memoryBytes ?? profile?.usableMemoryBytes ?? device.memoryBytes;
+    const runtimeRef = s.runtime ?? input.runtime;
+    const runtime =
+      runtimeRef === undefined
+        ? null
+        : resolveRuntime(runtimeRef, s.runtime !== undefined ? `$.servers[${i}].runtime` : '$.runtime');
+    const m = input.mode;
+    const workspace = m.kind === 'training' ? 0 : runtimeWorkspaceBytes(model, runtime, m.batch, m.promptTokens);
+    // Never negative: a runtime that leaves nothing makes the server unusable (infeasible), not the input wrong.
+    const memoryBytes = Math.max(0, runtimeUsableBytes(givenBytes, runtime, device.unifiedMemory === true) - workspace);
     const precision = profile?.dtype ?? model.dtype;
-    return { name, device, memoryBytes, profile, precision, ...(note !== undefined ? { profileNote: note } : {}) };
+    return {
+      name,
+      device,
+      memoryBytes,
+      runtime,
+      runtimeReservedBytes: runtime === null ? 0 : givenBytes - memoryBytes,
+      profile,
+      precision,
+      ...(note !== undefined ? { profileNote: note } : {}),
+    };
   });
-  const warnings: InputWarning[] = input.servers.flatMap((s, i) => serverWarnings(s, servers[i], i));
+  const warnings: InputWarning[] = input.servers.flatMap((s, i) =>
+    serverWarnings(s, { ...servers[i], memoryBytes: servers[i].memoryBytes + servers[i].runtimeReservedBytes }, i),
+  );
   const n = servers.length;
   const serverIndex = (name: string, path: string): number => {
     const i = names.get(name);

@@ -1,0 +1,55 @@
+/**
+ * moe-placement honours an optional runtime (issue 15 item 2): its memory share and fixed overhead
+ * leave less memory for experts on every server (problem default, per-server override), and its
+ * per-layer host time replaces the device's per-call overhead.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../../src/catalog/index.ts';
+import { parseProblem } from '../../../src/formulations/moe-placement/schema.ts';
+import { expectOverheadNeverHelps, runtimeWithOverhead } from '../runtime-sweep.ts';
+
+const problem = (extra: Record<string, unknown> = {}, servers?: Record<string, unknown>[]): Record<string, unknown> => ({
+  kind: 'moe-placement',
+  model: { id: 'mixtral-8x7b', layers: 2 },
+  popularity: { generator: 'zipf', exponent: 1, seed: 5 },
+  batchTokens: 16,
+  servers: servers ?? [
+    { name: 'host', device: { id: 'a100-80gb', memoryBytes: 4e9 } },
+    { name: 'gpu', device: { id: 'rtx-3090', memoryBytes: 4e9 }, link: 'datacenter' },
+    { name: 'orin', device: { id: 'jetson-agx-orin-64gb', memoryBytes: 4e9 }, link: '5g-urllc' },
+  ],
+  requester: { server: 0 },
+  ...extra,
+});
+
+describe('moe-placement: runtime', () => {
+  it('absent: the whole memory for experts; given: share × memory − overhead (unified devices smaller)', () => {
+    expect(parseProblem(problem()).servers.map((s) => s.expertMemoryBytes)).toEqual([4e9, 4e9, 4e9]);
+    const vllm = loadCatalog().runtimes.get('vllm')!;
+    const p = parseProblem(problem({ runtime: 'vllm' }));
+    expect(p.servers[0].expertMemoryBytes).toBeCloseTo(4e9 * 0.9 - vllm.gpuOverheadBytes, -2);
+    expect(p.servers[2].expertMemoryBytes).toBeCloseTo(4e9 * 0.9 - vllm.unifiedOverheadBytes, -2);
+    expect(p.servers[0].device.perCallOverheadSeconds).toBe(vllm.perLayerOverheadSeconds);
+  });
+
+  it('a given expertMemoryBytes is capped by what the runtime leaves; a server runtime overrides the default', () => {
+    const servers = [
+      { name: 'host', device: 'a100-80gb', expertMemoryBytes: 75e9 },
+      { name: 'gpu', device: 'rtx-3090', link: 'datacenter', expertMemoryBytes: 1e9, runtime: 'llama.cpp' },
+    ];
+    const p = parseProblem(problem({ runtime: 'vllm' }, servers));
+    expect(p.servers[0].expertMemoryBytes).toBeCloseTo(80e9 * 0.9 - 1.5e9, -2);
+    expect(p.servers[1].expertMemoryBytes).toBe(1e9);
+    expect(p.servers[1].runtime?.id).toBe('llama.cpp');
+  });
+
+  it('unknown runtime: one line with the JSON path and the close ids', () => {
+    expect(() => parseProblem(problem({ runtime: 'tensorrt' }))).toThrow(/^\$\.runtime: unknown runtime "tensorrt"; did you mean "tensorrt-llm"/);
+    const servers = (problem().servers as Record<string, unknown>[]).map((s, i) => (i === 1 ? { ...s, runtime: 'vlm' } : s));
+    expect(() => parseProblem(problem({}, servers))).toThrow(/^\$\.servers\[1\]\.runtime: unknown runtime "vlm"/);
+  });
+
+  it('metamorphic: more runtime overhead is never better, and memory binds', async () => {
+    await expectOverheadNeverHelps((o) => problem({ runtime: runtimeWithOverhead('vllm', o) }), [0, 0.4e9, 1.2e9, 2e9]);
+  });
+});
