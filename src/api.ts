@@ -37,7 +37,14 @@ export { TERMINATIONS, DEFAULT_MIP_GAP } from './milp/result.ts';
 export { FEASIBILITY_RTOL, OBJECTIVE_RTOL } from './formulations/tolerance.ts';
 export { ModelBuilder } from './milp/model.ts';
 export { InputError, UsageError } from './errors.ts';
-export { getFormulation, listKinds } from './formulations/registry.ts';
+export {
+  getFormulation,
+  kindTitle,
+  listKinds,
+  loadFormulation,
+  loadFormulations,
+  loadKindOf,
+} from './formulations/registry.ts';
 
 export { ParsedProblem, parseProblem, parseWith } from './solve/problem.ts';
 export { BACKEND_CHOICES, backendOrder, normalizeOptions } from './solve/options.ts';
@@ -76,3 +83,10 @@ export * from './viz/index.ts';
 export * from './export/index.ts';
 export * from './catalog/memory-estimate.ts';
 export { expandHuggingFace, hfParameterCount, modelFromHfConfig, HF_MODEL_TYPES } from './catalog/hf.ts';
+
+// Families load lazily (src/formulations/registry.ts); the library entry resolves only once every one is loaded, so
+// that parseProblem, getFormulation and schema stay synchronous for library users. The CLI's fast commands import
+// src/api-core.ts instead and load only the kind their problem names.
+import { loadFormulations } from './formulations/registry.ts';
+
+await loadFormulations();

@@ -7,6 +7,7 @@ import { optimumPeerRatio } from '../bench/runner.ts';
 import { InputError, UsageError } from '../errors.ts';
 import { SolveSession, solve } from '../solve/chain.ts';
 import { normalizeOptions, type SolveOptions } from '../solve/options.ts';
+import { loadKindOf } from '../formulations/registry.ts';
 import { errorText, parseProblem } from '../solve/problem.ts';
 import { errorRecord } from './input.ts';
 import type { BatchPeer, BatchRecord, BatchTask } from './types.ts';
@@ -48,6 +49,8 @@ export async function runTask(task: BatchTask): Promise<BatchRecord> {
   try {
     let parsed;
     try {
+      // A worker thread has its own registry: load this task's family first (issue 18: families load lazily).
+      await loadKindOf(task.problem);
       parsed = parseProblem(task.problem);
     } catch (error) {
       if (error instanceof InputError || error instanceof UsageError) return inputError(error, 'problem');

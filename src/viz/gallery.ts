@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadKindOf } from '../formulations/registry.ts';
 import { parseProblem } from '../solve/problem.ts';
 import { solve } from '../solve/chain.ts';
 import { solutionHtml, solutionSvg } from './index.ts';
@@ -19,6 +20,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The example drawn for each family in docs/pictures.md (small enough to solve in seconds). */
 export const FAMILY_EXAMPLES: Readonly<Record<string, string>> = {
   'pipeline-placement': 'gpt2-medium-training-8-servers',
+  'parallel-placement': 'metis-gpt3-1.5b-4a100-4t4',
   'fleet-serving': 'helix-10-llama30b-quality',
   'split-finetune': 'gpt2-medium-3-clients',
   'kv-split-inference': 'kv-bound',
@@ -50,7 +52,9 @@ async function main(argv: readonly string[]): Promise<void> {
     const folder = join(ROOT, 'problems', kind);
     for (const file of readdirSync(folder).filter((f) => f.endsWith('.json')).sort()) {
       const name = basename(file, '.json');
-      const parsed = parseProblem(JSON.parse(readFileSync(join(folder, file), 'utf8')));
+      const raw: unknown = JSON.parse(readFileSync(join(folder, file), 'utf8'));
+      await loadKindOf(raw); // families load lazily (issue 18)
+      const parsed = parseProblem(raw);
       const report = await solve(parsed, { timeLimitSeconds });
       writeFileSync(join(dir, `${kind}--${name}.html`), await solutionHtml(parsed, report));
       writeFileSync(join(dir, `${kind}--${name}.svg`), await solutionSvg(parsed, report));
