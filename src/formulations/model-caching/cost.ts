@@ -6,13 +6,18 @@
 import { rooflineTime, type DeviceSpec } from '../../cost/device.ts';
 import { downlinkSeconds, type LinkSpec } from '../../cost/link.ts';
 import { layerForwardFlopsPerToken, totalParams, weightBytes, type ModelSpec } from '../../cost/model.ts';
+import { runtimeStepSeconds, runtimeUsableBytes, type RuntimeSpec } from '../../cost/runtime.ts';
+import { withRuntimeOverheads } from '../../cost/runtime-time.ts';
 import { withinLimit } from '../tolerance.ts';
 import type { Problem } from './schema.ts';
 
 /**
  * Seconds for a user to receive a model from a server and run one request on its device: the
  * model's bytes over the downlink, then `tokens` decode steps (roofline, batch 1) when the
- * architecture and the device are known, or the given compute time.
+ * architecture and the device are known, or the given compute time. Under a runtime the device
+ * keeps only the runtime's share minus its fixed overhead for the weights (less than that and they
+ * stream from storage: the roofline's rule), each layer call costs the runtime's host time and each
+ * token its per-step time (scheduler, sampling).
  */
 export function computeServeLatency(
   modelBytes: number,
@@ -21,19 +26,22 @@ export function computeServeLatency(
   architecture: ModelSpec | null,
   givenComputeSeconds: number | null,
   tokens: number,
+  runtime: RuntimeSpec | null = null,
 ): number {
   const download = downlinkSeconds(link, modelBytes);
   if (givenComputeSeconds !== null) return download + givenComputeSeconds;
   if (!device || !architecture || tokens === 0) return download;
+  const usable = Math.max(0, runtimeUsableBytes(device.memoryBytes, runtime, device.unifiedMemory === true));
+  const served = withRuntimeOverheads({ ...device, memoryBytes: usable }, runtime);
   let flops = 0;
   for (let l = 1; l <= architecture.layers; l++) flops += layerForwardFlopsPerToken(architecture, l, 0);
   const weights = weightBytes(totalParams(architecture), architecture.dtype);
   const perToken = rooflineTime(
-    device,
+    served,
     { flops, memoryTrafficBytes: 0, weightBytes: weights, calls: architecture.layers },
     weights,
   );
-  return download + tokens * perToken.seconds;
+  return download + tokens * (perToken.seconds + runtimeStepSeconds(runtime));
 }
 
 /** Bytes a server needs to hold the given models: each shared block once (or each model in full). */

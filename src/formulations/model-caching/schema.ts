@@ -12,6 +12,8 @@ import {
   resolveDevice,
   resolveLink,
   resolveModel,
+  resolveRuntime,
+  runtimeRefSchema,
 } from '../../catalog/index.ts';
 import { LORA_TARGETS } from '../../cost/training.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
@@ -78,6 +80,9 @@ const userSchema = z.strictObject({
   /** Or: links to servers, from which coverage and latency are computed per model. */
   links: z.array(z.strictObject({ server: id, link: linkRefSchema })).optional(),
   device: deviceRefSchema.optional(),
+  runtime: runtimeRefSchema
+    .optional()
+    .describe('runtime the user device serves the model with (overrides $.runtime)'),
   latencyBoundSeconds: positive.optional(),
   /** Tokens generated per request, for the on-device inference time of catalog models. */
   tokensPerRequest: z.number().int().positive().optional(),
@@ -98,6 +103,14 @@ export const inputSchema = z.strictObject({
   cloudLatencySeconds: positive.optional(),
   /** false: every model is stored in full, as caching without parameter sharing would. */
   parameterSharing: z.boolean().default(true),
+  /**
+   * Runtime the user devices run the downloaded models with (datasets/runtimes.json id or an object
+   * overriding one). Servers only store models, so it applies where a model is served: on the
+   * users' devices (on-device inference time of catalog models). Absent: none modelled.
+   */
+  runtime: runtimeRefSchema
+    .optional()
+    .describe('runtime of every user device that names none: its memory share and overhead, host time per layer and step'),
 });
 export type ModelCachingInput = z.infer<typeof inputSchema>;
 
@@ -233,6 +246,7 @@ export function parseProblem(raw: unknown): Problem {
   const links: { path: string; link: LinkSpec }[] = [];
   const latencySeconds: (number | null)[][][] = [];
   const rawUsers = isPlainRecord(raw) && Array.isArray(raw.users) ? (raw.users as unknown[]) : [];
+  const defaultRuntime = input.runtime === undefined ? null : resolveRuntime(input.runtime, '$.runtime');
   input.users.forEach((u, i) => {
     const path = `$.users[${i}]`;
     const first = userIndex.get(u.id);
@@ -270,6 +284,7 @@ export function parseProblem(raw: unknown): Problem {
       if (u.latencyBoundSeconds === undefined)
         throw new InputError(`${path}.latencyBoundSeconds`, 'is required when coverage is computed from links');
       const device: DeviceSpec | null = u.device ? resolveDevice(u.device, `${path}.device`) : null;
+      const runtime = u.runtime !== undefined ? resolveRuntime(u.runtime, `${path}.runtime`) : defaultRuntime;
       u.links.forEach((l, j) => {
         const n = serverIndex.get(l.server);
         if (n === undefined) throw new InputError(`${path}.links[${j}].server`, `server "${l.server}" is not declared`);
@@ -283,6 +298,7 @@ export function parseProblem(raw: unknown): Problem {
             architectures[k],
             computeSeconds[k],
             u.tokensPerRequest ?? 0,
+            runtime,
           );
           return t <= (u.latencyBoundSeconds as number) ? t : null;
         });
