@@ -175,7 +175,7 @@ describe('agent-placement cost model', () => {
 });
 
 describe('agent-placement exact method', () => {
-  it('equals brute force on instances with two or three users and two servers (coupled through the servers)', async () => {
+  it('equals brute force on 2–3 users sharing two servers', async () => {
     let checked = 0;
     for (let seed = 1; seed <= 40 && checked < 4; seed++) {
       const r = generator.tiny(seed) as { users: unknown[]; servers: unknown[]; tasks: { modules: unknown[] }[] };
@@ -215,7 +215,7 @@ describe('agent-placement exact method', () => {
     }
   });
 
-  it('the assistant example splits the agent: perception on some phones, grounding and alignment at the edge', async () => {
+  it('the assistant example: perception on some phones, grounding and alignment at the edge', async () => {
     const report = await solve(parseProblem(example('assistant-3-modules.json')), { backend: 'exact' });
     const decision = report.solution?.decision as Decision;
     const at = decision.placements.flatMap((p) =>
