@@ -29,6 +29,7 @@ import {
   weightBytes,
   type ModelSpec,
 } from '../../cost/model.ts';
+import { runtimeStepSeconds } from '../../cost/runtime.ts';
 import { FEASIBILITY_RTOL, withinLimit } from '../tolerance.ts';
 import type { ChannelState, SpeculativeProblem, ThresholdOption } from './schema.ts';
 
@@ -62,7 +63,12 @@ export function passSeconds(model: ModelSpec, device: DeviceSpec, tokens: number
 }
 
 export function draftSecondsPerToken(p: SpeculativeProblem): number {
-  return p.draftSecondsPerTokenOverride ?? passSeconds(p.draftModel, p.device, 1, p.contextTokens);
+  // Each pass also pays the runtime's per-step time (scheduler, sampling); p.device is already the
+  // device under the runtime (memory share, overhead, per-layer host time: schema.ts).
+  return (
+    p.draftSecondsPerTokenOverride ??
+    passSeconds(p.draftModel, p.device, 1, p.contextTokens) + runtimeStepSeconds(p.draftRuntime ?? null)
+  );
 }
 
 export function draftJoulesPerToken(p: SpeculativeProblem): number {
@@ -72,12 +78,12 @@ export function draftJoulesPerToken(p: SpeculativeProblem): number {
 /** t_v(n): the target's verification pass over n tokens on the server. */
 export function verifySeconds(p: SpeculativeProblem, tokens: number): number {
   if (p.verifyOverride) return p.verifyOverride.fixedSeconds + p.verifyOverride.perTokenSeconds * tokens;
-  return passSeconds(p.targetModel, p.server, tokens, p.contextTokens);
+  return passSeconds(p.targetModel, p.server, tokens, p.contextTokens) + runtimeStepSeconds(p.targetRuntime ?? null);
 }
 
 /** Device-only decoding: the target itself on the device, one token per pass. */
 export function deviceOnlySecondsPerToken(p: SpeculativeProblem): number {
-  return passSeconds(p.targetModel, p.device, 1, p.contextTokens);
+  return passSeconds(p.targetModel, p.device, 1, p.contextTokens) + runtimeStepSeconds(p.draftRuntime ?? null);
 }
 
 export function deviceOnlyJoulesPerToken(p: SpeculativeProblem): number {

@@ -15,7 +15,11 @@ import {
   resolveDevice,
   resolveLink,
   resolveModel,
+  resolveRuntime,
+  runtimeRefSchema,
 } from '../../catalog/index.ts';
+import { runtimeUsableBytes, type RuntimeSpec } from '../../cost/runtime.ts';
+import { withRuntimeOverheads } from '../../cost/runtime-time.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 import { roundConstants, roundTable } from './cost.ts';
 import { stationaryDistribution } from './markov.ts';
@@ -143,6 +147,7 @@ export const inputSchema = z.strictObject({
   draft: z.strictObject({
     model: modelRefSchema.describe('the small draft model running on the device'),
     device: deviceRefSchema.describe('the user device that drafts'),
+    runtime: runtimeRefSchema.optional().describe('runtime the device drafts with (overrides $.runtime)'),
     secondsPerToken: seconds.optional().describe('measured draft time per token; default: roofline time at batch 1'),
     joulesPerToken: nonNegativeJoules
       .optional()
@@ -151,6 +156,7 @@ export const inputSchema = z.strictObject({
   target: z.strictObject({
     model: modelRefSchema.describe('the large target model that verifies'),
     server: deviceRefSchema.describe('the edge server that verifies'),
+    runtime: runtimeRefSchema.optional().describe('runtime the server verifies with (overrides $.runtime)'),
     verifySeconds: z
       .strictObject({ fixedSeconds: nonNegativeSeconds, perTokenSeconds: nonNegativeSeconds })
       .optional()
@@ -158,6 +164,12 @@ export const inputSchema = z.strictObject({
         'measured verification time t_v(n) = fixedSeconds + perTokenSeconds·n for n tokens in one pass; default: roofline',
       ),
   }),
+  runtime: runtimeRefSchema
+    .optional()
+    .describe(
+      'runtime of the device and the server unless they name their own (datasets/runtimes.json id or an object ' +
+        'overriding one): memory share and overhead off the device memory, per-layer and per-step host time; absent: none',
+    ),
   contextTokens: nonNegativeInt.default(512).describe('tokens already in the KV cache (attention FLOPs and KV reads)'),
   acceptance: acceptanceSchema,
   payload: z
@@ -209,6 +221,9 @@ export interface SpeculativeProblem {
   readonly draftJoulesPerTokenOverride?: number;
   readonly targetModel: ModelSpec;
   readonly server: DeviceSpec;
+  /** Runtimes the device drafts (and decodes alone) with and the server verifies with; absent or null: none. */
+  readonly draftRuntime?: RuntimeSpec | null;
+  readonly targetRuntime?: RuntimeSpec | null;
   readonly verifyOverride?: { readonly fixedSeconds: number; readonly perTokenSeconds: number };
   readonly contextTokens: number;
   readonly options: readonly ThresholdOption[];
@@ -227,6 +242,17 @@ export interface SpeculativeProblem {
   readonly maxDraftTokens: number;
   readonly energyBudgetJoulesPerToken: number | null;
   readonly objective: ObjectiveWeights;
+}
+
+/**
+ * The device as the runtime leaves it (one code path, src/cost/runtime*.ts): memory is the
+ * runtime's share minus its fixed overhead — weights beyond it stream from storage (the roofline's
+ * rule) — and each layer call costs the runtime's host time. Null: the device as given.
+ */
+function underRuntime(device: DeviceSpec, runtime: RuntimeSpec | null): DeviceSpec {
+  if (runtime === null) return device;
+  const memoryBytes = Math.max(0, runtimeUsableBytes(device.memoryBytes, runtime, device.unifiedMemory === true));
+  return withRuntimeOverheads({ ...device, memoryBytes }, runtime);
 }
 
 function extendAcceptance(values: readonly number[], length: number): number[] {
@@ -351,9 +377,14 @@ export function parse(raw: unknown): SpeculativeProblem {
   )
     throw new InputError('$.objective.weighted', 'at least one weight must be positive');
   const draftModel = resolveModel(input.draft.model, '$.draft.model');
-  const device = resolveDevice(input.draft.device, '$.draft.device');
+  const defaultRuntime = input.runtime === undefined ? null : resolveRuntime(input.runtime, '$.runtime');
+  const draftRuntime =
+    input.draft.runtime === undefined ? defaultRuntime : resolveRuntime(input.draft.runtime, '$.draft.runtime');
+  const targetRuntime =
+    input.target.runtime === undefined ? defaultRuntime : resolveRuntime(input.target.runtime, '$.target.runtime');
+  const device = underRuntime(resolveDevice(input.draft.device, '$.draft.device'), draftRuntime);
   const targetModel = resolveModel(input.target.model, '$.target.model');
-  const server = resolveDevice(input.target.server, '$.target.server');
+  const server = underRuntime(resolveDevice(input.target.server, '$.target.server'), targetRuntime);
   const channel = parseChannel(input.channel);
   const problem: SpeculativeProblem = {
     kind: KIND,
@@ -364,6 +395,8 @@ export function parse(raw: unknown): SpeculativeProblem {
     draftJoulesPerTokenOverride: input.draft.joulesPerToken,
     targetModel,
     server,
+    draftRuntime,
+    targetRuntime,
     verifyOverride: input.target.verifySeconds,
     contextTokens: input.contextTokens,
     options: parseOptions(input.acceptance, input.draftTokens.max),
