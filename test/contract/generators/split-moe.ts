@@ -54,7 +54,7 @@ function tiny(seed: number): Raw {
   const objective = pick(['max', 'mean', 'network'] as const);
   const row = (): number[] => {
     const w = Array.from({ length: experts }, () => Math.floor(random() * 5));
-    if (w.every((x) => x === 0)) w[0] = 1;
+    if (!w.some((x) => x > 0)) w[0] = 1;
     const total = w.reduce((a, b) => a + b, 0);
     return w.map((x) => x / total);
   };
