@@ -7,7 +7,7 @@
 import type { DeviceSpec } from './device.ts';
 import { layerTable, type Workload } from './layers.ts';
 import { kvBytesPerTokenPerLayer, type ModelSpec } from './model.ts';
-import type { RuntimeSpec } from './runtime.ts';
+import { runtimeUsableBytes, type RuntimeSpec } from './runtime.ts';
 import { isFloat16OrWider } from './units.ts';
 
 /**
@@ -18,6 +18,18 @@ import { isFloat16OrWider } from './units.ts';
 export function withRuntimeOverheads(device: DeviceSpec, runtime: RuntimeSpec | null): DeviceSpec {
   if (runtime === null) return device;
   return { ...device, perCallOverheadSeconds: runtime.perLayerOverheadSeconds };
+}
+
+/**
+ * The device as a runtime leaves it to a family that prices work with the roofline and checks
+ * memory against `memoryBytes`: memory is the runtime's share minus its fixed overhead (weights
+ * beyond it stream from storage, the roofline's rule; never below 0) and each layer call costs the
+ * runtime's host time. Null: the device as given.
+ */
+export function deviceUnderRuntime(device: DeviceSpec, runtime: RuntimeSpec | null): DeviceSpec {
+  if (runtime === null) return device;
+  const memoryBytes = Math.max(0, runtimeUsableBytes(device.memoryBytes, runtime, device.unifiedMemory === true));
+  return withRuntimeOverheads({ ...device, memoryBytes }, runtime);
 }
 
 /** NCCL all-reduce of one small activation over NVLink; tensor parallelism pays two per layer (assumed). */

@@ -6,8 +6,8 @@
 import { rooflineTime, type DeviceSpec } from '../../cost/device.ts';
 import { downlinkSeconds, type LinkSpec } from '../../cost/link.ts';
 import { layerForwardFlopsPerToken, totalParams, weightBytes, type ModelSpec } from '../../cost/model.ts';
-import { runtimeStepSeconds, runtimeUsableBytes, type RuntimeSpec } from '../../cost/runtime.ts';
-import { withRuntimeOverheads } from '../../cost/runtime-time.ts';
+import { runtimeStepSeconds, type RuntimeSpec } from '../../cost/runtime.ts';
+import { deviceUnderRuntime } from '../../cost/runtime-time.ts';
 import { withinLimit } from '../tolerance.ts';
 import type { Problem } from './schema.ts';
 
@@ -31,8 +31,7 @@ export function computeServeLatency(
   const download = downlinkSeconds(link, modelBytes);
   if (givenComputeSeconds !== null) return download + givenComputeSeconds;
   if (!device || !architecture || tokens === 0) return download;
-  const usable = Math.max(0, runtimeUsableBytes(device.memoryBytes, runtime, device.unifiedMemory === true));
-  const served = withRuntimeOverheads({ ...device, memoryBytes: usable }, runtime);
+  const served = deviceUnderRuntime(device, runtime);
   let flops = 0;
   for (let l = 1; l <= architecture.layers; l++) flops += layerForwardFlopsPerToken(architecture, l, 0);
   const weights = weightBytes(totalParams(architecture), architecture.dtype);

@@ -18,8 +18,8 @@ import {
   resolveRuntime,
   runtimeRefSchema,
 } from '../../catalog/index.ts';
-import { runtimeUsableBytes, type RuntimeSpec } from '../../cost/runtime.ts';
-import { withRuntimeOverheads } from '../../cost/runtime-time.ts';
+import type { RuntimeSpec } from '../../cost/runtime.ts';
+import { deviceUnderRuntime as underRuntime } from '../../cost/runtime-time.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 import { roundConstants, roundTable } from './cost.ts';
 import { stationaryDistribution } from './markov.ts';
@@ -242,17 +242,6 @@ export interface SpeculativeProblem {
   readonly maxDraftTokens: number;
   readonly energyBudgetJoulesPerToken: number | null;
   readonly objective: ObjectiveWeights;
-}
-
-/**
- * The device as the runtime leaves it (one code path, src/cost/runtime*.ts): memory is the
- * runtime's share minus its fixed overhead — weights beyond it stream from storage (the roofline's
- * rule) — and each layer call costs the runtime's host time. Null: the device as given.
- */
-function underRuntime(device: DeviceSpec, runtime: RuntimeSpec | null): DeviceSpec {
-  if (runtime === null) return device;
-  const memoryBytes = Math.max(0, runtimeUsableBytes(device.memoryBytes, runtime, device.unifiedMemory === true));
-  return withRuntimeOverheads({ ...device, memoryBytes }, runtime);
 }
 
 function extendAcceptance(values: readonly number[], length: number): number[] {

@@ -12,7 +12,10 @@ import {
   resolveDevice,
   resolveLink,
   resolveModel,
+  resolveRuntime,
+  runtimeRefSchema,
 } from '../../catalog/index.ts';
+import { deviceUnderRuntime } from '../../cost/runtime-time.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import { totalParams, type ModelSpec } from '../../cost/model.ts';
@@ -65,6 +68,7 @@ export type CutPolicy = (typeof CUT_POLICIES)[number];
 const clientSchema = z.strictObject({
   name: z.string().min(1).optional().describe('label used in messages; default "client i"'),
   device: deviceRefSchema.describe('catalog device id or inline device'),
+  runtime: runtimeRefSchema.optional().describe('runtime this client trains with (overrides $.runtime)'),
   link: linkRefSchema
     .optional()
     .describe('catalog link id or inline link; its uplink rate is the rate over the whole cell band'),
@@ -108,7 +112,16 @@ export const splitFinetuneInputSchema = z.strictObject({
   aggregationIntervalRounds: positiveInt
     .optional()
     .describe('client-side adapters are averaged every this many rounds; default once per epoch'),
-  server: z.strictObject({ device: deviceRefSchema }),
+  server: z.strictObject({
+    device: deviceRefSchema,
+    runtime: runtimeRefSchema.optional().describe('runtime the server trains with (overrides $.runtime)'),
+  }),
+  runtime: runtimeRefSchema
+    .optional()
+    .describe(
+      'runtime of the server and every client that names none (datasets/runtimes.json id, e.g. pytorch-training, or an ' +
+        'object overriding one): its memory share and fixed overhead off each device, its host time per layer call; absent: none',
+    ),
   clients: z
     .array(clientSchema)
     .min(1, 'needs at least one client')
@@ -294,7 +307,11 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
   if (!parsed.success) throw inputErrorFromZod(parsed.error);
   const p = parsed.data;
   const model = resolveModel(p.model, '$.model');
-  const server = resolveDevice(p.server.device, '$.server.device');
+  // A runtime leaves each device less memory (share − fixed overhead) and its own host time per
+  // layer call (src/cost/runtime-time.ts); every check and time below reads the device so changed.
+  const defaultRuntime = p.runtime === undefined ? null : resolveRuntime(p.runtime, '$.runtime');
+  const serverRuntime = p.server.runtime === undefined ? defaultRuntime : resolveRuntime(p.server.runtime, '$.server.runtime');
+  const server = deviceUnderRuntime(resolveDevice(p.server.device, '$.server.device'), serverRuntime);
   const cell = p.cell !== undefined ? parseCell(p.cell, '$.cell') : null;
   if (cell !== null) {
     if (cell.allocation !== 'resource-blocks' || cell.resourceBlocks === null)
@@ -317,7 +334,10 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
   } else if (p.subchannels === undefined) fail(['subchannels'], 'required: the uplink subchannels (or give a $.cell)');
   const clients: ClientSpec[] = p.clients.map((c, i) => ({
     name: c.name ?? `client ${i}`,
-    device: resolveDevice(c.device, `$.clients[${i}].device`),
+    device: deviceUnderRuntime(
+      resolveDevice(c.device, `$.clients[${i}].device`),
+      c.runtime === undefined ? defaultRuntime : resolveRuntime(c.runtime, `$.clients[${i}].runtime`),
+    ),
     ...clientRadio(c, i, cell),
     ...(c.energyBudgetJoulesPerRound !== undefined || p.energyBudgetJoulesPerRound !== undefined
       ? { energyBudgetJoulesPerRound: c.energyBudgetJoulesPerRound ?? p.energyBudgetJoulesPerRound }
