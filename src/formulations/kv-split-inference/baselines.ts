@@ -18,6 +18,7 @@
 import type { Baseline } from '../types.ts';
 import { assess, cutAllowed, equalShares, kvDecisionOf, kvTables, serverStateOf, userLatencySeconds } from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
+import { twoTierOptimumCuts } from './exact.ts';
 
 type KvBaseline = Baseline<KvProblem, KvDecision>;
 
@@ -26,14 +27,20 @@ function withFairShares(problem: KvProblem, cuts: readonly (number | null)[]): K
   return kvDecisionOf(problem, cuts, problem.cell === null ? null : equalShares(problem, kvTables(problem), cuts));
 }
 
-function feasibleOrNull(problem: KvProblem, decision: KvDecision): KvDecision | null {
+/** The peer's decision as judged: fair cell shares, and its cloud cuts kept (three tiers). */
+function judged(problem: KvProblem, decision: KvDecision): KvDecision {
   const full = withFairShares(problem, decision.cuts);
+  return decision.cloudCuts !== undefined ? { ...full, cloudCuts: decision.cloudCuts } : full;
+}
+
+function feasibleOrNull(problem: KvProblem, decision: KvDecision): KvDecision | null {
+  const full = judged(problem, decision);
   return assess(problem, kvTables(problem), full).feasible ? full : null;
 }
 
 function whyInfeasible(problem: KvProblem, decision: KvDecision | null, what: string): string {
   if (decision === null) return `${what} has no decision`;
-  const a = assess(problem, kvTables(problem), withFairShares(problem, decision.cuts));
+  const a = assess(problem, kvTables(problem), judged(problem, decision));
   return a.feasible ? `${what} is feasible` : `${what} is infeasible: ${a.reasons.join('; ')}`;
 }
 
@@ -116,6 +123,49 @@ function fixedBaseline(name: string, description: string, make: (p: KvProblem) =
   };
 }
 
+/**
+ * Three tiers, "two tiers only": today's planner without the cloud — the exact two-tier optimum
+ * (the fixed-point descent of exact.ts on the problem with its cloud removed, max objective).
+ */
+function twoTierOptimum(problem: KvProblem): KvDecision | null {
+  if (problem.cloud === null || problem.objective !== 'max') return null;
+  const cuts = twoTierOptimumCuts({ ...problem, cloud: null });
+  if (cuts === null) return null;
+  const L = problem.model.layers;
+  const decision: KvDecision = { cuts, cloudCuts: problem.users.map(() => L) };
+  return assess(problem, kvTables(problem), decision).feasible ? decision : null;
+}
+
+/** Three tiers, "all to the cloud": the device keeps its privacy floor (0 without one), the cloud runs the rest. */
+function allCloud(problem: KvProblem): KvDecision {
+  const floors = problem.users.map((user) => user.minDeviceLayers);
+  return { cuts: floors, cloudCuts: floors };
+}
+
+const threeTierPeers: readonly KvBaseline[] = [
+  {
+    name: 'two-tier-optimum',
+    description:
+      'the cloud left out: the exact two-tier optimum (device | edge server) of the same users, by the fixed-point descent',
+    run: twoTierOptimum,
+    whyNoDecision: (problem) =>
+      problem.cloud === null
+        ? 'the problem has no cloud tier (this peer is the two-tier optimum of a three-tier problem)'
+        : problem.objective !== 'max'
+          ? 'the two-tier optimum of the sum objective needs the MILP, which a peer does not run'
+          : 'no two-tier split is feasible: the edge server cannot carry the users without the cloud',
+  },
+  {
+    name: 'all-cloud',
+    description: 'every user sends everything above its privacy floor to the cloud (the edge only relays)',
+    run: (problem) => (problem.cloud === null ? null : feasibleOrNull(problem, allCloud(problem))),
+    whyNoDecision: (problem) =>
+      problem.cloud === null
+        ? 'the problem has no cloud tier'
+        : whyInfeasible(problem, allCloud(problem), 'all-cloud'),
+  },
+];
+
 export const kvBaselines: readonly KvBaseline[] = [
   {
     name: 'neurosurgeon-repaired',
@@ -138,4 +188,5 @@ export const kvBaselines: readonly KvBaseline[] = [
     'users whose device holds the whole model resident run it locally; all others are served entirely by the server',
     allDeviceWhereFits,
   ),
+  ...threeTierPeers,
 ];

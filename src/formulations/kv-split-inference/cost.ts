@@ -28,6 +28,7 @@ import { bytesPerValue } from '../../cost/units.ts';
 import { allocateShares, cellWorkSeconds, shareOf, type ShareDemand } from '../../cost/radio.ts';
 import { withinLimit } from '../tolerance.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
+import { assessThreeTier } from './three-tier.ts';
 
 export interface UserCutCost {
   readonly cut: number;
@@ -59,6 +60,8 @@ export interface UserCutCost {
   readonly minShare: number;
   /** Device memory (or streaming being off) rules this cut out for this user, or null. */
   readonly deviceMemoryViolation: string | null;
+  /** The user's privacy floor (minDeviceLayers) rules this cut out, or null. */
+  readonly privacyViolation: string | null;
   /** The user's time-to-first-token limit rules this cut out, or null. */
   readonly ttftViolation: string | null;
   /** Device and link time alone already exceed the user's latency SLO, or null. */
@@ -239,7 +242,11 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
       !fixedOk && user.latencySloSeconds !== null
         ? `device and link time alone, ${ms(fixedAtCap)} per token${whole}, exceed its SLO of ${ms(user.latencySloSeconds)}`
         : null;
-    const staticViolation = deviceMemoryViolation ?? ttftViolation ?? fixedSloViolation;
+    const privacyViolation =
+      c < user.minDeviceLayers
+        ? `its privacy floor keeps at least ${user.minDeviceLayers} layers on the device (raw data and the first layers' activations never leave it)`
+        : null;
+    const staticViolation = privacyViolation ?? deviceMemoryViolation ?? ttftViolation ?? fixedSloViolation;
     costs.push({
       cut: c,
       deviceSeconds,
@@ -256,6 +263,7 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
       ttftWorkSeconds,
       minShare,
       deviceMemoryViolation,
+      privacyViolation,
       ttftViolation,
       fixedSloViolation,
       staticViolation,
@@ -599,6 +607,8 @@ export type ConstraintGroup = 'device-memory' | 'ttft' | 'latency-slo' | 'server
 /** Whether cut k is open to its user on its own, with the given groups switched off. */
 export function cutAllowed(k: UserCutCost, relaxed: ReadonlySet<ConstraintGroup> = NO_RELAXATION): boolean {
   return (
+    // The privacy floor is never relaxed: it is the user's rule, not a resource.
+    k.privacyViolation === null &&
     (k.deviceMemoryViolation === null || relaxed.has('device-memory')) &&
     (k.ttftViolation === null || relaxed.has('ttft')) &&
     (k.fixedSloViolation === null || relaxed.has('latency-slo'))
@@ -621,6 +631,7 @@ export interface Assessment {
  * whose decision carries no shares, the best shares for the cuts are used.
  */
 export function assess(problem: KvProblem, tables: KvTables, decision: KvDecision): Assessment {
+  if (problem.cloud !== null) return assessThreeTier(problem, decision);
   const cuts = decision.cuts;
   const reasons: string[] = [];
   const L = tables.layers;

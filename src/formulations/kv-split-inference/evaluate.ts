@@ -14,6 +14,7 @@ import { excessOver, withinLimit } from '../tolerance.ts';
 import type { Evaluation, Violation } from '../types.ts';
 import { gb, kvTables, ms, type KvTables } from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
+import { evaluateKvThreeTier, type KvThreeTierBreakdown } from './evaluate-three-tier.ts';
 
 export interface KvUserBreakdown {
   readonly user: string;
@@ -72,6 +73,8 @@ export interface KvBreakdown {
     readonly resourceBlocksUsed: number | null;
     readonly resourceBlocks: number | null;
   } | null;
+  /** Three tiers: the cloud, the backhaul and each user's second cut (absent without a cloud). */
+  readonly threeTier?: KvThreeTierBreakdown;
 }
 
 interface ServerLoad {
@@ -219,9 +222,15 @@ function cellShares(problem: KvProblem, decision: KvDecision, violations: Violat
 }
 
 export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation<KvBreakdown> {
+  if (problem.cloud !== null) return evaluateKvThreeTier(problem, decision);
   const tables = kvTables(problem);
   const L = tables.layers;
   const violations: Violation[] = [];
+  if (decision.cloudCuts !== undefined && decision.cloudCuts.some((c) => c !== L))
+    violations.push({
+      constraint: 'cloudCuts',
+      message: `the decision gives cloud cuts below ${L}, but the problem has no cloud tier`,
+    });
   if (decision.cuts.length !== problem.users.length) {
     violations.push({
       constraint: 'cuts',
@@ -277,6 +286,11 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
     }
     const k = tables.users[u][c];
     const onServer = c < L;
+    if (c < user.minDeviceLayers)
+      violations.push({
+        constraint: `users[${u}].privacy-floor`,
+        message: `${user.name} keeps ${c} layers on its device, its privacy floor is ${user.minDeviceLayers}`,
+      });
     const serverSeconds = onServer ? load.stepSeconds : 0;
     // A cell user's transfers take latency + (seconds on the whole cell) / share.
     const share = shares[u];

@@ -119,6 +119,8 @@ function activeUsers(
 }
 
 export function exactNotApplicable(problem: KvProblem): string | null {
+  if (problem.cloud !== null)
+    return 'with a cloud tier the edge load is not monotone in either cut (raising the cloud cut adds edge rows, raising the device cut removes them, and cloud and backhaul pull the other way), so the fixed-point descent is not exact; the MILP solves it with a certified gap';
   // With a cell the exact method is exact-cell.ts (exact MILP or outer approximation), whatever the objective.
   if (problem.cell !== null) return null;
   if (problem.objective === 'sum')
@@ -208,4 +210,21 @@ export async function solveKvExact(
       timeSeconds: (performance.now() - started) / 1000,
     },
   };
+}
+
+/**
+ * The two-tier optimum (max objective) by the descent above, from scratch: the three-tier peer
+ * "two tiers only" (called on the problem with its cloud removed). Null when no split is feasible.
+ */
+export function twoTierOptimumCuts(problem: KvProblem): (number | null)[] | null {
+  const tables = kvTables(problem);
+  const allowed = allowedDescending(tables);
+  const active = problem.users.map(() => true);
+  let best = probe(problem, tables, allowed, active, Infinity, false);
+  while (best !== null) {
+    const next = probe(problem, tables, allowed, active, best.maxLatencySeconds, true);
+    if (next === null) break;
+    best = next;
+  }
+  return best?.cuts ?? null;
 }

@@ -42,7 +42,8 @@ function ruledOut(tables: KvTables, u: number): string {
   const costs = tables.users[u];
   for (let c = 1; c <= costs.length; c++) {
     const reason = costs[from].staticViolation;
-    const group = (k: (typeof costs)[number]): string => (k.deviceMemoryViolation ? 'd' : k.ttftViolation ? 't' : 's');
+    const group = (k: (typeof costs)[number]): string =>
+      k.privacyViolation ? 'p' : k.deviceMemoryViolation ? 'd' : k.ttftViolation ? 't' : 's';
     if (c < costs.length && group(costs[c]) === group(costs[from])) continue;
     parts.push(`${from === c - 1 ? `cut ${from}` : `cuts ${from}–${c - 1}`}: ${reason ?? 'allowed'} (at cut ${from})`);
     from = c;

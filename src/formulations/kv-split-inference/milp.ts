@@ -31,6 +31,7 @@ import {
   userLatencySeconds,
 } from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
+import { buildKvThreeTier } from './milp-three-tier.ts';
 
 /** Memory rows are written in GB so that their coefficients stay near 1. */
 const BYTES_PER_ROW_UNIT = 1e9;
@@ -63,6 +64,7 @@ interface Columns {
  * relaxation); the chain also hands it to the backend as a start through `encode`.
  */
 export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>): Compiled<KvDecision> {
+  if (problem.cloud !== null) return buildKvThreeTier(problem);
   if (problem.cell !== null && problem.cell.allocation === 'continuous')
     throw new Error(
       'a continuous cell share has no exact single-MILP form (the radio time is work / share); the exact method ' +

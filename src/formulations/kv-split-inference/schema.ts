@@ -5,7 +5,7 @@
  * only when admission is on).
  */
 import { z } from 'zod';
-import { documentFields, positive, positiveInt } from '../zod-primitives.ts';
+import { documentFields, nonNegative, nonNegativeInt, positive, positiveInt } from '../zod-primitives.ts';
 import {
   deviceRefSchema,
   linkRefSchema,
@@ -61,6 +61,11 @@ const userSchema = z.strictObject({
   ttftSloSeconds: positive
     .optional()
     .describe('time to first token this user accepts (prefill on both sides + transfers), seconds'),
+  minDeviceLayers: nonNegativeInt
+    .optional()
+    .describe(
+      'privacy floor: at least this many decoder layers run on the device, so raw data and the first layers\' activations never leave it',
+    ),
 });
 
 const serverSchema = z.strictObject({
@@ -72,6 +77,26 @@ const serverSchema = z.strictObject({
     ),
 });
 
+const cloudSchema = z
+  .strictObject({
+    device: deviceRefSchema.describe('the cloud GPU that runs the cloud part of every cloud user, batched'),
+    backhaul: linkRefSchema.describe(
+      'the edge–cloud link, shared by every user that goes to the cloud (rates in bit/s, latency per transfer)',
+    ),
+    memoryCapacityBytes: positive
+      .optional()
+      .describe("the cloud's memory for weights, KV and buffers; absent: unlimited (the cloud scales out)"),
+    pricePerToken: nonNegative
+      .default(0)
+      .describe(
+        'price (money or energy, any unit) of one token through the whole model in the cloud; a user pays the fraction of decoder layers the cloud runs for it',
+      ),
+    priceWeightSeconds: nonNegative
+      .default(0)
+      .describe('objective seconds per unit of price (per token, summed over users); 0: price reported, not optimised'),
+  })
+  .describe('a third tier: per user a second cut, layers above it and the head run in the cloud');
+
 export const kvSplitInputSchema = z.strictObject({
   ...documentFields,
   kind: z.literal('kv-split-inference'),
@@ -82,6 +107,7 @@ export const kvSplitInputSchema = z.strictObject({
     .describe('fine-tuned variants stored as LoRA adapters over the shared base'),
   server: serverSchema,
   cell: cellSchema.optional(),
+  cloud: cloudSchema.optional(),
   users: z
     .array(userSchema)
     .min(1, 'at least one user is needed')
@@ -125,6 +151,18 @@ export interface KvUser {
   readonly variant: number | null;
   readonly latencySloSeconds: number | null;
   readonly ttftSloSeconds: number | null;
+  /** Privacy floor: the least cut this user accepts (0: none). */
+  readonly minDeviceLayers: number;
+}
+
+/** The cloud tier (three-tier mode): device | edge server | cloud, joined by a shared backhaul. */
+export interface KvCloud {
+  readonly device: DeviceSpec;
+  readonly backhaul: LinkSpec;
+  /** Infinity when the input gives no capacity. */
+  readonly memoryCapacityBytes: number;
+  readonly pricePerToken: number;
+  readonly priceWeightSeconds: number;
 }
 
 export interface KvProblem {
@@ -135,6 +173,8 @@ export interface KvProblem {
   readonly prefillBatchSequences: number;
   /** The shared radio cell, or null: every user has a dedicated link. */
   readonly cell: CellSpec | null;
+  /** The cloud tier, or null: two tiers (device | edge server) exactly as without it. */
+  readonly cloud: KvCloud | null;
   readonly users: readonly KvUser[];
   readonly objective: 'max' | 'sum';
   readonly admission: boolean;
@@ -153,6 +193,11 @@ export interface KvDecision {
   readonly cellShares?: readonly number[];
   /** Resource-block cell: per user its whole number of resource blocks. */
   readonly resourceBlocks?: readonly number[];
+  /**
+   * Three tiers: per user its cloud cut c2 with cuts[u] ≤ c2 ≤ L — layers cuts[u] + 1..c2 on the
+   * edge server, c2 + 1..L and the head in the cloud; c2 = L: no cloud part. Absent: all L.
+   */
+  readonly cloudCuts?: readonly number[];
 }
 
 export const kvDecisionSchema: z.ZodType<KvDecision> = z.strictObject({
@@ -167,6 +212,10 @@ export const kvDecisionSchema: z.ZodType<KvDecision> = z.strictObject({
     .array(z.number().int('a whole number of resource blocks').min(0, 'at least 0'))
     .optional()
     .describe('resource-block cell: per user its resource blocks (0 for users outside it)'),
+  cloudCuts: z
+    .array(z.number().int('a cut is a whole layer number').min(0, 'a cut is at least 0'))
+    .optional()
+    .describe('three tiers: per user the last layer before the cloud (cuts[u]..L; L: no cloud part)'),
 });
 
 export function parseKvProblem(raw: unknown): KvProblem {
@@ -231,6 +280,7 @@ export function parseKvProblem(raw: unknown): KvProblem {
       variant,
       latencySloSeconds: u.latencySloSeconds ?? null,
       ttftSloSeconds: u.ttftSloSeconds ?? null,
+      minDeviceLayers: privacyFloor(u.minDeviceLayers, model.layers, `${path}.minDeviceLayers`),
     };
   });
   if (cell !== null) {
@@ -252,6 +302,7 @@ export function parseKvProblem(raw: unknown): KvProblem {
       users.map((_, i) => `$.users[${i}].radio`),
     );
   }
+  const cloud = input.cloud !== undefined ? parseCloud(input, users) : null;
   return {
     kind: 'kv-split-inference',
     model,
@@ -259,10 +310,45 @@ export function parseKvProblem(raw: unknown): KvProblem {
     server,
     prefillBatchSequences: input.server.prefillBatchSequences,
     cell,
+    cloud,
     users,
     objective: input.objective,
     admission: input.admission,
     tokenBytes: input.tokenBytes,
     deviceWeightStreaming: input.deviceWeightStreaming,
+  };
+}
+
+function privacyFloor(layers: number | undefined, L: number, path: string): number {
+  if (layers === undefined) return 0;
+  if (layers > L)
+    throw new InputError(path, `the privacy floor of ${layers} device layers exceeds the model's ${L} layers`);
+  return layers;
+}
+
+/**
+ * The cloud block. Combinations the three-tier model does not cover are refused with their reason
+ * (docs/formulations/kv-split-inference.md, "Three tiers").
+ */
+function parseCloud(input: KvSplitInput, users: readonly KvUser[]): KvCloud {
+  const cloud = input.cloud as NonNullable<KvSplitInput['cloud']>;
+  if (input.cell !== undefined)
+    throw new InputError('$.cloud', 'a cloud tier together with a shared radio cell is not supported yet');
+  if (input.admission)
+    throw new InputError('$.admission', 'admission together with a cloud tier is not supported yet');
+  if (input.variants.length > 0)
+    throw new InputError('$.cloud', 'LoRA variants together with a cloud tier are not supported yet');
+  const ttft = users.findIndex((u) => u.ttftSloSeconds !== null);
+  if (ttft >= 0)
+    throw new InputError(
+      `$.users[${ttft}].ttftSloSeconds`,
+      'time-to-first-token limits together with a cloud tier are not supported yet',
+    );
+  return {
+    device: resolveDevice(cloud.device, '$.cloud.device'),
+    backhaul: resolveLink(cloud.backhaul, '$.cloud.backhaul'),
+    memoryCapacityBytes: cloud.memoryCapacityBytes ?? Infinity,
+    pricePerToken: cloud.pricePerToken,
+    priceWeightSeconds: cloud.priceWeightSeconds,
   };
 }
