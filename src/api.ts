@@ -45,6 +45,7 @@ export {
   loadFormulations,
   loadKindOf,
 } from './formulations/registry.ts';
+export { readProblem } from './api-core.ts';
 
 export { ParsedProblem, parseProblem, parseWith } from './solve/problem.ts';
 export { BACKEND_CHOICES, backendOrder, normalizeOptions } from './solve/options.ts';

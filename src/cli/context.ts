@@ -21,7 +21,7 @@ export interface CliContext {
 export const EXIT = { solved: 0, noSolution: 1, badInput: 2, internal: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** One CLI command: a file in src/cli/commands/ and one line in main.ts's COMMANDS list. */
+/** One CLI command: a file in src/cli/commands/ and one line (name → module) in main.ts's COMMANDS table. */
 export interface CliCommand {
   register(program: Command, context: CliContext): void;
 }

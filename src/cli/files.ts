@@ -4,22 +4,14 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { InputError, UsageError, expandHuggingFace, modelFileFormat, readModelFile } from '../api.ts';
+import { InputError, UsageError, expandHuggingFace, modelFileFormat, readModelFile } from '../api-core.ts';
 
 /** Input files larger than this are rejected before they are read. */
 export const MAX_INPUT_BYTES = 20 * 1024 * 1024;
 
-/** An InputError found in a named file; the CLI prints the file after the path and rule. */
-export class FileInputError extends Error {
-  readonly exitCode = 2;
-  constructor(
-    readonly file: string,
-    readonly inner: InputError,
-  ) {
-    super(`${inner.message} (in ${file})`);
-    this.name = 'FileInputError';
-  }
-}
+// An InputError found in a named file; the CLI prints the file after the path and rule.
+export { FileInputError } from './file-error.ts';
+import { FileInputError } from './file-error.ts';
 
 /** Runs `fn`, attaching `file` to any InputError it throws. */
 export function inFile<T>(file: string, fn: () => T): T {

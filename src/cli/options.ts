@@ -1,6 +1,6 @@
 /** Parsers for numeric and enumerated flags; a bad value is a UsageError naming the flag. */
-import { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from '../api.ts';
-import { UsageError } from '../api.ts';
+import { BACKEND_CHOICES, BACKEND_NAMES, type BackendChoice, type BackendName } from '../api-core.ts';
+import { UsageError } from '../api-core.ts';
 
 export function positiveSeconds(flag: string): (value: string) => number {
   return (value) => {

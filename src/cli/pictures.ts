@@ -1,19 +1,14 @@
 /**
  * The CLI side of issue 19: `--html`/`--svg` pictures for solve and compare, the sweep's grid,
  * peers, CSV and plot, and the progress heartbeat on stderr. Commands call into here so that
- * their own files change by a few lines; everything drawn comes from src/api.ts (src/viz).
+ * their own files change by a few lines; everything drawn comes from src/api.ts (src/viz), imported only when a
+ * picture is asked for: drawing loads vega and every family's drawer, which a plain solve should not pay for.
  */
 import type { Command } from 'commander';
 import {
-  compareHtml,
-  compareSvg,
-  solutionHtml,
-  solutionSvg,
   startProgress,
   silentProgress,
-  sweepCsv,
   sweepGrid,
-  sweepPlotSvg,
   sweepValues,
   UsageError,
   type CompareReport,
@@ -22,7 +17,7 @@ import {
   type SolveOptions,
   type SolveReport,
   type SweepReport,
-} from '../api.ts';
+} from '../api-core.ts';
 import type { CliIo } from './context.ts';
 import { writeTextFile } from './files.ts';
 import { sweepSpec } from './options.ts';
@@ -89,6 +84,8 @@ export async function writeSolvePictures(
   problem: ParsedProblem,
   report: SolveReport,
 ): Promise<void> {
+  if (flags.html === undefined && flags.svg === undefined) return;
+  const { solutionHtml, solutionSvg } = await import('../api.ts');
   if (flags.html !== undefined) writeTextFile(flags.html, io.cwd, await solutionHtml(problem, report));
   if (flags.svg !== undefined) writeTextFile(flags.svg, io.cwd, await solutionSvg(problem, report));
 }
@@ -99,6 +96,8 @@ export async function writeComparePictures(
   problem: ParsedProblem,
   report: CompareReport,
 ): Promise<void> {
+  if (flags.html === undefined && flags.svg === undefined) return;
+  const { compareHtml, compareSvg } = await import('../api.ts');
   if (flags.html !== undefined) writeTextFile(flags.html, io.cwd, await compareHtml(problem, report));
   if (flags.svg !== undefined) writeTextFile(flags.svg, io.cwd, await compareSvg(problem, report));
 }
@@ -127,6 +126,8 @@ export async function runSweep(
         progress.update({ done, total, point: values.map((v, i) => `${axes[i].path}=${v}`).join(' ') }),
     }),
   );
+  if (flags.csv === undefined && flags.plot === undefined) return report;
+  const { sweepCsv, sweepPlotSvg } = await import('../api.ts');
   if (flags.csv !== undefined) writeTextFile(flags.csv, io.cwd, sweepCsv(report));
   if (flags.plot !== undefined) writeTextFile(flags.plot, io.cwd, await sweepPlotSvg(report));
   return report;

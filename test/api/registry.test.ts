@@ -36,3 +36,25 @@ describe('kind registry', () => {
     expect(a).toBe(b);
   });
 });
+
+describe('the light API entries', () => {
+  it('export nothing that src/api.ts does not export as the very same value', async () => {
+    const full: Record<string, unknown> = await import('../../src/api.ts');
+    for (const light of [await import('../../src/api-core.ts'), await import('../../src/api-kinds.ts')]) {
+      for (const [name, value] of Object.entries(light)) expect(full[name], name).toBe(value);
+    }
+  });
+
+  it('readProblem loads the kind, then parses', async () => {
+    const { readProblem } = await import('../../src/api-core.ts');
+    const problem = await readProblem({
+      kind: 'milp',
+      sense: 'max',
+      variables: [{ name: 'x', type: 'binary' }],
+      objective: { x: 1 },
+      constraints: [],
+    });
+    expect(problem.kind).toBe('milp');
+    await expect(readProblem({ kind: 'nope' })).rejects.toMatchObject({ name: 'InputError', path: '$.kind' });
+  });
+});

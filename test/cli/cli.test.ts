@@ -258,7 +258,9 @@ describe('edgeplan commands', () => {
     expect(JSON.parse(s.stdout)).toMatchObject({ title: 'edgeplan milp problem', type: 'object' });
     const k = await run(['kinds']);
     expect(k.code).toBe(0);
-    expect(k.stdout).toMatch(/^milp +milp +raw mixed-integer linear program +greedy-repair$/m);
+    expect(k.stdout).toMatch(/^milp +raw mixed-integer linear program$/m);
+    const long = await run(['kinds', '--long']);
+    expect(long.stdout).toMatch(/^milp +milp +raw mixed-integer linear program +greedy-repair$/m);
   });
 
   it('maps terminations to exit codes', () => {

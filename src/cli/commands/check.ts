@@ -1,7 +1,7 @@
 /** `edgeplan check problem.json solution.json` — re-check a decision or a whole solve report. */
-import { check, parseProblem } from '../../api.ts';
+import { check, readProblem } from '../../api-core.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFile, readJsonFile } from '../files.ts';
+import { inFile, inFileAsync, readJsonFile } from '../files.ts';
 import { formatCheck } from '../format.ts';
 import { toJson } from '../format.ts';
 
@@ -15,9 +15,9 @@ export const checkCommand: CliCommand = {
       .argument('<problem>', 'problem JSON file')
       .argument('<solution>', 'what `edgeplan solve --json` wrote, or a bare decision')
       .option('--json', 'print the JSON check report')
-      .action((problemFile: string, solutionFile: string, flags: { json?: boolean }) => {
+      .action(async (problemFile: string, solutionFile: string, flags: { json?: boolean }) => {
         const { io } = context;
-        const problem = inFile(problemFile, () => parseProblem(readJsonFile(problemFile, io.cwd)));
+        const problem = await inFileAsync(problemFile, () => readProblem(readJsonFile(problemFile, io.cwd)));
         const solutionRaw = readJsonFile(solutionFile, io.cwd);
         // The problem is already parsed, so any InputError from here on is about the solution file.
         const report = inFile(solutionFile, () => check(problem, solutionRaw));

@@ -1,7 +1,7 @@
 /** `edgeplan compare problem.json` — every backend, the exact method and every baseline side by side. */
-import { compare, parseProblem, type BackendName } from '../../api.ts';
+import { compare, readProblem, type BackendName } from '../../api-core.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFile, readJsonFile } from '../files.ts';
+import { inFile, inFileAsync, readJsonFile } from '../files.ts';
 import { formatCompare } from '../format.ts';
 import { toJson } from '../format.ts';
 import { backendList, nonNegativeNumber, positiveInteger, positiveSeconds } from '../options.ts';
@@ -43,7 +43,7 @@ export const compareCommand: CliCommand = {
       .addPictureOptions(command)
       .action(async (file: string, flags: CompareFlags) => {
         const { io } = context;
-        const problem = inFile(file, () => parseProblem(readJsonFile(file, io.cwd)));
+        const problem = await inFileAsync(file, () => readProblem(readJsonFile(file, io.cwd)));
         const report = await pictures.withProgress(io, flags, (progress) =>
           compare(problem, {
             timeLimitSeconds: flags.timeLimit,

@@ -2,9 +2,9 @@
  * `edgeplan model <problem> --format lp|mps` — a family's compiled MILP as a solver file, so that Gurobi, CPLEX,
  * SCIP, HiGHS or CBC users can run it; `edgeplan solve model.mps` reads it back as the `milp` kind.
  */
-import { parseProblem, UsageError, writeModelText, type ModelFileFormat } from '../../api.ts';
+import { readProblem, UsageError, writeModelText, type ModelFileFormat } from '../../api-core.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFile, readProblemInput, writeTextFile } from '../files.ts';
+import { inFile, inFileAsync, readProblemInput, writeTextFile } from '../files.ts';
 
 function format(value: string): ModelFileFormat {
   const f = value.toLowerCase();
@@ -20,12 +20,12 @@ export const modelCommand: CliCommand = {
       .argument('<problem>', 'problem JSON file, - for standard input, or an MPS/LP file (converted)')
       .option('--format <lp|mps>', 'lp (CPLEX LP) or mps (free MPS)', format, 'mps' as ModelFileFormat)
       .option('--out <file>', 'write to FILE instead of standard output')
-      .action((file: string, flags: { format: ModelFileFormat; out?: string }) => {
+      .action(async (file: string, flags: { format: ModelFileFormat; out?: string }) => {
         const { io } = context;
         const input = readProblemInput(file, io.cwd);
         for (const note of input.notes) io.stderr(`edgeplan: note: ${note}\n`);
         const source = file === '-' ? '<stdin>' : file;
-        const problem = inFile(source, () => parseProblem(input.raw));
+        const problem = await inFileAsync(source, () => readProblem(input.raw));
         const compile = problem.formulation.compile;
         if (compile === undefined) {
           throw new UsageError(`kind ${problem.kind} has no MILP formulation (it is solved by its exact method only)`);

@@ -1,14 +1,14 @@
 /** `edgeplan solve problem.json` — solve, re-check, report; `--sweep` re-solves over a parameter. */
 import {
   InputError,
-  parseProblem,
+  readProblem,
   solve,
   sweep,
   sweepValues,
   type BackendChoice,
   type SolveReport,
   type SweepReport,
-} from '../../api.ts';
+} from '../../api-core.ts';
 import { EXIT, type CliCommand, type CliIo, type ExitCode } from '../context.ts';
 import {
   inFile,
@@ -101,7 +101,7 @@ export const solveCommand: CliCommand = {
       for (const note of input.notes) io.stderr(`edgeplan: note: ${note}\n`);
       const source = file === '-' ? '<stdin>' : file;
       const raw = input.raw;
-      const problem = inFile(source, () => parseProblem(raw));
+      const problem = await inFileAsync(source, () => readProblem(raw));
       const options = solveOptions(flags);
       if (flags.sweep !== undefined) {
         const report = await inFileAsync(source, () => pictures.runSweep(io, flags, problem, options));
@@ -149,7 +149,7 @@ async function solveJsonLines(file: string, flags: SolveFlags, io: CliIo): Promi
     let line: string;
     try {
       if ('error' in entry) throw entry.error;
-      const problem = parseProblem(entry.raw);
+      const problem = await readProblem(entry.raw);
       if (flags.sweep !== undefined) {
         const spec = sweepSpec(flags.sweep);
         const report = await sweep(problem, spec.path, sweepValues(spec.values), options);
