@@ -2,8 +2,7 @@
  * Plots: vega-lite specifications compiled with vega-lite and rendered to SVG by vega's
  * headless view (renderer 'none' — no canvas, no browser). Nothing here draws SVG by hand.
  */
-import { compile, type TopLevelSpec } from 'vega-lite';
-import { parse, View } from 'vega';
+import type { TopLevelSpec } from 'vega-lite';
 
 export type { TopLevelSpec } from 'vega-lite';
 
@@ -11,6 +10,8 @@ export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json
 
 /** Compiles a vega-lite spec and renders it to an SVG document. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // vega and vega-lite load here, on the first drawing: importing them costs more than the rest of the API (issue 18).
+  const [{ compile }, { parse, View }] = await Promise.all([import('vega-lite'), import('vega')]);
   const { spec: vegaSpec } = compile(spec);
   const view = new View(parse(vegaSpec), { renderer: 'none' });
   try {
