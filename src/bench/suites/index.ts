@@ -13,6 +13,7 @@ import { suite as parallelPlacement } from './parallel-placement.ts';
 import { suite as speculativeThreshold } from './speculative-threshold.ts';
 import { suite as splitFinetune } from './split-finetune.ts';
 import { suite as fleetServing } from './fleet-serving.ts';
+import { suite as splitMoe } from './split-moe.ts';
 
 export const SUITES: readonly BenchSuite[] = [
   modelCaching,
@@ -24,6 +25,7 @@ export const SUITES: readonly BenchSuite[] = [
   speculativeThreshold,
   milp,
   fleetServing,
+  splitMoe,
 ];
 
 export function suiteNames(suites: readonly BenchSuite[] = SUITES): string[] {
