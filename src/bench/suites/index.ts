@@ -14,6 +14,7 @@ import { suite as speculativeThreshold } from './speculative-threshold.ts';
 import { suite as splitFinetune } from './split-finetune.ts';
 import { suite as fleetServing } from './fleet-serving.ts';
 import { suite as splitMoe } from './split-moe.ts';
+import { suite as agentPlacement } from './agent-placement.ts';
 
 export const SUITES: readonly BenchSuite[] = [
   modelCaching,
@@ -25,6 +26,7 @@ export const SUITES: readonly BenchSuite[] = [
   speculativeThreshold,
   milp,
   fleetServing,
+  agentPlacement,
   splitMoe,
 ];
 

@@ -3,8 +3,8 @@
  * with the cost functions (memory, links) and never call the exact method or evaluate.
  * - `all-on-device`: every module on the user's own device (on-device agents; a module pinned to
  *   the edge goes to the nearest server); no decision when some user's device cannot hold them.
- * - `all-at-edge`: every module of a user on its nearest server (lowest link latency, then fastest
- *   uplink; a module pinned to the device stays there) — no decision when a server overflows.
+ * - `all-at-edge`: every module of a user on one server: the nearest (lowest link latency, then
+ *   fastest uplink) that still has room for all of them; a module pinned to the device stays there.
  * - `greedy-by-size`: users in order; each user's modules pinned to the device first, then the
  *   smallest model first, go on the device while it has memory; the rest go to the nearest server
  *   that still has memory for them.
@@ -84,27 +84,25 @@ function allAtEdge(problem: Problem): { decision: Decision | null; why: string }
   const locs: number[][] = [];
   for (let u = 0; u < problem.users.length; u++) {
     const user = problem.users[u];
-    const n = nearest(problem, u)[0];
-    if (n === undefined) return { decision: null, why: `user ${user.id} reaches no server` };
     const modules = problem.tasks[user.task].modules;
-    const at = modules.map((m) => (m.pin === 'device' ? 0 : n + 1));
-    if (modules.some((_, k) => user.computeSeconds[k][at[k]] === null))
-      return {
-        decision: null,
-        why: `user ${user.id}: a module cannot run on ${problem.servers[n].id} (or on the device it is pinned to)`,
-      };
-    const remote = modules.filter((_, k) => at[k] !== 0);
-    const blocks = remote.flatMap((m) => m.blocks);
-    const kv = remote.reduce((s, m) => s + m.kvBytes, 0);
-    if (!fill.fitsAt(n, blocks, kv))
-      return { decision: null, why: `server ${problem.servers[n].id} runs out of memory at user ${user.id}` };
-    fill.put(n, blocks, kv);
-    const local = modules.filter((_, k) => at[k] === 0);
+    const local = modules.filter((m) => m.pin === 'device');
     const onDevice =
       blockBytes(problem, new Set(local.flatMap((m) => m.blocks))) + local.reduce((s, m) => s + m.kvBytes, 0);
     if (!fits(onDevice, user.memoryBytes))
       return { decision: null, why: `user ${user.id}: the modules pinned to the device do not fit it` };
-    locs.push(at);
+    const remote = modules.filter((m) => m.pin !== 'device');
+    const blocks = remote.flatMap((m) => m.blocks);
+    const kv = remote.reduce((s, m) => s + m.kvBytes, 0);
+    // The nearest server that can run all of them and still has the memory.
+    const n = nearest(problem, u).find(
+      (s) =>
+        modules.every((m, k) => m.pin === 'device' || user.computeSeconds[k][s + 1] !== null) &&
+        fill.fitsAt(s, blocks, kv),
+    );
+    if (n === undefined)
+      return { decision: null, why: `user ${user.id}: no reachable server has room for its modules` };
+    fill.put(n, blocks, kv);
+    locs.push(modules.map((m) => (m.pin === 'device' ? 0 : n + 1)));
   }
   return { decision: toDecision(problem, locs), why: '' };
 }
@@ -155,7 +153,7 @@ function peer(
 
 export const baselines: readonly Baseline<Problem, Decision>[] = [
   peer('all-on-device', "Every module on the user's own device (on-device agent)", allOnDevice),
-  peer('all-at-edge', "Every module on the user's nearest edge server (lowest link latency)", allAtEdge),
+  peer('all-at-edge', "Every module on the user's nearest edge server with room (lowest link latency)", allAtEdge),
   peer(
     'greedy-by-size',
     'Smallest models first onto the device while it has memory, the rest to the nearest server with room',

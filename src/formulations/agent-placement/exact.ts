@@ -19,36 +19,11 @@
  * largest threshold proven infeasible's successor).
  */
 import type { ExactContext, ExactResult } from '../types.ts';
-import { blockBytes, fits, interactionBytes, interactionSeconds, userValue } from './cost.ts';
+import { fits } from './cost.ts';
+import { choices, enumerate, MAX_CANDIDATES_PER_USER, prune, type Candidate, type ServerUse } from './candidates.ts';
 import { readDecision, toDecision } from './decision.ts';
+import { compileCandidates } from './milp.ts';
 import type { Decision, Problem } from './schema.ts';
-
-/** Placements enumerated per user at most. */
-export const MAX_CANDIDATES_PER_USER = 200_000;
-/** Above this many candidates the quadratic dominance filter is skipped (the search stays exact). */
-const MAX_DOMINANCE = 4_000;
-
-interface ServerUse {
-  readonly server: number;
-  readonly blocks: readonly number[];
-  readonly kvBytes: number;
-  readonly busy: number;
-}
-
-interface Candidate {
-  readonly locs: readonly number[];
-  /** Per-user objective value: seconds (latency objectives) or bit/s (network). */
-  readonly value: number;
-  /** Its share in a sum objective (rate-weighted for the mean). */
-  readonly weighted: number;
-  readonly uses: readonly ServerUse[];
-}
-
-function choices(problem: Problem, user: number): number[][] {
-  return problem.users[user].computeSeconds.map((row) =>
-    row.map((t, loc) => (t === null ? -1 : loc)).filter((loc) => loc >= 0),
-  );
-}
 
 export function notApplicable(problem: Problem): string | null {
   for (let u = 0; u < problem.users.length; u++) {
@@ -57,79 +32,6 @@ export function notApplicable(problem: Problem): string | null {
       return `user ${problem.users[u].id} has ${count} placements, more than the ${MAX_CANDIDATES_PER_USER} enumerated`;
   }
   return null;
-}
-
-/** Server resources of one user's placement; null when it breaks the device memory. */
-function serverUses(problem: Problem, user: number, locs: readonly number[]): ServerUse[] | null {
-  const u = problem.users[user];
-  const modules = problem.tasks[u.task].modules;
-  const blocksAt = new Map<number, Set<number>>();
-  const kvAt = new Map<number, number>();
-  const busyAt = new Map<number, number>();
-  modules.forEach((m, k) => {
-    const loc = locs[k];
-    const set = blocksAt.get(loc) ?? new Set<number>();
-    m.blocks.forEach((b) => set.add(b));
-    blocksAt.set(loc, set);
-    kvAt.set(loc, (kvAt.get(loc) ?? 0) + m.kvBytes);
-    if (loc > 0) busyAt.set(loc, (busyAt.get(loc) ?? 0) + u.rate * u.loadSeconds[k][loc]);
-  });
-  const onDevice = blocksAt.get(0);
-  if (onDevice && !fits(blockBytes(problem, onDevice) + (kvAt.get(0) ?? 0), u.memoryBytes)) return null;
-  const uses: ServerUse[] = [];
-  for (const [loc, set] of blocksAt)
-    if (loc > 0)
-      uses.push({
-        server: loc - 1,
-        blocks: [...set].sort((a, b) => a - b),
-        kvBytes: kvAt.get(loc) ?? 0,
-        busy: busyAt.get(loc) ?? 0,
-      });
-  return uses.sort((a, b) => a.server - b.server);
-}
-
-function enumerate(problem: Problem, user: number): Candidate[] {
-  const u = problem.users[user];
-  const options = choices(problem, user);
-  if (options.some((o) => o.length === 0)) return [];
-  const totalRate = problem.users.reduce((s, x) => s + x.rate, 0);
-  const out: Candidate[] = [];
-  const digit = options.map(() => 0);
-  for (;;) {
-    const locs = digit.map((d, k) => options[k][d]);
-    const seconds = interactionSeconds(problem, user, locs);
-    const uses =
-      Number.isFinite(seconds) && (u.sloSeconds === null || fits(seconds, u.sloSeconds))
-        ? serverUses(problem, user, locs)
-        : null;
-    if (uses) {
-      const value = userValue(problem, user, seconds, interactionBytes(problem, user, locs));
-      const weighted = problem.objective === 'mean-latency' ? (u.rate / totalRate) * value : value;
-      out.push({ locs, value, weighted, uses });
-    }
-    let k = 0;
-    while (k < digit.length && ++digit[k] === options[k].length) digit[k++] = 0;
-    if (k === digit.length) break;
-  }
-  return out.sort((a, b) => a.value - b.value);
-}
-
-function usesNoMore(a: Candidate, b: Candidate): boolean {
-  for (const ua of a.uses) {
-    const ub = b.uses.find((x) => x.server === ua.server);
-    if (!ub || ua.kvBytes > ub.kvBytes || ua.busy > ub.busy) return false;
-    if (!ua.blocks.every((blk) => ub.blocks.includes(blk))) return false;
-  }
-  return true;
-}
-
-/** Drops candidates another one dominates (value no worse when `byValue`, resources no more). */
-function prune(list: readonly Candidate[], byValue: boolean): Candidate[] {
-  if (list.length > MAX_DOMINANCE) return [...list];
-  const kept: Candidate[] = [];
-  // Sorted by value, so a dominating candidate always comes first (ties: the first kept wins).
-  for (const c of list) if (!kept.some((k) => (!byValue || k.value <= c.value) && usesNoMore(k, c))) kept.push(c);
-  return kept;
 }
 
 class Timeout extends Error {}
@@ -170,10 +72,59 @@ class Servers {
   }
 }
 
+/** Share of the time limit the combinatorial search gets before the candidate MILP takes over. */
+const SEARCH_SHARE = 0.25;
+/** The search's budget without a time limit (and its cap with one), in ms. */
+const SEARCH_MAX_MS = 500;
+
+/**
+ * The combinatorial search first (milliseconds on the examples); when it has not finished in its
+ * budget — many users contending for the same servers — the same candidate lists go to the
+ * candidate-selection MILP (milp.ts) through the chain's backend, warm-started with the search's
+ * best placement. Both are exact over the same candidates; the MILP's bound is its solver's.
+ */
 export async function solveExact(problem: Problem, context: ExactContext<Decision>): Promise<ExactResult<Decision>> {
   const why = notApplicable(problem);
   if (why) return { termination: 'error', decision: null, message: `exact method does not apply: ${why}` };
-  const deadline = performance.now() + (context.timeLimitSeconds ?? Infinity) * 1000;
+  const started = performance.now();
+  const limitMs = (context.timeLimitSeconds ?? Infinity) * 1000;
+  const searchMs = Math.min(SEARCH_MAX_MS, SEARCH_SHARE * limitMs);
+  const searched = searchExact(problem, context, started + searchMs);
+  if (searched.termination !== 'time_limit') return searched;
+  const leftSeconds = (limitMs - (performance.now() - started)) / 1000;
+  if (leftSeconds <= 0) return searched;
+  const lists = problem.users.map((_, u) => prune(enumerate(problem, u), true));
+  const compiled = compileCandidates(problem, lists);
+  const warm = searched.decision ? compiled.encode?.(searched.decision) : null;
+  context.progress?.('candidate MILP', { bound: searched.bound });
+  const result = await context.solveMilp(compiled.model, {
+    ...(Number.isFinite(leftSeconds) ? { timeLimitSeconds: leftSeconds } : {}),
+    mipGap: context.mipGap,
+    ...(warm ? { warmStart: warm } : {}),
+  });
+  const details = {
+    method: 'search budget spent; candidate-selection MILP',
+    searchDetails: searched.details,
+    backend: result.backend,
+    columns: compiled.model.variables.length,
+    rows: compiled.model.constraints.length,
+  };
+  if (!result.solution) {
+    if (result.termination === 'infeasible')
+      return { termination: 'infeasible', decision: null, message: 'the candidate MILP is infeasible', details };
+    return { ...searched, details: { ...details, milpTermination: result.termination, milpMessage: result.message } };
+  }
+  const bound = Math.max(result.solution.bound ?? -Infinity, searched.bound ?? -Infinity);
+  return {
+    termination: result.termination,
+    decision: compiled.decode(result.solution.values),
+    ...(Number.isFinite(bound) ? { bound } : {}),
+    ...(result.message ? { message: result.message } : {}),
+    details,
+  };
+}
+
+function searchExact(problem: Problem, context: ExactContext<Decision>, deadline: number): ExactResult<Decision> {
   const lists = problem.users.map((_, u) => enumerate(problem, u));
   const stuck = lists.findIndex((l) => l.length === 0);
   if (stuck >= 0)

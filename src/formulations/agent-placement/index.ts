@@ -8,6 +8,7 @@ import type { Formulation, InputWarning } from '../types.ts';
 import { baselines } from './baselines.ts';
 import { evaluate } from './evaluate.ts';
 import { notApplicable, solveExact } from './exact.ts';
+import { compile } from './milp.ts';
 import { decisionSchema, inputSchema, parseProblem, type Decision, type Problem } from './schema.ts';
 
 export type { Decision as AgentDecision, Problem as AgentProblem } from './schema.ts';
@@ -56,6 +57,7 @@ export const agentPlacementFormulation: Formulation<Problem, Decision> = {
   inputSchema,
   parse: parseProblem,
   decisionSchema,
+  compile: (problem) => compile(problem),
   warnings,
   exact: { notApplicable, solve: solveExact },
   evaluate,

@@ -6,9 +6,8 @@
  * and links of different speeds, some reaching one server only; each objective in turn, an SLO now
  * and then. Brute force enumerates every placement of every (user, module) and keeps the best one
  * evaluate accepts — never the exact method.
- *
- * The MILP backends are excluded: the family has no MILP (its exact method is a complete
- * enumeration with branch and bound; docs/formulations/agent-placement.md says why).
+ * Every backend solves the candidate-selection MILP (milp.ts); the exact method searches the same
+ * candidates combinatorially.
  */
 import { agentPlacementFormulation as F } from '../../../src/formulations/agent-placement/index.ts';
 import { mulberry32 } from '../../../src/util/random.ts';
@@ -176,12 +175,7 @@ const generator: ContractGenerator = {
   tiny,
   bruteForce,
   relaxations,
-  seeds: 15,
-  exclusions: {
-    highs: 'agent-placement has no MILP: its exact method (complete enumeration with branch and bound) is the solver',
-    glpk: 'agent-placement has no MILP: its exact method (complete enumeration with branch and bound) is the solver',
-    jslp: 'agent-placement has no MILP: its exact method (complete enumeration with branch and bound) is the solver',
-  },
+  seeds: 12,
 };
 
 export default generator;

@@ -12,8 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { parseProblem, solve } from '../../../src/api.ts';
 import { InputError } from '../../../src/errors.ts';
 import { interactionSeconds } from '../../../src/formulations/agent-placement/cost.ts';
+import { evaluate } from '../../../src/formulations/agent-placement/evaluate.ts';
 import { agentPlacementFormulation as F } from '../../../src/formulations/agent-placement/index.ts';
 import type { Decision, Problem } from '../../../src/formulations/agent-placement/schema.ts';
+import { suite } from '../../../src/bench/suites/agent-placement.ts';
 import generator from '../../contract/generators/agent-placement.ts';
 
 const BIN = new URL('../../../bin/edgeplan.js', import.meta.url).pathname;
@@ -123,7 +125,7 @@ describe('agent-placement cost model', () => {
   it('all on the device: the interaction is the longer branch of the diamond plus the rest, no bytes moved', () => {
     const p = F.parse(raw()) as Problem;
     const t = p.users[0].computeSeconds.map((row) => row[0] as number);
-    const e = F.evaluate(p, place(p, [['device', 'device', 'device', 'device']]));
+    const e = evaluate(p, place(p, [['device', 'device', 'device', 'device']]));
     expect(e.feasible).toBe(true);
     expect(e.objective).toBeCloseTo(Math.max(t[0], t[1]) + t[2] + t[3], 12);
     expect(e.breakdown.networkBitsPerSecond).toBe(0);
@@ -132,7 +134,7 @@ describe('agent-placement cost model', () => {
   it('perception at the edge pays the raw bytes on the uplink and the answer on the downlink', () => {
     const p = F.parse(raw()) as Problem;
     const c = p.users[0].computeSeconds;
-    const e = F.evaluate(p, place(p, [['e', 'device', 'device', 'device']]));
+    const e = evaluate(p, place(p, [['e', 'device', 'device', 'device']]));
     const up = (200000 * 8) / 50e6 + 0.004; // raw frame to the server
     const back = (20 * 4 * 8) / 100e6 + 0.004; // perception's 20 token ids back down
     const see = up + (c[0][1] as number) + back;
@@ -144,9 +146,9 @@ describe('agent-placement cost model', () => {
   it('a LoRA module shares its base on a server: memory counts the base once; without sharing twice', () => {
     const both: string[][] = [['device', 'device', 'e', 'e']];
     const shared = F.parse(raw()) as Problem;
-    const e1 = F.evaluate(shared, place(shared, both)).breakdown.servers[0].memoryBytes;
+    const e1 = evaluate(shared, place(shared, both)).breakdown.servers[0].memoryBytes;
     const unshared = F.parse(raw({ parameterSharing: false })) as Problem;
-    const e2 = F.evaluate(unshared, place(unshared, both)).breakdown.servers[0].memoryBytes;
+    const e2 = evaluate(unshared, place(unshared, both)).breakdown.servers[0].memoryBytes;
     const base = shared.blocks.find((b) => b.id.startsWith('llama-3.2-1b'))?.bytes as number;
     expect(e2 - e1).toBeCloseTo(base, 0);
   });
@@ -167,7 +169,7 @@ describe('agent-placement cost model', () => {
         ],
       }),
     ) as Problem;
-    const e = F.evaluate(p, place(p, [['e', 'e', 'e', 'e']]));
+    const e = evaluate(p, place(p, [['e', 'e', 'e', 'e']]));
     const names = e.violations.map((v) => v.constraint).sort();
     expect(names).toEqual(['server[e].memory', 'server[e].utilisation', 'user[u].slo']);
     expect(e.violations.every((v) => (v.excess ?? 0) > 0)).toBe(true);
@@ -203,7 +205,7 @@ describe('agent-placement exact method', () => {
       for (const peer of F.baselines) {
         const d = peer.run(p);
         if (!d) continue;
-        const e = F.evaluate(p, d);
+        const e = evaluate(p, d);
         if (e.feasible) expect(best, `${file} vs ${peer.name}`).toBeLessThanOrEqual(e.objective * (1 + 1e-9));
       }
       const roomy = {
@@ -224,5 +226,16 @@ describe('agent-placement exact method', () => {
     expect(at).toContain('perception@device');
     expect(at).toContain('perception@edge');
     expect(at.filter((x) => x.startsWith('grounding')).every((x) => x.endsWith('edge'))).toBe(true);
+  });
+
+  it('30 contending users: the search hands over to the candidate MILP; HiGHS on compile agrees', async () => {
+    const series = suite.scaling().find((x) => x.parameter === 'users (mean latency)');
+    const problem = series?.points.find((pt) => pt.size === 30)?.problem;
+    const exact = await solve(parseProblem(problem), { backend: 'exact', timeLimitSeconds: 60 });
+    const highs = await solve(parseProblem(problem), { backend: 'highs', timeLimitSeconds: 60 });
+    expect(exact.termination).toBe('optimal');
+    expect(highs.termination).toBe('optimal');
+    expect(exact.solution?.objective).toBeCloseTo(highs.solution?.objective as number, 6);
+    expect(JSON.stringify(exact.details)).toMatch(/candidate-selection MILP/);
   });
 });
