@@ -21,8 +21,16 @@
  */
 import { layerTable, rowWork, type LayerRow, type LayerTable, type Workload } from '../../cost/layers.ts';
 import { uplinkSeconds, downlinkSeconds } from '../../cost/link.ts';
-import { activationBytesPerToken, embeddingParams, headParams, layerParams } from '../../cost/model.ts';
+import {
+  activationBytesPerToken,
+  embeddingParams,
+  headParams,
+  kvBytesPerTokenPerLayer,
+  layerParams,
+} from '../../cost/model.ts';
 import { inferenceWorkBufferBytes } from '../../cost/inference-memory.ts';
+import { runtimeWorkspaceBytes } from '../../cost/memory.ts';
+import { runtimeKvTokens } from '../../cost/runtime.ts';
 import { loraForwardFlopsPerToken, loraParamsPerLayer } from '../../cost/training.ts';
 import { bytesPerValue } from '../../cost/units.ts';
 import { allocateShares, cellWorkSeconds, shareOf, type ShareDemand } from '../../cost/radio.ts';
@@ -131,9 +139,14 @@ function prefillWorkload(promptTokens: number): Workload {
  * the longest prompt among the users it serves.
  */
 export function serverWorkspaceBytes(
-  problem: Pick<KvProblem, 'model' | 'prefillBatchSequences'>,
+  problem: Pick<KvProblem, 'model' | 'prefillBatchSequences' | 'serverRuntime'>,
   promptTokens: number,
 ): number {
+  // Under a named runtime the workspace follows its attention kernel (no s² buffers for fused
+  // kernels, chunked prefill): the same function `edgeplan memory` uses (src/cost/memory.ts).
+  const runtime = problem.serverRuntime ?? null;
+  if (runtime !== null)
+    return runtimeWorkspaceBytes(problem.model, runtime, problem.prefillBatchSequences, promptTokens);
   return inferenceWorkBufferBytes(problem.model, problem.prefillBatchSequences, promptTokens);
 }
 
@@ -161,6 +174,10 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
     residentBytes: Infinity,
   }).rows;
   const kvPerLayerBytes = decodeResident[1].kvBytes;
+  // The server allocates each user's cache as its runtime does (paged: whole blocks); exact without one.
+  const runtime = problem.serverRuntime ?? null;
+  const serverKvPerLayerBytes =
+    runtime === null ? kvPerLayerBytes : runtimeKvTokens(runtime, context) * kvBytesPerTokenPerLayer(model);
   const costs: UserCutCost[] = [];
   let residentBytes = decodeResident[0].memoryBytes;
   let kvBytes = 0;
@@ -258,7 +275,7 @@ function userCutCosts(problem: KvProblem, u: number, serverPrefill: LayerTable):
       uplinkWorkSeconds: upWork,
       downlinkWorkSeconds: downWork,
       fixedSeconds,
-      serverKvBytes: (L - c) * kvPerLayerBytes,
+      serverKvBytes: (L - c) * serverKvPerLayerBytes,
       ttftSeconds,
       ttftWorkSeconds,
       minShare,

@@ -11,10 +11,14 @@ import {
   linkRefSchema,
   modelRefSchema,
   resolveDevice,
+  resolveRuntime,
+  runtimeRefSchema,
   resolveLink,
   resolveModel,
 } from '../../catalog/index.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
+import type { RuntimeSpec } from '../../cost/runtime.ts';
+import { deviceUnderRuntime } from '../../cost/runtime-time.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import type { ModelSpec } from '../../cost/model.ts';
 import { TOKEN_ID_BYTES } from '../../cost/layers.ts';
@@ -48,6 +52,9 @@ const variantSchema = z.strictObject({
 const userSchema = z.strictObject({
   name: z.string().min(1).optional().describe('label in reports (default "user <index>")'),
   device: deviceRefSchema.describe('catalog device id, or an object overriding catalog fields'),
+  runtime: runtimeRefSchema
+    .optional()
+    .describe('runtime this user\'s device runs its layers with (overrides $.runtime)'),
   link: linkRefSchema
     .optional()
     .describe('a dedicated link: catalog link id, or an object overriding catalog fields (rates in bit/s)'),
@@ -70,6 +77,7 @@ const userSchema = z.strictObject({
 
 const serverSchema = z.strictObject({
   device: deviceRefSchema.describe('the edge server: catalog device id or an object overriding catalog fields'),
+  runtime: runtimeRefSchema.optional().describe('runtime the server serves with (overrides $.runtime)'),
   prefillBatchSequences: positiveInt
     .default(1)
     .describe(
@@ -106,6 +114,13 @@ export const kvSplitInputSchema = z.strictObject({
     .default([])
     .describe('fine-tuned variants stored as LoRA adapters over the shared base'),
   server: serverSchema,
+  runtime: runtimeRefSchema
+    .optional()
+    .describe(
+      'runtime of the server and every user device that names none (datasets/runtimes.json id or an object ' +
+        'overriding one): memory share and overhead, paged KV and prefill workspace on the server, host time per ' +
+        'layer call; absent: none',
+    ),
   cell: cellSchema.optional(),
   cloud: cloudSchema.optional(),
   users: z
@@ -169,7 +184,10 @@ export interface KvProblem {
   readonly kind: 'kv-split-inference';
   readonly model: ModelSpec;
   readonly variants: readonly KvVariant[];
+  /** The server as its runtime leaves it (memory share − overhead, host time per call): deviceUnderRuntime. */
   readonly server: DeviceSpec;
+  /** The server's runtime (paged KV, prefill workspace); absent or null: none modelled (FasterTransformer buffers). */
+  readonly serverRuntime?: RuntimeSpec | null;
   readonly prefillBatchSequences: number;
   /** The shared radio cell, or null: every user has a dedicated link. */
   readonly cell: CellSpec | null;
@@ -228,7 +246,13 @@ export function parseKvProblem(raw: unknown): KvProblem {
       '$.model',
       'mixture-of-experts models are not supported by kv-split-inference (use moe-placement)',
     );
-  const server = resolveDevice(input.server.device, '$.server.device');
+  // A runtime leaves each device less memory (share − fixed overhead) and its own host time per
+  // layer call (src/cost/runtime-time.ts); on the server it also pages the KV cache and sizes the
+  // prefill workspace by its attention kernel (cost.ts).
+  const defaultRuntime = input.runtime === undefined ? null : resolveRuntime(input.runtime, '$.runtime');
+  const serverRuntime =
+    input.server.runtime === undefined ? defaultRuntime : resolveRuntime(input.server.runtime, '$.server.runtime');
+  const server = deviceUnderRuntime(resolveDevice(input.server.device, '$.server.device'), serverRuntime);
   const cell = input.cell !== undefined ? parseCell(input.cell, '$.cell') : null;
   const variantIndex = new Map<string, number>();
   const variants = input.variants.map((v, i): KvVariant => {
@@ -272,7 +296,10 @@ export function parseKvProblem(raw: unknown): KvProblem {
     } else link = resolveLink(u.link as NonNullable<typeof u.link>, `${path}.link`);
     return {
       name: u.name ?? `user ${i}`,
-      device: resolveDevice(u.device, `${path}.device`),
+      device: deviceUnderRuntime(
+        resolveDevice(u.device, `${path}.device`),
+        u.runtime === undefined ? defaultRuntime : resolveRuntime(u.runtime, `${path}.runtime`),
+      ),
       link,
       radio,
       promptTokens: u.promptTokens,
@@ -308,6 +335,7 @@ export function parseKvProblem(raw: unknown): KvProblem {
     model,
     variants,
     server,
+    serverRuntime,
     prefillBatchSequences: input.server.prefillBatchSequences,
     cell,
     cloud,
