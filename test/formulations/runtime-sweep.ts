@@ -33,7 +33,8 @@ export async function expectOverheadNeverHelps(
   for (const o of overheads) optima.push(await optimumOf(withOverhead(o), sense));
   const worse = (a: number, b: number): boolean =>
     sense === 'min' ? a > b * (1 + OBJECTIVE_RTOL) + 1e-12 : a < b * (1 - OBJECTIVE_RTOL) - 1e-12;
-  for (let i = 1; i < optima.length; i++) expect(worse(optima[i - 1], optima[i]), `optima ${optima.join(', ')}`).toBe(false);
+  for (let i = 1; i < optima.length; i++)
+    expect(worse(optima[i - 1], optima[i]), `optima ${optima.join(', ')}`).toBe(false);
   expect(worse(optima[optima.length - 1], optima[0]), `memory never bound: ${optima.join(', ')}`).toBe(true);
   return optima;
 }

@@ -110,7 +110,9 @@ export const inputSchema = z.strictObject({
    */
   runtime: runtimeRefSchema
     .optional()
-    .describe('runtime of every user device that names none: its memory share and overhead, host time per layer and step'),
+    .describe(
+      'runtime of every user device that names none: its memory share and overhead, host time per layer and step',
+    ),
 });
 export type ModelCachingInput = z.infer<typeof inputSchema>;
 

@@ -131,8 +131,9 @@ export const inputSchema = z
     runtime: runtimeRefSchema
       .optional()
       .describe(
-        'runtime of every server (id of datasets/runtimes.json or an object overriding one): its memory share and fixed ' +
-          'overhead leave less for experts, its per-layer host time replaces the device’s per-call overhead; absent: none',
+        'runtime of every server (id of datasets/runtimes.json or an object overriding one): its memory share ' +
+          'and fixed overhead leave less for experts, its per-layer host time replaces the device’s per-call ' +
+          'overhead; absent: none',
       ),
     exactNodeLimit: positiveInt
       .lte(2 ** 31 - 1, 'must be at most 2147483647')
@@ -302,7 +303,8 @@ function resolveServer(
   const path = `$.servers[${i}]`;
   const rawDevice = resolveDevice(s.device, `${path}.device`);
   const runtimeRef = s.runtime ?? defaultRuntime;
-  const runtime = runtimeRef === undefined ? null : resolveRuntime(runtimeRef, s.runtime !== undefined ? `${path}.runtime` : '$.runtime');
+  const runtimePath = s.runtime !== undefined ? `${path}.runtime` : '$.runtime';
+  const runtime = runtimeRef === undefined ? null : resolveRuntime(runtimeRef, runtimePath);
   // The runtime's per-layer host time replaces the device's generic per-call overhead (one code path: runtime-time.ts).
   const device = withRuntimeOverheads(rawDevice, runtime);
   // A link on the requester's own server would be silently unused (its tokens never cross a
@@ -318,7 +320,10 @@ function resolveServer(
   const link = s.link === undefined ? null : resolveLink(s.link, `${path}.link`);
   const givenExpertBytes = s.expertMemoryBytes ?? device.memoryBytes;
   if (givenExpertBytes > device.memoryBytes)
-    throw new InputError(`${path}.expertMemoryBytes`, `${givenExpertBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`);
+    throw new InputError(
+      `${path}.expertMemoryBytes`,
+      `${givenExpertBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`,
+    );
   // A runtime claims its share of the device and keeps its fixed overhead: experts get at most what is left.
   const usable = Math.max(0, runtimeUsableBytes(device.memoryBytes, runtime, device.unifiedMemory === true));
   const expertMemoryBytes = Math.min(givenExpertBytes, usable);

@@ -201,7 +201,9 @@ export function serverKvDtype(model: ModelSpec, server: PipelineServer): DType {
   return model.kvDtype ?? defaultTensorDtype(server.precision);
 }
 
-/** Format of the activations a server sends: the model's `activationDtype`, else 16-bit unless its weights are wider. */
+/**
+ * Format of the activations a server sends: the model's `activationDtype`, else 16-bit unless
+ * its weights are wider. */
 export function serverActivationDtype(model: ModelSpec, server: PipelineServer): DType {
   return model.activationDtype ?? defaultTensorDtype(server.precision);
 }
@@ -266,7 +268,9 @@ function inferenceCosts(model: ModelSpec, mode: InferenceMode, server: PipelineS
     );
   // The stage holding the head samples: the runtime's per-step time (scheduler, sampling) is paid
   // there, on roofline servers (a measured profile already contains its runtime's).
-  seconds[L - 1] += profile ? (profile.headSeconds ?? headRoofline()) : headRoofline() + runtimeStepSeconds(server.runtime);
+  seconds[L - 1] += profile
+    ? (profile.headSeconds ?? headRoofline())
+    : headRoofline() + runtimeStepSeconds(server.runtime);
   const tiedCopyBytes = profile?.headMemoryBytes !== undefined ? 0 : tiedHeadCopyParams(model) * beta;
   stateBytes[L - 1] += profile?.headMemoryBytes ?? headParams(model) * beta + tiedCopyBytes;
   return {

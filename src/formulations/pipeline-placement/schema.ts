@@ -97,8 +97,8 @@ const inlineProfileSchema = z.strictObject({
 });
 
 const runtimeField = runtimeRefSchema.describe(
-  'runtime profile id of datasets/runtimes.json (vllm, llama.cpp, …) or an object overriding one: its memory share, ' +
-    'fixed overhead, prefill workspace, KV blocks and per-layer host time; absent: no runtime modelled',
+  'runtime profile id of datasets/runtimes.json (vllm, llama.cpp, …) or an object overriding one: its memory ' +
+    'share, fixed overhead, prefill workspace, KV blocks and per-layer host time; absent: no runtime modelled',
 );
 
 const serverSchema = z.strictObject({

@@ -167,8 +167,9 @@ export const inputSchema = z.strictObject({
   runtime: runtimeRefSchema
     .optional()
     .describe(
-      'runtime of the device and the server unless they name their own (datasets/runtimes.json id or an object ' +
-        'overriding one): memory share and overhead off the device memory, per-layer and per-step host time; absent: none',
+      'runtime of the device and the server unless they name their own (datasets/runtimes.json id or an ' +
+        'object overriding one): memory share and overhead off the device memory, per-layer and per-step host ' +
+        'time; absent: none',
     ),
   contextTokens: nonNegativeInt.default(512).describe('tokens already in the KV cache (attention FLOPs and KV reads)'),
   acceptance: acceptanceSchema,

@@ -85,6 +85,29 @@ const clientSchema = z.strictObject({
     .min(0, 'must not be negative')
     .optional()
     .describe('radio power while receiving (gradients, averaged adapters); default 0: downlink energy not counted'),
+  minDeviceLayers: nonNegativeInt
+    .optional()
+    .describe('privacy floor: layers 1..this never leave the device (cut ≥ this); default 0'),
+  maxCompressionCost: z
+    .number()
+    .min(0, 'must not be negative')
+    .optional()
+    .describe("cap on the accuracy-proxy cost of this client's compression level (overrides accuracy.maxCompressionCost)"),
+});
+
+/** A lossy smashed-data compression level (seed §V-A3): its uplink bytes factor and accuracy-proxy cost. */
+const compressionLevelSchema = z.strictObject({
+  name: z.string().min(1, 'must not be empty').describe('level name used in decisions ("none" is reserved)'),
+  bytesFactor: z
+    .number()
+    .gt(0, 'must be in (0, 1]')
+    .max(1, 'must be in (0, 1]')
+    .describe('compressed / raw smashed-data bytes on the uplink'),
+  accuracyCost: z
+    .number()
+    .min(0, 'must not be negative')
+    .finite('must be finite')
+    .describe('accuracy-proxy cost (the unit is the user’s, e.g. points of accuracy lost); capped per client'),
 });
 
 export const splitFinetuneInputSchema = z.strictObject({
@@ -119,8 +142,9 @@ export const splitFinetuneInputSchema = z.strictObject({
   runtime: runtimeRefSchema
     .optional()
     .describe(
-      'runtime of the server and every client that names none (datasets/runtimes.json id, e.g. pytorch-training, or an ' +
-        'object overriding one): its memory share and fixed overhead off each device, its host time per layer call; absent: none',
+      'runtime of the server and every client that names none (datasets/runtimes.json id, e.g. ' +
+        'pytorch-training, or an object overriding one): its memory share and fixed overhead off each device, its ' +
+        'host time per layer call; absent: none',
     ),
   clients: z
     .array(clientSchema)
@@ -158,9 +182,18 @@ export const splitFinetuneInputSchema = z.strictObject({
       maxFreezingRatio: ratio.optional().describe('F/L ≤ this for every client'),
       minTrainableFraction: ratio.optional().describe('LoRA parameters / model parameters ≥ this for every client'),
       freezingRatio: ratio.optional().describe('fixes F = round(ratio × L) for every client'),
+      maxCompressionCost: z
+        .number()
+        .min(0, 'must not be negative')
+        .optional()
+        .describe("cap on every client's compression level's accuracy-proxy cost (default: no cap)"),
     })
     .optional()
-    .describe('accuracy proxy on the frozen prefix'),
+    .describe('accuracy proxy on the frozen prefix and the smashed-data compression'),
+  compression: z
+    .strictObject({ levels: z.array(compressionLevelSchema).min(1, 'give at least one level') })
+    .optional()
+    .describe('smashed-data compression levels a client may use besides "none" (bytes factor 1, cost 0)'),
   energyBudgetJoulesPerRound: positive.optional().describe('cap on each client’s amortised device energy per round'),
 });
 
@@ -178,7 +211,20 @@ export interface ClientSpec {
   readonly energyBudgetJoulesPerRound?: number;
   /** Radio power while receiving; 0 unless the user gives it. */
   readonly receivePowerWatts: number;
+  /** Privacy floor: the cut is at least this (layers 1..minDeviceLayers stay on the device). */
+  readonly minDeviceLayers: number;
+  /** Indices into `compressionLevels` this client's accuracy cap allows (always 0, "none"). */
+  readonly compressionLevels: readonly number[];
 }
+
+export interface CompressionLevel {
+  readonly name: string;
+  readonly bytesFactor: number;
+  readonly accuracyCost: number;
+}
+
+/** The level every client may use: smashed data sent as computed. */
+export const NO_COMPRESSION: CompressionLevel = { name: 'none', bytesFactor: 1, accuracyCost: 0 };
 
 /** The parsed problem: catalog references resolved, defaults applied, SI units. */
 export interface SplitFinetuneProblem {
@@ -220,6 +266,8 @@ export interface SplitFinetuneProblem {
   /** Adapter parameters with every decoder layer trainable, and all model parameters (for minTrainableFraction). */
   readonly loraParamsAllLayers: number;
   readonly modelParams: number;
+  /** Smashed-data compression levels; index 0 is "none" (factor 1, cost 0). */
+  readonly compressionLevels: readonly CompressionLevel[];
 }
 
 /** Relative slack when turning a ratio into a layer count, so 0.5 × 24 stays 12 in floating point. */
@@ -302,6 +350,34 @@ function clientRadio(
   };
 }
 
+/** Compression levels: "none" first, then the input's, names unique. */
+function compressionLevels(p: SplitFinetuneInput): CompressionLevel[] {
+  const levels: CompressionLevel[] = [NO_COMPRESSION];
+  (p.compression?.levels ?? []).forEach((l, j) => {
+    if (levels.some((x) => x.name === l.name))
+      fail(
+        ['compression', 'levels', j, 'name'],
+        l.name === NO_COMPRESSION.name ? '"none" is reserved (no compression)' : `level "${l.name}" is given twice`,
+      );
+    levels.push({ name: l.name, bytesFactor: l.bytesFactor, accuracyCost: l.accuracyCost });
+  });
+  return levels;
+}
+
+/** A client's privacy floor and the compression levels its accuracy cap allows. */
+function clientPrivacyAndCompression(
+  p: SplitFinetuneInput,
+  c: SplitFinetuneInput['clients'][number],
+  i: number,
+  layers: number,
+): { minDeviceLayers: number; compressionLevels: number[] } {
+  const floor = c.minDeviceLayers ?? 0;
+  if (floor > layers) fail(['clients', i, 'minDeviceLayers'], `must be at most the model's ${layers} layers`);
+  const cap = c.maxCompressionCost ?? p.accuracy?.maxCompressionCost ?? Infinity;
+  const allowed = compressionLevels(p).flatMap((l, q) => (l.accuracyCost <= cap ? [q] : []));
+  return { minDeviceLayers: floor, compressionLevels: allowed };
+}
+
 export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
   const parsed = splitFinetuneInputSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw inputErrorFromZod(parsed.error);
@@ -310,7 +386,8 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
   // A runtime leaves each device less memory (share − fixed overhead) and its own host time per
   // layer call (src/cost/runtime-time.ts); every check and time below reads the device so changed.
   const defaultRuntime = p.runtime === undefined ? null : resolveRuntime(p.runtime, '$.runtime');
-  const serverRuntime = p.server.runtime === undefined ? defaultRuntime : resolveRuntime(p.server.runtime, '$.server.runtime');
+  const serverRuntime =
+    p.server.runtime === undefined ? defaultRuntime : resolveRuntime(p.server.runtime, '$.server.runtime');
   const server = deviceUnderRuntime(resolveDevice(p.server.device, '$.server.device'), serverRuntime);
   const cell = p.cell !== undefined ? parseCell(p.cell, '$.cell') : null;
   if (cell !== null) {
@@ -343,6 +420,7 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
       ? { energyBudgetJoulesPerRound: c.energyBudgetJoulesPerRound ?? p.energyBudgetJoulesPerRound }
       : {}),
     receivePowerWatts: c.receivePowerWatts ?? 0,
+    ...clientPrivacyAndCompression(p, c, i, model.layers),
   }));
   if (cell !== null)
     checkFixedShares(
@@ -359,6 +437,11 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
   if (cutMin > L) fail(['cutRange', 'min'], `must be at most the model's ${L} layers`);
   if (cutMax > L) fail(['cutRange', 'max'], `must be at most the model's ${L} layers`);
   if (cutMin > cutMax) fail(['cutRange', 'max'], `must not be below cutRange.min (${cutMin})`);
+  clients.forEach((c, i) => {
+    if (c.minDeviceLayers > cutMax)
+      fail(['clients', i, 'minDeviceLayers'], `${c.minDeviceLayers} is above the largest allowed cut ${cutMax}`);
+  });
+  const levels = compressionLevels(p);
   const objective = p.objective ?? 'round-time';
   if (objective === 'weighted' && p.weights === undefined)
     fail(['weights'], 'the weighted objective needs weights { perSecond, perJoule }');
@@ -385,12 +468,13 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
     clients.length *
     (cutMax - cutMin + 1) *
     Math.max(0, bounds.max - bounds.min + 1) *
-    Math.max(0, N - clients.length + 1);
+    Math.max(0, N - clients.length + 1) *
+    levels.length;
   if (optionCount > SPLIT_FINETUNE_MAXIMA.options)
     fail(
       ['subchannels'],
       `${clients.length} clients × ${cutMax - cutMin + 1} cuts × ${bounds.max - bounds.min + 1} frozen prefixes × ` +
-        `${N - clients.length + 1} subchannel counts = ${optionCount} options; ` +
+        `${N - clients.length + 1} subchannel counts × ${levels.length} compression levels = ${optionCount} options; ` +
         `at most ${SPLIT_FINETUNE_MAXIMA.options} (absurd size: fewer subchannels, clients or a narrower cutRange)`,
     );
   const roundsPerEpoch = Math.ceil(p.samplesPerClient / p.batchSize);
@@ -429,6 +513,7 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
       0,
     ),
     modelParams: totalParams(model),
+    compressionLevels: levels,
   };
 }
 
@@ -437,6 +522,8 @@ export const clientDecisionSchema = z.strictObject({
   cut: nonNegativeInt,
   frozenLayers: nonNegativeInt,
   subchannels: positiveInt,
+  /** Smashed-data compression level by name; absent: "none". */
+  compression: z.string().min(1).optional(),
 });
 
 export const splitFinetuneDecisionSchema = z.strictObject({

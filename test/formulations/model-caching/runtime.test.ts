@@ -35,7 +35,9 @@ describe('model-caching: runtime on the user devices', () => {
   });
 
   it('unknown runtime: one line with the JSON path and the close ids', () => {
-    expect(() => parseProblem({ ...base, runtime: 'llamacpp' })).toThrow(/^\$\.runtime: unknown runtime "llamacpp"; did you mean "llama.cpp"/);
+    expect(() => parseProblem({ ...base, runtime: 'llamacpp' })).toThrow(
+      /^\$\.runtime: unknown runtime "llamacpp"; did you mean "llama.cpp"/,
+    );
     const users = base.users.map((u, i) => (i === 2 ? { ...u, runtime: 'vlm' } : u));
     expect(() => parseProblem({ ...base, users })).toThrow(/^\$\.users\[2\]\.runtime: unknown runtime "vlm"/);
   });

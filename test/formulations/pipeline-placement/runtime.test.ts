@@ -27,7 +27,7 @@ const inference = (extra: Record<string, unknown> = {}): Record<string, unknown>
 });
 
 describe('pipeline-placement: runtime', () => {
-  it('absent: today\'s model (whole memory, exact KV); given: share, overhead and workspace off the memory', () => {
+  it("absent: today's model (whole memory, exact KV); given: share, overhead and workspace off the memory", () => {
     const bare = parsePipeline(inference());
     expect(bare.servers.map((s) => s.memoryBytes)).toEqual(bare.servers.map((s) => s.device.memoryBytes));
     expect(bare.servers.every((s) => s.runtime === null && s.runtimeReservedBytes === 0)).toBe(true);
@@ -48,7 +48,10 @@ describe('pipeline-placement: runtime', () => {
   });
 
   it('paged KV: vLLM allocates 1200 tokens as 75 blocks of 16; llama.cpp exactly', () => {
-    const raw = inference({ runtime: 'vllm', mode: { kind: 'inference-latency', batch: 1, promptTokens: 1001, outputTokens: 200 } });
+    const raw = inference({
+      runtime: 'vllm',
+      mode: { kind: 'inference-latency', batch: 1, promptTokens: 1001, outputTokens: 200 },
+    });
     const t = tablesOf(parsePipeline(raw));
     const model = parsePipeline(raw).model;
     const perLayer = kvBytesPerTokenPerLayer(model);
@@ -68,10 +71,14 @@ describe('pipeline-placement: runtime', () => {
 
   it('unknown runtime: InputError at its JSON path with the close ids', () => {
     expect(() => parsePipeline(inference({ runtime: 'vlm' }))).toThrow(InputError);
-    expect(() => parsePipeline(inference({ runtime: 'vlm' }))).toThrow(/^\$\.runtime: unknown runtime "vlm"; did you mean "vllm"/);
+    expect(() => parsePipeline(inference({ runtime: 'vlm' }))).toThrow(
+      /^\$\.runtime: unknown runtime "vlm"; did you mean "vllm"/,
+    );
     const raw = inference();
     (raw.servers as Record<string, unknown>[])[1].runtime = 'lama.cpp';
-    expect(() => parsePipeline(raw)).toThrow(/^\$\.servers\[1\]\.runtime: unknown runtime "lama.cpp"; did you mean "llama.cpp"/);
+    expect(() => parsePipeline(raw)).toThrow(
+      /^\$\.servers\[1\]\.runtime: unknown runtime "lama.cpp"; did you mean "llama.cpp"/,
+    );
   });
 
   it('metamorphic, inference: more runtime overhead is never better, and memory binds', async () => {

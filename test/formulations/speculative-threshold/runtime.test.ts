@@ -39,7 +39,9 @@ describe('speculative-threshold: runtime', () => {
   });
 
   it('unknown runtime: one line with the JSON path and the close ids', () => {
-    expect(() => parseProblem({ ...base, runtime: 'vlm' })).toThrow(/^\$\.runtime: unknown runtime "vlm"; did you mean "vllm"/);
+    expect(() => parseProblem({ ...base, runtime: 'vlm' })).toThrow(
+      /^\$\.runtime: unknown runtime "vlm"; did you mean "vllm"/,
+    );
     expect(() => parseProblem({ ...base, target: { ...base.target, runtime: 'tensorrt' } })).toThrow(
       /^\$\.target\.runtime: unknown runtime "tensorrt"; did you mean "tensorrt-llm"/,
     );

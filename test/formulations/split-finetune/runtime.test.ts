@@ -29,20 +29,33 @@ describe('split-finetune: runtime', () => {
   });
 
   it('server and client runtimes override the default', () => {
-    const clients = base.clients.map((c, i) => (i === 1 ? { ...c, runtime: { id: 'pytorch-training', unifiedOverheadBytes: 5e9 } } : c));
-    const p = parseSplitFinetune({ ...base, clients, runtime: 'pytorch-training', server: { ...base.server, runtime: 'transformers' } });
+    const clients = base.clients.map((c, i) =>
+      i === 1 ? { ...c, runtime: { id: 'pytorch-training', unifiedOverheadBytes: 5e9 } } : c,
+    );
+    const p = parseSplitFinetune({
+      ...base,
+      clients,
+      runtime: 'pytorch-training',
+      server: { ...base.server, runtime: 'transformers' },
+    });
     expect(p.server.perCallOverheadSeconds).toBe(loadCatalog().runtimes.get('transformers')!.perLayerOverheadSeconds);
     expect(p.clients[1].device.memoryBytes).toBeCloseTo(16e9 - 5e9, -2);
   });
 
   it('unknown runtime: one line with the JSON path and the close ids', () => {
-    expect(() => parseSplitFinetune({ ...base, runtime: 'pytorch' })).toThrow(/^\$\.runtime: unknown runtime "pytorch"; did you mean "pytorch-training"/);
-    expect(() => parseSplitFinetune({ ...base, server: { ...base.server, runtime: 'vlm' } })).toThrow(/^\$\.server\.runtime: unknown runtime "vlm"/);
+    expect(() => parseSplitFinetune({ ...base, runtime: 'pytorch' })).toThrow(
+      /^\$\.runtime: unknown runtime "pytorch"; did you mean "pytorch-training"/,
+    );
+    expect(() => parseSplitFinetune({ ...base, server: { ...base.server, runtime: 'vlm' } })).toThrow(
+      /^\$\.server\.runtime: unknown runtime "vlm"/,
+    );
     const clients = base.clients.map((c, i) => (i === 2 ? { ...c, runtime: 'lama.cpp' } : c));
-    expect(() => parseSplitFinetune({ ...base, clients })).toThrow(/^\$\.clients\[2\]\.runtime: unknown runtime "lama.cpp"/);
+    expect(() => parseSplitFinetune({ ...base, clients })).toThrow(
+      /^\$\.clients\[2\]\.runtime: unknown runtime "lama.cpp"/,
+    );
   });
 
-  it('metamorphic: more server runtime overhead is never better, and memory binds (layers move to the clients)', async () => {
+  it('metamorphic: more server overhead is never better, and memory binds (layers move to the clients)', async () => {
     await expectOverheadNeverHelps(
       (o) => ({ ...base, server: { ...base.server, runtime: runtimeWithOverhead('pytorch-training', o) } }),
       [0, 8e9, 12e9, 20e9],
