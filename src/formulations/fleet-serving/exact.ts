@@ -30,6 +30,7 @@ import {
   type Column,
   type Placement,
 } from './cost.ts';
+import { linkAwareBound } from './lp-bound.ts';
 import { compileStrong } from './milp.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
 import { stagedPlacement } from './stages.ts';
@@ -38,6 +39,10 @@ import { stagedPlacement } from './stages.ts';
 export const FULL_MILP_COLUMNS = 6_000;
 /** Rounds without improvement after which LNS stops when no time limit is given. */
 export const LNS_PATIENCE = 40;
+/** Most time the link-aware bound may take (it also gets at most a tenth of the limit). */
+export const LINK_BOUND_MS = 30_000;
+/** Rounds of ng-memory growth per target in the link-aware bound (lp-bound.ts). */
+export const LINK_BOUND_MEMORY_ROUNDS = 4;
 
 export function fleetExactNotApplicable(problem: FleetProblem): string | null {
   void problem;
@@ -109,6 +114,17 @@ export async function solveFleetExact(
   };
   if (best !== null && relativeGap(value, bound) <= ctx.mipGap) return result('optimal');
   if (left() <= 0.05) return result('time_limit', 'no time left after the heuristics');
+
+  // The link-aware bound (lp-bound.ts): the LP of pipelines with link capacities and the topology.
+  ctx.progress?.('link-aware bound', { incumbent: value, bound, gap: relativeGap(value, bound) });
+  const link = await linkAwareBound(problem, value, bound, ctx.solveMilp, {
+    deadlineMs: performance.now() + Math.min(limitMs * 0.1, LINK_BOUND_MS),
+    memoryRounds: LINK_BOUND_MEMORY_ROUNDS,
+    gap: ctx.mipGap,
+  });
+  details.linkBound = { bound: link.bound, targets: link.targetsTried, masterSolves: link.masterSolves };
+  bound = Math.min(bound, link.bound);
+  if (best !== null && relativeGap(value, bound) <= ctx.mipGap) return result('optimal');
 
   ctx.progress?.('strong MILP', { incumbent: value, bound, gap: relativeGap(value, bound) });
   const full = compileStrong(problem);
