@@ -4,7 +4,9 @@
  * cache; the KV cache and the hidden states keep their own 16-bit formats under int4 weights;
  * training defaults to mixed-16 and counts the fp32 loss buffers on the stage holding the head.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { solve } from '../../../src/api.ts';
 import { loadCatalog } from '../../../src/catalog/index.ts';
 import { prefillWorkspaceBytes } from '../../../src/cost/memory.ts';
 import { kvBytesPerTokenPerLayer, layerParams, type ModelSpec } from '../../../src/cost/model.ts';
@@ -154,5 +156,26 @@ describe('pipeline-placement: training accounting (issue 15 item 4)', () => {
     expect(head.stateBytes - noHead.stateBytes).toBeGreaterThanOrEqual(tokens * V * 8);
     // GPipe keeps both micro-batches' 16-bit logits.
     expect(head.activationBytes - noHead.activationBytes).toBe(2 * tokens * V * 2);
+  });
+});
+
+describe('pipeline-placement: the vLLM example', () => {
+  it('llama-2-13b-vllm-3-edge-servers.json: optimal within the runtimes\' memory, slower than ignoring them', async () => {
+    const file = new URL('../../../problems/pipeline-placement/llama-2-13b-vllm-3-edge-servers.json', import.meta.url);
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & {
+      servers: Record<string, unknown>[];
+    };
+    const withRuntime = await solve(raw);
+    expect(withRuntime.termination).toBe('optimal');
+    expect(withRuntime.solution!.objective).toBeCloseTo(0.147614, 5);
+    const bare = { ...raw, servers: raw.servers.map(({ runtime: _, ...s }) => s) };
+    delete (bare as Record<string, unknown>).runtime;
+    const ignored = await solve(bare);
+    expect(ignored.solution!.objective).toBeCloseTo(0.117169, 5);
+    // The plan that ignores the runtime puts 28 layers on the 3090: more than vLLM leaves room for.
+    const p = parsePipeline(raw);
+    const t = tablesOf(p);
+    const j = p.servers.findIndex((s) => s.name === 'rtx3090');
+    expect(stageMemory(t, j, 13, 40, 1).totalBytes).toBeGreaterThan(p.servers[j].memoryBytes);
   });
 });
