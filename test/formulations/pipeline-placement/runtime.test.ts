@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { solve } from '../../../src/api.ts';
+import { runCli } from '../../support/cli.ts';
 import { loadCatalog } from '../../../src/catalog/index.ts';
 import { prefillWorkspaceBytes } from '../../../src/cost/memory.ts';
 import { kvBytesPerTokenPerLayer, layerParams, type ModelSpec } from '../../../src/cost/model.ts';
@@ -160,7 +161,7 @@ describe('pipeline-placement: training accounting (issue 15 item 4)', () => {
 });
 
 describe('pipeline-placement: the vLLM example', () => {
-  it('llama-2-13b-vllm-3-edge-servers.json: optimal within the runtimes\' memory, slower than ignoring them', async () => {
+  it("llama-2-13b-vllm-3-edge-servers.json: optimal within the runtimes' memory, slower than ignoring them", async () => {
     const file = new URL('../../../problems/pipeline-placement/llama-2-13b-vllm-3-edge-servers.json', import.meta.url);
     const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & {
       servers: Record<string, unknown>[];
@@ -177,5 +178,15 @@ describe('pipeline-placement: the vLLM example', () => {
     const t = tablesOf(p);
     const j = p.servers.findIndex((s) => s.name === 'rtx3090');
     expect(stageMemory(t, j, 13, 40, 1).totalBytes).toBeGreaterThan(p.servers[j].memoryBytes);
+  });
+
+  it('from the CLI: solves the example; an unknown runtime is one line with its JSON path, exit 2', async () => {
+    const ok = await runCli(['solve', 'problems/pipeline-placement/llama-2-13b-vllm-3-edge-servers.json']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/memory 18\.90 GB of 19\.25 GB/);
+    const bad = await runCli(['solve', 'test/formulations/pipeline-placement/fixtures/unknown-runtime.json']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/\$\.servers\[2\]\.runtime: unknown runtime "lama.cpp"; did you mean "llama.cpp"/);
   });
 });
