@@ -172,10 +172,24 @@ function run(glpk: GLPK, lp: LP, presolve: boolean, mipGap: number, timeLimitSec
   return glpk.solve(lp, options);
 }
 
+/**
+ * The row duals of an optimal LP (glpk.js reports them for simplex solves, by row name), in our convention ∂z/∂b_i
+ * (MilpSolution.duals): GLPK's row dual already is that derivative for both senses (test/backends/duals.test.ts).
+ * Null when glpk.js gave none or not one per row.
+ */
+function dualsOf(model: Model, result: GlpkResult): number[] | null {
+  const dual = result.result.dual;
+  if (dual === undefined) return null;
+  const duals = model.constraints.map((_, i) => dual[rowName(i)]);
+  return duals.every((y) => typeof y === 'number' && Number.isFinite(y)) ? duals : null;
+}
+
 function mapLpStatus(glpk: GLPK, model: Model, result: GlpkResult): Outcome | null {
   const status = result.result.status;
   const claim = claimOf(result);
-  if (status === glpk.GLP_OPT) return { termination: 'optimal', values: valuesOf(model, result), claim };
+  if (status === glpk.GLP_OPT) {
+    return { termination: 'optimal', values: valuesOf(model, result), claim, duals: dualsOf(model, result) };
+  }
   if (status === glpk.GLP_NOFEAS) return { termination: 'infeasible', claim };
   if (status === glpk.GLP_UNBND) return { termination: 'unbounded', claim };
   // Simplex stops with a feasible or infeasible basis only at its time (or iteration) limit.

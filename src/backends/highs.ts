@@ -208,6 +208,17 @@ function settleInfeasibleOrUnbounded(
   });
 }
 
+/**
+ * The row duals of an optimal LP when HiGHS holds a feasible dual solution, in our convention ∂z/∂b_i (see
+ * MilpSolution.duals). HiGHS's rowDual already is that derivative for both senses (checked by finite differences in
+ * test/backends/duals.test.ts).
+ */
+function lpDuals(highs: Highs, hm: HighsModel, solution: { readonly rowDual: Float64Array } | null): number[] | null {
+  if (solution === null) return null;
+  if (hm.info.get('dual_solution_status') !== highs.constants.solutionStatus.feasible) return null;
+  return Array.from(solution.rowDual);
+}
+
 function solveOnce(highs: Highs, model: Model, options: NormalizedOptions, startMs: number): Outcome {
   const mip = hasIntegers(model);
   const codes = highs.constants.modelStatus;
@@ -216,13 +227,14 @@ function solveOnce(highs: Highs, model: Model, options: NormalizedOptions, start
     if (options.warmStart !== undefined && mip) hm.setSolution({ colValue: options.warmStart });
     const run: RunResult = hm.run(progressCallbacks(highs, options));
     const status = run.modelStatus;
-    const values = hasPrimal(highs, hm) ? hm.getSolution().colValue : null;
+    const solution = hasPrimal(highs, hm) ? hm.getSolution() : null;
+    const values = solution?.colValue ?? null;
     const bound = mip && values !== null ? Number(hm.info.get('mip_dual_bound')) : undefined;
     const objective = values !== null ? Number(hm.info.get('objective_function_value')) : undefined;
     const claim = { status: statusName(highs, status), ...(objective !== undefined ? { objective } : {}) };
     switch (status) {
       case codes.optimal:
-        return { termination: 'optimal', values, bound, claim };
+        return { termination: 'optimal', values, bound, claim, duals: mip ? null : lpDuals(highs, hm, solution) };
       case codes.infeasible:
         return { termination: 'infeasible', claim };
       case codes.unbounded:

@@ -40,6 +40,11 @@ export interface Outcome {
    * the adapter was given; the guard records them as `rawClaim` when it overrules the solver.
    */
   readonly claim?: { readonly status: string; readonly objective?: number };
+  /**
+   * Row duals of an optimal LP in the scaled model's units, one per row, with the convention of MilpSolution.duals
+   * (∂z/∂b_i, whatever the sense); the guard unscales them and derives the reduced costs.
+   */
+  readonly duals?: ArrayLike<number> | null;
 }
 
 /** Returns the normalised options, or a message saying which option is invalid. */
@@ -354,7 +359,29 @@ function finish(
       rawClaim: rawClaimOf(outcome, scaled),
     };
   }
-  return { ...base, termination, solution };
+  return { ...base, termination, solution: withDuals(model, scaled, outcome, solution) };
+}
+
+/**
+ * The solution with the LP's row duals (unscaled) and reduced costs, when the model has no integer column, the
+ * outcome is optimal and the adapter passed duals. Scaled row i is r_i times row i and the scaled objective σ times
+ * the objective, so ∂z/∂b_i = (∂z'/∂b'_i) · r_i / σ. Reduced costs are computed here from those duals on the
+ * original model (d = f − Aᵀy), so that every backend's are the same function of its duals.
+ */
+function withDuals(model: Model, scaled: ScaledModel | null, outcome: Outcome, solution: MilpSolution): MilpSolution {
+  const raw = outcome.duals;
+  if (raw === undefined || raw === null || outcome.termination !== 'optimal' || hasIntegers(model)) return solution;
+  if (raw.length !== model.constraints.length || !Array.from(raw).every(Number.isFinite)) return solution;
+  const duals = Array.from(raw, (y, i) => {
+    const value = scaled === null ? y : (y * scaled.rowScale[i]) / scaled.objectiveScale;
+    return value === 0 ? 0 : value; // no -0 in the output
+  });
+  const reducedCosts = model.variables.map(() => 0);
+  for (const t of model.objective) reducedCosts[t.variable] += t.coefficient;
+  model.constraints.forEach((row, i) => {
+    if (duals[i] !== 0) for (const t of row.terms) reducedCosts[t.variable] -= duals[i] * t.coefficient;
+  });
+  return { ...solution, duals, reducedCosts: reducedCosts.map((d) => (d === 0 ? 0 : d)) };
 }
 
 /** Terminations that never carry a point, whatever values an adapter passes along. */

@@ -27,6 +27,19 @@ export interface MilpSolution {
   readonly bound?: number;
   /** Relative gap |objective − bound| / max(1e-10, |objective|), when a bound is known. */
   readonly gap?: number;
+  /**
+   * LPs only (no integer column), from backends that give them (HiGHS, GLPK), at an optimal basis: one dual per
+   * row, in row order, in the original model's units. Convention (the same for min and max): the dual of a row is
+   * the rate of change of the optimal objective z per unit increase of the row's active bound, ∂z/∂b_i. So for a
+   * min problem a binding ≤ row has dual ≤ 0 and a binding ≥ row dual ≥ 0; for a max problem the other way
+   * round; a row that is not binding has dual 0. See docs/formulations/milp.md.
+   */
+  readonly duals?: readonly number[];
+  /**
+   * LPs only, with `duals`: one reduced cost per column, d_j = f_j − Σ_i y_i a_ij (f the objective, y the duals),
+   * which is ∂z/∂(the column's active bound) for a column at a bound and 0 for a basic column.
+   */
+  readonly reducedCosts?: readonly number[];
 }
 
 export interface MilpResult {
