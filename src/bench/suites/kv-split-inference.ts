@@ -44,6 +44,14 @@ export const suite: BenchSuite = {
       timeLimitSeconds: 120,
     },
     {
+      name: 'three-tier-llama-2-7b-6-users',
+      description:
+        'target: three tiers device | RTX 3090 edge | A100 cloud slice over a 1 Gbit/s backhaul, 6 users, optimal in ≤ 10 s',
+      problem: example('three-tier-llama-2-7b-6-users.json'),
+      methods: ['highs'],
+      timeLimitSeconds: 120,
+    },
+    {
       name: 'llama-2-7b-16-users-sum',
       description: 'the sum-of-latencies objective (MILP only: no exact decomposition), 16 users',
       problem: generateKvInput({ ...kvBoundFleet, users: 16, server: { id: 'rtx-3090' }, promptTokens: [512, 2048], objective: 'sum' }),

@@ -25,6 +25,7 @@ import {
 } from './cost.ts';
 import type { KvBreakdown, KvUserBreakdown } from './evaluate.ts';
 import { allowedDescending, feasibleWithout } from './exact.ts';
+import { threeTierStateOf } from './three-tier.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 
 /** Each constraint group in domain words (plural: a group holds one limit per user or server). */
@@ -125,6 +126,7 @@ export function explainKvInfeasible(problem: KvProblem): string {
   });
   if (lines.length > 0)
     return problem.admission ? `${lines.join('\n')}\n(these users stay unserved under admission)` : lines.join('\n');
+  if (problem.cloud !== null) return explainThreeTierInfeasible(problem, tables);
 
   const least = largestCuts(tables, NO_RELAXATION);
   const groups: ConstraintGroup[] = ['ttft', 'device-memory', 'latency-slo', 'server-memory'];
@@ -189,7 +191,17 @@ export function describeKv(problem: KvProblem, decision: KvDecision, evaluation:
             : `${cut} layers on device`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  const split = [...counts.entries()].map(([k, n]) => `${n} × ${k}`).join(', ');
+  let split = [...counts.entries()].map(([k, n]) => `${n} × ${k}`).join(', ');
+  const tiers = evaluation.breakdown.threeTier;
+  if (tiers !== undefined) {
+    // Three tiers: group users by (device, edge, cloud) layers.
+    const groups = new Map<string, number>();
+    for (const u of tiers.users) {
+      const key = `${u.deviceLayers} device | ${u.edgeLayers} edge | ${u.cloudLayers} cloud`;
+      groups.set(key, (groups.get(key) ?? 0) + 1);
+    }
+    split = [...groups.entries()].map(([k, n]) => `${n} × (${k})`).join(', ');
+  }
   const served = b.users.filter((u) => u.latencySeconds !== null);
   const slowest = served.reduce<KvUserBreakdown | null>(
     (a, u) => (a === null || (u.latencySeconds ?? 0) > (a.latencySeconds ?? 0) ? u : a),
@@ -209,9 +221,27 @@ export function describeKv(problem: KvProblem, decision: KvDecision, evaluation:
         `KV ${gb(m.kvBytes)}, workspace ${gb(m.workspaceBytes)})`,
     );
   }
+  if (tiers !== undefined) {
+    const c = tiers.cloudMemory;
+    const capacity = Number.isFinite(c.capacityBytes) ? ` of ${gb(c.capacityBytes)}` : ' (capacity unlimited)';
+    lines.push(
+      tiers.cloudBatchUsers === 0
+        ? `cloud (${problem.cloud?.device.name ?? 'cloud'}): unused`
+        : `cloud (${problem.cloud?.device.name ?? 'cloud'}): ${tiers.cloudLayers.length > 0 ? `layers ${tiers.cloudLayers[0]}–${tiers.cloudLayers[tiers.cloudLayers.length - 1]} and the head` : 'the head'}, ` +
+            `batch of ${tiers.cloudBatchUsers}, step ${ms(tiers.cloudStepSeconds)}; memory ${gb(c.totalBytes)}${capacity}; ` +
+            `backhaul ${ms(tiers.backhaulSeconds)} per step for ${tiers.backhaulUpBytesPerStep} B up, ${tiers.backhaulDownBytesPerStep} B down; ` +
+            `price ${tiers.pricePerToken.toPrecision(4)} per token (all users)`,
+    );
+  }
+  // Three tiers: the slowest user's backhaul + cloud wait (a name is unique per breakdown row).
+  const cloudPart = (name: string): string => {
+    const t = tiers?.users.find((u) => u.user === name);
+    return t !== undefined && t.cloudWaitSeconds > 0 ? `, backhaul + cloud ${ms(t.cloudWaitSeconds)}` : '';
+  };
   const worst = slowest
     ? `; slowest: ${slowest.user} at ${ms(slowest.latencySeconds ?? 0)} (device ${ms(slowest.deviceSeconds)}, uplink ` +
-      `${ms(slowest.uplinkSeconds)}, server ${ms(slowest.serverStepSeconds)}, downlink ${ms(slowest.downlinkSeconds)})`
+      `${ms(slowest.uplinkSeconds)}, server ${ms(slowest.serverStepSeconds)}, downlink ${ms(slowest.downlinkSeconds)}` +
+      `${cloudPart(slowest.user)})`
     : '';
   lines.push(
     `${problem.objective === 'max' ? 'slowest' : 'total'} per-token latency ${ms(b.latencyObjectiveSeconds)}${worst}`,
@@ -223,5 +253,34 @@ export function describeKv(problem: KvProblem, decision: KvDecision, evaluation:
     );
   }
   if (!evaluation.feasible) lines.push(`infeasible: ${evaluation.violations.map((v) => v.message).join('; ')}`);
+  return lines.join('\n');
+}
+
+/**
+ * Three tiers: every user has a cut of its own, so the shared tiers are to blame. Checked with the
+ * least-load points the cost functions give: the edge with every user at its largest allowed
+ * cut and everything else in the cloud, and the cloud with nobody in it.
+ */
+function explainThreeTierInfeasible(problem: KvProblem, tables: KvTables): string {
+  const largest = largestCuts(tables, NO_RELAXATION).map((c) => c ?? tables.layers);
+  const L = tables.layers;
+  const lines: string[] = [];
+  const offEdge = threeTierStateOf(problem, largest, largest);
+  const cloud = problem.cloud as NonNullable<KvProblem['cloud']>;
+  if (!withinLimit(offEdge.cloud.memoryBytes, cloud.memoryCapacityBytes))
+    lines.push(
+      `with every user as far onto its device as it may go and the rest in the cloud, the cloud needs ${gb(offEdge.cloud.memoryBytes)} of its ${gb(cloud.memoryCapacityBytes)}`,
+    );
+  const twoTier = threeTierStateOf(problem, largest, largest.map(() => L));
+  if (!withinLimit(twoTier.edge.memoryBytes, tables.serverMemoryBytes))
+    lines.push(
+      `with nobody in the cloud, the edge server needs ${gb(twoTier.edge.memoryBytes)} and the ${problem.server.name} has ${gb(tables.serverMemoryBytes)}`,
+    );
+  if (lines.length === 0)
+    lines.push(
+      problem.users.some((u) => u.latencySloSeconds !== null)
+        ? 'the per-token latency SLOs bind together with edge memory and cloud capacity: no split of the layers over device, edge and cloud meets them all'
+        : 'edge memory and cloud capacity together leave no split of the layers over device, edge and cloud',
+    );
   return lines.join('\n');
 }

@@ -52,7 +52,40 @@ function withCell(raw: Raw & { users: RawUser[] }, seed: number): Raw {
   };
 }
 
+/**
+ * Seeds 13–16: three tiers (issue 21) — at most two users (brute force enumerates every cut pair,
+ * 91 per user), a cloud behind a backhaul whose rate, latency, capacity and price are drawn so
+ * that the cloud is used in some seeds and not in others, privacy floors on some users. No
+ * variants, admission or TTFT limits: the cloud block refuses them.
+ */
+function withCloud(seed: number): Raw {
+  const rand = mulberry32(seed * 104729 + 7);
+  const raw = tinyDedicated(seed);
+  const users = raw.users.slice(0, 2).map((u) => {
+    const { variant: _v, ttftSloSeconds: _t, ...rest } = u;
+    return rand() < 0.3 ? { ...rest, minDeviceLayers: pick(rand, [1, 3]) } : rest;
+  });
+  return {
+    ...raw,
+    variants: [],
+    admission: false,
+    users,
+    cloud: {
+      device: { id: 'a100-80gb', peakFlopsPerSecond: 312e12, memoryBandwidthBytesPerSecond: 2039e9 },
+      backhaul: {
+        id: 'edge-cloud',
+        uplinkBitsPerSecond: pick(rand, [10e6, 100e6, 1e9]),
+        downlinkBitsPerSecond: pick(rand, [100e6, 1e9]),
+        latencySeconds: pick(rand, [0.001, 0.005]),
+      },
+      ...(rand() < 0.5 ? { memoryCapacityBytes: pick(rand, [0.1e9, 0.2e9]) } : {}),
+      ...(rand() < 0.3 ? { pricePerToken: 1e-5, priceWeightSeconds: 100 } : {}),
+    },
+  };
+}
+
 function tiny(seed: number): unknown {
+  if (seed > 12) return withCloud(seed);
   const raw = tinyDedicated(seed);
   return seed % 3 === 0 ? withCell(raw, seed) : raw;
 }
@@ -94,7 +127,33 @@ function tinyDedicated(seed: number): Raw & { users: RawUser[] } {
   };
 }
 
+/** Three tiers: every (cut, cloud cut) pair with cut ≤ cloud cut ≤ L per user, valued by evaluate. */
+function bruteForceCloud(raw: unknown): BruteForce {
+  const problem = F.parse(raw);
+  const L = problem.model.layers;
+  const U = problem.users.length;
+  const cuts = new Array<number>(U).fill(0);
+  const cloudCuts = new Array<number>(U).fill(L);
+  let best = Infinity;
+  const rec = (u: number): void => {
+    if (u === U) {
+      const ev = F.evaluate(problem, { cuts: [...cuts], cloudCuts: [...cloudCuts] });
+      if (ev.feasible && ev.objective < best) best = ev.objective;
+      return;
+    }
+    for (let c1 = 0; c1 <= L; c1++)
+      for (let c2 = c1; c2 <= L; c2++) {
+        cuts[u] = c1;
+        cloudCuts[u] = c2;
+        rec(u + 1);
+      }
+  };
+  rec(0);
+  return best === Infinity ? { status: 'infeasible' } : { status: 'optimal', objective: best };
+}
+
 function bruteForce(raw: unknown): BruteForce {
+  if ((raw as Raw).cloud !== undefined) return bruteForceCloud(raw);
   const problem = F.parse(raw);
   const L = problem.model.layers;
   const options: (number | null)[] = Array.from({ length: L + 1 }, (_, c) => c);
@@ -196,6 +255,43 @@ const relaxations: readonly Relaxation[] = [
     },
   },
   {
+    // Three tiers (no-op without a cloud): the shared edge–cloud link carries more bits per second.
+    name: 'more backhaul (rates ×2)',
+    apply: (raw) => {
+      const r = asRaw(raw) as Raw & { cloud?: Raw & { backhaul: Raw } };
+      if (r.cloud === undefined) return r;
+      const b = r.cloud.backhaul;
+      return {
+        ...r,
+        cloud: {
+          ...r.cloud,
+          backhaul: {
+            ...b,
+            uplinkBitsPerSecond: (b.uplinkBitsPerSecond as number) * 2,
+            downlinkBitsPerSecond: (b.downlinkBitsPerSecond as number) * 2,
+          },
+        },
+      };
+    },
+  },
+  {
+    name: 'faster devices (compute and memory bandwidth ×2)',
+    apply: mapUsers((u) => ({
+      ...u,
+      device: {
+        ...u.device,
+        peakFlopsPerSecond: (u.device.peakFlopsPerSecond as number) * 2,
+        memoryBandwidthBytesPerSecond: (u.device.memoryBandwidthBytesPerSecond as number) * 2,
+      },
+    })),
+  },
+  {
+    name: 'lower privacy floors (one layer less)',
+    apply: mapUsers((u) =>
+      u.minDeviceLayers === undefined ? u : { ...u, minDeviceLayers: Math.max(0, (u.minDeviceLayers as number) - 1) },
+    ),
+  },
+  {
     name: 'looser SLOs and TTFT limits (×2)',
     apply: mapUsers((u) => ({
       ...u,
@@ -214,7 +310,8 @@ export const generator: ContractGenerator = {
   tiny,
   bruteForce,
   relaxations,
-  seeds: 12,
+  // 1–12 two tiers (every third in a cell), 13–16 three tiers.
+  seeds: 16,
   // The exact method reports its own notApplicable (sum objective; admission when the servable
   // users do not all fit): the suite skips it there; no method is excluded outright.
   exclusions: {},
