@@ -97,11 +97,17 @@ export function allocatedKvTokens(runtime: RuntimeSpec, tokens: number): number 
 /**
  * Memory a model may use on a device under a runtime: the share the runtime claims (vLLM's
  * gpu_memory_utilization) minus its fixed per-process overhead (CUDA context, workspaces, CUDA
- * graphs; smaller on unified-memory devices). May be ≤ 0: nothing fits.
+ * graphs; smaller on unified-memory devices), once per worker process. May be ≤ 0: nothing fits.
  */
-export function runtimeUsableBytes(memoryBytes: number, runtime: RuntimeSpec | null, unifiedMemory: boolean): number {
+export function runtimeUsableBytes(
+  memoryBytes: number,
+  runtime: RuntimeSpec | null,
+  unifiedMemory: boolean,
+  processes = 1,
+): number {
   if (runtime === null) return memoryBytes;
-  return memoryBytes * runtime.memoryUtilization - runtimeOverheadBytes(runtime, unifiedMemory);
+  // A tensor-parallel group of g GPUs runs g worker processes, each with its own context.
+  return memoryBytes * runtime.memoryUtilization - processes * runtimeOverheadBytes(runtime, unifiedMemory);
 }
 
 /** KV tokens a sequence of `tokens` tokens is allocated (paged runtimes round up to whole blocks). */

@@ -14,8 +14,12 @@ import {
   resolveDevice,
   resolveLink,
   resolveModel,
+  resolveRuntime,
+  runtimeRefSchema,
 } from '../../catalog/index.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
+import { runtimeUsableBytes } from '../../cost/runtime.ts';
+import { withRuntimeOverheads } from '../../cost/runtime-time.ts';
 import { activationBytesPerToken, type ModelSpec } from '../../cost/model.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 
@@ -54,6 +58,7 @@ const nodeSchema = z.strictObject({
   gpus: sized(4096).default(1).describe('tensor-parallel group size: compute, bandwidth and memory scale by it'),
   memoryBytes: positive.optional().describe("memory usable for weights and KV (default the device's × gpus)"),
   count: sized(10_000).default(1).describe('this many identical nodes, named name-0 … name-(count-1) when count > 1'),
+  runtime: runtimeRefSchema.optional().describe('runtime of this device node (overrides $.runtime)'),
 });
 
 const linkSchema = z.strictObject({
@@ -99,6 +104,12 @@ export const fleetInputSchema = z.strictObject({
     .enum(['shared', 'whole-model'])
     .default('shared')
     .describe('"whole-model": every used node holds all L layers (independent replicas, no shared stages)'),
+  runtime: runtimeRefSchema
+    .optional()
+    .describe(
+      'runtime of every device node that names none (datasets/runtimes.json id or an object overriding one): ' +
+        'memory share and per-GPU overhead off the node, host time per layer call; absent: none',
+    ),
   milpFormulation: z
     .enum(['strong', 'helix'])
     .default('strong')
@@ -214,6 +225,7 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
   if (L === undefined) throw new InputError('$.layers', 'required field is missing (or give $.model)');
   const workload = input.workload ?? { batch: 8, promptTokens: 512, outputTokens: 128 };
   const bytesPerToken = input.activationBytesPerToken ?? (model !== null ? activationBytesPerToken(model) : null);
+  const defaultRuntime = input.runtime === undefined ? null : resolveRuntime(input.runtime, '$.runtime');
 
   const nodes: FleetNode[] = [];
   const index = new Map<string, number>();
@@ -247,9 +259,16 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
       origin = 'table';
     } else if (n.device !== undefined) {
       if (model === null) throw new InputError(`${path}.device`, 'a device node needs $.model for its cost model');
-      const spec = resolveDevice(n.device, `${path}.device`);
-      device = spec.id;
-      const memory = n.memoryBytes ?? spec.memoryBytes * n.gpus;
+      const given = resolveDevice(n.device, `${path}.device`);
+      device = given.id;
+      // Under a runtime each of the group's g GPUs runs a worker with its share and fixed overhead
+      // (src/cost/runtime.ts), and every layer call costs the runtime's host time (runtime-time.ts).
+      const runtime = n.runtime !== undefined ? resolveRuntime(n.runtime, `${path}.runtime`) : defaultRuntime;
+      const spec = withRuntimeOverheads(given, runtime);
+      const memory = Math.max(
+        0,
+        runtimeUsableBytes(n.memoryBytes ?? given.memoryBytes * n.gpus, runtime, given.unifiedMemory === true, n.gpus),
+      );
       const c = { model, batch: workload.batch, contextTokens: workload.promptTokens + workload.outputTokens };
       const t = deviceTable(spec, n.gpus, memory, c, L);
       maxLayers = Math.min(n.maxLayers ?? t.maxLayers, t.maxLayers);
