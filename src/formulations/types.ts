@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Model, Sense } from '../milp/model.ts';
-import type { MilpResult, MilpSolveOptions, Termination } from '../milp/result.ts';
+import type { MilpResult, MilpSolution, MilpSolveOptions, Termination } from '../milp/result.ts';
 
 /** One broken constraint, in domain words, with the amount by which it is broken. */
 export interface Violation {
@@ -65,7 +65,11 @@ export interface ExactResult<D> {
 /** A MILP compiled from a problem: the model, and how to read a decision back from its values. */
 export interface Compiled<D> {
   readonly model: Model;
-  decode(values: readonly number[]): D;
+  /**
+   * The decision of a backend's column values. `solution`, when given, is the backend's whole solution (for an LP
+   * its duals and reduced costs, which the `milp` kind reports).
+   */
+  decode(values: readonly number[], solution?: MilpSolution): D;
   /**
    * The column vector of a decision (for a warm start), or null when the decision has no
    * representation in this model (e.g. it violates a pruning cut-off). Absent: no warm starts.

@@ -398,7 +398,7 @@ export class SolveSession {
         result.termination === 'optimal' &&
         hasIntegers(model) &&
         !(solution.bound !== undefined && Number.isFinite(solution.bound));
-      if (!unproven) return { ...common, decision: compiled.decode(solution.values) };
+      if (!unproven) return { ...common, decision: compiled.decode(solution.values, solution) };
       const probe = await this.probeBound(backend, solution.objective);
       if (probe.better !== undefined) {
         return {

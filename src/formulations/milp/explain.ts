@@ -85,8 +85,27 @@ export function describeMilp(
     const rows = `${problem.constraints.length} row${problem.constraints.length === 1 ? '' : 's'}`;
     lines.push(`${rows}, ${binding.length} binding${binding.length > 0 ? `: ${names}` : ''}`);
   }
+  if (decision.duals !== undefined) lines.push(largest('duals', decision.duals));
+  if (decision.reducedCosts !== undefined) lines.push(largest('reduced costs', decision.reducedCosts));
   if (!evaluation.feasible) lines.push(`violations: ${evaluation.violations.map((v) => v.message).join('; ')}`);
   return lines.join('\n');
+}
+
+/** How many duals and reduced costs the human summary names (the JSON output has all of them). */
+const SHOWN_DUALS = 5;
+
+/** `label (∂objective/∂bound, largest first): a = 1.5, b = -0.5, … (n more); m zero`. */
+function largest(label: string, values: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(values)
+    .filter(([, v]) => v !== 0)
+    .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]) || a[0].localeCompare(b[0]));
+  const total = Object.keys(values).length;
+  if (entries.length === 0) return `${label}: all ${total} zero`;
+  const shown = entries.slice(0, SHOWN_DUALS).map(([name, v]) => `${name} = ${formatValue(v)}`);
+  const more = entries.length - shown.length;
+  const zero = total - entries.length;
+  const tail = `${more > 0 ? `, … (${more} more)` : ''}${zero > 0 ? `; ${zero} zero` : ''}`;
+  return `${label} (∂objective/∂bound, largest first): ${shown.join(', ')}${tail}`;
 }
 
 function formatValue(v: number): string {

@@ -18,14 +18,39 @@ export function compileMilp(problem: MilpProblem): Compiled<MilpDecision> {
   const model = builder.build();
   return {
     model,
-    decode: (values) =>
-      decisionOf(problem, values.map((v, i) => snapIntegral(v, problem.variables[i].type !== 'continuous'))),
+    decode: (values, solution) => {
+      const decision = decisionOf(
+        problem,
+        values.map((v, i) => snapIntegral(v, problem.variables[i].type !== 'continuous')),
+      );
+      // An LP's duals and reduced costs (HiGHS, GLPK), by the user's row and variable names.
+      const duals = solution?.duals;
+      const reducedCosts = solution?.reducedCosts;
+      if (duals === undefined || reducedCosts === undefined) return decision;
+      if (duals.length !== problem.constraints.length || reducedCosts.length !== problem.variables.length) {
+        return decision;
+      }
+      return {
+        ...decision,
+        duals: named(problem.constraints.map((row) => row.name), duals),
+        reducedCosts: named(problem.variables.map((v) => v.name), reducedCosts),
+      };
+    },
     encode: (decision) => {
       // A decision naming variables this problem does not have is not a point of this model.
       const { x, unknown } = columnVector(problem, decision);
       return unknown.length === 0 && x.every(Number.isFinite) ? x : null;
     },
   };
+}
+
+/** A null-prototype record of values by name (user names may be `__proto__`, as in decisionOf). */
+function named(names: readonly string[], values: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = Object.create(null) as Record<string, number>;
+  names.forEach((name, i) => {
+    Object.defineProperty(out, name, { value: values[i], enumerable: true, writable: false, configurable: false });
+  });
+  return out;
 }
 
 /**

@@ -170,10 +170,21 @@ export interface MilpProblem {
  */
 export interface MilpDecision {
   readonly values: NameRecord<number>;
+  /**
+   * LPs solved to optimality by HiGHS or GLPK: the dual of each row, by name, ∂z/∂(the row's active bound) for min
+   * and max alike (docs/formulations/milp.md). Reported, not checked: evaluate reads `values` only.
+   */
+  readonly duals?: NameRecord<number>;
+  /** With `duals`: the reduced cost of each variable, by name, ∂z/∂(its active bound); 0 for a basic one. */
+  readonly reducedCosts?: NameRecord<number>;
 }
 
 export const milpDecisionSchema: z.ZodType<MilpDecision> = z.strictObject({
   values: nameRecord(z.number()).describe('value of each variable, by name; a variable not listed is 0'),
+  duals: nameRecord(z.number()).optional().describe('LP only: dual of each row, by name (reported, not checked)'),
+  reducedCosts: nameRecord(z.number())
+    .optional()
+    .describe('LP only: reduced cost of each variable, by name (reported, not checked)'),
 });
 
 export function parseMilp(raw: unknown): MilpProblem {
