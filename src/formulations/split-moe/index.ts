@@ -2,7 +2,7 @@
  * split-moe: SplitMoE (seed §VI-A3) — per user class a device cut (dense parts and the first MoE
  * layers' experts on the device), expert placement with replicas across edge servers, and per
  * class the holder serving each expert call, minimising worst-class or mean per-token latency or
- * network load. Solved as one MILP; the chain certifies the gap.
+ * network load. Solved as one MILP (warm-started by heuristic.ts); the chain certifies the gap.
  */
 import type { LinkSpec } from '../../cost/link.ts';
 import { collectWarnings, plausibility } from '../plausibility.ts';
@@ -10,6 +10,7 @@ import type { Formulation, InputWarning } from '../types.ts';
 import { baselines } from './baselines.ts';
 import { evaluateDecision } from './evaluate.ts';
 import { describe, explainInfeasible } from './explain.ts';
+import { warmStart } from './heuristic.ts';
 import { compileProblem } from './milp.ts';
 import { decisionSchema, inputSchema, parseProblem, type SplitMoeDecision, type SplitMoeProblem } from './schema.ts';
 
@@ -47,6 +48,7 @@ export const splitMoeFormulation: Formulation<SplitMoeProblem, SplitMoeDecision>
   parse: parseProblem,
   decisionSchema,
   compile: (problem) => compileProblem(problem),
+  warmStart,
   warnings,
   evaluate: evaluateDecision,
   baselines,

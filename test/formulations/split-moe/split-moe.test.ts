@@ -13,6 +13,7 @@ import { solve } from '../../../src/api.ts';
 import { InputError } from '../../../src/errors.ts';
 import type { MoePlacementDecision } from '../../../src/formulations/moe-placement/schema.ts';
 import { asMoePlacement } from '../../../src/formulations/split-moe/baselines.ts';
+import { decisionValue, warmStart } from '../../../src/formulations/split-moe/heuristic.ts';
 import { classVisits, maxCut, replicaTokenLimit } from '../../../src/formulations/split-moe/cost.ts';
 import { splitMoeFormulation as F } from '../../../src/formulations/split-moe/index.ts';
 import type { SplitMoeDecision, SplitMoeProblem } from '../../../src/formulations/split-moe/schema.ts';
@@ -218,4 +219,27 @@ describe('split-moe solved', () => {
     quick.classes[0].device = { id: 'snapdragon-8-gen-3', memoryBandwidthBytesPerSecond: 2e11 };
     expect(await value(quick)).toBeLessThanOrEqual(v0 * (1 + 1e-9));
   }, 120_000);
+});
+
+describe('split-moe warm start', () => {
+  it('values decisions as evaluate does, and finds a feasible start no worse than any peer', () => {
+    for (const objective of ['max', 'mean', 'network'] as const) {
+      const raw = mixtral4({ objective });
+      (raw.classes as Record<string, unknown>[])[2].maxDroppedShare = 0.05;
+      const p = F.parse(raw) as SplitMoeProblem;
+      const start = warmStart(p, Infinity);
+      expect(start, objective).not.toBeNull();
+      const e = F.evaluate(p, start as SplitMoeDecision);
+      expect(e.violations, objective).toEqual([]);
+      expect(decisionValue(p, start as SplitMoeDecision).objective).toBeCloseTo(e.objective, 12);
+      for (const peer of F.baselines) {
+        const d = peer.run(p);
+        if (d === null) continue;
+        const pe = F.evaluate(p, d);
+        expect(decisionValue(p, d).feasible, `${objective} ${peer.name}`).toBe(pe.feasible);
+        expect(decisionValue(p, d).objective).toBeCloseTo(pe.objective, 9);
+        if (pe.feasible) expect(e.objective).toBeLessThanOrEqual(pe.objective * (1 + 1e-12));
+      }
+    }
+  });
 });
