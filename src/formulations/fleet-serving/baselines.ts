@@ -8,6 +8,8 @@ import type { Baseline } from '../types.ts';
 import { bestSingleChain, placementOfChains } from './chains.ts';
 import { decisionOfPlacement, maxFlowOfPlacement, type Placement } from './cost.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
+import { variantBaselines } from './variant-peers.ts';
+import { decideVariant } from './variants.ts';
 
 /** Largest k a node can serve with a positive throughput (Petals servers load as many blocks as fit). */
 function largestK(problem: FleetProblem, i: number): number {
@@ -154,7 +156,10 @@ const baseline = (
   description,
   run(problem) {
     const pl = place(problem);
-    return pl === null ? null : decisionOfPlacement(problem, pl);
+    if (pl === null) return null;
+    // Under the variants the placement is routed within the SLO and its idle rented nodes dropped.
+    const variant = problem.latencySloSeconds !== undefined || problem.targetTokensPerSecond !== undefined;
+    return variant ? decideVariant(problem, pl) : decisionOfPlacement(problem, pl);
   },
   whyNoDecision: () => why,
 });
@@ -184,4 +189,5 @@ export const fleetBaselines: readonly Baseline<FleetProblem, FleetDecision>[] = 
     singlePipelinePlacement,
     'no chain of linked nodes covers all layers',
   ),
+  ...variantBaselines([swarmPlacement, replicaPlacement]),
 ];

@@ -5,8 +5,11 @@
  * nodes whose flows fit in the routing). The objective is the routed tokens/s; the placement's own
  * maximum flow is recomputed here by Edmonds–Karp (shortest augmenting paths, written apart from
  * cost.ts's Dinic) and reported beside it, and used as the objective when no routing is given.
+ * Variants: under a latency SLO every source → sink path of the routing's support must meet it
+ * (a longest-path pass over the support, which is acyclic); under a target the objective is the
+ * rent of the placed nodes and the flow must reach the target.
  */
-import { excessOver, withinLimit } from '../tolerance.ts';
+import { atLeast, excessOver, withinLimit } from '../tolerance.ts';
 import type { Evaluation, Violation } from '../types.ts';
 import { SINK, SOURCE, type FleetDecision, type FleetProblem } from './schema.ts';
 
@@ -26,6 +29,67 @@ export interface FleetBreakdown {
   readonly nodes: readonly FleetNodeReport[];
   readonly idleNodes: number;
   readonly pipelines: number;
+  /** Latency variant: the slowest source → sink path of the routing's support (per token). */
+  readonly worstPathLatencySeconds?: number;
+  readonly worstPath?: readonly string[];
+  /** Rent of the placed nodes per hour (when the nodes have prices). */
+  readonly rentPerHour?: number;
+  /** Placed nodes whose price is the assumed reference price of their device. */
+  readonly assumedPrices?: readonly string[];
+}
+
+/**
+ * Longest source → sink path of the routing's support: per node its compute latency at its k plus
+ * the worst arrival over its support in-links. The support is acyclic when the adjacency rule holds
+ * (ranges strictly increase); a cycle, only possible in a routing already refused, is reported.
+ */
+function worstPath(
+  problem: FleetProblem,
+  support: readonly { from: number; to: number }[],
+  compute: readonly number[],
+): { seconds: number; path: number[] } | 'cycle' | null {
+  const n = problem.nodes.length;
+  const into: { from: number; seconds: number }[][] = Array.from({ length: n }, () => []);
+  const latency = new Map(problem.links.map((l) => [`${l.from}>${l.to}`, l.latencySeconds]));
+  const exits: number[] = [];
+  for (const e of support) {
+    if (e.to === -1) exits.push(e.from);
+    else if (e.from === -1) into[e.to].push({ from: -1, seconds: problem.sourceLatencySeconds[e.to] });
+    else into[e.to].push({ from: e.from, seconds: latency.get(`${e.from}>${e.to}`) ?? 0 });
+  }
+  const arrival = new Array<number>(n).fill(NaN);
+  const prev = new Array<number>(n).fill(-1);
+  const state = new Array<number>(n).fill(0);
+  const visit = (i: number): number | 'cycle' => {
+    if (state[i] === 2) return arrival[i];
+    if (state[i] === 1) return 'cycle';
+    state[i] = 1;
+    let best = -Infinity;
+    for (const e of into[i]) {
+      const before = e.from === -1 ? 0 : visit(e.from);
+      if (before === 'cycle') return 'cycle';
+      if (before + e.seconds > best) {
+        best = before + e.seconds;
+        prev[i] = e.from;
+      }
+    }
+    state[i] = 2;
+    // -Infinity: no support path from the source reaches i (it cannot be on a source → sink path).
+    arrival[i] = best + compute[i];
+    return arrival[i];
+  };
+  let worst: { seconds: number; path: number[] } | null = null;
+  for (const i of exits) {
+    const a = visit(i);
+    if (a === 'cycle') return 'cycle';
+    const total = a + problem.sinkLatencySeconds[i];
+    if (Number.isFinite(total) && (worst === null || total > worst.seconds)) {
+      const path: number[] = [];
+      for (let v = i; v >= 0 && path.length <= n; v = prev[v]) path.unshift(v);
+      worst = { seconds: total, path };
+    }
+  }
+  return worst;
 }
 
 /** Edmonds–Karp on a small dense residual matrix (node i: in = 2i, out = 2i + 1). */
@@ -136,6 +200,7 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
     return i;
   };
   const edgeFlow = new Map<string, number>();
+  const support: { from: number; to: number }[] = [];
   if (d.routing !== undefined) {
     d.routing.forEach((r, e) => {
       const at = `routing[${e}]`;
@@ -148,6 +213,7 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
       if (edgeFlow.has(key))
         return violations.push({ constraint: at, message: `link ${r.from} → ${r.to} is routed twice` });
       edgeFlow.set(key, r.tokensPerSecond);
+      if (r.tokensPerSecond > 0) support.push({ from: a, to: b });
       let limit: number;
       if (a === -1 && b === -1) {
         return violations.push({ constraint: at, message: 'source → sink skips every layer' });
@@ -209,9 +275,61 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
       }
     }
   }
-  const objective = d.routing !== undefined ? routed : maxFlow;
-  if (!(objective > 0))
+  const served = d.routing !== undefined ? routed : maxFlow;
+  if (!(served > 0))
     violations.push({ constraint: 'flow', message: 'no flow reaches the sink: the fleet serves nothing' });
+  const objective = served;
+
+  // Latency SLO: every path a request may take (the routing's support) must meet it.
+  const slo = problem.latencySloSeconds;
+  let worst: { seconds: number; path: number[] } | null = null;
+  if (slo !== undefined) {
+    if (d.routing === undefined) {
+      violations.push({
+        constraint: 'latency-slo',
+        message: 'under a latency SLO the routing is part of the decision (which links requests may take)',
+      });
+    } else {
+      const compute = problem.nodes.map((node, i) => {
+        const k = last[i] > 0 ? last[i] - first[i] + 1 : 0;
+        return node.latencySeconds?.[k] ?? 0;
+      });
+      const w = worstPath(problem, support, compute);
+      if (w === 'cycle') {
+        violations.push({ constraint: 'latency-slo', message: 'the routing has a cycle: a path latency is unbounded' });
+      } else if (w !== null) {
+        worst = w;
+        if (!withinLimit(w.seconds, slo)) {
+          const names = ['source', ...w.path.map((i) => problem.nodes[i].name), 'sink'];
+          violations.push({
+            constraint: 'latency-slo',
+            message: `path ${names.join(' → ')} takes ${w.seconds} s per token, above the SLO of ${slo} s`,
+            excess: excessOver(w.seconds, slo),
+          });
+        }
+      }
+    }
+  }
+
+  // Prices: the rent of every placed node (a rented node costs whether or not it carries flow).
+  let rent: number | undefined;
+  const assumed: string[] = [];
+  if (problem.nodes.some((node) => node.costPerHour !== undefined)) {
+    rent = 0;
+    for (let i = 0; i < n; i++) {
+      if (last[i] === 0) continue;
+      rent += problem.nodes[i].costPerHour ?? 0;
+      if (problem.nodes[i].priceAssumed === true) assumed.push(problem.nodes[i].name);
+    }
+  }
+  const target = problem.targetTokensPerSecond;
+  if (target !== undefined && !atLeast(served, target)) {
+    violations.push({
+      constraint: 'target',
+      message: `the rented nodes serve ${served} tokens/s, below the target of ${target}`,
+      excess: target - served,
+    });
+  }
 
   // Pipelines: chains of adjacent, linked nodes whose summed flows fit within the routing.
   const onEdge = new Map<string, number>();
@@ -245,10 +363,10 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
           message: `pipelines put ${f} tokens/s on ${key.replace('>', ' → ')}, routed ${routedOn(key)}`,
         });
     }
-    if (!withinLimit(Math.abs(pipelineTotal - objective), 1e-6 * Math.max(1, objective))) {
+    if (!withinLimit(Math.abs(pipelineTotal - served), 1e-6 * Math.max(1, served))) {
       violations.push({
         constraint: 'pipelines',
-        message: `pipelines carry ${pipelineTotal} tokens/s, the routing ${objective}`,
+        message: `pipelines carry ${pipelineTotal} tokens/s, the routing ${served}`,
       });
     }
   }
@@ -266,14 +384,18 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
   }
   return {
     feasible: violations.length === 0,
-    objective,
+    objective: target !== undefined ? (rent ?? 0) : objective,
     violations,
     breakdown: {
-      routedTokensPerSecond: objective,
+      routedTokensPerSecond: served,
       placementMaxFlowTokensPerSecond: maxFlow,
       nodes,
       idleNodes: n - nodes.length,
       pipelines: d.pipelines?.length ?? 0,
+      ...(worst !== null
+        ? { worstPathLatencySeconds: worst.seconds, worstPath: worst.path.map((i) => problem.nodes[i].name) }
+        : {}),
+      ...(rent !== undefined ? { rentPerHour: rent, assumedPrices: assumed } : {}),
     },
   };
 }

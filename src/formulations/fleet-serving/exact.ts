@@ -34,6 +34,7 @@ import { linkAwareBound } from './lp-bound.ts';
 import { compileStrong } from './milp.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
 import { stagedPlacement } from './stages.ts';
+import { isVariant, solveVariantExact } from './variant-exact.ts';
 
 /** Above this many (class, start, k) columns the full MILP is not tried; LNS runs instead. */
 export const FULL_MILP_COLUMNS = 6_000;
@@ -60,6 +61,9 @@ export async function solveFleetExact(
   problem: FleetProblem,
   ctx: ExactContext<FleetDecision>,
 ): Promise<ExactResult<FleetDecision>> {
+  // Variants (latency SLO, minimum-cost fleet): the bound and heuristics below are for the plain
+  // max-flow objective; the variant MILP is exact and runs through the chain's backend.
+  if (isVariant(problem)) return solveVariantExact(problem, ctx);
   const t0 = performance.now();
   const limitMs = (ctx.timeLimitSeconds ?? Infinity) * 1000;
   const deadline = t0 + limitMs;

@@ -6,11 +6,84 @@
  * reached says where the fleet falls short.
  */
 import type { Evaluation } from '../types.ts';
-import { columnsOf } from './cost.ts';
+import { columnsOf, coverBound } from './cost.ts';
 import type { FleetBreakdown } from './evaluate.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
 
 export function explainFleetInfeasible(problem: FleetProblem): string {
+  if (problem.latencySloSeconds !== undefined || problem.targetTokensPerSecond !== undefined)
+    return explainVariantInfeasible(problem);
+  return explainPlain(problem);
+}
+
+const SERVES = 'a placement can serve; no reason to report';
+
+/**
+ * Why a variant has no decision, in domain words: the plain reason when nothing serves at all; the
+ * fastest chain's per-token latency when even it breaks the SLO (a relaxation: nodes may repeat,
+ * capacities ignored, so it is a lower bound on every path's latency); the cover bound when even
+ * the whole fleet cannot reach the target; otherwise what the MILP proved.
+ */
+export function explainVariantInfeasible(problem: FleetProblem): string {
+  const plain = explainPlain(problem);
+  if (plain !== SERVES) return plain;
+  const slo = problem.latencySloSeconds;
+  if (slo !== undefined) {
+    const fastest = fastestChainSeconds(problem);
+    if (fastest > slo) {
+      return (
+        `no request path meets the latency SLO of ${fmt(slo)} s per token: the fastest chain of linked ` +
+        `nodes covering layers 1..${problem.layers} takes ${fmt(fastest)} s (links + compute)`
+      );
+    }
+  }
+  const target = problem.targetTokensPerSecond;
+  const within = slo !== undefined ? ` within the SLO of ${fmt(slo)} s` : '';
+  if (target !== undefined) {
+    const bound = coverBound(problem);
+    if (bound < target) {
+      return (
+        `the whole fleet cannot serve the target of ${fmt(target)} tokens/s: even renting all ` +
+        `${problem.nodes.length} nodes, no placement carries more than ${fmt(bound)} tokens/s (the cover bound)`
+      );
+    }
+    return (
+      `no placement of the whole fleet (${problem.nodes.length} nodes) serves ${fmt(target)} tokens/s${within}: ` +
+      `the variant MILP proves it (the cover bound, ${fmt(bound)} tokens/s, ignores links and latency)`
+    );
+  }
+  return `no placement serves any flow${within}: every path that covers the layers breaks it (the MILP proves it)`;
+}
+
+const fmt = (x: number): string => String(Number(x.toPrecision(6)));
+
+/** Least per-token latency of a chain from the source to the sink, nodes allowed to repeat. */
+function fastestChainSeconds(problem: FleetProblem): number {
+  const L = problem.layers;
+  const n = problem.nodes.length;
+  // best[b][i]: least seconds to have node i finish layer b (b = its range's end).
+  const best = Array.from({ length: L + 1 }, () => new Array<number>(n).fill(Infinity));
+  const ks = problem.nodes.map((_, i) => [...new Set(columnsOf(problem, i).map((c) => c.k))]);
+  const compute = (i: number, k: number): number => problem.nodes[i].latencySeconds?.[k] ?? 0;
+  const into: { from: number; seconds: number }[][] = Array.from({ length: n }, () => []);
+  for (const l of problem.links) into[l.to].push({ from: l.from, seconds: l.latencySeconds });
+  let fastest = Infinity;
+  for (let b = 1; b <= L; b++) {
+    for (let j = 0; j < n; j++) {
+      for (const k of ks[j]) {
+        if (k > b) continue;
+        let before = Infinity;
+        if (b === k && problem.sourceCapacity[j] > 0) before = problem.sourceLatencySeconds[j];
+        if (b > k) for (const e of into[j]) before = Math.min(before, best[b - k][e.from] + e.seconds);
+        best[b][j] = Math.min(best[b][j], before + compute(j, k));
+      }
+      if (b === L && problem.sinkCapacity[j] > 0) fastest = Math.min(fastest, best[L][j] + problem.sinkLatencySeconds[j]);
+    }
+  }
+  return fastest;
+}
+
+function explainPlain(problem: FleetProblem): string {
   const L = problem.layers;
   const n = problem.nodes.length;
   const ks = problem.nodes.map((_, i) => [...new Set(columnsOf(problem, i).map((c) => c.k))]);
@@ -32,7 +105,7 @@ export function explainFleetInfeasible(problem: FleetProblem): string {
   for (let h = 0; h < queue.length; h++) {
     const [i, b] = queue[h];
     furthest = Math.max(furthest, b);
-    if (b === L && problem.sinkCapacity[i] > 0) return 'a placement can serve; no reason to report';
+    if (b === L && problem.sinkCapacity[i] > 0) return SERVES;
     for (const j of out[i]) {
       for (const k of ks[j]) {
         if (b + k <= L && !reach[j].has(b + k)) (reach[j].add(b + k), queue.push([j, b + k]));
@@ -60,5 +133,22 @@ export function describeFleet(problem: FleetProblem, d: FleetDecision, e: Evalua
   if ((d.pipelines?.length ?? 0) > 12) lines.push(`  … ${(d.pipelines?.length ?? 0) - 12} more pipelines`);
   const ranges = b.nodes.map((r) => `${r.node} ${r.firstLayer}–${r.lastLayer}`);
   lines.push(`  ranges: ${ranges.join(', ')}`);
+  if (b.rentPerHour !== undefined) {
+    const assumed = b.assumedPrices ?? [];
+    const target = problem.targetTokensPerSecond;
+    lines.push(
+      `  rent ${b.rentPerHour.toFixed(2)} per hour for ${b.nodes.length} nodes` +
+        (target !== undefined ? ` (target ${target} tokens/s)` : '') +
+        (assumed.length > 0 ? `; assumed reference prices for ${assumed.join(', ')}` : ''),
+    );
+  }
+  if (b.worstPathLatencySeconds !== undefined) {
+    const slo = problem.latencySloSeconds;
+    lines.push(
+      `  slowest request path ${(b.worstPathLatencySeconds * 1e3).toFixed(3)} ms per token` +
+        (slo !== undefined ? ` (SLO ${(slo * 1e3).toFixed(3)} ms)` : '') +
+        `: ${(b.worstPath ?? []).join(' → ')}`,
+    );
+  }
   return lines.join('\n');
 }

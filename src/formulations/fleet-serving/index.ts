@@ -29,7 +29,10 @@ export const fleetServingFormulation: Formulation<FleetProblem, FleetDecision> =
   kind: 'fleet-serving',
   title: 'LLM serving placement over a heterogeneous fleet: layer ranges per node and routed flow (Helix-class)',
   sense: 'max',
-  objectiveLabel: () => 'total throughput (tokens/s)',
+  // The minimum-cost variant (a target throughput) minimises the rent of the nodes in use.
+  senseOf: (problem) => (problem.targetTokensPerSecond !== undefined ? 'min' : 'max'),
+  objectiveLabel: (problem) =>
+    problem.targetTokensPerSecond !== undefined ? 'rent of the nodes in use (per hour)' : 'total throughput (tokens/s)',
   inputSchema: fleetInputSchema,
   parse: parseFleet,
   decisionSchema: fleetDecisionSchema,

@@ -12,6 +12,14 @@
  * not imply: a node passes at most the total flow (Σ g over a class ≤ |c|·F), which gives the
  * min(T, F) form of cost.ts's bound, and a cap F ≤ that bound.
  *
+ * Variants (docs/formulations/fleet-serving.md): with a target the objective is the rent of the
+ * counted columns (classes split by price) and F ≥ target replaces F ≥ the smallest capacity; with
+ * a latency SLO the model is per node (a class count cannot name the links a pipeline takes), with
+ * a binary per link, source link and sink link that its flow needs (flow ≤ M·u) and an arrival
+ * time per node: a_j ≥ a_i + latency_ij + compute_j − M·(1 − u_ij), a_i + sink latency ≤ SLO
+ * when i feeds the sink. Every path through used links then meets the SLO, and every routing whose
+ * support meets it has such times (the longest arrival over its support), so the model is exact.
+ *
  * The Helix model (`milpFormulation: "helix"`) is Helix's as published: integer start per node,
  * one-hot throughput columns per k, a binary per link that is 1 only when the ranges meet
  * (big-M = L on the layer equations), link flow ≤ capacity × that binary (5e8 on the unlimited
@@ -31,6 +39,7 @@ import {
   type Placement,
 } from './cost.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
+import { restrictedProblem, sloEncoding } from './variants.ts';
 
 /** Stand-in capacity of an unlimited source/sink link in the Helix model (Helix's own value). */
 export const HELIX_BIG_CAPACITY = 5e8;
@@ -60,16 +69,30 @@ export function compileStrong(
 ): Compiled<FleetDecision> {
   const L = problem.layers;
   const n = problem.nodes.length;
-  const classes = restrict === undefined ? nodeClasses(problem) : problem.nodes.map((_, i) => [i]);
+  const slo = problem.latencySloSeconds;
+  const target = problem.targetTokensPerSecond;
+  const classes =
+    restrict !== undefined || slo !== undefined
+      ? problem.nodes.map((_, i) => [i])
+      : target !== undefined
+        ? splitByPrice(problem, nodeClasses(problem))
+        : nodeClasses(problem);
   const classOf = new Array<number>(n);
   classes.forEach((members, c) => members.forEach((i) => (classOf[i] = c)));
-  const b = new ModelBuilder('fleet-serving', 'max');
+  const b = new ModelBuilder('fleet-serving', target !== undefined ? 'min' : 'max');
   const bound = coverBound(problem);
   // F ≥ the smallest capacity: a serving placement carries at least that (cost.ts), so the model is
-  // infeasible exactly when no placement serves — as evaluate, which refuses a flow of zero.
-  const least = smallestCapacity(problem);
-  const F = b.addVariable('F', { lower: least, upper: Math.max(bound, least) });
-  b.addObjective(F, 1);
+  // infeasible exactly when no placement serves — as evaluate, which refuses a flow of zero. With a
+  // target, F = target: a placement that serves more also serves exactly the target (its flow scaled
+  // down), so fixing F loses no placement and lets each member's flow be capped by the target.
+  const least = target ?? smallestCapacity(problem);
+  const F = b.addVariable('F', { lower: least, upper: target ?? Math.max(bound, least) });
+  const perMember = target ?? Infinity;
+  // Minimum cost: per layer, a node passing the whole target counts 1, one passing less ½ (the
+  // solo/partial rule of the cover bound: a layer without a solo node needs two partial ones).
+  const layerCover: Term[][] = Array.from({ length: L }, () => []);
+  if (target === undefined) b.addObjective(F, 1);
+  const countsOf: number[][] = classes.map(() => []);
   const columns: ColumnVar[] = [];
   const endingAt: number[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
   const startingAt: number[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
@@ -87,8 +110,18 @@ export function compileStrong(
         upper: size,
       });
       const flow = b.addVariable(`g_${c}_${col.start}_${col.k}`, { upper: col.tokensPerSecond * size });
-      b.lessEqual(`cap_${c}_${col.start}_${col.k}`, [term(flow), term(count, -col.tokensPerSecond)], 0);
+      b.lessEqual(
+        `cap_${c}_${col.start}_${col.k}`,
+        [term(flow), term(count, -Math.min(col.tokensPerSecond, perMember))],
+        0,
+      );
+      if (target !== undefined) {
+        const h = col.tokensPerSecond >= target ? 1 : 0.5;
+        for (let l = col.start; l < col.start + col.k; l++) layerCover[l].push(term(count, h));
+      }
       columns.push({ cls: c, start: col.start, k: col.k, count, flow });
+      countsOf[c].push(count);
+      if (target !== undefined) b.addObjective(count, problem.nodes[rep].costPerHour ?? 0);
       counts.push(term(count));
       flows.push(term(flow));
       endingAt[c][col.start + col.k].push(flow);
@@ -115,10 +148,40 @@ export function compileStrong(
       );
   });
   b.equal('entering', [...classes.flatMap((_, c) => startingAt[c][0].map((v) => term(v))), term(F, -1)], 0);
+  if (target !== undefined) {
+    layerCover.forEach((terms, l) => terms.length > 0 && b.greaterEqual(`cover_${l}`, terms, 1));
+    // Chvátal–Gomory rounding of the layer's flow row Σ min(T, F)·n ≥ F (the nodes holding a layer
+    // pass the target between them; counts are integers): for a divisor d, Σ ⌈min(T, F)/d⌉·n ≥
+    // ⌈F/d⌉ is valid. The divisors are each class's most efficient column's tokens/s (largest
+    // k·min(T, F)), so that column counts 1 and stronger ones count as many of it as they replace.
+    const divisors = new Set<number>();
+    classes.forEach((members) => {
+      let best = 0;
+      let d = 0;
+      for (const col of columnsOf(problem, members[0])) {
+        const work = col.k * Math.min(col.tokensPerSecond, target);
+        if (work > best) [best, d] = [work, Math.min(col.tokensPerSecond, target)];
+      }
+      if (d > 0 && d < target) divisors.add(d);
+    });
+    for (const d of divisors) {
+      const rhs = Math.ceil(target / d - 1e-9);
+      for (let l = 0; l < L; l++) {
+        const terms = columns
+          .filter((col) => col.start <= l && l < col.start + col.k)
+          .map((col) => {
+            const t = problem.nodes[classes[col.cls][0]].throughput[col.k];
+            return term(col.count, Math.ceil(Math.min(t, target) / d - 1e-9));
+          });
+        if (terms.length > 0) b.greaterEqual(`cg_${d}_${l}`, terms, rhs);
+      }
+    }
+  }
 
   // Transfers: needed unless every ordered pair of distinct nodes has a link that cannot bind.
   const best = problem.nodes.map((node) => Math.max(0, ...node.throughput));
   const complete =
+    slo === undefined &&
     problem.links.length === n * (n - 1) &&
     problem.links.every((l) => l.capacity >= Math.min(best[l.from], best[l.to]));
   if (complete) {
@@ -139,6 +202,7 @@ export function compileStrong(
     }
     const sent: Term[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
     const received: Term[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
+    const linkFlows = new Map<number, Term[]>();
     for (const [key, { capacity, singleton }] of pairCap) {
       const c = Math.floor(key / classes.length);
       const d = key % classes.length;
@@ -151,6 +215,52 @@ export function compileStrong(
         used.push(term(f));
       }
       if (singleton && Number.isFinite(capacity) && used.length > 0) b.lessEqual(`link_${c}_${d}`, used, capacity);
+      linkFlows.set(key, used);
+    }
+    if (slo !== undefined) {
+      // Per node (classes are singletons here): class c is node c. Times are in units of the SLO
+      // (arrival ∈ [0, 1]), so that a backend's absolute row tolerance is relative to the SLO, as
+      // evaluate's tolerance is.
+      const best = problem.nodes.map((node) => Math.max(0, ...node.throughput));
+      const compute = problem.nodes.map((node) => (node.latencySeconds ?? []).map((x) => x / slo));
+      const maxCompute = compute.map((lat) => Math.max(0, ...lat));
+      const computeTerms = (i: number): Term[] =>
+        columns.filter((col) => col.cls === i).map((col) => term(col.count, -(compute[i][col.k] ?? 0)));
+      const arrival = problem.nodes.map((_, i) => b.addVariable(`a_${i}`, { lower: 0, upper: 1 }));
+      const sourceLatency = problem.sourceLatencySeconds.map((x) => x / slo);
+      // Source link used → a_j ≥ source latency + compute_j.
+      for (let j = 0; j < n; j++) {
+        const flows = startingAt[j][0];
+        if (flows.length === 0) continue;
+        const u = b.binary(`us_${j}`);
+        const m = Math.min(problem.sourceCapacity[j], best[j]);
+        b.lessEqual(`usecap_s_${j}`, [...flows.map((v) => term(v)), term(u, -m)], 0);
+        const bigM = sourceLatency[j] + maxCompute[j];
+        b.greaterEqual(`arrive_s_${j}`, [term(arrival[j]), ...computeTerms(j), term(u, -bigM)], sourceLatency[j] - bigM);
+      }
+      for (const l of problem.links) {
+        const used = linkFlows.get(l.from * classes.length + l.to) ?? [];
+        if (used.length === 0) continue;
+        const u = b.binary(`u_${l.from}_${l.to}`);
+        const m = Math.min(l.capacity, best[l.from], best[l.to]);
+        b.lessEqual(`usecap_${l.from}_${l.to}`, [...used, term(u, -m)], 0);
+        const latency = l.latencySeconds / slo;
+        const bigM = 1 + latency + maxCompute[l.to];
+        b.greaterEqual(
+          `arrive_${l.from}_${l.to}`,
+          [term(arrival[l.to]), term(arrival[l.from], -1), ...computeTerms(l.to), term(u, -bigM)],
+          latency - bigM,
+        );
+      }
+      // Sink link used → a_i + sink latency ≤ SLO.
+      for (let i = 0; i < n; i++) {
+        const flows = endingAt[i][L];
+        if (flows.length === 0) continue;
+        const u = b.binary(`ut_${i}`);
+        const m = Math.min(problem.sinkCapacity[i], best[i]);
+        b.lessEqual(`usecap_t_${i}`, [...flows.map((v) => term(v)), term(u, -m)], 0);
+        b.lessEqual(`leave_${i}`, [term(arrival[i]), term(u, problem.sinkLatencySeconds[i] / slo)], 1);
+      }
     }
     classes.forEach((_, c) => {
       for (let p = 1; p < L; p++) {
@@ -185,18 +295,33 @@ export function compileStrong(
         k[i] = col.k;
       }
     }
-    return decisionOfPlacement(problem, { start, k });
+    if (slo === undefined) return decisionOfPlacement(problem, { start, k });
+    // Route only over the links the model switched on: every path through them meets the SLO.
+    const on = (name: string): boolean => {
+      const idx = b.indexOf(name);
+      return idx !== undefined && values[idx] > 0.5;
+    };
+    const allowed = restrictedProblem(problem, {
+      link: (l) => on(`u_${l.from}_${l.to}`),
+      source: (j) => on(`us_${j}`),
+      sink: (i) => on(`ut_${i}`),
+    });
+    return decisionOfPlacement(allowed, { start, k });
   };
 
   const encode = (d: FleetDecision): number[] | null => {
     const pl = placementOfDecision(problem, d);
     if (pl === null) return null;
-    const flow = maxFlowOfPlacement(problem, pl);
+    // Under an SLO the decision's own support says which links may carry flow.
+    const slack = slo !== undefined ? sloEncoding(problem, d, pl) : null;
+    if (slo !== undefined && slack === null) return null;
+    const routed = slack?.problem ?? problem;
+    const flow = maxFlowOfPlacement(routed, pl);
     const values = new Array<number>(model.variables.length).fill(0);
-    if (flow.value > bound) return null;
+    if (flow.value > bound || flow.value < least) return null;
     values[F] = flow.value;
     const inflow = new Array<number>(n).fill(0);
-    problem.links.forEach((l, e) => (inflow[l.to] += flow.linkFlow[e]));
+    routed.links.forEach((l, e) => (inflow[l.to] += flow.linkFlow[e]));
     flow.sourceFlow.forEach((f, i) => (inflow[i] += f));
     const colIndex = new Map(columns.map((col) => [`${col.cls}_${col.start}_${col.k}`, col]));
     for (let i = 0; i < n; i++) {
@@ -207,16 +332,56 @@ export function compileStrong(
       values[col.flow] += inflow[i];
     }
     if (!complete) {
-      problem.links.forEach((l, e) => {
+      routed.links.forEach((l, e) => {
         if (flow.linkFlow[e] <= 0) return;
         const p = pl.start[l.from] + pl.k[l.from];
         const idx = b.indexOf(`f_${classOf[l.from]}_${classOf[l.to]}_${p}`);
         if (idx !== undefined) values[idx] += flow.linkFlow[e];
       });
     }
+    if (slack !== null) {
+      const set = (name: string, v: number): boolean => {
+        const idx = b.indexOf(name);
+        if (idx !== undefined) values[idx] = v;
+        return idx !== undefined || v === 0;
+      };
+      slack.arrival.forEach((a, i) => set(`a_${i}`, a));
+      routed.links.forEach((l, e) => {
+        if (flow.linkFlow[e] > 0 && !set(`u_${l.from}_${l.to}`, 1)) values[F] = NaN;
+      });
+      flow.sourceFlow.forEach((f, j) => f > 0 && !set(`us_${j}`, 1) && (values[F] = NaN));
+      flow.sinkFlow.forEach((f, i) => f > 0 && !set(`ut_${i}`, 1) && (values[F] = NaN));
+        if (Number.isNaN(values[F])) return null;
+    }
+    if (target !== undefined) {
+      // F is fixed at the target: scale the placement's flow down to it (every flow column).
+      const scale = target / flow.value;
+      model.variables.forEach((v, idx) => {
+        if (v.name.startsWith('g_') || v.name.startsWith('f_')) values[idx] *= scale;
+      });
+      values[F] = target;
+    }
     return values;
   };
   return { model, decode, encode };
+}
+
+/**
+ * Classes split by price: members of one class with the same rent stay interchangeable (a subset
+ * of a class keeps its links and limits), so the count of the rented members of each column prices
+ * them exactly.
+ */
+function splitByPrice(problem: FleetProblem, classes: number[][]): number[][] {
+  const out: number[][] = [];
+  for (const members of classes) {
+    const byPrice = new Map<number, number[]>();
+    for (const i of members) {
+      const price = problem.nodes[i].costPerHour ?? 0;
+      byPrice.set(price, [...(byPrice.get(price) ?? []), i]);
+    }
+    out.push(...byPrice.values());
+  }
+  return out;
 }
 
 /** Helix's MILP as published (see the file comment); kept for the "same model, open solver" peer. */

@@ -22,6 +22,7 @@ import { runtimeUsableBytes } from '../../cost/runtime.ts';
 import { withRuntimeOverheads } from '../../cost/runtime-time.ts';
 import { activationBytesPerToken, type ModelSpec } from '../../cost/model.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
+import { REFERENCE_PRICE_PER_GPU_HOUR } from './prices.ts';
 
 const positiveInt = z.number().int('must be a whole number').positive('must be positive');
 const positive = z.number().positive('must be positive').finite('must be finite');
@@ -59,6 +60,16 @@ const nodeSchema = z.strictObject({
   memoryBytes: positive.optional().describe("memory usable for weights and KV (default the device's × gpus)"),
   count: sized(10_000).default(1).describe('this many identical nodes, named name-0 … name-(count-1) when count > 1'),
   runtime: runtimeRefSchema.optional().describe('runtime of this device node (overrides $.runtime)'),
+  costPerHour: nonNegative
+    .optional()
+    .describe('rent of the node per hour (any currency; needed by $.targetTokensPerSecond unless assumed)'),
+  latencyByLayers: z
+    .record(z.string().regex(/^[1-9][0-9]*$/, 'keys are layer counts k = 1, 2, …'), nonNegative)
+    .optional()
+    .describe('seconds one token spends in the node when it holds k layers (for $.latencySloSeconds)'),
+  secondsPerLayer: nonNegative
+    .optional()
+    .describe('per-token compute seconds per layer held: k layers take k × this (for $.latencySloSeconds)'),
 });
 
 const linkSchema = z.strictObject({
@@ -69,7 +80,7 @@ const linkSchema = z.strictObject({
     .optional()
     .describe('capacity in bit/s, turned into tokens/s with the activation bytes per token'),
   link: linkRefSchema.optional().describe('catalog link id (its slower direction is used)'),
-  latencySeconds: nonNegative.optional().describe('one-way latency (reported per pipeline)'),
+  latencySeconds: nonNegative.optional().describe('one-way latency (counted by $.latencySloSeconds)'),
   symmetric: z.boolean().default(false).describe('also add the reverse direction (node-to-node links only)'),
 });
 
@@ -104,6 +115,12 @@ export const fleetInputSchema = z.strictObject({
     .enum(['shared', 'whole-model'])
     .default('shared')
     .describe('"whole-model": every used node holds all L layers (independent replicas, no shared stages)'),
+  latencySloSeconds: positive
+    .optional()
+    .describe('per-token latency bound of every routed path: link latencies + compute of its nodes'),
+  targetTokensPerSecond: positive
+    .optional()
+    .describe('minimum-cost fleet: rent the cheapest nodes whose placement serves at least this'),
   runtime: runtimeRefSchema
     .optional()
     .describe(
@@ -124,6 +141,15 @@ export interface FleetNode {
   readonly maxLayers: number;
   readonly origin: 'table' | 'cost-model';
   readonly device?: string;
+  /**
+   * Seconds one token spends in the node when it holds k layers (index k; absent without an SLO).
+   * Device nodes: one decode step of the batch, batch / T(k); table nodes: their latency table.
+   */
+  readonly latencySeconds?: readonly number[];
+  /** Rent per hour (absent without a target). */
+  readonly costPerHour?: number;
+  /** True when costPerHour is the family's reference price for the device, not the user's. */
+  readonly priceAssumed?: boolean;
 }
 
 export interface FleetLink {
@@ -148,6 +174,10 @@ export interface FleetProblem {
   readonly wholeModel: boolean;
   readonly milpFormulation: 'strong' | 'helix';
   readonly model: ModelSpec | null;
+  /** Latency bound of every source → sink path in the routing's support (variants.ts). */
+  readonly latencySloSeconds?: number;
+  /** Minimum-cost variant: the throughput the rented nodes must reach (variants.ts). */
+  readonly targetTokensPerSecond?: number;
 }
 
 const placementSchema = z.strictObject({
@@ -283,11 +313,19 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
     } else {
       throw new InputError(`${path}.throughputByLayers`, 'required field is missing (or give device)');
     }
+    const held = Math.min(maxLayers, L);
+    const latencySeconds = nodeLatency(n, path, throughput, held, workload.batch, input.latencySloSeconds);
+    const price = nodePrice(n, path, device, input.targetTokensPerSecond);
+    const extra = {
+      ...(device ? { device } : {}),
+      ...(latencySeconds !== undefined ? { latencySeconds } : {}),
+      ...(price !== undefined ? { costPerHour: price.costPerHour, priceAssumed: price.assumed } : {}),
+    };
     const names = n.count === 1 ? [n.name] : Array.from({ length: n.count }, (_, c) => `${n.name}-${c}`);
     for (const name of names) {
       if (index.has(name)) throw new InputError(`${path}.name`, `duplicate node name "${name}"`);
       index.set(name, nodes.length);
-      nodes.push({ name, throughput, maxLayers: Math.min(maxLayers, L), origin, ...(device ? { device } : {}) });
+      nodes.push({ name, throughput, maxLayers: held, origin, ...extra });
     }
   });
 
@@ -355,10 +393,85 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
     wholeModel: input.replicas === 'whole-model',
     milpFormulation: input.milpFormulation,
     model,
+    ...(input.latencySloSeconds !== undefined ? { latencySloSeconds: input.latencySloSeconds } : {}),
+    ...(input.targetTokensPerSecond !== undefined ? { targetTokensPerSecond: input.targetTokensPerSecond } : {}),
   };
+  if (
+    problem.milpFormulation === 'helix' &&
+    (problem.latencySloSeconds !== undefined || problem.targetTokensPerSecond !== undefined)
+  ) {
+    throw new InputError(
+      '$.milpFormulation',
+      "Helix's model has neither path latencies nor rents: use \"strong\" with an SLO or a target",
+    );
+  }
   const reason = noPathReason(problem);
   if (reason !== null) throw new InputError(reason.path, reason.rule);
   return problem;
+}
+
+type RawNode = FleetInput['nodes'][number];
+
+/**
+ * Per-token compute seconds of a node for k = 0..held (index 0 unused): its latency table, or k ×
+ * secondsPerLayer, or for a device node one decode step of the batch through k layers, which is
+ * batch / T(k) by the cost model's definition of T. Undefined when nothing is given and no SLO
+ * needs it; a table node under an SLO without either field is bad input.
+ */
+function nodeLatency(
+  n: RawNode,
+  path: string,
+  throughput: readonly number[],
+  held: number,
+  batch: number,
+  slo: number | undefined,
+): number[] | undefined {
+  if (n.latencyByLayers !== undefined && n.secondsPerLayer !== undefined)
+    throw new InputError(`${path}.secondsPerLayer`, 'give either latencyByLayers or secondsPerLayer, not both');
+  const out = new Array<number>(held + 1).fill(0);
+  if (n.secondsPerLayer !== undefined) {
+    for (let k = 1; k <= held; k++) out[k] = k * n.secondsPerLayer;
+    return out;
+  }
+  if (n.latencyByLayers !== undefined) {
+    const table = n.latencyByLayers;
+    for (let k = 1; k <= held; k++) {
+      if (!((throughput[k] ?? 0) > 0)) continue;
+      const v = table[String(k)];
+      if (v === undefined) {
+        if (slo === undefined) return undefined;
+        throw new InputError(`${path}.latencyByLayers`, `no latency for k = ${k} (its throughput table has it)`);
+      }
+      out[k] = v;
+    }
+    return out;
+  }
+  if (n.device !== undefined) {
+    for (let k = 1; k <= held; k++) out[k] = (throughput[k] ?? 0) > 0 ? batch / throughput[k] : 0;
+    return out;
+  }
+  if (slo === undefined) return undefined;
+  throw new InputError(
+    `${path}.latencyByLayers`,
+    'required with $.latencySloSeconds for a node given by its table (or give secondsPerLayer)',
+  );
+}
+
+/** Rent of a node: its costPerHour, or the assumed reference price of its device (prices.ts) under a target. */
+function nodePrice(
+  n: RawNode,
+  path: string,
+  device: string | undefined,
+  target: number | undefined,
+): { costPerHour: number; assumed: boolean } | undefined {
+  if (n.costPerHour !== undefined) return { costPerHour: n.costPerHour, assumed: false };
+  if (target === undefined) return undefined;
+  const reference = device !== undefined ? REFERENCE_PRICE_PER_GPU_HOUR[device] : undefined;
+  if (reference !== undefined) return { costPerHour: reference * n.gpus, assumed: true };
+  throw new InputError(
+    `${path}.costPerHour`,
+    `required with $.targetTokensPerSecond (${device !== undefined ? `no reference price for ${device}` : 'a node given by its table'})`,
+  );
 }
 
 /** Structural impossibility (no source link, no sink link, sink unreachable in the link graph). */

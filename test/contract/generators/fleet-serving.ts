@@ -4,10 +4,17 @@
  * limited source/sink links or whole-model replicas. The brute force enumerates every placement
  * (each node idle or on one (start, k)) and scores it with evaluate's own max flow (no routing
  * given), so it shares nothing with the solvers.
+ *
+ * Seeds above PLAIN_SEEDS are the variants (issue 16): a latency SLO (per-node latency tables or
+ * per-layer seconds, link latencies), a minimum-cost fleet (prices, a target), or both. Their brute
+ * force also enumerates, per placement, every set of usable links (the routing's support): a set
+ * counts when its longest source → sink path meets the SLO (its own pass), and its max flow is
+ * evaluate's on the fleet restricted to that set.
  */
 import { evaluateFleet } from '../../../src/formulations/fleet-serving/evaluate.ts';
 import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
-import type { FleetDecision } from '../../../src/formulations/fleet-serving/schema.ts';
+import type { FleetDecision, FleetProblem } from '../../../src/formulations/fleet-serving/schema.ts';
+import { atLeast, withinLimit } from '../../../src/formulations/tolerance.ts';
 import { mulberry32 } from '../../../src/util/random.ts';
 import type { BruteForce, ContractGenerator, Relaxation } from '../types.ts';
 
@@ -15,14 +22,56 @@ interface RawLink {
   from: string;
   to: string;
   tokensPerSecond?: number;
+  latencySeconds?: number;
+}
+interface RawNode {
+  name: string;
+  throughputByLayers: Record<string, number>;
+  maxLayers: number;
+  latencyByLayers?: Record<string, number>;
+  secondsPerLayer?: number;
+  costPerHour?: number;
 }
 type Raw = Record<string, unknown> & {
   layers: number;
-  nodes: { name: string; throughputByLayers: Record<string, number>; maxLayers: number }[];
+  nodes: RawNode[];
   links: RawLink[];
+  latencySloSeconds?: number;
+  targetTokensPerSecond?: number;
 };
 
+/** Seeds 1..PLAIN_SEEDS are the plain family; the ones above carry the variants. */
+const PLAIN_SEEDS = 16;
+const VARIANT_SEEDS = 18;
+
 function tiny(seed: number): Raw {
+  const raw = plainTiny(seed);
+  if (seed <= PLAIN_SEEDS) return raw;
+  const random = mulberry32(seed * 7919);
+  const slo = seed % 3 !== 1;
+  const cost = seed % 3 !== 0;
+  if (slo) {
+    for (const node of raw.nodes) {
+      if (random() < 0.5) {
+        node.secondsPerLayer = Math.round(1 + 9 * random()) / 1000;
+      } else {
+        node.latencyByLayers = {};
+        for (const k of Object.keys(node.throughputByLayers))
+          node.latencyByLayers[k] = Math.round(Number(k) * (2 + 10 * random())) / 1000;
+      }
+    }
+    for (const l of raw.links) l.latencySeconds = Math.round(20 * random()) / 1000;
+    // Around what a path of 2 – 3 hops takes, so that the SLO binds on some instances and not others.
+    raw.latencySloSeconds = Math.round(10 + 35 * random()) / 1000;
+  }
+  if (cost) {
+    for (const node of raw.nodes) node.costPerHour = Math.round(1 + 9 * random()) / 2;
+    raw.targetTokensPerSecond = Math.round(5 + 35 * random());
+  }
+  return raw;
+}
+
+function plainTiny(seed: number): Raw {
   const random = mulberry32(seed);
   const L = 1 + Math.floor(random() * 4);
   const n = 1 + Math.floor(random() * 3);
@@ -62,6 +111,8 @@ function tiny(seed: number): Raw {
 /** Every node idle or on one (start, k) of its table; the placement's max flow from evaluate. */
 function bruteForce(raw: unknown): BruteForce {
   const problem = parseFleet(raw);
+  if (problem.latencySloSeconds !== undefined || problem.targetTokensPerSecond !== undefined)
+    return variantBruteForce(problem);
   const L = problem.layers;
   const options = problem.nodes.map((node) => {
     const list: ({ first: number; last: number } | null)[] = [null];
@@ -94,6 +145,107 @@ function bruteForce(raw: unknown): BruteForce {
   return best > 0 ? { status: 'optimal', objective: best } : { status: 'infeasible' };
 }
 
+type Range = { first: number; last: number } | null;
+
+/** Every node idle or on one (start, k), as 1-based ranges. */
+function rangesOf(problem: FleetProblem): Range[][] {
+  const L = problem.layers;
+  return problem.nodes.map((node) => {
+    const list: Range[] = [null];
+    for (let k = 1; k <= node.maxLayers; k++) {
+      if (!((node.throughput[k] ?? 0) > 0) || (problem.wholeModel && k !== L)) continue;
+      for (let s = 0; s + k <= L; s++) list.push({ first: s + 1, last: s + k });
+    }
+    return list;
+  });
+}
+
+/**
+ * Variants: per placement, every set of usable links among the adjacent ones (source links of nodes
+ * starting at layer 1, links whose ranges meet, sink links of nodes ending at L). A set counts when
+ * every source → sink path through it meets the SLO; its flow is evaluate's max flow on the fleet
+ * restricted to it. Objective: the best flow, or under a target the least rent reaching it.
+ */
+function variantBruteForce(problem: FleetProblem): BruteForce {
+  const L = problem.layers;
+  const n = problem.nodes.length;
+  const slo = problem.latencySloSeconds ?? Infinity;
+  const target = problem.targetTokensPerSecond;
+  const plain: FleetProblem = { ...problem, latencySloSeconds: undefined, targetTokensPerSecond: undefined };
+  delete (plain as { latencySloSeconds?: number }).latencySloSeconds;
+  delete (plain as { targetTokensPerSecond?: number }).targetTokensPerSecond;
+  const options = rangesOf(problem);
+  let best: number | null = null;
+  const pick: Range[] = [];
+  const score = (): void => {
+    const held = pick.map((r) => (r === null ? 0 : r.last - r.first + 1));
+    const rent = pick.reduce((s, r, i) => s + (r === null ? 0 : (problem.nodes[i].costPerHour ?? 0)), 0);
+    if (target !== undefined && best !== null && rent >= best) return;
+    type E = { from: number; to: number; seconds: number };
+    const edges: E[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = pick[i];
+      if (r === null) continue;
+      if (r.first === 1 && problem.sourceCapacity[i] > 0)
+        edges.push({ from: -1, to: i, seconds: problem.sourceLatencySeconds[i] });
+      if (r.last === L && problem.sinkCapacity[i] > 0)
+        edges.push({ from: i, to: -1, seconds: problem.sinkLatencySeconds[i] });
+    }
+    for (const l of problem.links) {
+      const a = pick[l.from];
+      const b = pick[l.to];
+      if (a !== null && b !== null && b.first === a.last + 1)
+        edges.push({ from: l.from, to: l.to, seconds: l.latencySeconds });
+    }
+    const compute = (i: number): number => problem.nodes[i].latencySeconds?.[held[i]] ?? 0;
+    const subsets = problem.latencySloSeconds === undefined ? [edges.length === 0 ? 0 : 2 ** edges.length - 1] : [];
+    if (subsets.length === 0) for (let mask = 1; mask < 2 ** edges.length; mask++) subsets.push(mask);
+    for (const mask of subsets) {
+      const on = edges.filter((_, e) => (mask >> e) & 1);
+      // Longest path by relaxing n + 1 times (ranges increase along a link, so paths are short).
+      const arrive = new Array<number>(n).fill(-Infinity);
+      for (let round = 0; round <= n; round++) {
+        for (const e of on) {
+          if (e.to < 0) continue;
+          const before = e.from < 0 ? 0 : arrive[e.from];
+          arrive[e.to] = Math.max(arrive[e.to], before + e.seconds + compute(e.to));
+        }
+      }
+      const worst = Math.max(-Infinity, ...on.filter((e) => e.to < 0).map((e) => arrive[e.from] + e.seconds));
+      if (!withinLimit(worst, slo)) continue;
+      const restricted: FleetProblem = {
+        ...plain,
+        links: problem.links.filter((l) => on.some((e) => e.from === l.from && e.to === l.to)),
+        sourceCapacity: problem.sourceCapacity.map((c, j) => (on.some((e) => e.from === -1 && e.to === j) ? c : 0)),
+        sinkCapacity: problem.sinkCapacity.map((c, i) => (on.some((e) => e.from === i && e.to === -1) ? c : 0)),
+      };
+      const decision: FleetDecision = {
+        placement: pick.flatMap((o, j) =>
+          o === null ? [] : [{ node: problem.nodes[j].name, firstLayer: o.first, lastLayer: o.last }],
+        ),
+      };
+      const e = evaluateFleet(restricted, decision);
+      if (!e.feasible) continue;
+      if (target === undefined) {
+        if (best === null || e.objective > best) best = e.objective;
+      } else if (atLeast(e.objective, target) && (best === null || rent < best)) {
+        best = rent;
+        return;
+      }
+    }
+  };
+  const walk = (i: number): void => {
+    if (i === n) return score();
+    for (const o of options[i]) {
+      pick.push(o);
+      walk(i + 1);
+      pick.pop();
+    }
+  };
+  walk(0);
+  return best !== null ? { status: 'optimal', objective: best } : { status: 'infeasible' };
+}
+
 const copy = (raw: unknown): Raw => structuredClone(raw) as Raw;
 
 const relaxations: readonly Relaxation[] = [
@@ -109,7 +261,35 @@ const relaxations: readonly Relaxation[] = [
     name: 'lift every link capacity',
     apply(raw) {
       const r = copy(raw);
-      r.links = r.links.map((l) => ({ from: l.from, to: l.to }));
+      r.links = r.links.map((l) => ({
+        from: l.from,
+        to: l.to,
+        ...(l.latencySeconds !== undefined ? { latencySeconds: l.latencySeconds } : {}),
+      }));
+      return r;
+    },
+  },
+  {
+    name: 'a looser latency SLO (× 1.5)',
+    apply(raw) {
+      const r = copy(raw);
+      if (r.latencySloSeconds !== undefined) r.latencySloSeconds *= 1.5;
+      return r;
+    },
+  },
+  {
+    name: 'a lower target (× 0.7)',
+    apply(raw) {
+      const r = copy(raw);
+      if (r.targetTokensPerSecond !== undefined) r.targetTokensPerSecond *= 0.7;
+      return r;
+    },
+  },
+  {
+    name: 'every rent halved',
+    apply(raw) {
+      const r = copy(raw);
+      for (const node of r.nodes) if (node.costPerHour !== undefined) node.costPerHour /= 2;
       return r;
     },
   },
@@ -141,7 +321,7 @@ export const fleetServingGenerator: ContractGenerator = {
   tiny,
   bruteForce,
   relaxations,
-  seeds: 16,
+  seeds: PLAIN_SEEDS + VARIANT_SEEDS,
 };
 
 export default fleetServingGenerator;
