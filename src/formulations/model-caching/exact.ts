@@ -102,7 +102,7 @@ function solveServer(problem: Problem, value: Map<number, number>, capacity: num
 }
 
 /** Valued with the cost functions only; needs no incumbent (it enumerates) and no time limit (it is fast). */
-export async function solveExact(problem: Problem, _context: ExactContext<Decision>): Promise<ExactResult<Decision>> {
+export async function solveExact(problem: Problem, context: ExactContext<Decision>): Promise<ExactResult<Decision>> {
   const why = notApplicable(problem);
   if (why) return { termination: 'error', decision: null, message: `exact method does not apply: ${why}` };
   const perServer = problem.servers.map(() => new Map<number, number>());
@@ -114,6 +114,7 @@ export async function solveExact(problem: Problem, _context: ExactContext<Decisi
   const sets: number[][] = [];
   let gained = 0;
   for (let n = 0; n < problem.servers.length; n++) {
+    context.progress?.(`server ${n + 1} of ${problem.servers.length}`);
     const best = solveServer(problem, perServer[n], problem.servers[n].storageBytes);
     if (!best) {
       const message = `server ${problem.servers[n].id}: the Pareto frontier grew past ${MAX_FRONTIER} points`;

@@ -367,6 +367,7 @@ export async function solveExact(
   // The chain's warm start and the peers seed the incumbent and give each layer a scale.
   if (context.incumbent !== undefined) consider(context.incumbent);
   for (const baseline of baselines) {
+    context.progress?.(`incumbent from peer ${baseline.name}`);
     const d = baseline.run(problem);
     if (d !== null) consider(d);
   }
@@ -377,7 +378,10 @@ export async function solveExact(
   //    bisection (about 0.1 s per layer on DeepSeek-V3 × 16 servers), so under a short time limit
   //    the layers not reached by AGGREGATE_SHARE of it get the solver-free fluid bound instead.
   const aggregates: (AggregateBound | null)[] = [];
-  for (let l = 0; l < Lm; l++) aggregates.push(!maxType || inAggregateShare() ? aggregateLayerBound(problem, l, caps, seedLayer(l)) : null);
+  for (let l = 0; l < Lm; l++) {
+    context.progress?.(`aggregate bound, layer ${l + 1} of ${Lm}`);
+    aggregates.push(!maxType || inAggregateShare() ? aggregateLayerBound(problem, l, caps, seedLayer(l)) : null);
+  }
   const aggregateSeconds = elapsed();
   const aggregateBounds = aggregates.map((a, l) => a?.bound ?? fluidLayerBound(problem, l));
   const layerBounds = [...aggregateBounds];
@@ -447,6 +451,9 @@ export async function solveExact(
       stoppedEarly = true;
       break;
     }
+    const sumBound = layerBounds.reduce((a, b) => a + b, 0);
+    const gap = relative(incumbentValue.objective, sumBound);
+    context.progress?.(`layer MILP ${k + 1} of ${Lm}`, { incumbent: incumbentValue.objective, bound: sumBound, gap });
     const layerCaps = small ? caps : slots[l];
     const scale = 1 / Math.max(layerBounds[l], 1e-12);
     // Whatever improves on the incumbent's layer value uses only servers that fit under it.

@@ -214,6 +214,8 @@ export interface SearchOptions {
    * (objective units per iteration). Must be the value of a feasible plan, so the optimum survives.
    */
   readonly cutoff?: number;
+  /** The chain's progress hook (ExactContext.progress), called every few thousand DP states. */
+  readonly progress?: ExactContext['progress'];
 }
 
 /**
@@ -409,7 +411,10 @@ export function searchOptimum(p: ParallelProblem, deadlineMs = Infinity, options
     const key = `${last}|${rem.join('.')}|${nextMask}|${trackK ? k : 0}`;
     const hit = memo.get(key);
     if (hit) return hit;
-    if (++work % 4096 === 0 && performance.now() > deadlineMs) throw new Timeout();
+    if (++work % 1024 === 0) {
+      if (performance.now() > deadlineMs) throw new Timeout();
+      options.progress?.(`${scalar ? 'scalar' : 'Pareto'} DP, ${memo.size} states, ${pruned} labels cut`);
+    }
     const labels: Label[] = [];
     if (k >= p.maxStages) {
       memo.set(key, labels);
@@ -542,7 +547,7 @@ export async function solveExact(
   // that prunes the exact Pareto pass. Inference objectives are scalar, one pass is exact.
   let heuristic: SearchOutcome | null = null;
   if (p.mode.kind === 'training') {
-    heuristic = searchOptimum(p, deadline, { scalar: true });
+    heuristic = searchOptimum(p, deadline, { scalar: true, progress: context.progress });
     context.progress?.('scalar pass done', Number.isFinite(heuristic.objective) ? { incumbent: heuristic.objective } : {});
   }
   const iterations = p.mode.kind === 'training' ? p.mode.iterations : 1;
@@ -550,7 +555,7 @@ export async function solveExact(
   let out: SearchOutcome =
     heuristic?.timedOut === true || heuristic?.decision === null
       ? heuristic
-      : searchOptimum(p, deadline, cutoff !== undefined ? { cutoff } : {});
+      : searchOptimum(p, deadline, { progress: context.progress, ...(cutoff !== undefined ? { cutoff } : {}) });
   // The cut-off keeps every label no worse than the scalar plan, so an empty result means that plan is optimal.
   if (!out.timedOut && out.decision === null && heuristic?.decision) out = { ...heuristic, pruned: out.pruned };
   const details = {

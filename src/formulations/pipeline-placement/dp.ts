@@ -26,6 +26,8 @@ export interface DpOptions {
   readonly exactStages: number | null;
   /** Server that must hold stage 1, or null. */
   readonly source: number | null;
+  /** Told each layer the DP reaches (`layer 3 of 80`), for the exact method's progress. */
+  readonly progress?: (phase: string) => void;
 }
 
 /** What a DP sees of the instance; peers plug in their own (simplified) views. */
@@ -77,6 +79,7 @@ export function chainDp(c: DpCosts, order: readonly number[], opts: DpOptions): 
   const hhQ = new Int32Array(size).fill(-1);
   const at = (l: number, k: number, p: number): number => ((l - 1) * (K + 1) + k) * P + p;
   for (let l = L; l >= 1; l--) {
+    opts.progress?.(`chain DP layer ${L - l + 1} of ${L}`);
     for (let k = 1; k <= Math.min(K, L - l + 1); k++) {
       for (let p = 0; p < P; p++) {
         if (opts.source !== null && (order[p] === opts.source) !== (l === 1)) continue;
@@ -231,6 +234,7 @@ export function subsetDp(c: DpCosts, opts: DpOptions): DpResult | null {
   for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) comm[a * n + b] = a === b ? Infinity : c.comm(a, b);
   const ret = Float64Array.from({ length: n }, (_, j) => c.ret(j));
   for (let l = L; l >= 1; l--) {
+    opts.progress?.(`subset DP layer ${L - l + 1} of ${L}`);
     const base = (l - 1) * M;
     for (let mask = 1; mask < M; mask++) {
       const k = bits[mask];

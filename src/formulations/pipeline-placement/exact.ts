@@ -57,14 +57,19 @@ export function searchOptimum(
   deadlineMs = Infinity,
   forceChain = false,
   incumbent: readonly StagePlan[] | null = null,
+  progress?: ExactContext['progress'],
 ): SearchOutcome {
   const t = tablesOf(problem);
   const chain = forceChain || problem.serverOrder === 'listed';
   const order = listedOrder(problem);
+  // The DPs report their layers; the bottleneck search prefixes its round and adds its figures.
+  let round = '';
+  let facts: { incumbent?: number; bound?: number } = {};
   const base: Omit<DpOptions, 'combine' | 'cap'> = {
     maxStages: problem.maxStages,
     exactStages: problem.stages,
     source: problem.source,
+    ...(progress !== undefined ? { progress: (phase: string) => progress(round + phase, facts) } : {}),
   };
   const run = (combine: 'sum' | 'max', cap: number): DpResult | null =>
     chain ? chainDp(costs, order, { ...base, combine, cap }) : subsetDp(costs, { ...base, combine, cap });
@@ -119,6 +124,9 @@ export function searchOptimum(
         method,
       };
     }
+    const bound = t.iterations * Math.min(best, lastSum + (B - 1) * tStar);
+    round = `bottleneck round ${runs}, `;
+    facts = { incumbent: t.iterations * best, ...(runs > 1 ? { bound } : {}) };
     const r = run('sum', cap);
     runs++;
     if (!r) break;
@@ -151,7 +159,7 @@ export async function solveExact(
   const deadline =
     context.timeLimitSeconds !== undefined ? performance.now() + context.timeLimitSeconds * 1000 : Infinity;
   const incumbent = context.incumbent !== undefined ? planOfDecision(problem, context.incumbent) : null;
-  const out = searchOptimum(problem, trueCosts(t), deadline, false, incumbent);
+  const out = searchOptimum(problem, trueCosts(t), deadline, false, incumbent, context.progress);
   const details = { method: out.method, dpRuns: out.dpRuns };
   if (!out.plan)
     return {

@@ -153,6 +153,7 @@ export async function solveExact(
       const decision = decisionFromPicks(p, picks);
       return { termination: 'time_limit', decision, ...reported(lambda), details: details() };
     }
+    context.progress?.(`Dinkelbach iteration ${k + 1}`, { incumbent: lambda, ...reported(lambda) });
     const pm = parametricModel(p, lambda);
     // The incumbent as a warm start, when its options survived the Pareto pruning.
     const warmStart = pm.columns.map((c): number => (picks[c.state] === c.choice ? 1 : 0));

@@ -21,6 +21,7 @@
  * a valid lower bound.
  */
 import { withinLimit } from '../tolerance.ts';
+import type { ExactContext } from '../types.ts';
 import { objectiveCoefficients, periodWeights, sharedServerWeightBytes, splitContext } from './cost.ts';
 import { allowedPairs, optionTable, type SplitOption } from './options.ts';
 import { checkRules } from './rules.ts';
@@ -490,6 +491,8 @@ export interface ExactOptions {
   readonly deadlineMs?: number;
   /** A decision to start from; valued (and checked) with the cost functions. */
   readonly incumbent?: SplitFinetuneDecision;
+  /** The chain's progress hook (ExactContext.progress): one report per outer sub-problem. */
+  readonly progress?: ExactContext['progress'];
 }
 
 /** Σ w_t · (max over clients of their least P_t) + γ · Σ (least energy): valid for every option subset. */
@@ -521,10 +524,13 @@ export function solveExact(problem: SplitFinetuneProblem, options: ExactOptions 
     if (check.broken.length === 0) best = { objective: check.objective, decision: options.incumbent };
   }
   let outer = 0;
+  let outerTotal = 0;
   const M = problem.server.memoryBytes;
   const consider = (list: SplitOption[][], sharedBytes: number) => {
     outer++;
     const cutoff = best?.objective ?? Infinity;
+    const facts = Number.isFinite(cutoff) ? { incumbent: cutoff } : {};
+    options.progress?.(`sub-problem ${outer} of at most ${outerTotal}`, facts);
     const input: CoreInput = {
       options: list,
       subchannels: problem.subchannels,
@@ -565,12 +571,14 @@ export function solveExact(problem: SplitFinetuneProblem, options: ExactOptions 
       candidates.push({ cut, options: list, bound: tableLowerBound(list, weights, energyCoefficient) });
     }
     candidates.sort((a, b) => a.bound - b.bound);
+    outerTotal = candidates.length;
     for (const c of candidates) {
       if (stats.timedOut || c.bound >= (best?.objective ?? Infinity)) break;
       consider(c.options, sharedServerWeightBytes(ctx, c.cut));
     }
   } else {
     const cuts = [...new Set(table.options.flatMap((l) => l.map((o) => o.cut)))].sort((x, y) => y - x);
+    outerTotal = cuts.length;
     for (const m of cuts) {
       if (stats.timedOut) break;
       const list = table.options.map((l) => l.filter((o) => o.cut >= m));

@@ -45,6 +45,7 @@ export const splitFinetuneFormulation: Formulation<SplitFinetuneProblem, SplitFi
           ? { deadlineMs: performance.now() + context.timeLimitSeconds * 1e3 }
           : {}),
         ...(context.incumbent !== undefined ? { incumbent: context.incumbent } : {}),
+        ...(context.progress !== undefined ? { progress: context.progress } : {}),
       });
       if (r.timedOut) {
         return {
