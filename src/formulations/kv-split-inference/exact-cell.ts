@@ -69,6 +69,7 @@ export async function solveKvCellExact(
   }
 
   if (cell.allocation === 'resource-blocks') {
+    context.progress?.('exact MILP with chords of N/n', best !== null ? { incumbent: best.objective } : {});
     const compiled = buildKv(problem, { kind: 'chords', objectiveCutoff: best?.objective ?? Infinity });
     const start = best !== null ? compiled.encode?.(best.decision) : null;
     const limit = left();
