@@ -411,24 +411,34 @@ export async function linkAwareBound(
     ngGrowths: 0,
   };
   const tol = options.tolerance ?? 1e-4;
-  const growths = options.memoryRounds ?? 30;
+  const maxGrowths = options.memoryRounds ?? 30;
   let tried = 0;
   const any = price(problem, res, new Array<number>(res.count).fill(1), 1, ctx.ng);
   if (any !== null && any.pipeline === null)
     return { bound: 0, empty: true, targetsTried: 0, masterSolves: 0, memoryGrowths: 0 };
   let hi = upper;
   let lo = Math.max(0, Math.min(lower, upper));
-  // First just above the incumbent, within the gap asked for (then the incumbent is proven
-  // optimal), then bisection.
-  let F = lo > 0 ? Math.min(hi, lo * (1 + (options.gap ?? 0.01) / 2)) : hi / 2;
-  while (hi - lo > tol * Math.max(hi, 1e-9) && performance.now() < ctx.deadlineMs) {
+  // Just above the incumbent, within the gap asked for: when proven, the incumbent is optimal.
+  if (lo > 0) {
+    const F = Math.min(hi, lo * (1 + (options.gap ?? 0.01) / 2));
     tried++;
-    const v = await decideWithMemories(ctx, F, growths);
-    if (v === 'unknown') break;
-    // A failed master or pricing proves nothing: the target counts as open.
-    if (v === 'infeasible') hi = F;
-    else lo = F;
-    F = (lo + hi) / 2;
+    if ((await decide(ctx, F)) === 'infeasible') hi = F;
+  }
+  // Bisection, first on the plain pipeline LP (cheap), then again from the last open target with
+  // memories grown (tighter, slower); a target proven stays proven (memories only shrink the set).
+  for (const growths of [0, maxGrowths]) {
+    if (growths > 0) lo = Math.max(0, Math.min(lower, hi));
+    let F = (lo + hi) / 2;
+    while (hi - lo > tol * Math.max(hi, 1e-9) && performance.now() < ctx.deadlineMs) {
+      tried++;
+      const v = growths > 0 ? await decideWithMemories(ctx, F, growths) : await decide(ctx, F);
+      if (v === 'unknown') break;
+      // A failed master or pricing proves nothing: the target counts as open.
+      if (v === 'infeasible') hi = F;
+      else lo = F;
+      F = (lo + hi) / 2;
+    }
+    if (growths === 0 && maxGrowths === 0) break;
   }
   return {
     bound: hi,

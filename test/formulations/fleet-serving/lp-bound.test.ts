@@ -30,7 +30,8 @@ describe('fleet-serving link-aware bound', () => {
   it('is never below the brute-force optimum (tiny fleets, links that bind and links that do not)', async () => {
     let checked = 0;
     let tighter = 0;
-    for (let seed = 1; seed <= 30; seed++) {
+    let growths = 0;
+    for (let seed = 1; seed <= 24; seed++) {
       for (const tight of [false, true]) {
         const raw = instance(seed, tight);
         const bf = fleetServingGenerator.bruteForce(raw);
@@ -41,12 +42,15 @@ describe('fleet-serving link-aware bound', () => {
         const optimum = bf.status === 'optimal' ? (bf.objective ?? 0) : 0;
         expect(r.bound, `seed ${seed}${tight ? ' (links bind)' : ''}`).toBeGreaterThanOrEqual(optimum * (1 - 1e-9));
         if (r.bound < coverBound(problem) * (1 - 1e-6)) tighter++;
+        growths += r.memoryGrowths;
         checked++;
       }
     }
-    expect(checked).toBe(60);
+    expect(checked).toBe(48);
     // Where links bind the LP sees them and the cover bound does not.
     expect(tighter).toBeGreaterThan(5);
+    // The ng memories were grown somewhere, so their pricing is covered by the comparison too.
+    expect(growths).toBeGreaterThan(0);
   });
 
   it('sees a slow link between the region of the source and that of the sink', async () => {
