@@ -77,7 +77,8 @@ function fastestChainSeconds(problem: FleetProblem): number {
         if (b > k) for (const e of into[j]) before = Math.min(before, best[b - k][e.from] + e.seconds);
         best[b][j] = Math.min(best[b][j], before + compute(j, k));
       }
-      if (b === L && problem.sinkCapacity[j] > 0) fastest = Math.min(fastest, best[L][j] + problem.sinkLatencySeconds[j]);
+      if (b === L && problem.sinkCapacity[j] > 0)
+        fastest = Math.min(fastest, best[L][j] + problem.sinkLatencySeconds[j]);
     }
   }
   return fastest;

@@ -236,7 +236,11 @@ export function compileStrong(
         const m = Math.min(problem.sourceCapacity[j], best[j]);
         b.lessEqual(`usecap_s_${j}`, [...flows.map((v) => term(v)), term(u, -m)], 0);
         const bigM = sourceLatency[j] + maxCompute[j];
-        b.greaterEqual(`arrive_s_${j}`, [term(arrival[j]), ...computeTerms(j), term(u, -bigM)], sourceLatency[j] - bigM);
+        b.greaterEqual(
+          `arrive_s_${j}`,
+          [term(arrival[j]), ...computeTerms(j), term(u, -bigM)],
+          sourceLatency[j] - bigM,
+        );
       }
       for (const l of problem.links) {
         const used = linkFlows.get(l.from * classes.length + l.to) ?? [];
@@ -351,7 +355,7 @@ export function compileStrong(
       });
       flow.sourceFlow.forEach((f, j) => f > 0 && !set(`us_${j}`, 1) && (values[F] = NaN));
       flow.sinkFlow.forEach((f, i) => f > 0 && !set(`ut_${i}`, 1) && (values[F] = NaN));
-        if (Number.isNaN(values[F])) return null;
+      if (Number.isNaN(values[F])) return null;
     }
     if (target !== undefined) {
       // F is fixed at the target: scale the placement's flow down to it (every flow column).

@@ -402,7 +402,7 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
   ) {
     throw new InputError(
       '$.milpFormulation',
-      "Helix's model has neither path latencies nor rents: use \"strong\" with an SLO or a target",
+      'Helix\'s model has neither path latencies nor rents: use "strong" with an SLO or a target',
     );
   }
   const reason = noPathReason(problem);
@@ -470,7 +470,7 @@ function nodePrice(
   if (reference !== undefined) return { costPerHour: reference * n.gpus, assumed: true };
   throw new InputError(
     `${path}.costPerHour`,
-    `required with $.targetTokensPerSecond (${device !== undefined ? `no reference price for ${device}` : 'a node given by its table'})`,
+    `required with $.targetTokensPerSecond (${device !== undefined ? `no price known for ${device}` : 'table node'})`,
   );
 }
 

@@ -29,7 +29,11 @@ type Placer = (p: FleetProblem) => Placement | null;
  * single best pipeline, disjoint chains, and the max-flow peers passed in; each routed under the
  * variants (decideVariant). Budgets are work counts, so the result is deterministic.
  */
-function placeRented(problem: FleetProblem, rented: readonly boolean[], placers: readonly Placer[]): FleetDecision | null {
+function placeRented(
+  problem: FleetProblem,
+  rented: readonly boolean[],
+  placers: readonly Placer[],
+): FleetDecision | null {
   const m = masked(problem, rented);
   let best: FleetDecision | null = null;
   const candidates: (Placement | null)[] = [...placers.map((place) => place(m))];
@@ -91,7 +95,10 @@ export function tokensPerDollarFirst(problem: FleetProblem, placers: readonly Pl
   return greedyRent(problem, order, placers);
 }
 
-/** Mélange's single-GPU-type baseline: per node type (same device or table, and price), rent the fewest that reach the target. */
+/**
+ * Mélange's single-GPU-type baseline: per node type (same device or table, and price), rent the
+ * fewest that reach the target; the cheapest type wins.
+ */
 export function singleType(problem: FleetProblem, placers: readonly Placer[]): FleetDecision | null {
   const types = new Map<string, number[]>();
   problem.nodes.forEach((node, i) => {
@@ -119,8 +126,7 @@ export function sloChainPlacement(problem: FleetProblem, budget = 50_000): Place
   const levels = new Set<number>();
   for (const node of problem.nodes) for (const t of node.throughput) if (t > 0) levels.add(t);
   for (const l of problem.links) if (l.capacity > 0 && Number.isFinite(l.capacity)) levels.add(l.capacity);
-  for (const c of [...problem.sourceCapacity, ...problem.sinkCapacity])
-    if (c > 0 && Number.isFinite(c)) levels.add(c);
+  for (const c of [...problem.sourceCapacity, ...problem.sinkCapacity]) if (c > 0 && Number.isFinite(c)) levels.add(c);
   const out: { to: number; capacity: number; seconds: number }[][] = problem.nodes.map(() => []);
   for (const l of problem.links) out[l.from].push({ to: l.to, capacity: l.capacity, seconds: l.latencySeconds });
   for (const F of [...levels].sort((a, b) => b - a)) {
@@ -198,4 +204,3 @@ export function variantBaselines(placers: readonly Placer[]): Baseline<FleetProb
     },
   ];
 }
-
