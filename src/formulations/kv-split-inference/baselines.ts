@@ -96,11 +96,13 @@ function neurosurgeonRepaired(problem: KvProblem): KvDecision | null {
 
 function fixedQuarter(problem: KvProblem): KvDecision {
   const c = Math.round(problem.model.layers / 4);
-  return { cuts: problem.users.map(() => c) };
+  return { cuts: problem.users.map((user) => Math.max(c, user.minDeviceLayers)) };
 }
 
+// A privacy floor is the user's own rule, not a planning choice: the fixed peers keep it
+// (cut = floor where they would put 0), so that they stay comparable on floored problems.
 function allServer(problem: KvProblem): KvDecision {
-  return { cuts: problem.users.map(() => 0) };
+  return { cuts: problem.users.map((user) => user.minDeviceLayers) };
 }
 
 function allDeviceWhereFits(problem: KvProblem): KvDecision {
@@ -109,7 +111,7 @@ function allDeviceWhereFits(problem: KvProblem): KvDecision {
   return {
     cuts: problem.users.map((_, u) => {
       const k = tables.users[u][L];
-      return !k.deviceStreams && cutAllowed(k) ? L : 0;
+      return !k.deviceStreams && cutAllowed(k) ? L : problem.users[u].minDeviceLayers;
     }),
   };
 }
@@ -182,7 +184,11 @@ export const kvBaselines: readonly KvBaseline[] = [
     'SplitLoRA-style fixed split: the first quarter of the layers on every device, the rest on the server',
     fixedQuarter,
   ),
-  fixedBaseline('all-server', 'everything on the edge server (cut 0 for every user)', allServer),
+  fixedBaseline(
+    'all-server',
+    'everything on the edge server (cut 0 for every user; its privacy floor for a user with one)',
+    allServer,
+  ),
   fixedBaseline(
     'all-device-where-fits',
     'users whose device holds the whole model resident run it locally; all others are served entirely by the server',
