@@ -377,11 +377,21 @@ function withDuals(model: Model, scaled: ScaledModel | null, outcome: Outcome, s
     return value === 0 ? 0 : value; // no -0 in the output
   });
   const reducedCosts = model.variables.map(() => 0);
-  for (const t of model.objective) reducedCosts[t.variable] += t.coefficient;
+  // Σ of the magnitudes summed into each d_j: a d_j within rounding of them (1e-12 relative) is a basic column's 0.
+  const magnitude = model.variables.map(() => 0);
+  for (const t of model.objective) {
+    reducedCosts[t.variable] += t.coefficient;
+    magnitude[t.variable] += Math.abs(t.coefficient);
+  }
   model.constraints.forEach((row, i) => {
-    if (duals[i] !== 0) for (const t of row.terms) reducedCosts[t.variable] -= duals[i] * t.coefficient;
+    if (duals[i] === 0) return;
+    for (const t of row.terms) {
+      reducedCosts[t.variable] -= duals[i] * t.coefficient;
+      magnitude[t.variable] += Math.abs(duals[i] * t.coefficient);
+    }
   });
-  return { ...solution, duals, reducedCosts: reducedCosts.map((d) => (d === 0 ? 0 : d)) };
+  const cleaned = reducedCosts.map((d, j) => (Math.abs(d) <= 1e-12 * magnitude[j] ? 0 : d));
+  return { ...solution, duals, reducedCosts: cleaned };
 }
 
 /** Terminations that never carry a point, whatever values an adapter passes along. */
