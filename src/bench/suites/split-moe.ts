@@ -40,14 +40,18 @@ export const suite: BenchSuite = {
   instances: () => [
     {
       name: 'mixtral-3-classes-2-servers',
-      description: 'Mixtral-8x7B, 200 phones + 20 robots + 10 laptops, A100 + L40S; worst class latency; target ≤ 10 s, optimal or gap ≤ 1%',
+      description:
+        'Mixtral-8x7B, 200 phones + 20 robots + 10 laptops, A100 + L40S; worst class latency; target ' +
+        '≤ 10 s, optimal or gap ≤ 1%',
       problem: example('mixtral-3-classes-2-servers.json'),
       methods: ['highs', 'glpk'],
       timeLimitSeconds: 60,
     },
     {
       name: 'qwen-moe-uplink-vs-cut',
-      description: 'Qwen1.5-MoE-A2.7B (24 × 60 experts), phones + Orin NX, network bytes under SLOs: deeper cuts send less; target ≤ 10 s',
+      description:
+        'Qwen1.5-MoE-A2.7B (24 × 60 experts), phones + Orin NX, network bytes under SLOs: deeper ' +
+        'cuts send less; target ≤ 10 s',
       problem: example('qwen-moe-uplink-vs-cut.json'),
       methods: ['highs', 'glpk'],
       timeLimitSeconds: 60,
@@ -55,7 +59,8 @@ export const suite: BenchSuite = {
     {
       name: 'qwen-moe-every-peer',
       description:
-        'Qwen1.5-MoE, Orin robots + M1 Max laptops that fit the whole model, 6G peak link; mean latency; every peer applies; ' +
+        'Qwen1.5-MoE, Orin robots + M1 Max laptops that fit the whole model, 6G peak link; mean ' +
+        'latency; every peer applies; ' +
         'HiGHS stalls at its root on this one: target gap ≤ 1% at the 10 s limit',
       problem: example('qwen-moe-every-peer.json'),
       methods: ['highs'],

@@ -12,7 +12,12 @@ import type { LinkSpec } from '../../cost/link.ts';
 import { eplbPlacement } from '../moe-placement/baselines.ts';
 import { serverLayerObjective } from '../moe-placement/cost.ts';
 import { greedyLayer, improveLayer } from '../moe-placement/exact.ts';
-import { DEFAULT_EXACT_NODE_LIMIT, type MoePlacementProblem, type MoeServer, type Replica } from '../moe-placement/schema.ts';
+import {
+  DEFAULT_EXACT_NODE_LIMIT,
+  type MoePlacementProblem,
+  type MoeServer,
+  type Replica,
+} from '../moe-placement/schema.ts';
 import type { Baseline } from '../types.ts';
 import { callSeconds, cutRange, serverCapacity } from './cost.ts';
 import type { Route, SplitMoeDecision, SplitMoeProblem } from './schema.ts';
@@ -24,7 +29,11 @@ function floors(problem: SplitMoeProblem): number[] {
 }
 
 /** Each class's calls of each remote layer go to the holder with the least call time (ties: lowest index). */
-export function routeNearest(problem: SplitMoeProblem, cuts: readonly number[], placement: Placement): SplitMoeDecision {
+export function routeNearest(
+  problem: SplitMoeProblem,
+  cuts: readonly number[],
+  placement: Placement,
+): SplitMoeDecision {
   const routing = problem.classes.map((c, u) =>
     placement.map((row, l) =>
       row.map((holders, e): Route[] => {
@@ -44,7 +53,11 @@ function emptyPlacement(problem: SplitMoeProblem): Placement {
 
 export function deviceOnly(problem: SplitMoeProblem): SplitMoeDecision | null {
   if (problem.classes.some((_, u) => cutRange(problem, u).max < problem.layers)) return null;
-  return routeNearest(problem, problem.classes.map(() => problem.layers), emptyPlacement(problem));
+  return routeNearest(
+    problem,
+    problem.classes.map(() => problem.layers),
+    emptyPlacement(problem),
+  );
 }
 
 /** The one server: the access server of most users (ties: more memory, then lower index). */
@@ -53,7 +66,11 @@ export function oneServer(problem: SplitMoeProblem): number {
   problem.classes.forEach((c) => (users[c.server] += c.users));
   let best = 0;
   for (let s = 1; s < problem.servers.length; s++)
-    if (users[s] > users[best] || (users[s] === users[best] && problem.servers[s].expertMemoryBytes > problem.servers[best].expertMemoryBytes)) best = s;
+    if (
+      users[s] > users[best] ||
+      (users[s] === users[best] && problem.servers[s].expertMemoryBytes > problem.servers[best].expertMemoryBytes)
+    )
+      best = s;
   return best;
 }
 
@@ -73,7 +90,10 @@ export function allToOneServer(problem: SplitMoeProblem): SplitMoeDecision | nul
  * each server's link the user-weighted mean path (access link, plus the server link when the
  * server is not the user's access server).
  */
-export function asMoePlacement(problem: SplitMoeProblem, cuts: readonly number[]): { moe: MoePlacementProblem; first: number } {
+export function asMoePlacement(
+  problem: SplitMoeProblem,
+  cuts: readonly number[],
+): { moe: MoePlacementProblem; first: number } {
   const first = Math.min(...cuts);
   const layers = problem.layers - first;
   const bits = 8 * problem.activationBytesPerToken;
@@ -100,7 +120,14 @@ export function asMoePlacement(problem: SplitMoeProblem, cuts: readonly number[]
       down += w * (bits / c.link.downlinkBitsPerSecond + (hop ? bits / hop.downlinkBitsPerSecond : 0));
       latency += w * (c.link.latencySeconds + (hop ? hop.latencySeconds : 0));
     });
-    const link: LinkSpec = { id: `path-${s}`, name: `mean path to ${server.name}`, uplinkBitsPerSecond: bits / up, downlinkBitsPerSecond: bits / down, latencySeconds: latency, source: 'split-moe peer' };
+    const link: LinkSpec = {
+      id: `path-${s}`,
+      name: `mean path to ${server.name}`,
+      uplinkBitsPerSecond: bits / up,
+      downlinkBitsPerSecond: bits / down,
+      latencySeconds: latency,
+      source: 'split-moe peer',
+    };
     // Asserted, not annotated: moe-placement's server may carry more optional facts (a runtime:
     // none modelled here), which this peer leaves at their "not modelled" value.
     return {
@@ -152,7 +179,10 @@ function layerValue(moe: MoePlacementProblem, layer: number, rows: readonly (rea
   return Math.max(...moe.servers.map((_, s) => serverLayerObjective(moe, s, tokens[s], count[s])));
 }
 
-/** moe-placement's construction: each server's slots spread over the layers, greedy with spare copies, then its local search. */
+/**
+ * moe-placement's construction: each server's slots spread over the layers, greedy with spare copies, then
+ * its local search.
+ */
 export function moePlacementFixedCut(problem: SplitMoeProblem): SplitMoeDecision | null {
   const cuts = floors(problem);
   const { moe, first } = asMoePlacement(problem, cuts);
@@ -177,7 +207,9 @@ export function moePlacementFixedCut(problem: SplitMoeProblem): SplitMoeDecision
     }
     if (best === null) return null;
     // The local search may move replicas into memory left over after the even spread.
-    const layerFree = slotCaps.map((c, s) => c - best.reduce((n, reps) => n + reps.filter((r) => r.server === s).length, 0) + free[s]);
+    const layerFree = slotCaps.map(
+      (c, s) => c - best.reduce((n, reps) => n + reps.filter((r) => r.server === s).length, 0) + free[s],
+    );
     const improved = improveLayer(moe, layer, best, layerFree);
     improved.forEach((reps, e) => (placement[first + layer][e] = reps.map((r) => r.server)));
     shares.push(improved);
@@ -185,7 +217,11 @@ export function moePlacementFixedCut(problem: SplitMoeProblem): SplitMoeDecision
   }
   const routing = problem.classes.map((c, u) =>
     placement.map((row, l) =>
-      row.map((_, e): Route[] => (l < cuts[u] || c.popularity[l][e] === 0 ? [] : shares[l - first][e].map((r) => ({ server: r.server, share: r.share })))),
+      row.map((_, e): Route[] =>
+        l < cuts[u] || c.popularity[l][e] === 0
+          ? []
+          : shares[l - first][e].map((r) => ({ server: r.server, share: r.share })),
+      ),
     ),
   );
   return { cuts, placement, routing };
@@ -197,7 +233,9 @@ export function eplbNearest(problem: SplitMoeProblem): SplitMoeDecision | null {
   const eplb = eplbPlacement(moe);
   if (eplb === null) return null;
   const placement = emptyPlacement(problem);
-  eplb.placement.forEach((row, layer) => row.forEach((reps, e) => (placement[first + layer][e] = reps.map((r) => r.server))));
+  eplb.placement.forEach((row, layer) =>
+    row.forEach((reps, e) => (placement[first + layer][e] = reps.map((r) => r.server))),
+  );
   return routeNearest(problem, cuts, placement);
 }
 
@@ -206,7 +244,8 @@ export const baselines: readonly Baseline<SplitMoeProblem, SplitMoeDecision>[] =
     name: 'device-only',
     description: 'every class runs the whole model, experts included, on its own device',
     run: deviceOnly,
-    whyNoDecision: () => 'some class’s device cannot hold every layer’s experts besides the dense parts and its KV cache',
+    whyNoDecision: () =>
+      'some class’s device cannot hold every layer’s experts besides the dense parts and its KV cache',
   },
   {
     name: 'all-to-one-server',
@@ -217,13 +256,17 @@ export const baselines: readonly Baseline<SplitMoeProblem, SplitMoeDecision>[] =
   {
     name: 'moe-placement-fixed-cut',
     description:
-      'cuts at the privacy floor; moe-placement’s placement construction (greedy with EPLB spare copies, then its local search) for the pooled routing and mean paths; its shares for every class',
+      'cuts at the privacy floor; moe-placement’s placement construction (greedy with EPLB spare ' +
+      'copies, then its local search) for the pooled routing and mean paths; its shares for every class',
     run: moePlacementFixedCut,
-    whyNoDecision: () => 'an even spread of the servers’ memory over the remote layers leaves some expert without a slot',
+    whyNoDecision: () =>
+      'an even spread of the servers’ memory over the remote layers leaves some expert without a slot',
   },
   {
     name: 'eplb-nearest',
-    description: 'cuts at the privacy floor; DeepSeek EPLB (replicate the heaviest per copy, pack balanced, equal slots per server) on the pooled routing; each class calls its nearest holder',
+    description:
+      'cuts at the privacy floor; DeepSeek EPLB (replicate the heaviest per copy, pack balanced, ' +
+      'equal slots per server) on the pooled routing; each class calls its nearest holder',
     run: eplbNearest,
     whyNoDecision: () => 'EPLB’s equal slots per server (limited by the smallest server) cannot hold every expert',
   },

@@ -149,7 +149,11 @@ export function classLatency(problem: SplitMoeProblem, u: number, cut: number, r
 }
 
 /** Values of every class and the objective from per-class latencies and network bytes per user. */
-export function objectiveOf(problem: SplitMoeProblem, latency: readonly number[], bytesPerUser: readonly number[]): number {
+export function objectiveOf(
+  problem: SplitMoeProblem,
+  latency: readonly number[],
+  bytesPerUser: readonly number[],
+): number {
   if (problem.objective === 'max') return Math.max(...latency);
   if (problem.objective === 'mean') {
     const users = problem.classes.reduce((a, c) => a + c.users, 0);

@@ -42,7 +42,12 @@ export interface SplitMoeBreakdown {
   readonly objective: string;
   readonly units: string;
   readonly classes: readonly ClassBreakdown[];
-  readonly servers: readonly { readonly name: string; readonly experts: number; readonly memoryBytes: number; readonly memoryLimitBytes: number }[];
+  readonly servers: readonly {
+    readonly name: string;
+    readonly experts: number;
+    readonly memoryBytes: number;
+    readonly memoryLimitBytes: number;
+  }[];
   readonly networkBytesPerStep: number;
 }
 
@@ -61,11 +66,17 @@ function shapeViolations(problem: SplitMoeProblem, d: SplitMoeDecision): Violati
     d.placement.forEach((row, l) =>
       row.forEach((holders, e) => {
         if (holders.some((s) => !Number.isInteger(s) || s < 0 || s >= S) || new Set(holders).size !== holders.length)
-          v.push({ constraint: `placement[${l}][${e}]`, message: `expert ${e} of layer ${l} names an unknown or repeated server` });
+          v.push({
+            constraint: `placement[${l}][${e}]`,
+            message: `expert ${e} of layer ${l} names an unknown or repeated server`,
+          });
       }),
     );
   if (d.routing.length !== U || d.routing.some((c) => c.length !== L || c.some((row) => row.length !== E)))
-    v.push({ constraint: 'shape.routing', message: `the routing must list ${U} classes × ${L} layers × ${E} experts` });
+    v.push({
+      constraint: 'shape.routing',
+      message: `the routing must list ${U} classes × ${L} layers × ${E} experts`,
+    });
   return v;
 }
 
@@ -85,7 +96,9 @@ export function evaluateDecision(problem: SplitMoeProblem, decision: SplitMoeDec
     if (!withinLimit(memoryBytes, server.expertMemoryBytes))
       violations.push({
         constraint: `server[${s}].memory`,
-        message: `${server.name} holds ${held[s]} experts needing ${(memoryBytes / 1e9).toFixed(3)} GB; it has ${(server.expertMemoryBytes / 1e9).toFixed(3)} GB for experts`,
+        message:
+          `${server.name} holds ${held[s]} experts needing ${(memoryBytes / 1e9).toFixed(3)} ` +
+          `GB; it has ${(server.expertMemoryBytes / 1e9).toFixed(3)} GB for experts`,
         excess: memoryBytes - server.expertMemoryBytes,
       });
     return { name: server.name, experts: held[s], memoryBytes, memoryLimitBytes: server.expertMemoryBytes };
@@ -100,11 +113,16 @@ export function evaluateDecision(problem: SplitMoeProblem, decision: SplitMoeDec
     const cut = decision.cuts[u];
     const bytes = deviceBytes(problem, u, Math.max(0, Math.min(cut, L)));
     if (!Number.isInteger(cut) || cut < c.minDeviceLayers || cut > L)
-      violations.push({ constraint: `class[${u}].cut`, message: `${c.name}: cut ${cut} is outside [${c.minDeviceLayers} (privacy floor), ${L}]` });
+      violations.push({
+        constraint: `class[${u}].cut`,
+        message: `${c.name}: cut ${cut} is outside [${c.minDeviceLayers} (privacy floor), ${L}]`,
+      });
     else if (!withinLimit(bytes, c.memoryBytes))
       violations.push({
         constraint: `class[${u}].memory`,
-        message: `${c.name}: the dense parts, the KV cache and ${cut} layers of experts need ${(bytes / 1e9).toFixed(3)} GB; the device has ${(c.memoryBytes / 1e9).toFixed(3)} GB`,
+        message:
+          `${c.name}: the dense parts, the KV cache and ${cut} layers of experts need ` +
+          `${(bytes / 1e9).toFixed(3)} GB; the device has ${(c.memoryBytes / 1e9).toFixed(3)} GB`,
         excess: bytes - c.memoryBytes,
       });
     let callTime = 0;
@@ -115,21 +133,35 @@ export function evaluateDecision(problem: SplitMoeProblem, decision: SplitMoeDec
         const routes = decision.routing[u][l][e];
         if (l < cut) {
           if (routes.length > 0)
-            violations.push({ constraint: `class[${u}].layer[${l}].local`, message: `${c.name}: layer ${l} runs on the device (cut ${cut}) but expert ${e} is routed to a server` });
+            violations.push({
+              constraint: `class[${u}].layer[${l}].local`,
+              message: `${c.name}: layer ${l} runs on the device (cut ${cut}) but expert ${e} is routed to a server`,
+            });
           continue;
         }
         let sum = 0;
         const seen = new Set<number>();
         for (const r of routes) {
           if (!Number.isInteger(r.server) || r.server < 0 || r.server >= S || seen.has(r.server)) {
-            violations.push({ constraint: `class[${u}].layer[${l}].expert[${e}].server`, message: `${c.name}: expert ${e} of layer ${l} is routed to an unknown or repeated server ${r.server}` });
+            violations.push({
+              constraint: `class[${u}].layer[${l}].expert[${e}].server`,
+              message: `${c.name}: expert ${e} of layer ${l} is routed to an unknown or repeated server ${r.server}`,
+            });
             continue;
           }
           seen.add(r.server);
           if (!holds[l][e].has(r.server))
-            violations.push({ constraint: `class[${u}].layer[${l}].expert[${e}].holder`, message: `${c.name}: expert ${e} of layer ${l} is routed to ${problem.servers[r.server].name}, which does not hold it` });
+            violations.push({
+              constraint: `class[${u}].layer[${l}].expert[${e}].holder`,
+              message:
+                `${c.name}: expert ${e} of layer ${l} is routed to ` +
+                `${problem.servers[r.server].name}, which does not hold it`,
+            });
           if (!(r.share >= -FEASIBILITY_RTOL && r.share <= 1 + FEASIBILITY_RTOL))
-            violations.push({ constraint: `class[${u}].layer[${l}].expert[${e}].share`, message: `${c.name}: share ${r.share} is outside [0, 1]` });
+            violations.push({
+              constraint: `class[${u}].layer[${l}].expert[${e}].share`,
+              message: `${c.name}: share ${r.share} is outside [0, 1]`,
+            });
           const share = Math.max(0, r.share);
           sum += share;
           const p = c.popularity[l][e];
@@ -138,7 +170,11 @@ export function evaluateDecision(problem: SplitMoeProblem, decision: SplitMoeDec
           replicaTokens[l][e][r.server] += classVisits(problem, u, l, e) * share;
         }
         if (sum > 1 + FEASIBILITY_RTOL)
-          violations.push({ constraint: `class[${u}].layer[${l}].expert[${e}].shares`, message: `${c.name}: the shares of expert ${e} of layer ${l} sum to ${sum} > 1`, excess: sum - 1 });
+          violations.push({
+            constraint: `class[${u}].layer[${l}].expert[${e}].shares`,
+            message: `${c.name}: the shares of expert ${e} of layer ${l} sum to ${sum} > 1`,
+            excess: sum - 1,
+          });
         dropped += c.popularity[l][e] * Math.max(0, 1 - sum);
       }
     }
@@ -146,13 +182,21 @@ export function evaluateDecision(problem: SplitMoeProblem, decision: SplitMoeDec
     if (droppedShare > c.maxDroppedShare + FEASIBILITY_RTOL)
       violations.push({
         constraint: `class[${u}].dropped`,
-        message: `${c.name} skips ${(100 * droppedShare).toFixed(4)}% of its routing mass (mean over MoE layers); it allows ${(100 * c.maxDroppedShare).toFixed(4)}%`,
+        message:
+          `${c.name} skips ${(100 * droppedShare).toFixed(4)}% of its routing mass (mean over ` +
+          `MoE layers); it allows ${(100 * c.maxDroppedShare).toFixed(4)}%`,
         excess: droppedShare - c.maxDroppedShare,
       });
     const remote = Math.max(0, L - cut);
     const t = classLatency(problem, u, Math.min(Math.max(cut, 0), L), callTime);
     if (c.latencySloSeconds !== null && !withinLimit(t, c.latencySloSeconds))
-      violations.push({ constraint: `class[${u}].slo`, message: `${c.name}: ${(t * 1e3).toFixed(3)} ms per token exceeds its SLO of ${(c.latencySloSeconds * 1e3).toFixed(3)} ms`, excess: t - c.latencySloSeconds });
+      violations.push({
+        constraint: `class[${u}].slo`,
+        message:
+          `${c.name}: ${(t * 1e3).toFixed(3)} ms per token exceeds its SLO of ` +
+          `${(c.latencySloSeconds * 1e3).toFixed(3)} ms`,
+        excess: t - c.latencySloSeconds,
+      });
     const perUserBytes = remote * linkBytesPerLayer(problem) + hopBytes;
     latency.push(t);
     bytesPerUser.push(perUserBytes);
@@ -179,7 +223,9 @@ export function evaluateDecision(problem: SplitMoeProblem, decision: SplitMoeDec
         if (!withinLimit(replicaTokens[l][e][s], limit))
           violations.push({
             constraint: `replica[${l}][${e}][${s}].tokens`,
-            message: `${problem.servers[s].name}'s replica of expert ${e} in layer ${l} gets ${replicaTokens[l][e][s].toFixed(2)} calls per step; its limit is ${limit.toFixed(2)} (roofline knee)`,
+            message:
+              `${problem.servers[s].name}'s replica of expert ${e} in layer ${l} gets ` +
+              `${replicaTokens[l][e][s].toFixed(2)} calls per step; its limit is ${limit.toFixed(2)} (roofline knee)`,
             excess: replicaTokens[l][e][s] - limit,
           });
       }

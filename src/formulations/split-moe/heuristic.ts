@@ -57,7 +57,8 @@ export function decisionValue(problem: SplitMoeProblem, d: SplitMoeDecision): He
   problem.classes.forEach((c, u) => {
     const cut = d.cuts[u];
     const range = cutRange(problem, u);
-    if (cut < range.min || cut > range.max || !withinLimit(deviceBytes(problem, u, cut), c.memoryBytes)) feasible = false;
+    if (cut < range.min || cut > range.max || !withinLimit(deviceBytes(problem, u, cut), c.memoryBytes))
+      feasible = false;
     let calls = 0;
     let hop = 0;
     let dropped = 0;
@@ -83,14 +84,16 @@ export function decisionValue(problem: SplitMoeProblem, d: SplitMoeDecision): He
   });
   for (let s = 0; s < S; s++) {
     const limit = replicaTokenLimit(problem, s);
-    for (let l = 0; l < L && feasible; l++) for (let e = 0; e < E; e++) if (!withinLimit(batch[l][e][s], limit)) feasible = false;
+    for (let l = 0; l < L && feasible; l++)
+      for (let e = 0; e < E; e++) if (!withinLimit(batch[l][e][s], limit)) feasible = false;
   }
   return { feasible, objective: objectiveOf(problem, latency, bytes) };
 }
 
 /** Per-call cost of class u on server s for the objective (seconds, or network bytes then a tiny share of seconds). */
 function unitCost(problem: SplitMoeProblem, u: number, s: number): number {
-  if (problem.objective === 'network') return problem.topK * callBytes(problem, u, s) + 1e-3 * callSeconds(problem, u, s);
+  if (problem.objective === 'network')
+    return problem.topK * callBytes(problem, u, s) + 1e-3 * callSeconds(problem, u, s);
   return callSeconds(problem, u, s);
 }
 
@@ -136,7 +139,9 @@ export function placeForCuts(problem: SplitMoeProblem, cuts: readonly number[]):
   for (const item of needed)
     for (let s = 0; s < S; s++) {
       if (placement[item.l][item.e].includes(s)) continue;
-      const gain = itemCost(item.l, item.e, placement[item.l][item.e]) - itemCost(item.l, item.e, [...placement[item.l][item.e], s]);
+      const gain =
+        itemCost(item.l, item.e, placement[item.l][item.e]) -
+        itemCost(item.l, item.e, [...placement[item.l][item.e], s]);
       if (gain > 0) candidates.push({ l: item.l, e: item.e, s, gain });
     }
   candidates.sort((a, b) => b.gain - a.gain);
@@ -163,7 +168,13 @@ export function placeForCuts(problem: SplitMoeProblem, cuts: readonly number[]):
 }
 
 /** Moves calls off replicas over their batch limit to other holders with room, cheapest first. */
-function repairBatches(problem: SplitMoeProblem, cuts: readonly number[], placement: number[][][], routing: Route[][][][], cost: number[][]): void {
+function repairBatches(
+  problem: SplitMoeProblem,
+  cuts: readonly number[],
+  placement: number[][][],
+  routing: Route[][][][],
+  cost: number[][],
+): void {
   const S = problem.servers.length;
   const limits = problem.servers.map((_, s) => replicaTokenLimit(problem, s));
   if (limits.every((x) => !Number.isFinite(x))) return;
@@ -200,12 +211,18 @@ function repairBatches(problem: SplitMoeProblem, cuts: readonly number[], placem
 }
 
 /** Within each class's budget, skips the calls with the largest cost per unit of routing mass. */
-function dropGreedily(problem: SplitMoeProblem, cuts: readonly number[], routing: Route[][][][], cost: number[][]): void {
+function dropGreedily(
+  problem: SplitMoeProblem,
+  cuts: readonly number[],
+  routing: Route[][][][],
+  cost: number[][],
+): void {
   problem.classes.forEach((c, u) => {
     if (c.maxDroppedShare <= 0) return;
     const items: { l: number; e: number; r: Route; saving: number }[] = [];
     for (let l = cuts[u]; l < problem.layers; l++)
-      for (let e = 0; e < problem.experts; e++) for (const r of routing[u][l][e]) items.push({ l, e, r, saving: cost[u][r.server] });
+      for (let e = 0; e < problem.experts; e++)
+        for (const r of routing[u][l][e]) items.push({ l, e, r, saving: cost[u][r.server] });
     items.sort((a, b) => b.saving - a.saving);
     let budget = c.maxDroppedShare * problem.layers * (1 - 1e-9);
     for (const it of items) {
@@ -220,7 +237,10 @@ function dropGreedily(problem: SplitMoeProblem, cuts: readonly number[], routing
   });
 }
 
-/** The warm start: coordinate descent over the cuts with placeForCuts, against the peers; null when nothing feasible is found. */
+/**
+ * The warm start: coordinate descent over the cuts with placeForCuts, against the peers; null when nothing
+ * feasible is found.
+ */
 export function warmStart(problem: SplitMoeProblem, deadlineMs: number): SplitMoeDecision | null {
   const ranges = problem.classes.map((_, u) => cutRange(problem, u));
   if (ranges.some((r) => r.max < r.min)) return null;

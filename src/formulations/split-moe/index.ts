@@ -25,10 +25,16 @@ function linkWarnings(path: string, link: LinkSpec | null): (InputWarning | null
 
 export function warnings(problem: SplitMoeProblem): InputWarning[] {
   const checks: (InputWarning | null)[] = [plausibility('$.moe.expertBytes', problem.expertBytes, 'memoryBytes')];
-  problem.servers.forEach((s, i) => checks.push(plausibility(`$.servers[${i}].expertMemoryBytes`, s.expertMemoryBytes, 'memoryBytes')));
+  problem.servers.forEach((s, i) =>
+    checks.push(plausibility(`$.servers[${i}].expertMemoryBytes`, s.expertMemoryBytes, 'memoryBytes')),
+  );
   problem.classes.forEach((c, u) => {
-    checks.push(plausibility(`$.classes[${u}].memoryBytes`, c.memoryBytes, 'memoryBytes'), ...linkWarnings(`$.classes[${u}].link`, c.link));
-    if (c.latencySloSeconds !== null) checks.push(plausibility(`$.classes[${u}].latencySloSeconds`, c.latencySloSeconds, 'seconds'));
+    checks.push(
+      plausibility(`$.classes[${u}].memoryBytes`, c.memoryBytes, 'memoryBytes'),
+      ...linkWarnings(`$.classes[${u}].link`, c.link),
+    );
+    if (c.latencySloSeconds !== null)
+      checks.push(plausibility(`$.classes[${u}].latencySloSeconds`, c.latencySloSeconds, 'seconds'));
   });
   checks.push(...linkWarnings('$.serverLink', problem.serverLink));
   return collectWarnings(checks);

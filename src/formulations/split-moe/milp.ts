@@ -62,19 +62,24 @@ export function compileProblem(problem: SplitMoeProblem): Compiled<SplitMoeDecis
     for (let l = 0; l + 1 < L; l++) {
       const cur = a[u][l];
       const next = a[u][l + 1];
-      if ('column' in cur && 'column' in next) b.lessEqual(`prefix_${u}_${l}`, [term(cur.column), term(next.column, -1)], 0);
+      if ('column' in cur && 'column' in next)
+        b.lessEqual(`prefix_${u}_${l}`, [term(cur.column), term(next.column, -1)], 0);
     }
   }
   const remoteTerms = (u: number, l: number, coefficient: number): { terms: Term[]; constant: number } => {
     const v = a[u][l];
-    return 'column' in v ? { terms: [term(v.column, coefficient)], constant: 0 } : { terms: [], constant: v.constant * coefficient };
+    return 'column' in v
+      ? { terms: [term(v.column, coefficient)], constant: 0 }
+      : { terms: [], constant: v.constant * coefficient };
   };
   const canBeRemote = (u: number, l: number): boolean => {
     const v = a[u][l];
     return 'column' in v || v.constant === 1;
   };
 
-  const x = Array.from({ length: L }, (_, l) => Array.from({ length: E }, (_, e) => Array.from({ length: S }, (_, s) => b.binary(`x_${l}_${e}_${s}`))));
+  const x = Array.from({ length: L }, (_, l) =>
+    Array.from({ length: E }, (_, e) => Array.from({ length: S }, (_, s) => b.binary(`x_${l}_${e}_${s}`))),
+  );
   const r: (number | null)[][][][] = [];
   const d: (number | null)[][][] = [];
   for (let u = 0; u < U; u++) {
@@ -88,10 +93,16 @@ export function compileProblem(problem: SplitMoeProblem): Compiled<SplitMoeDecis
         const remote = canBeRemote(u, l);
         r[u][l].push(
           Array.from({ length: S }, (_, s) =>
-            remote && c.popularity[l][e] > 0 && Number.isFinite(callSeconds(problem, u, s)) ? b.addVariable(`r_${u}_${l}_${e}_${s}`, { upper: 1 }) : null,
+            remote && c.popularity[l][e] > 0 && Number.isFinite(callSeconds(problem, u, s))
+              ? b.addVariable(`r_${u}_${l}_${e}_${s}`, { upper: 1 })
+              : null,
           ),
         );
-        d[u][l].push(remote && c.maxDroppedShare > 0 && c.popularity[l][e] > 0 ? b.addVariable(`d_${u}_${l}_${e}`, { upper: 1 }) : null);
+        d[u][l].push(
+          remote && c.maxDroppedShare > 0 && c.popularity[l][e] > 0
+            ? b.addVariable(`d_${u}_${l}_${e}`, { upper: 1 })
+            : null,
+        );
         if (!remote || c.popularity[l][e] === 0) continue;
         // Served or dropped: Σ_s r + d − a = 0 (or = 1 for a layer that must be remote).
         const rt = remoteTerms(u, l, -1);
@@ -107,17 +118,23 @@ export function compileProblem(problem: SplitMoeProblem): Compiled<SplitMoeDecis
     }
     if (c.maxDroppedShare > 0) {
       const terms: Term[] = [];
-      for (let l = 0; l < L; l++) for (let e = 0; e < E; e++) {
-        const dv = d[u][l][e];
-        if (dv !== null) terms.push(term(dv, c.popularity[l][e]));
-      }
+      for (let l = 0; l < L; l++)
+        for (let e = 0; e < E; e++) {
+          const dv = d[u][l][e];
+          if (dv !== null) terms.push(term(dv, c.popularity[l][e]));
+        }
       if (terms.length > 0) b.lessEqual(`drop_budget_${u}`, terms, c.maxDroppedShare * L);
     }
   }
 
   for (let s = 0; s < S; s++) {
     const cap = serverCapacity(problem, s);
-    if (cap < L * E) b.lessEqual(`memory_${s}`, x.flatMap((row) => row.map((cell) => term(cell[s]))), cap);
+    if (cap < L * E)
+      b.lessEqual(
+        `memory_${s}`,
+        x.flatMap((row) => row.map((cell) => term(cell[s]))),
+        cap,
+      );
     const limit = replicaTokenLimit(problem, s);
     if (!Number.isFinite(limit)) continue;
     for (let l = 0; l < L; l++)
@@ -169,17 +186,25 @@ export function compileProblem(problem: SplitMoeProblem): Compiled<SplitMoeDecis
   });
 
   problem.classes.forEach((c, u) => {
-    if (c.latencySloSeconds !== null) b.lessEqual(`slo_${u}`, latency[u].terms, c.latencySloSeconds - latency[u].constant);
+    if (c.latencySloSeconds !== null)
+      b.lessEqual(`slo_${u}`, latency[u].terms, c.latencySloSeconds - latency[u].constant);
   });
 
   let top: number | null = null;
   if (problem.objective === 'max') {
     top = b.addVariable('worst_latency', { lower: 0 });
     b.addObjective(top, 1);
-    latency.forEach((t, u) => b.greaterEqual(`worst_${u}`, [term(top as number), ...t.terms.map((q) => term(q.variable, -q.coefficient))], t.constant));
+    latency.forEach((t, u) =>
+      b.greaterEqual(
+        `worst_${u}`,
+        [term(top as number), ...t.terms.map((q) => term(q.variable, -q.coefficient))],
+        t.constant,
+      ),
+    );
   } else {
     const users = problem.classes.reduce((sum, c) => sum + c.users, 0);
-    const weight = (u: number): number => (problem.objective === 'mean' ? problem.classes[u].users / users : problem.classes[u].users);
+    const weight = (u: number): number =>
+      problem.objective === 'mean' ? problem.classes[u].users / users : problem.classes[u].users;
     const parts = problem.objective === 'mean' ? latency : bytes;
     parts.forEach((p, u) => {
       for (const q of p.terms) b.addObjective(q.variable, weight(u) * q.coefficient);
@@ -190,19 +215,26 @@ export function compileProblem(problem: SplitMoeProblem): Compiled<SplitMoeDecis
 
   const decode = (values: readonly number[]): SplitMoeDecision => {
     const placement = x.map((row) => row.map((cell) => cell.flatMap((v, s) => (values[v] > 0.5 ? [s] : []))));
-    const cuts = problem.classes.map((_, u) => a[u].reduce((n, v) => n + ('column' in v ? (values[v.column] > 0.5 ? 0 : 1) : 1 - v.constant), 0));
+    const cuts = problem.classes.map((_, u) =>
+      a[u].reduce((n, v) => n + ('column' in v ? (values[v.column] > 0.5 ? 0 : 1) : 1 - v.constant), 0),
+    );
     const routing = problem.classes.map((c, u) =>
       Array.from({ length: L }, (_, l) =>
         Array.from({ length: E }, (_, e): Route[] => {
           if (l < cuts[u] || c.popularity[l][e] === 0) return [];
           const routes: Route[] = [];
           r[u][l][e].forEach((v, s) => {
-            if (v !== null && placement[l][e].includes(s) && values[v] > SHARE_EPSILON) routes.push({ server: s, share: Math.min(1, values[v]) });
+            if (v !== null && placement[l][e].includes(s) && values[v] > SHARE_EPSILON)
+              routes.push({ server: s, share: Math.min(1, values[v]) });
           });
           const sum = routes.reduce((t, q) => t + q.share, 0);
           // Without a drop budget the shares must sum to 1: remove the solver's rounding.
           const target = c.maxDroppedShare > 0 ? Math.min(1, sum) : 1;
-          return sum > 0 ? routes.map((q) => ({ server: q.server, share: (q.share / sum) * target })) : c.maxDroppedShare > 0 ? [] : fallback(placement[l][e]);
+          return sum > 0
+            ? routes.map((q) => ({ server: q.server, share: (q.share / sum) * target }))
+            : c.maxDroppedShare > 0
+              ? []
+              : fallback(placement[l][e]);
         }),
       ),
     );
@@ -220,7 +252,9 @@ export function compileProblem(problem: SplitMoeProblem): Compiled<SplitMoeDecis
         if ('column' in v) values[v.column] = l >= cut ? 1 : 0;
       }
     }
-    for (let l = 0; l < L; l++) for (let e = 0; e < E; e++) for (const s of decision.placement[l]?.[e] ?? []) if (s >= 0 && s < S) values[x[l][e][s]] = 1;
+    for (let l = 0; l < L; l++)
+      for (let e = 0; e < E; e++)
+        for (const s of decision.placement[l]?.[e] ?? []) if (s >= 0 && s < S) values[x[l][e][s]] = 1;
     for (let u = 0; u < U; u++)
       for (let l = decision.cuts[u]; l < L; l++)
         for (let e = 0; e < E; e++) {
@@ -236,7 +270,8 @@ export function compileProblem(problem: SplitMoeProblem): Compiled<SplitMoeDecis
         }
     if (top !== null) {
       let worst = 0;
-      for (const t of latency) worst = Math.max(worst, t.constant + t.terms.reduce((acc, q) => acc + q.coefficient * values[q.variable], 0));
+      for (const t of latency)
+        worst = Math.max(worst, t.constant + t.terms.reduce((acc, q) => acc + q.coefficient * values[q.variable], 0));
       values[top] = worst;
     }
     return values;

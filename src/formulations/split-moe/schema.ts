@@ -6,7 +6,14 @@
  * serves (the rest, when the class allows it, is dropped: top-k reduced).
  */
 import { z } from 'zod';
-import { deviceRefSchema, linkRefSchema, modelRefSchema, resolveDevice, resolveLink, resolveModel } from '../../catalog/index.ts';
+import {
+  deviceRefSchema,
+  linkRefSchema,
+  modelRefSchema,
+  resolveDevice,
+  resolveLink,
+  resolveModel,
+} from '../../catalog/index.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import {
@@ -25,17 +32,29 @@ import { FEASIBILITY_RTOL } from '../tolerance.ts';
 import { documentFields, nonNegative, nonNegativeInt, positive, positiveInt, probability } from '../zod-primitives.ts';
 
 /** Absurd sizes are bad input: the MILP has classes × layers × experts × servers routing columns. */
-export const SPLIT_MOE_MAXIMA = { classes: 64, servers: 64, layers: 200, experts: 512, routingCells: 2_000_000 } as const;
+export const SPLIT_MOE_MAXIMA = {
+  classes: 64,
+  servers: 64,
+  layers: 200,
+  experts: 512,
+  routingCells: 2_000_000,
+} as const;
 
 const inlineMoeSchema = z.strictObject({
   name: z.string().min(1).optional(),
-  layers: positiveInt.lte(SPLIT_MOE_MAXIMA.layers, `at most ${SPLIT_MOE_MAXIMA.layers} MoE layers (absurd size)`).describe('MoE layers'),
-  experts: positiveInt.lte(SPLIT_MOE_MAXIMA.experts, `at most ${SPLIT_MOE_MAXIMA.experts} experts (absurd size)`).describe('routed experts per layer'),
+  layers: positiveInt
+    .lte(SPLIT_MOE_MAXIMA.layers, `at most ${SPLIT_MOE_MAXIMA.layers} MoE layers (absurd size)`)
+    .describe('MoE layers'),
+  experts: positiveInt
+    .lte(SPLIT_MOE_MAXIMA.experts, `at most ${SPLIT_MOE_MAXIMA.experts} experts (absurd size)`)
+    .describe('routed experts per layer'),
   topK: positiveInt.describe('experts each token is routed to'),
   expertBytes: positive.describe('bytes of one routed expert'),
   expertFlopsPerToken: positive.describe('FLOPs of one expert on one token'),
   activationBytesPerToken: positive.describe('hidden-state bytes of one token (what an expert call carries each way)'),
-  denseBytes: nonNegative.describe('every weight that is not a routed expert (embeddings, attention, routers, shared experts, head)'),
+  denseBytes: nonNegative.describe(
+    'every weight that is not a routed expert (embeddings, attention, routers, shared experts, head)',
+  ),
   denseFlopsPerToken: nonNegative.describe('FLOPs per token of the dense parts'),
   kvBytesPerToken: nonNegative.default(0).describe('KV-cache bytes one context token adds (all layers)'),
   denseCalls: nonNegativeInt.optional().describe('kernel calls per token of the dense parts (default: layers + 2)'),
@@ -46,11 +65,16 @@ const rowSchema = z.union([z.array(probability), z.record(z.string(), probabilit
 
 const popularitySchema = z.union([
   z.strictObject({
-    matrix: z.array(rowSchema).min(1, 'at least one row').describe('per MoE layer, the probability a call goes to each expert (sums to 1); one row = every layer'),
+    matrix: z
+      .array(rowSchema)
+      .min(1, 'at least one row')
+      .describe('per MoE layer, the probability a call goes to each expert (sums to 1); one row = every layer'),
   }),
   z.strictObject({
     generator: z.literal('zipf'),
-    exponent: nonNegative.describe('probability of the r-th most popular expert ∝ r^-exponent; experts shuffled per layer'),
+    exponent: nonNegative.describe(
+      'probability of the r-th most popular expert ∝ r^-exponent; experts shuffled per layer',
+    ),
     seed: nonNegativeInt,
   }),
   z.strictObject({
@@ -62,15 +86,23 @@ const popularitySchema = z.union([
 
 const classSchema = z.strictObject({
   name: z.string().min(1).optional(),
-  users: positiveInt.lte(1e7, 'at most 10^7 users per class (absurd size)').default(1).describe('users in the class; each decodes one token per step'),
+  users: positiveInt
+    .lte(1e7, 'at most 10^7 users per class (absurd size)')
+    .default(1)
+    .describe('users in the class; each decodes one token per step'),
   device: deviceRefSchema.describe('catalog device id or an object overriding catalog fields'),
   memoryBytes: positive.optional().describe('device memory for the model (default: the device memory)'),
   link: linkRefSchema.describe('the uplink/downlink to the access server (rates in bit/s)'),
   server: nonNegativeInt.describe('index of the access edge server'),
-  contextTokens: nonNegativeInt.lte(1e7, 'at most 10^7 tokens (absurd size)').default(1024).describe('tokens of context held in the device KV cache'),
+  contextTokens: nonNegativeInt
+    .lte(1e7, 'at most 10^7 tokens (absurd size)')
+    .default(1024)
+    .describe('tokens of context held in the device KV cache'),
   popularity: popularitySchema,
   minDeviceLayers: nonNegativeInt.default(0).describe('privacy floor: MoE layers whose experts must run on the device'),
-  maxDroppedShare: probability.default(0).describe('accuracy proxy budget: mean over MoE layers of the routing mass whose expert calls may be skipped'),
+  maxDroppedShare: probability
+    .default(0)
+    .describe('accuracy proxy budget: mean over MoE layers of the routing mass whose expert calls may be skipped'),
   latencySloSeconds: positive.optional().describe('per-token latency this class accepts'),
 });
 
@@ -83,11 +115,21 @@ const serverSchema = z.strictObject({
 export const inputSchema = z.strictObject({
   ...documentFields,
   kind: z.literal('split-moe'),
-  model: modelRefSchema.optional().describe('catalog MoE model (mixtral-8x7b, deepseek-v3) or an object overriding catalog fields'),
+  model: modelRefSchema
+    .optional()
+    .describe('catalog MoE model (mixtral-8x7b, deepseek-v3) or an object overriding catalog fields'),
   moe: inlineMoeSchema.optional().describe('sizes written out instead of a model'),
-  servers: z.array(serverSchema).min(1, 'at least one edge server').max(SPLIT_MOE_MAXIMA.servers, `at most ${SPLIT_MOE_MAXIMA.servers} servers (absurd size)`),
-  serverLink: linkRefSchema.optional().describe('link between any two edge servers (required with two or more servers)'),
-  classes: z.array(classSchema).min(1, 'at least one user class').max(SPLIT_MOE_MAXIMA.classes, `at most ${SPLIT_MOE_MAXIMA.classes} classes (absurd size)`),
+  servers: z
+    .array(serverSchema)
+    .min(1, 'at least one edge server')
+    .max(SPLIT_MOE_MAXIMA.servers, `at most ${SPLIT_MOE_MAXIMA.servers} servers (absurd size)`),
+  serverLink: linkRefSchema
+    .optional()
+    .describe('link between any two edge servers (required with two or more servers)'),
+  classes: z
+    .array(classSchema)
+    .min(1, 'at least one user class')
+    .max(SPLIT_MOE_MAXIMA.classes, `at most ${SPLIT_MOE_MAXIMA.classes} classes (absurd size)`),
   objective: z.enum(['max', 'mean', 'network']).default('max'),
   replicaTokenLimit: z
     .union([z.literal('knee'), z.literal('none'), positive])
@@ -177,12 +219,17 @@ function normal(random: () => number): number {
 }
 
 /** Seeded per-layer routing probabilities; the same (generator, parameters, seed, sizes) gives the same matrix. */
-export function generatePopularity(source: Exclude<PopularitySource, { kind: 'given' }>, layers: number, experts: number): number[][] {
+export function generatePopularity(
+  source: Exclude<PopularitySource, { kind: 'given' }>,
+  layers: number,
+  experts: number,
+): number[][] {
   const random = mulberry32(source.seed);
   const rows: number[][] = [];
   for (let l = 0; l < layers; l++) {
     let row: number[];
-    if (source.kind === 'lognormal') row = Array.from({ length: experts }, () => Math.exp(source.sigma * normal(random)));
+    if (source.kind === 'lognormal')
+      row = Array.from({ length: experts }, () => Math.exp(source.sigma * normal(random)));
     else {
       const ranks = Array.from({ length: experts }, (_, i) => i);
       for (let i = experts - 1; i > 0; i--) {
@@ -243,40 +290,60 @@ function catalogShape(model: ModelSpec): Shape {
 }
 
 function shapeOf(input: Input): Shape {
-  if (input.model !== undefined && input.moe !== undefined) throw new InputError('$.moe', 'give either `model` or `moe`, not both');
+  if (input.model !== undefined && input.moe !== undefined)
+    throw new InputError('$.moe', 'give either `model` or `moe`, not both');
   if (input.moe !== undefined) {
     const m = input.moe;
-    if (m.topK > m.experts) throw new InputError('$.moe.topK', `topK (${m.topK}) exceeds the number of experts (${m.experts})`);
+    if (m.topK > m.experts)
+      throw new InputError('$.moe.topK', `topK (${m.topK}) exceeds the number of experts (${m.experts})`);
     return { ...m, name: m.name ?? 'inline MoE', denseCalls: m.denseCalls ?? m.layers + 2 };
   }
-  if (input.model === undefined) throw new InputError('$.model', 'required: a catalog MoE model (or give `moe` with the sizes)');
+  if (input.model === undefined)
+    throw new InputError('$.model', 'required: a catalog MoE model (or give `moe` with the sizes)');
   const shape = catalogShape(resolveModel(input.model, '$.model'));
-  if (shape.layers > SPLIT_MOE_MAXIMA.layers) throw new InputError('$.model', `at most ${SPLIT_MOE_MAXIMA.layers} MoE layers (absurd size)`);
+  if (shape.layers > SPLIT_MOE_MAXIMA.layers)
+    throw new InputError('$.model', `at most ${SPLIT_MOE_MAXIMA.layers} MoE layers (absurd size)`);
   return shape;
 }
 
-/** Routing probabilities of one class: rows must sum to 1 (within the feasibility tolerance), expert indices must exist. */
-function classPopularity(raw: Input['classes'][number]['popularity'], path: string, shape: Shape): { rows: number[][]; source: PopularitySource } {
+/**
+ * Routing probabilities of one class: rows must sum to 1 (within the feasibility tolerance), expert indices
+ * must exist.
+ */
+function classPopularity(
+  raw: Input['classes'][number]['popularity'],
+  path: string,
+  shape: Shape,
+): { rows: number[][]; source: PopularitySource } {
   if (!('matrix' in raw)) {
     const source: PopularitySource =
-      raw.generator === 'zipf' ? { kind: 'zipf', exponent: raw.exponent, seed: raw.seed } : { kind: 'lognormal', sigma: raw.sigma, seed: raw.seed };
+      raw.generator === 'zipf'
+        ? { kind: 'zipf', exponent: raw.exponent, seed: raw.seed }
+        : { kind: 'lognormal', sigma: raw.sigma, seed: raw.seed };
     return { rows: generatePopularity(source, shape.layers, shape.experts), source };
   }
   const m = raw.matrix;
   if (m.length !== 1 && m.length !== shape.layers)
-    throw new InputError(`${path}.matrix`, `has ${m.length} rows; give one row (every layer) or one per MoE layer (${shape.layers})`);
+    throw new InputError(
+      `${path}.matrix`,
+      `has ${m.length} rows; give one row (every layer) or one per MoE layer (${shape.layers})`,
+    );
   const rows = m.map((row, l) => {
     const at = `${path}.matrix[${l}]`;
     let dense: number[];
     if (Array.isArray(row)) {
-      if (row.length !== shape.experts) throw new InputError(at, `has ${row.length} entries, the model has ${shape.experts} experts per layer`);
+      if (row.length !== shape.experts)
+        throw new InputError(at, `has ${row.length} entries, the model has ${shape.experts} experts per layer`);
       dense = [...row];
     } else {
       dense = new Array<number>(shape.experts).fill(0);
       for (const [key, p] of Object.entries(row)) {
         const e = Number(key);
         if (!/^\d+$/.test(key) || e >= shape.experts)
-          throw new InputError(`${at}["${key}"]`, `unknown expert index "${key}" (experts are 0..${shape.experts - 1})`);
+          throw new InputError(
+            `${at}["${key}"]`,
+            `unknown expert index "${key}" (experts are 0..${shape.experts - 1})`,
+          );
         dense[e] = p;
       }
     }
@@ -285,7 +352,10 @@ function classPopularity(raw: Input['classes'][number]['popularity'], path: stri
       throw new InputError(at, `routing probabilities sum to ${sum}, not 1 (each row is where one expert call goes)`);
     return dense.map((p) => p / sum);
   });
-  return { rows: rows.length === 1 ? Array.from({ length: shape.layers }, () => [...rows[0]]) : rows, source: { kind: 'given' } };
+  return {
+    rows: rows.length === 1 ? Array.from({ length: shape.layers }, () => [...rows[0]]) : rows,
+    source: { kind: 'given' },
+  };
 }
 
 /** Raw JSON → problem; every rule broken is an InputError naming its JSON path. */
@@ -299,26 +369,38 @@ export function parseProblem(raw: unknown): SplitMoeProblem {
   if (cells > SPLIT_MOE_MAXIMA.routingCells)
     throw new InputError(
       '$.classes',
-      `${input.classes.length} classes × ${shape.layers} layers × ${shape.experts} experts × ${S} servers = ${cells} routing choices; ` +
+      `${input.classes.length} classes × ${shape.layers} layers × ${shape.experts} experts × ${S} ` +
+        `servers = ${cells} routing choices; ` +
         `at most ${SPLIT_MOE_MAXIMA.routingCells} (absurd size)`,
     );
-  if (S > 1 && input.serverLink === undefined) throw new InputError('$.serverLink', 'required with two or more servers: the link between edge servers');
+  if (S > 1 && input.serverLink === undefined)
+    throw new InputError('$.serverLink', 'required with two or more servers: the link between edge servers');
   const servers = input.servers.map((s, i): SplitMoeServer => {
     const device = resolveDevice(s.device, `$.servers[${i}].device`);
     const expertMemoryBytes = s.expertMemoryBytes ?? device.memoryBytes;
     if (expertMemoryBytes > device.memoryBytes)
-      throw new InputError(`$.servers[${i}].expertMemoryBytes`, `${expertMemoryBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`);
+      throw new InputError(
+        `$.servers[${i}].expertMemoryBytes`,
+        `${expertMemoryBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`,
+      );
     return { name: s.name ?? `server ${i} (${device.name})`, device, expertMemoryBytes };
   });
   const classes = input.classes.map((c, u): SplitMoeClass => {
     const at = `$.classes[${u}]`;
-    if (c.server >= S) throw new InputError(`${at}.server`, `server index ${c.server} is out of range (there are ${S} servers)`);
+    if (c.server >= S)
+      throw new InputError(`${at}.server`, `server index ${c.server} is out of range (there are ${S} servers)`);
     if (c.minDeviceLayers > shape.layers)
-      throw new InputError(`${at}.minDeviceLayers`, `${c.minDeviceLayers} exceeds the model's ${shape.layers} MoE layers`);
+      throw new InputError(
+        `${at}.minDeviceLayers`,
+        `${c.minDeviceLayers} exceeds the model's ${shape.layers} MoE layers`,
+      );
     const device = resolveDevice(c.device, `${at}.device`);
     const memoryBytes = c.memoryBytes ?? device.memoryBytes;
     if (memoryBytes > device.memoryBytes)
-      throw new InputError(`${at}.memoryBytes`, `${memoryBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`);
+      throw new InputError(
+        `${at}.memoryBytes`,
+        `${memoryBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`,
+      );
     const { rows, source } = classPopularity(c.popularity, `${at}.popularity`, shape);
     return {
       name: c.name ?? `class ${u}`,

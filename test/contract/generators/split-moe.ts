@@ -14,7 +14,12 @@
  */
 import { callBytes, callSeconds } from '../../../src/formulations/split-moe/cost.ts';
 import { evaluateDecision } from '../../../src/formulations/split-moe/evaluate.ts';
-import { parseProblem, type Route, type SplitMoeDecision, type SplitMoeProblem } from '../../../src/formulations/split-moe/schema.ts';
+import {
+  parseProblem,
+  type Route,
+  type SplitMoeDecision,
+  type SplitMoeProblem,
+} from '../../../src/formulations/split-moe/schema.ts';
 import { mulberry32 } from '../../../src/util/random.ts';
 import type { BruteForce, ContractGenerator, Relaxation } from '../types.ts';
 
@@ -71,7 +76,11 @@ function tiny(seed: number): Raw {
       },
       // The dense parts take 1 GB; room for 0 … all layers of 1 GB experts.
       memoryBytes: (1 + Math.floor(random() * (layers + 1)) * experts) * GB + 0.5 * GB,
-      link: { uplinkBitsPerSecond: pick([1e7, 1e8, 1e9]), downlinkBitsPerSecond: pick([1e8, 1e9]), latencySeconds: pick([1e-4, 1e-3, 5e-3]) },
+      link: {
+        uplinkBitsPerSecond: pick([1e7, 1e8, 1e9]),
+        downlinkBitsPerSecond: pick([1e8, 1e9]),
+        latencySeconds: pick([1e-4, 1e-3, 5e-3]),
+      },
       server: u % S,
       popularity: { matrix: Array.from({ length: layers }, row) },
     };
@@ -97,8 +106,13 @@ function tiny(seed: number): Raw {
       denseFlopsPerToken: 2 * GB,
       kvBytesPerToken: 0,
     },
-    servers: Array.from({ length: S }, () => ({ device: pick(['a100-80gb', 'rtx-3090']), expertMemoryBytes: Math.max(1, layers * experts - Math.floor(random() * 3)) * GB })),
-    ...(S > 1 ? { serverLink: { uplinkBitsPerSecond: 1e9, downlinkBitsPerSecond: 1e9, latencySeconds: pick([1e-4, 2e-3]) } } : {}),
+    servers: Array.from({ length: S }, () => ({
+      device: pick(['a100-80gb', 'rtx-3090']),
+      expertMemoryBytes: Math.max(1, layers * experts - Math.floor(random() * 3)) * GB,
+    })),
+    ...(S > 1
+      ? { serverLink: { uplinkBitsPerSecond: 1e9, downlinkBitsPerSecond: 1e9, latencySeconds: pick([1e-4, 2e-3]) } }
+      : {}),
     classes,
     objective,
     replicaTokenLimit: 'none',
@@ -108,7 +122,9 @@ function tiny(seed: number): Raw {
 /** The least-cost holder of one class's calls (ties: least time, then lowest index). */
 function bestHolder(problem: SplitMoeProblem, u: number, holders: readonly number[]): number {
   const key = (s: number): [number, number] =>
-    problem.objective === 'network' ? [callBytes(problem, u, s), callSeconds(problem, u, s)] : [callSeconds(problem, u, s), 0];
+    problem.objective === 'network'
+      ? [callBytes(problem, u, s), callSeconds(problem, u, s)]
+      : [callSeconds(problem, u, s), 0];
   let best = holders[0];
   for (const s of holders) {
     const [a, b] = key(s);
@@ -121,7 +137,11 @@ function bestHolder(problem: SplitMoeProblem, u: number, holders: readonly numbe
 function routeFor(problem: SplitMoeProblem, cuts: readonly number[], placement: number[][][]): SplitMoeDecision {
   const routing = problem.classes.map((c, u) => {
     const rows: Route[][][] = placement.map((row, l) =>
-      row.map((holders, e) => (l < cuts[u] || c.popularity[l][e] === 0 || holders.length === 0 ? [] : [{ server: bestHolder(problem, u, holders), share: 1 }])),
+      row.map((holders, e) =>
+        l < cuts[u] || c.popularity[l][e] === 0 || holders.length === 0
+          ? []
+          : [{ server: bestHolder(problem, u, holders), share: 1 }],
+      ),
     );
     if (c.maxDroppedShare > 0) {
       // Fractional knapsack: drop the calls with the largest saving per unit of routing mass first.
@@ -130,7 +150,8 @@ function routeFor(problem: SplitMoeProblem, cuts: readonly number[], placement: 
         row.forEach((routes, e) => {
           if (routes.length === 0) return;
           const s = routes[0].server;
-          const saving = problem.objective === 'network' ? problem.topK * callBytes(problem, u, s) : callSeconds(problem, u, s);
+          const saving =
+            problem.objective === 'network' ? problem.topK * callBytes(problem, u, s) : callSeconds(problem, u, s);
           if (saving > 0) items.push({ l, e, saving });
         }),
       );
@@ -162,7 +183,9 @@ function bruteForce(raw: unknown): BruteForce {
   for (;;) {
     for (let mask = 0; mask < 2 ** cells; mask++) {
       const placement = Array.from({ length: L }, (_, l) =>
-        Array.from({ length: E }, (_, e) => Array.from({ length: S }, (_, s) => s).filter((s) => (mask >> ((l * E + e) * S + s)) & 1)),
+        Array.from({ length: E }, (_, e) =>
+          Array.from({ length: S }, (_, s) => s).filter((s) => (mask >> ((l * E + e) * S + s)) & 1),
+        ),
       );
       const e = evaluateDecision(problem, routeFor(problem, cuts, placement));
       if (e.feasible && e.objective < best) best = e.objective;

@@ -31,9 +31,31 @@ function mixtral4(overrides: Record<string, unknown> = {}): Record<string, unkno
     ],
     serverLink: 'edge-lan',
     classes: [
-      { name: 'phones', users: 120, device: 'snapdragon-8-gen-3', link: '5g-urllc', server: 1, popularity: { generator: 'lognormal', sigma: 0.7, seed: 1 } },
-      { name: 'robots', users: 12, device: 'jetson-agx-orin-32gb', link: '6g-user-experienced', server: 0, popularity: { generator: 'zipf', exponent: 1.1, seed: 2 } },
-      { name: 'laptops', users: 6, device: 'apple-m1-max', memoryBytes: 6e9, link: '6g-user-experienced', server: 0, popularity: { matrix: [[0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05]] } },
+      {
+        name: 'phones',
+        users: 120,
+        device: 'snapdragon-8-gen-3',
+        link: '5g-urllc',
+        server: 1,
+        popularity: { generator: 'lognormal', sigma: 0.7, seed: 1 },
+      },
+      {
+        name: 'robots',
+        users: 12,
+        device: 'jetson-agx-orin-32gb',
+        link: '6g-user-experienced',
+        server: 0,
+        popularity: { generator: 'zipf', exponent: 1.1, seed: 2 },
+      },
+      {
+        name: 'laptops',
+        users: 6,
+        device: 'apple-m1-max',
+        memoryBytes: 6e9,
+        link: '6g-user-experienced',
+        server: 0,
+        popularity: { matrix: [[0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05]] },
+      },
     ],
     objective: 'mean',
     ...overrides,
@@ -58,28 +80,49 @@ const edit = (f: (r: Raw) => void): Raw => {
 };
 
 describe('split-moe input', () => {
-  it('reads Mixtral-8x7B from the catalog: 32 MoE layers of 8 experts (352 MB each), the rest dense on the device', () => {
-    const p = F.parse({ ...mixtral4(), model: 'mixtral-8x7b' }) as SplitMoeProblem;
-    expect(p.layers).toBe(32);
-    expect(p.experts).toBe(8);
-    expect(p.topK).toBe(2);
-    expect(p.expertBytes).toBe(3 * 4096 * 14336 * 2);
-    // 46.7 B parameters, 45.1 B of them routed experts: ≈ 3.2 GB of dense weights in bf16.
-    expect(p.denseBytes).toBeGreaterThan(2.8e9);
-    expect(p.denseBytes).toBeLessThan(3.6e9);
-    expect(p.activationBytesPerToken).toBe(8192);
-  });
+  it(
+    'reads Mixtral-8x7B from the catalog: 32 MoE layers of 8 experts (352 MB each), the rest dense ' + 'on the device',
+    () => {
+      const p = F.parse({ ...mixtral4(), model: 'mixtral-8x7b' }) as SplitMoeProblem;
+      expect(p.layers).toBe(32);
+      expect(p.experts).toBe(8);
+      expect(p.topK).toBe(2);
+      expect(p.expertBytes).toBe(3 * 4096 * 14336 * 2);
+      // 46.7 B parameters, 45.1 B of them routed experts: ≈ 3.2 GB of dense weights in bf16.
+      expect(p.denseBytes).toBeGreaterThan(2.8e9);
+      expect(p.denseBytes).toBeLessThan(3.6e9);
+      expect(p.activationBytesPerToken).toBe(8192);
+    },
+  );
 
   it('refuses bad input with the JSON path and the rule', () => {
-    const notOne = errorOf(edit((r) => (r.classes[2].popularity = { matrix: [[0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.05, 0.0]] })));
+    const notOne = errorOf(
+      edit((r) => (r.classes[2].popularity = { matrix: [[0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.05, 0.0]] })),
+    );
     expect(notOne.path).toBe('$.classes[2].popularity.matrix[0]');
     expect(notOne.rule).toMatch(/sum to 0\.95, not 1/);
     const unknown = errorOf(edit((r) => (r.classes[2].popularity = { matrix: [{ '0': 0.5, '9': 0.5 }] })));
     expect(unknown.path).toBe('$.classes[2].popularity.matrix[0]["9"]');
     expect(unknown.rule).toMatch(/unknown expert index "9".*0\.\.7/);
-    expect(errorOf(edit((r) => (r.classes[2].popularity = { matrix: [[1, 0, 0]] }))).path).toBe('$.classes[2].popularity.matrix[0]');
-    expect(errorOf(edit((r) => (r.classes[2].popularity = { matrix: [[1.5, -0.5, 0, 0, 0, 0, 0, 0]] }))).path).toMatch(/^\$\.classes\[2\]\.popularity/);
-    expect(errorOf(edit((r) => (r.classes[2].popularity = { matrix: [[1, 0, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0]] }))).rule).toMatch(/one row .* or one per MoE layer \(4\)/);
+    expect(errorOf(edit((r) => (r.classes[2].popularity = { matrix: [[1, 0, 0]] }))).path).toBe(
+      '$.classes[2].popularity.matrix[0]',
+    );
+    expect(errorOf(edit((r) => (r.classes[2].popularity = { matrix: [[1.5, -0.5, 0, 0, 0, 0, 0, 0]] }))).path).toMatch(
+      /^\$\.classes\[2\]\.popularity/,
+    );
+    expect(
+      errorOf(
+        edit(
+          (r) =>
+            (r.classes[2].popularity = {
+              matrix: [
+                [1, 0, 0, 0, 0, 0, 0, 0],
+                [1, 0, 0, 0, 0, 0, 0, 0],
+              ],
+            }),
+        ),
+      ).rule,
+    ).toMatch(/one row .* or one per MoE layer \(4\)/);
     expect(errorOf(edit((r) => (r.classes[0].server = 2))).path).toBe('$.classes[0].server');
     expect(errorOf(edit((r) => (r.classes[0].minDeviceLayers = 5))).path).toBe('$.classes[0].minDeviceLayers');
     expect(errorOf(edit((r) => (r.classes[0].maxDroppedShare = 1.5))).path).toBe('$.classes[0].maxDroppedShare');
@@ -93,7 +136,10 @@ describe('split-moe input', () => {
   it('the CLI exits 2 with one line on bad input', () => {
     const dir = mkdtempSync(join(tmpdir(), 'split-moe-'));
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify(edit((r) => (r.classes[1].popularity = { matrix: [[0.5, 0.6, 0, 0, 0, 0, 0, 0]] }))));
+    writeFileSync(
+      bad,
+      JSON.stringify(edit((r) => (r.classes[1].popularity = { matrix: [[0.5, 0.6, 0, 0, 0, 0, 0, 0]] }))),
+    );
     const run = spawnSync('node', [BIN, 'solve', bad], { encoding: 'utf8' });
     expect(run.status).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
@@ -108,97 +154,172 @@ function everywhere(p: SplitMoeProblem, cuts: number[]): SplitMoeDecision {
   return {
     cuts,
     placement,
-    routing: p.classes.map((c, u) => placement.map((row, l) => row.map((_, e) => (l < cuts[u] || c.popularity[l][e] === 0 ? [] : [{ server: 0, share: 1 }])))),
+    routing: p.classes.map((c, u) =>
+      placement.map((row, l) =>
+        row.map((_, e) => (l < cuts[u] || c.popularity[l][e] === 0 ? [] : [{ server: 0, share: 1 }])),
+      ),
+    ),
   };
 }
 
 describe('split-moe evaluate', () => {
-  const p = F.parse(mixtral4({ servers: [{ device: 'a100-80gb' }, { device: 'l40s', expertMemoryBytes: 5e9 }] })) as SplitMoeProblem;
+  const p = F.parse(
+    mixtral4({ servers: [{ device: 'a100-80gb' }, { device: 'l40s', expertMemoryBytes: 5e9 }] }),
+  ) as SplitMoeProblem;
   const cuts = p.classes.map((_, u) => Math.min(1, maxCut(p, u)));
   it('accepts a decision that keeps every rule and sums the latency by hand', () => {
     const d = everywhere(p, cuts);
     const e = F.evaluate(p, d);
     expect(e.violations).toEqual([]);
-    const b = e.breakdown as { classes: { latencySeconds: number; denseSeconds: number; deviceExpertSeconds: number; linkSeconds: number; expertCallSeconds: number }[] };
-    for (const c of b.classes) expect(c.latencySeconds).toBeCloseTo(c.denseSeconds + c.deviceExpertSeconds + c.linkSeconds + c.expertCallSeconds, 15);
+    const b = e.breakdown as {
+      classes: {
+        latencySeconds: number;
+        denseSeconds: number;
+        deviceExpertSeconds: number;
+        linkSeconds: number;
+        expertCallSeconds: number;
+      }[];
+    };
+    for (const c of b.classes)
+      expect(c.latencySeconds).toBeCloseTo(
+        c.denseSeconds + c.deviceExpertSeconds + c.linkSeconds + c.expertCallSeconds,
+        15,
+      );
   });
-  it('refuses calls to a server without the expert, calls on device layers, drops beyond the budget, full memory', () => {
-    const d = everywhere(p, cuts);
-    const toNonHolder = { ...d, routing: d.routing.map((c, u) => (u === 0 ? c.map((row, l) => row.map((r, e) => (l === 3 && e === 0 ? [{ server: 1, share: 1 }] : r))) : c)) };
-    expect(F.evaluate(p, toNonHolder).violations.map((v) => v.constraint)).toContain('class[0].layer[3].expert[0].holder');
-    const onDevice = { ...d, routing: d.routing.map((c, u) => (u === 0 ? c.map((row, l) => (l === 0 ? row.map(() => [{ server: 0, share: 1 }]) : row)) : c)) };
-    expect(F.evaluate(p, onDevice).violations.map((v) => v.constraint)).toContain('class[0].layer[0].local');
-    const dropped = { ...d, routing: d.routing.map((c, u) => (u === 1 ? c.map((row, l) => (l === 3 ? row.map(() => []) : row)) : c)) };
-    expect(F.evaluate(p, dropped).violations.map((v) => v.constraint)).toContain('class[1].dropped');
-    const full = { ...d, placement: d.placement.map((row) => row.map(() => [0, 1])) };
-    const v = F.evaluate(p, full).violations.find((x) => x.constraint === 'server[1].memory');
-    expect(v?.excess).toBeCloseTo(32 * p.expertBytes - 5e9, 0);
-  });
+  it(
+    'refuses calls to a server without the expert, calls on device layers, drops beyond the budget, ' + 'full memory',
+    () => {
+      const d = everywhere(p, cuts);
+      const toNonHolder = {
+        ...d,
+        routing: d.routing.map((c, u) =>
+          u === 0 ? c.map((row, l) => row.map((r, e) => (l === 3 && e === 0 ? [{ server: 1, share: 1 }] : r))) : c,
+        ),
+      };
+      expect(F.evaluate(p, toNonHolder).violations.map((v) => v.constraint)).toContain(
+        'class[0].layer[3].expert[0].holder',
+      );
+      const onDevice = {
+        ...d,
+        routing: d.routing.map((c, u) =>
+          u === 0 ? c.map((row, l) => (l === 0 ? row.map(() => [{ server: 0, share: 1 }]) : row)) : c,
+        ),
+      };
+      expect(F.evaluate(p, onDevice).violations.map((v) => v.constraint)).toContain('class[0].layer[0].local');
+      const dropped = {
+        ...d,
+        routing: d.routing.map((c, u) => (u === 1 ? c.map((row, l) => (l === 3 ? row.map(() => []) : row)) : c)),
+      };
+      expect(F.evaluate(p, dropped).violations.map((v) => v.constraint)).toContain('class[1].dropped');
+      const full = { ...d, placement: d.placement.map((row) => row.map(() => [0, 1])) };
+      const v = F.evaluate(p, full).violations.find((x) => x.constraint === 'server[1].memory');
+      expect(v?.excess).toBeCloseTo(32 * p.expertBytes - 5e9, 0);
+    },
+  );
 });
 
 describe('split-moe solved', () => {
-  it('the replica batch limit forces replicas of the popular experts, and dropping it never makes the optimum worse', async () => {
-    const raw = mixtral4({
-      classes: [{ name: 'crowd', users: 400, device: 'snapdragon-8-gen-3', link: '5g-urllc', server: 0, popularity: { matrix: [[0.4, 0.3, 0.1, 0.1, 0.05, 0.05, 0, 0]] } }],
-      servers: [{ device: 'a100-80gb', expertMemoryBytes: 14e9 }, { device: 'a100-80gb', expertMemoryBytes: 14e9 }],
-      replicaTokenLimit: 200,
-    });
-    const limited = await solve(raw, { backend: 'highs', timeLimitSeconds: 60 });
-    expect(limited.termination).toBe('optimal');
-    const d = limited.solution?.decision as SplitMoeDecision;
-    const p = F.parse(raw) as SplitMoeProblem;
-    // Expert 0 gets 400 × 2 × 0.4 = 320 calls per step on every remote layer: one replica serves 200.
-    expect(classVisits(p, 0, 3, 0)).toBeCloseTo(320, 9);
-    expect(d.placement[3][0].length).toBe(2);
-    expect(replicaTokenLimit(p, 0)).toBe(200);
-    const free = await solve({ ...raw, replicaTokenLimit: 'none' }, { backend: 'highs', timeLimitSeconds: 60 });
-    expect(free.termination).toBe('optimal');
-    expect(free.solution?.objective as number).toBeLessThanOrEqual((limited.solution?.objective as number) * (1 + 1e-9));
-  });
+  it(
+    'the replica batch limit forces replicas of the popular experts, and dropping it never makes ' +
+      'the optimum worse',
+    async () => {
+      const raw = mixtral4({
+        classes: [
+          {
+            name: 'crowd',
+            users: 400,
+            device: 'snapdragon-8-gen-3',
+            link: '5g-urllc',
+            server: 0,
+            popularity: { matrix: [[0.4, 0.3, 0.1, 0.1, 0.05, 0.05, 0, 0]] },
+          },
+        ],
+        servers: [
+          { device: 'a100-80gb', expertMemoryBytes: 14e9 },
+          { device: 'a100-80gb', expertMemoryBytes: 14e9 },
+        ],
+        replicaTokenLimit: 200,
+      });
+      const limited = await solve(raw, { backend: 'highs', timeLimitSeconds: 60 });
+      expect(limited.termination).toBe('optimal');
+      const d = limited.solution?.decision as SplitMoeDecision;
+      const p = F.parse(raw) as SplitMoeProblem;
+      // Expert 0 gets 400 × 2 × 0.4 = 320 calls per step on every remote layer: one replica serves 200.
+      expect(classVisits(p, 0, 3, 0)).toBeCloseTo(320, 9);
+      expect(d.placement[3][0].length).toBe(2);
+      expect(replicaTokenLimit(p, 0)).toBe(200);
+      const free = await solve({ ...raw, replicaTokenLimit: 'none' }, { backend: 'highs', timeLimitSeconds: 60 });
+      expect(free.termination).toBe('optimal');
+      expect(free.solution?.objective as number).toBeLessThanOrEqual(
+        (limited.solution?.objective as number) * (1 + 1e-9),
+      );
+    },
+  );
 
-  it('a 4-layer Mixtral: certified optimal, never worse than a peer, nor than moe-placement’s own optimum with the cut fixed', async () => {
-    const raw = mixtral4();
-    const report = await solve(raw, { backend: 'highs', timeLimitSeconds: 60 });
-    expect(report.termination).toBe('optimal');
-    const best = report.solution?.objective as number;
-    const p = F.parse(raw) as SplitMoeProblem;
-    let peers = 0;
-    for (const peer of F.baselines) {
-      const d = peer.run(p);
-      if (d === null) continue;
-      const e = F.evaluate(p, d);
-      if (!e.feasible) continue;
-      peers += 1;
-      expect(best, peer.name).toBeLessThanOrEqual(e.objective * (1 + 1e-9));
-    }
-    expect(peers).toBe(3); // device-only: the phones cannot hold all four layers' experts
+  it(
+    'a 4-layer Mixtral: certified optimal, never worse than a peer, nor than moe-placement’s own ' +
+      'optimum with the cut fixed',
+    async () => {
+      const raw = mixtral4();
+      const report = await solve(raw, { backend: 'highs', timeLimitSeconds: 60 });
+      expect(report.termination).toBe('optimal');
+      const best = report.solution?.objective as number;
+      const p = F.parse(raw) as SplitMoeProblem;
+      let peers = 0;
+      for (const peer of F.baselines) {
+        const d = peer.run(p);
+        if (d === null) continue;
+        const e = F.evaluate(p, d);
+        if (!e.feasible) continue;
+        peers += 1;
+        expect(best, peer.name).toBeLessThanOrEqual(e.objective * (1 + 1e-9));
+      }
+      expect(peers).toBe(3); // device-only: the phones cannot hold all four layers' experts
 
-    // moe-placement solved to its certified optimum on the same servers, cuts at the floor, its shares for every class.
-    const cuts = p.classes.map((c) => c.minDeviceLayers);
-    const { moe, first } = asMoePlacement(p, cuts);
-    const moeRaw = {
-      kind: 'moe-placement',
-      moe: { layers: moe.layers, experts: moe.experts, topK: moe.topK, expertBytes: moe.expertBytes, expertFlopsPerToken: moe.expertFlopsPerToken, activationBytesPerToken: moe.activationBytesPerToken },
-      popularity: { matrix: moe.popularity },
-      batchTokens: moe.batchTokens,
-      servers: moe.servers.map((s) => ({
-        device: s.device.id,
-        expertMemoryBytes: s.expertMemoryBytes,
-        link: { uplinkBitsPerSecond: s.link?.uplinkBitsPerSecond, downlinkBitsPerSecond: s.link?.downlinkBitsPerSecond, latencySeconds: s.link?.latencySeconds },
-      })),
-    };
-    const moeReport = await solve(moeRaw, { backend: 'exact', timeLimitSeconds: 60 });
-    expect(moeReport.termination).toBe('optimal');
-    const mp = (moeReport.solution?.decision as MoePlacementDecision).placement;
-    const placement = Array.from({ length: p.layers }, (_, l) => Array.from({ length: p.experts }, (_, e) => (l < first ? [] : mp[l - first][e].map((r) => r.server))));
-    const routing = p.classes.map((c, u) =>
-      placement.map((row, l) => row.map((_, e) => (l < cuts[u] || c.popularity[l][e] === 0 ? [] : mp[l - first][e].map((r) => ({ ...r }))))),
-    );
-    const e = F.evaluate(p, { cuts, placement, routing });
-    // Within the batch limits here, so split-moe's feasible set contains it: it cannot be better.
-    expect(e.violations).toEqual([]);
-    expect(best).toBeLessThan(e.objective);
-  }, 120_000);
+      // moe-placement solved to its certified optimum on the same servers, cuts at the floor,
+      // its shares for every class.
+      const cuts = p.classes.map((c) => c.minDeviceLayers);
+      const { moe, first } = asMoePlacement(p, cuts);
+      const moeRaw = {
+        kind: 'moe-placement',
+        moe: {
+          layers: moe.layers,
+          experts: moe.experts,
+          topK: moe.topK,
+          expertBytes: moe.expertBytes,
+          expertFlopsPerToken: moe.expertFlopsPerToken,
+          activationBytesPerToken: moe.activationBytesPerToken,
+        },
+        popularity: { matrix: moe.popularity },
+        batchTokens: moe.batchTokens,
+        servers: moe.servers.map((s) => ({
+          device: s.device.id,
+          expertMemoryBytes: s.expertMemoryBytes,
+          link: {
+            uplinkBitsPerSecond: s.link?.uplinkBitsPerSecond,
+            downlinkBitsPerSecond: s.link?.downlinkBitsPerSecond,
+            latencySeconds: s.link?.latencySeconds,
+          },
+        })),
+      };
+      const moeReport = await solve(moeRaw, { backend: 'exact', timeLimitSeconds: 60 });
+      expect(moeReport.termination).toBe('optimal');
+      const mp = (moeReport.solution?.decision as MoePlacementDecision).placement;
+      const placement = Array.from({ length: p.layers }, (_, l) =>
+        Array.from({ length: p.experts }, (_, e) => (l < first ? [] : mp[l - first][e].map((r) => r.server))),
+      );
+      const routing = p.classes.map((c, u) =>
+        placement.map((row, l) =>
+          row.map((_, e) => (l < cuts[u] || c.popularity[l][e] === 0 ? [] : mp[l - first][e].map((r) => ({ ...r })))),
+        ),
+      );
+      const e = F.evaluate(p, { cuts, placement, routing });
+      // Within the batch limits here, so split-moe's feasible set contains it: it cannot be better.
+      expect(e.violations).toEqual([]);
+      expect(best).toBeLessThan(e.objective);
+    },
+    120_000,
+  );
 
   it('more edge memory, faster uplinks and a faster device never make the optimum worse', async () => {
     const base = mixtral4({ objective: 'max' });
