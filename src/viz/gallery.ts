@@ -31,7 +31,8 @@ export const FAMILY_EXAMPLES: Readonly<Record<string, string>> = {
 };
 
 function chromium(): string | null {
-  for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) if (existsSync(p)) return p;
+  for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'])
+    if (existsSync(p)) return p;
   return null;
 }
 
@@ -50,7 +51,9 @@ async function main(argv: readonly string[]): Promise<void> {
   const links: string[] = [];
   for (const kind of readdirSync(join(ROOT, 'problems')).sort()) {
     const folder = join(ROOT, 'problems', kind);
-    for (const file of readdirSync(folder).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of readdirSync(folder)
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const name = basename(file, '.json');
       const raw: unknown = JSON.parse(readFileSync(join(folder, file), 'utf8'));
       await loadKindOf(raw); // families load lazily (issue 18)
@@ -59,7 +62,9 @@ async function main(argv: readonly string[]): Promise<void> {
       writeFileSync(join(dir, `${kind}--${name}.html`), await solutionHtml(parsed, report));
       writeFileSync(join(dir, `${kind}--${name}.svg`), await solutionSvg(parsed, report));
       rows.push([kind, name, report.termination, numText(report.solution?.objective), secondsText(report.timeSeconds)]);
-      links.push(`<li><a href="${kind}--${name}.html">${kind} / ${name}</a> (<a href="${kind}--${name}.svg">svg</a>)</li>`);
+      links.push(
+        `<li><a href="${kind}--${name}.html">${kind} / ${name}</a> (<a href="${kind}--${name}.svg">svg</a>)</li>`,
+      );
       process.stderr.write(`${kind}/${name}: ${report.termination} in ${secondsText(report.timeSeconds)}\n`);
     }
   }
@@ -76,15 +81,19 @@ async function main(argv: readonly string[]): Promise<void> {
     for (const [kind, name] of Object.entries(FAMILY_EXAMPLES)) {
       const html = join(dir, `${kind}--${name}.html`);
       if (!existsSync(html)) continue;
-      execFileSync(browser, [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--hide-scrollbars',
-        '--window-size=1100,1300',
-        `--screenshot=${join(resolve(png), `${kind}.png`)}`,
-        `file://${html}`,
-      ], { stdio: 'ignore' });
+      execFileSync(
+        browser,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--hide-scrollbars',
+          '--window-size=1100,1300',
+          `--screenshot=${join(resolve(png), `${kind}.png`)}`,
+          `file://${html}`,
+        ],
+        { stdio: 'ignore' },
+      );
     }
   }
 }

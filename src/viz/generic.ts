@@ -15,7 +15,8 @@ export function flatten(value: unknown, path = '$', out: string[][] = []): strin
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => flatten(v, `${path}[${i}]`, out));
   } else if (isRecord(value)) {
-    for (const [k, v] of Object.entries(value)) flatten(v, /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, out);
+    for (const [k, v] of Object.entries(value))
+      flatten(v, /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, out);
   } else {
     out.push([path, typeof value === 'number' ? numText(value) : String(value)]);
   }
@@ -37,7 +38,8 @@ export function genericFigures(input: DrawInput): Figure[] {
     const facts = Object.entries(breakdown)
       .filter(([, v]) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')
       .map(([k, v]) => [k, typeof v === 'number' ? numText(v) : String(v)]);
-    if (facts.length > 0) figures.push({ kind: 'table', title: 'Breakdown (from evaluate)', header: ['fact', 'value'], rows: facts });
+    if (facts.length > 0)
+      figures.push({ kind: 'table', title: 'Breakdown (from evaluate)', header: ['fact', 'value'], rows: facts });
   }
   return figures;
 }

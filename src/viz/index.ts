@@ -15,6 +15,7 @@ import { drawKvSplit } from './families/kv-split-inference.ts';
 import { drawMilp } from './families/milp.ts';
 import { drawCaching } from './families/model-caching.ts';
 import { drawMoe } from './families/moe-placement.ts';
+import { drawParallel } from './families/parallel-placement.ts';
 import { drawPipeline } from './families/pipeline-placement.ts';
 import { drawSpeculative } from './families/speculative-threshold.ts';
 import { drawSplitFinetune } from './families/split-finetune.ts';
@@ -37,6 +38,7 @@ const erase = <P>(d: Drawer<P>): Drawer => d as unknown as Drawer;
 /** The kinds with a picture of their own; any other kind gets the generic table. */
 export const DRAWERS: Readonly<Record<string, Drawer>> = {
   'pipeline-placement': erase(drawPipeline),
+  'parallel-placement': erase(drawParallel),
   'fleet-serving': erase(drawFleet),
   'split-finetune': erase(drawSplitFinetune),
   'kv-split-inference': erase(drawKvSplit),
@@ -101,10 +103,19 @@ function reportFacts(report: SolveReport): string[][] {
   return rows;
 }
 
+// `solve --html F --svg G` draws one report twice: the figures are kept per solution object (a
+// report is never changed after the solve), so vega renders each chart once.
+const drawnSolutions = new WeakMap<object, Promise<Figure[]>>();
+
 /** The figures of a solve report's decision, or none when it holds no solution. */
 export async function reportFigures(problem: unknown, report: SolveReport): Promise<Figure[]> {
-  if (report.solution === null) return [];
-  return drawDecision(problem, report.solution.decision, report.solution.evaluation);
+  const solution = report.solution;
+  if (solution === null) return [];
+  const kept = drawnSolutions.get(solution);
+  if (kept !== undefined) return kept;
+  const drawn = drawDecision(problem, solution.decision, solution.evaluation);
+  drawnSolutions.set(solution, drawn);
+  return drawn;
 }
 
 function titleOf(parsed: ParsedProblem, what: string): string {
@@ -148,22 +159,45 @@ export function savedDecision(problem: unknown, solution: unknown): { decision: 
   const parsed = toParsed(problem);
   if (isObject(solution) && 'termination' in solution && 'solution' in solution) {
     if (typeof solution.kind === 'string' && solution.kind !== parsed.kind)
-      throw new InputError('$.kind', `the solution is for kind "${solution.kind}" but the problem is kind "${parsed.kind}"`);
+      throw new InputError(
+        '$.kind',
+        `the solution is for kind "${solution.kind}" but the problem is kind "${parsed.kind}"`,
+      );
     const held = solution.solution;
     if (held === null)
       throw new InputError('$.solution', `the report holds no solution (termination: ${String(solution.termination)})`);
-    if (!isObject(held) || !('decision' in held)) throw new InputError('$.solution.decision', 'required field is missing');
+    if (!isObject(held) || !('decision' in held))
+      throw new InputError('$.solution.decision', 'required field is missing');
     const claim = `${String(solution.termination)} by ${String(solution.method)}, objective ${String(held.objective)}`;
     return { decision: parseDecision(parsed, held.decision, '$.solution.decision'), claim };
   }
   return { decision: parseDecision(parsed, solution) };
 }
 
-/** `show`: the page of a saved solution, re-checked by evaluate. */
-export async function showHtml(problem: unknown, solution: unknown): Promise<string> {
+/** `show --html F --svg G`: the page and the SVG of a saved solution, its figures drawn once. */
+export async function showPictures(problem: unknown, solution: unknown): Promise<{ html: string; svg: string }> {
   const parsed = toParsed(problem);
   const { decision, claim } = savedDecision(parsed, solution);
   const evaluation = parsed.formulation.evaluate(parsed.problem, decision);
+  const figures = await drawDecision(parsed, decision, evaluation);
+  return {
+    html: showPage(parsed, decision, evaluation, figures, claim),
+    svg: figuresSvg(figures, showHeading(parsed, evaluation)),
+  };
+}
+
+/** `show`: the page of a saved solution, re-checked by evaluate. */
+export async function showHtml(problem: unknown, solution: unknown): Promise<string> {
+  return (await showPictures(problem, solution)).html;
+}
+
+function showPage(
+  parsed: ParsedProblem,
+  decision: unknown,
+  evaluation: Evaluation,
+  figures: readonly Figure[],
+  claim: string | undefined,
+): string {
   const facts = [
     ['kind', parsed.kind],
     ['feasible', evaluation.feasible ? 'yes (re-checked by evaluate)' : 'NO (see the violations below)'],
@@ -177,17 +211,18 @@ export async function showHtml(problem: unknown, solution: unknown): Promise<str
   } catch {
     // describe is a convenience; the figures below still show the decision.
   }
-  for (const figure of await drawDecision(parsed, decision, evaluation)) body.push(figureHtml(figure));
+  for (const figure of figures) body.push(figureHtml(figure));
   return page(titleOf(parsed, 'saved plan'), body);
+}
+
+function showHeading(parsed: ParsedProblem, evaluation: Evaluation): string {
+  const infeasible = evaluation.feasible ? '' : ' (INFEASIBLE)';
+  return `${parsed.kind}: objective ${numText(evaluation.objective)} ${parsed.objectiveLabel}${infeasible}`;
 }
 
 /** `show --svg`: a saved solution's figures as one SVG document. */
 export async function showSvg(problem: unknown, solution: unknown): Promise<string> {
-  const parsed = toParsed(problem);
-  const { decision } = savedDecision(parsed, solution);
-  const evaluation = parsed.formulation.evaluate(parsed.problem, decision);
-  const heading = `${parsed.kind}: objective ${numText(evaluation.objective)} ${parsed.objectiveLabel}${evaluation.feasible ? '' : ' (INFEASIBLE)'}`;
-  return figuresSvg(await drawDecision(parsed, decision, evaluation), heading);
+  return (await showPictures(problem, solution)).svg;
 }
 
 /** Objective of a row relative to the best one, the way a paper's table states it. */

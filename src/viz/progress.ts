@@ -18,8 +18,13 @@ export interface ProgressOptions {
   readonly tty?: boolean;
   /** Say nothing for work shorter than this; default 1 s. */
   readonly afterSeconds?: number;
-  /** Seconds between lines (plain mode) or redraws (terminal); default 5 and 0.5. */
+  /**
+   * Seconds between redraws (terminal) or heartbeat lines (plain mode); default 0.5 and 5. In plain
+   * mode a new exact phase is also printed at once, at most one line a second (`phaseSeconds`).
+   */
   readonly everySeconds?: number;
+  /** Plain mode: the least time between two lines when the phase changes; default 1 s. */
+  readonly phaseSeconds?: number;
   /** Prefix of every line; default `edgeplan`. */
   readonly label?: string;
 }
@@ -34,6 +39,11 @@ export interface ProgressState {
   gap?: number;
   nodes?: number;
   iterations?: number;
+  /**
+   * A MILP that an exact method runs inside one of its phases (an LNS sub-problem, a relaxation):
+   * its facts as text, kept apart because its bound is the sub-problem's, not the problem's.
+   */
+  inner?: string;
   /** Sweeps: points done and total. */
   done?: number;
   total?: number;
@@ -58,7 +68,8 @@ export function progressLine(label: string, elapsedSeconds: number, s: ProgressS
     parts.push(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${s.done}/${s.total}`);
     if (s.point !== undefined) parts.push(s.point);
   }
-  if (s.method !== undefined) parts.push(s.step === 'solve' || s.step === undefined ? s.method : `${s.step} ${s.method}`);
+  if (s.method !== undefined)
+    parts.push(s.step === 'solve' || s.step === undefined ? s.method : `${s.step} ${s.method}`);
   else if (s.step !== undefined) parts.push(s.step);
   if (s.phase !== undefined) parts.push(s.phase);
   if (s.incumbent !== undefined) parts.push(`incumbent ${sig(s.incumbent)}`);
@@ -66,7 +77,18 @@ export function progressLine(label: string, elapsedSeconds: number, s: ProgressS
   if (s.gap !== undefined) parts.push(`gap ${Number((s.gap * 100).toPrecision(3))}%`);
   if (s.nodes !== undefined) parts.push(`${s.nodes} nodes`);
   if (s.iterations !== undefined && s.nodes === undefined) parts.push(`${s.iterations} simplex iterations`);
+  if (s.inner !== undefined) parts.push(`(${s.inner})`);
   return parts.join('  ');
+}
+
+/** An exact method's inner MILP as one phrase: `MILP incumbent 3 bound 2.5 40 nodes`. */
+export function innerMilpText(event: ProgressEvent): string {
+  const parts = ['MILP'];
+  if (event.incumbent !== undefined) parts.push(`incumbent ${sig(event.incumbent)}`);
+  if (event.bound !== undefined) parts.push(`bound ${sig(event.bound)}`);
+  if (event.nodes !== undefined) parts.push(`${event.nodes} nodes`);
+  else if (event.iterations !== undefined) parts.push(`${event.iterations} simplex iterations`);
+  return parts.join(' ');
 }
 
 function sig(v: number): string {
@@ -91,16 +113,26 @@ const formatElapsed = elapsedText; const sig = sigText;
 const start = Date.now();
 let state = {};
 let shown = false;
+let lastLine = -Infinity;
+let lastPhase;
 const write = (text) => { try { fs.writeSync(workerData.fd, text); } catch { /* a closed stderr ends nothing */ } };
 const tick = () => {
   const elapsed = (Date.now() - start) / 1000;
   if (elapsed < workerData.afterSeconds) return;
+  if (!workerData.tty) {
+    // Plain lines: a heartbeat every everySeconds, and a new phase as soon as phaseSeconds allow.
+    const since = elapsed - lastLine;
+    const fresh = state.phase !== lastPhase && since >= workerData.phaseSeconds;
+    if (!fresh && since < workerData.everySeconds) return;
+  }
   const text = line(workerData.label, elapsed, state);
   if (workerData.tty) write('\\r\\x1b[K' + text.slice(0, workerData.columns - 1));
   else write(text + '\\n');
+  lastLine = elapsed;
+  lastPhase = state.phase;
   shown = true;
 };
-const timer = setInterval(tick, workerData.everySeconds * 1000);
+const timer = setInterval(tick, Math.min(workerData.everySeconds, workerData.phaseSeconds) * 1000);
 parentPort.on('message', (m) => {
   if (m === 'stop') {
     clearInterval(timer);
@@ -126,6 +158,7 @@ export function startProgress(options: ProgressOptions = {}): ProgressReporter {
       tty,
       afterSeconds: options.afterSeconds ?? 1,
       everySeconds: options.everySeconds ?? (tty ? 0.5 : 5),
+      phaseSeconds: options.phaseSeconds ?? 1,
       label: options.label ?? 'edgeplan',
       columns: process.stderr.columns ?? 120,
       lineSource: progressLine.toString(),
@@ -139,8 +172,11 @@ export function startProgress(options: ProgressOptions = {}): ProgressReporter {
   const post = (state: ProgressState): void => {
     if (stopped === null) worker.postMessage(state);
   };
-  // Solver callbacks can fire thousands of times a second; the worker needs the latest only.
+  // Solver callbacks can fire thousands of times a second; the worker needs the latest only. The
+  // latest facts are kept here and posted at most every 200 ms, or 50 ms after a new phase (so the
+  // phase an exact method enters just before a long silent step is not lost to the throttle).
   let lastPostMs = 0;
+  let pending: ProgressState = {};
   const clearSolverFacts = {
     phase: undefined,
     incumbent: undefined,
@@ -153,19 +189,31 @@ export function startProgress(options: ProgressOptions = {}): ProgressReporter {
   const hooks: ChainHooks = {
     onStepStart(step: ChainStep, method?: Method) {
       if (step === 'solve') solving = method;
-      post({ step, method, ...clearSolverFacts });
+      pending = { step, method, ...clearSolverFacts, inner: undefined };
+      post(pending);
     },
     onStep(step: ChainStep) {
       // A backend compiles inside its solve step: back to naming the method once the model is built.
-      if (step === 'compile' && solving !== undefined) post({ step: 'solve', method: solving });
+      if (step === 'compile' && solving !== undefined) {
+        pending = { ...pending, step: 'solve', method: solving };
+        post(pending);
+      }
       if (step === 'solve') solving = undefined;
     },
     onProgress(event: ProgressEvent) {
-      const now = performance.now();
-      if (now - lastPostMs < 200) return;
-      lastPostMs = now;
       const { method, ...facts } = event;
-      post({ method, ...facts });
+      // An exact method's own MILP reports as phase 'MILP': keep the method's phase and its own
+      // incumbent/bound, and show the MILP's facts beside them.
+      const inner = method === 'exact' && facts.phase === 'MILP';
+      const update: ProgressState = inner
+        ? { method, inner: innerMilpText(event) }
+        : { method, ...clearSolverFacts, ...facts, inner: undefined };
+      const newPhase = !inner && facts.phase !== pending.phase;
+      pending = { ...pending, ...update };
+      const now = performance.now();
+      if (now - lastPostMs < (newPhase ? 50 : 200)) return;
+      lastPostMs = now;
+      post(pending);
     },
   };
   return {

@@ -68,7 +68,10 @@ export function withoutProlog(svg: string): string {
 }
 
 /** Several SVG documents under one another, each with a heading, as one SVG document. */
-export function stackSvgs(parts: readonly { readonly title: string; readonly svg: string }[], heading?: string): string {
+export function stackSvgs(
+  parts: readonly { readonly title: string; readonly svg: string }[],
+  heading?: string,
+): string {
   const gap = 16;
   const titleHeight = 22;
   let y = 8;

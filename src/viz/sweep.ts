@@ -64,11 +64,19 @@ export async function sweepPlotSvg(report: SweepReport): Promise<string> {
   const data: { x: number; y: number; series: string; facet?: string }[] = [];
   for (const row of report.rows) {
     const values = row.values ?? [row.value];
-    const facet = paths.length > 1 ? values.slice(1).map((v, i) => `${paths[i + 1]} = ${v}`).join(', ') : undefined;
+    const facet =
+      paths.length > 1
+        ? values
+            .slice(1)
+            .map((v, i) => `${paths[i + 1]} = ${v}`)
+            .join(', ')
+        : undefined;
     const at = { x: values[0], ...(facet !== undefined ? { facet } : {}) };
-    if (row.objective !== null && Number.isFinite(row.objective)) data.push({ ...at, y: row.objective, series: OPTIMUM_SERIES });
+    if (row.objective !== null && Number.isFinite(row.objective))
+      data.push({ ...at, y: row.objective, series: OPTIMUM_SERIES });
     for (const peer of row.peers ?? [])
-      if (peer.objective !== null && Number.isFinite(peer.objective)) data.push({ ...at, y: peer.objective, series: peer.name });
+      if (peer.objective !== null && Number.isFinite(peer.objective))
+        data.push({ ...at, y: peer.objective, series: peer.name });
   }
   const figure = await lines({
     title: `sweep of ${paths.join(' × ')}`,

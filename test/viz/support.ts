@@ -7,6 +7,7 @@ import { ROOT } from '../support/cli.ts';
 /** The smallest bundled example of each kind (the one drawn in docs/pictures.md). */
 export const EXAMPLES: Readonly<Record<string, string>> = {
   'pipeline-placement': 'problems/pipeline-placement/gpt2-medium-training-8-servers.json',
+  'parallel-placement': 'problems/parallel-placement/metis-gpt3-1.5b-4a100-4t4.json',
   'fleet-serving': 'problems/fleet-serving/helix-10-llama30b-quality.json',
   'split-finetune': 'problems/split-finetune/gpt2-medium-3-clients.json',
   'kv-split-inference': 'problems/kv-split-inference/kv-bound.json',

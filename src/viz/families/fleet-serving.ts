@@ -37,7 +37,11 @@ function capacityOf(p: FleetProblem, from: string, to: string): number {
 
 export function fleetGraphSvg(p: FleetProblem, d: FleetDecision, b: FleetBreakdown): string {
   const starts = [...new Set(d.placement.map((x) => x.firstLayer))].sort((x, y) => x - y);
-  const columns: string[][] = [[SOURCE], ...starts.map((s) => d.placement.filter((x) => x.firstLayer === s).map((x) => x.node)), [SINK]];
+  const columns: string[][] = [
+    [SOURCE],
+    ...starts.map((s) => d.placement.filter((x) => x.firstLayer === s).map((x) => x.node)),
+    [SINK],
+  ];
   const tallest = Math.max(...columns.map((c) => c.length));
   const bandHeight = tallest * (BOX_H + ROW_GAP) + 40;
   const bands = Math.ceil(columns.length / PER_BAND);
@@ -50,7 +54,13 @@ export function fleetGraphSvg(p: FleetProblem, d: FleetDecision, b: FleetBreakdo
       const x = 20 + (c % PER_BAND) * (BOX_W + COL_GAP);
       const y = top + r * (BOX_H + ROW_GAP);
       if (name === SOURCE || name === SINK) {
-        boxes.set(name, { name, x, y, lines: [name, name === SOURCE ? `${short(b.routedTokensPerSecond)} tok/s in` : ''], fill: '#eeeeee' });
+        boxes.set(name, {
+          name,
+          x,
+          y,
+          lines: [name, name === SOURCE ? `${short(b.routedTokensPerSecond)} tok/s in` : ''],
+          fill: '#eeeeee',
+        });
         return;
       }
       const node = b.nodes.find((n) => n.node === name);
@@ -64,7 +74,9 @@ export function fleetGraphSvg(p: FleetProblem, d: FleetDecision, b: FleetBreakdo
         lines: [
           name,
           `layers ${place?.firstLayer ?? '?'}–${place?.lastLayer ?? '?'}`,
-          load === null ? `capacity ${short(cap)} tok/s` : `${short(load)} / ${short(cap)} tok/s (${pct(cap > 0 ? load / cap : 0)})`,
+          load === null
+            ? `capacity ${short(cap)} tok/s`
+            : `${short(load)} / ${short(cap)} tok/s (${pct(cap > 0 ? load / cap : 0)})`,
         ],
         fill: PALETTE[starts.indexOf(place?.firstLayer ?? 0) % PALETTE.length],
       });
@@ -101,7 +113,12 @@ export function fleetGraphSvg(p: FleetProblem, d: FleetDecision, b: FleetBreakdo
     const lines = box.lines
       .filter((l) => l !== '')
       .map((l, i) =>
-        text(box.x + BOX_W / 2, box.y + 17 + i * 15, l, `text-anchor="middle" fill="${isEnd ? '#222' : 'white'}"${i === 0 ? ' font-weight="bold"' : ' font-size="11"'}`),
+        text(
+          box.x + BOX_W / 2,
+          box.y + 17 + i * 15,
+          l,
+          `text-anchor="middle" fill="${isEnd ? '#222' : 'white'}"${i === 0 ? ' font-weight="bold"' : ' font-size="11"'}`,
+        ),
       );
     return (
       `<g><title>${esc(box.lines.join(', '))}</title><rect x="${box.x}" y="${box.y}" width="${BOX_W}" height="${BOX_H}" rx="8" ` +
@@ -111,8 +128,17 @@ export function fleetGraphSvg(p: FleetProblem, d: FleetDecision, b: FleetBreakdo
   const defs =
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto">' +
     '<path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>';
-  const legend = text(20, height - 8, 'edge label: flow / link capacity (tokens/s); node: inflow / capacity', 'font-size="11" fill="#555"');
-  return svgDocument(width, height, [`<rect width="100%" height="100%" fill="white"/>`, defs, ...edges, ...nodes, legend].join('\n'));
+  const legend = text(
+    20,
+    height - 8,
+    'edge label: flow / link capacity (tokens/s); node: inflow / capacity',
+    'font-size="11" fill="#555"',
+  );
+  return svgDocument(
+    width,
+    height,
+    [`<rect width="100%" height="100%" fill="white"/>`, defs, ...edges, ...nodes, legend].join('\n'),
+  );
 }
 
 export async function drawFleet(input: DrawInput<FleetProblem>): Promise<Figure[]> {
@@ -139,7 +165,10 @@ export async function drawFleet(input: DrawInput<FleetProblem>): Promise<Figure[
         part: 'inflow',
         value: n.inflowTokensPerSecond ?? 0,
       })),
-      capacity: b.nodes.map((n) => ({ category: `${n.node} (${n.firstLayer}–${n.lastLayer})`, value: n.capacityTokensPerSecond })),
+      capacity: b.nodes.map((n) => ({
+        category: `${n.node} (${n.firstLayer}–${n.lastLayer})`,
+        value: n.capacityTokensPerSecond,
+      })),
       categoryTitle: 'node (layers)',
       valueTitle: 'tokens/s',
       partTitle: '',

@@ -16,7 +16,9 @@ export async function drawMilp(input: DrawInput): Promise<Figure[]> {
   const rows = b.rows.slice(0, MAX_BARS).flatMap((r) => {
     if (r.slack === null) return [];
     const bound = r.upper ?? r.lower ?? 0;
-    return [{ row: r.name, slack: r.slack, relative: r.slack / Math.max(1, Math.abs(bound)), binding: r.slack <= 1e-9 }];
+    return [
+      { row: r.name, slack: r.slack, relative: r.slack / Math.max(1, Math.abs(bound)), binding: r.slack <= 1e-9 },
+    ];
   });
   if (rows.length > 0)
     figures.push(
@@ -55,7 +57,9 @@ export async function drawMilp(input: DrawInput): Promise<Figure[]> {
     kind: 'table',
     title: 'Rows',
     header: ['row', 'activity', 'lower', 'upper', 'slack'],
-    rows: b.rows.slice(0, 500).map((r) => [r.name, numText(r.activity), numText(r.lower), numText(r.upper), numText(r.slack)]),
+    rows: b.rows
+      .slice(0, 500)
+      .map((r) => [r.name, numText(r.activity), numText(r.lower), numText(r.upper), numText(r.slack)]),
   });
   return figures;
 }

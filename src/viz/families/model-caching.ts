@@ -19,7 +19,9 @@ export async function drawCaching(input: DrawInput<Problem>): Promise<Figure[]> 
   const b = raw as unknown as CachingBreakdown;
   const p = input.problem;
   const modelIndex = new Map(p.models.map((m, i) => [m.id, i]));
-  const sets = b.servers.map((s) => s.models.map((id) => modelIndex.get(id)).filter((i): i is number => i !== undefined));
+  const sets = b.servers.map((s) =>
+    s.models.map((id) => modelIndex.get(id)).filter((i): i is number => i !== undefined),
+  );
   const figures: Figure[] = [];
 
   const cells: { x: string; y: string; value: number; label: string }[] = [];
@@ -32,7 +34,12 @@ export async function drawCaching(input: DrawInput<Problem>): Promise<Figure[]> 
         .filter((blk) => p.parameterSharing && (uses.get(blk) ?? 0) > 1)
         .reduce((sum, blk) => sum + p.blocks[blk].sizeBytes, 0);
       const share = p.models[m].sizeBytes > 0 ? shared / p.models[m].sizeBytes : 0;
-      cells.push({ x: server.server, y: p.models[m].id, value: share, label: share > 0 ? `${pct(share)} shared` : 'cached' });
+      cells.push({
+        x: server.server,
+        y: p.models[m].id,
+        value: share,
+        label: share > 0 ? `${pct(share)} shared` : 'cached',
+      });
     }
     let sharedBytes = 0;
     let ownBytes = 0;
@@ -67,7 +74,9 @@ export async function drawCaching(input: DrawInput<Problem>): Promise<Figure[]> 
       categoryTitle: 'server',
       valueTitle: 'GB',
       partTitle: 'stored',
-      caption: b.servers.map((s) => `${s.server} ${bytesText(s.storageBytes)} of ${bytesText(s.capacityBytes)}`).join('; '),
+      caption: b.servers
+        .map((s) => `${s.server} ${bytesText(s.storageBytes)} of ${bytesText(s.capacityBytes)}`)
+        .join('; '),
     }),
   );
 
@@ -89,7 +98,12 @@ export async function drawCaching(input: DrawInput<Problem>): Promise<Figure[]> 
         mark: 'bar',
         encoding: {
           y: { field: 'user', type: 'nominal', sort: null, title: 'user' },
-          x: { field: 'hit', type: 'quantitative', title: 'share of its requests served at the edge', scale: { domain: [0, 1] } },
+          x: {
+            field: 'hit',
+            type: 'quantitative',
+            title: 'share of its requests served at the edge',
+            scale: { domain: [0, 1] },
+          },
           tooltip: [{ field: 'user' }, { field: 'hit', format: '.3f' }, { field: 'share', format: '.3f' }],
         },
       },

@@ -27,7 +27,12 @@ export async function drawMoe(input: DrawInput<MoePlacementProblem>): Promise<Fi
     const tokens = p.batchTokens * (e < p.routedExperts ? p.topK * (p.popularity[layer]?.[e] ?? 0) : 1);
     for (const r of replicas) {
       const load = tokens * r.share;
-      cells.push({ x: expertName(e), y: serverName(r.server), value: load, label: numText(Number(load.toPrecision(2))) });
+      cells.push({
+        x: expertName(e),
+        y: serverName(r.server),
+        value: load,
+        label: numText(Number(load.toPrecision(2))),
+      });
     }
   });
   figures.push(

@@ -38,7 +38,9 @@ export async function drawPipeline(input: DrawInput<PipelineProblem>): Promise<F
       groups: servers,
       band: 44,
       integerAxis: true,
-      caption: b.stages.map((s) => `stage ${s.stage}: ${s.server} holds layers ${s.firstLayer}–${s.lastLayer}`).join('; '),
+      caption: b.stages
+        .map((s) => `stage ${s.stage}: ${s.server} holds layers ${s.firstLayer}–${s.lastLayer}`)
+        .join('; '),
     }),
   );
 
@@ -82,12 +84,11 @@ export async function drawPipeline(input: DrawInput<PipelineProblem>): Promise<F
     }),
   );
 
-  const hops = b.stages.slice(0, -1).map((s, i) => [
-    `${s.server} → ${b.stages[i + 1].server}`,
-    bytesText(s.hopBytes),
-    secondsText(s.commSeconds),
-  ]);
-  if (b.returnSeconds > 0) hops.push([`${servers[servers.length - 1]} → ${servers[0]} (return)`, '-', secondsText(b.returnSeconds)]);
+  const hops = b.stages
+    .slice(0, -1)
+    .map((s, i) => [`${s.server} → ${b.stages[i + 1].server}`, bytesText(s.hopBytes), secondsText(s.commSeconds)]);
+  if (b.returnSeconds > 0)
+    hops.push([`${servers[servers.length - 1]} → ${servers[0]} (return)`, '-', secondsText(b.returnSeconds)]);
   if (hops.length > 0)
     figures.push({
       kind: 'table',

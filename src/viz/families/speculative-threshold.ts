@@ -36,7 +36,9 @@ export async function drawSpeculative(input: DrawInput): Promise<Figure[]> {
         caption:
           (b.secondsPerToken !== undefined ? `expected ${secondsText(b.secondsPerToken)} per token` : '') +
           (b.joulesPerToken !== undefined ? `, ${numText(b.joulesPerToken)} J per token` : '') +
-          (b.speedUpOverServerOnly !== undefined ? `, ${numText(b.speedUpOverServerOnly)}× faster than server-only` : ''),
+          (b.speedUpOverServerOnly !== undefined
+            ? `, ${numText(b.speedUpOverServerOnly)}× faster than server-only`
+            : ''),
       }),
     );
     figures.push(

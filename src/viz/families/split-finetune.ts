@@ -17,7 +17,15 @@ export async function drawSplitFinetune(input: DrawInput<SplitFinetuneProblem>):
   figures.push({
     kind: 'table',
     title: 'Per client: cut, frozen prefix, subchannels',
-    header: ['client', 'device', 'cut (layers on device)', 'frozen layers', 'trainable params', 'subchannels', 'memory'],
+    header: [
+      'client',
+      'device',
+      'cut (layers on device)',
+      'frozen layers',
+      'trainable params',
+      'subchannels',
+      'memory',
+    ],
     rows: b.clients.map((c) => [
       c.client,
       c.device,
@@ -34,13 +42,19 @@ export async function drawSplitFinetune(input: DrawInput<SplitFinetuneProblem>):
       data: b.clients.flatMap((c) => {
         const parts = [];
         if (c.frozenLayers > 0)
-          parts.push({ row: c.client, start: 0.5, end: Math.min(c.frozenLayers, c.cut) + 0.5, group: 'device, frozen' });
+          parts.push({
+            row: c.client,
+            start: 0.5,
+            end: Math.min(c.frozenLayers, c.cut) + 0.5,
+            group: 'device, frozen',
+          });
         if (c.cut > c.frozenLayers)
           parts.push({ row: c.client, start: c.frozenLayers + 0.5, end: c.cut + 0.5, group: 'device, trained' });
         if (c.frozenLayers > c.cut)
           parts.push({ row: c.client, start: c.cut + 0.5, end: c.frozenLayers + 0.5, group: 'server, frozen' });
         const serverFrom = Math.max(c.cut, c.frozenLayers);
-        if (serverFrom < total) parts.push({ row: c.client, start: serverFrom + 0.5, end: total + 0.5, group: 'server, trained' });
+        if (serverFrom < total)
+          parts.push({ row: c.client, start: serverFrom + 0.5, end: total + 0.5, group: 'server, trained' });
         return parts.map((p) => ({ ...p, label: `${Math.round(p.start + 0.5)}–${Math.round(p.end - 0.5)}` }));
       }),
       rowTitle: 'client',
@@ -51,7 +65,14 @@ export async function drawSplitFinetune(input: DrawInput<SplitFinetuneProblem>):
       caption: `cut = layers on the device; the server keeps layers from ${b.server.lowestServerLayer} up loaded`,
     }),
   );
-  const parts = ['device forward', 'uplink', 'server', 'gradient downlink', 'device backward', 'adapter aggregation (each)'];
+  const parts = [
+    'device forward',
+    'uplink',
+    'server',
+    'gradient downlink',
+    'device backward',
+    'adapter aggregation (each)',
+  ];
   figures.push(
     await stackedBars({
       title: 'Round time per client in the first epoch (ms), by phase',
