@@ -270,6 +270,8 @@ function catalogShape(model: ModelSpec): Shape {
   const moe = model.moe;
   if (!moe) throw new InputError('$.model', `model "${model.id}" has no mixture-of-experts layers`);
   const layers = model.layers - moe.denseLayers;
+  if (layers <= 0)
+    throw new InputError('$.model', `model "${model.id}" has no MoE layers (all ${model.layers} are dense)`);
   const expertBytes = weightBytes(expertParams(model), model.dtype);
   const expertFlops = 2 * expertParams(model);
   let flops = headForwardFlopsPerToken(model);

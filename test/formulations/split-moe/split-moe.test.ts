@@ -128,6 +128,7 @@ describe('split-moe input', () => {
     expect(errorOf(edit((r) => (r.classes[0].maxDroppedShare = 1.5))).path).toBe('$.classes[0].maxDroppedShare');
     expect(errorOf(edit((r) => delete r.serverLink)).path).toBe('$.serverLink');
     expect(errorOf(edit((r) => (r.model = 'llama-3-8b'))).rule).toMatch(/no mixture-of-experts/);
+    expect(errorOf(edit((r) => (r.model = { id: 'deepseek-v3', layers: 3 }))).rule).toMatch(/no MoE layers/);
     expect(errorOf(edit((r) => (r.servers[0].expertMemoryBytes = 1e12))).path).toBe('$.servers[0].expertMemoryBytes');
     expect(errorOf(edit((r) => (r.replicaTokenLimit = -3))).path).toBe('$.replicaTokenLimit');
     expect(errorOf(edit((r) => (r.objective = 'fastest'))).path).toBe('$.objective');
