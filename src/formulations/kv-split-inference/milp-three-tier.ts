@@ -40,12 +40,20 @@ interface Expr {
   readonly constant: number;
 }
 
-export function buildKvThreeTier(problem: KvProblem): Compiled<KvDecision> {
+/**
+ * `objectiveCutoff`: the objective of a known feasible decision (the chain's incumbent, valued by
+ * the cost functions). Every user's latency in a decision at least as good is at most it (max:
+ * the largest latency; sum: one term; the price term is ≥ 0), so a cut whose device + link time
+ * alone exceeds it is left out, and the big-M of each wait shrinks to it.
+ */
+export function buildKvThreeTier(problem: KvProblem, objectiveCutoff = Infinity): Compiled<KvDecision> {
   const tables = kvTables(problem);
   const cloud = cloudTables(problem);
   const L = tables.layers;
   const U = problem.users.length;
   const b = new ModelBuilder('kv-split-inference-three-tier', 'min');
+  // Slightly above the cut-off so that the incumbent itself stays representable (warm start).
+  const cutoff = objectiveCutoff * (1 + 1e-9);
 
   // a[u][t], b[u][t] for t = 1..L (index 0 unused).
   const a = problem.users.map((_, u) => [-1, ...Array.from({ length: L }, (__, i) => b.binary(`a_${u}_${i + 1}`))]);
@@ -75,7 +83,7 @@ export function buildKvThreeTier(problem: KvProblem): Compiled<KvDecision> {
   const neg = (x: Expr): Expr => ({ terms: x.terms.map((t) => term(t.variable, -t.coefficient)), constant: -x.constant });
 
   problem.users.forEach((_, u) => {
-    const allowed = tables.users[u].map((k) => k.staticViolation === null);
+    const allowed = tables.users[u].map((k) => k.staticViolation === null && !(k.fixedSeconds > cutoff));
     for (let t = 1; t <= L; t++) {
       if (t < L) {
         b.lessEqual(`a_up_${u}_${t}`, [term(a[u][t], 1), term(a[u][t + 1], -1)], 0);
@@ -148,16 +156,24 @@ export function buildKvThreeTier(problem: KvProblem): Compiled<KvDecision> {
     term(bb[u][L], -(cloud.workSeconds[0] + upWork) * MS),
     term(bb[u][1], upWork * MS),
   ]);
-  const Me = tables.maxStepSeconds * MS;
-  const Mc = (cloud.maxBackhaulSeconds + cloud.maxStepSeconds) * MS;
+  const Me = Math.min(tables.maxStepSeconds, cutoff) * MS;
+  const Mc = Math.min(cloud.maxBackhaulSeconds + cloud.maxStepSeconds, cutoff) * MS;
   /** Device + user link (from c1) + backhaul latencies (from c2) of user u, ms. */
   const fixedOf = (u: number): Expr => {
     const device = byCut(a[u], (c) => tables.users[u][c].fixedSeconds, MS);
     const link = byCut(bb[u], (c) => cloud.latencySeconds[c], MS);
     return { terms: [...device.terms, ...link.terms], constant: device.constant + link.constant };
   };
+  // Over the cuts a cloud user can have (c1 < L, allowed): the big-M that switches its D2 row off.
   const largestFixed = (u: number): number =>
-    (Math.max(...tables.users[u].map((k) => k.fixedSeconds)) + Math.max(...cloud.latencySeconds)) * MS;
+    (Math.max(
+      0,
+      ...tables.users[u]
+        .filter((k) => k.cut < L && k.staticViolation === null && !(k.fixedSeconds > cutoff))
+        .map((k) => k.fixedSeconds),
+    ) +
+      Math.max(...cloud.latencySeconds)) *
+    MS;
   let w: number | null = null;
   let d1: number | null = null;
   let d2: number | null = null;
@@ -173,9 +189,16 @@ export function buildKvThreeTier(problem: KvProblem): Compiled<KvDecision> {
       b.greaterEqual(`max_fixed_${u}`, [term(w as number, 1), ...f.terms], -f.constant);
       const edgeFixed = neg(byCut(a[u], (c) => (c < L ? tables.users[u][c].fixedSeconds : 0), MS));
       b.greaterEqual(`max_edge_${u}`, [term(d1 as number, 1), ...edgeFixed.terms], -edgeFixed.constant);
-      // D2 ≥ F − M·(1 − b[u][L]).
+      // D2 ≥ F' − M·(1 − b[u][L]) with F' = F but 0 at c1 = L (a cloud user has c1 < L), so that M
+      // need only cover the cuts below L.
       const M = largestFixed(u);
-      b.greaterEqual(`max_cloud_${u}`, [term(d2 as number, 1), ...f.terms, term(bb[u][L], -M)], -f.constant - M);
+      const dev = neg(byCut(a[u], (c) => (c < L ? tables.users[u][c].fixedSeconds : 0), MS));
+      const lat = neg(byCut(bb[u], (c) => cloud.latencySeconds[c], MS));
+      b.greaterEqual(
+        `max_cloud_${u}`,
+        [term(d2 as number, 1), ...dev.terms, ...lat.terms, term(bb[u][L], -M)],
+        -dev.constant - lat.constant - M,
+      );
     });
   }
   const lambdas = new Map<number, number>();

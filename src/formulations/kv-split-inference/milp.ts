@@ -64,7 +64,11 @@ interface Columns {
  * relaxation); the chain also hands it to the backend as a start through `encode`.
  */
 export function compileKv(problem: KvProblem, _hints?: CompileHints<KvDecision>): Compiled<KvDecision> {
-  if (problem.cloud !== null) return buildKvThreeTier(problem);
+  if (problem.cloud !== null) {
+    // The incumbent's objective (cost functions) bounds every user's latency in a better decision.
+    const start = _hints?.incumbent !== undefined ? assess(problem, kvTables(problem), _hints.incumbent) : null;
+    return buildKvThreeTier(problem, start?.feasible ? start.objective : Infinity);
+  }
   if (problem.cell !== null && problem.cell.allocation === 'continuous')
     throw new Error(
       'a continuous cell share has no exact single-MILP form (the radio time is work / share); the exact method ' +
