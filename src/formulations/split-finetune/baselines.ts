@@ -88,7 +88,12 @@ function neurosurgeon(problem: SplitFinetuneProblem): SplitFinetuneDecision | st
   const { energyCoefficient } = objectiveCoefficients(problem);
   // Per device: its own round time (or energy), with no regard for the server or the other clients.
   const perClient = problem.clients.map((_, k) =>
-    clientOptions(problem, k, { subchannels: () => n[k], cutFrozen: (_k, _c, f) => f === F }, ctx),
+    clientOptions(
+      problem,
+      k,
+      { subchannels: () => n[k], cutFrozen: (_k, _c, f) => f === F, compression: () => 0 },
+      ctx,
+    ),
   );
   const score = (o: SplitOption) =>
     o.periodSeconds.reduce((s, p, t) => s + weights[t] * p, 0) + energyCoefficient * o.joules;
@@ -145,7 +150,12 @@ function bestCutsAtUniformSplit(
   const weights = periodWeights(ctx);
   const { energyCoefficient } = objectiveCoefficients(problem);
   const perClient = problem.clients.map((_, k) =>
-    clientOptions(problem, k, { subchannels: () => n[k], ...(filter ? { cutFrozen: filter } : {}) }, ctx),
+    clientOptions(
+      problem,
+      k,
+      { subchannels: () => n[k], compression: () => 0, ...(filter ? { cutFrozen: filter } : {}) },
+      ctx,
+    ),
   );
   const missing = perClient.findIndex((l) => l.length === 0);
   if (missing >= 0)

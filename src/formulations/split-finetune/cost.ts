@@ -103,6 +103,13 @@ export interface OptionPhysics {
   readonly serverSeconds: number;
   /** Smashed data of one round (batch × sequence × hidden × bytes per value). */
   readonly smashedBytes: number;
+  /** Index into `problem.compressionLevels` of the smashed data's compression. */
+  readonly compression: number;
+  /**
+   * Bytes the uplink carries per round: smashedBytes × the level's bytes factor (seed §V-A3). The
+   * buffers in memory hold the decompressed tensor, so memory counts smashedBytes.
+   */
+  readonly uplinkBytes: number;
   /** Activation gradient sent back per round (0 for a fully frozen client). */
   readonly gradientBytes: number;
   readonly gradientDownlinkSeconds: number;
@@ -317,6 +324,7 @@ export function optionPhysics(
   clientIndex: number,
   cut: number,
   frozenLayers: number,
+  compression = 0,
 ): OptionPhysics {
   const p = ctx.problem;
   const L = p.model.layers;
@@ -367,6 +375,8 @@ export function optionPhysics(
     clientBackwardSeconds,
     serverSeconds,
     smashedBytes,
+    compression,
+    uplinkBytes: smashedBytes * p.compressionLevels[compression].bytesFactor,
     gradientBytes,
     gradientDownlinkSeconds: transfer(gradientBytes, client.link.downlinkBitsPerSecond, client.link.latencySeconds),
     adapterBytes,
@@ -433,11 +443,11 @@ export function roundFigures(
   const cell = p.cell !== null;
   const gradientDown = cell ? transfer(physics.gradientBytes, down, latency) : physics.gradientDownlinkSeconds;
   const adapterDown = cell ? transfer(physics.adapterBytes, down, latency) : physics.adapterDownlinkSeconds;
-  const uplinkSeconds = transfer(physics.smashedBytes, rate, latency);
+  const uplinkSeconds = transfer(physics.uplinkBytes, rate, latency);
   const R = p.roundsPerEpoch;
   const rounds = R * p.epochs;
   const A = ctx.aggregations;
-  const smashedAirtime = (physics.smashedBytes * 8) / rate;
+  const smashedAirtime = (physics.uplinkBytes * 8) / rate;
   if (physics.fullyFrozen) {
     out.firstEpochRoundSeconds = physics.clientForwardSeconds + uplinkSeconds + physics.serverSeconds;
     out.laterRoundSeconds = physics.serverSeconds;
@@ -493,8 +503,15 @@ export function optionCost(
   return { ...physics, ...f, subchannels };
 }
 
+/** Index of a decision's compression level (absent: "none"), or -1 for a name the problem does not define. */
+export function compressionIndex(problem: SplitFinetuneProblem, name: string | undefined): number {
+  return name === undefined ? 0 : problem.compressionLevels.findIndex((l) => l.name === name);
+}
+
+/** Costs of a client's decision; an unknown compression name is costed as "none" (the rules flag it). */
 export function decisionCost(ctx: SplitContext, clientIndex: number, d: ClientDecision): OptionCost {
-  return optionCost(ctx, clientIndex, optionPhysics(ctx, clientIndex, d.cut, d.frozenLayers), d.subchannels);
+  const q = Math.max(0, compressionIndex(ctx.problem, d.compression));
+  return optionCost(ctx, clientIndex, optionPhysics(ctx, clientIndex, d.cut, d.frozenLayers, q), d.subchannels);
 }
 
 /** Total rounds of the training run: R rounds per epoch × E epochs. */

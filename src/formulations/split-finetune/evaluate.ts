@@ -32,6 +32,9 @@ export interface ClientBreakdown {
   readonly trainableParamFraction: number;
   readonly fullyFrozen: boolean;
   readonly subchannels: number;
+  /** Smashed-data compression level ("none" when not compressed) and the bytes the uplink carries per round. */
+  readonly compression: string;
+  readonly uplinkBytesPerRound: number;
   readonly uplinkBitsPerSecond: number;
   /** The client's own busy time over the run / R·E (barrier waits excluded). */
   readonly roundSeconds: number;
@@ -186,6 +189,30 @@ export function evaluateSplitFinetune(
           `(${d.cut - Math.min(d.cut, d.frozenLayers)} trainable), its ${device.name} has ${GBf(device.memoryBytes)}`,
         excess: excessOver(cost.clientMemoryBytes, device.memoryBytes),
       });
+    const floor = problem.clients[k].minDeviceLayers;
+    if (d.cut < floor)
+      violations.push({
+        constraint: `client[${k}].privacy`,
+        message: `${name}: cut ${d.cut} sends layers ${d.cut + 1}..${floor} off the device, its privacy floor is ${floor}`,
+        excess: floor - d.cut,
+      });
+    if (d.compression !== undefined) {
+      const level = problem.compressionLevels.find((l) => l.name === d.compression);
+      const cap = problem.clients[k].maxCompressionCost;
+      if (level === undefined)
+        violations.push({
+          constraint: `client[${k}].compression`,
+          message: `${name}: compression "${d.compression}" is not one of the problem's levels`,
+        });
+      else if (!withinLimit(level.accuracyCost, cap))
+        violations.push({
+          constraint: `client[${k}].accuracy`,
+          message:
+            `${name}: compression "${level.name}" costs ${level.accuracyCost} accuracy-proxy points, ` +
+            `the cap is ${cap}`,
+          excess: excessOver(level.accuracyCost, cap),
+        });
+    }
     const fixedBlocks = problem.clients[k].fixedSubchannels;
     if (fixedBlocks !== null && d.subchannels !== fixedBlocks)
       violations.push({
@@ -255,6 +282,8 @@ export function evaluateSplitFinetune(
       trainableParamFraction: trainable / problem.modelParams,
       fullyFrozen: c.fullyFrozen,
       subchannels: c.subchannels,
+      compression: problem.compressionLevels[c.compression].name,
+      uplinkBytesPerRound: c.uplinkBytes,
       uplinkBitsPerSecond: c.uplinkBitsPerSecond,
       roundSeconds: c.roundSeconds,
       firstEpochRoundSeconds: c.firstEpochRoundSeconds,

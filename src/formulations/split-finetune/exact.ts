@@ -23,7 +23,7 @@
 import { withinLimit } from '../tolerance.ts';
 import type { ExactContext } from '../types.ts';
 import { objectiveCoefficients, periodWeights, sharedServerWeightBytes, splitContext } from './cost.ts';
-import { allowedPairs, optionTable, type SplitOption } from './options.ts';
+import { allowedPairs, optionDecision, optionTable, type SplitOption } from './options.ts';
 import { checkRules } from './rules.ts';
 import type { SplitFinetuneDecision, SplitFinetuneProblem } from './schema.ts';
 
@@ -544,7 +544,7 @@ export function solveExact(problem: SplitFinetuneProblem, options: ExactOptions 
     const r = solveCore(input, stats);
     if (r && r.objective < cutoff) {
       const decision = {
-        clients: r.choice.map((o) => ({ cut: o.cut, frozenLayers: o.frozenLayers, subchannels: o.subchannels })),
+        clients: r.choice.map((o) => optionDecision(problem, o)),
       };
       best = { objective: r.objective, decision };
     }

@@ -19,8 +19,14 @@
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import { FEASIBILITY_RTOL } from '../tolerance.ts';
 import type { CompileHints, Compiled } from '../types.ts';
-import { objectiveCoefficients, periodWeights, sharedServerWeightBytes, splitContext } from './cost.ts';
-import { dominatingOption, optionTable, type OptionTable, type SplitOption } from './options.ts';
+import {
+  compressionIndex,
+  objectiveCoefficients,
+  periodWeights,
+  sharedServerWeightBytes,
+  splitContext,
+} from './cost.ts';
+import { dominatingOption, optionDecision, optionTable, type OptionTable, type SplitOption } from './options.ts';
 import { checkRules } from './rules.ts';
 import type { SplitFinetuneDecision, SplitFinetuneProblem } from './schema.ts';
 
@@ -209,8 +215,7 @@ export function compileSplitFinetune(
     clients: table.options.map((list, k) => {
       let best = 0;
       for (let i = 1; i < list.length; i++) if (values[x[k][i]] > values[x[k][best]]) best = i;
-      const o = list[best];
-      return { cut: o.cut, frozenLayers: o.frozenLayers, subchannels: o.subchannels };
+      return optionDecision(problem, list[best]);
     }),
   });
 
@@ -224,7 +229,9 @@ export function compileSplitFinetune(
     const picked: SplitOption[] = [];
     for (let k = 0; k < K; k++) {
       const d = decision.clients[k];
-      const o = dominatingOption(problem, table.options[k], k, d.cut, d.frozenLayers, d.subchannels);
+      const q = compressionIndex(problem, d.compression);
+      if (q < 0 || !problem.clients[k].compressionLevels.includes(q)) return null;
+      const o = dominatingOption(problem, table.options[k], k, d.cut, d.frozenLayers, d.subchannels, q);
       if (o === undefined) return null;
       picked.push(o);
     }

@@ -15,12 +15,14 @@ import {
   splitContext,
   type SplitContext,
 } from './cost.ts';
-import type { SplitFinetuneProblem } from './schema.ts';
+import type { ClientDecision, SplitFinetuneProblem } from './schema.ts';
 
 export interface SplitOption {
   readonly cut: number;
   readonly frozenLayers: number;
   readonly subchannels: number;
+  /** Index into `problem.compressionLevels` (0: none). */
+  readonly compression: number;
   /** The client's busy time in each aggregation period type (ctx.periods order). */
   readonly periodSeconds: readonly number[];
   /** The client's own busy time over the run (Σ count × period time). */
@@ -35,6 +37,14 @@ export interface SplitOption {
 export interface OptionFilter {
   readonly subchannels?: (clientIndex: number) => number | undefined;
   readonly cutFrozen?: (clientIndex: number, cut: number, frozenLayers: number) => boolean;
+  /** A fixed compression level (peers that do not compress pass 0). */
+  readonly compression?: (clientIndex: number) => number | undefined;
+}
+
+/** The decision of one client for an option (the compression named only when there is one). */
+export function optionDecision(problem: SplitFinetuneProblem, o: SplitOption): ClientDecision {
+  const d = { cut: o.cut, frozenLayers: o.frozenLayers, subchannels: o.subchannels };
+  return o.compression === 0 ? d : { ...d, compression: problem.compressionLevels[o.compression].name };
 }
 
 /** Largest subchannel count one client can get when every other client needs at least one. */
@@ -66,28 +76,36 @@ export function clientOptions(
   if (nMax < 1) return out;
   const figures = emptyRoundFigures(ctx.periods.length);
   const busyOf = (periods: readonly number[]) => ctx.periods.reduce((s, t, i) => s + t.count * periods[i], 0);
+  const fixedQ = filter.compression?.(clientIndex);
+  const levels = fixedQ === undefined ? client.compressionLevels : client.compressionLevels.filter((q) => q === fixedQ);
   for (const { cut, frozenLayers } of allowedPairs(problem)) {
+    // The privacy floor: layers 1..minDeviceLayers never leave the device.
+    if (cut < client.minDeviceLayers) continue;
     if (filter.cutFrozen && !filter.cutFrozen(clientIndex, cut, frozenLayers)) continue;
-    const phys = optionPhysics(ctx, clientIndex, cut, frozenLayers);
-    if (!withinLimit(phys.clientMemoryBytes, client.device.memoryBytes)) continue;
-    if (!withinLimit(sharedServerWeightBytes(ctx, cut) + phys.serverClientMemoryBytes, problem.server.memoryBytes))
-      continue;
-    const nFrom = fixedN ?? 1;
-    const nTo = fixedN ?? nMax;
-    if (nFrom < 1 || nTo > nMax) continue;
-    for (let n = nFrom; n <= nTo; n++) {
-      roundFigures(ctx, clientIndex, phys, n, figures);
-      if (!withinLimit(figures.energyJoulesPerRound, budget)) continue;
-      const periodSeconds = figures.periodSeconds.slice();
-      out.push({
-        cut,
-        frozenLayers,
-        subchannels: n,
-        periodSeconds,
-        seconds: busyOf(periodSeconds),
-        joules: figures.energyJoulesPerRound,
-        serverBytes: phys.serverClientMemoryBytes,
-      });
+    for (const q of levels) {
+      // Compression changes only the uplink bytes: memory (decompressed buffers) is the same for every level.
+      const phys = optionPhysics(ctx, clientIndex, cut, frozenLayers, q);
+      if (!withinLimit(phys.clientMemoryBytes, client.device.memoryBytes)) break;
+      if (!withinLimit(sharedServerWeightBytes(ctx, cut) + phys.serverClientMemoryBytes, problem.server.memoryBytes))
+        break;
+      const nFrom = fixedN ?? 1;
+      const nTo = fixedN ?? nMax;
+      if (nFrom < 1 || nTo > nMax) break;
+      for (let n = nFrom; n <= nTo; n++) {
+        roundFigures(ctx, clientIndex, phys, n, figures);
+        if (!withinLimit(figures.energyJoulesPerRound, budget)) continue;
+        const periodSeconds = figures.periodSeconds.slice();
+        out.push({
+          cut,
+          frozenLayers,
+          subchannels: n,
+          compression: q,
+          periodSeconds,
+          seconds: busyOf(periodSeconds),
+          joules: figures.energyJoulesPerRound,
+          serverBytes: phys.serverClientMemoryBytes,
+        });
+      }
     }
   }
   return out;
@@ -123,7 +141,8 @@ function paretoFilter(options: readonly SplitOption[], k: Criteria): SplitOption
       a.serverBytes - b.serverBytes ||
       a.subchannels - b.subchannels ||
       b.cut - a.cut ||
-      a.frozenLayers - b.frozenLayers,
+      a.frozenLayers - b.frozenLayers ||
+      a.compression - b.compression,
   );
   const kept: SplitOption[] = [];
   for (const o of sorted) if (!kept.some((q) => dominates(q, o, k))) kept.push(o);
@@ -186,11 +205,24 @@ export function dominatingOption(
   cut: number,
   frozenLayers: number,
   subchannels: number,
+  compression = 0,
 ): SplitOption | undefined {
-  const exact = list.find((o) => o.cut === cut && o.frozenLayers === frozenLayers && o.subchannels === subchannels);
+  const exact = list.find(
+    (o) =>
+      o.cut === cut &&
+      o.frozenLayers === frozenLayers &&
+      o.subchannels === subchannels &&
+      o.compression === compression,
+  );
   if (exact) return exact;
   if (problem.cutPolicy === 'shared') return undefined;
-  const cost = decisionCost(splitContext(problem), clientIndex, { cut, frozenLayers, subchannels });
+  const name = problem.compressionLevels[compression]?.name;
+  const cost = decisionCost(splitContext(problem), clientIndex, {
+    cut,
+    frozenLayers,
+    subchannels,
+    ...(compression > 0 && name !== undefined ? { compression: name } : {}),
+  });
   const { timeCoefficient, energyCoefficient } = objectiveCoefficients(problem);
   const relTol = (a: number) => a * (1 + 1e-12) + 1e-15;
   return list.find(

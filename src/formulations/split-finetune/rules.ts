@@ -5,7 +5,14 @@
  * the aggregation periods); this file exists so that nothing but evaluate calls evaluate.
  */
 import { withinLimit } from '../tolerance.ts';
-import { decisionCost, decisionObjective, sharedServerWeightBytes, splitContext, type OptionCost } from './cost.ts';
+import {
+  compressionIndex,
+  decisionCost,
+  decisionObjective,
+  sharedServerWeightBytes,
+  splitContext,
+  type OptionCost,
+} from './cost.ts';
 import { formatBytes } from './format.ts';
 import type { SplitFinetuneDecision, SplitFinetuneProblem } from './schema.ts';
 
@@ -61,6 +68,15 @@ export function checkRules(problem: SplitFinetuneProblem, decision: SplitFinetun
         `${client.name} needs ${formatBytes(cost.clientMemoryBytes)} for layers 1..${d.cut} ` +
           `(${d.cut - Math.min(d.cut, d.frozenLayers)} trainable), its ${client.device.name} has ` +
           `${formatBytes(client.device.memoryBytes)}`,
+      );
+    if (d.cut < client.minDeviceLayers)
+      broken.push(`${client.name}: cut ${d.cut} sends layers below its privacy floor of ${client.minDeviceLayers}`);
+    const q = compressionIndex(problem, d.compression);
+    if (q < 0) broken.push(`${client.name}: compression "${d.compression}" is not a level of the problem`);
+    else if (!client.compressionLevels.includes(q))
+      broken.push(
+        `${client.name}: compression "${d.compression}" costs ${problem.compressionLevels[q].accuracyCost} ` +
+          'accuracy-proxy points, above its cap',
       );
     if (client.fixedSubchannels !== null && d.subchannels !== client.fixedSubchannels)
       broken.push(`${client.name}'s resource blocks are fixed at ${client.fixedSubchannels}, not ${d.subchannels}`);

@@ -92,7 +92,9 @@ const clientSchema = z.strictObject({
     .number()
     .min(0, 'must not be negative')
     .optional()
-    .describe("cap on the accuracy-proxy cost of this client's compression level (overrides accuracy.maxCompressionCost)"),
+    .describe(
+      "cap on the accuracy-proxy cost of this client's compression level (overrides accuracy.maxCompressionCost)",
+    ),
 });
 
 /** A lossy smashed-data compression level (seed §V-A3): its uplink bytes factor and accuracy-proxy cost. */
@@ -213,6 +215,8 @@ export interface ClientSpec {
   readonly receivePowerWatts: number;
   /** Privacy floor: the cut is at least this (layers 1..minDeviceLayers stay on the device). */
   readonly minDeviceLayers: number;
+  /** Cap on the accuracy-proxy cost of its compression level (Infinity: none). */
+  readonly maxCompressionCost: number;
   /** Indices into `compressionLevels` this client's accuracy cap allows (always 0, "none"). */
   readonly compressionLevels: readonly number[];
 }
@@ -370,12 +374,12 @@ function clientPrivacyAndCompression(
   c: SplitFinetuneInput['clients'][number],
   i: number,
   layers: number,
-): { minDeviceLayers: number; compressionLevels: number[] } {
+): { minDeviceLayers: number; maxCompressionCost: number; compressionLevels: number[] } {
   const floor = c.minDeviceLayers ?? 0;
   if (floor > layers) fail(['clients', i, 'minDeviceLayers'], `must be at most the model's ${layers} layers`);
   const cap = c.maxCompressionCost ?? p.accuracy?.maxCompressionCost ?? Infinity;
   const allowed = compressionLevels(p).flatMap((l, q) => (l.accuracyCost <= cap ? [q] : []));
-  return { minDeviceLayers: floor, compressionLevels: allowed };
+  return { minDeviceLayers: floor, maxCompressionCost: cap, compressionLevels: allowed };
 }
 
 export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {

@@ -6,8 +6,9 @@
  * an aggregation interval that may or may not divide the rounds per epoch give one to four kinds of
  * aggregation period (the barrier model); the subchannel rate is either the default 1/N or a fixed
  * fraction; objectives, cut policy, freezing caps and energy budgets vary.
- * Brute force enumerates every (cut 0..L, frozen prefix 0..L, subchannels 1..N − K + 1) for every
- * client and values each decision with evaluate — never the MILP or the exact method.
+ * Brute force enumerates every (cut 0..L, frozen prefix 0..L, subchannels 1..N − K + 1, compression
+ * level) for every client and values each decision with evaluate — never the MILP or the exact method.
+ * Issue 21's knobs (compression levels under accuracy caps, privacy floors) join on ≤ 2 clients.
  */
 import { splitFinetuneFormulation as F } from '../../../src/formulations/split-finetune/index.ts';
 import { mulberry32 } from '../../../src/util/random.ts';
@@ -81,7 +82,37 @@ function withCell(raw: Raw & { clients: RawClient[] }, seed: number): Raw {
 
 function tiny(seed: number): unknown {
   const raw = tinyDedicated(seed);
-  return seed % 3 === 0 ? withCell(raw, seed) : raw;
+  return withKnobs(seed % 3 === 0 ? withCell(raw, seed) : raw, seed);
+}
+
+/**
+ * Issue 21's knobs on instances small enough for brute force to try every level (at most two
+ * clients): smashed-data compression levels (a per-client accuracy cap that excludes some) and a
+ * privacy floor on some clients. Drawn from a stream of their own so the other draws keep their seeds.
+ */
+function withKnobs(raw: Raw, seed: number): Raw {
+  const rand = mulberry32(seed * 104729 + 17);
+  const layers = (raw.model as { layers: number }).layers;
+  const K = (raw.clients as RawClient[]).length;
+  const N = (raw.subchannels as number | undefined) ?? ((raw.cell as Raw).resourceBlocks as number);
+  // Keep brute force at most ~800 decisions: ((L + 1)² · spare subchannels · levels)^K.
+  const decisions = (levelCount: number): number => ((layers + 1) ** 2 * (N - K + 1) * (1 + levelCount)) ** K;
+  const count = decisions(2) <= 800 ? 1 + Math.floor(rand() * 2) : decisions(1) <= 800 ? 1 : 0;
+  if (count === 0 || rand() < 0.3) return raw;
+  const levels = [
+    { name: 'int8', bytesFactor: 0.5, accuracyCost: 0.2 },
+    { name: 'top-10', bytesFactor: pick(rand, [0.1, 0.15]), accuracyCost: 1.5 },
+  ].slice(0, count);
+  return {
+    ...raw,
+    compression: { levels },
+    accuracy: { ...(raw.accuracy as Raw), maxCompressionCost: pick(rand, [0.5, 2]) },
+    clients: (raw.clients as RawClient[]).map((c) => ({
+      ...c,
+      ...(rand() < 0.5 ? { maxCompressionCost: 0 } : {}),
+      ...(rand() < 0.7 ? { minDeviceLayers: 1 + Math.floor(rand() * layers) } : {}),
+    })),
+  };
 }
 
 function tinyDedicated(seed: number): Raw & { clients: RawClient[] } {
@@ -142,9 +173,14 @@ function bruteForce(raw: unknown): BruteForce {
   const L = problem.model.layers;
   const K = problem.clients.length;
   const nMax = problem.subchannels - K + 1;
-  const per: { cut: number; frozenLayers: number; subchannels: number }[] = [];
+  // Every level the problem defines ("none" as an absent field).
+  const levels: (string | undefined)[] = [undefined, ...problem.compressionLevels.slice(1).map((l) => l.name)];
+  const per: { cut: number; frozenLayers: number; subchannels: number; compression?: string }[] = [];
   for (let c = 0; c <= L; c++)
-    for (let f = 0; f <= L; f++) for (let n = 1; n <= nMax; n++) per.push({ cut: c, frozenLayers: f, subchannels: n });
+    for (let f = 0; f <= L; f++)
+      for (let n = 1; n <= nMax; n++)
+        for (const q of levels)
+          per.push({ cut: c, frozenLayers: f, subchannels: n, ...(q === undefined ? {} : { compression: q }) });
   if (per.length === 0) return { status: 'infeasible' };
   let best = Infinity;
   const idx = new Array<number>(K).fill(0);
@@ -252,6 +288,19 @@ const relaxations: readonly Relaxation[] = [
       r.aggregationIntervalRounds = (r.aggregationIntervalRounds as number) * 2;
       return r;
     },
+  },
+  {
+    name: 'compression caps lifted (every level allowed)',
+    apply: (raw) => {
+      const r = copy(raw);
+      if (r.accuracy !== undefined) delete (r.accuracy as Raw).maxCompressionCost;
+      r.clients.forEach((c) => delete c.maxCompressionCost);
+      return r;
+    },
+  },
+  {
+    name: 'privacy floors removed',
+    apply: eachClient((c) => delete c.minDeviceLayers),
   },
   {
     name: 'freezing cap raised to 1',
