@@ -193,7 +193,9 @@ export function evaluateSplitFinetune(
     if (d.cut < floor)
       violations.push({
         constraint: `client[${k}].privacy`,
-        message: `${name}: cut ${d.cut} sends layers ${d.cut + 1}..${floor} off the device, its privacy floor is ${floor}`,
+        message:
+          `${name}: cut ${d.cut} sends layers ${d.cut + 1}..${floor} off the device, ` +
+          `its privacy floor is ${floor}`,
         excess: floor - d.cut,
       });
     if (d.compression !== undefined) {

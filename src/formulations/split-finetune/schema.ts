@@ -478,7 +478,8 @@ export function parseSplitFinetune(raw: unknown): SplitFinetuneProblem {
     fail(
       ['subchannels'],
       `${clients.length} clients × ${cutMax - cutMin + 1} cuts × ${bounds.max - bounds.min + 1} frozen prefixes × ` +
-        `${N - clients.length + 1} subchannel counts × ${levels.length} compression levels = ${optionCount} options; ` +
+        `${N - clients.length + 1} subchannel counts × ${levels.length} compression levels = ` +
+        `${optionCount} options; ` +
         `at most ${SPLIT_FINETUNE_MAXIMA.options} (absurd size: fewer subchannels, clients or a narrower cutRange)`,
     );
   const roundsPerEpoch = Math.ceil(p.samplesPerClient / p.batchSize);
