@@ -119,8 +119,8 @@ interface Report {
 }
 
 /** Runs a bundled example's exact method directly, recording what it reports through ExactContext.progress. */
-async function exactPhases(file: string): Promise<Report[]> {
-  const parsed = parseProblem(JSON.parse(readFileSync(join(ROOT, file), 'utf8')));
+async function exactPhases(file: string, edit = (raw: Record<string, unknown>) => raw): Promise<Report[]> {
+  const parsed = parseProblem(edit(JSON.parse(readFileSync(join(ROOT, file), 'utf8')) as Record<string, unknown>));
   const exact = parsed.formulation.exact;
   if (exact === undefined) throw new Error(`${file}: no exact method`);
   const reports: Report[] = [];
@@ -148,7 +148,11 @@ describe('progress from exact methods (ExactContext.progress)', () => {
   });
 
   it('pipeline-placement training: rounds in order, the incumbent never worse, the bound below it', async () => {
-    const reports = await exactPhases('problems/pipeline-placement/gpt2-medium-training-8-servers.json');
+    // The first five of its eight servers: the same search, a 32-subset DP instead of a 256-subset one.
+    const reports = await exactPhases('problems/pipeline-placement/gpt2-medium-training-8-servers.json', (raw) => ({
+      ...raw,
+      servers: (raw.servers as unknown[]).slice(0, 5),
+    }));
     const rounds = reports.filter((r) => r.phase.startsWith('bottleneck round'));
     expect(rounds.length).toBeGreaterThan(2);
     const roundNumbers = numbers(rounds, /^bottleneck round (\d+),/);

@@ -1,7 +1,7 @@
 /** Shared by the picture tests: one small bundled example per kind and a quick decision for it. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseProblem, SolveSession, solve, type ParsedProblem } from '../../src/api.ts';
+import { parseProblem, solve, type ParsedProblem } from '../../src/api.ts';
 import { ROOT } from '../support/cli.ts';
 
 /** The smallest bundled example of each kind (the one drawn in docs/pictures.md). */
@@ -22,13 +22,16 @@ export function loadExample(kind: string): ParsedProblem {
 }
 
 /**
- * A feasible decision found fast: the best peer evaluate accepts (peers take milliseconds), else a
- * short solve. The pictures do not need an optimum, only a real decision of the family.
+ * A feasible decision found fast: the first peer (in the family's order) whose decision evaluate
+ * accepts — peers take milliseconds, and running only until one fits keeps the slow ones out —
+ * else a short solve. The pictures do not need an optimum, only a real decision of the family.
  */
 export async function quickDecision(parsed: ParsedProblem): Promise<unknown> {
-  const session = new SolveSession(parsed, { timeLimitSeconds: 10 });
-  const peers = session.runPeers().filter((p) => p.evaluation?.feasible === true);
-  if (peers.length > 0) return peers[0].decision;
+  const { formulation, problem } = parsed;
+  for (const peer of formulation.baselines) {
+    const decision = peer.run(problem);
+    if (decision !== null && formulation.evaluate(problem, decision).feasible) return decision;
+  }
   const report = await solve(parsed, { timeLimitSeconds: 10 });
   if (report.solution === null) throw new Error(`no decision for ${parsed.kind}`);
   return report.solution.decision;
