@@ -6,7 +6,7 @@
  * layer, so they grow with batch and prompt but not with depth; the KV cache is allocated for the
  * whole input + output length up front.
  */
-import { kvBytesPerToken, totalParams, type ModelSpec } from './model.ts';
+import { activationDtypeOf, kvBytesPerToken, totalParams, type ModelSpec } from './model.ts';
 import { bytesPerValue } from './units.ts';
 
 export interface InferenceShape {
@@ -27,7 +27,7 @@ const FP32_BYTES = 4;
 
 /**
  * Work buffers of a FasterTransformer-style prefill (the peak; decode-step buffers are per token
- * and negligible next to them). Per prompt token, in values of the model's format:
+ * and negligible next to them). Per prompt token, in values of the activation format:
  * - decoder layer: normed input, attention output, layer output (3·h);
  * - attention: fused QKV output and its split copies (2·(q + 2·kv)), context before and after
  *   the head transpose (2·q);
@@ -38,7 +38,9 @@ const FP32_BYTES = 4;
  * (a few hundred MB to a few GB in practice).
  */
 export function inferenceWorkBufferBytes(model: ModelSpec, batch: number, inputTokens: number): number {
-  const beta = bytesPerValue(model.dtype);
+  // The buffers hold activations and attention scores: the activation format (16-bit under int4/int8
+  // weights, as FasterTransformer's weight-only INT8/INT4 GEMMs keep fp16 activations), not the weights'.
+  const beta = bytesPerValue(activationDtypeOf(model));
   const h = model.hiddenSize;
   const q = model.heads * model.headDim;
   const kv = model.kvHeads * model.headDim;
