@@ -18,6 +18,12 @@ export const suite: BenchSuite = {
       problem: example('gpt2-medium-3-clients.json'),
     },
     {
+      name: 'gpt2-medium-3-clients-compression',
+      description: 'The GPT-2 setting on 5G links with smashed-data compression levels, caps and a privacy floor',
+      problem: example('gpt2-medium-3-clients-compression.json'),
+      timeLimitSeconds: 10,
+    },
+    {
       name: 'llama-2-7b-10-clients-5g',
       description: 'Llama-2-7B, 10 phones and Jetsons on a 5G cell, A100 server, 24 subchannels',
       problem: example('llama-2-7b-10-clients-5g.json'),
