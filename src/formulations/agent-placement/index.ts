@@ -33,7 +33,7 @@ function describe(problem: Problem, decision: Decision): string {
   const shown = e.users.slice(0, 12);
   for (const u of shown)
     lines.push(
-      `  ${u.user}: ${u.modules.map((m) => `${m.module}@${m.at}`).join(' → ')}  (${u.latencySeconds.toFixed(3)} s)`,
+      `  ${u.user}: ${u.modules.map((m) => `${m.module}@${m.at}`).join(', ')}  (${u.latencySeconds.toFixed(3)} s)`,
     );
   if (e.users.length > shown.length) lines.push(`  … ${e.users.length - shown.length} more users`);
   for (const s of e.servers)
