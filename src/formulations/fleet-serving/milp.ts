@@ -92,7 +92,6 @@ export function compileStrong(
   // solo/partial rule of the cover bound: a layer without a solo node needs two partial ones).
   const layerCover: Term[][] = Array.from({ length: L }, () => []);
   if (target === undefined) b.addObjective(F, 1);
-  const countsOf: number[][] = classes.map(() => []);
   const columns: ColumnVar[] = [];
   const endingAt: number[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
   const startingAt: number[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
@@ -120,7 +119,6 @@ export function compileStrong(
         for (let l = col.start; l < col.start + col.k; l++) layerCover[l].push(term(count, h));
       }
       columns.push({ cls: c, start: col.start, k: col.k, count, flow });
-      countsOf[c].push(count);
       if (target !== undefined) b.addObjective(count, problem.nodes[rep].costPerHour ?? 0);
       counts.push(term(count));
       flows.push(term(flow));
@@ -150,32 +148,6 @@ export function compileStrong(
   b.equal('entering', [...classes.flatMap((_, c) => startingAt[c][0].map((v) => term(v))), term(F, -1)], 0);
   if (target !== undefined) {
     layerCover.forEach((terms, l) => terms.length > 0 && b.greaterEqual(`cover_${l}`, terms, 1));
-    // Chvátal–Gomory rounding of the layer's flow row Σ min(T, F)·n ≥ F (the nodes holding a layer
-    // pass the target between them; counts are integers): for a divisor d, Σ ⌈min(T, F)/d⌉·n ≥
-    // ⌈F/d⌉ is valid. The divisors are each class's most efficient column's tokens/s (largest
-    // k·min(T, F)), so that column counts 1 and stronger ones count as many of it as they replace.
-    const divisors = new Set<number>();
-    classes.forEach((members) => {
-      let best = 0;
-      let d = 0;
-      for (const col of columnsOf(problem, members[0])) {
-        const work = col.k * Math.min(col.tokensPerSecond, target);
-        if (work > best) [best, d] = [work, Math.min(col.tokensPerSecond, target)];
-      }
-      if (d > 0 && d < target) divisors.add(d);
-    });
-    for (const d of divisors) {
-      const rhs = Math.ceil(target / d - 1e-9);
-      for (let l = 0; l < L; l++) {
-        const terms = columns
-          .filter((col) => col.start <= l && l < col.start + col.k)
-          .map((col) => {
-            const t = problem.nodes[classes[col.cls][0]].throughput[col.k];
-            return term(col.count, Math.ceil(Math.min(t, target) / d - 1e-9));
-          });
-        if (terms.length > 0) b.greaterEqual(`cg_${d}_${l}`, terms, rhs);
-      }
-    }
   }
 
   // Transfers: needed unless every ordered pair of distinct nodes has a link that cannot bind.
