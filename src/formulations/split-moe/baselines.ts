@@ -115,7 +115,7 @@ export function asMoePlacement(
     let latency = 0;
     problem.classes.forEach((c) => {
       const w = c.users / users;
-      const hop = c.server !== s && problem.serverLink !== null ? problem.serverLink : null;
+      const hop = c.server !== s ? problem.serverLinks[c.server][s] : null;
       up += w * (bits / c.link.uplinkBitsPerSecond + (hop ? bits / hop.uplinkBitsPerSecond : 0));
       down += w * (bits / c.link.downlinkBitsPerSecond + (hop ? bits / hop.downlinkBitsPerSecond : 0));
       latency += w * (c.link.latencySeconds + (hop ? hop.latencySeconds : 0));

@@ -58,7 +58,7 @@ export function serverCallSeconds(problem: SplitMoeProblem, s: number): number {
 /** Access server a → holder s and back: zero when a holds it itself. */
 export function hopSeconds(problem: SplitMoeProblem, a: number, s: number): number {
   if (a === s) return 0;
-  const link = problem.serverLink;
+  const link = problem.serverLinks[a][s];
   if (link === null) return Infinity;
   const bits = 8 * problem.activationBytesPerToken;
   return bits / link.uplinkBitsPerSecond + bits / link.downlinkBitsPerSecond + 2 * link.latencySeconds;

@@ -126,6 +126,15 @@ export const inputSchema = z.strictObject({
   serverLink: linkRefSchema
     .optional()
     .describe('link between any two edge servers (required with two or more servers)'),
+  serverLinks: z
+    .array(
+      z.strictObject({
+        servers: z.tuple([nonNegativeInt, nonNegativeInt]).describe('the two servers (indices) this link joins'),
+        link: linkRefSchema,
+      }),
+    )
+    .default([])
+    .describe('links between particular pairs of servers, overriding `serverLink` for them (both directions)'),
   classes: z
     .array(classSchema)
     .min(1, 'at least one user class')
@@ -182,6 +191,8 @@ export interface SplitMoeProblem {
   readonly denseCalls: number;
   readonly servers: readonly SplitMoeServer[];
   readonly serverLink: LinkSpec | null;
+  /** [from][to]: the link between two servers (a pair override, else `serverLink`); null on the diagonal. */
+  readonly serverLinks: readonly (readonly (LinkSpec | null)[])[];
   readonly classes: readonly SplitMoeClass[];
   readonly objective: SplitMoeObjective;
   /** 'knee', 'none', or tokens per step. */
@@ -375,8 +386,11 @@ export function parseProblem(raw: unknown): SplitMoeProblem {
         `servers = ${cells} routing choices; ` +
         `at most ${SPLIT_MOE_MAXIMA.routingCells} (absurd size)`,
     );
-  if (S > 1 && input.serverLink === undefined)
-    throw new InputError('$.serverLink', 'required with two or more servers: the link between edge servers');
+  if (S > 1 && input.serverLink === undefined && input.serverLinks.length < (S * (S - 1)) / 2)
+    throw new InputError(
+      '$.serverLink',
+      'required with two or more servers (the link between edge servers), unless `serverLinks` joins every pair',
+    );
   const servers = input.servers.map((s, i): SplitMoeServer => {
     const device = resolveDevice(s.device, `$.servers[${i}].device`);
     const expertMemoryBytes = s.expertMemoryBytes ?? device.memoryBytes;
@@ -386,6 +400,25 @@ export function parseProblem(raw: unknown): SplitMoeProblem {
         `${expertMemoryBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`,
       );
     return { name: s.name ?? `server ${i} (${device.name})`, device, expertMemoryBytes };
+  });
+  const serverLink = input.serverLink === undefined ? null : resolveLink(input.serverLink, '$.serverLink');
+  const serverLinks: (LinkSpec | null)[][] = Array.from({ length: S }, (_, a) =>
+    Array.from({ length: S }, (_, b) => (a === b ? null : serverLink)),
+  );
+  const seen = new Set<string>();
+  input.serverLinks.forEach((pair, i) => {
+    const at = `$.serverLinks[${i}]`;
+    const [a, b] = pair.servers;
+    for (const [j, s] of [a, b].entries())
+      if (s >= S)
+        throw new InputError(`${at}.servers[${j}]`, `server index ${s} is out of range (there are ${S} servers)`);
+    if (a === b) throw new InputError(`${at}.servers`, 'a link joins two different servers');
+    const key = `${Math.min(a, b)}-${Math.max(a, b)}`;
+    if (seen.has(key)) throw new InputError(`${at}.servers`, `servers ${a} and ${b} already have a link`);
+    seen.add(key);
+    const link = resolveLink(pair.link, `${at}.link`);
+    serverLinks[a][b] = link;
+    serverLinks[b][a] = link;
   });
   const classes = input.classes.map((c, u): SplitMoeClass => {
     const at = `$.classes[${u}]`;
@@ -433,7 +466,8 @@ export function parseProblem(raw: unknown): SplitMoeProblem {
     kvBytesPerToken: shape.kvBytesPerToken,
     denseCalls: shape.denseCalls,
     servers,
-    serverLink: input.serverLink === undefined ? null : resolveLink(input.serverLink, '$.serverLink'),
+    serverLink,
+    serverLinks,
     classes,
     objective: input.objective,
     replicaTokenLimit: input.replicaTokenLimit,

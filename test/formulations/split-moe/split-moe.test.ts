@@ -20,6 +20,7 @@ import {
   classVisits,
   maxCut,
   replicaTokenLimit,
+  serverCallSeconds as serverCall,
 } from '../../../src/formulations/split-moe/cost.ts';
 import { splitMoeFormulation as F } from '../../../src/formulations/split-moe/index.ts';
 import type { SplitMoeDecision, SplitMoeProblem } from '../../../src/formulations/split-moe/schema.ts';
@@ -134,6 +135,9 @@ describe('split-moe input', () => {
     expect(errorOf(edit((r) => (r.classes[0].minDeviceLayers = 5))).path).toBe('$.classes[0].minDeviceLayers');
     expect(errorOf(edit((r) => (r.classes[0].maxDroppedShare = 1.5))).path).toBe('$.classes[0].maxDroppedShare');
     expect(errorOf(edit((r) => delete r.serverLink)).path).toBe('$.serverLink');
+    const pair = (servers: number[]) => edit((r) => (r.serverLinks = [{ servers, link: 'edge-cloud' }]));
+    expect(errorOf(pair([0, 2])).path).toBe('$.serverLinks[0].servers[1]');
+    expect(errorOf(pair([1, 1])).rule).toMatch(/two different servers/);
     expect(errorOf(edit((r) => (r.model = 'llama-3-8b'))).rule).toMatch(/no mixture-of-experts/);
     expect(errorOf(edit((r) => (r.model = { id: 'deepseek-v3', layers: 3 }))).rule).toMatch(/no MoE layers/);
     expect(errorOf(edit((r) => (r.servers[0].expertMemoryBytes = 1e12))).path).toBe('$.servers[0].expertMemoryBytes');
@@ -348,6 +352,21 @@ describe('split-moe solved', () => {
     quick.classes[0].device = { id: 'snapdragon-8-gen-3', memoryBandwidthBytesPerSecond: 2e11 };
     expect(await value(quick)).toBeLessThanOrEqual(v0 * (1 + 1e-9));
   }, 120_000);
+});
+
+describe('split-moe server-to-server links', () => {
+  it('a pair link overrides serverLink in both directions; without serverLink every pair needs one', () => {
+    const slow = { uplinkBitsPerSecond: 1e7, downlinkBitsPerSecond: 1e7, latencySeconds: 0.02 };
+    const p = F.parse(mixtral4({ serverLinks: [{ servers: [1, 0], link: slow }] })) as SplitMoeProblem;
+    const bits = 8 * p.activationBytesPerToken;
+    const hop = (2 * bits) / 1e7 + 0.04;
+    // phones reach the A100 (server 0) from the L40S over the slow pair link; robots the other way.
+    expect(callSeconds(p, 0, 0) - callSeconds(p, 0, 1)).toBeCloseTo(hop + serverCall(p, 0) - serverCall(p, 1), 12);
+    expect(callSeconds(p, 1, 1) - callSeconds(p, 1, 0)).toBeCloseTo(hop + serverCall(p, 1) - serverCall(p, 0), 12);
+    const raw = mixtral4({ serverLinks: [{ servers: [0, 1], link: 'edge-lan' }] });
+    delete raw.serverLink;
+    expect((F.parse(raw) as SplitMoeProblem).serverLinks[0][1]?.id).toBe('edge-lan');
+  });
 });
 
 describe('split-moe warm start', () => {
