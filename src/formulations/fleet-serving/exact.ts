@@ -33,7 +33,7 @@ import {
 import { linkAwareBound } from './lp-bound.ts';
 import { compileStrong } from './milp.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
-import { stagedPlacement } from './stages.ts';
+import { searchStaged, stagedPlacement } from './stages.ts';
 import { isVariant, solveVariantExact } from './variant-exact.ts';
 
 /** Above this many (class, start, k) columns the full MILP is not tried; LNS runs instead. */
@@ -95,6 +95,9 @@ export async function solveFleetExact(
   const staged =
     relativeGap(value, bound) > ctx.mipGap ? stagedPlacement(problem, bound, performance.now() + windowMs / 2) : null;
   consider(staged, 'staged pipelines');
+  // A deeper search for one staged pipeline (backtracking), between the incumbent and the bound.
+  if (relativeGap(value, bound) > ctx.mipGap)
+    consider(searchStaged(problem, value, bound, performance.now() + Math.min(limitMs * 0.2, 60_000)), 'staged search');
   // Augment the staged and the best placement so far (they differ in where spare capacity lies).
   const current: Placement | null = best;
   for (const base of [staged, current]) {

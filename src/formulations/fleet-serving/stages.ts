@@ -29,12 +29,22 @@ function potential(problem: FleetProblem, i: number, F: number): number {
   return best;
 }
 
-/** One staged pipeline at target F over the available nodes, or null when the greedy gets stuck. */
+/**
+ * One staged pipeline at target F over the available nodes, or null when none was found. A
+ * depth-first search over the stages: at each position the options are, per k, the cheapest
+ * group of candidates whose tokens/s at k reach F (scored by layers per unit of potential spent),
+ * tried best first — so the first path is the greedy construction — and it backtracks when it
+ * gets stuck (e.g. two layers short of L with no sink-linked node left), within `budget` stage
+ * expansions. A branch is cut when the free nodes' potential cannot cover the layers left (a stage
+ * of k layers spends at least k potential: its members' k·T(k)/F sum to ≥ k).
+ */
 export function stagedPipeline(
   problem: FleetProblem,
   F: number,
   available: readonly boolean[],
   sinkPenalty = 1.5,
+  budget = STAGE_BUDGET,
+  deadlineMs = Infinity,
 ): Stage[] | null {
   const L = problem.layers;
   const n = problem.nodes.length;
@@ -42,16 +52,16 @@ export function stagedPipeline(
   const linkedFrom: Set<number>[] = problem.nodes.map(() => new Set());
   for (const l of problem.links) if (l.capacity > 0) linkedFrom[l.to].add(l.from);
   const free = [...available];
+  let freePotential = pot.reduce((sum, x, i) => sum + (free[i] ? x : 0), 0);
   const stages: Stage[] = [];
-  let pos = 0;
-  let prev: readonly number[] | null = null;
-  while (pos < L) {
+  let work = 0;
+  const options = (pos: number, prev: readonly number[] | null): { k: number; members: number[]; score: number }[] => {
     const candidates: number[] = [];
     for (let i = 0; i < n; i++) {
       if (!free[i]) continue;
-      if (prev === null ? problem.sourceCapacity[i] > 0 : prev.some((p) => linkedFrom[i].has(p))) candidates.push(i);
+      if (prev === null ? problem.sourceCapacity[i] > 0 : prev.every((p) => linkedFrom[i].has(p))) candidates.push(i);
     }
-    let best: { k: number; members: number[]; score: number } | null = null;
+    const out: { k: number; members: number[]; score: number }[] = [];
     for (let k = 1; k <= L - pos; k++) {
       if (problem.wholeModel && k !== L) continue;
       const final = pos + k === L;
@@ -81,18 +91,39 @@ export function stagedPipeline(
           members.splice(r, 1);
         }
       }
-      const spent = members.reduce((s, i) => s + cost(i), 0);
-      const score = k / Math.max(spent, 1e-12);
-      if (best === null || score > best.score) best = { k, members, score };
+      const spent = members.reduce((total, i) => total + cost(i), 0);
+      out.push({ k, members, score: k / Math.max(spent, 1e-12) });
     }
-    if (best === null) return null;
-    for (const i of best.members) free[i] = false;
-    stages.push({ start: pos, k: best.k, members: best.members });
-    pos += best.k;
-    prev = best.members;
-  }
-  return stages;
+    return out.sort((x, y) => y.score - x.score);
+  };
+  const dfs = (pos: number, prev: readonly number[] | null): boolean => {
+    if (pos === L) return true;
+    if (++work > budget || (work % 64 === 0 && performance.now() > deadlineMs)) {
+      work = budget + 1;
+      return false;
+    }
+    if (freePotential < (L - pos) * (1 - 1e-9)) return false;
+    for (const o of options(pos, prev)) {
+      for (const i of o.members) {
+        free[i] = false;
+        freePotential -= pot[i];
+      }
+      stages.push({ start: pos, k: o.k, members: o.members });
+      if (dfs(pos + o.k, o.members)) return true;
+      stages.pop();
+      for (const i of o.members) {
+        free[i] = true;
+        freePotential += pot[i];
+      }
+      if (work > budget) return false;
+    }
+    return false;
+  };
+  return dfs(0, null) ? stages : null;
 }
+
+/** Stage expansions one staged-pipeline search may make (the first path is the greedy one). */
+export const STAGE_BUDGET = 400;
 
 function placementOf(problem: FleetProblem, stages: readonly Stage[], base?: Placement): Placement {
   const start = base ? [...base.start] : new Array<number>(problem.nodes.length).fill(0);
@@ -130,9 +161,9 @@ export function stagedPlacement(
       for (const G of grid) {
         if (G > F) continue;
         for (
-          let stages = stagedPipeline(problem, G, available, penalty);
+          let stages = stagedPipeline(problem, G, available, penalty, STAGE_BUDGET, deadlineMs);
           stages !== null;
-          stages = stagedPipeline(problem, G, available, penalty)
+          stages = stagedPipeline(problem, G, available, penalty, STAGE_BUDGET, deadlineMs)
         ) {
           pl = placementOf(problem, stages, pl);
           for (const s of stages) for (const i of s.members) available[i] = false;
@@ -148,3 +179,41 @@ export function stagedPlacement(
   }
   return best;
 }
+
+/**
+ * A deeper search for one staged pipeline over the whole fleet: targets F rising from just above
+ * the incumbent's flow towards the bound, each searched with a large budget; a success moves the
+ * target 2% above the best flow found, a failure halves the step (three failures end it). Searches
+ * that succeed are fast and those that fail use their whole budget, hence upwards from below.
+ * A target whose search runs out counts as failed, so this is a heuristic, never a bound. Every
+ * pipeline is valued by the max flow of its placement; the best placement is returned, or null.
+ */
+export function searchStaged(
+  problem: FleetProblem,
+  lower: number,
+  upper: number,
+  deadlineMs: number,
+  budget = DEEP_STAGE_BUDGET,
+): Placement | null {
+  const all = new Array<boolean>(problem.nodes.length).fill(true);
+  let best: Placement | null = null;
+  let bestValue = Math.max(0, lower);
+  let step = 0.02;
+  for (let failures = 0; failures < 3 && performance.now() < deadlineMs;) {
+    const F = Math.min(upper, bestValue * (1 + step));
+    if (!(F > bestValue)) break;
+    const stages = stagedPipeline(problem, F, all, 1.5, budget, deadlineMs);
+    const value = stages === null ? 0 : maxFlowOfPlacement(problem, placementOf(problem, stages)).value;
+    if (stages !== null && value > bestValue) {
+      best = placementOf(problem, stages);
+      bestValue = value;
+    } else {
+      failures++;
+      step /= 2;
+    }
+  }
+  return best;
+}
+
+/** Stage expansions per target in the deeper search (≈ 5 s on helix-42 when it fails). */
+export const DEEP_STAGE_BUDGET = 200_000;
