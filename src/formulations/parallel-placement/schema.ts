@@ -6,7 +6,9 @@
  * two families read the same JSON the same way (and report the same paths).
  */
 import { z } from 'zod';
-import { modelRefSchema } from '../../catalog/index.ts';
+import { modelRefSchema, resolveRuntime, runtimeRefSchema } from '../../catalog/index.ts';
+import { runtimeOverheadBytes, runtimeUsableBytes } from '../../cost/runtime.ts';
+import { withRuntimeOverheads } from '../../cost/runtime-time.ts';
 import { bytesPerValue, DTYPES, type DType } from '../../cost/units.ts';
 import type { ModelSpec } from '../../cost/model.ts';
 import { TRAINING_ACCOUNTINGS, type Recomputation, type TrainingAccountingName } from '../../cost/training.ts';
@@ -118,7 +120,13 @@ export const parallelInputSchema = z.strictObject({
     })
     .default({})
     .describe('formats besides the weights; default the model\'s, or fp16 when the weights are 8-bit or less'),
-  runtime: runtimeSchema.default({ overheadBytes: 0 }),
+  runtime: z
+    .union([runtimeSchema, runtimeRefSchema])
+    .default({ overheadBytes: 0 })
+    .describe(
+      '{ gpuMemoryUtilization, overheadBytes } given directly, or a runtime profile: an id of datasets/runtimes.json ' +
+        '(vllm, tensorrt-llm, …) or an object overriding one, whose share, per-GPU overhead and host time apply',
+    ),
   servingConfig: z
     .strictObject({ tensorParallelSize: positiveInt, pipelineParallelSize: positiveInt })
     .optional()
@@ -241,15 +249,30 @@ export function parseParallel(raw: unknown): ParallelProblem {
       );
   });
 
-  const utilization = input.runtime.gpuMemoryUtilization ?? (mode.kind === 'kv-capacity' ? 0.9 : 1);
+  // A runtime profile (an id or a ref object: it never carries overheadBytes) goes through the shared
+  // functions every family uses (src/cost/runtime*.ts); the direct block keeps its own two numbers.
+  const rt = input.runtime;
+  const profile = typeof rt === 'string' || !('overheadBytes' in rt) ? resolveRuntime(rt, '$.runtime') : null;
+  const direct = profile === null && typeof rt !== 'string' && 'overheadBytes' in rt ? rt : null;
+  const utilization =
+    profile !== null
+      ? profile.memoryUtilization
+      : (direct?.gpuMemoryUtilization ?? (mode.kind === 'kv-capacity' ? 0.9 : 1));
+  const overheadBytes = profile !== null ? profile.gpuOverheadBytes : (direct?.overheadBytes ?? 0);
   const servers: ParallelServer[] = base.servers.map((s, i) => {
-    const usableBytes = s.memoryBytes * utilization - input.runtime.overheadBytes;
+    const unified = s.device.unifiedMemory === true;
+    const usableBytes =
+      profile !== null
+        ? runtimeUsableBytes(s.memoryBytes, profile, unified)
+        : s.memoryBytes * utilization - overheadBytes;
     if (usableBytes <= 0)
       throw new InputError(
-        '$.runtime.overheadBytes',
-        `leaves nothing on server "${s.name}" (${s.memoryBytes} B × ${utilization} − ${input.runtime.overheadBytes} B)`,
+        profile !== null ? '$.runtime' : '$.runtime.overheadBytes',
+        `leaves nothing on server "${s.name}" (${s.memoryBytes} B × ${utilization} − ` +
+          `${profile !== null ? runtimeOverheadBytes(profile, unified) : overheadBytes} B)`,
       );
-    return { ...s, host: input.servers[i].host ?? s.name, usableBytes };
+    const device = profile !== null ? withRuntimeOverheads(s.device, profile) : s.device;
+    return { ...s, device, host: input.servers[i].host ?? s.name, usableBytes };
   });
   // A host promises links between its servers: a missing one is a mistake in the file.
   for (let i = 0; i < servers.length; i++)
@@ -280,10 +303,8 @@ export function parseParallel(raw: unknown): ParallelProblem {
       throw new InputError('$.servingConfig.pipelineParallelSize', `exceeds the model's ${L} layers`);
   }
   const warnings = [...base.inputWarnings];
-  if (input.runtime.overheadBytes > 0)
-    warnings.push(
-      ...collectWarnings([plausibility('$.runtime.overheadBytes', input.runtime.overheadBytes, 'memoryBytes')]),
-    );
+  if (direct !== null && direct.overheadBytes > 0)
+    warnings.push(...collectWarnings([plausibility('$.runtime.overheadBytes', direct.overheadBytes, 'memoryBytes')]));
   if (input.tensorParallel.minBitsPerSecond !== undefined)
     warnings.push(
       ...collectWarnings([
@@ -306,7 +327,7 @@ export function parseParallel(raw: unknown): ParallelProblem {
     activationDtype: input.dtypes.activations ?? sixteenBitUnlessWide(weightDtype),
     embeddingDtype: input.dtypes.embedding ?? sixteenBitUnlessWide(weightDtype),
     gpuMemoryUtilization: utilization,
-    overheadBytes: input.runtime.overheadBytes,
+    overheadBytes,
     servingConfig: input.servingConfig ?? null,
     referencePlan: input.referencePlan
       ? { name: input.referencePlan.name, source: input.referencePlan.source, decision: { stages: input.referencePlan.stages } }
