@@ -30,6 +30,9 @@ export const FAMILY_EXAMPLES: Readonly<Record<string, string>> = {
   milp: 'knapsack',
 };
 
+/** Screenshot heights (px) of the pages taller than the default 1300, so their last figure is in the PNG. */
+const SHOT_HEIGHT: Readonly<Record<string, number>> = { 'parallel-placement': 1850 };
+
 function chromium(): string | null {
   for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'])
     if (existsSync(p)) return p;
@@ -88,7 +91,7 @@ async function main(argv: readonly string[]): Promise<void> {
           '--no-sandbox',
           '--disable-gpu',
           '--hide-scrollbars',
-          '--window-size=1100,1300',
+          `--window-size=1100,${SHOT_HEIGHT[kind] ?? 1300}`,
           `--screenshot=${join(resolve(png), `${kind}.png`)}`,
           `file://${html}`,
         ],
