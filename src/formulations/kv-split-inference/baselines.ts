@@ -148,7 +148,8 @@ const threeTierPeers: readonly KvBaseline[] = [
   {
     name: 'two-tier-optimum',
     description:
-      'the cloud left out: the exact two-tier optimum (device | edge server) of the same users, by the fixed-point descent',
+      'the cloud left out: the exact two-tier optimum (device | edge server) of the same users, ' +
+      'by the fixed-point descent',
     run: twoTierOptimum,
     whyNoDecision: (problem) =>
       problem.cloud === null
@@ -162,9 +163,7 @@ const threeTierPeers: readonly KvBaseline[] = [
     description: 'every user sends everything above its privacy floor to the cloud (the edge only relays)',
     run: (problem) => (problem.cloud === null ? null : feasibleOrNull(problem, allCloud(problem))),
     whyNoDecision: (problem) =>
-      problem.cloud === null
-        ? 'the problem has no cloud tier'
-        : whyInfeasible(problem, allCloud(problem), 'all-cloud'),
+      problem.cloud === null ? 'the problem has no cloud tier' : whyInfeasible(problem, allCloud(problem), 'all-cloud'),
   },
 ];
 

@@ -134,7 +134,8 @@ export function evaluateKvThreeTier(problem: KvProblem, decision: KvDecision): E
       violations.push({
         constraint: `cloudCuts[${u}].order`,
         message:
-          `$.cloudCuts[${u}] = ${c2raw} is below $.cuts[${u}] = ${c1}: ${user.name}'s edge cut is above its cloud cut ` +
+          `$.cloudCuts[${u}] = ${c2raw} is below $.cuts[${u}] = ${c1}: ` +
+          `${user.name}'s edge cut is above its cloud cut ` +
           '(the device runs layers 1..cuts, the edge cuts + 1..cloudCuts, the cloud the rest)',
       });
     else c2 = c2raw;
@@ -192,13 +193,17 @@ export function evaluateKvThreeTier(problem: KvProblem, decision: KvDecision): E
     if (k.deviceStreams && !problem.deviceWeightStreaming)
       violations.push({
         constraint: `users[${u}].device-memory`,
-        message: `${user.name} needs ${gb(k.deviceResidentBytes)} on its device for ${c1} layers, the ${user.device.name} has ${gb(user.device.memoryBytes)} and streaming is off`,
+        message:
+          `${user.name} needs ${gb(k.deviceResidentBytes)} on its device for ${c1} layers, ` +
+          `the ${user.device.name} has ${gb(user.device.memoryBytes)} and streaming is off`,
         excess: k.deviceResidentBytes - user.device.memoryBytes,
       });
     else if (!withinLimit(k.deviceNeedBytes, user.device.memoryBytes))
       violations.push({
         constraint: `users[${u}].device-memory`,
-        message: `${user.name} needs ${gb(k.deviceNeedBytes)} on its device for ${c1} layers, the ${user.device.name} has ${gb(user.device.memoryBytes)}`,
+        message:
+          `${user.name} needs ${gb(k.deviceNeedBytes)} on its device for ${c1} layers, ` +
+          `the ${user.device.name} has ${gb(user.device.memoryBytes)}`,
         excess: excessOver(k.deviceNeedBytes, user.device.memoryBytes),
       });
     if (user.latencySloSeconds !== null && !withinLimit(latency, user.latencySloSeconds))
@@ -240,14 +245,18 @@ export function evaluateKvThreeTier(problem: KvProblem, decision: KvDecision): E
   if (!withinLimit(edgeTotal, tables.serverMemoryBytes))
     violations.push({
       constraint: 'server-memory',
-      message: `the edge server needs ${gb(edgeTotal)} (weights ${gb(edge.weightBytes)}, KV ${gb(edge.kvBytes)}, workspace ${gb(edge.workspaceBytes)}), the ${problem.server.name} has ${gb(tables.serverMemoryBytes)}`,
+      message:
+        `the edge server needs ${gb(edgeTotal)} (weights ${gb(edge.weightBytes)}, KV ${gb(edge.kvBytes)}, ` +
+        `workspace ${gb(edge.workspaceBytes)}), the ${problem.server.name} has ${gb(tables.serverMemoryBytes)}`,
       excess: excessOver(edgeTotal, tables.serverMemoryBytes),
     });
   const cloudTotal = cloudLoad.weightBytes + cloudLoad.kvBytes + cloudLoad.workspaceBytes;
   if (!withinLimit(cloudTotal, cloud.memoryCapacityBytes))
     violations.push({
       constraint: 'cloud-memory',
-      message: `the cloud needs ${gb(cloudTotal)} (weights ${gb(cloudLoad.weightBytes)}, KV ${gb(cloudLoad.kvBytes)}, workspace ${gb(cloudLoad.workspaceBytes)}), its capacity is ${gb(cloud.memoryCapacityBytes)}`,
+      message:
+        `the cloud needs ${gb(cloudTotal)} (weights ${gb(cloudLoad.weightBytes)}, KV ${gb(cloudLoad.kvBytes)}, ` +
+        `workspace ${gb(cloudLoad.workspaceBytes)}), its capacity is ${gb(cloud.memoryCapacityBytes)}`,
       excess: excessOver(cloudTotal, cloud.memoryCapacityBytes),
     });
   const priceObjectiveSeconds = cloud.priceWeightSeconds * price;

@@ -120,7 +120,11 @@ function activeUsers(
 
 export function exactNotApplicable(problem: KvProblem): string | null {
   if (problem.cloud !== null)
-    return 'with a cloud tier the edge load is not monotone in either cut (raising the cloud cut adds edge rows, raising the device cut removes them, and cloud and backhaul pull the other way), so the fixed-point descent is not exact; the MILP solves it with a certified gap';
+    return (
+      'with a cloud tier the edge load is not monotone in either cut (raising the cloud cut adds edge rows, ' +
+      'raising the device cut removes them, and cloud and backhaul pull the other way), so the fixed-point ' +
+      'descent is not exact; the MILP solves it with a certified gap'
+    );
   // With a cell the exact method is exact-cell.ts (exact MILP or outer approximation), whatever the objective.
   if (problem.cell !== null) return null;
   if (problem.objective === 'sum')

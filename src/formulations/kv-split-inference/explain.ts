@@ -224,12 +224,15 @@ export function describeKv(problem: KvProblem, decision: KvDecision, evaluation:
   if (tiers !== undefined) {
     const c = tiers.cloudMemory;
     const capacity = Number.isFinite(c.capacityBytes) ? ` of ${gb(c.capacityBytes)}` : ' (capacity unlimited)';
+    const name = problem.cloud?.device.name ?? 'cloud';
+    const layers = tiers.cloudLayers;
+    const held = layers.length > 0 ? `layers ${layers[0]}–${layers[layers.length - 1]} and the head` : 'the head';
     lines.push(
       tiers.cloudBatchUsers === 0
-        ? `cloud (${problem.cloud?.device.name ?? 'cloud'}): unused`
-        : `cloud (${problem.cloud?.device.name ?? 'cloud'}): ${tiers.cloudLayers.length > 0 ? `layers ${tiers.cloudLayers[0]}–${tiers.cloudLayers[tiers.cloudLayers.length - 1]} and the head` : 'the head'}, ` +
-            `batch of ${tiers.cloudBatchUsers}, step ${ms(tiers.cloudStepSeconds)}; memory ${gb(c.totalBytes)}${capacity}; ` +
-            `backhaul ${ms(tiers.backhaulSeconds)} per step for ${tiers.backhaulUpBytesPerStep} B up, ${tiers.backhaulDownBytesPerStep} B down; ` +
+        ? `cloud (${name}): unused`
+        : `cloud (${name}): ${held}, batch of ${tiers.cloudBatchUsers}, step ${ms(tiers.cloudStepSeconds)}; ` +
+            `memory ${gb(c.totalBytes)}${capacity}; backhaul ${ms(tiers.backhaulSeconds)} per step for ` +
+            `${tiers.backhaulUpBytesPerStep} B up, ${tiers.backhaulDownBytesPerStep} B down; ` +
             `price ${tiers.pricePerToken.toPrecision(4)} per token (all users)`,
     );
   }
@@ -269,17 +272,24 @@ function explainThreeTierInfeasible(problem: KvProblem, tables: KvTables): strin
   const cloud = problem.cloud as NonNullable<KvProblem['cloud']>;
   if (!withinLimit(offEdge.cloud.memoryBytes, cloud.memoryCapacityBytes))
     lines.push(
-      `with every user as far onto its device as it may go and the rest in the cloud, the cloud needs ${gb(offEdge.cloud.memoryBytes)} of its ${gb(cloud.memoryCapacityBytes)}`,
+      'with every user as far onto its device as it may go and the rest in the cloud, ' +
+        `the cloud needs ${gb(offEdge.cloud.memoryBytes)} of its ${gb(cloud.memoryCapacityBytes)}`,
     );
-  const twoTier = threeTierStateOf(problem, largest, largest.map(() => L));
+  const twoTier = threeTierStateOf(
+    problem,
+    largest,
+    largest.map(() => L),
+  );
   if (!withinLimit(twoTier.edge.memoryBytes, tables.serverMemoryBytes))
     lines.push(
-      `with nobody in the cloud, the edge server needs ${gb(twoTier.edge.memoryBytes)} and the ${problem.server.name} has ${gb(tables.serverMemoryBytes)}`,
+      `with nobody in the cloud, the edge server needs ${gb(twoTier.edge.memoryBytes)} ` +
+        `and the ${problem.server.name} has ${gb(tables.serverMemoryBytes)}`,
     );
   if (lines.length === 0)
     lines.push(
       problem.users.some((u) => u.latencySloSeconds !== null)
-        ? 'the per-token latency SLOs bind together with edge memory and cloud capacity: no split of the layers over device, edge and cloud meets them all'
+        ? 'the per-token latency SLOs bind together with edge memory and cloud capacity: ' +
+            'no split of the layers over device, edge and cloud meets them all'
         : 'edge memory and cloud capacity together leave no split of the layers over device, edge and cloud',
     );
   return lines.join('\n');

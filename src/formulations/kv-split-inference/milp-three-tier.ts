@@ -80,7 +80,10 @@ export function buildKvThreeTier(problem: KvProblem, objectiveCutoff = Infinity)
     }
     return { terms, constant: f(L) * scale };
   };
-  const neg = (x: Expr): Expr => ({ terms: x.terms.map((t) => term(t.variable, -t.coefficient)), constant: -x.constant });
+  const neg = (x: Expr): Expr => ({
+    terms: x.terms.map((t) => term(t.variable, -t.coefficient)),
+    constant: -x.constant,
+  });
 
   problem.users.forEach((_, u) => {
     const allowed = tables.users[u].map((k) => k.staticViolation === null && !(k.fixedSeconds > cutoff));

@@ -71,7 +71,8 @@ const userSchema = z.strictObject({
   minDeviceLayers: nonNegativeInt
     .optional()
     .describe(
-      'privacy floor: at least this many decoder layers run on the device, so raw data and the first layers\' activations never leave it',
+      'privacy floor: at least this many decoder layers run on the device, ' +
+        "so raw data and the first layers' activations never leave it",
     ),
 });
 
@@ -97,7 +98,8 @@ const cloudSchema = z
     pricePerToken: nonNegative
       .default(0)
       .describe(
-        'price (money or energy, any unit) of one token through the whole model in the cloud; a user pays the fraction of decoder layers the cloud runs for it',
+        'price (money or energy, any unit) of one token through the whole model in the cloud; ' +
+          'a user pays the fraction of decoder layers the cloud runs for it',
       ),
     priceWeightSeconds: nonNegative
       .default(0)
@@ -362,8 +364,7 @@ function parseCloud(input: KvSplitInput, users: readonly KvUser[]): KvCloud {
   const cloud = input.cloud as NonNullable<KvSplitInput['cloud']>;
   if (input.cell !== undefined)
     throw new InputError('$.cloud', 'a cloud tier together with a shared radio cell is not supported yet');
-  if (input.admission)
-    throw new InputError('$.admission', 'admission together with a cloud tier is not supported yet');
+  if (input.admission) throw new InputError('$.admission', 'admission together with a cloud tier is not supported yet');
   if (input.variants.length > 0)
     throw new InputError('$.cloud', 'LoRA variants together with a cloud tier are not supported yet');
   const ttft = users.findIndex((u) => u.ttftSloSeconds !== null);

@@ -20,8 +20,9 @@
  * + [c2 < L]·(backhaul latency + B + T_cloud). A user whose edge part is empty (c1 = c2 < L) still
  * waits for the edge step: the edge batches per step and sends the cloud-bound activations of the
  * whole batch in one backhaul transfer after it (the synchronous decode loop of an edge server
- * that relays; it also makes the MILP's edge wait linear, [c1 < L] = 1 − x[u][L]). Objective: the latency objective (max or sum) plus
- * priceWeightSeconds × Σ_u price_u, price_u = pricePerToken · (L − c2) / L.
+ * that relays; it also makes the MILP's edge wait linear, [c1 < L] = a[u][L]). Objective: the
+ * latency objective (max or sum) plus priceWeightSeconds × Σ_u price_u, price_u = pricePerToken ·
+ * (L − c2) / L.
  *
  * The edge's load is no longer monotone in one direction per user (raising c2 adds edge rows,
  * raising c1 removes them, and the cloud and backhaul pull the other way), so the fixed-point
@@ -62,11 +63,7 @@ export interface CloudTables {
 
 const cache = new WeakMap<KvProblem, CloudTables>();
 
-export function rowSecondsOf(
-  row: ServerRow,
-  rates: TierRates,
-  users: readonly number[],
-): number {
+export function rowSecondsOf(row: ServerRow, rates: TierRates, users: readonly number[]): number {
   let flops = 0;
   let traffic = row.readBytes;
   for (const u of users) {
@@ -281,10 +278,13 @@ export function assessThreeTier(problem: KvProblem, decision: KvDecision): Asses
   const state = threeTierStateOf(problem, cuts1, cuts2);
   if (!withinLimit(state.edge.memoryBytes, tables.serverMemoryBytes))
     reasons.push(
-      `the edge server needs ${gb(state.edge.memoryBytes)}, the ${problem.server.name} has ${gb(tables.serverMemoryBytes)}`,
+      `the edge server needs ${gb(state.edge.memoryBytes)}, ` +
+        `the ${problem.server.name} has ${gb(tables.serverMemoryBytes)}`,
     );
   if (!withinLimit(state.cloud.memoryBytes, cloud.cloud.memoryCapacityBytes))
-    reasons.push(`the cloud needs ${gb(state.cloud.memoryBytes)}, its capacity is ${gb(cloud.cloud.memoryCapacityBytes)}`);
+    reasons.push(
+      `the cloud needs ${gb(state.cloud.memoryBytes)}, its capacity is ${gb(cloud.cloud.memoryCapacityBytes)}`,
+    );
   state.latencies.forEach((t, u) => {
     const slo = problem.users[u].latencySloSeconds;
     if (slo !== null && !withinLimit(t, slo))

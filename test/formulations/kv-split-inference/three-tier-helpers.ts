@@ -52,7 +52,9 @@ export function tinyThreeTier(seed: number, objective?: 'max' | 'sum'): Raw {
 }
 
 /** Every (cuts, cloudCuts) with cuts ≤ cloudCuts ≤ L for every user, valued by evaluate. */
-export function bruteForceThreeTier(problem: KvProblem): { objective: number; cuts: number[]; cloudCuts: number[] } | null {
+export function bruteForceThreeTier(
+  problem: KvProblem,
+): { objective: number; cuts: number[]; cloudCuts: number[] } | null {
   const L = problem.model.layers;
   const U = problem.users.length;
   const cuts = new Array<number>(U).fill(0);

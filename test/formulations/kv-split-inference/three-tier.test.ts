@@ -108,9 +108,9 @@ describe('decisions and bad input', () => {
   it('a two-tier problem refuses cloud cuts below L, and accepts cloudCuts all L', () => {
     const two = F.parse({ ...raw, cloud: undefined });
     const L = two.model.layers;
-    expect(F.evaluate(two, { cuts: [0, 0], cloudCuts: [3, L] }).violations.some((v) => v.constraint === 'cloudCuts')).toBe(
-      true,
-    );
+    expect(
+      F.evaluate(two, { cuts: [0, 0], cloudCuts: [3, L] }).violations.some((v) => v.constraint === 'cloudCuts'),
+    ).toBe(true);
     const plain = F.evaluate(two, { cuts: [0, 0] });
     const withL = F.evaluate(two, { cuts: [0, 0], cloudCuts: [L, L] });
     expect(withL.objective).toBe(plain.objective);
