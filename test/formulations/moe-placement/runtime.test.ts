@@ -57,6 +57,15 @@ describe('moe-placement: runtime', () => {
   });
 
   it('metamorphic: more runtime overhead is never better, and memory binds', async () => {
-    await expectOverheadNeverHelps((o) => problem({ runtime: runtimeWithOverhead('vllm', o) }), [0, 1.2e9, 2e9]);
+    // One MoE layer (8 experts) on three servers of 2 GB: 5, then 3, then 2 experts fit per server.
+    const small = (o: number): Record<string, unknown> => ({
+      ...problem({ runtime: runtimeWithOverhead('vllm', o) }),
+      model: { id: 'mixtral-8x7b', layers: 1 },
+      servers: (problem().servers as Record<string, unknown>[]).map((s) => ({
+        ...s,
+        device: { ...(s.device as Record<string, unknown>), memoryBytes: 2e9 },
+      })),
+    });
+    await expectOverheadNeverHelps(small, [0, 0.4e9, 0.8e9]);
   });
 });
