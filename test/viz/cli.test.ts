@@ -180,6 +180,19 @@ describe('progress from exact methods (ExactContext.progress)', () => {
     expect(increasing(reports.map((r) => -(r.incumbent ?? NaN)))).toBe(true);
   });
 
+  it('parallel-placement training: the scalar pass reports its plan (the cut-off of the Pareto pass)', async () => {
+    // Metis's fleet cut to its first six servers (link pairs of the others dropped): a DP of a tenth of a second.
+    const reports = await exactPhases('problems/parallel-placement/metis-gpt3-1.5b-4a100-4t4.json', (raw) => {
+      const servers = (raw.servers as { name: string }[]).slice(0, 6);
+      const names = new Set(servers.map((s) => s.name));
+      const links = raw.links as { pairs?: { from: string; to: string }[] };
+      const pairs = (links.pairs ?? []).filter((p) => names.has(p.from) && names.has(p.to));
+      return { ...raw, servers, links: { ...links, pairs } };
+    });
+    const scalar = reports.find((r) => r.phase === 'scalar pass done');
+    expect(scalar?.incumbent).toBeGreaterThan(0);
+  });
+
   it('the solve chain hands the hook to the exact method (hooks.onProgress, method exact)', async () => {
     const phases: string[] = [];
     const parsed = parseProblem(
