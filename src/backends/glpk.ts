@@ -44,6 +44,7 @@ import {
   effectiveBounds,
   guardedSolve,
   lazyRuntime,
+  raiseWasmTieringBudget,
   secondsSince,
   type NormalizedOptions,
   type Outcome,
@@ -52,6 +53,7 @@ import type { Backend } from './types.ts';
 
 
 async function loadGlpk(): Promise<GLPK> {
+  raiseWasmTieringBudget();
   const module = await import('glpk.js/node');
   return module.default();
 }

@@ -40,6 +40,7 @@ import {
   defaultExport,
   guardedSolve,
   lazyRuntime,
+  raiseWasmTieringBudget,
   secondsSince,
   type NormalizedOptions,
   type Outcome,
@@ -50,6 +51,7 @@ import type { Backend } from './types.ts';
 export type HighsLoader = () => Promise<Highs>;
 
 async function loadPackagedHighs(): Promise<Highs> {
+  raiseWasmTieringBudget();
   const namespace: unknown = await import('highs');
   const loader = defaultExport(namespace, (c) => typeof c === 'function') as () => Promise<Highs>;
   return loader();
