@@ -370,8 +370,10 @@ export function explainSplitFinetuneInfeasible(problem: SplitFinetuneProblem): s
     const client = problem.clients[k];
     let minClient = Infinity;
     let minServer = Infinity;
-    let bestPair = pairs[0];
-    for (const pr of pairs) {
+    // Only the cuts its privacy floor allows (layers 1..minDeviceLayers stay on the device).
+    const own = pairs.filter((pr) => pr.cut >= client.minDeviceLayers);
+    let bestPair = own[0];
+    for (const pr of own) {
       const ph = optionPhysics(ctx, k, pr.cut, pr.frozenLayers);
       if (ph.clientMemoryBytes < minClient) {
         minClient = ph.clientMemoryBytes;
@@ -384,7 +386,8 @@ export function explainSplitFinetuneInfeasible(problem: SplitFinetuneProblem): s
       reasons.push(
         `${client.name} needs at least ${GBf(minClient)} (cut ${bestPair.cut}, ` +
           `${Math.min(bestPair.cut, bestPair.frozenLayers)} of its layers frozen), its ${client.device.name} has ` +
-          `${GBf(client.device.memoryBytes)} (${GBf(minClient - client.device.memoryBytes)} short)`,
+          `${GBf(client.device.memoryBytes)} (${GBf(minClient - client.device.memoryBytes)} short)` +
+          (client.minDeviceLayers > 0 ? ` with its privacy floor of ${client.minDeviceLayers} layers` : ''),
       );
     } else if (!withinLimit(minServer, M)) {
       reasons.push(

@@ -112,6 +112,16 @@ describe('split-finetune compression and privacy floor: model', () => {
   });
 });
 
+describe('split-finetune privacy floor: infeasibility explained', () => {
+  it('names the floor when it forces more layers onto a device than its memory holds', async () => {
+    const raw = example();
+    raw.clients[2] = { ...raw.clients[2], minDeviceLayers: 20, device: { id: 'phone', memoryBytes: 0.9e9 } };
+    const report = await solve(parseProblem(raw), { backend: 'exact' });
+    expect(report.termination).toBe('infeasible');
+    expect(report.explanation).toMatch(/^phone needs at least .* \(cut 20, .* with its privacy floor of 20 layers$/);
+  });
+});
+
 describe('split-finetune compression and privacy floor: the example', () => {
   it('exact = HiGHS; compression where the caps allow it; caps, levels, floors move the optimum right', async () => {
     const raw = example();
