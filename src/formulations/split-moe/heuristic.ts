@@ -237,6 +237,9 @@ function dropGreedily(
   });
 }
 
+/** Cuts between the coarse pass's trials. */
+const STRIDE = 4;
+
 /**
  * The warm start: coordinate descent over the cuts with placeForCuts, against the peers; null when nothing
  * feasible is found.
@@ -264,16 +267,25 @@ export function warmStart(problem: SplitMoeProblem, deadlineMs: number): SplitMo
     for (let round = 0; round < 3; round++) {
       let improved = false;
       for (let u = 0; u < cuts.length; u++) {
-        for (let c = ranges[u].min; c <= ranges[u].max; c++) {
-          if (performance.now() > deadlineMs) return best;
-          if (c === cuts[u]) continue;
-          const trial = [...cuts];
-          trial[u] = c;
-          const v = consider(placeForCuts(problem, trial));
-          if (v < current) {
-            current = v;
-            cuts[u] = c;
-            improved = true;
+        // Coarse pass (every STRIDE-th cut, so that a tight time limit still sees the whole range),
+        // then the cuts next to the best one.
+        const { min, max } = ranges[u];
+        const coarse: number[] = [];
+        for (let c = min; c <= max; c += STRIDE) coarse.push(c);
+        if (coarse[coarse.length - 1] !== max) coarse.push(max);
+        for (const pass of [0, 1]) {
+          const trials = pass === 0 ? coarse : [...Array(2 * STRIDE - 1).keys()].map((i) => cuts[u] - STRIDE + 1 + i);
+          for (const c of trials) {
+            if (performance.now() > deadlineMs) return best;
+            if (c < min || c > max || c === cuts[u]) continue;
+            const trial = [...cuts];
+            trial[u] = c;
+            const v = consider(placeForCuts(problem, trial));
+            if (v < current) {
+              current = v;
+              cuts[u] = c;
+              improved = true;
+            }
           }
         }
       }
