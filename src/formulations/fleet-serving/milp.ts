@@ -39,6 +39,7 @@ import {
   type Placement,
 } from './cost.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
+import { rentLowerBound } from './rent-bound.ts';
 import { restrictedProblem, sloEncoding } from './variants.ts';
 
 /** Stand-in capacity of an unlimited source/sink link in the Helix model (Helix's own value). */
@@ -91,6 +92,7 @@ export function compileStrong(
   // Minimum cost: per layer, a node passing the whole target counts 1, one passing less ½ (the
   // solo/partial rule of the cover bound: a layer without a solo node needs two partial ones).
   const layerCover: Term[][] = Array.from({ length: L }, () => []);
+  const rent: Term[] = [];
   if (target === undefined) b.addObjective(F, 1);
   const columns: ColumnVar[] = [];
   const endingAt: number[][][] = classes.map(() => Array.from({ length: L + 1 }, () => []));
@@ -119,7 +121,10 @@ export function compileStrong(
         for (let l = col.start; l < col.start + col.k; l++) layerCover[l].push(term(count, h));
       }
       columns.push({ cls: c, start: col.start, k: col.k, count, flow });
-      if (target !== undefined) b.addObjective(count, problem.nodes[rep].costPerHour ?? 0);
+      if (target !== undefined) {
+        b.addObjective(count, problem.nodes[rep].costPerHour ?? 0);
+        rent.push(term(count, problem.nodes[rep].costPerHour ?? 0));
+      }
       counts.push(term(count));
       flows.push(term(flow));
       endingAt[c][col.start + col.k].push(flow);
@@ -148,6 +153,10 @@ export function compileStrong(
   b.equal('entering', [...classes.flatMap((_, c) => startingAt[c][0].map((v) => term(v))), term(F, -1)], 0);
   if (target !== undefined) {
     layerCover.forEach((terms, l) => terms.length > 0 && b.greaterEqual(`cover_${l}`, terms, 1));
+    // The rent is at least the whole-node layer-work knapsack's (rent-bound.ts): the LP alone
+    // would rent fractions of a node.
+    const floor = rentLowerBound(problem);
+    if (Number.isFinite(floor) && floor > 0) b.greaterEqual('rent_bound', rent, floor);
   }
 
   // Transfers: needed unless every ordered pair of distinct nodes has a link that cannot bind.

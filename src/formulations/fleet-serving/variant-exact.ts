@@ -4,10 +4,45 @@
  * solved by the variant MILP (milp.ts) through the backend the chain handed over, warm-started with
  * the chain's incumbent. The MILP is exact (its docs), so its bound is a valid bound of the variant.
  */
+import { relativeGap } from '../../milp/result.ts';
 import type { ExactContext, ExactResult } from '../types.ts';
+import { placementOfDecision } from './cost.ts';
 import { explainVariantInfeasible } from './explain.ts';
 import { compileFleet } from './milp.ts';
+import { solveFleetExact } from './exact.ts';
+import { rentKnapsack } from './rent-bound.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
+import { decideVariant, rentOf, routedFlow } from './variants.ts';
+import { atLeast } from '../tolerance.ts';
+
+/**
+ * The chosen nodes placed for the most tokens/s by the plain exact method (the others hold
+ * nothing, the target dropped), then routed and trimmed as a decision of the variant; null when
+ * the placement does not reach the target. A few seconds at most: it is a primal heuristic.
+ */
+async function placeChosen(
+  problem: FleetProblem,
+  chosen: readonly number[],
+  ctx: ExactContext<FleetDecision>,
+): Promise<FleetDecision | null> {
+  const keep = new Set(chosen);
+  const plain: FleetProblem = {
+    ...problem,
+    targetTokensPerSecond: undefined,
+    nodes: problem.nodes.map((node, i) => (keep.has(i) ? node : { ...node, throughput: [0], maxLayers: 0 })),
+  };
+  const r = await solveFleetExact(plain, {
+    timeLimitSeconds: Math.min(ctx.timeLimitSeconds ?? Infinity, 10),
+    mipGap: 1e-6,
+    solveMilp: ctx.solveMilp,
+  });
+  if (r.decision === null) return null;
+  const pl = placementOfDecision(problem, r.decision);
+  if (pl === null) return null;
+  const d = decideVariant(problem, pl);
+  const target = problem.targetTokensPerSecond ?? Infinity;
+  return d !== null && atLeast(routedFlow(d), target) ? d : null;
+}
 
 export function isVariant(problem: FleetProblem): boolean {
   return problem.latencySloSeconds !== undefined || problem.targetTokensPerSecond !== undefined;
@@ -17,6 +52,34 @@ export async function solveVariantExact(
   problem: FleetProblem,
   ctx: ExactContext<FleetDecision>,
 ): Promise<ExactResult<FleetDecision>> {
+  // Minimum cost: the whole-node knapsack bound (rent-bound.ts) may already certify the warm start
+  // or show that the whole fleet cannot reach the target.
+  const knapsack = rentKnapsack(problem);
+  const floor = knapsack.bound;
+  if (floor === Infinity) {
+    return {
+      termination: 'infeasible',
+      decision: null,
+      details: { rentLowerBound: floor },
+      message: explainVariantInfeasible(problem),
+    };
+  }
+  const warmPlacement = ctx.incumbent !== undefined ? placementOfDecision(problem, ctx.incumbent) : null;
+  if (problem.targetTokensPerSecond !== undefined && warmPlacement !== null && ctx.incumbent !== undefined) {
+    const rent = rentOf(problem, warmPlacement);
+    if (relativeGap(rent, floor) <= ctx.mipGap)
+      return { termination: 'optimal', decision: ctx.incumbent, bound: floor, details: { rentLowerBound: floor } };
+  }
+  // The knapsack's cheapest set: if the plain exact method (max flow) places it at ≥ the target,
+  // its rent equals the bound and it is optimal (no SLO: the plain method ignores latency).
+  if (knapsack.chosen !== null && problem.latencySloSeconds === undefined) {
+    const found = await placeChosen(problem, knapsack.chosen, ctx);
+    if (found !== null) {
+      const pl = placementOfDecision(problem, found);
+      if (pl !== null && relativeGap(rentOf(problem, pl), floor) <= ctx.mipGap)
+        return { termination: 'optimal', decision: found, bound: floor, details: { rentLowerBound: floor } };
+    }
+  }
   const compiled = compileFleet(problem, ctx.incumbent !== undefined ? { incumbent: ctx.incumbent } : {});
   const warm = ctx.incumbent !== undefined ? (compiled.encode?.(ctx.incumbent) ?? null) : null;
   ctx.progress?.('variant MILP');
@@ -27,6 +90,7 @@ export async function solveVariantExact(
   });
   const details = {
     method: 'variant MILP (per-node arrival times under an SLO; rent of counted columns under a target)',
+    ...(floor > 0 ? { rentLowerBound: floor } : {}),
     backend: r.backend,
     variables: compiled.model.variables.length,
     warmStarted: warm !== null,
@@ -42,9 +106,12 @@ export async function solveVariantExact(
     };
   }
   // A backend that proves optimality without reporting a bound: the optimum is its own bound.
-  const bound = r.solution.bound ?? (r.termination === 'optimal' ? r.solution.objective : undefined);
+  // Minimum cost: the knapsack floor is a valid bound too; the larger lower bound is kept.
+  let bound = r.solution.bound ?? (r.termination === 'optimal' ? r.solution.objective : undefined);
+  if (problem.targetTokensPerSecond !== undefined && floor > 0) bound = Math.max(bound ?? floor, floor);
+  const closed = bound !== undefined && relativeGap(r.solution.objective, bound) <= ctx.mipGap;
   return {
-    termination: r.termination,
+    termination: closed ? 'optimal' : r.termination,
     decision: compiled.decode(r.solution.values),
     ...(bound !== undefined && Number.isFinite(bound) ? { bound } : {}),
     details,

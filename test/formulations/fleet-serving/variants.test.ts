@@ -11,6 +11,7 @@ import { evaluateFleet } from '../../../src/formulations/fleet-serving/evaluate.
 import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
 import type { FleetDecision } from '../../../src/formulations/fleet-serving/schema.ts';
 import { sloChainPlacement } from '../../../src/formulations/fleet-serving/variant-peers.ts';
+import { rentKnapsack } from '../../../src/formulations/fleet-serving/rent-bound.ts';
 import { sloRouting } from '../../../src/formulations/fleet-serving/variants.ts';
 import { runCli } from '../../support/cli.ts';
 
@@ -260,6 +261,16 @@ describe('fleet-serving variants: examples', () => {
     const checked = evaluateFleet(p, d as FleetDecision);
     expect(checked.violations).toEqual([]);
     expect(checked.objective).toBeGreaterThan(0);
+  });
+
+  it('min-cost example: the whole-node knapsack bound is 7.17 (one A100, eight T4, one L4), the LP 6.61', () => {
+    const p = parseFleet(readExample('melange-mix-llama-2-13b-min-cost.json'));
+    const k = rentKnapsack(p);
+    expect(k.bound).toBeCloseTo(7.17, 9);
+    const names = (k.chosen ?? []).map((i) => p.nodes[i].name.replace(/-\d+$/, ''));
+    expect(names.sort()).toEqual(['a100', 'l4', ...Array(8).fill('t4')]);
+    // A target beyond what the whole fleet's layer work allows is infeasible by the bound alone.
+    expect(rentKnapsack({ ...p, targetTokensPerSecond: 5000 }).bound).toBe(Infinity);
   });
 
   it('the min-cost example parses with its prices and its target', () => {
