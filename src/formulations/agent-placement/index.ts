@@ -8,6 +8,7 @@ import type { Formulation, InputWarning } from '../types.ts';
 import { baselines } from './baselines.ts';
 import { evaluate } from './evaluate.ts';
 import { notApplicable, solveExact } from './exact.ts';
+import { explainInfeasible } from './explain.ts';
 import { compile } from './milp.ts';
 import { decisionSchema, inputSchema, parseProblem, type Decision, type Problem } from './schema.ts';
 
@@ -62,5 +63,6 @@ export const agentPlacementFormulation: Formulation<Problem, Decision> = {
   exact: { notApplicable, solve: solveExact },
   evaluate,
   baselines,
+  explainInfeasible,
   describe: (problem, decision) => describe(problem, decision),
 };

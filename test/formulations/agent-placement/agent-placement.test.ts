@@ -121,6 +121,42 @@ describe('agent-placement bad input', () => {
   });
 });
 
+describe('agent-placement infeasibility explained', () => {
+  const why = async (input: unknown): Promise<string> => {
+    const report = await solve(parseProblem(input), { backend: 'exact' });
+    expect(report.termination).toBe('infeasible');
+    return report.explanation ?? '';
+  };
+  it('names a module with nowhere to run, an SLO no placement meets, servers too small together', async () => {
+    const tiny = {
+      servers: [{ id: 'e', device: 'l4', memoryBytes: 1e9 }],
+      users: [{ id: 'u', device: 'snapdragon-8-gen-3', memoryBytes: 1e9, links: [{ server: 'e', link }] }],
+    };
+    expect(await why(raw(tiny))).toMatch(
+      /^user u: module think \(.* GB with its KV cache, anywhere\) fits no location/,
+    );
+    const slo = raw({
+      users: [
+        {
+          id: 'u',
+          device: 'snapdragon-8-gen-3',
+          memoryBytes: 8e9,
+          links: [{ server: 'e', link }],
+          latencySloSeconds: 1e-3,
+        },
+      ],
+    });
+    expect(await why(slo)).toMatch(/^user u: the fastest placement takes .* s, its SLO is 0\.001 s$/);
+    const small = { id: 'v', device: 'snapdragon-8-gen-3', memoryBytes: 1e9, links: [{ server: 'e', link }] };
+    const crowded = raw({
+      servers: [{ id: 'e', device: 'l4', memoryBytes: 4e9 }],
+      users: [small, { ...small, id: 'w' }],
+      parameterSharing: false,
+    });
+    expect(await why(crowded)).toMatch(/^every user has placements of its own, but no choice of them fits the servers/);
+  });
+});
+
 describe('agent-placement cost model', () => {
   it('all on the device: the interaction is the longer branch of the diamond plus the rest, no bytes moved', () => {
     const p = F.parse(raw()) as Problem;
