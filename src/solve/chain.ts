@@ -296,7 +296,7 @@ export class SolveSession {
     try {
       raw =
         this.timeLeftOutcome(method) ??
-        (method === 'exact' ? await this.runExact() : await this.runBackend(method, holdWarmStart));
+        (method === 'exact' ? await this.runExact(holdWarmStart) : await this.runBackend(method, holdWarmStart));
     } catch (error) {
       if (error instanceof InputError || error instanceof UsageError) throw error;
       raw = {
@@ -322,7 +322,7 @@ export class SolveSession {
     return certified;
   }
 
-  private async runExact(): Promise<RawOutcome> {
+  private async runExact(holdWarmStart: boolean): Promise<RawOutcome> {
     const exact = this.formulation.exact;
     const reason = this.exactApplicability();
     if (exact === undefined || reason !== null) throw new UsageError(`backend exact: ${reason ?? 'not available'}`);
@@ -338,10 +338,15 @@ export class SolveSession {
     };
     const t0 = performance.now();
     const result = await exact.solve.call(exact, this.parsed.problem, context);
+    // As for the backends (solve only, not compare): a method stopped by a limit with no point of its
+    // own holds the warm start.
+    const atLimit = result.termination === 'time_limit' || result.termination === 'node_limit';
+    const held = holdWarmStart && atLimit && result.decision === null && incumbent !== null;
     return {
       method: 'exact',
       claim: { termination: result.termination, ...(result.bound !== undefined ? { bound: result.bound } : {}) },
-      decision: result.decision,
+      decision: held ? incumbent : result.decision,
+      ...(held ? { notes: [`exact found no incumbent of its own; holding the warm start (${this.warm?.report.source ?? 'warm start'})`] } : {}),
       timeSeconds: secondsSince(t0),
       ...(result.message !== undefined ? { message: result.message } : {}),
       ...(result.details !== undefined ? { details: result.details } : {}),

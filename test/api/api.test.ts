@@ -246,6 +246,18 @@ describe('solve with an exact method', () => {
     expect(report.summary).toBe('k = 3');
   });
 
+  it('holds the warm start when the exact method stops at its limit with nothing (solve), not in compare', async () => {
+    const report = await solve(pick('stuck'), { backend: 'exact', timeLimitSeconds: 5 });
+    expect(report.termination).toBe('time_limit');
+    // The warm start is the best peer evaluate accepts: 'zero' (k = 0, |0 - 3.4|).
+    expect(report.solution?.decision).toEqual({ k: 0 });
+    expect(report.attempts[0].notes.join('; ')).toMatch(/exact found no incumbent of its own; holding the warm start/);
+    const side = await compare(pick('stuck'), { only: [], timeLimitSeconds: 5 });
+    const exact = side.rows.find((r) => r.method === 'exact');
+    expect(exact?.termination).toBe('time_limit');
+    expect(exact?.objective).toBeNull();
+  });
+
   it('falls back from an exact method whose decision fails evaluate, and from one that throws', async () => {
     for (const mode of ['bad', 'throws']) {
       const report = await solve(pick(mode));

@@ -45,7 +45,7 @@ export const failing = (name: BackendName, message = 'scripted failure'): Backen
 export interface Pick {
   readonly n: number;
   readonly target: number;
-  readonly mode: 'good' | 'bad' | 'not-applicable' | 'via-milp' | 'throws';
+  readonly mode: 'good' | 'bad' | 'not-applicable' | 'via-milp' | 'throws' | 'stuck';
 }
 export interface PickDecision {
   readonly k: number;
@@ -55,7 +55,7 @@ const pickSchema = z.strictObject({
   kind: z.literal('pick'),
   n: z.number().int().min(0),
   target: z.number(),
-  mode: z.enum(['good', 'bad', 'not-applicable', 'via-milp', 'throws']),
+  mode: z.enum(['good', 'bad', 'not-applicable', 'via-milp', 'throws', 'stuck']),
 });
 
 function pickModel(p: Pick): Model {
@@ -102,6 +102,7 @@ export const pickFormulation: Formulation<Pick, PickDecision> = {
     async solve(p, context) {
       if (p.mode === 'throws') throw new Error('exact blew up');
       if (p.mode === 'bad') return { termination: 'optimal', decision: { k: p.n + 5 }, bound: 0 };
+      if (p.mode === 'stuck') return { termination: 'time_limit', decision: null, message: 'ran out of time' };
       if (p.mode === 'via-milp') {
         const r = await context.solveMilp(pickModel(p));
         if (r.solution === null) return { termination: r.termination, decision: null, message: r.message };

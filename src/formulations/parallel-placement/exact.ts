@@ -564,8 +564,15 @@ export async function solveExact(
     classes: classesOf(p).classes.length,
     ...(heuristic ? { scalarPassObjective: heuristic.objective, labelsCut: out.pruned } : {}),
   };
-  if (out.timedOut)
-    return { termination: 'time_limit', decision: null, message: 'the DP did not finish in the time limit', details };
+  if (out.timedOut) {
+    // The scalar pass's plan is feasible even when the Pareto pass runs out of time: a time limit
+    // returns the best decision found, never nothing.
+    const held = heuristic !== null && !heuristic.timedOut ? heuristic.decision : null;
+    const message = held
+      ? 'the Pareto DP did not finish in the time limit; holding the scalar pass plan'
+      : 'the DP did not finish in the time limit';
+    return { termination: 'time_limit', decision: held, message, details };
+  }
   if (out.decision === null)
     return { termination: 'infeasible', decision: null, message: 'no stage layout fits the fleet', details };
   return { termination: 'optimal', decision: out.decision, bound: out.objective, details };
