@@ -646,6 +646,8 @@ function explain(parsed: ParsedProblem, certified: Certified): string | undefine
     reason = `(explainInfeasible failed: ${errorText(error)})`;
   }
   const unverified = verified === false ? `${method} claims infeasible, and no trusted method confirmed it` : undefined;
+  // At a limit nothing is proven: the family's reason is what would bind if it were infeasible.
+  if (limit !== undefined && reason !== undefined) reason = `infeasibility is not proven; if it is infeasible: ${reason}`;
   return [limit, unverified, reason].filter((s) => s !== undefined).join('; ') || undefined;
 }
 
