@@ -15,7 +15,7 @@ const helix42 = parseFleet(
 );
 
 describe('fleet-serving staged pipelines (depth-first search)', () => {
-  it('helix-42: backtracking finds a staged pipeline at 4600 tokens/s that carries it (a short search does not)', () => {
+  it('helix-42: backtracking finds a staged pipeline carrying 4600 tokens/s (a short search does not)', () => {
     const all = new Array<boolean>(helix42.nodes.length).fill(true);
     const stages = stagedPipeline(helix42, 4600, all, 1.5, 20_000);
     expect(stages).not.toBeNull();
