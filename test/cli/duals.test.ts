@@ -15,9 +15,10 @@ describe('LP duals in the CLI', () => {
   it.each(['highs', 'glpk'])('Wyndor Glass LP with %s: the textbook shadow prices 0, 1.5, 1', async (backend) => {
     const run = await runCli(['solve', 'problems/milp/wyndor-lp.json', '--backend', backend, '--json', '--quiet']);
     expect(run.code, run.stderr).toBe(0);
+    type Named = Record<string, number>;
     const report = JSON.parse(run.stdout) as {
       method: string;
-      solution: { objective: number; decision: { duals: Record<string, number>; reducedCosts: Record<string, number> } };
+      solution: { objective: number; decision: { duals: Named; reducedCosts: Named } };
     };
     expect(report.method).toBe(backend);
     expect(report.solution.objective).toBeCloseTo(36, 9);
@@ -38,7 +39,9 @@ describe('LP duals in the CLI', () => {
   it('the human summary names the largest duals first', async () => {
     const run = await runCli(['solve', 'problems/milp/wyndor-lp.json', '--quiet']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('duals (∂objective/∂bound, largest first): plant2_hours = 1.5, plant3_hours = 1; 1 zero');
+    expect(run.stdout).toContain(
+      'duals (∂objective/∂bound, largest first): plant2_hours = 1.5, plant3_hours = 1; 1 zero',
+    );
     expect(run.stdout).toContain('reduced costs: all 2 zero');
   });
 
