@@ -54,6 +54,7 @@ export async function solveVariantExact(
 ): Promise<ExactResult<FleetDecision>> {
   // Minimum cost: the whole-node knapsack bound (rent-bound.ts) may already certify the warm start
   // or show that the whole fleet cannot reach the target.
+  const t0 = performance.now();
   const knapsack = rentKnapsack(problem);
   const floor = knapsack.bound;
   if (floor === Infinity) {
@@ -84,7 +85,10 @@ export async function solveVariantExact(
   const warm = ctx.incumbent !== undefined ? (compiled.encode?.(ctx.incumbent) ?? null) : null;
   ctx.progress?.('variant MILP');
   const r = await ctx.solveMilp(compiled.model, {
-    ...(ctx.timeLimitSeconds !== undefined ? { timeLimitSeconds: Math.max(0.1, ctx.timeLimitSeconds) } : {}),
+    // The user's limit less what the knapsack and the cheapest set's placement used.
+    ...(ctx.timeLimitSeconds !== undefined
+      ? { timeLimitSeconds: Math.max(0.1, ctx.timeLimitSeconds - (performance.now() - t0) / 1000) }
+      : {}),
     mipGap: ctx.mipGap,
     ...(warm !== null ? { warmStart: warm } : {}),
   });
