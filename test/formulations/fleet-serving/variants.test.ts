@@ -11,7 +11,8 @@ import { evaluateFleet } from '../../../src/formulations/fleet-serving/evaluate.
 import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
 import type { FleetDecision } from '../../../src/formulations/fleet-serving/schema.ts';
 import { sloChainPlacement } from '../../../src/formulations/fleet-serving/variant-peers.ts';
-import { rentKnapsack } from '../../../src/formulations/fleet-serving/rent-bound.ts';
+import { rentKnapsack, rentLowerBound } from '../../../src/formulations/fleet-serving/rent-bound.ts';
+import { fleetServingGenerator } from '../../contract/generators/fleet-serving.ts';
 import { sloRouting } from '../../../src/formulations/fleet-serving/variants.ts';
 import { runCli } from '../../support/cli.ts';
 
@@ -271,6 +272,21 @@ describe('fleet-serving variants: examples', () => {
     expect(names.sort()).toEqual(['a100', 'l4', ...Array(8).fill('t4')]);
     // A target beyond what the whole fleet's layer work allows is infeasible by the bound alone.
     expect(rentKnapsack({ ...p, targetTokensPerSecond: 5000 }).bound).toBe(Infinity);
+  });
+
+  it('the knapsack bound never exceeds the brute-force rent (the contract generator’s target seeds)', () => {
+    let checked = 0;
+    for (let seed = 17; seed <= 34; seed++) {
+      const raw = fleetServingGenerator.tiny(seed) as { targetTokensPerSecond?: number };
+      if (raw.targetTokensPerSecond === undefined) continue;
+      const truth = fleetServingGenerator.bruteForce(raw);
+      const bound = rentLowerBound(parseFleet(raw));
+      if (truth.status === 'optimal') {
+        expect(bound, `seed ${seed}`).toBeLessThanOrEqual(truth.objective * (1 + 1e-9));
+        checked++;
+      } else if (Number.isFinite(bound)) expect(bound).toBeGreaterThanOrEqual(0);
+    }
+    expect(checked).toBeGreaterThan(3);
   });
 
   it('the min-cost example parses with its prices and its target', () => {
