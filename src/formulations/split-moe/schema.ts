@@ -13,7 +13,11 @@ import {
   resolveDevice,
   resolveLink,
   resolveModel,
+  resolveRuntime,
+  runtimeRefSchema,
 } from '../../catalog/index.ts';
+import type { RuntimeSpec } from '../../cost/runtime.ts';
+import { deviceUnderRuntime } from '../../cost/runtime-time.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import {
@@ -92,6 +96,7 @@ const classSchema = z.strictObject({
     .describe('users in the class; each decodes one token per step'),
   device: deviceRefSchema.describe('catalog device id or an object overriding catalog fields'),
   memoryBytes: positive.optional().describe('device memory for the model (default: the device memory)'),
+  runtime: runtimeRefSchema.optional().describe("runtime the class's devices run with (overrides $.runtime)"),
   link: linkRefSchema.describe('the uplink/downlink to the access server (rates in bit/s)'),
   server: nonNegativeInt.describe('index of the access edge server'),
   contextTokens: nonNegativeInt
@@ -110,6 +115,7 @@ const serverSchema = z.strictObject({
   name: z.string().min(1).optional(),
   device: deviceRefSchema,
   expertMemoryBytes: positive.optional().describe('memory for experts (default: the device memory)'),
+  runtime: runtimeRefSchema.optional().describe('runtime the server serves experts with (overrides $.runtime)'),
 });
 
 export const inputSchema = z.strictObject({
@@ -119,6 +125,13 @@ export const inputSchema = z.strictObject({
     .optional()
     .describe('catalog MoE model (mixtral-8x7b, deepseek-v3) or an object overriding catalog fields'),
   moe: inlineMoeSchema.optional().describe('sizes written out instead of a model'),
+  runtime: runtimeRefSchema
+    .optional()
+    .describe(
+      'runtime of every device and server unless they name their own (datasets/runtimes.json id or an object ' +
+        'overriding one): its memory share and fixed overhead leave less memory, its host time is added per ' +
+        'layer call; absent: none',
+    ),
   servers: z
     .array(serverSchema)
     .min(1, 'at least one edge server')
@@ -391,13 +404,28 @@ export function parseProblem(raw: unknown): SplitMoeProblem {
       '$.serverLink',
       'required with two or more servers (the link between edge servers), unless `serverLinks` joins every pair',
     );
+  const defaultRuntime: RuntimeSpec | null =
+    input.runtime === undefined ? null : resolveRuntime(input.runtime, '$.runtime');
+  const runtimeAt = (ref: typeof input.runtime, path: string): RuntimeSpec | null =>
+    ref === undefined ? defaultRuntime : resolveRuntime(ref, path);
+  // The runtime's share and overhead come off the memory before any explicit budget is checked.
+  const underRuntime = (device: DeviceSpec, runtime: RuntimeSpec | null, path: string): DeviceSpec => {
+    const d = deviceUnderRuntime(device, runtime);
+    if (runtime !== null && d.memoryBytes <= 0)
+      throw new InputError(
+        path,
+        `runtime "${runtime.id}" leaves no memory on ${device.name} (its overhead exceeds its share)`,
+      );
+    return d;
+  };
   const servers = input.servers.map((s, i): SplitMoeServer => {
-    const device = resolveDevice(s.device, `$.servers[${i}].device`);
+    const runtime = runtimeAt(s.runtime, `$.servers[${i}].runtime`);
+    const device = underRuntime(resolveDevice(s.device, `$.servers[${i}].device`), runtime, `$.servers[${i}].runtime`);
     const expertMemoryBytes = s.expertMemoryBytes ?? device.memoryBytes;
     if (expertMemoryBytes > device.memoryBytes)
       throw new InputError(
         `$.servers[${i}].expertMemoryBytes`,
-        `${expertMemoryBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`,
+        `${expertMemoryBytes} bytes exceeds the device memory${runtime === null ? '' : ' the runtime leaves'} (${device.memoryBytes} bytes)`,
       );
     return { name: s.name ?? `server ${i} (${device.name})`, device, expertMemoryBytes };
   });
@@ -429,12 +457,13 @@ export function parseProblem(raw: unknown): SplitMoeProblem {
         `${at}.minDeviceLayers`,
         `${c.minDeviceLayers} exceeds the model's ${shape.layers} MoE layers`,
       );
-    const device = resolveDevice(c.device, `${at}.device`);
+    const runtime = runtimeAt(c.runtime, `${at}.runtime`);
+    const device = underRuntime(resolveDevice(c.device, `${at}.device`), runtime, `${at}.runtime`);
     const memoryBytes = c.memoryBytes ?? device.memoryBytes;
     if (memoryBytes > device.memoryBytes)
       throw new InputError(
         `${at}.memoryBytes`,
-        `${memoryBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`,
+        `${memoryBytes} bytes exceeds the device memory${runtime === null ? '' : ' the runtime leaves'} (${device.memoryBytes} bytes)`,
       );
     const { rows, source } = classPopularity(c.popularity, `${at}.popularity`, shape);
     return {
