@@ -19,7 +19,13 @@ import {
   resolveDevice,
   resolveLink,
   resolveModel,
+  resolveRuntime,
+  runtimeRefSchema,
+  type DeviceRef,
+  type RuntimeRef,
 } from '../../catalog/index.ts';
+import type { RuntimeSpec } from '../../cost/runtime.ts';
+import { deviceUnderRuntime } from '../../cost/runtime-time.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import { layerTable, TOKEN_ID_BYTES } from '../../cost/layers.ts';
@@ -76,6 +82,7 @@ const serverSchema = z.strictObject({
   id: id.describe('server name ("device" is reserved for the user\'s own device)'),
   device: deviceRefSchema.describe('the server hardware: catalog device id or an object overriding catalog fields'),
   memoryBytes: nonNegative.optional().describe("memory given to the agents' models (default: the device's memory)"),
+  runtime: runtimeRefSchema.optional().describe('runtime the server runs the models with (overrides $.runtime)'),
   maxUtilisation: positive
     .max(1, 'must be at most 1')
     .default(1)
@@ -87,6 +94,9 @@ const userSchema = z.strictObject({
   task: id.optional().describe('task id in $.tasks (default: the only task)'),
   device: deviceRefSchema.describe("the user's device: catalog id or an object overriding catalog fields"),
   memoryBytes: nonNegative.optional().describe("device memory the agent may use (default: the device's memory)"),
+  runtime: runtimeRefSchema
+    .optional()
+    .describe("runtime the user's device runs its modules with (overrides $.runtime)"),
   links: z
     .array(z.strictObject({ server: id, link: linkRefSchema }))
     .default([])
@@ -108,6 +118,13 @@ export const inputSchema = z.strictObject({
     .describe('server-to-server links; uplink rate is first → second, downlink second → first'),
   users: z.array(userSchema).min(1, 'at least one user is needed'),
   objective: z.enum(['worst-latency', 'mean-latency', 'network']).default('worst-latency'),
+  runtime: runtimeRefSchema
+    .optional()
+    .describe(
+      'runtime of every device and server unless they name their own (datasets/runtimes.json id or an object ' +
+        'overriding one): its memory share and fixed overhead leave less memory, its host time is added per ' +
+        'layer call; absent: none',
+    ),
   parameterSharing: z
     .boolean()
     .default(true)
@@ -261,6 +278,30 @@ export function parseProblem(raw: unknown): Problem {
   if (!parsed.success) throw inputErrorFromZod(parsed.error);
   const input = parsed.data;
 
+  const defaultRuntime: RuntimeSpec | null =
+    input.runtime === undefined ? null : resolveRuntime(input.runtime, '$.runtime');
+  // The device as its runtime leaves it (shared deviceUnderRuntime); a memory budget above that is bad input.
+  const underRuntime = (
+    ref: DeviceRef,
+    runtimeRef: RuntimeRef | undefined,
+    budget: number | undefined,
+    path: string,
+  ): { device: DeviceSpec; memoryBytes: number } => {
+    const runtime = runtimeRef === undefined ? defaultRuntime : resolveRuntime(runtimeRef, `${path}.runtime`);
+    const device = deviceUnderRuntime(resolveDevice(ref, `${path}.device`), runtime);
+    if (runtime !== null && device.memoryBytes <= 0)
+      throw new InputError(
+        `${path}.runtime`,
+        `runtime "${runtime.id}" leaves no memory on ${device.name} (its overhead exceeds its share)`,
+      );
+    if (runtime !== null && budget !== undefined && budget > device.memoryBytes)
+      throw new InputError(
+        `${path}.memoryBytes`,
+        `${budget} bytes exceeds the memory runtime "${runtime.id}" leaves (${device.memoryBytes} bytes)`,
+      );
+    return { device, memoryBytes: budget ?? device.memoryBytes };
+  };
+
   const servers: Server[] = [];
   const serverIndex = new Map<string, number>();
   input.servers.forEach((s, n) => {
@@ -268,11 +309,11 @@ export function parseProblem(raw: unknown): Problem {
     if (s.id === DEVICE) throw new InputError(`${path}.id`, `"${DEVICE}" is reserved for the user's own device`);
     if (serverIndex.has(s.id)) throw new InputError(`${path}.id`, `server id "${s.id}" is defined twice`);
     serverIndex.set(s.id, n);
-    const device = resolveDevice(s.device, `${path}.device`);
+    const { device, memoryBytes } = underRuntime(s.device, s.runtime, s.memoryBytes, path);
     servers.push({
       id: s.id,
       device,
-      memoryBytes: s.memoryBytes ?? device.memoryBytes,
+      memoryBytes,
       maxUtilisation: s.maxUtilisation,
     });
   });
@@ -388,8 +429,7 @@ export function parseProblem(raw: unknown): Problem {
     } else if (tasks.length > 1) {
       throw new InputError(`${path}.task`, `is required when there are ${tasks.length} tasks`);
     }
-    const device = resolveDevice(u.device, `${path}.device`);
-    const memoryBytes = u.memoryBytes ?? device.memoryBytes;
+    const { device, memoryBytes } = underRuntime(u.device, u.runtime, u.memoryBytes, path);
     const links: (LinkSpec | null)[] = servers.map(() => null);
     u.links.forEach((l, j) => {
       const n = serverOf(l.server, `${path}.links[${j}].server`);
