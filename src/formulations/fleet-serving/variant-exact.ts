@@ -9,9 +9,11 @@ import type { ExactContext, ExactResult } from '../types.ts';
 import { placementOfDecision } from './cost.ts';
 import { explainVariantInfeasible } from './explain.ts';
 import { compileFleet } from './milp.ts';
+import { replicaPlacement, swarmPlacement } from './baselines.ts';
 import { solveFleetExact } from './exact.ts';
 import { rentKnapsack } from './rent-bound.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
+import { placeRented } from './variant-peers.ts';
 import { decideVariant, rentOf, routedFlow } from './variants.ts';
 import { atLeast } from '../tolerance.ts';
 
@@ -26,6 +28,14 @@ async function placeChosen(
   ctx: ExactContext<FleetDecision>,
 ): Promise<FleetDecision | null> {
   const keep = new Set(chosen);
+  const target = problem.targetTokensPerSecond ?? Infinity;
+  // The family's quick placement heuristics first (chains, single pipeline, SWARM, replicas).
+  const quick = placeRented(
+    problem,
+    problem.nodes.map((_, i) => keep.has(i)),
+    [swarmPlacement, replicaPlacement],
+  );
+  if (quick !== null && atLeast(routedFlow(quick), target)) return quick;
   const plain: FleetProblem = {
     ...problem,
     targetTokensPerSecond: undefined,
@@ -40,7 +50,6 @@ async function placeChosen(
   const pl = placementOfDecision(problem, r.decision);
   if (pl === null) return null;
   const d = decideVariant(problem, pl);
-  const target = problem.targetTokensPerSecond ?? Infinity;
   return d !== null && atLeast(routedFlow(d), target) ? d : null;
 }
 

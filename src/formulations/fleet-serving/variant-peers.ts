@@ -29,7 +29,7 @@ type Placer = (p: FleetProblem) => Placement | null;
  * single best pipeline, disjoint chains, and the max-flow peers passed in; each routed under the
  * variants (decideVariant). Budgets are work counts, so the result is deterministic.
  */
-function placeRented(
+export function placeRented(
   problem: FleetProblem,
   rented: readonly boolean[],
   placers: readonly Placer[],
