@@ -3,11 +3,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderHtml, type Block } from './html.ts';
 import { renderSvg } from './plot.ts';
-import type { ReproductionOutcome } from './reproduce.ts';
+import type { ReproductionOutcome, ReproRow } from './reproduce.ts';
 import { formatSeconds, toMarkdown, toText, type Table } from './table.ts';
 
+function rowResult(r: ReproRow): string {
+  if (r.pass) return 'pass';
+  return r.outlier === true ? 'outlier' : 'FAIL';
+}
+
 export function reproductionTable(o: ReproductionOutcome): Table {
-  const rows = o.rows.map((r) => [r.item, r.expected, r.obtained, r.tolerance, r.pass ? 'pass' : 'FAIL', r.note ?? '']);
+  const rows = o.rows.map((r) => [r.item, r.expected, r.obtained, r.tolerance, rowResult(r), r.note ?? '']);
   if (o.error !== undefined) rows.push(['(error)', '-', `failed: ${o.error}`, '-', 'FAIL', '']);
   return {
     title: `${o.name} — ${o.pass ? 'PASS' : 'FAIL'} — ${o.title}`,

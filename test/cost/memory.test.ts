@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   measurementReport,
+  measurementRows,
   MEMORY_MEDIAN_TARGET,
   MEMORY_ROW_TOLERANCE,
   TIME_MEDIAN_TARGET,
@@ -140,5 +141,18 @@ describe('published measurements', () => {
     expect(Math.abs(short?.relativeError ?? 1)).toBeLessThan(0.05);
     // …and is below the inference peak at 6144 tokens, where both formats measure the same.
     expect(Math.abs(long?.relativeError ?? 1)).toBeLessThan(0.05);
+  });
+});
+
+describe('reproduce measurements: the verdict', () => {
+  const report = measurementReport();
+  it('passes on the targets; a time row beyond ±60% is an outlier, a memory row beyond 15% fails', () => {
+    const rows = measurementRows(report);
+    const verdict = (rs: typeof rows) => rs.every((r) => r.pass || r.outlier === true);
+    expect(verdict(rows)).toBe(true);
+    expect(rows.some((r) => r.outlier === true)).toBe(true);
+    const memory = report.comparisons.find((c) => c.quantity === 'memory')!;
+    const broken = { ...report, comparisons: [{ ...memory, relativeError: 0.2 }, ...report.comparisons] };
+    expect(verdict(measurementRows(broken))).toBe(false);
   });
 });
