@@ -61,6 +61,20 @@ export const suite: BenchSuite = {
       methods: ['exact', 'highs'],
       timeLimitSeconds: 60,
     },
+    {
+      name: 'edge-cloud-llama-3.2-1b-latency-slo',
+      description: 'variant: a 55 ms per-token SLO on every routed path binds (the unconstrained optimum takes 60.53 ms)',
+      problem: example('edge-cloud-llama-3.2-1b-latency-slo.json'),
+      methods: ['exact', 'highs'],
+      timeLimitSeconds: 120,
+    },
+    {
+      name: 'melange-mix-llama-2-13b-min-cost',
+      description: 'variant: the cheapest rented mix of A100/L4/T4 reaching 1000 tokens/s (Mélange-style)',
+      problem: example('melange-mix-llama-2-13b-min-cost.json'),
+      methods: ['exact', 'highs'],
+      timeLimitSeconds: 120,
+    },
   ],
   scaling: () => [
     {
