@@ -52,6 +52,14 @@ export const suite: BenchSuite = {
       timeLimitSeconds: 120,
     },
     {
+      name: 'llama-2-7b-8-users-kv-formats',
+      description:
+        'target: KV format per user (fp16 | int4) under a total accuracy budget, RTX 3090, memory binds; optimal in ≤ 10 s',
+      problem: example('llama-2-7b-8-users-kv-formats.json'),
+      methods: ['highs', 'glpk'],
+      timeLimitSeconds: 120,
+    },
+    {
       name: 'llama-2-7b-16-users-sum',
       description: 'the sum-of-latencies objective (MILP only: no exact decomposition), 16 users',
       problem: generateKvInput({ ...kvBoundFleet, users: 16, server: { id: 'rtx-3090' }, promptTokens: [512, 2048], objective: 'sum' }),

@@ -16,7 +16,17 @@
  *   no streaming) runs it locally (cut L); every other user is served entirely by the server.
  */
 import type { Baseline } from '../types.ts';
-import { assess, cutAllowed, equalShares, kvDecisionOf, kvTables, serverStateOf, userLatencySeconds } from './cost.ts';
+import {
+  assess,
+  cutAllowed,
+  defaultKvFormat,
+  equalShares,
+  formatProblems,
+  kvDecisionOf,
+  kvTables,
+  serverStateOf,
+  userLatencySeconds,
+} from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 import { twoTierOptimumCuts } from './exact.ts';
 
@@ -167,6 +177,61 @@ const threeTierPeers: readonly KvBaseline[] = [
   },
 ];
 
+/**
+ * KV formats, "one format for everyone": every user keeps its KV in format f and the cuts are the
+ * exact optimum for that format (the fixed-point descent of exact.ts on the problem whose model
+ * stores its KV in f; max objective). Null when infeasible or over the accuracy budget.
+ */
+function uniformFormatOptimum(problem: KvProblem, f: number): KvDecision | null {
+  const formats = problem.kvFormats ?? null;
+  if (formats === null || problem.objective !== 'max') return null;
+  const cuts = twoTierOptimumCuts(formatProblems(problem)[f]);
+  if (cuts === null) return null;
+  const decision: KvDecision = { cuts, kvFormats: problem.users.map(() => formats[f].id) };
+  return assess(problem, kvTables(problem), decision).feasible ? decision : null;
+}
+
+/** The best of the uniform-format optima that fit the budget. */
+function bestUniformFormat(problem: KvProblem): KvDecision | null {
+  let best: KvDecision | null = null;
+  let bestObjective = Infinity;
+  (problem.kvFormats ?? []).forEach((_, f) => {
+    const decision = uniformFormatOptimum(problem, f);
+    if (decision === null) return;
+    const objective = assess(problem, kvTables(problem), decision).objective;
+    if (objective < bestObjective) {
+      best = decision;
+      bestObjective = objective;
+    }
+  });
+  return best;
+}
+
+const formatWhy = (problem: KvProblem, what: string): string =>
+  !problem.kvFormats
+    ? 'the problem declares no kvFormats'
+    : problem.objective !== 'max'
+      ? 'the cut optimum of the sum objective needs the MILP, which a peer does not run'
+      : `${what} is infeasible or over the accuracy budget`;
+
+const kvFormatPeers: readonly KvBaseline[] = [
+  {
+    name: 'uncompressed-kv-optimum',
+    description:
+      'every user keeps the least-loss KV format (fp16 by default): the exact optimum of the cuts alone, ' +
+      'by the fixed-point descent',
+    run: (problem) => uniformFormatOptimum(problem, defaultKvFormat(problem)),
+    whyNoDecision: (problem) => formatWhy(problem, 'no split with the least-loss KV format for everyone'),
+  },
+  {
+    name: 'best-uniform-kv-format',
+    description:
+      'one KV format for every user (the best one the accuracy budget allows), with the exact optimum of the cuts for it',
+    run: bestUniformFormat,
+    whyNoDecision: (problem) => formatWhy(problem, 'every uniform KV format'),
+  },
+];
+
 export const kvBaselines: readonly KvBaseline[] = [
   {
     name: 'neurosurgeon-repaired',
@@ -194,4 +259,5 @@ export const kvBaselines: readonly KvBaseline[] = [
     allDeviceWhereFits,
   ),
   ...threeTierPeers,
+  ...kvFormatPeers,
 ];

@@ -23,6 +23,8 @@ import { layerTable, rowWork, type LayerRow, type LayerTable, type Workload } fr
 import { uplinkSeconds, downlinkSeconds } from '../../cost/link.ts';
 import {
   activationBytesPerToken,
+  activationDtypeOf,
+  adapterDtypeOf,
   embeddingParams,
   headParams,
   kvBytesPerTokenPerLayer,
@@ -403,6 +405,114 @@ export function kvTables(problem: KvProblem): KvTables {
   return tables;
 }
 
+/**
+ * KV formats as a decision: one problem per format, the model's KV stored in that format (its
+ * hidden states and adapters keep the model's own formats), so every KV quantity of the tables —
+ * device KV memory and read traffic, server KV bytes, the KV part of each row's step traffic,
+ * a runtime's paged KV — scales with the format. Without kvFormats: the problem itself.
+ */
+const formatProblemCache = new WeakMap<KvProblem, readonly KvProblem[]>();
+export function formatProblems(problem: KvProblem): readonly KvProblem[] {
+  const formats = problem.kvFormats ?? null;
+  if (formats === null) return [problem];
+  const hit = formatProblemCache.get(problem);
+  if (hit) return hit;
+  const model = problem.model;
+  const problems = formats.map((f): KvProblem => ({
+    ...problem,
+    model: { ...model, kvDtype: f.id, activationDtype: activationDtypeOf(model), adapterDtype: adapterDtypeOf(model) },
+    kvFormats: null,
+    kvAccuracyBudget: Infinity,
+  }));
+  formatProblemCache.set(problem, problems);
+  return problems;
+}
+
+/** The format a decision without `kvFormats` gives every user: the least accuracy cost (the first such). */
+export function defaultKvFormat(problem: KvProblem): number {
+  const formats = problem.kvFormats ?? [];
+  let best = 0;
+  formats.forEach((f, i) => {
+    if (f.accuracyCost < formats[best].accuracyCost) best = i;
+  });
+  return best;
+}
+
+/**
+ * Per user the index of its KV format in `problem.kvFormats` (null without formats). Unknown
+ * ids and a wrong length are reported in `errors` and read as the default format.
+ */
+export function kvFormatIndices(problem: KvProblem, decision: KvDecision, errors: string[] = []): number[] | null {
+  const formats = problem.kvFormats ?? null;
+  if (formats === null) {
+    if (decision.kvFormats !== undefined)
+      errors.push('the decision gives KV formats, but the problem declares no kvFormats');
+    return null;
+  }
+  const fallback = defaultKvFormat(problem);
+  const given = decision.kvFormats;
+  if (given === undefined) return problem.users.map(() => fallback);
+  if (given.length !== problem.users.length)
+    errors.push(`the decision gives ${given.length} KV formats for ${problem.users.length} users`);
+  return problem.users.map((user, u) => {
+    const id = given[u];
+    if (id === undefined) return fallback;
+    const i = formats.findIndex((f) => f.id === id);
+    if (i < 0) {
+      errors.push(`${user.name}'s KV format "${id}" is not one of $.kvFormats`);
+      return fallback;
+    }
+    return i;
+  });
+}
+
+/** Accuracy-proxy cost the formats spend over the served users. */
+export function kvAccuracyUsed(
+  problem: KvProblem,
+  formats: readonly number[] | null,
+  cuts: readonly (number | null)[],
+): number {
+  if (formats === null || !problem.kvFormats) return 0;
+  const list = problem.kvFormats;
+  return formats.reduce(
+    (sum, f, u) => (cuts[u] === null || cuts[u] === undefined ? sum : sum + list[f].accuracyCost),
+    0,
+  );
+}
+
+/**
+ * The cost tables of a format assignment: each user's cut costs, its row FLOPs and traffic and its
+ * work buffers from its format's tables; shared quantities (weights, server, the big-M bounds)
+ * from the problem's own tables, whose KV is the largest (every bytesFactor ≤ 1).
+ */
+const mergedCache = new WeakMap<KvProblem, Map<string, KvTables>>();
+export function kvTablesFor(problem: KvProblem, formats: readonly number[] | null): KvTables {
+  const base = kvTables(problem);
+  if (formats === null || !problem.kvFormats) return base;
+  const key = formats.join(',');
+  let byKey = mergedCache.get(problem);
+  if (byKey === undefined) {
+    byKey = new Map();
+    mergedCache.set(problem, byKey);
+  }
+  const hit = byKey.get(key);
+  if (hit) return hit;
+  const per = formatProblems(problem).map((p) => kvTables(p));
+  const merged: KvTables = {
+    ...base,
+    users: problem.users.map((_, u) => per[formats[u]].users[u]),
+    rows: base.rows.map((row, r) => ({
+      ...row,
+      userFlops: row.userFlops.map((_, u) => per[formats[u]].rows[r].userFlops[u]),
+      userTrafficBytes: row.userTrafficBytes.map((_, u) => per[formats[u]].rows[r].userTrafficBytes[u]),
+    })),
+    workspaceBytes: problem.users.map((_, u) => per[formats[u]].workspaceBytes[u]),
+  };
+  if (byKey.size > 4096) byKey.clear();
+  byKey.set(key, merged);
+  return merged;
+}
+
 export interface ServerState {
   /** Per row: whether the server loads it. */
   readonly rowLoaded: readonly boolean[];
@@ -651,6 +761,15 @@ export function assess(problem: KvProblem, tables: KvTables, decision: KvDecisio
   if (problem.cloud !== null) return assessThreeTier(problem, decision);
   const cuts = decision.cuts;
   const reasons: string[] = [];
+  // KV formats: the decision's own tables (the caller's are the problem's, at the model's KV format).
+  const formats = kvFormatIndices(problem, decision, reasons);
+  if (formats !== null) {
+    tables = kvTablesFor(problem, formats);
+    const used = kvAccuracyUsed(problem, formats, cuts);
+    const budget = problem.kvAccuracyBudget ?? Infinity;
+    if (!withinLimit(used, budget))
+      reasons.push(`the KV formats spend ${used.toFixed(4)} of accuracy, the budget is ${budget}`);
+  }
   const L = tables.layers;
   const valid = problem.users.map((user, u): number | null => {
     const c = cuts[u];

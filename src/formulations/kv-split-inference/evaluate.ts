@@ -12,7 +12,7 @@
  */
 import { excessOver, withinLimit } from '../tolerance.ts';
 import type { Evaluation, Violation } from '../types.ts';
-import { gb, kvTables, ms, type KvTables } from './cost.ts';
+import { gb, kvAccuracyUsed, kvFormatIndices, kvTablesFor, ms, type KvTables } from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 import { evaluateKvThreeTier, type KvThreeTierBreakdown } from './evaluate-three-tier.ts';
 
@@ -36,6 +36,8 @@ export interface KvUserBreakdown {
   readonly cellShare: number | null;
   /** Cell user: its uplink rate at that share, bit/s (null for a dedicated link). */
   readonly cellUplinkBitsPerSecond: number | null;
+  /** With kvFormats: the id of the format this user keeps its KV in. */
+  readonly kvFormat?: string;
 }
 
 export interface KvBreakdown {
@@ -73,6 +75,8 @@ export interface KvBreakdown {
     readonly resourceBlocksUsed: number | null;
     readonly resourceBlocks: number | null;
   } | null;
+  /** KV formats as a decision: the accuracy proxy spent over served users and its budget (absent without). */
+  readonly kvAccuracy?: { readonly usedCost: number; readonly budget: number };
   /** Three tiers: the cloud, the backhaul and each user's second cut (absent without a cloud). */
   readonly threeTier?: KvThreeTierBreakdown;
 }
@@ -223,9 +227,14 @@ function cellShares(problem: KvProblem, decision: KvDecision, violations: Violat
 
 export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation<KvBreakdown> {
   if (problem.cloud !== null) return evaluateKvThreeTier(problem, decision);
-  const tables = kvTables(problem);
-  const L = tables.layers;
   const violations: Violation[] = [];
+  // KV formats: every per-user quantity (device KV and time, server KV, the user's row traffic)
+  // comes from its format's cost tables; the budget is checked below.
+  const formatErrors: string[] = [];
+  const formats = kvFormatIndices(problem, decision, formatErrors);
+  for (const message of formatErrors) violations.push({ constraint: 'kvFormats', message });
+  const tables = kvTablesFor(problem, formats);
+  const L = tables.layers;
   if (decision.cloudCuts !== undefined && decision.cloudCuts.some((c) => c !== L))
     violations.push({
       constraint: 'cloudCuts',
@@ -349,8 +358,21 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
       serverKvBytes: onServer ? k.serverKvBytes : 0,
       cellShare: user.radio !== null ? share : null,
       cellUplinkBitsPerSecond: user.radio !== null ? share * user.link.uplinkBitsPerSecond : null,
+      ...(formats !== null && problem.kvFormats ? { kvFormat: problem.kvFormats[formats[u]].id } : {}),
     });
   });
+  let kvAccuracy: KvBreakdown['kvAccuracy'];
+  if (formats !== null) {
+    const usedCost = kvAccuracyUsed(problem, formats, cuts);
+    const budget = problem.kvAccuracyBudget ?? Infinity;
+    kvAccuracy = { usedCost, budget };
+    if (!withinLimit(usedCost, budget))
+      violations.push({
+        constraint: 'kv-accuracy-budget',
+        message: `the users' KV formats spend ${usedCost.toFixed(4)} of accuracy proxy, the budget is ${budget}`,
+        excess: excessOver(usedCost, budget),
+      });
+  }
   const totalBytes = load.weightBytes + load.adapterBytes + load.kvBytes + load.workspaceBytes;
   if (!withinLimit(totalBytes, tables.serverMemoryBytes)) {
     violations.push({
@@ -393,6 +415,7 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
                 : null,
             resourceBlocks: problem.cell.resourceBlocks,
           },
+    ...(kvAccuracy !== undefined ? { kvAccuracy } : {}),
   };
   return { feasible: violations.length === 0, objective: latencyObjective + penaltySeconds, violations, breakdown };
 }

@@ -125,6 +125,12 @@ export function exactNotApplicable(problem: KvProblem): string | null {
       'raising the device cut removes them, and cloud and backhaul pull the other way), so the fixed-point ' +
       'descent is not exact; the MILP solves it with a certified gap'
     );
+  if (problem.kvFormats)
+    return (
+      'with KV formats as a decision the total accuracy budget couples the users (a knapsack over formats), so ' +
+      '"the largest allowed cut is best for everyone" no longer decides the formats and the fixed-point descent ' +
+      'is not exact; the MILP solves it with a certified gap'
+    );
   // With a cell the exact method is exact-cell.ts (exact MILP or outer approximation), whatever the objective.
   if (problem.cell !== null) return null;
   if (problem.objective === 'sum')

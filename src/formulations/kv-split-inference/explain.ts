@@ -209,6 +209,15 @@ export function describeKv(problem: KvProblem, decision: KvDecision, evaluation:
   );
   const m = b.serverMemory;
   const lines = [`${problem.model.name}, ${problem.users.length} users: ${split}`];
+  if (b.kvAccuracy !== undefined) {
+    // KV formats as a decision: how many users keep each format, and the accuracy proxy spent.
+    const byFormat = new Map<string, string[]>();
+    for (const u of b.users)
+      if (u.kvFormat !== undefined) byFormat.set(u.kvFormat, [...(byFormat.get(u.kvFormat) ?? []), u.user]);
+    const parts = [...byFormat.entries()].map(([id, names]) => `${names.length} × ${id} (${names.join(', ')})`);
+    const budget = Number.isFinite(b.kvAccuracy.budget) ? ` of ${b.kvAccuracy.budget}` : ' (no budget)';
+    lines.push(`KV formats: ${parts.join('; ')}; accuracy proxy ${b.kvAccuracy.usedCost.toFixed(4)}${budget}`);
+  }
   if (b.serverBatchUsers === 0) lines.push(`server (${problem.server.name}): unused (no user needs it)`);
   else {
     const layers =

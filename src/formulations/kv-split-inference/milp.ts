@@ -24,11 +24,15 @@ import { blocksFor } from '../../cost/radio.ts';
 import {
   assess,
   decisionShare,
+  formatProblems,
   kvDecisionOf,
+  kvFormatIndices,
   kvTables,
+  kvTablesFor,
   radioWorkSeconds,
   serverStateOf,
   userLatencySeconds,
+  type UserCutCost,
 } from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 import { buildKvThreeTier } from './milp-three-tier.ts';
@@ -42,8 +46,19 @@ const BYTES_PER_ROW_UNIT = 1e9;
  */
 const MS = 1e3;
 
+/**
+ * One column of user u: cut `cut` with its KV in format `f` (index into problem.kvFormats; 0
+ * without formats), and that (cut, format)'s costs.
+ */
+interface XEntry {
+  readonly cut: number;
+  readonly f: number;
+  readonly col: number;
+  readonly cost: UserCutCost;
+}
+
 interface Columns {
-  readonly x: readonly (readonly { readonly cut: number; readonly col: number }[])[];
+  readonly x: readonly (readonly XEntry[])[];
   /** z[t] for t = 1..L (index 0 unused); the head row uses z[L]. */
   readonly z: readonly number[];
   /** y[v][l] for l = 1..L (index 0 unused); -1 when the variant has no user. */
@@ -121,14 +136,26 @@ export function buildKv(
   const Tmax = tables.maxStepSeconds;
   const b = new ModelBuilder('kv-split-inference', 'min');
 
+  // KV formats as a decision: one column per (cut, format), each with its format's costs; without
+  // formats the one "format" is the problem itself (formatTables[0] === tables).
+  const hasFormats = !!problem.kvFormats;
+  const formatTables = formatProblems(problem).map((p) => kvTables(p));
   const x = problem.users.map((_, u) =>
-    tables.users[u]
-      .filter((k) => k.staticViolation === null)
-      .map((k) => ({ cut: k.cut, col: b.binary(`x_${u}_${k.cut}`) })),
+    formatTables.flatMap((ft, f) =>
+      ft.users[u]
+        .filter((k) => k.staticViolation === null)
+        .map((k): XEntry => ({
+          cut: k.cut,
+          f,
+          cost: k,
+          col: b.binary(hasFormats ? `x_${u}_${f}_${k.cut}` : `x_${u}_${k.cut}`),
+        })),
+    ),
   );
   const z = [-1];
   for (let t = 1; t <= L; t++) z.push(b.binary(`z_${t}`));
-  const s = b.addVariable('S', { lower: 0, upper: Math.max(0, ...tables.workspaceBytes) / BYTES_PER_ROW_UNIT });
+  const workspaceMax = Math.max(0, ...formatTables.flatMap((ft) => ft.workspaceBytes));
+  const s = b.addVariable('S', { lower: 0, upper: workspaceMax / BYTES_PER_ROW_UNIT });
   const variantHasUser = problem.variants.map((_, v) => problem.users.some((u) => u.variant === v));
   const y = problem.variants.map((_, v) => {
     const cols = [-1];
@@ -140,6 +167,9 @@ export function buildKv(
 
   const below = (u: number, threshold: number, coef = 1): Term[] =>
     x[u].filter((e) => e.cut < threshold).map((e) => term(e.col, coef));
+  /** As `below`, with a coefficient per column (its format's KV-dependent cost). */
+  const belowBy = (u: number, threshold: number, coef: (e: XEntry) => number): Term[] =>
+    x[u].filter((e) => e.cut < threshold).map((e) => term(e.col, coef(e)));
 
   // The cell: per user a share column (whole blocks, or a fraction) and its radio time θ (ms).
   const cell = problem.cell;
@@ -176,14 +206,14 @@ export function buildKv(
       b.greaterEqual(`share_floor_${u}`, [term(share, 1), ...floor], 0);
     }
     // TTFT: the least share of the chosen cut.
-    const ttft = x[u].filter((e) => tables.users[u][e.cut].minShare > 0);
+    const ttft = x[u].filter((e) => e.cost.minShare > 0);
     if (ttft.length > 0 && fixed === null)
       b.greaterEqual(
         `ttft_share_${u}`,
         [
           term(share, 1),
           ...ttft.map((e) => {
-            const need = tables.users[u][e.cut].minShare;
+            const need = e.cost.minShare;
             return term(e.col, -(blocks !== null ? blocksFor(need, blocks) : need));
           }),
         ],
@@ -231,7 +261,7 @@ export function buildKv(
       if (terms.length > 0) b.greaterEqual(`load_${u}_${th}`, [term(z[th], 1), ...terms], 0);
     }
     // Work buffers sized by the longest prompt among the users the server serves.
-    const server = below(u, L, -tables.workspaceBytes[u] / BYTES_PER_ROW_UNIT);
+    const server = belowBy(u, L, (e) => -formatTables[e.f].workspaceBytes[u] / BYTES_PER_ROW_UNIT);
     if (server.length > 0) b.greaterEqual(`buffers_${u}`, [term(s, 1), ...server], 0);
     const v = problem.users[u].variant;
     if (v !== null) {
@@ -260,9 +290,19 @@ export function buildKv(
     });
   });
   problem.users.forEach((_, u) =>
-    x[u].forEach((e) => mem.push(term(e.col, tables.users[u][e.cut].serverKvBytes / BYTES_PER_ROW_UNIT))),
+    x[u].forEach((e) => mem.push(term(e.col, e.cost.serverKvBytes / BYTES_PER_ROW_UNIT))),
   );
   b.lessEqual('server_memory', mem, tables.serverMemoryBytes / BYTES_PER_ROW_UNIT);
+
+  // KV formats: the total accuracy budget over served users (the knapsack that couples them).
+  const kvFormats = problem.kvFormats ?? null;
+  const budget = problem.kvAccuracyBudget ?? Infinity;
+  if (kvFormats !== null && Number.isFinite(budget)) {
+    const spend = problem.users.flatMap((_, u) =>
+      x[u].filter((e) => kvFormats[e.f].accuracyCost > 0).map((e) => term(e.col, kvFormats[e.f].accuracyCost)),
+    );
+    if (spend.length > 0) b.lessEqual('kv_accuracy_budget', spend, budget);
+  }
 
   // Step time per row: the roofline over the batch, plus the call overhead when loaded.
   tables.rows.forEach((row, r) => {
@@ -273,10 +313,17 @@ export function buildKv(
     problem.users.forEach((user, u) => {
       const v = user.variant;
       const adapterFlops = v !== null ? row.adapterFlopsPerToken[v] : 0;
+      const rowOf = (e: XEntry): typeof row => formatTables[e.f].rows[r];
       compute.push(
-        ...below(u, row.threshold, (-(row.userFlops[u] + adapterFlops) / tables.computeFlopsPerSecond) * MS),
+        ...belowBy(
+          u,
+          row.threshold,
+          (e) => (-(rowOf(e).userFlops[u] + adapterFlops) / tables.computeFlopsPerSecond) * MS,
+        ),
       );
-      memory.push(...below(u, row.threshold, (-row.userTrafficBytes[u] / tables.bandwidthBytesPerSecond) * MS));
+      memory.push(
+        ...belowBy(u, row.threshold, (e) => (-rowOf(e).userTrafficBytes[u] / tables.bandwidthBytesPerSecond) * MS),
+      );
     });
     if (row.kind === 'decoder') {
       problem.variants.forEach((_, v) => {
@@ -291,7 +338,7 @@ export function buildKv(
   // Latency of user u (ms): Σ_c fixed·x + T·[c < L], with T·[c < L] ≥ T − Tmax·(1 − Σ_{c<L} x).
   const TmaxMs = Tmax * MS;
   const latencyTerms = (u: number): Term[] => [
-    ...x[u].map((e) => term(e.col, tables.users[u][e.cut].fixedSeconds * MS)),
+    ...x[u].map((e) => term(e.col, e.cost.fixedSeconds * MS)),
     ...radioTerm(u),
     ...stepTerms,
     ...below(u, L, TmaxMs),
@@ -315,16 +362,12 @@ export function buildKv(
       const radio = radioTerm(u).map((e) => term(e.variable, -1));
       b.greaterEqual(
         `max_device_${u}`,
-        [
-          term(d as number, 1),
-          ...serverCuts.map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS)),
-          ...radio,
-        ],
+        [term(d as number, 1), ...serverCuts.map((e) => term(e.col, -e.cost.fixedSeconds * MS)), ...radio],
         0,
       );
       b.greaterEqual(
         `max_fixed_${u}`,
-        [term(w as number, 1), ...x[u].map((e) => term(e.col, -tables.users[u][e.cut].fixedSeconds * MS)), ...radio],
+        [term(w as number, 1), ...x[u].map((e) => term(e.col, -e.cost.fixedSeconds * MS)), ...radio],
         0,
       );
     });
@@ -333,7 +376,7 @@ export function buildKv(
       const pu = b.addVariable(`P_${u}`, { lower: 0, upper: TmaxMs });
       p.push(pu);
       b.addObjective(pu, 1 / MS);
-      x[u].forEach((e) => b.addObjective(e.col, tables.users[u][e.cut].fixedSeconds));
+      x[u].forEach((e) => b.addObjective(e.col, e.cost.fixedSeconds));
       for (const e of radioTerm(u)) b.addObjective(e.variable, 1 / MS);
       b.greaterEqual(
         `wait_${u}`,
@@ -353,10 +396,13 @@ export function buildKv(
   const model = b.build();
   const columns: Columns = { x, z, y, s, t, w, d, p, cell: cellColumns };
   const decode = (values: readonly number[]): KvDecision => {
-    const cuts = x.map((options) => {
-      const chosen = options.find((e) => values[e.col] > 0.5);
-      return chosen === undefined ? null : chosen.cut;
-    });
+    const picked = x.map((options) => options.find((e) => values[e.col] > 0.5));
+    const cuts = picked.map((chosen) => (chosen === undefined ? null : chosen.cut));
+    if (kvFormats !== null) {
+      // An unserved user (admission) keeps the default format's id: it spends nothing either way.
+      const ids = picked.map((chosen) => kvFormats[chosen?.f ?? 0].id);
+      return { cuts, kvFormats: ids };
+    }
     if (cell === null) return { cuts };
     const shares = cellColumns.map((c, u) => {
       if (c === null) return 0;
@@ -381,13 +427,17 @@ export function buildKv(
 
 /** A decision as a column vector (for warm starts); null when a cut has no column. */
 function encodeKv(problem: KvProblem, columns: Columns, n: number, decision: KvDecision): number[] | null {
-  const tables = kvTables(problem);
+  const errors: string[] = [];
+  const formats = kvFormatIndices(problem, decision, errors);
+  if (errors.length > 0) return null;
+  const tables = kvTablesFor(problem, formats);
   const L = tables.layers;
   const values = new Array<number>(n).fill(0);
   for (let u = 0; u < problem.users.length; u++) {
     const c = decision.cuts[u];
     if (c === null && problem.admission) continue;
-    const e = columns.x[u].find((k) => k.cut === c);
+    const f = formats === null ? 0 : formats[u];
+    const e = columns.x[u].find((k) => k.cut === c && k.f === f);
     if (e === undefined) return null;
     values[e.col] = 1;
   }

@@ -33,6 +33,8 @@ import {
   type RadioSpec,
 } from '../../cost/radio.ts';
 import { LORA_TARGETS, type LoraConfig } from '../../cost/training.ts';
+import { kvDtypeOf } from '../../cost/model.ts';
+import { bytesPerValue, DTYPES, type DType } from '../../cost/units.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 
 const variantSchema = z.strictObject({
@@ -54,7 +56,7 @@ const userSchema = z.strictObject({
   device: deviceRefSchema.describe('catalog device id, or an object overriding catalog fields'),
   runtime: runtimeRefSchema
     .optional()
-    .describe('runtime this user\'s device runs its layers with (overrides $.runtime)'),
+    .describe("runtime this user's device runs its layers with (overrides $.runtime)"),
   link: linkRefSchema
     .optional()
     .describe('a dedicated link: catalog link id, or an object overriding catalog fields (rates in bit/s)'),
@@ -107,6 +109,19 @@ const cloudSchema = z
   })
   .describe('a third tier: per user a second cut, layers above it and the head run in the cloud');
 
+const kvFormatSchema = z.union([
+  z.enum(DTYPES),
+  z.strictObject({
+    id: z.enum(DTYPES).describe('KV-cache storage format (datasets/quantization.json bitsPerValue)'),
+    accuracyCost: nonNegative
+      .optional()
+      .describe(
+        'accuracy proxy a user pays for its KV in this format (default: Wikitext-2 perplexity increase, ' +
+          'see docs; must be given for formats without a sourced default)',
+      ),
+  }),
+]);
+
 export const kvSplitInputSchema = z.strictObject({
   ...documentFields,
   kind: z.literal('kv-split-inference'),
@@ -144,6 +159,17 @@ export const kvSplitInputSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe('let a device stream weights from storage when they do not fit in its memory'),
+  kvFormats: z
+    .array(kvFormatSchema)
+    .min(1, 'at least one KV format')
+    .optional()
+    .describe(
+      "KV-cache formats a user may keep its KV in (a decision per user): ids or { id, accuracyCost }; each one's " +
+        "bytesFactor is its bits over the model's KV bits and must be in (0, 1]",
+    ),
+  kvAccuracyBudget: nonNegative
+    .optional()
+    .describe('total accuracy-proxy cost over served users that the chosen KV formats may spend (needs kvFormats)'),
 });
 export type KvSplitInput = z.infer<typeof kvSplitInputSchema>;
 
@@ -171,6 +197,38 @@ export interface KvUser {
   /** Privacy floor: the least cut this user accepts (0: none). */
   readonly minDeviceLayers: number;
 }
+
+/** A KV-cache format a user may choose (docs/formulations/kv-split-inference.md, "KV format per user"). */
+export interface KvFormat {
+  readonly id: DType;
+  /** KV bytes relative to the model's own KV format, in (0, 1]. */
+  readonly bytesFactor: number;
+  /** Accuracy proxy one user pays for keeping its KV in this format. */
+  readonly accuracyCost: number;
+  readonly source: string;
+}
+
+/**
+ * Sourced default accuracy proxies: Wikitext-2 perplexity increase over the fp16 KV cache.
+ * Only formats with a published figure have a default; any other needs `accuracyCost`.
+ */
+export const KV_FORMAT_ACCURACY_DEFAULTS: Partial<Record<DType, { cost: number; source: string }>> = {
+  fp16: { cost: 0, source: 'reference format (the KV cache as the model computes it)' },
+  bf16: { cost: 0, source: 'reference format (16-bit KV, as fp16)' },
+  fp8: {
+    cost: 0.01,
+    source:
+      'accuracy proxy, assumed: vLLM and TensorRT-LLM document FP8 E4M3 KV with a per-tensor scale as only ' +
+      'minimally degrading accuracy; no perplexity figure was found, so 0.01 is an assumption of this project (unsourced)',
+  },
+  int4: {
+    cost: 0.3,
+    source:
+      'accuracy proxy: KVQuant (Hooper et al. 2024) Table 1, LLaMA-7B Wikitext-2 perplexity 5.68 (fp16 KV) to ' +
+      '5.98 with uniform per-token int4 KV (+0.30); KIVI, KVQuant-4bit and GEAR reach a few hundredths with ' +
+      'per-channel keys, outlier handling or low-rank error correction',
+  },
+};
 
 /** The cloud tier (three-tier mode): device | edge server | cloud, joined by a shared backhaul. */
 export interface KvCloud {
@@ -200,6 +258,10 @@ export interface KvProblem {
   readonly admission: boolean;
   readonly tokenBytes: number;
   readonly deviceWeightStreaming: boolean;
+  /** KV formats as a decision per user; absent or null: every user keeps the model's KV format. */
+  readonly kvFormats?: readonly KvFormat[] | null;
+  /** Total accuracy-proxy cost over served users (Infinity: no budget). */
+  readonly kvAccuracyBudget?: number;
 }
 
 /**
@@ -218,6 +280,8 @@ export interface KvDecision {
    * edge server, c2 + 1..L and the head in the cloud; c2 = L: no cloud part. Absent: all L.
    */
   readonly cloudCuts?: readonly number[];
+  /** With `kvFormats` in the problem: per user the id of its KV format. Absent: the least-cost format for all. */
+  readonly kvFormats?: readonly string[];
 }
 
 export const kvDecisionSchema: z.ZodType<KvDecision> = z.strictObject({
@@ -236,6 +300,10 @@ export const kvDecisionSchema: z.ZodType<KvDecision> = z.strictObject({
     .array(z.number().int('a cut is a whole layer number').min(0, 'a cut is at least 0'))
     .optional()
     .describe('three tiers: per user the last layer before the cloud (cuts[u]..L; L: no cloud part)'),
+  kvFormats: z
+    .array(z.string())
+    .optional()
+    .describe('with kvFormats in the problem: per user the id of the KV format it keeps its KV cache in'),
 });
 
 export function parseKvProblem(raw: unknown): KvProblem {
@@ -332,6 +400,7 @@ export function parseKvProblem(raw: unknown): KvProblem {
     );
   }
   const cloud = input.cloud !== undefined ? parseCloud(input, users) : null;
+  const kvFormats = parseKvFormats(input, model);
   return {
     kind: 'kv-split-inference',
     model,
@@ -346,7 +415,54 @@ export function parseKvProblem(raw: unknown): KvProblem {
     admission: input.admission,
     tokenBytes: input.tokenBytes,
     deviceWeightStreaming: input.deviceWeightStreaming,
+    kvFormats,
+    kvAccuracyBudget: input.kvAccuracyBudget ?? Infinity,
   };
+}
+
+/**
+ * KV formats as a decision. Combinations not covered (cloud tier, shared cell) are refused with
+ * their reason; a format larger than the model's own KV (bytesFactor above 1) is bad input.
+ */
+function parseKvFormats(input: KvSplitInput, model: ModelSpec): KvFormat[] | null {
+  if (input.kvFormats === undefined) {
+    if (input.kvAccuracyBudget !== undefined)
+      throw new InputError('$.kvAccuracyBudget', 'an accuracy budget needs `kvFormats` to spend it on');
+    return null;
+  }
+  if (input.cloud !== undefined)
+    throw new InputError('$.kvFormats', 'KV formats as a decision together with a cloud tier are not supported yet');
+  if (input.cell !== undefined)
+    throw new InputError(
+      '$.kvFormats',
+      'KV formats as a decision together with a shared radio cell are not supported yet',
+    );
+  const baseBits = 8 * bytesPerValue(kvDtypeOf(model));
+  const seen = new Set<string>();
+  return input.kvFormats.map((entry, i): KvFormat => {
+    const path = `$.kvFormats[${i}]`;
+    const id = typeof entry === 'string' ? entry : entry.id;
+    if (seen.has(id)) throw new InputError(`${path}.id`, `KV format "${id}" is listed twice`);
+    seen.add(id);
+    const bits = 8 * bytesPerValue(id);
+    const bytesFactor = bits / baseBits;
+    if (!(bytesFactor > 0 && bytesFactor <= 1))
+      throw new InputError(
+        `${path}.id`,
+        `bytesFactor must be in (0, 1]: ${id} KV takes ${bits} bits per value, the model's own KV ` +
+          `${baseBits} (factor ${bytesFactor})`,
+      );
+    const given = typeof entry === 'string' ? undefined : entry.accuracyCost;
+    const known = KV_FORMAT_ACCURACY_DEFAULTS[id];
+    if (given === undefined && known === undefined)
+      throw new InputError(`${path}.accuracyCost`, `no sourced accuracy proxy for ${id} KV: give accuracyCost`);
+    return {
+      id,
+      bytesFactor,
+      accuracyCost: given ?? (known as { cost: number }).cost,
+      source: given !== undefined ? 'given in the input' : (known as { source: string }).source,
+    };
+  });
 }
 
 function privacyFloor(layers: number | undefined, L: number, path: string): number {
