@@ -54,7 +54,8 @@ export const suite: BenchSuite = {
     {
       name: 'llama-2-7b-8-users-kv-formats',
       description:
-        'target: KV format per user (fp16 | int4) under a total accuracy budget, RTX 3090, memory binds; optimal in ≤ 10 s',
+        'target: KV format per user (fp16 | int4) under a total accuracy budget, RTX 3090, memory binds; ' +
+        'optimal in ≤ 10 s',
       problem: example('llama-2-7b-8-users-kv-formats.json'),
       methods: ['highs', 'glpk'],
       timeLimitSeconds: 120,

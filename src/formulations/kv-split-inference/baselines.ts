@@ -226,7 +226,8 @@ const kvFormatPeers: readonly KvBaseline[] = [
   {
     name: 'best-uniform-kv-format',
     description:
-      'one KV format for every user (the best one the accuracy budget allows), with the exact optimum of the cuts for it',
+      'one KV format for every user (the best one the accuracy budget allows), ' +
+      'with the exact optimum of the cuts for it',
     run: bestUniformFormat,
     whyNoDecision: (problem) => formatWhy(problem, 'every uniform KV format'),
   },

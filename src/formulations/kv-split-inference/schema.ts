@@ -219,7 +219,8 @@ export const KV_FORMAT_ACCURACY_DEFAULTS: Partial<Record<DType, { cost: number; 
     cost: 0.01,
     source:
       'accuracy proxy, assumed: vLLM and TensorRT-LLM document FP8 E4M3 KV with a per-tensor scale as only ' +
-      'minimally degrading accuracy; no perplexity figure was found, so 0.01 is an assumption of this project (unsourced)',
+      'minimally degrading accuracy; no perplexity figure was found, ' +
+      'so 0.01 is an assumption of this project (unsourced)',
   },
   int4: {
     cost: 0.3,
