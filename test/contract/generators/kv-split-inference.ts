@@ -84,7 +84,24 @@ function withCloud(seed: number): Raw {
   };
 }
 
+/**
+ * Seeds 17–19: KV formats as a decision (issue 21 item 4) — at most two users (brute force
+ * enumerates every (cut, format) pair, 39 per user), fp16 / fp8 / int4 under a total accuracy
+ * budget that admits none, one or both compressed users; variants and admission as drawn.
+ */
+function withKvFormats(seed: number): Raw {
+  const rand = mulberry32(seed * 15485863 + 3);
+  const raw = tinyDedicated(seed);
+  return {
+    ...raw,
+    users: raw.users.slice(0, 2),
+    kvFormats: ['fp16', 'fp8', 'int4'],
+    kvAccuracyBudget: pick(rand, [0.01, 0.3, 0.31, 0.6]),
+  };
+}
+
 function tiny(seed: number): unknown {
+  if (seed > 16) return withKvFormats(seed);
   if (seed > 12) return withCloud(seed);
   const raw = tinyDedicated(seed);
   return seed % 3 === 0 ? withCell(raw, seed) : raw;
@@ -160,6 +177,9 @@ function bruteForce(raw: unknown): BruteForce {
   if (problem.admission) options.push(null);
   const U = problem.users.length;
   const cuts = new Array<number | null>(U).fill(0);
+  // KV formats: every format per user as well (one "format" without them).
+  const ids = (problem.kvFormats ?? []).map((f) => f.id);
+  const formats = new Array<string>(U).fill(ids[0] ?? '');
   // With a cell: every split of its resource blocks among the cell users (0 to N each, Σ ≤ N).
   const N = problem.cell?.resourceBlocks ?? 0;
   const splits: number[][] = [];
@@ -176,16 +196,19 @@ function bruteForce(raw: unknown): BruteForce {
   const rec = (u: number): void => {
     if (u === U) {
       for (const blocks of problem.cell !== null ? splits : [null]) {
-        const decision = blocks === null ? { cuts: [...cuts] } : { cuts: [...cuts], resourceBlocks: blocks };
+        const base = ids.length > 0 ? { cuts: [...cuts], kvFormats: [...formats] } : { cuts: [...cuts] };
+        const decision = blocks === null ? base : { ...base, resourceBlocks: blocks };
         const ev = F.evaluate(problem, decision);
         if (ev.feasible && ev.objective < best) best = ev.objective;
       }
       return;
     }
-    for (const c of options) {
-      cuts[u] = c;
-      rec(u + 1);
-    }
+    for (const c of options)
+      for (const id of ids.length > 0 ? ids : ['']) {
+        cuts[u] = c;
+        formats[u] = id;
+        rec(u + 1);
+      }
   };
   rec(0);
   return best === Infinity ? { status: 'infeasible' } : { status: 'optimal', objective: best };
@@ -300,6 +323,15 @@ const relaxations: readonly Relaxation[] = [
     })),
   },
   {
+    // KV formats (no-op without them): a larger budget admits every decision the smaller one did.
+    name: 'a larger KV accuracy budget (+0.3)',
+    apply: (raw) => {
+      const r = asRaw(raw) as Raw & { kvAccuracyBudget?: number };
+      if (r.kvAccuracyBudget === undefined) return r;
+      return { ...r, kvAccuracyBudget: r.kvAccuracyBudget + 0.3 };
+    },
+  },
+  {
     name: 'weight streaming allowed on devices',
     apply: (raw) => ({ ...asRaw(raw), deviceWeightStreaming: true }),
   },
@@ -310,8 +342,8 @@ export const generator: ContractGenerator = {
   tiny,
   bruteForce,
   relaxations,
-  // 1–12 two tiers (every third in a cell), 13–16 three tiers.
-  seeds: 16,
+  // 1–12 two tiers (every third in a cell), 13–16 three tiers, 17–19 KV formats.
+  seeds: 19,
   // The exact method reports its own notApplicable (sum objective; admission when the servable
   // users do not all fit): the suite skips it there; no method is excluded outright.
   exclusions: {},
