@@ -14,6 +14,7 @@ import { withinLimit } from '../tolerance.ts';
 import type { Evaluation } from '../types.ts';
 import {
   cutAllowed,
+  formatProblems,
   gb,
   kvTables,
   ms,
@@ -118,6 +119,26 @@ function sloLines(problem: KvProblem, tables: KvTables, cuts: readonly (number |
 
 /** Which limit rules out every decision, named from the constraint groups whose removal would help. */
 export function explainKvInfeasible(problem: KvProblem): string {
+  const formats = problem.kvFormats ?? null;
+  if (formats !== null) {
+    // The most compressed format is the least of every resource (KV bytes, device time, the
+    // step), so the problem is feasible with the budget lifted iff it is with everyone in it —
+    // the exact test (feasibleWithout) on that format's problem.
+    let most = 0;
+    formats.forEach((f, i) => {
+      if (f.bytesFactor < formats[most].bytesFactor) most = i;
+    });
+    const compressed = formatProblems(problem)[most];
+    const id = formats[most].id;
+    if (feasibleWithout(compressed, NO_RELAXATION) !== null) {
+      const spend = formats[most].accuracyCost * problem.users.length;
+      return (
+        `the KV accuracy budget binds: with every user's KV in ${id} (accuracy proxy ${spend.toFixed(4)}, ` +
+        `the budget is ${problem.kvAccuracyBudget}) a feasible split exists; within the budget none does`
+      );
+    }
+    return `even with every user's KV in ${id} (the budget aside): ${explainKvInfeasible(compressed)}`;
+  }
   const tables = kvTables(problem);
   const lines: string[] = [];
   problem.users.forEach((user, u) => {

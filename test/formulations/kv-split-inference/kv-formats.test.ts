@@ -162,6 +162,24 @@ describe('KV formats: the MILP equals brute force over every (cut, format) assig
   });
 });
 
+describe('KV formats: infeasibility is explained in domain words', () => {
+  it('names the budget when the most compressed format for everyone would fit', () => {
+    // Seed 8: fp16 alone is infeasible, fp8 + int4 within a budget of 0.31 is feasible.
+    const raw = tinyFormats(8);
+    expect(bruteForce(F.parse(raw))).not.toBeNull();
+    const tight = F.parse({ ...raw, kvAccuracyBudget: 0 });
+    expect(bruteForce(tight)).toBeNull();
+    expect(F.explainInfeasible?.(tight)).toMatch(/the KV accuracy budget binds: with every user's KV in int4/);
+  });
+  it('explains the compressed problem when even the most compressed format cannot fit', () => {
+    const raw = tinyFormats(8) as Raw & { server: { device: Raw } };
+    const tiny = { ...raw, server: { device: { ...raw.server.device, memoryBytes: 0.05e9 } } };
+    const problem = F.parse(tiny);
+    expect(bruteForce(problem)).toBeNull();
+    expect(F.explainInfeasible?.(problem)).toMatch(/^even with every user's KV in int4 \(the budget aside\): /);
+  });
+});
+
 describe('KV formats: evaluate', () => {
   const problem = F.parse(JSON.parse(readFileSync(EXAMPLE, 'utf8')));
   const cuts = problem.users.map(() => 0);
