@@ -62,10 +62,12 @@ function unionError(issue: ZodIssueLike, path: string): InputError {
   const branches = (issue.errors ?? []).filter((b) => b.length > 0);
   // The branch the user meant: one that fails on a value they wrote rather than on a field they
   // left out, then the one that got deepest, then the one with the fewest complaints.
+  // An unknown field lies one level below the object that has it (and fewer of them is closer).
+  const unknown = (i: ZodIssueLike): number => (i.code === 'unrecognized_keys' ? (i.keys?.length ?? 1) : 0);
   const score = (b: readonly ZodIssueLike[]): [number, number, number] => [
     RECEIVED.exec(b[0].message)?.[1] === 'undefined' ? 0 : 1,
-    b[0].path.length,
-    -b.length,
+    b[0].path.length + (unknown(b[0]) > 0 ? 1 : 0),
+    -b.length - b.reduce((n, i) => n + unknown(i), 0),
   ];
   const better = (a: readonly ZodIssueLike[], b: readonly ZodIssueLike[]): boolean => {
     const [x, y] = [score(a), score(b)];
@@ -75,7 +77,8 @@ function unionError(issue: ZodIssueLike, path: string): InputError {
     (best, b) => (best === undefined || better(b, best) ? b : best),
     undefined,
   );
-  if (meant !== undefined && meant[0].path.length > 0) return inputErrorFromZod({ issues: [meant[0]] }, path);
+  if (meant !== undefined && (meant[0].path.length > 0 || unknown(meant[0]) > 0))
+    return inputErrorFromZod({ issues: [meant[0]] }, path);
   const expected = [
     ...new Set(
       branches.flatMap((b) =>

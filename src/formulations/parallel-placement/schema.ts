@@ -201,7 +201,17 @@ function sixteenBitUnlessWide(weights: DType): DType {
   return bytesPerValue(weights) >= 2 ? weights : 'fp16';
 }
 
+/** The direct block's own fields: an object with one of them was meant as `{ gpuMemoryUtilization, overheadBytes }`. */
+const DIRECT_RUNTIME_FIELDS = ['gpuMemoryUtilization', 'overheadBytes'];
+
 export function parseParallel(raw: unknown): ParallelProblem {
+  // Both runtime forms are objects, so zod's union would judge a broken direct block as a profile
+  // with unknown fields; judge it by the form its fields name instead.
+  const given = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).runtime : undefined;
+  if (typeof given === 'object' && given !== null && DIRECT_RUNTIME_FIELDS.some((k) => Object.hasOwn(given, k))) {
+    const direct = runtimeSchema.safeParse(given, { reportInput: true });
+    if (!direct.success) throw inputErrorFromZod(direct.error, '$.runtime');
+  }
   const parsed = parallelInputSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw inputErrorFromZod(parsed.error);
   const input = parsed.data;
