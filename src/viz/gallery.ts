@@ -27,11 +27,13 @@ export const FAMILY_EXAMPLES: Readonly<Record<string, string>> = {
   'moe-placement': 'tight-packing',
   'speculative-threshold': 'phone-1b-draft-llama-2-7b-5g',
   'model-caching': 'fine-tune-family',
+  'split-moe': 'mixtral-3-classes-2-servers',
+  'agent-placement': 'assistant-3-modules',
   milp: 'knapsack',
 };
 
 /** Screenshot heights (px) of the pages taller than the default 1300, so their last figure is in the PNG. */
-const SHOT_HEIGHT: Readonly<Record<string, number>> = { 'parallel-placement': 1850 };
+const SHOT_HEIGHT: Readonly<Record<string, number>> = { 'parallel-placement': 1850, 'split-moe': 1420 };
 
 function chromium(): string | null {
   for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'])

@@ -10,6 +10,7 @@ import type { CompareReport } from '../solve/compare.ts';
 import { isRecord as isObject, toParsed, type ParsedProblem } from '../solve/problem.ts';
 import type { SolveReport } from '../solve/report.ts';
 import { InputError } from '../errors.ts';
+import { drawAgentPlacement } from './families/agent-placement.ts';
 import { drawFleet } from './families/fleet-serving.ts';
 import { drawKvSplit } from './families/kv-split-inference.ts';
 import { drawMilp } from './families/milp.ts';
@@ -19,6 +20,7 @@ import { drawParallel } from './families/parallel-placement.ts';
 import { drawPipeline } from './families/pipeline-placement.ts';
 import { drawSpeculative } from './families/speculative-threshold.ts';
 import { drawSplitFinetune } from './families/split-finetune.ts';
+import { drawSplitMoe } from './families/split-moe.ts';
 import { genericFigures } from './generic.ts';
 import { figureHtml, page, paragraph, pre, tableHtml } from './page.ts';
 import { stackSvgs, tableSvg } from './svg.ts';
@@ -45,6 +47,8 @@ export const DRAWERS: Readonly<Record<string, Drawer>> = {
   'moe-placement': erase(drawMoe),
   'speculative-threshold': erase(drawSpeculative),
   'model-caching': erase(drawCaching),
+  'split-moe': erase(drawSplitMoe),
+  'agent-placement': erase(drawAgentPlacement),
   milp: erase(drawMilp),
 };
 

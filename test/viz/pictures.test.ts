@@ -69,6 +69,10 @@ function expectedLabels(kind: string, decision: unknown): string[] {
       return ['good', 'bad', 'verify', 'draft'];
     case 'model-caching':
       return ['mec-a', 'llama-2-7b-ft/ft-1', 'Hit ratio per user'];
+    case 'split-moe':
+      return ['phones', 'robots', 'laptops', 'a100-site-a', 'l40s-site-b', 'access link', 'expert calls', 'e7'];
+    case 'agent-placement':
+      return ['user-1', 'user-6', 'perception', 'grounding', 'alignment', 'edge-a', 'critical path'];
     case 'milp':
       return ['capacity', 'item1'];
     default:

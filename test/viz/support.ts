@@ -14,6 +14,8 @@ export const EXAMPLES: Readonly<Record<string, string>> = {
   'moe-placement': 'problems/moe-placement/tight-packing.json',
   'speculative-threshold': 'problems/speculative-threshold/phone-1b-draft-llama-2-7b-5g.json',
   'model-caching': 'problems/model-caching/fine-tune-family.json',
+  'split-moe': 'problems/split-moe/mixtral-3-classes-2-servers.json',
+  'agent-placement': 'problems/agent-placement/assistant-3-modules.json',
   milp: 'problems/milp/knapsack.json',
 };
 
