@@ -8,16 +8,20 @@ import type { PipelineDecision, PipelineProblem } from '../formulations/pipeline
 import { check, parseDecision } from '../solve/check.ts';
 import type { FleetDecision } from '../formulations/fleet-serving/schema.ts';
 import { exportFleetPlan } from './fleet.ts';
+import type { ParallelBreakdown } from '../formulations/parallel-placement/evaluate.ts';
+import type { ParallelProblem } from '../formulations/parallel-placement/schema.ts';
+import { exportParallelPlan } from './parallel.ts';
 import { toParsed } from '../solve/problem.ts';
 import { EXPORT_TARGETS, exportPipelinePlan, pipelinePlan, type ExportResult, type ExportTarget } from './pipeline.ts';
 
 export { EXPORT_TARGETS, exportPipelinePlan, pipelinePlan } from './pipeline.ts';
 export type { ExportResult, ExportTarget, PipelinePlan, PlanStage } from './pipeline.ts';
 export { routingTable } from './fleet.ts';
+export { exportParallelPlan } from './parallel.ts';
 export type { RoutingEntry, RoutingHop, RoutingTable } from './fleet.ts';
 
 /** Families with an exporter. */
-export const EXPORTABLE_KINDS: readonly string[] = ['pipeline-placement', 'fleet-serving'];
+export const EXPORTABLE_KINDS: readonly string[] = ['pipeline-placement', 'parallel-placement', 'fleet-serving'];
 
 export interface ExportOptions {
   /** Server name → host (address or name) where that stage runs. */
@@ -57,6 +61,12 @@ export function exportPlan(problem: unknown, solution: unknown, target: ExportTa
     const decision = parseDecision(parsed, decisionOf(solution)) as FleetDecision;
     const fleet = exportFleetPlan(decision, target);
     return { ...fleet, partition: [] as number[], plan: null, objective: report.objective };
+  }
+  if (parsed.kind === 'parallel-placement') {
+    // The family's evaluate breakdown is the checked layout (TP/DP per stage, hosts, devices): export reads it.
+    const breakdown = report.evaluation.breakdown as ParallelBreakdown;
+    const result = exportParallelPlan(parsed.problem as ParallelProblem, breakdown, target, options.hosts);
+    return { ...result, plan: null, objective: report.objective };
   }
   const p = parsed.problem as PipelineProblem;
   const decision = parseDecision(parsed, decisionOf(solution)) as PipelineDecision;

@@ -29,6 +29,8 @@ export interface PipelinePlan {
   readonly totalLayers: number;
   readonly mode: 'training' | 'inference-latency' | 'inference-throughput';
   readonly stages: readonly PlanStage[];
+  /** Tensor-parallel size of every stage (parallel-placement plans with one TP degree); default 1. */
+  readonly tensorParallel?: number;
 }
 
 export interface ExportResult {
@@ -182,14 +184,28 @@ function llamaCpp(plan: PlanStageExport): ExportResult {
   const { p, partition } = plan;
   const split = partition.map((count, k) => (k === partition.length - 1 ? count + 1 : count));
   const local = p.stages[0];
-  const remote = p.stages.slice(1);
-  const rpc = remote.map((s) => `${s.host}:50052`);
-  const devices = ['CUDA0', ...rpc.map((r) => `RPC[${r}]`)];
+  // Stages on the first stage's host are its local GPUs; every other stage is one rpc-server (one per GPU, so
+  // several stages on one remote host get consecutive ports). The k-th stage on a host uses that host's GPU k.
+  const onHost = new Map<string, number>();
+  const slot = p.stages.map((s) => {
+    const k = onHost.get(s.host) ?? 0;
+    onHost.set(s.host, k + 1);
+    return k;
+  });
+  const remote = p.stages.map((s, k) => ({ s, k })).filter(({ s }) => s.host !== local.host);
+  const rpc = remote.map(({ s, k }) => `${s.host}:${50052 + slot[k]}`);
+  const devices = p.stages.map((s, k) =>
+    s.host === local.host ? `CUDA${slot[k]}` : `RPC[${s.host}:${50052 + slot[k]}]`,
+  );
   const lines = [
     `# llama.cpp: ${p.model}, ${p.stages.length} device(s) in stage order, ` +
       `layers ${partition.join(' + ')} = ${p.totalLayers}`,
     ...stageTable(p),
-    ...remote.map((s) => `#   on ${s.host}: rpc-server --host 0.0.0.0 --port 50052`),
+    ...remote.map(
+      ({ s, k }) =>
+        `#   on ${s.host}: ${(onHost.get(s.host) ?? 1) > 1 ? `CUDA_VISIBLE_DEVICES=${slot[k]} ` : ''}` +
+        `rpc-server --host 0.0.0.0 --port ${50052 + slot[k]}`,
+    ),
     `# on ${local.host}:`,
     `llama-server -m model.gguf -ngl ${p.totalLayers + 1} --split-mode layer` +
       (rpc.length > 0 ? ` --rpc ${rpc.join(',')}` : '') +
@@ -199,10 +215,17 @@ function llamaCpp(plan: PlanStageExport): ExportResult {
     ...inferenceOnly(p, 'llama.cpp'),
     `--tensor-split gives the last device one more share: -ngl ${p.totalLayers + 1} also offloads the output layer, ` +
       'which the plan keeps with the last stage',
-    'the first stage runs on the host that starts llama-server (CUDA0: use the device name llama-server ' +
+    'the stages on the host that starts llama-server are its local GPUs (CUDA0, CUDA1…: use the names llama-server ' +
       '--list-devices prints, e.g. Metal or Vulkan0); every other stage is an rpc-server, in --device order',
   ];
   return { target: 'llama.cpp', text: `${lines.join('\n')}\n`, notes, partition };
+}
+
+/** Hosts in order of first use with the number of stages each runs (DeepSpeed hostfile slots). */
+function hostSlots(p: PipelinePlan): [string, number][] {
+  const slots = new Map<string, number>();
+  for (const s of p.stages) slots.set(s.host, (slots.get(s.host) ?? 0) + 1);
+  return [...slots];
 }
 
 /**
@@ -229,8 +252,8 @@ function deepspeed(plan: PlanStageExport): ExportResult {
     '        self._set_bounds(start=self.parts[self.stage_id], stop=self.parts[self.stage_id + 1])',
     '',
     `# model = PlannedPipeline(layers=specs, num_stages=${p.stages.length}, ...)`,
-    `# launch with the hostfile below (one slot per host, in stage order):`,
-    ...p.stages.map((s) => `#   ${s.host} slots=1`),
+    `# launch with the hostfile below (one slot per stage, hosts in stage order):`,
+    ...hostSlots(p).map(([host, slots]) => `#   ${host} slots=${slots}`),
   ];
   const notes = [
     "DeepSpeed has no public argument for explicit stage boundaries: the snippet overrides PipelineModule's " +
@@ -257,7 +280,9 @@ function megatron(plan: PlanStageExport): ExportResult {
   const notes: string[] = [];
   const middle = partition.slice(1, -1);
   const evenMiddle = middle.every((c) => c === middle[0]);
-  const common = `--num-layers ${p.totalLayers} --pipeline-model-parallel-size ${n} --tensor-model-parallel-size 1`;
+  const common =
+    `--num-layers ${p.totalLayers} --pipeline-model-parallel-size ${n} ` +
+    `--tensor-model-parallel-size ${p.tensorParallel ?? 1}`;
   if (n === 1) {
     lines.push(`${common}`);
   } else if (evenMiddle) {

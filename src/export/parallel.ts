@@ -1,0 +1,378 @@
+/**
+ * Plans out for parallel-placement (issue 18 item 6 with issue 17's TP × PP layouts): each stage is a tensor-parallel
+ * group (× data-parallel groups in training) of servers on one host, holding contiguous layers. The layout comes from
+ * the family's own evaluate breakdown (the same `serving` and per-stage TP/DP figures its explanation and picture
+ * print), so the exporter reads the plan exactly as it was checked.
+ *
+ * What serving systems need and what is refused (docs/export.md): vLLM and SGLang run one --tensor-parallel-size for
+ * every stage, so a plan whose stages have different TP degrees is refused; a DP degree > 1 (training plans) becomes
+ * one serve command per replica (replica r = group r of every stage), and stages with different DP degrees are
+ * refused. A plan with TP = DP = 1 everywhere is a pipeline-placement plan and goes through that exporter for every
+ * target; otherwise llama.cpp and DeepSpeed are refused (no per-stage TP), Megatron-LM needs one TP and one DP degree
+ * and an even micro-batch split.
+ */
+import { InputError } from '../errors.ts';
+import type { ParallelBreakdown, StageReport } from '../formulations/parallel-placement/evaluate.ts';
+import type { ParallelProblem } from '../formulations/parallel-placement/schema.ts';
+import {
+  exportPipelinePlan,
+  pipelinePlan,
+  type ExportResult,
+  type ExportTarget,
+  type PipelinePlan,
+} from './pipeline.ts';
+
+const STAGES_PATH = '$.solution.decision.stages';
+
+const shellQuote = (text: string): string =>
+  /^[A-Za-z0-9_.,:/=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+
+/** One pipeline of the plan: stage k's group r for every k, with where each group's GPUs are. */
+interface Replica {
+  readonly groups: readonly { readonly servers: readonly string[]; readonly host: string; readonly device: string }[];
+}
+
+interface Layout {
+  readonly p: ParallelProblem;
+  readonly b: ParallelBreakdown;
+  readonly partition: readonly number[];
+  readonly tensorParallel: readonly number[];
+  readonly dataParallel: readonly number[];
+  /** Machine (the problem's `host`) → address: --hosts, else the machine's name. */
+  readonly address: (host: string) => string;
+  /** A server's GPU index on its machine: its position among that machine's servers in the problem. */
+  readonly gpuIndex: (server: string) => number;
+}
+
+function layoutOf(p: ParallelProblem, b: ParallelBreakdown, hosts: ReadonlyMap<string, string>): Layout {
+  const machines = new Set(p.servers.map((s) => s.host));
+  for (const mapped of hosts.keys()) {
+    if (!machines.has(mapped)) {
+      throw new InputError(
+        '--hosts',
+        `"${mapped}" is not a host of the problem (parallel-placement maps hosts, not servers: ` +
+          `${[...machines].join(', ')})`,
+      );
+    }
+  }
+  const index = new Map<string, number>();
+  const perMachine = new Map<string, number>();
+  for (const s of p.servers) {
+    const k = perMachine.get(s.host) ?? 0;
+    index.set(s.name, k);
+    perMachine.set(s.host, k + 1);
+  }
+  return {
+    p,
+    b,
+    partition: b.stages.map((s) => s.lastLayer - s.firstLayer + 1),
+    tensorParallel: b.serving.tensorParallelPerStage,
+    dataParallel: b.stages.map((s) => s.dataParallel),
+    address: (host) => hosts.get(host) ?? host,
+    gpuIndex: (server) => index.get(server) ?? 0,
+  };
+}
+
+/** The one TP degree every stage uses, or a refusal naming the first stage that differs. */
+function uniformTensorParallel(l: Layout, system: string): number {
+  const t = l.tensorParallel[0];
+  const k = l.tensorParallel.findIndex((x) => x !== t);
+  if (k >= 0) {
+    throw new InputError(
+      `${STAGES_PATH}[${k}].groups`,
+      `stage ${k + 1} uses TP ${l.tensorParallel[k]} and stage 1 TP ${t} ` +
+        `(TP per stage ${l.tensorParallel.join(',')}): ` +
+        `${system} runs one tensor-parallel size for every stage, so this plan cannot be exported (use --to json)`,
+    );
+  }
+  return t;
+}
+
+/** Replicas (one per DP index), when every stage has the same DP degree; else a refusal. */
+function replicasOf(l: Layout, system: string): Replica[] {
+  const d = l.dataParallel[0];
+  const k = l.dataParallel.findIndex((x) => x !== d);
+  if (k >= 0) {
+    throw new InputError(
+      `${STAGES_PATH}[${k}].groups`,
+      `stage ${k + 1} has ${l.dataParallel[k]} data-parallel group(s) and stage 1 ${d} (DP per stage ` +
+        `${l.dataParallel.join(',')}): ${system} replicates whole pipelines, so this plan cannot be exported`,
+    );
+  }
+  return Array.from({ length: d }, (_, r) => ({
+    groups: l.b.stages.map((s: StageReport) => s.groups[r]),
+  }));
+}
+
+/**
+ * The machines of one replica in stage order. vLLM/SGLang number the ranks of one node consecutively, so a machine
+ * whose stages are not consecutive (a → b → a) cannot be expressed.
+ */
+function machineOrder(replica: Replica, replicaIndex: number): string[] {
+  const order: string[] = [];
+  replica.groups.forEach((g, k) => {
+    if (order.at(-1) === g.host) return;
+    if (order.includes(g.host)) {
+      throw new InputError(
+        `${STAGES_PATH}[${k}].groups[${replicaIndex}]`,
+        `host ${g.host} holds stage ${k + 1} and an earlier stage with another host in between: serving systems ` +
+          'give the GPUs of one node consecutive pipeline ranks, so this plan cannot be exported',
+      );
+    }
+    order.push(g.host);
+  });
+  return order;
+}
+
+function stageTable(l: Layout): string[] {
+  return l.b.stages.map(
+    (s) =>
+      `#   stage ${s.stage}: layers ${s.firstLayer}-${s.lastLayer} (${s.lastLayer - s.firstLayer + 1}), ` +
+      `TP ${s.tensorParallel} × DP ${s.dataParallel}: ` +
+      s.groups.map((g) => `[${g.servers.join(' ')}] (${g.device}) on ${g.host}`).join(', '),
+  );
+}
+
+function modeNotes(l: Layout, system: string): string[] {
+  const notes: string[] = [];
+  if (l.p.mode.kind === 'training') {
+    notes.push(`the plan was optimised for training; ${system} serves inference, so its timings do not carry over`);
+  }
+  return notes;
+}
+
+/** Serving flags that follow from the problem: kv-capacity mode sets the context and the memory share. */
+function servingFlags(l: Layout, system: 'vllm' | 'sglang'): string {
+  const m = l.p.mode;
+  if (m.kind !== 'kv-capacity') return '';
+  return system === 'vllm'
+    ? ` --max-model-len ${m.contextTokens} --gpu-memory-utilization ${l.p.gpuMemoryUtilization}` +
+        (m.blockTokens !== 16 ? ` --block-size ${m.blockTokens}` : '')
+    : ` --context-length ${m.contextTokens} --mem-fraction-static ${l.p.gpuMemoryUtilization}`;
+}
+
+/** vLLM 0.6–0.10: VLLM_PP_LAYER_PARTITION, --pipeline-parallel-size, --tensor-parallel-size; Ray across hosts. */
+function vllm(l: Layout): ExportResult {
+  const t = uniformTensorParallel(l, 'vLLM');
+  const replicas = replicasOf(l, 'vLLM');
+  const n = l.partition.length;
+  const lines = [
+    `# vLLM: ${l.p.model.id}, ${n} pipeline stage(s) × TP ${t}` +
+      (replicas.length > 1 ? ` × ${replicas.length} replicas` : '') +
+      `, layers ${l.partition.join(' + ')} = ${l.p.model.layers}`,
+    ...stageTable(l),
+    `export VLLM_PP_LAYER_PARTITION=${l.partition.join(',')}`,
+  ];
+  const notes = modeNotes(l, 'vLLM');
+  let multiNode = false;
+  replicas.forEach((replica, r) => {
+    const machines = machineOrder(replica, r);
+    const serve =
+      `vllm serve ${shellQuote(l.p.model.id)} --pipeline-parallel-size ${n} --tensor-parallel-size ${t}` +
+      servingFlags(l, 'vllm') +
+      (replicas.length > 1 ? ` --port ${8000 + r}` : '');
+    if (replicas.length > 1) lines.push(`# replica ${r + 1} of ${replicas.length}:`);
+    const gpus = (host: string) =>
+      replica.groups
+        .filter((g) => g.host === host)
+        .flatMap((g) => g.servers.map((s) => l.gpuIndex(s)))
+        .join(',');
+    if (machines.length === 1) {
+      lines.push(`CUDA_VISIBLE_DEVICES=${gpus(machines[0])} ${serve}   # on ${l.address(machines[0])}`);
+      return;
+    }
+    multiNode = true;
+    const head = l.address(machines[0]);
+    const port = 6379 + r;
+    lines.push(
+      `# Ray cluster, nodes in stage order: ${machines.map(l.address).join(' ')}`,
+      `#   on ${head}: CUDA_VISIBLE_DEVICES=${gpus(machines[0])} ray start --head --port=${port}`,
+      ...machines
+        .slice(1)
+        .map((m) => `#   on ${l.address(m)}: CUDA_VISIBLE_DEVICES=${gpus(m)} ray start --address=${head}:${port}`),
+      `${serve} --distributed-executor-backend ray   # on ${head}`,
+    );
+  });
+  notes.push(
+    'CUDA_VISIBLE_DEVICES lists each host\'s GPUs in stage order (TP ranks of a stage together); a GPU\'s index is ' +
+      'its position among that host\'s servers in the problem: renumber them to the physical GPUs',
+  );
+  if (multiNode) {
+    notes.push(
+      'vLLM places pipeline rank 0 on the node that runs `vllm serve` and orders the other Ray nodes by IP ' +
+        "address: start it on the first stage's host and give the other hosts ascending IPs in stage order",
+    );
+  }
+  if (replicas.length > 1) {
+    notes.push(
+      `the plan has ${replicas.length} data-parallel replicas: one vllm serve per replica (ports 8000…); put a ` +
+        'load balancer in front, which splits requests evenly, not by the plan\'s per-group samples',
+    );
+  }
+  notes.push('--model is the catalog id; replace it with the Hugging Face repository or local path you serve');
+  return { target: 'vllm', text: `${lines.join('\n')}\n`, notes, partition: l.partition };
+}
+
+/** SGLang 0.4.9+: SGLANG_PP_LAYER_PARTITION, --pp-size, --tp-size; several hosts: one host per stage. */
+function sglang(l: Layout): ExportResult {
+  const t = uniformTensorParallel(l, 'SGLang');
+  const replicas = replicasOf(l, 'SGLang');
+  const n = l.partition.length;
+  const lines = [
+    `# SGLang: ${l.p.model.id}, ${n} pipeline stage(s) × TP ${t}` +
+      (replicas.length > 1 ? ` × ${replicas.length} replicas` : '') +
+      `, layers ${l.partition.join(' + ')} = ${l.p.model.layers}`,
+    ...stageTable(l),
+    `export SGLANG_PP_LAYER_PARTITION=${l.partition.join(',')}`,
+  ];
+  replicas.forEach((replica, r) => {
+    const machines = machineOrder(replica, r);
+    const launch =
+      `python -m sglang.launch_server --model-path ${shellQuote(l.p.model.id)} --pp-size ${n} --tp-size ${t}` +
+      servingFlags(l, 'sglang') +
+      (replicas.length > 1 ? ` --port ${30000 + r}` : '');
+    if (replicas.length > 1) lines.push(`# replica ${r + 1} of ${replicas.length}:`);
+    const gpus = (host: string) =>
+      replica.groups
+        .filter((g) => g.host === host)
+        .flatMap((g) => g.servers.map((s) => l.gpuIndex(s)))
+        .join(',');
+    if (machines.length === 1) {
+      lines.push(`CUDA_VISIBLE_DEVICES=${gpus(machines[0])} ${launch}   # on ${l.address(machines[0])}`);
+      return;
+    }
+    // SGLang gives every node the same number of GPUs (tp × pp / nnodes): one stage per node keeps that true.
+    if (machines.length !== n) {
+      throw new InputError(
+        `${STAGES_PATH}`,
+        `replica ${r + 1} runs ${n} stages on ${machines.length} hosts: SGLang multi-node needs one host per stage ` +
+          '(each node the same number of GPUs) or a single host, so this plan cannot be exported',
+      );
+    }
+    machines.forEach((m, k) =>
+      lines.push(
+        `# on ${l.address(m)}:`,
+        `CUDA_VISIBLE_DEVICES=${gpus(m)} ${launch} --nnodes ${n} --node-rank ${k} ` +
+          `--dist-init-addr ${l.address(machines[0])}:${5000 + r}`,
+      ),
+    );
+  });
+  const notes = [
+    ...modeNotes(l, 'SGLang'),
+    'SGLANG_PP_LAYER_PARTITION is read by SGLang releases with pipeline parallelism (0.4.9 and later); older ' +
+      'releases split layers evenly and cannot express this plan',
+    "CUDA_VISIBLE_DEVICES: a GPU's index is its position among that host's servers in the problem; renumber it",
+  ];
+  if (replicas.length > 1) {
+    notes.push(`the plan has ${replicas.length} data-parallel replicas: one launch_server per replica`);
+  }
+  return { target: 'sglang', text: `${lines.join('\n')}\n`, notes, partition: l.partition };
+}
+
+function json(l: Layout): ExportResult {
+  const document = {
+    model: l.p.model.id,
+    totalLayers: l.p.model.layers,
+    mode: l.p.mode.kind,
+    partition: l.partition,
+    tensorParallel: l.tensorParallel,
+    dataParallel: l.dataParallel,
+    uniformTensorParallel: l.b.serving.uniformTensorParallel,
+    stages: l.b.stages.map((s) => ({
+      firstLayer: s.firstLayer,
+      lastLayer: s.lastLayer,
+      layers: s.lastLayer - s.firstLayer + 1,
+      tensorParallel: s.tensorParallel,
+      dataParallel: s.dataParallel,
+      groups: s.groups.map((g) => ({
+        servers: g.servers,
+        gpuIndices: g.servers.map((x) => l.gpuIndex(x)),
+        device: g.device,
+        host: g.host,
+        address: l.address(g.host),
+        samples: g.samples,
+      })),
+    })),
+  };
+  return { target: 'json', text: `${JSON.stringify(document, null, 2)}\n`, notes: [], partition: l.partition };
+}
+
+/** A TP = DP = 1 plan as a pipeline-placement plan (one server per stage), for the pipeline exporters. */
+function asPipeline(l: Layout): PipelinePlan {
+  const stages = l.b.stages.map((s) => ({
+    server: s.groups[0].servers[0],
+    firstLayer: s.firstLayer,
+    lastLayer: s.lastLayer,
+  }));
+  const devices = new Map(l.b.stages.map((s) => [s.groups[0].servers[0], s.groups[0].device]));
+  const hosts = new Map(l.b.stages.map((s) => [s.groups[0].servers[0], l.address(s.groups[0].host)]));
+  const mode = l.p.mode.kind === 'kv-capacity' ? 'inference-throughput' : l.p.mode.kind;
+  return pipelinePlan(l.p.model.id, l.p.model.layers, mode, stages, devices, hosts);
+}
+
+/** Megatron-LM (core 0.8+): one TP and one DP degree, the micro-batch split evenly over the DP groups. */
+function megatron(l: Layout): ExportResult {
+  const t = uniformTensorParallel(l, 'Megatron-LM');
+  const replicas = replicasOf(l, 'Megatron-LM');
+  l.b.stages.forEach((s, k) => {
+    const samples = s.groups.map((g) => g.samples);
+    if (samples.some((x) => x !== samples[0])) {
+      throw new InputError(
+        `${STAGES_PATH}[${k}].groups`,
+        `stage ${k + 1} splits each micro-batch ${samples.join(':')} over its data-parallel groups: Megatron-LM ` +
+          'splits it evenly, so this plan cannot be exported',
+      );
+    }
+  });
+  const pipeline = asPipeline(l);
+  const result = exportPipelinePlan({ ...pipeline, tensorParallel: t }, 'megatron');
+  const d = replicas.length;
+  const world = t * l.partition.length * d;
+  const rankOrder = l.b.stages.flatMap((s) => s.groups.flatMap((g) => g.servers));
+  const lines = [
+    result.text.trimEnd(),
+    `# data-parallel size ${d} follows from the world size ${world} = TP ${t} × PP ${l.partition.length} × DP ${d}`,
+    `# global ranks 0..${world - 1} (TP fastest, then DP, then PP; Megatron's default order tp-dp-pp):`,
+    `#   ${rankOrder.join(' ')}`,
+  ];
+  return {
+    ...result,
+    text: `${lines.join('\n')}\n`,
+    notes: [...result.notes, 'launch the global ranks on the servers in the order listed above'],
+  };
+}
+
+/** The checked parallel-placement plan as configuration for `target`. */
+export function exportParallelPlan(
+  p: ParallelProblem,
+  b: ParallelBreakdown,
+  target: ExportTarget,
+  hosts: ReadonlyMap<string, string> = new Map(),
+): ExportResult & { readonly tensorParallel: readonly number[]; readonly dataParallel: readonly number[] } {
+  const l = layoutOf(p, b, hosts);
+  const extra = { tensorParallel: l.tensorParallel, dataParallel: l.dataParallel };
+  const simple = l.tensorParallel.every((x) => x === 1) && l.dataParallel.every((x) => x === 1);
+  switch (target) {
+    case 'vllm':
+      return { ...vllm(l), ...extra };
+    case 'sglang':
+      return { ...sglang(l), ...extra };
+    case 'json':
+      return { ...json(l), ...extra };
+    case 'megatron':
+      return { ...megatron(l), ...extra };
+    case 'llama.cpp':
+    case 'deepspeed':
+      if (simple) return { ...exportPipelinePlan(asPipeline(l), target), ...extra };
+      throw new InputError(
+        STAGES_PATH,
+        target === 'llama.cpp'
+          ? `the plan uses TP ${l.tensorParallel.join(',')} × DP ${l.dataParallel.join(',')} per stage: llama.cpp ` +
+              'has no tensor parallelism inside a pipeline stage (--split-mode row splits every layer over all ' +
+              'devices of one process), so only a TP = DP = 1 plan can be exported to it (use --to vllm or json)'
+          : `the plan uses TP ${l.tensorParallel.join(',')} × DP ${l.dataParallel.join(',')} per stage: DeepSpeed's ` +
+              'PipelineModule has no tensor parallelism (that is Megatron-DeepSpeed), so only a TP = DP = 1 plan ' +
+              'can be exported to it (use --to megatron or json)',
+      );
+  }
+}
