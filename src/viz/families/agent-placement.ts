@@ -76,7 +76,13 @@ export async function drawAgentPlacement(input: DrawInput<Problem>): Promise<Fig
           {
             mark: { type: 'rect', stroke: 'white' },
             encoding: {
-              color: { field: 'at', type: 'nominal', title: 'runs on', sort: locations, scale: { domain: locations } },
+              color: {
+                field: 'at',
+                type: 'nominal',
+                title: 'runs on',
+                sort: locations,
+                scale: { domain: locations, scheme: 'set2' },
+              },
               tooltip: [{ field: 'user' }, { field: 'module' }, { field: 'at' }],
             },
           },
