@@ -24,6 +24,7 @@ import type { DeviceSpec } from './device.ts';
 import { rowWork } from './layers.ts';
 import type { ModelSpec } from './model.ts';
 import { DTYPES, type DType } from './units.ts';
+import { measurementsFromVllmBench, VLLM_KEYS_REASON, vllmBenchDoc, type VllmRunSettings } from './vllm-bench.ts';
 
 /**
  * `model` is a whole forward pass (embedding, every decoder layer, head), as llama-bench measures: it becomes L + 2
@@ -32,9 +33,13 @@ import { DTYPES, type DType } from './units.ts';
 export const MEASURED_LAYER_KINDS = ['decoder', 'embedding', 'head', 'model'] as const;
 export type MeasuredLayerKind = (typeof MEASURED_LAYER_KINDS)[number];
 
-/** One timing: one call of one layer of `kind` on `device` at (batch, tokens, context). */
+/**
+ * One timing: one call of one layer of `kind` on `device` at (batch, tokens, context). `run` (from vLLM's benchmark
+ * outputs, src/cost/vllm-bench.ts) is whole requests: `requests` requests of `tokens` prompt tokens and
+ * `outputTokens` generated tokens, served in waves of `batch`; `seconds` is the whole run.
+ */
 export interface Measurement {
-  readonly layer: MeasuredLayerKind;
+  readonly layer: MeasuredLayerKind | 'run';
   readonly device?: string;
   readonly model?: string;
   readonly dtype?: DType;
@@ -43,6 +48,10 @@ export interface Measurement {
   /** Tokens in the KV cache after the call (defaults to `tokens`: a prefill from empty). */
   readonly context: number;
   readonly seconds: number;
+  /** `run` only: tokens generated per request (the first comes from the prefill). */
+  readonly outputTokens?: number;
+  /** `run` only: requests in the run (default `batch`). */
+  readonly requests?: number;
 }
 
 const positiveInt = z.number().int('must be a whole number').positive('must be positive');
@@ -146,17 +155,26 @@ export function parseMeasurementsJson(text: string): Measurement[] {
   const wrapped = doc !== null && typeof doc === 'object' && !Array.isArray(doc) && 'measurements' in doc;
   const rows: unknown = wrapped ? (doc as { measurements: unknown }).measurements : doc;
   const base = wrapped ? '$.measurements' : '$';
+  if (!wrapped && doc !== null && typeof doc === 'object' && !Array.isArray(doc))
+    throw new InputError(
+      '$',
+      'an object that is neither {"measurements": [...]} nor a vLLM benchmark output: ' +
+        `${VLLM_KEYS_REASON}; it has: ${Object.keys(doc).slice(0, 12).join(', ') || 'no keys'}`,
+    );
   if (!Array.isArray(rows)) throw new InputError(base, 'must be an array of measurements');
   return rows.map((r, i) => validateRow(r, `${base}[${i}]`));
 }
 
 /**
  * CSV or JSON, chosen by the file name's extension (`.json` → JSON, anything else → CSV); llama-bench output
- * (`-o json`, `-o jsonl` or `-o csv`) is recognised by its columns (n_prompt, n_gen, avg_ts).
+ * (`-o json`, `-o jsonl` or `-o csv`) is recognised by its columns (n_prompt, n_gen, avg_ts), vLLM's benchmark_latency
+ * and benchmark_throughput outputs by their keys (src/cost/vllm-bench.ts), which need the run's `vllm` settings.
  */
-export function parseMeasurements(text: string, fileName: string): Measurement[] {
+export function parseMeasurements(text: string, fileName: string, vllm: VllmRunSettings = {}): Measurement[] {
   const llamaBench = llamaBenchRows(text);
   if (llamaBench !== null) return measurementsFromLlamaBench(llamaBench);
+  const vllmBench = vllmBenchDoc(text);
+  if (vllmBench !== null) return measurementsFromVllmBench(vllmBench.doc, vllmBench.kind, vllm);
   return /\.json$/i.test(fileName) ? parseMeasurementsJson(text) : parseMeasurementsCsv(text);
 }
 
@@ -166,29 +184,83 @@ export interface CalibrationPoint {
   /** Weight bytes plus other memory traffic. */
   readonly bytes: number;
   readonly seconds: number;
+  /**
+   * A run of many calls of different kinds (a vLLM request: prefill passes and decode steps): `seconds` is the sum of
+   * `calls × (overhead + max(flops/F, bytes/W))` over the parts, each part on its own side of the ridge. `flops` and
+   * `bytes` are then the run's totals. Absent: the point is one call.
+   */
+  readonly parts?: readonly CallGroup[];
+}
+
+/** `calls` equal calls of `flops` and `bytes` each. */
+export interface CallGroup {
+  readonly flops: number;
+  readonly bytes: number;
+  readonly calls: number;
+}
+
+function partsOf(p: CalibrationPoint): readonly CallGroup[] {
+  return p.parts ?? [{ flops: p.flops, bytes: p.bytes, calls: 1 }];
+}
+
+/** Average call of one forward pass (embedding, every decoder layer, head) and its L + 2 calls. */
+function passCall(spec: ModelSpec, batch: number, tokens: number, context: number): CallGroup {
+  const workload = { batch, tokens, contextTokens: context };
+  let flops = 0;
+  let bytes = 0;
+  const add = (kind: 'decoder' | 'embedding' | 'head', layer: number): void => {
+    const work = rowWork(spec, kind, layer, workload);
+    flops += work.flops;
+    bytes += work.weightBytes + work.memoryTrafficBytes;
+  };
+  add('embedding', 0);
+  for (let layer = 1; layer <= spec.layers; layer++) add('decoder', layer);
+  add('head', spec.layers + 1);
+  const calls = spec.layers + 2;
+  return { flops: flops / calls, bytes: bytes / calls, calls };
+}
+
+/**
+ * The passes of a `run`: per wave of b requests, one prefill of `tokens` at batch b, then outputTokens − 1 decode
+ * steps at batch b at the mean context tokens + ⌈outputTokens / 2⌉. `requests` = q·batch + r gives q waves of
+ * `batch` and one of r.
+ */
+function runParts(spec: ModelSpec, m: Measurement): CallGroup[] {
+  const output = m.outputTokens ?? 1;
+  const requests = m.requests ?? m.batch;
+  const full = Math.floor(requests / m.batch);
+  const rest = requests - full * m.batch;
+  const waves: [number, number][] = [];
+  if (full > 0) waves.push([m.batch, full]);
+  if (rest > 0) waves.push([rest, 1]);
+  const parts: CallGroup[] = [];
+  for (const [batch, count] of waves) {
+    const prefill = passCall(spec, batch, m.tokens, m.tokens);
+    parts.push({ ...prefill, calls: prefill.calls * count });
+    if (output > 1) {
+      const decode = passCall(spec, batch, 1, m.tokens + Math.ceil(output / 2));
+      parts.push({ ...decode, calls: decode.calls * count * (output - 1) });
+    }
+  }
+  return parts;
 }
 
 /** FLOPs and bytes of a measured call, from the same `rowWork` the planner uses. */
 export function measurementPoint(model: ModelSpec, m: Measurement): CalibrationPoint {
   const spec: ModelSpec = m.dtype && m.dtype !== model.dtype ? { ...model, dtype: m.dtype } : model;
+  if (m.layer === 'run') {
+    const parts = runParts(spec, m);
+    const flops = parts.reduce((s, g) => s + g.flops * g.calls, 0);
+    const bytes = parts.reduce((s, g) => s + g.bytes * g.calls, 0);
+    return { flops, bytes, seconds: m.seconds, parts };
+  }
   if (m.layer === 'model') {
     // A whole pass is L + 2 calls (embedding, decoders, head), each t = overhead + max(flops/F, bytes/W). As one
     // point of the pass's average call it is exact when every call sits on the same side of the ridge — decode (all
     // memory-bound) and prefills of a few hundred tokens on a GPU (all compute-bound, the embedding lookup aside) —
     // and `fitRoofline`'s residuals show where it is not.
-    const workload = { batch: m.batch, tokens: m.tokens, contextTokens: m.context };
-    let flops = 0;
-    let bytes = 0;
-    const add = (kind: 'decoder' | 'embedding' | 'head', layer: number): void => {
-      const work = rowWork(spec, kind, layer, workload);
-      flops += work.flops;
-      bytes += work.weightBytes + work.memoryTrafficBytes;
-    };
-    add('embedding', 0);
-    for (let layer = 1; layer <= spec.layers; layer++) add('decoder', layer);
-    add('head', spec.layers + 1);
-    const calls = spec.layers + 2;
-    return { flops: flops / calls, bytes: bytes / calls, seconds: m.seconds / calls };
+    const pass = passCall(spec, m.batch, m.tokens, m.context);
+    return { flops: pass.flops, bytes: pass.bytes, seconds: m.seconds / pass.calls };
   }
   const layer = m.layer === 'decoder' ? 1 : m.layer === 'embedding' ? 0 : spec.layers + 1;
   const work = rowWork(spec, m.layer, layer, { batch: m.batch, tokens: m.tokens, contextTokens: m.context });
@@ -203,13 +275,27 @@ interface Rates {
 }
 
 function predict(r: Rates, p: CalibrationPoint): number {
-  return r.o + Math.max(r.a * p.flops, r.b * p.bytes);
+  let t = 0;
+  for (const g of partsOf(p)) t += g.calls * (r.o + Math.max(r.a * g.flops, r.b * g.bytes));
+  return t;
 }
 
 function relativeSse(r: Rates, points: readonly CalibrationPoint[]): number {
   let s = 0;
   for (const p of points) s += ((predict(r, p) - p.seconds) / p.seconds) ** 2;
   return s;
+}
+
+/** Which side of the ridge each part of each point is on (true: compute-bound). */
+type Classes = readonly (readonly boolean[])[];
+
+function intensity(g: CallGroup): number {
+  return g.bytes > 0 ? g.flops / g.bytes : Infinity;
+}
+
+/** Parts at or above `ridge` FLOP/B are compute-bound: every classification the fit considers is one ridge. */
+function byRidge(points: readonly CalibrationPoint[], ridge: number): boolean[][] {
+  return points.map((p) => partsOf(p).map((g) => intensity(g) >= ridge));
 }
 
 /**
@@ -219,21 +305,29 @@ function relativeSse(r: Rates, points: readonly CalibrationPoint[]): number {
  */
 function solveLinear(
   points: readonly CalibrationPoint[],
-  compute: readonly boolean[],
+  compute: Classes,
   withIntercept: boolean,
   prior: Rates,
 ): Rates | null {
-  const hasCompute = compute.some((c) => c);
-  const hasMemory = compute.some((c) => !c);
+  const hasCompute = compute.some((c) => c.some((x) => x));
+  const hasMemory = compute.some((c) => c.some((x) => !x));
   type Col = 'o' | 'a' | 'b';
   const cols: Col[] = [];
   if (withIntercept) cols.push('o');
   if (hasCompute) cols.push('a');
   if (hasMemory) cols.push('b');
   if (cols.length === 0) return null;
-  const raw = points.map((p, i) =>
-    cols.map((c) => (c === 'o' ? 1 : c === 'a' ? (compute[i] ? p.flops : 0) : compute[i] ? 0 : p.bytes) / p.seconds),
-  );
+  const raw = points.map((p, i) => {
+    const parts = partsOf(p);
+    const sum = (f: (g: CallGroup, j: number) => number): number => parts.reduce((s, g, j) => s + f(g, j), 0);
+    const coef = (c: Col): number =>
+      c === 'o'
+        ? sum((g) => g.calls)
+        : c === 'a'
+          ? sum((g, j) => (compute[i][j] ? g.calls * g.flops : 0))
+          : sum((g, j) => (compute[i][j] ? 0 : g.calls * g.bytes));
+    return cols.map((c) => coef(c) / p.seconds);
+  });
   const scale = cols.map((_, j) => Math.max(...raw.map((row) => Math.abs(row[j]))) || 1);
   const A = new Matrix(raw.map((row) => row.map((v, j) => v / scale[j])));
   const y = Matrix.columnVector(points.map(() => 1));
@@ -253,15 +347,22 @@ function solveLinear(
 }
 
 /** Keeps a rate the data did not identify consistent with the data (see the file comment). */
-function tighten(r: Rates, points: readonly CalibrationPoint[], compute: readonly boolean[]): Rates {
+function tighten(r: Rates, points: readonly CalibrationPoint[], compute: Classes): Rates {
   let { a, b } = r;
-  if (!compute.some((c) => c)) for (const p of points) if (p.flops > 0) a = Math.min(a, (b * p.bytes) / p.flops);
-  if (!compute.some((c) => !c)) for (const p of points) if (p.bytes > 0) b = Math.min(b, (a * p.flops) / p.bytes);
+  const groups = points.flatMap(partsOf);
+  if (!compute.some((c) => c.some((x) => x)))
+    for (const g of groups) if (g.flops > 0) a = Math.min(a, (b * g.bytes) / g.flops);
+  if (!compute.some((c) => c.some((x) => !x)))
+    for (const g of groups) if (g.bytes > 0) b = Math.min(b, (a * g.flops) / g.bytes);
   return { a, b, o: r.o };
 }
 
-function classify(r: Rates, points: readonly CalibrationPoint[]): boolean[] {
-  return points.map((p) => r.a * p.flops >= r.b * p.bytes);
+function classify(r: Rates, points: readonly CalibrationPoint[]): boolean[][] {
+  return points.map((p) => partsOf(p).map((g) => r.a * g.flops >= r.b * g.bytes));
+}
+
+function sameClasses(x: Classes, y: Classes): boolean {
+  return x.every((c, i) => c.every((v, j) => v === y[i][j]));
 }
 
 export interface CalibrationFit {
@@ -293,41 +394,36 @@ export function fitRoofline(
     b: 1 / (prior.memoryBandwidthBytesPerSecond * prior.bandwidthEfficiency),
     o: prior.perCallOverheadSeconds,
   };
-  const order = points
-    .map((_, i) => i)
-    .sort((i, j) => points[i].flops / points[i].bytes - points[j].flops / points[j].bytes);
   // Three unknowns need three measurements at three intensities. With fewer (llama-bench's default pp512 + tg128 gives
   // two), the per-call overhead is held at the device's value and only the two rates are fitted.
   const intensities = new Set(points.map((p) => p.flops / p.bytes)).size;
   const underDetermined = points.length < 3 || intensities < 3;
-  const fixedOverhead = underDetermined && points.every((p) => p.seconds > priorRates.o);
-  const shifted = fixedOverhead ? points.map((p) => ({ ...p, seconds: p.seconds - priorRates.o })) : points;
-  const solveFor = (compute: readonly boolean[]): Rates | null => {
+  const callsIn = (p: CalibrationPoint): number => partsOf(p).reduce((s, g) => s + g.calls, 0);
+  const fixedOverhead = underDetermined && points.every((p) => p.seconds > priorRates.o * callsIn(p));
+  // With the overhead held, each point loses its calls' overhead; the parts lose theirs too (o = 0 in the solve).
+  const shifted = fixedOverhead
+    ? points.map((p) => ({ ...p, seconds: p.seconds - priorRates.o * callsIn(p) }))
+    : points;
+  const solveFor = (compute: Classes): Rates | null => {
     if (!fixedOverhead) return solveLinear(points, compute, true, priorRates);
     const solved = solveLinear(shifted, compute, false, priorRates);
     return solved === null ? null : { ...solved, o: priorRates.o };
   };
-  let best: { rates: Rates; sse: number; compute: boolean[] } | null = null;
-  const consider = (compute: boolean[]): void => {
+  let best: { rates: Rates; sse: number; compute: Classes } | null = null;
+  const candidates: { rates: Rates; sse: number; compute: Classes }[] = [];
+  const consider = (compute: Classes): void => {
     const solved = solveFor(compute);
     if (!solved) return;
     const rates = tighten(solved, points, compute);
     const sse = relativeSse(rates, points);
+    candidates.push({ rates, sse, compute });
     if (!best || sse < best.sse - 1e-15) best = { rates, sse, compute };
   };
-  // Splits by intensity: the first k points memory-bound, the rest compute-bound.
-  for (let k = 0; k <= points.length; k++) {
-    if (k > 0 && k < points.length) {
-      const lo = points[order[k - 1]];
-      const hi = points[order[k]];
-      if (lo.flops / lo.bytes === hi.flops / hi.bytes) continue; // same intensity: not a real split
-    }
-    const compute = new Array<boolean>(points.length).fill(false);
-    for (let r = k; r < points.length; r++) compute[order[r]] = true;
-    consider(compute);
-  }
+  // Splits by intensity: every ridge at a call's intensity (those at or above it compute-bound), and none.
+  const ridges = [...new Set(points.flatMap((p) => partsOf(p).map(intensity)))].sort((x, y) => x - y);
+  for (const ridge of [...ridges, Infinity]) consider(byRidge(points, ridge));
   consider(classify(priorRates, points));
-  const found = best as { rates: Rates; sse: number; compute: boolean[] } | null;
+  const found = best as { rates: Rates; sse: number; compute: Classes } | null;
   if (!found)
     throw new InputError(
       '$',
@@ -337,7 +433,7 @@ export function fitRoofline(
   let current = found;
   for (let iter = 0; iter < 50; iter++) {
     const compute = classify(current.rates, points);
-    if (compute.every((c, i) => c === current.compute[i])) break;
+    if (sameClasses(compute, current.compute)) break;
     const solved = solveFor(compute);
     if (!solved) break;
     const rates = tighten(solved, points, compute);
@@ -347,7 +443,33 @@ export function fitRoofline(
   }
   const { rates } = current;
   const compute = classify(rates, points);
+  const anyCompute = compute.some((c) => c.some((x) => x));
+  const anyMemory = compute.some((c) => c.some((x) => !x));
+  // A run of several parts counts on the side where most of its predicted time is spent.
+  const computeBound = points.map((p, i) => {
+    let tc = 0;
+    let tm = 0;
+    partsOf(p).forEach((g, j) => {
+      if (compute[i][j]) tc += g.calls * rates.a * g.flops;
+      else tm += g.calls * rates.b * g.bytes;
+    });
+    return tc >= tm;
+  });
   const warnings: string[] = [];
+  // Runs mix compute- and memory-bound passes, so as many runs as unknowns can fit exactly under more than one ridge:
+  // another self-consistent fit as good as this one with other rates means the data do not pin the rates down.
+  const rival = candidates.find(
+    (c) =>
+      c.sse <= Math.max(2 * current.sse, 1e-12 * points.length) &&
+      sameClasses(classify(c.rates, points), c.compute) &&
+      (Math.abs(c.rates.a / rates.a - 1) > 0.01 || Math.abs(c.rates.b / rates.b - 1) > 0.01),
+  );
+  if (rival !== undefined)
+    warnings.push(
+      `ambiguous: another fit matches the data as well (${fmt(1 / rival.rates.a)} FLOP/s, ${fmt(1 / rival.rates.b)} ` +
+        `B/s, overhead ${fmt(rival.rates.o)} s against ${fmt(1 / rates.a)}, ${fmt(1 / rates.b)}, ${fmt(rates.o)}); ` +
+        'add measurements at other batch sizes or prompt lengths',
+    );
   if (underDetermined) {
     warnings.push(
       `under-determined: ${points.length} measurement(s) at ${intensities} distinct arithmetic intensit(ies) for 3 ` +
@@ -355,14 +477,15 @@ export function fitRoofline(
         (fixedOverhead
           ? `the per-call overhead is held at the device's ${priorRates.o} s and only the two rates are fitted`
           : 'the fit is one of many that match') +
-        '; measure more prompt lengths or batch sizes (llama-bench -p 64,256,512 -n 128)',
+        '; measure more prompt lengths or batch sizes (llama-bench -p 64,256,512 -n 128; vLLM: ' +
+        'benchmark_latency at several --batch-size values)',
     );
   }
-  if (!compute.some((c) => c))
+  if (!anyCompute)
     warnings.push(
       'no measurement is compute-bound: the effective FLOP/s is only bounded below by the data; the device prior is kept where consistent',
     );
-  if (!compute.some((c) => !c))
+  if (!anyMemory)
     warnings.push(
       'no measurement is memory-bound: the effective bandwidth is only bounded below by the data; the device prior is kept where consistent',
     );
@@ -382,8 +505,8 @@ export function fitRoofline(
     effectiveBytesPerSecond: 1 / rates.b,
     perCallOverheadSeconds: rates.o,
     points: n,
-    computeBoundPoints: compute.filter((c) => c).length,
-    memoryBoundPoints: compute.filter((c) => !c).length,
+    computeBoundPoints: computeBound.filter((c) => c).length,
+    memoryBoundPoints: computeBound.filter((c) => !c).length,
     rmseSeconds: Math.sqrt(sq / n),
     relativeRmse: Math.sqrt(rel / n),
     maxRelativeError: maxRel,
