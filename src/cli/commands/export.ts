@@ -32,7 +32,7 @@ export const exportCommand: CliCommand = {
     program
       .command('export')
       .description('print a solved plan as the configuration of vLLM, SGLang, llama.cpp, DeepSpeed or Megatron-LM')
-      .argument('<problem>', 'problem JSON file (pipeline-placement)')
+      .argument('<problem>', 'problem JSON file (pipeline-placement, parallel-placement or fleet-serving)')
       .argument('<solution>', 'the solution: a `solve --json` report or a bare decision')
       .requiredOption('--to <target>', `target system: ${EXPORT_TARGETS.join(' | ')}`, target)
       .option(
