@@ -441,7 +441,24 @@ export function fitRoofline(
     if (sse >= current.sse) break;
     current = { rates, sse, compute };
   }
+  // Runs mix compute- and memory-bound passes, so as many runs as unknowns can fit exactly under more than one ridge:
+  // another self-consistent fit as good as this one with other rates means the data do not pin the rates down. Of
+  // two such fits, one within the device's spec peaks is preferred over one beyond them.
+  const beyondSpec = (r: Rates): boolean =>
+    1 / r.a > prior.peakFlopsPerSecond * (1 + 1e-9) || 1 / r.b > prior.memoryBandwidthBytesPerSecond * (1 + 1e-9);
+  const rivals = (of: Rates) =>
+    candidates.filter(
+      (c) =>
+        c.sse <= Math.max(2 * current.sse, 1e-12 * points.length) &&
+        sameClasses(classify(c.rates, points), c.compute) &&
+        (Math.abs(c.rates.a / of.a - 1) > 0.01 || Math.abs(c.rates.b / of.b - 1) > 0.01),
+    );
+  if (beyondSpec(current.rates)) {
+    const within = rivals(current.rates).find((c) => !beyondSpec(c.rates));
+    if (within !== undefined) current = within;
+  }
   const { rates } = current;
+  const rival = rivals(rates)[0];
   const compute = classify(rates, points);
   const anyCompute = compute.some((c) => c.some((x) => x));
   const anyMemory = compute.some((c) => c.some((x) => !x));
@@ -456,14 +473,6 @@ export function fitRoofline(
     return tc >= tm;
   });
   const warnings: string[] = [];
-  // Runs mix compute- and memory-bound passes, so as many runs as unknowns can fit exactly under more than one ridge:
-  // another self-consistent fit as good as this one with other rates means the data do not pin the rates down.
-  const rival = candidates.find(
-    (c) =>
-      c.sse <= Math.max(2 * current.sse, 1e-12 * points.length) &&
-      sameClasses(classify(c.rates, points), c.compute) &&
-      (Math.abs(c.rates.a / rates.a - 1) > 0.01 || Math.abs(c.rates.b / rates.b - 1) > 0.01),
-  );
   if (rival !== undefined)
     warnings.push(
       `ambiguous: another fit matches the data as well (${fmt(1 / rival.rates.a)} FLOP/s, ${fmt(1 / rival.rates.b)} ` +
