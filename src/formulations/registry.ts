@@ -43,7 +43,7 @@ const KINDS: Readonly<Record<string, KindEntry>> = {
     load: () => import('./pipeline-placement/index.ts'),
   },
   'moe-placement': {
-    title: 'MoE expert placement and replication across heterogeneous edge servers (SplitMoE)',
+    title: 'MoE expert placement and replication across heterogeneous edge servers (server side only)',
     load: () => import('./moe-placement/index.ts'),
   },
   'parallel-placement': {

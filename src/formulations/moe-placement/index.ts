@@ -46,7 +46,7 @@ export const moePlacementFormulation: Formulation<MoePlacementProblem, MoePlacem
         ? 'Σ over MoE layers of the busiest server’s compute time (s)'
         : 'expected per-token latency through the MoE layers (s)',
   kind: 'moe-placement',
-  title: 'MoE expert placement and replication across heterogeneous edge servers (SplitMoE)',
+  title: 'MoE expert placement and replication across heterogeneous edge servers (server side only)',
   sense: 'min',
   inputSchema,
   parse: parseProblem,
