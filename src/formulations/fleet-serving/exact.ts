@@ -31,7 +31,7 @@ import {
   type Placement,
 } from './cost.ts';
 import { linkAwareBound } from './lp-bound.ts';
-import { compileStrong } from './milp.ts';
+import { compileStrong, type ColumnRestriction } from './milp.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
 import { searchStaged, stagedPlacement } from './stages.ts';
 import { isVariant, solveVariantExact } from './variant-exact.ts';
@@ -57,9 +57,16 @@ function isBetter(a: number, b: number): boolean {
   return a > b * (1 + 1e-12) + 1e-12;
 }
 
+/** Knobs of the exact method; the defaults are the constants above (tests lower them to reach LNS on small fleets). */
+export interface FleetExactOptions {
+  /** Above this many integer columns LNS runs instead of the full strong MILP. */
+  readonly fullMilpColumns?: number;
+}
+
 export async function solveFleetExact(
   problem: FleetProblem,
   ctx: ExactContext<FleetDecision>,
+  options: FleetExactOptions = {},
 ): Promise<ExactResult<FleetDecision>> {
   // Variants (latency SLO, minimum-cost fleet): the bound and heuristics below are for the plain
   // max-flow objective; the variant MILP is exact and runs through the chain's backend.
@@ -138,7 +145,7 @@ export async function solveFleetExact(
   const columns = full.model.variables.filter((v) => v.type !== 'continuous').length;
   details.columns = columns;
   // Without any incumbent LNS has nothing to start from: the full MILP finds one or proves none.
-  if (columns <= FULL_MILP_COLUMNS || best === null) {
+  if (columns <= (options.fullMilpColumns ?? FULL_MILP_COLUMNS) || best === null) {
     const warm = best !== null ? (full.encode?.(decisionOfPlacement(problem, best)) ?? undefined) : undefined;
     const r = await ctx.solveMilp(full.model, {
       ...(Number.isFinite(left()) ? { timeLimitSeconds: Math.max(0.1, left()) } : {}),
@@ -189,6 +196,9 @@ async function lns(
   let rounds = 0;
   let stale = 0;
   let improved = 0;
+  // Rounds whose sub-MILP came back below the incumbent (or with nothing): none when each
+  // sub-problem contains the incumbent and starts from it, unless the backend drops the start.
+  let belowIncumbent = 0;
   while (left() > 0.5 && (Number.isFinite(left()) || stale < LNS_PATIENCE)) {
     const { best, value, bound } = state();
     if (best === null || relativeGap(value, bound) <= ctx.mipGap) break;
@@ -196,21 +206,7 @@ async function lns(
     const gap = relativeGap(value, bound);
     ctx.progress?.(`LNS round ${rounds}, ${size} nodes free`, { incumbent: value, bound, gap });
     const free = neighbourhood(problem, best, size, random);
-    // A free node's range must meet a fixed node's boundary (or the source or sink) on at least one
-    // side: two free nodes may still meet each other at a new boundary on their other sides.
-    const ends = new Set<number>([0]);
-    const starts = new Set<number>([problem.layers]);
-    for (let i = 0; i < n; i++) {
-      if (free.has(i) || best.k[i] === 0) continue;
-      ends.add(best.start[i] + best.k[i]);
-      starts.add(best.start[i]);
-    }
-    const restrict = (i: number): Column[] => {
-      if (free.has(i)) return all[i].filter((c) => ends.has(c.start) || starts.has(c.start + c.k));
-      if (best.k[i] === 0) return [];
-      const t = problem.nodes[i].throughput[best.k[i]];
-      return [{ start: best.start[i], k: best.k[i], tokensPerSecond: t }];
-    };
+    const restrict = lnsRestriction(problem, best, free, all);
     const compiled = compileStrong(problem, {}, restrict);
     const warm = compiled.encode?.(decisionOfPlacement(problem, best)) ?? undefined;
     const r = await ctx.solveMilp(compiled.model, {
@@ -219,6 +215,7 @@ async function lns(
       ...(warm !== undefined ? { warmStart: warm } : {}),
     });
     const before = value;
+    if (r.solution === null || isBetter(value, r.solution.objective * (1 + 1e-6))) belowIncumbent++;
     if (r.solution !== null) consider(placementOfDecision(problem, compiled.decode(r.solution.values)), 'LNS');
     if (isBetter(state().value, before)) {
       improved++;
@@ -228,12 +225,49 @@ async function lns(
     if (r.termination === 'optimal' && size < n) size = Math.min(n, size + 1);
     else if (r.termination !== 'optimal' && size > 3) size--;
   }
-  details.lns = { rounds, improved, finalNeighbourhood: size };
+  details.lns = { rounds, improved, belowIncumbent, finalNeighbourhood: size };
   const limited = Number.isFinite(left());
   return result(
     limited ? 'time_limit' : 'node_limit',
     limited ? undefined : `LNS stopped after ${LNS_PATIENCE} rounds without improvement`,
   );
+}
+
+/**
+ * The columns of one LNS round: a fixed node keeps its incumbent column; a free node may take any of
+ * its columns whose range meets a fixed node's boundary (or the source or sink) on at least one side
+ * — two free nodes may still meet each other at a new boundary on their other sides — and always
+ * its own incumbent column. Without that last one a free node whose neighbours are free too loses
+ * its range, the sub-problem no longer contains the incumbent, and the round can only find worse
+ * placements (or none): on helix-42 most rounds did, and LNS never improved.
+ */
+export function lnsRestriction(
+  problem: FleetProblem,
+  best: Placement,
+  free: ReadonlySet<number>,
+  all: readonly Column[][] = problem.nodes.map((_, i) => columnsOf(problem, i)),
+): ColumnRestriction {
+  const ends = new Set<number>([0]);
+  const starts = new Set<number>([problem.layers]);
+  for (let i = 0; i < problem.nodes.length; i++) {
+    if (free.has(i) || best.k[i] === 0) continue;
+    ends.add(best.start[i] + best.k[i]);
+    starts.add(best.start[i]);
+  }
+  return (i: number): Column[] => {
+    if (best.k[i] === 0) return free.has(i) ? all[i].filter((c) => ends.has(c.start) || starts.has(c.start + c.k)) : [];
+    // Written out rather than looked up: the incumbent's column is kept even if columnsOf would skip it.
+    const own: Column = {
+      start: best.start[i],
+      k: best.k[i],
+      tokensPerSecond: problem.nodes[i].throughput[best.k[i]] ?? 0,
+    };
+    if (!free.has(i)) return [own];
+    const meeting = all[i].filter(
+      (c) => (ends.has(c.start) || starts.has(c.start + c.k)) && !(c.start === own.start && c.k === own.k),
+    );
+    return [...meeting, own];
+  };
 }
 
 /**
