@@ -31,7 +31,7 @@ import {
   type ModelSpec,
 } from '../../cost/model.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
-import { mulberry32 } from '../../util/random.ts';
+import { generatePopularity, type PopularitySource } from '../moe-placement/schema.ts';
 import { FEASIBILITY_RTOL } from '../tolerance.ts';
 import { documentFields, nonNegative, nonNegativeInt, positive, positiveInt, probability } from '../zod-primitives.ts';
 
@@ -159,10 +159,8 @@ export const inputSchema = z.strictObject({
     .describe('tokens per decode step one replica may serve: the roofline knee (default), none, or a number'),
 });
 
-export type PopularitySource =
-  | { readonly kind: 'given' }
-  | { readonly kind: 'zipf'; readonly exponent: number; readonly seed: number }
-  | { readonly kind: 'lognormal'; readonly sigma: number; readonly seed: number };
+// The seeded generators are moe-placement's (one code path for both MoE families).
+export type { PopularitySource };
 
 export interface SplitMoeClass {
   readonly name: string;
@@ -235,38 +233,6 @@ export const decisionSchema: z.ZodType<SplitMoeDecision> = z.strictObject({
   placement: z.array(z.array(z.array(nonNegativeInt))),
   routing: z.array(z.array(z.array(z.array(z.strictObject({ server: nonNegativeInt, share: z.number().finite() }))))),
 });
-
-function normal(random: () => number): number {
-  const u = Math.max(random(), 1e-300);
-  const v = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
-/** Seeded per-layer routing probabilities; the same (generator, parameters, seed, sizes) gives the same matrix. */
-export function generatePopularity(
-  source: Exclude<PopularitySource, { kind: 'given' }>,
-  layers: number,
-  experts: number,
-): number[][] {
-  const random = mulberry32(source.seed);
-  const rows: number[][] = [];
-  for (let l = 0; l < layers; l++) {
-    let row: number[];
-    if (source.kind === 'lognormal')
-      row = Array.from({ length: experts }, () => Math.exp(source.sigma * normal(random)));
-    else {
-      const ranks = Array.from({ length: experts }, (_, i) => i);
-      for (let i = experts - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [ranks[i], ranks[j]] = [ranks[j], ranks[i]];
-      }
-      row = ranks.map((r) => 1 / (r + 1) ** source.exponent);
-    }
-    const total = row.reduce((a, b) => a + b, 0);
-    rows.push(row.map((w) => w / total));
-  }
-  return rows;
-}
 
 type Input = z.infer<typeof inputSchema>;
 
