@@ -124,6 +124,14 @@ function machineOrder(replica: Replica, replicaIndex: number): string[] {
   return order;
 }
 
+/** CUDA_VISIBLE_DEVICES for one host of a replica: its GPUs in stage order (TP ranks of a stage together). */
+function gpuList(l: Layout, replica: Replica, host: string): string {
+  return replica.groups
+    .filter((g) => g.host === host)
+    .flatMap((g) => g.servers.map((s) => l.gpuIndex(s)))
+    .join(',');
+}
+
 function stageTable(l: Layout): string[] {
   return l.b.stages.map(
     (s) =>
@@ -172,11 +180,7 @@ function vllm(l: Layout): ExportResult {
       servingFlags(l, 'vllm') +
       (replicas.length > 1 ? ` --port ${8000 + r}` : '');
     if (replicas.length > 1) lines.push(`# replica ${r + 1} of ${replicas.length}:`);
-    const gpus = (host: string) =>
-      replica.groups
-        .filter((g) => g.host === host)
-        .flatMap((g) => g.servers.map((s) => l.gpuIndex(s)))
-        .join(',');
+    const gpus = (host: string) => gpuList(l, replica, host);
     if (machines.length === 1) {
       lines.push(`CUDA_VISIBLE_DEVICES=${gpus(machines[0])} ${serve}   # on ${l.address(machines[0])}`);
       return;
@@ -232,11 +236,7 @@ function sglang(l: Layout): ExportResult {
       servingFlags(l, 'sglang') +
       (replicas.length > 1 ? ` --port ${30000 + r}` : '');
     if (replicas.length > 1) lines.push(`# replica ${r + 1} of ${replicas.length}:`);
-    const gpus = (host: string) =>
-      replica.groups
-        .filter((g) => g.host === host)
-        .flatMap((g) => g.servers.map((s) => l.gpuIndex(s)))
-        .join(',');
+    const gpus = (host: string) => gpuList(l, replica, host);
     if (machines.length === 1) {
       lines.push(`CUDA_VISIBLE_DEVICES=${gpus(machines[0])} ${launch}   # on ${l.address(machines[0])}`);
       return;
