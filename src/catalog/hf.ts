@@ -35,39 +35,9 @@ export const HF_MODEL_TYPES = [
 ] as const;
 export type HfModelType = (typeof HF_MODEL_TYPES)[number];
 
-/** The model fields a problem file may write inline (catalog `modelRefSchema`), from a config. */
-export interface HfModelFields {
-  readonly id: string;
-  readonly name: string;
-  readonly source: string;
-  readonly layers: number;
-  readonly hiddenSize: number;
-  readonly heads: number;
-  readonly kvHeads: number;
-  readonly headDim: number;
-  readonly ffnHiddenSize: number;
-  readonly ffnKind: 'mlp' | 'gated';
-  readonly vocabSize: number;
-  readonly maxContext: number;
-  readonly positionEmbedding: 'learned' | 'rotary';
-  readonly bias: boolean;
-  readonly tiedEmbeddings: boolean;
-  readonly dtype: DType;
-  readonly moe?: {
-    experts: number;
-    topK: number;
-    sharedExperts: number;
-    expertFfnHiddenSize: number;
-    denseLayers: number;
-  };
-  readonly mla?: {
-    qLoraRank: number;
-    kvLoraRank: number;
-    qkNopeHeadDim: number;
-    qkRopeHeadDim: number;
-    vHeadDim: number;
-  };
-}
+/** The model fields a problem file may write inline (catalog `modelRefSchema`), from a config: a ModelSpec without the
+ * optional KV / activation / adapter formats, which a config.json does not state. */
+export type HfModelFields = Omit<ModelSpec, 'kvDtype' | 'activationDtype' | 'adapterDtype'>;
 
 type Config = Readonly<Record<string, unknown>>;
 
