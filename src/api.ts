@@ -36,15 +36,7 @@ export { BACKEND_NAMES } from './backends/types.ts';
 export { TERMINATIONS, DEFAULT_MIP_GAP } from './milp/result.ts';
 export { FEASIBILITY_RTOL, OBJECTIVE_RTOL } from './formulations/tolerance.ts';
 export { ModelBuilder } from './milp/model.ts';
-export { InputError, UsageError } from './errors.ts';
-export {
-  getFormulation,
-  kindTitle,
-  listKinds,
-  loadFormulation,
-  loadFormulations,
-  loadKindOf,
-} from './formulations/registry.ts';
+export * from './api-kinds.ts';
 export { readProblem } from './api-core.ts';
 
 export { ParsedProblem, parseProblem, parseWith } from './solve/problem.ts';
