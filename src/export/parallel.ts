@@ -17,15 +17,13 @@ import type { ParallelProblem } from '../formulations/parallel-placement/schema.
 import {
   exportPipelinePlan,
   pipelinePlan,
+  shellQuote,
   type ExportResult,
   type ExportTarget,
   type PipelinePlan,
 } from './pipeline.ts';
 
 const STAGES_PATH = '$.solution.decision.stages';
-
-const shellQuote = (text: string): string =>
-  /^[A-Za-z0-9_.,:/=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 
 /** One pipeline of the plan: stage k's group r for every k, with where each group's GPUs are. */
 interface Replica {

@@ -90,7 +90,8 @@ export function pipelinePlan(
   return { model, totalLayers, mode, stages: out };
 }
 
-const shellQuote = (text: string): string =>
+/** `text` as one shell word (quoted only when it needs to be). */
+export const shellQuote = (text: string): string =>
   /^[A-Za-z0-9_.,:/=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 
 function stageTable(plan: PipelinePlan): string[] {
