@@ -73,20 +73,24 @@ const inlineMoeSchema = z.strictObject({
     .describe('always-active shared experts per MoE layer (every token visits each; default 0)'),
 });
 
+/** The seeded popularity generators (see generatePopularity); split-moe's classes take the same. */
+export const lognormalPopularitySchema = z.strictObject({
+  generator: z.literal('lognormal'),
+  sigma: nonNegative.describe('standard deviation of log-load; 0.5–0.7 gives a busiest expert ≈ 3× the mean at 256 experts'),
+  seed: nonNegativeInt,
+});
+export const zipfPopularitySchema = z.strictObject({
+  generator: z.literal('zipf'),
+  exponent: nonNegative.describe('load of the r-th busiest expert ∝ r^-exponent; experts shuffled per layer'),
+  seed: nonNegativeInt,
+});
+
 const popularitySchema = z.union([
   z.strictObject({
     matrix: z.array(z.array(nonNegative)).min(1).describe('per MoE layer, per expert: load (token counts or fractions; normalised per layer)'),
   }),
-  z.strictObject({
-    generator: z.literal('lognormal'),
-    sigma: nonNegative.describe('standard deviation of log-load; 0.5–0.7 gives a busiest expert ≈ 3× the mean at 256 experts'),
-    seed: nonNegativeInt,
-  }),
-  z.strictObject({
-    generator: z.literal('zipf'),
-    exponent: nonNegative.describe('load of the r-th busiest expert ∝ r^-exponent; experts shuffled per layer'),
-    seed: nonNegativeInt,
-  }),
+  lognormalPopularitySchema,
+  zipfPopularitySchema,
 ]);
 
 const serverSchema = z.strictObject({

@@ -31,7 +31,12 @@ import {
   type ModelSpec,
 } from '../../cost/model.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
-import { generatePopularity, type PopularitySource } from '../moe-placement/schema.ts';
+import {
+  generatePopularity,
+  lognormalPopularitySchema,
+  type PopularitySource,
+  zipfPopularitySchema,
+} from '../moe-placement/schema.ts';
 import { FEASIBILITY_RTOL } from '../tolerance.ts';
 import { documentFields, nonNegative, nonNegativeInt, positive, positiveInt, probability } from '../zod-primitives.ts';
 
@@ -74,18 +79,8 @@ const popularitySchema = z.union([
       .min(1, 'at least one row')
       .describe('per MoE layer, the probability a call goes to each expert (sums to 1); one row = every layer'),
   }),
-  z.strictObject({
-    generator: z.literal('zipf'),
-    exponent: nonNegative.describe(
-      'probability of the r-th most popular expert ∝ r^-exponent; experts shuffled per layer',
-    ),
-    seed: nonNegativeInt,
-  }),
-  z.strictObject({
-    generator: z.literal('lognormal'),
-    sigma: nonNegative.describe('standard deviation of the log-probabilities'),
-    seed: nonNegativeInt,
-  }),
+  zipfPopularitySchema,
+  lognormalPopularitySchema,
 ]);
 
 const classSchema = z.strictObject({
