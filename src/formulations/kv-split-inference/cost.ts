@@ -703,13 +703,6 @@ export function equalShares(problem: KvProblem, tables: KvTables, cuts: readonly
   return problem.users.map((_, u) => (fixed[u] !== null ? (fixed[u] as number) : talks[u] ? left / m : 0));
 }
 
-/** Cuts completed with their best shares (a cell problem), or null when the cell cannot carry them. */
-export function withBestShares(problem: KvProblem, cuts: readonly (number | null)[]): KvDecision | null {
-  if (problem.cell === null) return { cuts: [...cuts] };
-  const shares = bestShares(problem, kvTables(problem), cuts);
-  return shares === null ? null : kvDecisionOf(problem, cuts, shares);
-}
-
 /** Latency objective plus the admission penalty, from per-user latencies (null: not served). */
 export function objectiveOf(
   problem: KvProblem,
