@@ -113,17 +113,9 @@ function bruteForce(raw: unknown): BruteForce {
   const problem = parseFleet(raw);
   if (problem.latencySloSeconds !== undefined || problem.targetTokensPerSecond !== undefined)
     return variantBruteForce(problem);
-  const L = problem.layers;
-  const options = problem.nodes.map((node) => {
-    const list: ({ first: number; last: number } | null)[] = [null];
-    for (let k = 1; k <= node.maxLayers; k++) {
-      if (!((node.throughput[k] ?? 0) > 0) || (problem.wholeModel && k !== L)) continue;
-      for (let s = 0; s + k <= L; s++) list.push({ first: s + 1, last: s + k });
-    }
-    return list;
-  });
+  const options = rangesOf(problem);
   let best = 0;
-  const pick: ({ first: number; last: number } | null)[] = [];
+  const pick: Range[] = [];
   const walk = (i: number): void => {
     if (i === options.length) {
       const decision: FleetDecision = {
