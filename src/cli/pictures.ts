@@ -102,6 +102,16 @@ export async function writeComparePictures(
   if (flags.svg !== undefined) writeTextFile(flags.svg, io.cwd, await compareSvg(problem, report));
 }
 
+/** The axes of the collected --sweep options (one per repeat, see collectSweep). */
+export function sweepAxes(sweep: string | undefined): { path: string; values: number[] }[] {
+  const specs = (sweep ?? '').split(';').filter((s) => s.trim() !== '');
+  if (specs.length === 0) throw new UsageError('--sweep: expected PATH=start:step:end or PATH=v1,v2,…');
+  return specs.map((text) => {
+    const spec = sweepSpec(text);
+    return { path: spec.path, values: sweepValues(spec.values) };
+  });
+}
+
 /** `solve --sweep …`: one axis or a grid, optionally with peers, with progress; writes --csv and --plot. */
 export async function runSweep(
   io: CliIo,
@@ -109,12 +119,7 @@ export async function runSweep(
   problem: ParsedProblem,
   options: SolveOptions,
 ): Promise<SweepReport> {
-  const specs = (flags.sweep ?? '').split(';').filter((s) => s.trim() !== '');
-  if (specs.length === 0) throw new UsageError('--sweep: expected PATH=start:step:end or PATH=v1,v2,…');
-  const axes = specs.map((text) => {
-    const spec = sweepSpec(text);
-    return { path: spec.path, values: sweepValues(spec.values) };
-  });
+  const axes = sweepAxes(flags.sweep);
   if (flags.html !== undefined || flags.svg !== undefined)
     throw new UsageError('--html and --svg draw one plan; for a sweep use --plot FILE.svg (and --csv FILE)');
   const report = await withProgress(io, flags, (progress) =>

@@ -3,8 +3,7 @@ import {
   InputError,
   readProblem,
   solve,
-  sweep,
-  sweepValues,
+  sweepGrid,
   type BackendChoice,
   type SolveReport,
   type SweepReport,
@@ -21,7 +20,7 @@ import {
   type JsonLine,
 } from '../files.ts';
 import { formatSolve, formatSweep, toJson } from '../format.ts';
-import { backendChoice, nonNegativeNumber, positiveInteger, positiveSeconds, sweepSpec } from '../options.ts';
+import { backendChoice, nonNegativeNumber, positiveInteger, positiveSeconds } from '../options.ts';
 import * as pictures from '../pictures.ts';
 
 interface SolveFlags {
@@ -143,6 +142,7 @@ async function solveJsonLines(file: string, flags: SolveFlags, io: CliIo): Promi
   const text = file === '-' ? readStdinText() : null;
   const entries = text !== null ? jsonLines(text) : jsonLinesOfFile(file, io.cwd);
   const options = solveOptions(flags);
+  const axes = flags.sweep !== undefined ? pictures.sweepAxes(flags.sweep) : undefined;
   const out: string[] = [];
   let code: ExitCode = EXIT.solved;
   for (const entry of entries) {
@@ -150,9 +150,8 @@ async function solveJsonLines(file: string, flags: SolveFlags, io: CliIo): Promi
     try {
       if ('error' in entry) throw entry.error;
       const problem = await readProblem(entry.raw);
-      if (flags.sweep !== undefined) {
-        const spec = sweepSpec(flags.sweep);
-        const report = await sweep(problem, spec.path, sweepValues(spec.values), options);
+      if (axes !== undefined) {
+        const report = await sweepGrid(problem, axes, options);
         code = worse(code, sweepExitCode(report));
         line = compact({ line: entry.line, ...report });
       } else {
