@@ -7,6 +7,7 @@
  */
 import { kvSplitInferenceFormulation as F } from '../../../src/formulations/kv-split-inference/index.ts';
 import { mulberry32 } from '../../../src/util/random.ts';
+import { bruteForceThreeTier } from '../../formulations/kv-split-inference/three-tier-helpers.ts';
 import type { BruteForce, ContractGenerator, Relaxation } from '../types.ts';
 
 type Raw = Record<string, unknown>;
@@ -144,29 +145,10 @@ function tinyDedicated(seed: number): Raw & { users: RawUser[] } {
   };
 }
 
-/** Three tiers: every (cut, cloud cut) pair with cut ≤ cloud cut ≤ L per user, valued by evaluate. */
+/** Three tiers: every (cut, cloud cut) pair per user, by the formulation tests' brute force. */
 function bruteForceCloud(raw: unknown): BruteForce {
-  const problem = F.parse(raw);
-  const L = problem.model.layers;
-  const U = problem.users.length;
-  const cuts = new Array<number>(U).fill(0);
-  const cloudCuts = new Array<number>(U).fill(L);
-  let best = Infinity;
-  const rec = (u: number): void => {
-    if (u === U) {
-      const ev = F.evaluate(problem, { cuts: [...cuts], cloudCuts: [...cloudCuts] });
-      if (ev.feasible && ev.objective < best) best = ev.objective;
-      return;
-    }
-    for (let c1 = 0; c1 <= L; c1++)
-      for (let c2 = c1; c2 <= L; c2++) {
-        cuts[u] = c1;
-        cloudCuts[u] = c2;
-        rec(u + 1);
-      }
-  };
-  rec(0);
-  return best === Infinity ? { status: 'infeasible' } : { status: 'optimal', objective: best };
+  const best = bruteForceThreeTier(F.parse(raw));
+  return best === null ? { status: 'infeasible' } : { status: 'optimal', objective: best.objective };
 }
 
 function bruteForce(raw: unknown): BruteForce {
