@@ -9,6 +9,22 @@ import { heatmap, stackedBars } from '../chart.ts';
 import type { DrawInput, Figure } from '../types.ts';
 import { bytesText, gb, isRecord, ms, numText } from '../units.ts';
 
+/** Each server's expert memory (GB) against its limit; split-moe draws the same figure. */
+export function expertMemoryBars(
+  servers: readonly { readonly name: string; readonly memoryBytes: number; readonly memoryLimitBytes: number }[],
+  caption: string,
+): Promise<Figure> {
+  return stackedBars({
+    title: 'Expert memory per server (GB) against its limit',
+    data: servers.map((s) => ({ category: s.name, part: 'experts', value: gb(s.memoryBytes) })),
+    capacity: servers.map((s) => ({ category: s.name, value: gb(s.memoryLimitBytes) })),
+    categoryTitle: 'server',
+    valueTitle: 'GB',
+    partTitle: 'held',
+    caption,
+  });
+}
+
 export async function drawMoe(input: DrawInput<MoePlacementProblem>): Promise<Figure[]> {
   const raw = input.evaluation.breakdown;
   const decision = input.decision as MoePlacementDecision;
@@ -69,15 +85,10 @@ export async function drawMoe(input: DrawInput<MoePlacementProblem>): Promise<Fi
     }),
   );
   figures.push(
-    await stackedBars({
-      title: 'Expert memory per server (GB) against its limit',
-      data: b.servers.map((s) => ({ category: s.name, part: 'experts', value: gb(s.memoryBytes) })),
-      capacity: b.servers.map((s) => ({ category: s.name, value: gb(s.memoryLimitBytes) })),
-      categoryTitle: 'server',
-      valueTitle: 'GB',
-      partTitle: 'held',
-      caption: b.servers.map((s) => `${s.name} ${s.replicas} replicas, ${bytesText(s.memoryBytes)}`).join('; '),
-    }),
+    await expertMemoryBars(
+      b.servers,
+      b.servers.map((s) => `${s.name} ${s.replicas} replicas, ${bytesText(s.memoryBytes)}`).join('; '),
+    ),
   );
   const load = b.servers.map((s) => ({
     category: s.name,

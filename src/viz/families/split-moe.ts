@@ -8,7 +8,8 @@ import type { SplitMoeBreakdown } from '../../formulations/split-moe/evaluate.ts
 import type { SplitMoeDecision, SplitMoeProblem } from '../../formulations/split-moe/schema.ts';
 import { heatmap, intervals, stackedBars } from '../chart.ts';
 import type { DrawInput, Figure } from '../types.ts';
-import { bytesText, gb, isRecord, ms, pct, secondsText } from '../units.ts';
+import { expertMemoryBars } from './moe-placement.ts';
+import { bytesText, isRecord, ms, pct, secondsText } from '../units.ts';
 
 export async function drawSplitMoe(input: DrawInput<SplitMoeProblem>): Promise<Figure[]> {
   const raw = input.evaluation.breakdown;
@@ -119,17 +120,12 @@ export async function drawSplitMoe(input: DrawInput<SplitMoeProblem>): Promise<F
     }),
   );
   figures.push(
-    await stackedBars({
-      title: 'Expert memory per server (GB) against its limit',
-      data: b.servers.map((s) => ({ category: s.name, part: 'experts', value: gb(s.memoryBytes) })),
-      capacity: b.servers.map((s) => ({ category: s.name, value: gb(s.memoryLimitBytes) })),
-      categoryTitle: 'server',
-      valueTitle: 'GB',
-      partTitle: 'held',
-      caption: b.servers
+    await expertMemoryBars(
+      b.servers,
+      b.servers
         .map((s) => `${s.name} ${s.experts} experts, ${bytesText(s.memoryBytes)} of ${bytesText(s.memoryLimitBytes)}`)
         .join('; '),
-    }),
+    ),
   );
   figures.push({
     kind: 'table',
