@@ -1,7 +1,7 @@
 /** `edgeplan compare problem.json` — every backend, the exact method and every baseline side by side. */
 import { compare, readProblem, type BackendName } from '../../api-core.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFile, inFileAsync, readJsonFile } from '../files.ts';
+import { inFileAsync, readJsonFile } from '../files.ts';
 import { formatCompare } from '../format.ts';
 import { toJson } from '../format.ts';
 import { backendList, nonNegativeNumber, positiveInteger, positiveSeconds } from '../options.ts';
