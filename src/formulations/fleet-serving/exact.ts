@@ -18,6 +18,7 @@
  */
 import { mulberry32 } from '../../util/random.ts';
 import { relativeGap } from '../../milp/result.ts';
+import { sameObjective } from '../tolerance.ts';
 import type { ExactContext, ExactResult } from '../types.ts';
 import { augmentWithIdle, packChains, placementOfChains } from './chains.ts';
 import {
@@ -116,8 +117,10 @@ export async function solveFleetExact(
     termination: ExactResult<FleetDecision>['termination'],
     message?: string,
   ): ExactResult<FleetDecision> => {
-    const b = Math.max(bound, value);
-    const optimal = best !== null && relativeGap(value, b) <= ctx.mipGap;
+    // Round-off is clamped; a bound below the incumbent beyond the tolerance is reported as it is,
+    // so that certify's side check drops it (and the optimal claim) instead of a clamp hiding it.
+    const b = bound < value && !sameObjective(bound, value) ? bound : Math.max(bound, value);
+    const optimal = best !== null && b >= value && relativeGap(value, b) <= ctx.mipGap;
     return {
       termination: optimal ? 'optimal' : termination,
       decision: best === null ? null : decisionOfPlacement(problem, best),
