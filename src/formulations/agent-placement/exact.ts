@@ -89,12 +89,16 @@ export async function solveExact(problem: Problem, context: ExactContext<Decisio
   const started = performance.now();
   const limitMs = (context.timeLimitSeconds ?? Infinity) * 1000;
   const searchMs = Math.min(SEARCH_MAX_MS, SEARCH_SHARE * limitMs);
-  const searched = searchExact(problem, context, started + searchMs);
+  // Enumerated once: the search and, when its budget runs out, the candidate MILP use the same lists.
+  const lists = problem.users.map((_, u) => enumerate(problem, u));
+  const searched = searchExact(problem, lists, context, started + searchMs);
   if (searched.termination !== 'time_limit') return searched;
   const leftSeconds = (limitMs - (performance.now() - started)) / 1000;
   if (leftSeconds <= 0) return searched;
-  const lists = problem.users.map((_, u) => prune(enumerate(problem, u), true));
-  const compiled = compileCandidates(problem, lists);
+  const compiled = compileCandidates(
+    problem,
+    lists.map((l) => prune(l, true)),
+  );
   const warm = searched.decision ? compiled.encode?.(searched.decision) : null;
   context.progress?.('candidate MILP', { bound: searched.bound });
   const result = await context.solveMilp(compiled.model, {
@@ -124,8 +128,12 @@ export async function solveExact(problem: Problem, context: ExactContext<Decisio
   };
 }
 
-function searchExact(problem: Problem, context: ExactContext<Decision>, deadline: number): ExactResult<Decision> {
-  const lists = problem.users.map((_, u) => enumerate(problem, u));
+function searchExact(
+  problem: Problem,
+  lists: readonly Candidate[][],
+  context: ExactContext<Decision>,
+  deadline: number,
+): ExactResult<Decision> {
   const stuck = lists.findIndex((l) => l.length === 0);
   if (stuck >= 0)
     return {
