@@ -13,6 +13,7 @@
  * so the call time is the one-token roofline and does not grow with load.
  */
 import { rooflineTime } from '../../cost/device.ts';
+import { downlinkSeconds, uplinkSeconds } from '../../cost/link.ts';
 import { withinLimit } from '../tolerance.ts';
 import type { SplitMoeProblem } from './schema.ts';
 
@@ -41,8 +42,7 @@ export function deviceLayerSeconds(problem: SplitMoeProblem, u: number): number 
 /** One round trip device ↔ access server carrying one hidden state each way (per remote layer). */
 export function linkRoundTripSeconds(problem: SplitMoeProblem, u: number): number {
   const link = problem.classes[u].link;
-  const bits = 8 * problem.activationBytesPerToken;
-  return bits / link.uplinkBitsPerSecond + bits / link.downlinkBitsPerSecond + 2 * link.latencySeconds;
+  return uplinkSeconds(link, problem.activationBytesPerToken) + downlinkSeconds(link, problem.activationBytesPerToken);
 }
 
 /** One expert call on server s: the one-token roofline (weights read once, the batch within the knee). */
@@ -60,8 +60,7 @@ export function hopSeconds(problem: SplitMoeProblem, a: number, s: number): numb
   if (a === s) return 0;
   const link = problem.serverLinks[a][s];
   if (link === null) return Infinity;
-  const bits = 8 * problem.activationBytesPerToken;
-  return bits / link.uplinkBitsPerSecond + bits / link.downlinkBitsPerSecond + 2 * link.latencySeconds;
+  return uplinkSeconds(link, problem.activationBytesPerToken) + downlinkSeconds(link, problem.activationBytesPerToken);
 }
 
 /** Time of one expert call of class u served on s (forwarding included). */
