@@ -4,6 +4,7 @@
  * warning in the report. Never a refusal: an odd value may be deliberate (a stress test).
  * Ranges are deliberately wide (several orders of magnitude around today's hardware).
  */
+import type { LinkSpec } from '../cost/link.ts';
 import type { InputWarning } from './types.ts';
 
 export type Quantity =
@@ -54,4 +55,14 @@ export function plausibility(path: string, value: number, quantity: Quantity): I
 /** Collects the warnings of many checks, dropping the nulls. */
 export function collectWarnings(checks: readonly (InputWarning | null)[]): InputWarning[] {
   return checks.filter((w): w is InputWarning => w !== null);
+}
+
+/** A link's rates and latency checked for plausibility (none when there is no link). */
+export function linkWarnings(path: string, link: LinkSpec | null): (InputWarning | null)[] {
+  if (link === null) return [];
+  return [
+    plausibility(`${path}.uplinkBitsPerSecond`, link.uplinkBitsPerSecond, 'bitsPerSecond'),
+    plausibility(`${path}.downlinkBitsPerSecond`, link.downlinkBitsPerSecond, 'bitsPerSecond'),
+    plausibility(`${path}.latencySeconds`, link.latencySeconds, 'seconds'),
+  ];
 }

@@ -2,8 +2,7 @@
  * moe-placement: which servers hold which experts of an MoE model (with replicas), and what share
  * of each expert's tokens each replica serves, minimising per-token latency (seed §VI-A3).
  */
-import type { LinkSpec } from '../../cost/link.ts';
-import { collectWarnings, plausibility } from '../plausibility.ts';
+import { collectWarnings, linkWarnings, plausibility } from '../plausibility.ts';
 import type { Formulation, InputWarning } from '../types.ts';
 import { baselines } from './baselines.ts';
 import { evaluateDecision } from './evaluate.ts';
@@ -11,15 +10,6 @@ import { solveExact, notApplicable } from './exact.ts';
 import { describe, explainShortage } from './explain.ts';
 import { compileProblem } from './milp.ts';
 import { decisionSchema, inputSchema, parseProblem, type MoePlacementDecision, type MoePlacementProblem } from './schema.ts';
-
-function linkWarnings(path: string, link: LinkSpec | null): (InputWarning | null)[] {
-  if (link === null) return [];
-  return [
-    plausibility(`${path}.uplinkBitsPerSecond`, link.uplinkBitsPerSecond, 'bitsPerSecond'),
-    plausibility(`${path}.downlinkBitsPerSecond`, link.downlinkBitsPerSecond, 'bitsPerSecond'),
-    plausibility(`${path}.latencySeconds`, link.latencySeconds, 'seconds'),
-  ];
-}
 
 /** Physical quantities off by orders of magnitude (memory in GB typed as bytes, …); never a refusal. */
 export function warnings(problem: MoePlacementProblem): InputWarning[] {

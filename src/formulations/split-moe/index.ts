@@ -4,8 +4,7 @@
  * class the holder serving each expert call, minimising worst-class or mean per-token latency or
  * network load. Solved as one MILP (warm-started by heuristic.ts); the chain certifies the gap.
  */
-import type { LinkSpec } from '../../cost/link.ts';
-import { collectWarnings, plausibility } from '../plausibility.ts';
+import { collectWarnings, linkWarnings, plausibility } from '../plausibility.ts';
 import type { Formulation, InputWarning } from '../types.ts';
 import { baselines } from './baselines.ts';
 import { evaluateDecision } from './evaluate.ts';
@@ -13,15 +12,6 @@ import { describe, explainInfeasible } from './explain.ts';
 import { warmStart } from './heuristic.ts';
 import { compileProblem } from './milp.ts';
 import { decisionSchema, inputSchema, parseProblem, type SplitMoeDecision, type SplitMoeProblem } from './schema.ts';
-
-function linkWarnings(path: string, link: LinkSpec | null): (InputWarning | null)[] {
-  if (link === null) return [];
-  return [
-    plausibility(`${path}.uplinkBitsPerSecond`, link.uplinkBitsPerSecond, 'bitsPerSecond'),
-    plausibility(`${path}.downlinkBitsPerSecond`, link.downlinkBitsPerSecond, 'bitsPerSecond'),
-    plausibility(`${path}.latencySeconds`, link.latencySeconds, 'seconds'),
-  ];
-}
 
 export function warnings(problem: SplitMoeProblem): InputWarning[] {
   const checks: (InputWarning | null)[] = [plausibility('$.moe.expertBytes', problem.expertBytes, 'memoryBytes')];
