@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { solve } from '../../api.ts';
+import { relativeGap } from '../../milp/result.ts';
 import type { ReproRow, Reproduction } from '../reproduce.ts';
 import { VEGA_LITE_SCHEMA, type TopLevelSpec } from '../plot.ts';
 import { formatNumber } from '../table.ts';
@@ -47,7 +48,6 @@ function problem(file: string): Record<string, unknown> {
   ) as Record<string, unknown>;
 }
 
-const gapOf = (best: number, bound: number): number => (best > 0 ? (bound - best) / best : Infinity);
 const pct = (x: number): string => (Number.isFinite(x) ? `${formatNumber(100 * x, 4)}%` : '∞');
 
 export const helixReproduction: Reproduction = {
@@ -84,10 +84,10 @@ export const helixReproduction: Reproduction = {
           item: `${instance}: ${run.method}`,
           expected:
             `Helix: ${formatNumber(p.best)} tokens/s, bound ${formatNumber(p.bound)} ` +
-            `(gap ${pct(gapOf(p.best, p.bound))}, ${p.seconds} s, ${p.note})`,
+            `(gap ${pct(relativeGap(p.best, p.bound))}, ${p.seconds} s, ${p.note})`,
           obtained:
             `${Number.isFinite(best) ? formatNumber(best) : 'none'} tokens/s, bound ${formatNumber(bound)} ` +
-            `(gap ${pct(gapOf(best, bound))}, ${formatNumber(r.timeSeconds, 3)} s, ${r.termination})`,
+            `(gap ${pct(relativeGap(best, bound))}, ${formatNumber(r.timeSeconds, 3)} s, ${r.termination})`,
           tolerance: ours
             ? `best ≥ Helix best, bound ≤ Helix bound (relative ${PUBLISHED_RTOL}: figures published rounded)`
             : 'reported only',
