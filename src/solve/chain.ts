@@ -673,8 +673,12 @@ function choose(outcomes: readonly Certified[], sense: ParsedProblem['sense']): 
  * (InputError / UsageError).
  */
 export async function solve(problem: unknown, options: SolveOptions = {}): Promise<SolveReport> {
-  const parsed = toParsed(problem);
-  const session = new SolveSession(parsed, options);
+  return solveSession(new SolveSession(toParsed(problem), options));
+}
+
+/** solve on a session the caller holds (sweep --with-peers then reads the peers the warm start already ran). */
+export async function solveSession(session: SolveSession): Promise<SolveReport> {
+  const parsed = session.parsed;
   const normalized = session.options;
   const methods = plan(session, normalized.backend);
   const skip = warmStartUse(session, methods);

@@ -5,7 +5,7 @@
  */
 import { InputError, UsageError, jsonPath } from '../errors.ts';
 import type { Termination } from '../milp/result.ts';
-import { solve, SolveSession } from './chain.ts';
+import { solveSession, SolveSession } from './chain.ts';
 import { normalizeOptions, type Method, type SolveOptions } from './options.ts';
 import { isRecord, parseWith, toParsed } from './problem.ts';
 
@@ -250,8 +250,10 @@ export async function sweepGrid(
   const rows: SweepRow[] = [];
   for (let i = 0; i < variants.length; i++) {
     onPoint?.(i, variants.length, points[i]);
-    const report = await solve(variants[i], solveOptions);
-    const peers = withPeers ? peerResults(new SolveSession(variants[i], solveOptions)) : undefined;
+    const session = new SolveSession(variants[i], solveOptions);
+    const report = await solveSession(session);
+    // The same session: the peers its warm start ran are not run again.
+    const peers = withPeers ? peerResults(session) : undefined;
     rows.push({
       value: points[i][0],
       values: points[i],
