@@ -2,7 +2,7 @@
  * The light half of edgeplan's public API, for fast start (issue 18): parse, solve, check, compare, sweep, schema,
  * model files and the kind registry, without the pictures (vega), the batch pool (piscina), the bench, the catalog
  * tools or any problem family loaded up front. Everything here is also exported, unchanged, by src/api.ts (the
- * package entry; test/api/api-core.test.ts checks it).
+ * package entry; test/api/registry.test.ts checks it).
  *
  * The difference that matters: importing this module loads no family. Call `loadKindOf(raw)` (or
  * `loadFormulation(kind)`) before `parseProblem(raw)`, or use `readProblem(raw)`, which does both. src/api.ts loads
