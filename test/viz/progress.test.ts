@@ -51,10 +51,13 @@ describe('progress heartbeat', () => {
     const h = heartbeat({ afterSeconds: 0.2, everySeconds: 0.2 });
     h.progress.hooks.onStepStart?.('solve', 'highs');
     h.progress.hooks.onProgress?.({ method: 'highs', incumbent: 12.5, bound: 10, gap: 0.2, nodes: 31 });
-    const during = blockUntil(h.file, (t) => linesOf(t).length >= 2);
+    // The facts reach the heartbeat's thread by message, so its first lines may predate them:
+    // wait for the facts themselves, and for a second line (it goes on printing while blocked).
+    const facts = 'highs  incumbent 12.5  bound 10  gap 20%  31 nodes';
+    const during = blockUntil(h.file, (t) => linesOf(t).length >= 2 && t.includes(facts));
     await h.stop();
     expect(linesOf(during).length).toBeGreaterThanOrEqual(2);
-    expect(during).toContain('highs  incumbent 12.5  bound 10  gap 20%  31 nodes');
+    expect(during).toContain(facts);
   });
 
   it('says nothing for work shorter than its threshold', async () => {
