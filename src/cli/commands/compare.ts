@@ -1,7 +1,10 @@
-/** `edgeplan compare problem.json` — every backend, the exact method and every baseline side by side. */
+/**
+ * `edgeplan compare problem.json` — every backend, the exact method and every baseline side by side. The problem is
+ * read as `solve` reads it (files.ts readProblemInput): `-` for standard input, MPS/LP model files, `hf:` models.
+ */
 import { compare, readProblem, type BackendName } from '../../api-core.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFileAsync, readJsonFile } from '../files.ts';
+import { inFileAsync, readProblemInput } from '../files.ts';
 import { formatCompare } from '../format.ts';
 import { toJson } from '../format.ts';
 import { backendList, nonNegativeNumber, positiveInteger, positiveSeconds } from '../options.ts';
@@ -28,7 +31,7 @@ export const compareCommand: CliCommand = {
       .description(
         'run every backend, the exact method (where it applies) and every baseline; each decision re-checked by evaluate',
       )
-      .argument('<problem>', 'problem JSON file')
+      .argument('<problem>', 'problem JSON file, - for standard input, or an MPS/LP model file')
       .option(
         '--time-limit <seconds>',
         'time limit per method',
@@ -43,7 +46,9 @@ export const compareCommand: CliCommand = {
       .addPictureOptions(command)
       .action(async (file: string, flags: CompareFlags) => {
         const { io } = context;
-        const problem = await inFileAsync(file, () => readProblem(readJsonFile(file, io.cwd)));
+        const input = readProblemInput(file, io.cwd);
+        for (const note of input.notes) io.stderr(`edgeplan: note: ${note}\n`);
+        const problem = await inFileAsync(file === '-' ? '<stdin>' : file, () => readProblem(input.raw));
         const report = await pictures.withProgress(io, flags, (progress) =>
           compare(problem, {
             timeLimitSeconds: flags.timeLimit,
