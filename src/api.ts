@@ -77,6 +77,7 @@ export * from './export/index.ts';
 export * from './catalog/memory-estimate.ts';
 export { expandHuggingFace, hfParameterCount, modelFromHfConfig, HF_MODEL_TYPES } from './catalog/hf.ts';
 export { vllmBenchDoc, type VllmRunSettings } from './cost/vllm-bench.ts';
+export { measurementsOf, readMeasurementFile, type MeasurementFile } from './cost/calibrate.ts';
 
 // Families load lazily (src/formulations/registry.ts); the library entry resolves only once every one is loaded, so
 // that parseProblem, getFormulation and schema stay synchronous for library users. The CLI's fast commands import

@@ -24,7 +24,13 @@ import type { DeviceSpec } from './device.ts';
 import { rowWork } from './layers.ts';
 import type { ModelSpec } from './model.ts';
 import { DTYPES, type DType } from './units.ts';
-import { measurementsFromVllmBench, VLLM_KEYS_REASON, vllmBenchDoc, type VllmRunSettings } from './vllm-bench.ts';
+import {
+  measurementsFromVllmBench,
+  VLLM_KEYS_REASON,
+  vllmBenchKind,
+  type VllmBenchKind,
+  type VllmRunSettings,
+} from './vllm-bench.ts';
 
 /**
  * `model` is a whole forward pass (embedding, every decoder layer, head), as llama-bench measures: it becomes L + 2
@@ -146,12 +152,38 @@ export function parseMeasurementsCsv(text: string): Measurement[] {
 
 /** Measurements from JSON: an array of rows, or `{ "measurements": [...] }`. */
 export function parseMeasurementsJson(text: string): Measurement[] {
-  let doc: unknown;
+  return measurementsFromJson(jsonOnce(text)());
+}
+
+/**
+ * The text's JSON value, parsed on the first call only: the format checks (llama-bench, vLLM, plain JSON) share one
+ * parse instead of each parsing the file again. A syntax error is kept and rethrown by each call, as JSON.parse would.
+ */
+function jsonOnce(text: string): () => unknown {
+  let parsed: { readonly value: unknown } | { readonly error: unknown } | null = null;
+  return () => {
+    if (parsed === null) {
+      try {
+        parsed = { value: JSON.parse(text) as unknown };
+      } catch (error) {
+        parsed = { error };
+      }
+    }
+    if ('error' in parsed) throw parsed.error;
+    return parsed.value;
+  };
+}
+
+/** JSON text → value; a syntax error is the one-line `$: not valid JSON: …`. */
+function validJson(json: () => unknown): unknown {
   try {
-    doc = JSON.parse(text);
+    return json();
   } catch (e) {
     throw new InputError('$', `not valid JSON: ${(e as Error).message}`);
   }
+}
+
+function measurementsFromJson(doc: unknown): Measurement[] {
   const wrapped = doc !== null && typeof doc === 'object' && !Array.isArray(doc) && 'measurements' in doc;
   const rows: unknown = wrapped ? (doc as { measurements: unknown }).measurements : doc;
   const base = wrapped ? '$.measurements' : '$';
@@ -166,16 +198,54 @@ export function parseMeasurementsJson(text: string): Measurement[] {
 }
 
 /**
- * CSV or JSON, chosen by the file name's extension (`.json` → JSON, anything else → CSV); llama-bench output
- * (`-o json`, `-o jsonl` or `-o csv`) is recognised by its columns (n_prompt, n_gen, avg_ts), vLLM's benchmark_latency
- * and benchmark_throughput outputs by their keys (src/cost/vllm-bench.ts), which need the run's `vllm` settings.
+ * A measurement file recognised (src/cli/commands/calibrate.ts reads each file once and parses its JSON once):
+ * llama-bench output, a vLLM benchmark output, edgeplan's JSON rows (already parsed) or edgeplan's CSV.
  */
+export type MeasurementFile =
+  | { readonly format: 'llama-bench'; readonly rows: readonly BenchRow[] }
+  | { readonly format: 'vllm'; readonly kind: VllmBenchKind; readonly doc: Readonly<Record<string, unknown>> }
+  | { readonly format: 'json'; readonly json: () => unknown }
+  | { readonly format: 'csv'; readonly text: string };
+
+/**
+ * Which format `text` is: llama-bench output (`-o json`, `-o jsonl` or `-o csv`) by its columns (n_prompt, n_gen,
+ * avg_ts), vLLM's benchmark_latency and benchmark_throughput outputs by their keys (src/cost/vllm-bench.ts), else
+ * JSON by the file name's extension (`.json`) and CSV for anything else. The text is parsed as JSON at most once.
+ */
+export function readMeasurementFile(text: string, fileName: string): MeasurementFile {
+  const json = jsonOnce(text);
+  const llamaBench = benchRows(text, json);
+  if (llamaBench !== null) return { format: 'llama-bench', rows: llamaBench };
+  if (text.trim().startsWith('{')) {
+    let doc: unknown = null;
+    try {
+      doc = json();
+    } catch {
+      // Not JSON: not a vLLM output either; the JSON or CSV reader below reports the syntax.
+    }
+    const kind = vllmBenchKind(doc);
+    if (kind !== null) return { format: 'vllm', kind, doc: doc as Readonly<Record<string, unknown>> };
+  }
+  return /\.json$/i.test(fileName) ? { format: 'json', json } : { format: 'csv', text };
+}
+
+/** The measurements of a recognised file; vLLM outputs need the run's `vllm` settings. */
+export function measurementsOf(file: MeasurementFile, vllm: VllmRunSettings = {}): Measurement[] {
+  switch (file.format) {
+    case 'llama-bench':
+      return measurementsFromLlamaBench(file.rows);
+    case 'vllm':
+      return measurementsFromVllmBench(file.doc, file.kind, vllm);
+    case 'json':
+      return measurementsFromJson(validJson(file.json));
+    case 'csv':
+      return parseMeasurementsCsv(file.text);
+  }
+}
+
+/** CSV or JSON, llama-bench or vLLM output: `readMeasurementFile` then `measurementsOf`. */
 export function parseMeasurements(text: string, fileName: string, vllm: VllmRunSettings = {}): Measurement[] {
-  const llamaBench = llamaBenchRows(text);
-  if (llamaBench !== null) return measurementsFromLlamaBench(llamaBench);
-  const vllmBench = vllmBenchDoc(text);
-  if (vllmBench !== null) return measurementsFromVllmBench(vllmBench.doc, vllmBench.kind, vllm);
-  return /\.json$/i.test(fileName) ? parseMeasurementsJson(text) : parseMeasurementsCsv(text);
+  return measurementsOf(readMeasurementFile(text, fileName), vllm);
 }
 
 /** A measurement reduced to what the roofline sees. */
@@ -618,6 +688,11 @@ type BenchRow = Readonly<Record<string, unknown>>;
 
 /** The rows of a llama-bench result (JSON array, JSON lines or CSV), or null when the text is not one. */
 export function llamaBenchRows(text: string): BenchRow[] | null {
+  return benchRows(text, jsonOnce(text));
+}
+
+/** llamaBenchRows with the text's JSON value from `json` (parsed once for every format check). */
+function benchRows(text: string, json: () => unknown): BenchRow[] | null {
   const trimmed = text.trim();
   const isBench = (row: unknown): row is BenchRow =>
     typeof row === 'object' &&
@@ -628,7 +703,7 @@ export function llamaBenchRows(text: string): BenchRow[] | null {
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
     let rows: unknown;
     try {
-      rows = JSON.parse(trimmed);
+      rows = json();
     } catch {
       // `-o jsonl`: one object per line.
       try {

@@ -11,9 +11,9 @@ import type { Command } from 'commander';
 import {
   calibrateDevice,
   DTYPES,
-  parseMeasurements,
+  measurementsOf,
+  readMeasurementFile,
   resolveModel,
-  vllmBenchDoc,
   type VllmRunSettings,
   type DType,
   type Measurement,
@@ -145,9 +145,10 @@ export const calibrateCommand: CliCommand = {
         const file = inputs.map((x) => x.file).join(', ');
         let vllmFiles = 0;
         const all = inputs.flatMap(({ file: f, settings }) => {
-          const text = readText(f, io.cwd);
-          if (vllmBenchDoc(text) !== null) vllmFiles++;
-          return inFile(f, () => parseMeasurements(text, f, settings)).map((m, i) => ({ m, i, f }));
+          // Read and parsed once: the format found is both counted here and read below.
+          const measured = readMeasurementFile(readText(f, io.cwd), f);
+          if (measured.format === 'vllm') vllmFiles++;
+          return inFile(f, () => measurementsOf(measured, settings)).map((m, i) => ({ m, i, f }));
         });
         const vllmFlags = Object.entries(common).filter(([, v]) => v !== undefined);
         if (vllmFiles === 0 && vllmFlags.length > 0)
