@@ -163,9 +163,10 @@ export async function solveFleetExact(
     };
     if (r.solution !== null) {
       consider(placementOfDecision(problem, full.decode(r.solution.values)), 'strong MILP');
+      // Only a bound the backend proved tightens ours: a bare "optimal" (GLPK's gap stop, jslp) is the
+      // backend's word, not a proof, and the chain's bound probe does not run on an exact method's sub-MILP.
       const b = r.solution.bound;
       if (b !== undefined && Number.isFinite(b)) bound = Math.min(bound, b);
-      else if (r.termination === 'optimal') bound = Math.min(bound, Math.max(value, r.solution.objective));
     } else if (r.termination === 'infeasible' && best === null) {
       return {
         termination: 'infeasible',
