@@ -12,7 +12,7 @@
  * adds them back so that it equals the released checkpoint; the cost model sees the rest (below 0.01 % of the total
  * for every supported model; docs/huggingface.md).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import { totalParams, type ModelSpec } from '../cost/model.ts';
@@ -302,21 +302,52 @@ export function hfParameterCount(config: unknown, spec: ModelSpec): number {
   return totalParams(spec) + extra;
 }
 
-/** Reads a config.json file (path relative to `baseDir`); one-line errors. */
+/**
+ * Parsed config files by absolute path, with the modification time and size they had when read. A problem resolves
+ * its model many times in one run (parse, warm start, every sweep point, compare's rows, the bench's repeats): the
+ * file is read and parsed once, and read again only when it changed on disk (edited: another mtime or size).
+ * Values are deep-frozen, since every caller shares them.
+ */
+const configCache = new Map<string, { readonly mtimeMs: number; readonly size: number; readonly config: unknown }>();
+
+function deepFreeze(value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Reads a config.json file (path relative to `baseDir`), once while it is unchanged (configCache); one-line errors. */
 export function readHfConfigFile(file: string, baseDir: string, path: string): unknown {
   const full = resolve(baseDir, file);
+  const unreadable = (error: unknown): InputError => {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+    return new InputError(path, `${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code})`}`);
+  };
+  let stamp: { mtimeMs: number; size: number };
+  try {
+    const stat = statSync(full);
+    stamp = { mtimeMs: stat.mtimeMs, size: stat.size };
+  } catch (error) {
+    throw unreadable(error);
+  }
+  const cached = configCache.get(full);
+  if (cached !== undefined && cached.mtimeMs === stamp.mtimeMs && cached.size === stamp.size) return cached.config;
   let text: string;
   try {
     text = readFileSync(full, 'utf8');
   } catch (error) {
-    const code = error instanceof Error && 'code' in error ? String(error.code) : String(error);
-    throw new InputError(path, `${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code})`}`);
+    throw unreadable(error);
   }
+  let config: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    config = deepFreeze(JSON.parse(text) as unknown);
   } catch {
     throw new InputError(path, `${file}: not valid JSON (a Hugging Face config.json is expected)`);
   }
+  configCache.set(full, { ...stamp, config });
+  return config;
 }
 
 /** `hf:path/to/config.json` (relative to `baseDir`) → inline model fields. */
