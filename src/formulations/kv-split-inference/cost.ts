@@ -105,7 +105,28 @@ export interface ServerRow {
   readonly userTrafficBytes: readonly number[];
 }
 
-export interface KvTables {
+/** A tier's effective rates: what its GPU computes and reads per second, and what one kernel call costs. */
+export interface TierRates {
+  readonly computeFlopsPerSecond: number;
+  readonly bandwidthBytesPerSecond: number;
+  readonly perCallOverheadSeconds: number;
+}
+
+/**
+ * The cost model's time of one server row in a batched decode step: the roofline of the batch's
+ * FLOPs and bytes in that row on the tier's rates, plus the row's kernel-call overheads. One
+ * formula for every tier and every reader — the search's server state (serverStateOf, the cloud's
+ * rowSecondsOf) and evaluate's own tier loads; which users and adapters a row carries is each
+ * reader's own business. The MILP writes the same roofline as linear rows of its own (milp.ts).
+ */
+export function rowRooflineSeconds(row: ServerRow, flops: number, trafficBytes: number, rates: TierRates): number {
+  return (
+    Math.max(flops / rates.computeFlopsPerSecond, trafficBytes / rates.bandwidthBytesPerSecond) +
+    row.calls * rates.perCallOverheadSeconds
+  );
+}
+
+export interface KvTables extends TierRates {
   readonly layers: number;
   readonly users: readonly (readonly UserCutCost[])[];
   readonly rows: readonly ServerRow[];
@@ -115,9 +136,6 @@ export interface KvTables {
    */
   readonly workspaceBytes: readonly number[];
   readonly serverMemoryBytes: number;
-  readonly computeFlopsPerSecond: number;
-  readonly bandwidthBytesPerSecond: number;
-  readonly perCallOverheadSeconds: number;
   /** Step time with every user served at cut 0: an upper bound on any decision's step time. */
   readonly maxStepSeconds: number;
   /** Step time of each row with every user at cut 0 (per-row big-M of the MILP). */
@@ -586,10 +604,7 @@ export function serverStateOf(problem: KvProblem, tables: KvTables, cuts: readon
       continue;
     }
     weightBytes += row.residentBytes;
-    rowSeconds.push(
-      Math.max(flops / tables.computeFlopsPerSecond, traffic / tables.bandwidthBytesPerSecond) +
-        row.calls * tables.perCallOverheadSeconds,
-    );
+    rowSeconds.push(rowRooflineSeconds(row, flops, traffic, tables));
   }
   const stepSeconds = rowSeconds.reduce((s, t) => s + t, 0);
   return {

@@ -3,7 +3,8 @@
  *
  * It reads per-user and per-row cost coefficients (device times, user-link times, row FLOPs and
  * traffic, KV per layer) from cost.ts, as evaluate.ts does, but not the search's code: the tier
- * loads are built here from each user's layer ranges in the words of the docs page ("the edge
+ * loads are built by evaluate's own tierLoad (evaluate-load.ts, shared with the two-tier re-check)
+ * from each user's layer ranges in the words of the docs page ("the edge
  * runs layers c1 + 1..c2 for u, and the head when c2 = L; the cloud runs c2 + 1..L and the
  * head"), the backhaul from the model's hidden size and the link's rates, the price from the
  * input's price per token — never from three-tier.ts or the MILP.
@@ -11,7 +12,8 @@
 import { activationBytesPerToken } from '../../cost/model.ts';
 import { excessOver, withinLimit } from '../tolerance.ts';
 import type { Evaluation, Violation } from '../types.ts';
-import { gb, kvTables, ms, type KvTables } from './cost.ts';
+import { gb, kvTables, ms } from './cost.ts';
+import { tierLoad } from './evaluate-load.ts';
 import type { KvBreakdown, KvUserBreakdown } from './evaluate.ts';
 import type { KvCloud, KvDecision, KvProblem } from './schema.ts';
 
@@ -49,54 +51,6 @@ export interface KvThreeTierBreakdown {
   readonly pricePerToken: number;
   readonly priceObjectiveSeconds: number;
   readonly users: readonly KvThreeTierUser[];
-}
-
-interface Load {
-  readonly layers: number[];
-  readonly head: boolean;
-  readonly stepSeconds: number;
-  readonly weightBytes: number;
-  readonly kvBytes: number;
-  readonly workspaceBytes: number;
-  readonly users: number;
-}
-
-/**
- * One tier's load from the layer range each user runs there (`from`..`to` inclusive, empty when
- * from > to) and whether it also runs that user's head.
- */
-function tierLoad(
-  tables: KvTables,
-  ranges: readonly { u: number; from: number; to: number; head: boolean }[],
-  compute: number,
-  bandwidth: number,
-  overhead: number,
-): Load {
-  const L = tables.layers;
-  const present = ranges.filter((r) => r.from <= r.to || r.head);
-  const layers: number[] = [];
-  let stepSeconds = 0;
-  let weightBytes = 0;
-  let head = false;
-  for (const row of tables.rows) {
-    const isHead = row.kind === 'head';
-    const runs = present.filter((r) => (isHead ? r.head : r.from <= row.index && row.index <= r.to));
-    if (runs.length === 0) continue;
-    if (isHead) head = true;
-    else layers.push(row.index);
-    weightBytes += row.residentBytes;
-    let flops = 0;
-    let traffic = row.readBytes;
-    for (const r of runs) {
-      flops += row.userFlops[r.u];
-      traffic += row.userTrafficBytes[r.u];
-    }
-    stepSeconds += Math.max(flops / compute, traffic / bandwidth) + row.calls * overhead;
-  }
-  const kvPerLayer = (u: number): number => tables.users[u][L - 1].serverKvBytes;
-  const kvBytes = present.reduce((s, r) => s + Math.max(0, r.to - r.from + 1) * kvPerLayer(r.u), 0);
-  const workspaceBytes = Math.max(0, ...present.map((r) => tables.workspaceBytes[r.u]));
-  return { layers, head, stepSeconds, weightBytes, kvBytes, workspaceBytes, users: present.length };
 }
 
 export function evaluateKvThreeTier(problem: KvProblem, decision: KvDecision): Evaluation<KvBreakdown> {
@@ -143,19 +97,21 @@ export function evaluateKvThreeTier(problem: KvProblem, decision: KvDecision): E
   });
 
   const edge = tierLoad(
+    problem,
     tables,
     pairs.map((p, u) => ({ u, from: p.c1 + 1, to: p.c2, head: p.c1 < L && p.c2 === L })),
-    tables.computeFlopsPerSecond,
-    tables.bandwidthBytesPerSecond,
-    tables.perCallOverheadSeconds,
+    tables,
   );
   const device = cloud.device;
   const cloudLoad = tierLoad(
+    problem,
     tables,
     pairs.map((p, u) => ({ u, from: p.c2 + 1, to: L, head: p.c2 < L })),
-    device.peakFlopsPerSecond * device.computeEfficiency,
-    device.memoryBandwidthBytesPerSecond * device.bandwidthEfficiency,
-    device.perCallOverheadSeconds,
+    {
+      computeFlopsPerSecond: device.peakFlopsPerSecond * device.computeEfficiency,
+      bandwidthBytesPerSecond: device.memoryBandwidthBytesPerSecond * device.bandwidthEfficiency,
+      perCallOverheadSeconds: device.perCallOverheadSeconds,
+    },
   );
   // The backhaul: every cloud user's hidden state up (none when the cloud runs everything and
   // feeds its own token back) and its token id down, in one transfer per step.

@@ -7,7 +7,8 @@
  * not share the search's code for what the server runs: serverStateOf (used by the exact method,
  * the peers and the MILP's encode) works row by row with participation thresholds, while
  * evaluate below starts from the set of users the server serves and derives the loaded layer
- * range, the head, the adapters and the work buffers from it, in the words of the docs page.
+ * range, the head, the adapters and the work buffers from it (tierLoad in evaluate-load.ts, which
+ * the three-tier re-check uses for its edge and cloud too), in the words of the docs page.
  * Feasibility uses the one tolerance policy (src/formulations/tolerance.ts).
  */
 import { excessOver, withinLimit } from '../tolerance.ts';
@@ -15,6 +16,7 @@ import type { Evaluation, Violation } from '../types.ts';
 import { gb, kvAccuracyUsed, kvFormatIndices, kvTablesFor, ms, type KvTables } from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 import { evaluateKvThreeTier, type KvThreeTierBreakdown } from './evaluate-three-tier.ts';
+import { tierLoad, type TierLoad } from './evaluate-load.ts';
 
 export interface KvUserBreakdown {
   readonly user: string;
@@ -81,77 +83,16 @@ export interface KvBreakdown {
   readonly threeTier?: KvThreeTierBreakdown;
 }
 
-interface ServerLoad {
-  readonly layers: readonly number[];
-  readonly head: boolean;
-  readonly stepSeconds: number;
-  readonly weightBytes: number;
-  readonly adapterBytes: number;
-  readonly adapterLayers: readonly number[];
-  readonly kvBytes: number;
-  readonly workspaceBytes: number;
-}
-
 /**
- * What the server holds and how long its batched step takes, from the users it serves: it loads
- * decoder layers (lowest server user's cut) + 1..L and the head, once; variant v's adapter in the
- * layers above the lowest cut of v's server users; KV per server user; work buffers for the
- * longest prompt among them.
+ * What the server holds and how long its batched step takes, from the users it serves: a user at
+ * cut c < L runs decoder layers c + 1..L and the head there, so the server loads layers (lowest
+ * server user's cut) + 1..L and the head, once; variant v's adapter in the layers above the lowest
+ * cut of v's server users; KV per server user; work buffers for the longest prompt among them.
  */
-function serverLoad(problem: KvProblem, tables: KvTables, cuts: readonly (number | null)[]): ServerLoad {
+function serverLoad(problem: KvProblem, tables: KvTables, cuts: readonly (number | null)[]): TierLoad {
   const L = tables.layers;
-  const server = cuts.flatMap((c, u) => (c !== null && c < L ? [{ u, c }] : []));
-  if (server.length === 0)
-    return {
-      layers: [],
-      head: false,
-      stepSeconds: 0,
-      weightBytes: 0,
-      adapterBytes: 0,
-      adapterLayers: problem.variants.map(() => 0),
-      kvBytes: 0,
-      workspaceBytes: 0,
-    };
-  const lowest = Math.min(...server.map((s) => s.c));
-  const layers = Array.from({ length: L - lowest }, (_, i) => lowest + 1 + i);
-  const lowestOfVariant = problem.variants.map((_, v) =>
-    Math.min(L, ...server.filter((s) => problem.users[s.u].variant === v).map((s) => s.c)),
-  );
-  const compute = tables.computeFlopsPerSecond;
-  const bandwidth = tables.bandwidthBytesPerSecond;
-  let stepSeconds = 0;
-  let weightBytes = 0;
-  let adapterBytes = 0;
-  for (const row of tables.rows) {
-    const isHead = row.kind === 'head';
-    if (!isHead && row.index <= lowest) continue;
-    weightBytes += row.residentBytes;
-    let flops = 0;
-    let traffic = row.readBytes;
-    for (const { u, c } of server) {
-      // A server user runs layers c + 1..L and the head.
-      if (!isHead && row.index <= c) continue;
-      flops += row.userFlops[u];
-      traffic += row.userTrafficBytes[u];
-      const v = problem.users[u].variant;
-      if (v !== null && !isHead) flops += row.adapterFlopsPerToken[v];
-    }
-    if (!isHead) {
-      problem.variants.forEach((_, v) => {
-        if (row.index > lowestOfVariant[v] && row.adapterBytes[v] > 0) {
-          adapterBytes += row.adapterBytes[v];
-          traffic += row.adapterBytes[v];
-        }
-      });
-    }
-    stepSeconds += Math.max(flops / compute, traffic / bandwidth) + row.calls * tables.perCallOverheadSeconds;
-  }
-  const kvBytes = server.reduce((sum, s) => sum + tables.users[s.u][s.c].serverKvBytes, 0);
-  const workspaceBytes = Math.max(...server.map((s) => tables.workspaceBytes[s.u]));
-  const adapterLayers = lowestOfVariant.map((low, v) =>
-    tables.rows.some((r) => r.kind === 'decoder' && r.adapterBytes[v] > 0) ? L - low : 0,
-  );
-  return { layers, head: true, stepSeconds, weightBytes, adapterBytes, adapterLayers, kvBytes, workspaceBytes };
+  const ranges = cuts.flatMap((c, u) => (c !== null && c < L ? [{ u, from: c + 1, to: L, head: true }] : []));
+  return tierLoad(problem, tables, ranges, tables);
 }
 
 /**

@@ -32,14 +32,17 @@
  */
 import { activationBytesPerToken } from '../../cost/model.ts';
 import { withinLimit } from '../tolerance.ts';
-import { gb, kvTables, ms, type KvTables, type ServerRow, type Assessment } from './cost.ts';
+import {
+  gb,
+  kvTables,
+  ms,
+  rowRooflineSeconds,
+  type Assessment,
+  type KvTables,
+  type ServerRow,
+  type TierRates,
+} from './cost.ts';
 import type { KvCloud, KvDecision, KvProblem } from './schema.ts';
-
-export interface TierRates {
-  readonly computeFlopsPerSecond: number;
-  readonly bandwidthBytesPerSecond: number;
-  readonly perCallOverheadSeconds: number;
-}
 
 export interface CloudTables {
   readonly cloud: KvCloud;
@@ -70,10 +73,7 @@ export function rowSecondsOf(row: ServerRow, rates: TierRates, users: readonly n
     flops += row.userFlops[u];
     traffic += row.userTrafficBytes[u];
   }
-  return (
-    Math.max(flops / rates.computeFlopsPerSecond, traffic / rates.bandwidthBytesPerSecond) +
-    row.calls * rates.perCallOverheadSeconds
-  );
+  return rowRooflineSeconds(row, flops, traffic, rates);
 }
 
 export function cloudTables(problem: KvProblem): CloudTables {
