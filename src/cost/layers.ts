@@ -13,6 +13,7 @@ import { rooflineTime, type DeviceSpec, type MeasuredProfile, type RooflineTime,
 import {
   activationBytesPerToken,
   activationDtypeOf,
+  defaultTensorDtype,
   embeddingDtypeOf,
   embeddingParams,
   embeddingWeightBytes,
@@ -186,7 +187,8 @@ export function rowWork(model: ModelSpec, kind: LayerRowKind, layer: number, wor
     case 'head': {
       const logits = w.batch * w.logitsTokens;
       // A tied head still reads the whole embedding matrix to produce logits.
-      const normBytes = (model.bias ? 2 : 1) * model.hiddenSize * act;
+      // The final norm is a stored weight: its bytes are those headWeightBytes counts in memory.
+      const normBytes = (model.bias ? 2 : 1) * model.hiddenSize * bytesPerValue(defaultTensorDtype(model.dtype));
       return {
         flops: logits * headForwardFlopsPerToken(model),
         weightBytes: normBytes + headMatrixReadBytes(model),

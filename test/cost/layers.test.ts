@@ -11,7 +11,7 @@ import {
   rangeSeconds,
   rowWork,
 } from '../../src/cost/layers.ts';
-import { kvBytesPerTokenPerLayer, totalParams, type ModelSpec } from '../../src/cost/model.ts';
+import { headWeightBytes, kvBytesPerTokenPerLayer, totalParams, type ModelSpec } from '../../src/cost/model.ts';
 
 const catalog = loadCatalog();
 function model(id: string): ModelSpec {
@@ -147,5 +147,16 @@ describe('rangeCost', () => {
     expect(rangeCost(fp32, nx, d, { first: 1, last: 32 }).streamsFromStorage).toBe(true);
     expect(rangeSeconds(llama, nx, d, { first: 1, last: 9 })).toBeGreaterThan(small.seconds);
     expect(rangeCost(llama, nx, d, { first: 5, last: 4 }).seconds).toBe(0);
+  });
+});
+
+describe('rowWork head', () => {
+  it('reads the stored head (final norm and matrix) in the bytes memory counts, whatever the activation format', () => {
+    const base = model('llama-2-7b');
+    const workload = { batch: 1, tokens: 1, contextTokens: 128, logitsTokens: 1 };
+    for (const activationDtype of ['fp16', 'fp32'] as const) {
+      const m: ModelSpec = { ...base, activationDtype };
+      expect(rowWork(m, 'head', base.layers, workload).weightBytes).toBe(headWeightBytes(m));
+    }
   });
 });
