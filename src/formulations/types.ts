@@ -138,6 +138,16 @@ export interface Formulation<P, D> {
   };
   /** Recomputes feasibility and objective from the decision alone; never trusts a solver. */
   evaluate(problem: P, decision: D): Evaluation;
+  /**
+   * Certificates a decision carries beside its values (the `milp` kind's LP duals), judged after certification:
+   * certify reports the decision returned here, so they appear only beside a certified optimum and only when they
+   * pass the family's own check; `dropped` says why they were removed (one line). Absent: decisions carry none.
+   */
+  vetCertificates?(
+    problem: P,
+    decision: D,
+    verdict: { readonly optimal: boolean; readonly termination: Termination },
+  ): { readonly decision: D; readonly dropped?: string };
   readonly baselines: readonly Baseline<P, D>[];
   /** When no decision exists: which resource is short and by how much, in domain words. */
   explainInfeasible?(problem: P): string;

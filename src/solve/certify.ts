@@ -10,7 +10,10 @@
  * 4. "optimal" stands only when our own gap, from evaluate's objective and the surviving bound, is
  *    within mipGap (plus the objective tolerance OBJECTIVE_RTOL with which two values of one
  *    decision count as equal); otherwise the claim is downgraded to `numerical_error` with the
- *    reason, and the feasible decision is still held.
+ *    reason, and the feasible decision is still held;
+ * 5. certificates a decision carries beside its values (an LP's duals) are kept only beside a
+ *    certified optimum and only when the family's own check passes them (Formulation.vetCertificates);
+ *    otherwise they are removed and the reason noted.
  */
 import type { AnyFormulation, Evaluation } from '../formulations/types.ts';
 import { OBJECTIVE_RTOL, sameObjective } from '../formulations/tolerance.ts';
@@ -191,8 +194,15 @@ export function certify(context: CertifyContext, raw: RawOutcome): Certified {
         : `our gap from evaluate's objective and the bound is ${gap.toPrecision(3)}`;
     notes.push(`claimed optimal, but ${why} (mipGap ${mipGap}): not proven optimal; the feasible decision is held`);
   }
+  // Certificates beside the values (LP duals) stand only beside a certified optimum and after the family's check.
+  let decision: unknown = raw.decision;
+  if (formulation.vetCertificates !== undefined) {
+    const vetted = formulation.vetCertificates(problem, decision, { optimal: termination === 'optimal', termination });
+    decision = vetted.decision;
+    if (vetted.dropped !== undefined) notes.push(vetted.dropped);
+  }
   const solution: SolutionReport = {
-    decision: raw.decision,
+    decision,
     objective,
     ...(bound !== undefined ? { bound, gap } : {}),
     evaluation,

@@ -4,9 +4,14 @@
  * row is ∂z/∂(its active bound), a reduced cost ∂z/∂(the column's active bound). Checked on LPs solved by hand, by
  * finite differences (move a bound, re-solve, compare the change of the optimum), and HiGHS against GLPK.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { check, parseProblem, readModelFile, solve, type Backend, type MilpResult } from '../../src/api.ts';
 import { getBackend } from '../../src/backends/registry.ts';
 import type { BackendName } from '../../src/backends/types.ts';
+import { dualCertificateFailure } from '../../src/formulations/milp/duals.ts';
+import { parseMilp } from '../../src/formulations/milp/schema.ts';
+import type { MilpDecision } from '../../src/formulations/milp/schema.ts';
 import { ModelBuilder, type Model, type Sense } from '../../src/milp/model.ts';
 
 const BACKENDS: readonly BackendName[] = ['highs', 'glpk'];
@@ -25,8 +30,24 @@ function handMin(): Model {
   const b = new ModelBuilder('hand-min', 'min');
   const x = b.addVariable('x', { lower: 0 });
   const y = b.addVariable('y', { lower: 0 });
-  b.addConstraint('c1', [{ variable: x, coefficient: 1 }, { variable: y, coefficient: 1 }], 4, Infinity);
-  b.addConstraint('c2', [{ variable: x, coefficient: 1 }, { variable: y, coefficient: 3 }], 6, Infinity);
+  b.addConstraint(
+    'c1',
+    [
+      { variable: x, coefficient: 1 },
+      { variable: y, coefficient: 1 },
+    ],
+    4,
+    Infinity,
+  );
+  b.addConstraint(
+    'c2',
+    [
+      { variable: x, coefficient: 1 },
+      { variable: y, coefficient: 3 },
+    ],
+    6,
+    Infinity,
+  );
   b.addConstraint('c3', [{ variable: x, coefficient: 1 }], -Infinity, 10);
   b.addObjective(x, 2);
   b.addObjective(y, 3);
@@ -43,11 +64,22 @@ function handMax(scaleRowA = 1): Model {
   const y = b.addVariable('y', { lower: 0 });
   b.addConstraint(
     'a',
-    [{ variable: x, coefficient: scaleRowA }, { variable: y, coefficient: scaleRowA }],
+    [
+      { variable: x, coefficient: scaleRowA },
+      { variable: y, coefficient: scaleRowA },
+    ],
     -Infinity,
     4 * scaleRowA,
   );
-  b.addConstraint('b', [{ variable: x, coefficient: 1 }, { variable: y, coefficient: 3 }], -Infinity, 7);
+  b.addConstraint(
+    'b',
+    [
+      { variable: x, coefficient: 1 },
+      { variable: y, coefficient: 3 },
+    ],
+    -Infinity,
+    7,
+  );
   b.addObjective(x, 3);
   b.addObjective(y, 2);
   return b.build();
@@ -206,4 +238,217 @@ describe('duals by finite differences, and HiGHS = GLPK', () => {
       });
     }
   }
+});
+
+/**
+ * Our own check of the dual certificate (src/formulations/milp/duals.ts, issue: "LP duals skip certification"): duals
+ * and reduced costs reach the output only beside a certified optimum and only when they pass dual feasibility,
+ * complementary slackness and strong duality on the original model. The tampering backends below wrap the real
+ * HiGHS and alter its answer the way a faulty adapter would; the chain and certify are the real ones.
+ */
+const wyndor = JSON.parse(readFileSync(new URL('../../problems/milp/wyndor-lp.json', import.meta.url), 'utf8'));
+
+/** The real backend `name`, its result passed through `alter` (the model is handed along for recomputations). */
+function altered(name: BackendName, alter: (result: MilpResult, model: Model) => MilpResult): Backend {
+  const real = getBackend(name);
+  return { ...real, solve: async (model, options) => alter(await real.solve(model, options), model) };
+}
+
+/** Reduced costs consistent with `duals` on `model` (d = c − Aᵀy), so that only the duals' own fault shows. */
+function consistentReducedCosts(model: Model, duals: readonly number[]): number[] {
+  const d = model.variables.map(() => 0);
+  for (const t of model.objective) d[t.variable] += t.coefficient;
+  model.constraints.forEach((row, i) => {
+    for (const t of row.terms) d[t.variable] -= duals[i] * t.coefficient;
+  });
+  return d;
+}
+
+function withDuals(result: MilpResult, duals: readonly number[], reducedCosts: readonly number[]): MilpResult {
+  if (result.solution === null) throw new Error(`no solution: ${result.termination}`);
+  return { ...result, solution: { ...result.solution, duals, reducedCosts } };
+}
+
+type Decision = { duals?: Record<string, number>; reducedCosts?: Record<string, number> };
+const decisionOf = (report: Awaited<ReturnType<typeof solve>>): Decision => report.solution?.decision as Decision;
+const notesOf = (report: Awaited<ReturnType<typeof solve>>): string =>
+  report.attempts.flatMap((a) => a.notes).join('\n');
+
+describe('LP duals are certified by our own duality check', () => {
+  it('valid duals stand: Wyndor with HiGHS and GLPK keeps them, with no note about them', async () => {
+    for (const backend of ['highs', 'glpk'] as const) {
+      const report = await solve(wyndor, { backend });
+      expect(report.termination).toBe('optimal');
+      expect(decisionOf(report).duals).toMatchObject({ plant2_hours: expect.closeTo(1.5, 9) });
+      expect(notesOf(report)).not.toMatch(/LP duals/);
+    }
+  });
+
+  it.each([
+    [
+      'a dual with the wrong sign (reduced costs made consistent with it)',
+      (r: MilpResult, m: Model) => withDuals(r, [0, -1.5, 1], consistentReducedCosts(m, [0, -1.5, 1])),
+      /row plant2_hours \(a ≤ row\) has dual -1\.5: the wrong sign for a maximisation \(needs ≥ 0\)/,
+    ],
+    [
+      'a dual on a row that is not binding',
+      (r: MilpResult, m: Model) => withDuals(r, [1, 1.5, 1], consistentReducedCosts(m, [1, 1.5, 1])),
+      /row plant1_hours has dual 1 but is not binding \(activity 2, upper side 4\): complementary slackness fails/,
+    ],
+    [
+      'duals doubled, reduced costs left as they were',
+      (r: MilpResult) => withDuals(r, [0, 3, 2], r.solution?.reducedCosts ?? []),
+      /reduced cost of doors is 0, but c − Aᵀy gives -3 from the duals/,
+    ],
+    [
+      'duals doubled and reduced costs made consistent (a basic column gets a reduced cost)',
+      (r: MilpResult, m: Model) => withDuals(r, [0, 3, 2], consistentReducedCosts(m, [0, 3, 2])),
+      /variable doors has reduced cost -3 but is 2, off its lower bound 0: complementary slackness fails/,
+    ],
+  ])('%s: dropped with one line saying why, the optimum still certified', async (_what, alter, why) => {
+    const report = await solve(wyndor, { backend: 'highs', backends: { highs: altered('highs', alter) } });
+    expect(report.termination).toBe('optimal');
+    expect(report.solution?.objective).toBeCloseTo(36, 9);
+    expect(decisionOf(report).duals).toBeUndefined();
+    expect(decisionOf(report).reducedCosts).toBeUndefined();
+    const dropped = report.attempts[0].notes.filter((n) => n.startsWith('LP duals and reduced costs dropped: '));
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]).toMatch(why);
+    expect(dropped[0]).not.toContain('\n');
+  });
+
+  it('duals are withheld when the verdict is not optimal: an adapter reporting time_limit with its last LP duals', async () => {
+    const timed = altered('highs', (r) => ({ ...r, termination: 'time_limit' }));
+    const report = await solve(wyndor, { backend: 'highs', backends: { highs: timed } });
+    expect(report.termination).toBe('time_limit');
+    expect(report.solution?.objective).toBeCloseTo(36, 9);
+    expect(decisionOf(report).duals).toBeUndefined();
+    expect(notesOf(report)).toMatch(
+      /LP duals and reduced costs withheld: the answer is not certified optimal \(time_limit\)/,
+    );
+  });
+
+  it("duals are withheld when certify downgrades an optimal claim (the solver's objective below evaluate's)", async () => {
+    // The solver values its point at 35.9 on a max problem; evaluate computes 36: the point is accepted, the
+    // solver's LP value (its own bound) lies on the wrong side and is dropped, so nothing is proven.
+    const low = altered('highs', (r) => ({ ...r, solution: r.solution && { ...r.solution, objective: 35.9 } }));
+    const report = await solve(wyndor, { backend: 'highs', backends: { highs: low } });
+    expect(report.termination).toBe('numerical_error');
+    expect(report.solution?.objective).toBeCloseTo(36, 9);
+    expect(decisionOf(report).duals).toBeUndefined();
+    expect(notesOf(report)).toMatch(/withheld: the answer is not certified optimal \(numerical_error\)/);
+  });
+
+  it('check shows the duals of a solution file only when they pass the same check', async () => {
+    const report = await solve(wyndor, { backend: 'highs' });
+    const good = check(wyndor, report);
+    expect(good.ok).toBe(true);
+    expect(good.summary).toContain('duals (∂objective/∂bound, largest first): plant2_hours = 1.5');
+    const decision = report.solution?.decision as MilpDecision;
+    const tampered = { ...decision, duals: { ...decision.duals, plant2_hours: -1.5 } };
+    const bad = check(wyndor, tampered);
+    expect(bad.ok).toBe(true); // the point itself is feasible and optimal; only its certificate is wrong
+    expect(bad.summary).toMatch(/LP duals and reduced costs not shown: reduced cost of windows is 0, but c − Aᵀy/);
+    expect(bad.summary).not.toContain('plant2_hours = -1.5');
+  });
+
+  it('the check itself: names, MILPs, a minimisation with ≥ rows, free and fixed columns', () => {
+    // min 2x + 3y, c1: x + y ≥ 4, c2: x + 3y ≥ 6, c3: x ≤ 10: optimum (3, 1), duals 1.5, 0.5, 0 (handMin above).
+    const raw = {
+      kind: 'milp',
+      sense: 'min',
+      variables: [
+        { name: 'x', type: 'continuous' },
+        { name: 'y', type: 'continuous' },
+      ],
+      objective: { x: 2, y: 3 },
+      constraints: [
+        { name: 'c1', terms: { x: 1, y: 1 }, lower: 4 },
+        { name: 'c2', terms: { x: 1, y: 3 }, lower: 6 },
+        { name: 'c3', terms: { x: 1 }, upper: 10 },
+      ],
+    };
+    const p = parseMilp(raw);
+    const at = (duals: Record<string, number>, reducedCosts: Record<string, number> = { x: 0, y: 0 }) =>
+      dualCertificateFailure(p, { values: { x: 3, y: 1 }, duals, reducedCosts });
+    expect(at({ c1: 1.5, c2: 0.5, c3: 0 })).toBeNull();
+    expect(dualCertificateFailure(p, { values: { x: 3, y: 1 } })).toBeNull();
+    expect(at({ c1: 1.5, c2: 0.5 })).toBe('duals has no value for row c3');
+    expect(at({ c1: 1.5, c2: 0.5, c3: 0, c4: 0 })).toBe('duals names c4, which is no row of the problem');
+    expect(at({ c1: 2, c2: 0, c3: 0 }, { x: 0, y: 1 })).toMatch(/row c1 has dual 2|complementary slackness/);
+    expect(at({ c1: -1.5, c2: 3.5, c3: 0 }, { x: 0, y: -6 })).toMatch(
+      /row c1 \(a ≥ row\) has dual -1\.5: the wrong sign for a minimisation \(needs ≥ 0\)/,
+    );
+    expect(dualCertificateFailure(p, { values: { x: 3, y: 1 }, duals: { c1: 1.5, c2: 0.5, c3: 0 } })).toMatch(
+      /duals without reduced costs/,
+    );
+    const milp = parseMilp({ ...raw, variables: [{ name: 'x', type: 'integer' }, raw.variables[1]] });
+    expect(dualCertificateFailure(milp, { values: { x: 3, y: 1 }, duals: {}, reducedCosts: {} })).toMatch(
+      /integer variable x: LP duals certify a linear program only/,
+    );
+    // A free column (no bounds) may carry no reduced cost; a fixed one may carry either sign.
+    const free = parseMilp({ ...raw, variables: [{ name: 'x', type: 'continuous', lower: null }, raw.variables[1]] });
+    expect(
+      dualCertificateFailure(free, {
+        values: { x: 3, y: 1 },
+        duals: { c1: 1, c2: 0, c3: 0 },
+        reducedCosts: { x: 1, y: 2 },
+      }),
+    ).toMatch(/variable x has reduced cost 1, which prices its lower bound, and it has none/);
+    const fixed = parseMilp({
+      ...raw,
+      variables: [{ name: 'x', type: 'continuous', lower: 3, upper: 3 }, raw.variables[1]],
+    });
+    // x fixed at 3: y ≥ 1 from c1 and c2 both; c1's dual 3 prices y alone, x's reduced cost 2 − 3 = −1 its fixed bound.
+    expect(
+      dualCertificateFailure(fixed, {
+        values: { x: 3, y: 1 },
+        duals: { c1: 3, c2: 0, c3: 0 },
+        reducedCosts: { x: -1, y: 0 },
+      }),
+    ).toBeNull();
+  });
+
+  it('real solvers pass it: random LPs of both senses and netlib LPs keep their duals with HiGHS and GLPK', async () => {
+    const problems: unknown[] = [];
+    for (const sense of ['min', 'max'] as const) {
+      // The seeds of the finite-difference test above (others give infeasible covering rows).
+      for (const seed of sense === 'min' ? [1, 2, 5] : [1, 2, 4]) {
+        const lp = randomLp(seed, sense);
+        problems.push({
+          kind: 'milp',
+          sense,
+          variables: lp.cost.map((_, j) => ({ name: `x${j}`, type: 'continuous', upper: lp.upper[j] })),
+          objective: Object.fromEntries(lp.cost.map((c, j) => [`x${j}`, c])),
+          constraints: lp.rows.map((row, i) => ({
+            name: `r${i}`,
+            terms: Object.fromEntries(row.coefficients.flatMap((a, j) => (a !== 0 ? [[`x${j}`, a]] : []))),
+            ...(row.lower === row.upper
+              ? { equals: row.lower }
+              : {
+                  ...(Number.isFinite(row.lower) ? { lower: row.lower } : {}),
+                  ...(Number.isFinite(row.upper) ? { upper: row.upper } : {}),
+                }),
+          })),
+        });
+      }
+    }
+    // GLPK's noise-level reduced costs on blend and capri (~1e-14 on columns off their bounds) once tripped the check.
+    const netlib = ['afiro', 'sc50a', 'kb2', 'blend', 'recipe', 'capri'];
+    for (const name of netlib) {
+      const bytes = readFileSync(new URL(`../milp-files/public/${name}.mps.gz`, import.meta.url));
+      problems.push(readModelFile(bytes, 'mps', `${name}.mps.gz`).document);
+    }
+    for (const [k, raw] of problems.entries()) {
+      const problem = parseProblem(raw);
+      // capri takes HiGHS about 2 s; GLPK (the backend whose noise it shows) 0.02 s.
+      const backends = k === problems.length - 1 ? (['glpk'] as const) : (['highs', 'glpk'] as const);
+      for (const backend of backends) {
+        const report = await solve(problem, { backend, timeLimitSeconds: 30 });
+        expect(report.termination).toBe('optimal');
+        expect(notesOf(report), `${backend}`).not.toMatch(/LP duals/);
+        expect(decisionOf(report).duals, `${backend}`).toBeDefined();
+      }
+    }
+  }, 60_000);
 });

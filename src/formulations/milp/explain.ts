@@ -6,6 +6,7 @@
  */
 import type { Evaluation } from '../types.ts';
 import { FEASIBILITY_TOLERANCE, columnVector, rowActivity, rowScale } from './cost.ts';
+import { dualCertificateFailure } from './duals.ts';
 import type { MilpDecision, MilpProblem } from './schema.ts';
 
 export function explainMilpInfeasible(problem: MilpProblem): string {
@@ -85,8 +86,13 @@ export function describeMilp(
     const rows = `${problem.constraints.length} row${problem.constraints.length === 1 ? '' : 's'}`;
     lines.push(`${rows}, ${binding.length} binding${binding.length > 0 ? `: ${names}` : ''}`);
   }
-  if (decision.duals !== undefined) lines.push(largest('duals', decision.duals));
-  if (decision.reducedCosts !== undefined) lines.push(largest('reduced costs', decision.reducedCosts));
+  // The same check as certify's (duals.ts), so that `check` never shows a solution file's duals that fail it.
+  const failure = dualCertificateFailure(problem, decision);
+  if (failure !== null) lines.push(`LP duals and reduced costs not shown: ${failure}`);
+  else {
+    if (decision.duals !== undefined) lines.push(largest('duals', decision.duals));
+    if (decision.reducedCosts !== undefined) lines.push(largest('reduced costs', decision.reducedCosts));
+  }
   if (!evaluation.feasible) lines.push(`violations: ${evaluation.violations.map((v) => v.message).join('; ')}`);
   return lines.join('\n');
 }

@@ -6,6 +6,7 @@ import type { Formulation } from '../types.ts';
 import { greedyRepair, milpBaselines } from './baselines.ts';
 import { decisionOf } from './cost.ts';
 import { evaluateMilp } from './evaluate.ts';
+import { vetMilpCertificates } from './duals.ts';
 import { describeMilp, explainMilpInfeasible } from './explain.ts';
 import { compileMilp } from './milp.ts';
 import { milpDecisionSchema, milpInputSchema, parseMilp, type MilpDecision, type MilpProblem } from './schema.ts';
@@ -30,6 +31,8 @@ export const milpFormulation: Formulation<MilpProblem, MilpDecision> = {
     return outcome.ok ? decisionOf(problem, outcome.x) : null;
   },
   evaluate: (problem, decision) => evaluateMilp(problem, decision),
+  // LP duals and reduced costs: only beside a certified optimum, and only when our own duality check passes them.
+  vetCertificates: vetMilpCertificates,
   baselines: milpBaselines,
   explainInfeasible: explainMilpInfeasible,
   describe: (problem, decision, evaluation) => describeMilp(problem, decision, evaluation),

@@ -172,7 +172,8 @@ export interface MilpDecision {
   readonly values: NameRecord<number>;
   /**
    * LPs solved to optimality by HiGHS or GLPK: the dual of each row, by name, ∂z/∂(the row's active bound) for min
-   * and max alike (docs/formulations/milp.md). Reported, not checked: evaluate reads `values` only.
+   * and max alike (docs/formulations/milp.md). Reported only beside a certified optimum and after our own duality
+   * check (duals.ts); evaluate reads `values` only.
    */
   readonly duals?: NameRecord<number>;
   /** With `duals`: the reduced cost of each variable, by name, ∂z/∂(its active bound); 0 for a basic one. */
@@ -181,10 +182,10 @@ export interface MilpDecision {
 
 export const milpDecisionSchema: z.ZodType<MilpDecision> = z.strictObject({
   values: nameRecord(z.number()).describe('value of each variable, by name; a variable not listed is 0'),
-  duals: nameRecord(z.number()).optional().describe('LP only: dual of each row, by name (reported, not checked)'),
+  duals: nameRecord(z.number()).optional().describe('LP only: dual of each row, by name (checked by duality)'),
   reducedCosts: nameRecord(z.number())
     .optional()
-    .describe('LP only: reduced cost of each variable, by name (reported, not checked)'),
+    .describe('LP only: reduced cost of each variable, by name (checked by duality)'),
 });
 
 export function parseMilp(raw: unknown): MilpProblem {
