@@ -67,7 +67,7 @@ export { replayCaching, REPLAY_POLICIES } from './solve/replay.ts';
 export type { ReplayOptions, ReplayPolicyName, ReplayReport } from './solve/replay.ts';
 export type { ReplayResult } from './formulations/model-caching/replay.ts';
 export * from './solve/tools.ts';
-export { importHelix } from './formulations/fleet-serving/import.ts';
+export { importHelix, importHelixLp, isLpInput } from './formulations/fleet-serving/import.ts';
 export * from './batch/index.ts';
 export * from './milp/model-file.ts';
 export { EVERY_ELEMENT, MAX_SWEEP_POINTS, sweepGrid, sweepPathText } from './solve/sweep.ts';
