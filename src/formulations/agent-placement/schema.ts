@@ -10,7 +10,7 @@
  * evaluate read the same numbers and differ only in how they combine them.
  */
 import { z } from 'zod';
-import { documentFields, nonNegative, nonNegativeInt, positive, positiveInt } from '../zod-primitives.ts';
+import { documentFields, loraSchema, nonNegative, nonNegativeInt, positive, positiveInt } from '../zod-primitives.ts';
 import {
   closeMatches,
   deviceRefSchema,
@@ -30,7 +30,7 @@ import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import { layerTable, TOKEN_ID_BYTES } from '../../cost/layers.ts';
 import { adapterDtypeOf, kvBytesPerToken, modelWeightBytes, type ModelSpec } from '../../cost/model.ts';
-import { LORA_TARGETS, loraParamsPerLayer } from '../../cost/training.ts';
+import { loraParamsPerLayer } from '../../cost/training.ts';
 import { bytesPerValue } from '../../cost/units.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 import { withinLimit } from '../tolerance.ts';
@@ -47,11 +47,7 @@ const tokens = nonNegativeInt.max(MAX_TOKENS, `must be at most ${MAX_TOKENS} (ab
 const moduleSchema = z.strictObject({
   id: id.describe('module name, unique within its task (e.g. "perception")'),
   model: modelRefSchema.describe('catalog model id, or an object overriding catalog fields (an inline model)'),
-  lora: z
-    .strictObject({
-      rank: positiveInt.max(65_536, 'must be at most 65536'),
-      targets: z.array(z.enum(LORA_TARGETS)).min(1, 'at least one adapted matrix').default(['q', 'v']),
-    })
+  lora: loraSchema
     .optional()
     .describe("a LoRA fine-tune of `model`: stores the model's weights once per location plus this adapter"),
   inputs: z.array(id).default([]).describe('modules whose output this module reads (the DAG edges)'),

@@ -5,7 +5,7 @@
  * only when admission is on).
  */
 import { z } from 'zod';
-import { documentFields, nonNegative, nonNegativeInt, positive, positiveInt } from '../zod-primitives.ts';
+import { documentFields, loraSchema, nonNegative, nonNegativeInt, positive, positiveInt } from '../zod-primitives.ts';
 import {
   deviceRefSchema,
   linkRefSchema,
@@ -32,23 +32,14 @@ import {
   type CellSpec,
   type RadioSpec,
 } from '../../cost/radio.ts';
-import { LORA_TARGETS, type LoraConfig } from '../../cost/training.ts';
+import type { LoraConfig } from '../../cost/training.ts';
 import { kvDtypeOf } from '../../cost/model.ts';
 import { bytesPerValue, DTYPES, type DType } from '../../cost/units.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 
 const variantSchema = z.strictObject({
   name: z.string().min(1, 'must not be empty').describe('name users refer to in `variant`'),
-  lora: z
-    .strictObject({
-      rank: positiveInt.describe('LoRA rank r'),
-      targets: z
-        .array(z.enum(LORA_TARGETS))
-        .min(1, 'at least one adapted matrix')
-        .default(['q', 'v'])
-        .describe('adapted matrices (default q, v)'),
-    })
-    .describe("the variant's LoRA adapter on top of the shared base weights"),
+  lora: loraSchema.describe("the variant's LoRA adapter on top of the shared base weights"),
 });
 
 const userSchema = z.strictObject({

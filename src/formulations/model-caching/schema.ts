@@ -4,7 +4,7 @@
  * request probabilities and which servers can serve them within their latency bound.
  */
 import { z } from 'zod';
-import { documentFields, nonNegative, positive } from '../zod-primitives.ts';
+import { documentFields, loraFields, nonNegative, positive } from '../zod-primitives.ts';
 import {
   deviceRefSchema,
   linkRefSchema,
@@ -15,7 +15,6 @@ import {
   resolveRuntime,
   runtimeRefSchema,
 } from '../../catalog/index.ts';
-import { LORA_TARGETS } from '../../cost/training.ts';
 import { InputError, inputErrorFromZod } from '../../errors.ts';
 import { buildCatalogFamily, type BuiltFamily } from './families.ts';
 import { computeServeLatency } from './cost.ts';
@@ -47,8 +46,7 @@ const loraFamilySchema = z.strictObject({
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .max(MAX_FAMILY_MODELS, `must be at most ${MAX_FAMILY_MODELS}`),
-  rank: z.number().int('must be a whole number').min(1, 'must be at least 1'),
-  targets: z.array(z.enum(LORA_TARGETS)).min(1).default(['q', 'v']),
+  ...loraFields,
   /** Whether the base model itself is also requested as a model. */
   includeBase: z.boolean().default(true),
 });

@@ -5,14 +5,13 @@
  * and turns every link description into one directed bandwidth/latency matrix.
  */
 import { z } from 'zod';
-import { documentFields, nonNegative, nonNegativeInt, positive, positiveInt } from '../zod-primitives.ts';
+import { documentFields, loraSchema, nonNegative, nonNegativeInt, positive, positiveInt } from '../zod-primitives.ts';
 import type { DeviceSpec, MeasuredProfile } from '../../cost/device.ts';
 import type { DType } from '../../cost/units.ts';
 import { collectWarnings, plausibility } from '../plausibility.ts';
 import type { InputWarning } from '../types.ts';
 import type { ModelSpec } from '../../cost/model.ts';
 import {
-  LORA_TARGETS,
   TRAINING_ACCOUNTINGS,
   type LoraConfig,
   type Recomputation,
@@ -45,7 +44,7 @@ const trainingModeSchema = z.strictObject({
   schedule: z.enum(['gpipe', '1f1b']).default('1f1b'),
   trained: z.enum(['full', 'lora']).default('full').describe('how the non-frozen layers are trained'),
   frozenPrefixLayers: nonNegativeInt.default(0).describe('layers 1..F are frozen (forward only); F < layers'),
-  lora: z.strictObject({ rank: positiveInt, targets: z.array(z.enum(LORA_TARGETS)).min(1) }).optional(),
+  lora: loraSchema.optional(),
   accounting: z
     .enum(Object.keys(TRAINING_ACCOUNTINGS) as [TrainingAccountingName, ...TrainingAccountingName[]])
     .default('mixed-16')

@@ -4,7 +4,7 @@
  * decides, per client, the cut layer, the frozen prefix and the number of uplink subchannels.
  */
 import { z } from 'zod';
-import { documentFields, nonNegativeInt, positiveInt } from '../zod-primitives.ts';
+import { documentFields, loraSchema, nonNegativeInt, positiveInt } from '../zod-primitives.ts';
 import {
   deviceRefSchema,
   linkRefSchema,
@@ -20,7 +20,6 @@ import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import { totalParams, type ModelSpec } from '../../cost/model.ts';
 import {
-  LORA_TARGETS,
   TRAINING_ACCOUNTINGS,
   loraParamsOfLayer,
   loraParamsPerLayer,
@@ -116,15 +115,7 @@ export const splitFinetuneInputSchema = z.strictObject({
   ...documentFields,
   kind: z.literal('split-finetune'),
   model: modelRefSchema.describe('catalog model id or inline model'),
-  lora: z
-    .strictObject({
-      rank: positiveInt.describe('LoRA rank r'),
-      targets: z
-        .array(z.enum(LORA_TARGETS))
-        .min(1, 'needs at least one adapted matrix')
-        .describe('adapted matrices of each trainable layer'),
-    })
-    .describe('LoRA adapters carried by every trainable (unfrozen) decoder layer'),
+  lora: loraSchema.describe('LoRA adapters carried by every trainable (unfrozen) decoder layer'),
   trainingAccounting: z
     .enum(Object.keys(TRAINING_ACCOUNTINGS) as [TrainingAccountingName, ...TrainingAccountingName[]])
     .optional()
