@@ -55,7 +55,11 @@ export interface ExactContext<D = unknown> {
 export interface ExactResult<D> {
   readonly termination: Termination;
   readonly decision: D | null;
-  /** Proven bound on the objective (equal to the objective when optimal). */
+  /**
+   * Proven bound on the objective (equal to the objective when optimal). Required with `optimal`: certify
+   * downgrades an optimal claim without one, as it does a backend's. Never a sub-solver's objective taken as a
+   * bound because that solver said optimal — only a bound it reported, or one the method proved itself.
+   */
   readonly bound?: number;
   readonly message?: string;
   /** Method-specific facts worth reporting (iterations, options pruned, …); JSON-serialisable. */

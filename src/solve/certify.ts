@@ -10,7 +10,8 @@
  * 4. "optimal" stands only when our own gap, from evaluate's objective and the surviving bound, is
  *    within mipGap (plus the objective tolerance OBJECTIVE_RTOL with which two values of one
  *    decision count as equal); otherwise the claim is downgraded to `numerical_error` with the
- *    reason, and the feasible decision is still held;
+ *    reason, and the feasible decision is still held; an exact method's "optimal" needs a bound like
+ *    any other (one forwarded from a sub-solver that gave none is not proven);
  * 5. certificates a decision carries beside its values (an LP's duals) are kept only beside a
  *    certified optimum and only when the family's own check passes them (Formulation.vetCertificates);
  *    otherwise they are removed and the reason noted.
@@ -145,7 +146,13 @@ export function certify(context: CertifyContext, raw: RawOutcome): Certified {
   if (!Number.isFinite(objective)) {
     // A feasible verdict with a NaN or infinite value proves nothing: the cost model broke on this input.
     const message = `evaluate accepted the decision but computed the objective ${objective}`;
-    return { attempt: verdict('error', 'rejected', message), solution: null, evaluation, dual: unknownDual, ...details };
+    return {
+      attempt: verdict('error', 'rejected', message),
+      solution: null,
+      evaluation,
+      dual: unknownDual,
+      ...details,
+    };
   }
   const solverObjective = raw.claim.objective;
   if (solverObjective !== undefined && !sameObjective(solverObjective, objective)) {
@@ -170,8 +177,9 @@ export function certify(context: CertifyContext, raw: RawOutcome): Certified {
       bound = solverObjective;
       notes.push("linear program: the solver's optimal value is its dual bound (strong duality)");
     } else if (raw.method === 'exact') {
-      bound = objective;
-      notes.push('the exact method returned no separate bound; its optimality proof stands for it');
+      // An exact method proves optimality with a bound (equal to its objective when it enumerated everything);
+      // one that forwards a sub-solver's "optimal" without a bound has no proof of its own and is downgraded below.
+      notes.push('the exact method claimed optimal without a bound');
     }
   }
   if (bound !== undefined) {

@@ -2,7 +2,8 @@
  * The exact method's hand-over for the variants (latency SLO, minimum-cost fleet): the cover bound
  * and the chain/stage heuristics of exact.ts are for the plain max-flow objective, so a variant is
  * solved by the variant MILP (milp.ts) through the backend the chain handed over, warm-started with
- * the chain's incumbent. The MILP is exact (its docs), so its bound is a valid bound of the variant.
+ * the chain's incumbent. The MILP is exact (its docs), so a bound its backend reports is a valid bound
+ * of the variant; the backend's word "optimal" without one is not (certify then holds the point unproven).
  */
 import { relativeGap } from '../../milp/result.ts';
 import type { ExactContext, ExactResult } from '../types.ts';
@@ -14,7 +15,7 @@ import { solveFleetExact } from './exact.ts';
 import { rentKnapsack } from './rent-bound.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
 import { placeRented } from './variant-peers.ts';
-import { decideVariant, rentOf, routedFlow } from './variants.ts';
+import { decideVariant, hasPathBound, rentOf, routedFlow } from './variants.ts';
 import { atLeast } from '../tolerance.ts';
 
 /**
@@ -54,7 +55,7 @@ async function placeChosen(
 }
 
 export function isVariant(problem: FleetProblem): boolean {
-  return problem.latencySloSeconds !== undefined || problem.targetTokensPerSecond !== undefined;
+  return hasPathBound(problem) || problem.targetTokensPerSecond !== undefined;
 }
 
 export async function solveVariantExact(
@@ -82,7 +83,7 @@ export async function solveVariantExact(
   }
   // The knapsack's cheapest set: if the plain exact method (max flow) places it at ≥ the target,
   // its rent equals the bound and it is optimal (no SLO: the plain method ignores latency).
-  if (knapsack.chosen !== null && problem.latencySloSeconds === undefined) {
+  if (knapsack.chosen !== null && !hasPathBound(problem)) {
     const found = await placeChosen(problem, knapsack.chosen, ctx);
     if (found !== null) {
       const pl = placementOfDecision(problem, found);
@@ -102,7 +103,7 @@ export async function solveVariantExact(
     ...(warm !== null ? { warmStart: warm } : {}),
   });
   const details = {
-    method: 'variant MILP (per-node arrival times under an SLO; rent of counted columns under a target)',
+    method: 'variant MILP (per-node arrival times per SLO, TPOT and TTFT; rent of counted columns under a target)',
     ...(floor > 0 ? { rentLowerBound: floor } : {}),
     backend: r.backend,
     variables: compiled.model.variables.length,
@@ -118,16 +119,21 @@ export async function solveVariantExact(
       message: r.message ?? 'the variant MILP found no point',
     };
   }
-  // A backend that proves optimality without reporting a bound: the optimum is its own bound.
-  // Minimum cost: the knapsack floor is a valid bound too; the larger lower bound is kept.
-  let bound = r.solution.bound ?? (r.termination === 'optimal' ? r.solution.objective : undefined);
+  // Only a bound the backend reported counts (GLPK's MIP "optimal" comes with none): its word that the point is
+  // optimal is not a bound, and the chain's certify downgrades an "optimal" it cannot check. Minimum cost: the
+  // knapsack floor is a bound of our own; the larger lower bound is kept.
+  let bound = r.solution.bound !== undefined && Number.isFinite(r.solution.bound) ? r.solution.bound : undefined;
   if (problem.targetTokensPerSecond !== undefined && floor > 0) bound = Math.max(bound ?? floor, floor);
   const closed = bound !== undefined && relativeGap(r.solution.objective, bound) <= ctx.mipGap;
+  const short = bound === undefined ? 'reported no bound' : `the bound ${bound} does not close the gap`;
+  const unproven =
+    r.termination === 'optimal' && !closed ? `${r.backend} called the variant MILP optimal but ${short}` : undefined;
+  const message = [unproven, r.message].filter((m) => m !== undefined).join('; ');
   return {
     termination: closed ? 'optimal' : r.termination,
     decision: compiled.decode(r.solution.values),
-    ...(bound !== undefined && Number.isFinite(bound) ? { bound } : {}),
+    ...(bound !== undefined ? { bound } : {}),
     details,
-    ...(r.message !== undefined ? { message: r.message } : {}),
+    ...(message !== '' ? { message } : {}),
   };
 }

@@ -180,7 +180,9 @@ export async function solveKvCellExact(
         message: `the relaxation's MILP ended with ${r.termination}${r.message ? `: ${r.message}` : ''}`,
         details: { rounds },
       };
-    const provenBound = r.termination === 'optimal' ? (r.solution.bound ?? r.solution.objective) : r.solution.bound;
+    // Only a bound the backend reported: its "optimal" without one (GLPK's MIPs) proves nothing about the relaxation.
+    const reported = r.solution.bound;
+    const provenBound = reported !== undefined && Number.isFinite(reported) ? reported : undefined;
     if (provenBound !== undefined)
       lower = Math.max(lower, best !== null ? Math.min(provenBound, best.objective) : provenBound);
     const decoded = compiled.decode(r.solution.values);

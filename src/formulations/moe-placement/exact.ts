@@ -479,8 +479,10 @@ export async function solveExact(
     if (small) {
       // With the whole memory as the cap, the single-layer MILP is a relaxation of the layer.
       if (result.termination === 'optimal') layerSolutions[l] = rows;
-      const b = result.solution.bound ?? (result.termination === 'optimal' ? result.solution.objective : undefined);
-      if (b !== undefined) layerBounds[l] = Math.max(layerBounds[l], Math.min(b, result.solution.objective) / scale);
+      // Only a bound the backend reported: its "optimal" without one (GLPK's MIPs) is not a proof.
+      const b = result.solution.bound;
+      if (b !== undefined && Number.isFinite(b))
+        layerBounds[l] = Math.max(layerBounds[l], Math.min(b, result.solution.objective) / scale);
     }
     accept({ placement: incumbent.placement.map((r, i) => (i === l ? rows : r)) });
   }

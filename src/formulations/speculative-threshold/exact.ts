@@ -177,12 +177,10 @@ export async function solveExact(
     const value = parametricValue(p, next, lambda);
     const r = policyRatio(p, next);
     iterations.push({ lambda, value, ratio: r.ratio });
-    // Only a dual bound the solver proved counts; without one (a time limit) this iteration adds none.
+    // Only a dual bound the solver reported counts; without one (a time limit, or GLPK's MIP "optimal", which
+    // glpk.js gives without a bound) this iteration adds none: the solver's word that F(λ) is its value is no proof.
     if (res.solution.bound !== undefined && Number.isFinite(res.solution.bound)) {
       bound = Math.max(bound, ratioLowerBound(lambda, res.solution.bound / pm.scale, tokens));
-    } else if (res.termination === 'optimal') {
-      // An optimal subproblem without a reported bound: its own value is F(λ) within the gap.
-      bound = Math.max(bound, ratioLowerBound(lambda, value, tokens));
     }
     const better = r.ratio < lambda && picksMeetBudget(p, next);
     if (!better || value >= -1e-13 * r.cost) {
