@@ -15,6 +15,7 @@ import { suite as splitFinetune } from './split-finetune.ts';
 import { suite as fleetServing } from './fleet-serving.ts';
 import { suite as splitMoe } from './split-moe.ts';
 import { suite as agentPlacement } from './agent-placement.ts';
+import { suite as helixHeldout } from './helix-heldout.ts';
 
 export const SUITES: readonly BenchSuite[] = [
   modelCaching,
@@ -28,6 +29,7 @@ export const SUITES: readonly BenchSuite[] = [
   fleetServing,
   agentPlacement,
   splitMoe,
+  helixHeldout,
 ];
 
 export function suiteNames(suites: readonly BenchSuite[] = SUITES): string[] {
