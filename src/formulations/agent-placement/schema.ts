@@ -25,7 +25,7 @@ import {
   type RuntimeRef,
 } from '../../catalog/index.ts';
 import type { RuntimeSpec } from '../../cost/runtime.ts';
-import { deviceUnderRuntime } from '../../cost/runtime-time.ts';
+import { deviceWithBudget, type DeviceBudget } from '../../cost/runtime-budget.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import { layerTable, TOKEN_ID_BYTES } from '../../cost/layers.ts';
@@ -276,26 +276,20 @@ export function parseProblem(raw: unknown): Problem {
 
   const defaultRuntime: RuntimeSpec | null =
     input.runtime === undefined ? null : resolveRuntime(input.runtime, '$.runtime');
-  // The device as its runtime leaves it (shared deviceUnderRuntime); a memory budget above that is bad input.
+  // The device as its runtime leaves it and the memory budget checked against that: the rule moe-placement and
+  // split-moe follow too (cost/runtime-budget.ts).
   const underRuntime = (
     ref: DeviceRef,
     runtimeRef: RuntimeRef | undefined,
     budget: number | undefined,
     path: string,
-  ): { device: DeviceSpec; memoryBytes: number } => {
+  ): DeviceBudget => {
     const runtime = runtimeRef === undefined ? defaultRuntime : resolveRuntime(runtimeRef, `${path}.runtime`);
-    const device = deviceUnderRuntime(resolveDevice(ref, `${path}.device`), runtime);
-    if (runtime !== null && device.memoryBytes <= 0)
-      throw new InputError(
-        `${path}.runtime`,
-        `runtime "${runtime.id}" leaves no memory on ${device.name} (its overhead exceeds its share)`,
-      );
-    if (runtime !== null && budget !== undefined && budget > device.memoryBytes)
-      throw new InputError(
-        `${path}.memoryBytes`,
-        `${budget} bytes exceeds the memory runtime "${runtime.id}" leaves (${device.memoryBytes} bytes)`,
-      );
-    return { device, memoryBytes: budget ?? device.memoryBytes };
+    const runtimePath = runtimeRef === undefined ? '$.runtime' : `${path}.runtime`;
+    return deviceWithBudget(resolveDevice(ref, `${path}.device`), runtime, budget, {
+      runtime: runtimePath,
+      budget: `${path}.memoryBytes`,
+    });
   };
 
   const servers: Server[] = [];

@@ -17,8 +17,8 @@ import {
   runtimeRefSchema,
   type RuntimeRef,
 } from '../../catalog/index.ts';
-import { runtimeUsableBytes, type RuntimeSpec } from '../../cost/runtime.ts';
-import { withRuntimeOverheads } from '../../cost/runtime-time.ts';
+import type { RuntimeSpec } from '../../cost/runtime.ts';
+import { deviceWithBudget } from '../../cost/runtime-budget.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import { activationBytesPerToken, expertParams, type ModelSpec } from '../../cost/model.ts';
@@ -96,7 +96,10 @@ const popularitySchema = z.union([
 const serverSchema = z.strictObject({
   name: z.string().min(1).optional(),
   device: deviceRefSchema,
-  expertMemoryBytes: positive.lte(MOE_MAXIMA.bytes, tooBig(MOE_MAXIMA.bytes)).optional().describe('memory available for experts (default: the device memory)'),
+  expertMemoryBytes: positive
+    .lte(MOE_MAXIMA.bytes, tooBig(MOE_MAXIMA.bytes))
+    .optional()
+    .describe('memory for experts (default: the device memory, or what the runtime leaves; more is refused)'),
   flopsPerSecond: positive.lte(MOE_MAXIMA.flopsPerSecond, tooBig(MOE_MAXIMA.flopsPerSecond)).optional().describe('sustained FLOP/s for expert FFNs, overriding peak × efficiency'),
   link: linkRefSchema
     .optional()
@@ -136,8 +139,8 @@ export const inputSchema = z
       .optional()
       .describe(
         'runtime of every server (id of datasets/runtimes.json or an object overriding one): its memory share ' +
-          'and fixed overhead leave less for experts, its per-layer host time replaces the device’s per-call ' +
-          'overhead; absent: none',
+          'and fixed overhead leave less for experts (an expertMemoryBytes above that is refused), its per-layer ' +
+          'host time replaces the device’s per-call overhead; absent: none',
       ),
     exactNodeLimit: positiveInt
       .lte(2 ** 31 - 1, 'must be at most 2147483647')
@@ -309,8 +312,6 @@ function resolveServer(
   const runtimeRef = s.runtime ?? defaultRuntime;
   const runtimePath = s.runtime !== undefined ? `${path}.runtime` : '$.runtime';
   const runtime = runtimeRef === undefined ? null : resolveRuntime(runtimeRef, runtimePath);
-  // The runtime's per-layer host time replaces the device's generic per-call overhead (one code path: runtime-time.ts).
-  const device = withRuntimeOverheads(rawDevice, runtime);
   // A link on the requester's own server would be silently unused (its tokens never cross a
   // network): refuse it rather than ignore it.
   if (isRequester && s.link !== undefined)
@@ -322,15 +323,12 @@ function resolveServer(
     if (!isRequester) throw new InputError(`${path}.link`, 'required: the link from the requesting side to this server');
   }
   const link = s.link === undefined ? null : resolveLink(s.link, `${path}.link`);
-  const givenExpertBytes = s.expertMemoryBytes ?? device.memoryBytes;
-  if (givenExpertBytes > device.memoryBytes)
-    throw new InputError(
-      `${path}.expertMemoryBytes`,
-      `${givenExpertBytes} bytes exceeds the device memory (${device.memoryBytes} bytes)`,
-    );
-  // A runtime claims its share of the device and keeps its fixed overhead: experts get at most what is left.
-  const usable = Math.max(0, runtimeUsableBytes(device.memoryBytes, runtime, device.unifiedMemory === true));
-  const expertMemoryBytes = Math.min(givenExpertBytes, usable);
+  // The device as its runtime leaves it (memory share − overhead, host time per expert call) and the expert budget
+  // checked against that: the one rule split-moe and agent-placement follow too (cost/runtime-budget.ts).
+  const { device, memoryBytes: expertMemoryBytes } = deviceWithBudget(rawDevice, runtime, s.expertMemoryBytes, {
+    runtime: runtimePath,
+    budget: `${path}.expertMemoryBytes`,
+  });
   return {
     name: s.name ?? `server ${i} (${device.name})`,
     device,

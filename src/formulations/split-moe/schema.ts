@@ -15,9 +15,11 @@ import {
   resolveModel,
   resolveRuntime,
   runtimeRefSchema,
+  type DeviceRef,
+  type RuntimeRef,
 } from '../../catalog/index.ts';
 import type { RuntimeSpec } from '../../cost/runtime.ts';
-import { deviceUnderRuntime } from '../../cost/runtime-time.ts';
+import { deviceWithBudget, type DeviceBudget } from '../../cost/runtime-budget.ts';
 import type { DeviceSpec } from '../../cost/device.ts';
 import type { LinkSpec } from '../../cost/link.ts';
 import {
@@ -369,26 +371,23 @@ export function parseProblem(raw: unknown): SplitMoeProblem {
     input.runtime === undefined ? null : resolveRuntime(input.runtime, '$.runtime');
   const runtimeAt = (ref: typeof input.runtime, path: string): RuntimeSpec | null =>
     ref === undefined ? defaultRuntime : resolveRuntime(ref, path);
-  // The runtime's share and overhead come off the memory before any explicit budget is checked.
-  const underRuntime = (device: DeviceSpec, runtime: RuntimeSpec | null, path: string): DeviceSpec => {
-    const d = deviceUnderRuntime(device, runtime);
-    if (runtime !== null && d.memoryBytes <= 0)
-      throw new InputError(
-        path,
-        `runtime "${runtime.id}" leaves no memory on ${device.name} (its overhead exceeds its share)`,
-      );
-    return d;
-  };
+  // The device as its runtime leaves it and the budget checked against that: the rule moe-placement and
+  // agent-placement follow too (cost/runtime-budget.ts). A class or server runtime's path is its own.
+  const underRuntime = (
+    ref: RuntimeRef | undefined,
+    device: DeviceRef,
+    budget: number | undefined,
+    at: string,
+    field: string,
+  ): DeviceBudget =>
+    deviceWithBudget(resolveDevice(device, `${at}.device`), runtimeAt(ref, `${at}.runtime`), budget, {
+      runtime: ref === undefined ? '$.runtime' : `${at}.runtime`,
+      budget: `${at}.${field}`,
+    });
   const servers = input.servers.map((s, i): SplitMoeServer => {
-    const runtime = runtimeAt(s.runtime, `$.servers[${i}].runtime`);
-    const device = underRuntime(resolveDevice(s.device, `$.servers[${i}].device`), runtime, `$.servers[${i}].runtime`);
-    const expertMemoryBytes = s.expertMemoryBytes ?? device.memoryBytes;
-    if (expertMemoryBytes > device.memoryBytes)
-      throw new InputError(
-        `$.servers[${i}].expertMemoryBytes`,
-        `${expertMemoryBytes} bytes exceeds the device memory${runtime === null ? '' : ' the runtime leaves'} (${device.memoryBytes} bytes)`,
-      );
-    return { name: s.name ?? `server ${i} (${device.name})`, device, expertMemoryBytes };
+    const at = `$.servers[${i}]`;
+    const { device, memoryBytes } = underRuntime(s.runtime, s.device, s.expertMemoryBytes, at, 'expertMemoryBytes');
+    return { name: s.name ?? `server ${i} (${device.name})`, device, expertMemoryBytes: memoryBytes };
   });
   const serverLink = input.serverLink === undefined ? null : resolveLink(input.serverLink, '$.serverLink');
   const serverLinks: (LinkSpec | null)[][] = Array.from({ length: S }, (_, a) =>
@@ -418,14 +417,7 @@ export function parseProblem(raw: unknown): SplitMoeProblem {
         `${at}.minDeviceLayers`,
         `${c.minDeviceLayers} exceeds the model's ${shape.layers} MoE layers`,
       );
-    const runtime = runtimeAt(c.runtime, `${at}.runtime`);
-    const device = underRuntime(resolveDevice(c.device, `${at}.device`), runtime, `${at}.runtime`);
-    const memoryBytes = c.memoryBytes ?? device.memoryBytes;
-    if (memoryBytes > device.memoryBytes)
-      throw new InputError(
-        `${at}.memoryBytes`,
-        `${memoryBytes} bytes exceeds the device memory${runtime === null ? '' : ' the runtime leaves'} (${device.memoryBytes} bytes)`,
-      );
+    const { device, memoryBytes } = underRuntime(c.runtime, c.device, c.memoryBytes, at, 'memoryBytes');
     const { rows, source } = classPopularity(c.popularity, `${at}.popularity`, shape);
     return {
       name: c.name ?? `class ${u}`,

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseProblem, solve } from '../../../src/api.ts';
+import { parseProblem, resolveDevice, solve } from '../../../src/api.ts';
 import { InputError } from '../../../src/errors.ts';
 import { interactionSeconds } from '../../../src/formulations/agent-placement/cost.ts';
 import { evaluate } from '../../../src/formulations/agent-placement/evaluate.ts';
@@ -244,9 +244,17 @@ describe('agent-placement exact method', () => {
         const e = evaluate(p, d);
         if (e.feasible) expect(best, `${file} vs ${peer.name}`).toBeLessThanOrEqual(e.objective * (1 + 1e-9));
       }
+      // A budget above the device's memory is bad input (cost/runtime-budget.ts): the device grows with it.
       const roomy = {
         ...r,
-        servers: (r.servers as { memoryBytes: number }[]).map((s) => ({ ...s, memoryBytes: s.memoryBytes + 8e9 })),
+        servers: (r.servers as { device: string; memoryBytes: number }[]).map((s) => ({
+          ...s,
+          device: {
+            id: s.device,
+            memoryBytes: Math.max(resolveDevice(s.device, '$').memoryBytes, s.memoryBytes + 8e9),
+          },
+          memoryBytes: s.memoryBytes + 8e9,
+        })),
       };
       const relaxed = await solve(parseProblem(roomy), { backend: 'exact', timeLimitSeconds: 30 });
       expect(relaxed.solution?.objective as number).toBeLessThanOrEqual(best * (1 + 1e-9));

@@ -35,15 +35,40 @@ describe('moe-placement: runtime', () => {
     expect(p.servers[0].device.perCallOverheadSeconds).toBe(vllm.perLayerOverheadSeconds);
   });
 
-  it('a given expertMemoryBytes is capped by what the runtime leaves; a server runtime overrides the default', () => {
+  it('a given expertMemoryBytes within what the runtime leaves is kept; a server runtime overrides the default', () => {
     const servers = [
-      { name: 'host', device: 'a100-80gb', expertMemoryBytes: 75e9 },
+      { name: 'host', device: 'a100-80gb', expertMemoryBytes: 70e9 },
       { name: 'gpu', device: 'rtx-3090', link: 'datacenter', expertMemoryBytes: 1e9, runtime: 'llama.cpp' },
     ];
     const p = parseProblem(problem({ runtime: 'vllm' }, servers));
-    expect(p.servers[0].expertMemoryBytes).toBeCloseTo(80e9 * 0.9 - 1.5e9, -2);
+    expect(p.servers[0].expertMemoryBytes).toBe(70e9);
+    // The server's device is the one its runtime leaves (deviceUnderRuntime), as in split-moe and agent-placement.
+    expect(p.servers[0].device.memoryBytes).toBeCloseTo(80e9 * 0.9 - 1.5e9, -2);
     expect(p.servers[1].expertMemoryBytes).toBe(1e9);
     expect(p.servers[1].runtime?.id).toBe('llama.cpp');
+  });
+
+  it('a given expertMemoryBytes above what the runtime leaves is bad input at its path, never capped', () => {
+    const servers = [
+      { name: 'host', device: 'a100-80gb', expertMemoryBytes: 75e9 },
+      { name: 'gpu', device: 'rtx-3090', link: 'datacenter' },
+    ];
+    const over = /^\$\.servers\[0\]\.expertMemoryBytes: 75000000000 bytes exceeds the memory runtime "vllm" leaves /;
+    expect(() => parseProblem(problem({ runtime: 'vllm' }, servers))).toThrow(over);
+    expect(() => parseProblem(problem({ runtime: 'vllm' }, servers))).toThrow(/: 70500000000 bytes$/);
+  });
+
+  it('a runtime that leaves no memory is bad input at the runtime’s path (was: silently 0 bytes for experts)', () => {
+    const greedy = { id: 'vllm', gpuOverheadBytes: 30e9, unifiedOverheadBytes: 30e9 };
+    expect(() => parseProblem(problem({ runtime: greedy }))).toThrow(
+      /^\$\.runtime: runtime "vllm" leaves no memory on .* \(its overhead exceeds its share\)$/,
+    );
+    const servers = (problem().servers as Record<string, unknown>[]).map((s, i) =>
+      i === 1 ? { ...s, runtime: greedy } : s,
+    );
+    expect(() => parseProblem(problem({}, servers))).toThrow(
+      /^\$\.servers\[1\]\.runtime: runtime "vllm" leaves no memory/,
+    );
   });
 
   it('unknown runtime: one line with the JSON path and the close ids', () => {

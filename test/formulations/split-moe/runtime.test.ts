@@ -74,7 +74,7 @@ describe('split-moe: runtime', () => {
       { name: 'l40s', device: { id: 'l40s', memoryBytes: 6e9 } },
     ];
     expect(() => parse(problem({ runtime: 'vllm' }, servers))).toThrow(
-      /^\$\.servers\[0\]\.expertMemoryBytes: .* exceeds the device memory the runtime leaves/,
+      /^\$\.servers\[0\]\.expertMemoryBytes: .* exceeds the memory runtime "vllm" leaves/,
     );
   });
 
