@@ -17,11 +17,25 @@ import type { ParallelProblem } from '../formulations/parallel-placement/schema.
 import {
   exportPipelinePlan,
   pipelinePlan,
-  shellQuote,
   type ExportResult,
   type ExportTarget,
   type PipelinePlan,
 } from './pipeline.ts';
+import {
+  launchCommand,
+  memoryFlags,
+  SERVE_PORT,
+  modelArgumentNote,
+  partitionExport,
+  rayClusterLines,
+  servingHeader,
+  sglangNodeFlags,
+  SGLANG_PARTITION_NOTE,
+  trainingPlanNotes,
+  VLLM_RAY_FLAG,
+  VLLM_RAY_ORDER_NOTE,
+  type ServingSystem,
+} from './serving.ts';
 
 const STAGES_PATH = '$.solution.decision.stages';
 
@@ -139,79 +153,96 @@ function stageTable(l: Layout): string[] {
   );
 }
 
-function modeNotes(l: Layout, system: string): string[] {
-  const notes: string[] = [];
-  if (l.p.mode.kind === 'training') {
-    notes.push(`the plan was optimised for training; ${system} serves inference, so its timings do not carry over`);
-  }
-  return notes;
-}
-
 /** Serving flags that follow from the problem: kv-capacity mode sets the context and the memory share. */
-function servingFlags(l: Layout, system: 'vllm' | 'sglang'): string {
+function servingFlags(l: Layout, system: ServingSystem): string {
   const m = l.p.mode;
   if (m.kind !== 'kv-capacity') return '';
-  return system === 'vllm'
-    ? ` --max-model-len ${m.contextTokens} --gpu-memory-utilization ${l.p.gpuMemoryUtilization}` +
-        (m.blockTokens !== 16 ? ` --block-size ${m.blockTokens}` : '')
-    : ` --context-length ${m.contextTokens} --mem-fraction-static ${l.p.gpuMemoryUtilization}`;
+  return memoryFlags(system, {
+    contextTokens: m.contextTokens,
+    gpuMemoryUtilization: l.p.gpuMemoryUtilization,
+    blockTokens: m.blockTokens,
+  });
+}
+
+/** The header line and the partition variable of a TP × PP (× DP) plan. */
+function planLines(l: Layout, system: ServingSystem, tensorParallel: number, replicas: number): string[] {
+  return [
+    servingHeader(system, l.p.model.id, l.partition, l.p.model.layers, { tensorParallel, replicas }),
+    ...stageTable(l),
+    partitionExport(system, l.partition),
+  ];
+}
+
+/** One replica's launch on several hosts, for the system's own multi-host layout. */
+interface MultiHostLaunch {
+  readonly r: number;
+  /** The replica's machines in stage order. */
+  readonly machines: readonly string[];
+  /** The launch command with its flags (and, with several replicas, a port of its own). */
+  readonly command: string;
+  /** CUDA_VISIBLE_DEVICES of one machine for this replica. */
+  readonly gpus: (host: string) => string;
+}
+
+/**
+ * Every replica's launch, in order: a replica on one host is one line (its GPUs, the command, where it runs);
+ * a replica on several hosts goes to `multiHost`, which writes the system's own cluster settings.
+ */
+function launchReplicas(
+  l: Layout,
+  system: ServingSystem,
+  tensorParallel: number,
+  replicas: readonly Replica[],
+  lines: string[],
+  multiHost: (launch: MultiHostLaunch) => void,
+): void {
+  replicas.forEach((replica, r) => {
+    const machines = machineOrder(replica, r);
+    const command =
+      launchCommand(system, l.p.model.id, l.partition.length, tensorParallel) +
+      servingFlags(l, system) +
+      (replicas.length > 1 ? ` --port ${SERVE_PORT[system] + r}` : '');
+    if (replicas.length > 1) lines.push(`# replica ${r + 1} of ${replicas.length}:`);
+    const gpus = (host: string): string => gpuList(l, replica, host);
+    if (machines.length === 1)
+      lines.push(`CUDA_VISIBLE_DEVICES=${gpus(machines[0])} ${command}   # on ${l.address(machines[0])}`);
+    else multiHost({ r, machines, command, gpus });
+  });
 }
 
 /** vLLM 0.6–0.10: VLLM_PP_LAYER_PARTITION, --pipeline-parallel-size, --tensor-parallel-size; Ray across hosts. */
 function vllm(l: Layout): ExportResult {
   const t = uniformTensorParallel(l, 'vLLM');
   const replicas = replicasOf(l, 'vLLM');
-  const n = l.partition.length;
-  const lines = [
-    `# vLLM: ${l.p.model.id}, ${n} pipeline stage(s) × TP ${t}` +
-      (replicas.length > 1 ? ` × ${replicas.length} replicas` : '') +
-      `, layers ${l.partition.join(' + ')} = ${l.p.model.layers}`,
-    ...stageTable(l),
-    `export VLLM_PP_LAYER_PARTITION=${l.partition.join(',')}`,
-  ];
-  const notes = modeNotes(l, 'vLLM');
+  const lines = planLines(l, 'vllm', t, replicas.length);
+  const notes = trainingPlanNotes(l.p.mode.kind === 'training', 'vLLM');
   let multiNode = false;
-  replicas.forEach((replica, r) => {
-    const machines = machineOrder(replica, r);
-    const serve =
-      `vllm serve ${shellQuote(l.p.model.id)} --pipeline-parallel-size ${n} --tensor-parallel-size ${t}` +
-      servingFlags(l, 'vllm') +
-      (replicas.length > 1 ? ` --port ${8000 + r}` : '');
-    if (replicas.length > 1) lines.push(`# replica ${r + 1} of ${replicas.length}:`);
-    const gpus = (host: string) => gpuList(l, replica, host);
-    if (machines.length === 1) {
-      lines.push(`CUDA_VISIBLE_DEVICES=${gpus(machines[0])} ${serve}   # on ${l.address(machines[0])}`);
-      return;
-    }
+  launchReplicas(l, 'vllm', t, replicas, lines, ({ r, machines, command, gpus }) => {
     multiNode = true;
     const head = l.address(machines[0]);
     const port = 6379 + r;
     lines.push(
       `# Ray cluster, nodes in stage order: ${machines.map(l.address).join(' ')}`,
-      `#   on ${head}: CUDA_VISIBLE_DEVICES=${gpus(machines[0])} ray start --head --port=${port}`,
-      ...machines
-        .slice(1)
-        .map((m) => `#   on ${l.address(m)}: CUDA_VISIBLE_DEVICES=${gpus(m)} ray start --address=${head}:${port}`),
-      `${serve} --distributed-executor-backend ray   # on ${head}`,
+      ...rayClusterLines(
+        machines.map((m) => ({ address: l.address(m), prefix: `CUDA_VISIBLE_DEVICES=${gpus(m)} ` })),
+        port,
+      ),
+      `${command}${VLLM_RAY_FLAG}   # on ${head}`,
     );
   });
   notes.push(
-    'CUDA_VISIBLE_DEVICES lists each host\'s GPUs in stage order (TP ranks of a stage together); a GPU\'s index is ' +
-      'its position among that host\'s servers in the problem: renumber them to the physical GPUs',
+    "CUDA_VISIBLE_DEVICES lists each host's GPUs in stage order (TP ranks of a stage together); a GPU's index is " +
+      "its position among that host's servers in the problem: renumber them to the physical GPUs",
   );
-  if (multiNode) {
-    notes.push(
-      'vLLM places pipeline rank 0 on the node that runs `vllm serve` and orders the other Ray nodes by IP ' +
-        "address: start it on the first stage's host and give the other hosts ascending IPs in stage order",
-    );
-  }
+  if (multiNode) notes.push(VLLM_RAY_ORDER_NOTE);
   if (replicas.length > 1) {
     notes.push(
-      `the plan has ${replicas.length} data-parallel replicas: one vllm serve per replica (ports 8000…); put a ` +
-        'load balancer in front, which splits requests evenly, not by the plan\'s per-group samples',
+      `the plan has ${replicas.length} data-parallel replicas: one vllm serve per replica ` +
+        `(ports ${SERVE_PORT.vllm}…); put a load balancer in front, which splits requests evenly, not by the ` +
+        "plan's per-group samples",
     );
   }
-  notes.push('--model is the catalog id; replace it with the Hugging Face repository or local path you serve');
+  notes.push(modelArgumentNote('id'));
   return { target: 'vllm', text: `${lines.join('\n')}\n`, notes, partition: l.partition };
 }
 
@@ -220,25 +251,8 @@ function sglang(l: Layout): ExportResult {
   const t = uniformTensorParallel(l, 'SGLang');
   const replicas = replicasOf(l, 'SGLang');
   const n = l.partition.length;
-  const lines = [
-    `# SGLang: ${l.p.model.id}, ${n} pipeline stage(s) × TP ${t}` +
-      (replicas.length > 1 ? ` × ${replicas.length} replicas` : '') +
-      `, layers ${l.partition.join(' + ')} = ${l.p.model.layers}`,
-    ...stageTable(l),
-    `export SGLANG_PP_LAYER_PARTITION=${l.partition.join(',')}`,
-  ];
-  replicas.forEach((replica, r) => {
-    const machines = machineOrder(replica, r);
-    const launch =
-      `python -m sglang.launch_server --model-path ${shellQuote(l.p.model.id)} --pp-size ${n} --tp-size ${t}` +
-      servingFlags(l, 'sglang') +
-      (replicas.length > 1 ? ` --port ${30000 + r}` : '');
-    if (replicas.length > 1) lines.push(`# replica ${r + 1} of ${replicas.length}:`);
-    const gpus = (host: string) => gpuList(l, replica, host);
-    if (machines.length === 1) {
-      lines.push(`CUDA_VISIBLE_DEVICES=${gpus(machines[0])} ${launch}   # on ${l.address(machines[0])}`);
-      return;
-    }
+  const lines = planLines(l, 'sglang', t, replicas.length);
+  launchReplicas(l, 'sglang', t, replicas, lines, ({ r, machines, command, gpus }) => {
     // SGLang gives every node the same number of GPUs (tp × pp / nnodes): one stage per node keeps that true.
     if (machines.length !== n) {
       throw new InputError(
@@ -250,15 +264,13 @@ function sglang(l: Layout): ExportResult {
     machines.forEach((m, k) =>
       lines.push(
         `# on ${l.address(m)}:`,
-        `CUDA_VISIBLE_DEVICES=${gpus(m)} ${launch} --nnodes ${n} --node-rank ${k} ` +
-          `--dist-init-addr ${l.address(machines[0])}:${5000 + r}`,
+        `CUDA_VISIBLE_DEVICES=${gpus(m)} ${command}` + sglangNodeFlags(n, k, `${l.address(machines[0])}:${5000 + r}`),
       ),
     );
   });
   const notes = [
-    ...modeNotes(l, 'SGLang'),
-    'SGLANG_PP_LAYER_PARTITION is read by SGLang releases with pipeline parallelism (0.4.9 and later); older ' +
-      'releases split layers evenly and cannot express this plan',
+    ...trainingPlanNotes(l.p.mode.kind === 'training', 'SGLang'),
+    SGLANG_PARTITION_NOTE,
     "CUDA_VISIBLE_DEVICES: a GPU's index is its position among that host's servers in the problem; renumber it",
   ];
   if (replicas.length > 1) {

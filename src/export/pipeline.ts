@@ -8,6 +8,19 @@
  * docs/export.md.
  */
 import { InputError } from '../errors.ts';
+import {
+  launchCommand,
+  modelArgumentNote,
+  partitionExport,
+  rayClusterLines,
+  servingHeader,
+  sglangNodeFlags,
+  shellQuote,
+  SGLANG_PARTITION_NOTE,
+  trainingPlanNotes,
+  VLLM_RAY_FLAG,
+  VLLM_RAY_ORDER_NOTE,
+} from './serving.ts';
 
 export const EXPORT_TARGETS = ['vllm', 'sglang', 'llama.cpp', 'deepspeed', 'megatron', 'json'] as const;
 export type ExportTarget = (typeof EXPORT_TARGETS)[number];
@@ -90,21 +103,11 @@ export function pipelinePlan(
   return { model, totalLayers, mode, stages: out };
 }
 
-/** `text` as one shell word (quoted only when it needs to be). */
-export const shellQuote = (text: string): string =>
-  /^[A-Za-z0-9_.,:/=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-
 function stageTable(plan: PipelinePlan): string[] {
   return plan.stages.map(
     (s, k) =>
       `#   stage ${k + 1}: ${s.server} (${s.device}) on ${s.host}: layers ${s.firstLayer}-${s.lastLayer} (${s.layers})`,
   );
-}
-
-function inferenceOnly(plan: PipelinePlan, system: string): string[] {
-  return plan.mode === 'training'
-    ? [`the plan was optimised for training; ${system} serves inference, so its timings do not carry over`]
-    : [];
 }
 
 /** vLLM (V0/V1 engines, 0.6–0.10): VLLM_PP_LAYER_PARTITION, --pipeline-parallel-size, Ray hosts. */
@@ -113,11 +116,11 @@ function vllm(plan: PlanStageExport): ExportResult {
   const n = p.stages.length;
   const multiNode = new Set(p.stages.map((s) => s.host)).size > 1;
   const lines = [
-    `# vLLM: ${p.model}, ${n} pipeline stage(s), layers ${partition.join(' + ')} = ${p.totalLayers}`,
+    servingHeader('vllm', p.model, partition, p.totalLayers),
     ...stageTable(p),
-    `export VLLM_PP_LAYER_PARTITION=${partition.join(',')}`,
+    partitionExport('vllm', partition),
   ];
-  const notes = [...inferenceOnly(p, 'vLLM')];
+  const notes = trainingPlanNotes(p.mode === 'training', 'vLLM');
   if (!multiNode) {
     lines.push(`export CUDA_VISIBLE_DEVICES=${p.stages.map((_, k) => k).join(',')}   # GPU k runs stage k+1`);
     notes.push(
@@ -127,20 +130,15 @@ function vllm(plan: PlanStageExport): ExportResult {
   } else {
     lines.push(
       `# Ray cluster, one node per stage, in this order: ${p.stages.map((s) => s.host).join(' ')}`,
-      `#   on ${p.stages[0].host}: ray start --head --port=6379`,
-      ...p.stages.slice(1).map((s) => `#   on ${s.host}: ray start --address=${p.stages[0].host}:6379`),
+      ...rayClusterLines(
+        p.stages.map((s) => ({ address: s.host })),
+        6379,
+      ),
     );
-    notes.push(
-      'vLLM places pipeline rank 0 on the node that runs `vllm serve` and orders the other Ray nodes by IP ' +
-        "address: start it on the first stage's host and give the other hosts ascending IPs in stage order, or " +
-        'the partition lands on other devices',
-    );
+    notes.push(`${VLLM_RAY_ORDER_NOTE}, or the partition lands on other devices`);
   }
-  lines.push(
-    `vllm serve ${shellQuote(p.model)} --pipeline-parallel-size ${n} --tensor-parallel-size 1` +
-      (multiNode ? ' --distributed-executor-backend ray' : ''),
-  );
-  notes.push('--model is the catalog name; replace it with the Hugging Face repository or local path you serve');
+  lines.push(launchCommand('vllm', p.model, n, 1) + (multiNode ? VLLM_RAY_FLAG : ''));
+  notes.push(modelArgumentNote('name'));
   return { target: 'vllm', text: `${lines.join('\n')}\n`, notes, partition };
 }
 
@@ -150,12 +148,12 @@ function sglang(plan: PlanStageExport): ExportResult {
   const n = p.stages.length;
   const hosts = [...new Set(p.stages.map((s) => s.host))];
   const lines = [
-    `# SGLang: ${p.model}, ${n} pipeline stage(s), layers ${partition.join(' + ')} = ${p.totalLayers}`,
+    servingHeader('sglang', p.model, partition, p.totalLayers),
     ...stageTable(p),
-    `export SGLANG_PP_LAYER_PARTITION=${partition.join(',')}`,
+    partitionExport('sglang', partition),
   ];
   if (hosts.length === 1) {
-    lines.push(`python -m sglang.launch_server --model-path ${shellQuote(p.model)} --pp-size ${n} --tp-size 1`);
+    lines.push(launchCommand('sglang', p.model, n, 1));
   } else {
     if (hosts.length !== n) {
       throw new InputError('--hosts', 'SGLang multi-node needs one host per stage or a single host');
@@ -163,16 +161,11 @@ function sglang(plan: PlanStageExport): ExportResult {
     p.stages.forEach((s, k) =>
       lines.push(
         `# on ${s.host}:`,
-        `python -m sglang.launch_server --model-path ${shellQuote(p.model)} --pp-size ${n} --tp-size 1 ` +
-          `--nnodes ${n} --node-rank ${k} --dist-init-addr ${p.stages[0].host}:5000`,
+        launchCommand('sglang', p.model, n, 1) + sglangNodeFlags(n, k, `${p.stages[0].host}:5000`),
       ),
     );
   }
-  const notes = [
-    ...inferenceOnly(p, 'SGLang'),
-    'SGLANG_PP_LAYER_PARTITION is read by SGLang releases with pipeline parallelism (0.4.9 and later); older ' +
-      'releases split layers evenly and cannot express this plan',
-  ];
+  const notes = [...trainingPlanNotes(p.mode === 'training', 'SGLang'), SGLANG_PARTITION_NOTE];
   return { target: 'sglang', text: `${lines.join('\n')}\n`, notes, partition };
 }
 
@@ -213,7 +206,7 @@ function llamaCpp(plan: PlanStageExport): ExportResult {
       ` --device ${shellQuote(devices.join(','))} --tensor-split ${split.join(',')}`,
   ];
   const notes = [
-    ...inferenceOnly(p, 'llama.cpp'),
+    ...trainingPlanNotes(p.mode === 'training', 'llama.cpp'),
     `--tensor-split gives the last device one more share: -ngl ${p.totalLayers + 1} also offloads the output layer, ` +
       'which the plan keeps with the last stage',
     'the stages on the host that starts llama-server are its local GPUs (CUDA0, CUDA1…: use the names llama-server ' +
