@@ -317,7 +317,7 @@ describe('LP duals are certified by our own duality check', () => {
     expect(dropped[0]).not.toContain('\n');
   });
 
-  it('duals are withheld when the verdict is not optimal: an adapter reporting time_limit with its last LP duals', async () => {
+  it('duals are withheld when the verdict is not optimal: an adapter saying time_limit with its LP duals', async () => {
     const timed = altered('highs', (r) => ({ ...r, termination: 'time_limit' }));
     const report = await solve(wyndor, { backend: 'highs', backends: { highs: timed } });
     expect(report.termination).toBe('time_limit');
@@ -328,7 +328,7 @@ describe('LP duals are certified by our own duality check', () => {
     );
   });
 
-  it("duals are withheld when certify downgrades an optimal claim (the solver's objective below evaluate's)", async () => {
+  it("duals are withheld when certify downgrades an optimum (the solver's objective below evaluate's)", async () => {
     // The solver values its point at 35.9 on a max problem; evaluate computes 36: the point is accepted, the
     // solver's LP value (its own bound) lies on the wrong side and is dropped, so nothing is proven.
     const low = altered('highs', (r) => ({ ...r, solution: r.solution && { ...r.solution, objective: 35.9 } }));
@@ -409,7 +409,7 @@ describe('LP duals are certified by our own duality check', () => {
     ).toBeNull();
   });
 
-  it('real solvers pass it: random LPs of both senses and netlib LPs keep their duals with HiGHS and GLPK', async () => {
+  it('real solvers pass it: random LPs of both senses and netlib LPs keep their duals (HiGHS, GLPK)', async () => {
     const problems: unknown[] = [];
     for (const sense of ['min', 'max'] as const) {
       // The seeds of the finite-difference test above (others give infeasible covering rows).

@@ -34,7 +34,8 @@ export function dualCertificateFailure(problem: MilpProblem, decision: MilpDecis
   const { duals, reducedCosts } = decision;
   if (duals === undefined && reducedCosts === undefined) return null;
   if (duals === undefined || reducedCosts === undefined) {
-    return `${duals === undefined ? 'reduced costs without duals' : 'duals without reduced costs'}: an LP certificate needs both`;
+    const given = duals === undefined ? 'reduced costs without duals' : 'duals without reduced costs';
+    return `${given}: an LP certificate needs both`;
   }
   const integral = problem.variables.find((v) => v.type !== 'continuous');
   if (integral !== undefined) {
@@ -100,7 +101,8 @@ export function dualCertificateFailure(problem: MilpProblem, decision: MilpDecis
       if (!Number.isFinite(side)) {
         const kind = s * y[r] > 0 ? '≤' : '≥';
         const need = s * y[r] > 0 === s > 0 ? '≤ 0' : '≥ 0';
-        return `row ${row.name} (a ${kind} row) has dual ${fmt(y[r])}: the wrong sign for a ${senseWord} (needs ${need})`;
+        const wrong = `the wrong sign for a ${senseWord} (needs ${need})`;
+        return `row ${row.name} (a ${kind} row) has dual ${fmt(y[r])}: ${wrong}`;
       }
       // Binding within the row tolerance of evaluate and the backends' check: relative to the largest side and the
       // largest term |a_j x_j| (a flow balance with rhs 0 over terms of 1e4 is met to 1e-6 of 1e4).
@@ -147,7 +149,8 @@ export function dualCertificateFailure(problem: MilpProblem, decision: MilpDecis
   const allowed =
     OBJECTIVE_RTOL * Math.max(Math.abs(primal), Math.abs(dualObjective), OBJECTIVE_FLOOR) + SUM_ROUND_OFF * size;
   if (!(Math.abs(primal - dualObjective) <= allowed)) {
-    return `the dual objective ${fmt(dualObjective)} differs from the primal objective ${fmt(primal)}: no strong duality`;
+    const primalText = `the primal objective ${fmt(primal)}`;
+    return `the dual objective ${fmt(dualObjective)} differs from ${primalText}: no strong duality`;
   }
   return null;
 }
