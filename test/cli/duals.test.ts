@@ -36,6 +36,20 @@ describe('LP duals in the CLI', () => {
     expect(check.code, check.stderr).toBe(0);
   });
 
+  it('check re-checks the duals of a solution file: a tampered vector is not shown, and says why', async () => {
+    const run = await runCli(['solve', 'problems/milp/wyndor-lp.json', '--backend', 'highs', '--json', '--quiet']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as { solution: { decision: { duals: Record<string, number> } } };
+    // plant1_hours has slack (doors = 2 < 4): a dual there breaks complementary slackness.
+    report.solution.decision.duals.plant1_hours = 0.5;
+    const file = join(dir, 'wyndor-tampered.json');
+    writeFileSync(file, JSON.stringify(report));
+    const check = await runCli(['check', 'problems/milp/wyndor-lp.json', file]);
+    expect(check.code, check.stderr).toBe(0); // the point is feasible and its objective holds
+    expect(check.stdout).toMatch(/LP duals and reduced costs not shown: reduced cost of doors is 0, but c − Aᵀy gives/);
+    expect(check.stdout).not.toContain('duals (∂objective/∂bound');
+  });
+
   it('the human summary names the largest duals first', async () => {
     const run = await runCli(['solve', 'problems/milp/wyndor-lp.json', '--quiet']);
     expect(run.code, run.stderr).toBe(0);
