@@ -71,7 +71,8 @@ export function dualCertificateFailure(problem: MilpProblem, decision: MilpDecis
       pricedSize[t.variable] += Math.abs(y[r] * t.coefficient);
     }
   });
-  const cmax = Math.max(OBJECTIVE_FLOOR, ...c.map(Math.abs));
+  // Loops, not Math.max(...spread): a model with 10⁵ columns or terms in a row would overflow the call stack.
+  const cmax = c.reduce((m, v) => Math.max(m, Math.abs(v)), OBJECTIVE_FLOOR);
   // +1 minimising, −1 maximising: s·y is the dual of the equivalent minimisation, whose sign rules are the textbook's.
   const s = problem.sense === 'min' ? 1 : -1;
   const senseWord = problem.sense === 'min' ? 'minimisation' : 'maximisation';
@@ -93,7 +94,7 @@ export function dualCertificateFailure(problem: MilpProblem, decision: MilpDecis
   for (let r = 0; r < problem.constraints.length; r++) {
     const row = problem.constraints[r];
     const activity = rowActivity(row, x);
-    const amax = Math.max(0, ...row.terms.map((t) => Math.abs(t.coefficient)));
+    const amax = row.terms.reduce((m, t) => Math.max(m, Math.abs(t.coefficient)), 0);
     const noise = Math.abs(y[r]) * amax <= OBJECTIVE_RTOL * cmax;
     const side = s * y[r] > 0 ? row.lower : row.upper;
     let value = activity;
@@ -106,7 +107,7 @@ export function dualCertificateFailure(problem: MilpProblem, decision: MilpDecis
       }
       // Binding within the row tolerance of evaluate and the backends' check: relative to the largest side and the
       // largest term |a_j x_j| (a flow balance with rhs 0 over terms of 1e4 is met to 1e-6 of 1e4).
-      const magnitude = Math.max(0, ...row.terms.map((t) => Math.abs(t.coefficient * x[t.variable])));
+      const magnitude = row.terms.reduce((m, t) => Math.max(m, Math.abs(t.coefficient * x[t.variable])), 0);
       const allowance = FEASIBILITY_TOLERANCE * Math.max(rowScale(row), magnitude);
       if (Math.abs(activity - side) > allowance) {
         return (
