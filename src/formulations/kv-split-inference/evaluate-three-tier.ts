@@ -3,7 +3,7 @@
  *
  * It reads per-user and per-row cost coefficients (device times, user-link times, row FLOPs and
  * traffic, KV per layer) from cost.ts, as evaluate.ts does, but not the search's code: the tier
- * loads are built by evaluate's own tierLoad (evaluate-load.ts, shared with the two-tier re-check)
+ * loads are built by evaluate's own tierLoad (evaluate-shared.ts, shared with the two-tier re-check)
  * from each user's layer ranges in the words of the docs page ("the edge
  * runs layers c1 + 1..c2 for u, and the head when c2 = L; the cloud runs c2 + 1..L and the
  * head"), the backhaul from the model's hidden size and the link's rates, the price from the
@@ -13,7 +13,7 @@ import { activationBytesPerToken } from '../../cost/model.ts';
 import { excessOver, withinLimit } from '../tolerance.ts';
 import type { Evaluation, Violation } from '../types.ts';
 import { gb, kvTables, ms } from './cost.ts';
-import { tierLoad } from './evaluate-load.ts';
+import { checkDeviceMemory, checkLatencySlo, checkPrivacyFloor, tierLoad } from './evaluate-shared.ts';
 import type { KvBreakdown, KvUserBreakdown } from './evaluate.ts';
 import type { KvCloud, KvDecision, KvProblem } from './schema.ts';
 
@@ -141,33 +141,9 @@ export function evaluateKvThreeTier(problem: KvProblem, decision: KvDecision): E
     latencyObjective = problem.objective === 'max' ? Math.max(latencyObjective, latency) : latencyObjective + latency;
     const userPrice = c2 < L ? (cloud.pricePerToken * (L - c2)) / L : 0;
     price += userPrice;
-    if (c1 < user.minDeviceLayers)
-      violations.push({
-        constraint: `users[${u}].privacy-floor`,
-        message: `${user.name} keeps ${c1} layers on its device, its privacy floor is ${user.minDeviceLayers}`,
-      });
-    if (k.deviceStreams && !problem.deviceWeightStreaming)
-      violations.push({
-        constraint: `users[${u}].device-memory`,
-        message:
-          `${user.name} needs ${gb(k.deviceResidentBytes)} on its device for ${c1} layers, ` +
-          `the ${user.device.name} has ${gb(user.device.memoryBytes)} and streaming is off`,
-        excess: k.deviceResidentBytes - user.device.memoryBytes,
-      });
-    else if (!withinLimit(k.deviceNeedBytes, user.device.memoryBytes))
-      violations.push({
-        constraint: `users[${u}].device-memory`,
-        message:
-          `${user.name} needs ${gb(k.deviceNeedBytes)} on its device for ${c1} layers, ` +
-          `the ${user.device.name} has ${gb(user.device.memoryBytes)}`,
-        excess: excessOver(k.deviceNeedBytes, user.device.memoryBytes),
-      });
-    if (user.latencySloSeconds !== null && !withinLimit(latency, user.latencySloSeconds))
-      violations.push({
-        constraint: `users[${u}].latency-slo`,
-        message: `${user.name}'s per-token latency is ${ms(latency)}, its SLO is ${ms(user.latencySloSeconds)}`,
-        excess: excessOver(latency, user.latencySloSeconds),
-      });
+    checkPrivacyFloor(violations, user, u, c1);
+    checkDeviceMemory(violations, problem, user, u, c1, k);
+    checkLatencySlo(violations, user, u, latency);
     users.push({
       user: user.name,
       cut: c1,

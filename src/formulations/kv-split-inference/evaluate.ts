@@ -7,7 +7,7 @@
  * not share the search's code for what the server runs: serverStateOf (used by the exact method,
  * the peers and the MILP's encode) works row by row with participation thresholds, while
  * evaluate below starts from the set of users the server serves and derives the loaded layer
- * range, the head, the adapters and the work buffers from it (tierLoad in evaluate-load.ts, which
+ * range, the head, the adapters and the work buffers from it (tierLoad in evaluate-shared.ts, which
  * the three-tier re-check uses for its edge and cloud too), in the words of the docs page.
  * Feasibility uses the one tolerance policy (src/formulations/tolerance.ts).
  */
@@ -16,7 +16,7 @@ import type { Evaluation, Violation } from '../types.ts';
 import { gb, kvAccuracyUsed, kvFormatIndices, kvTablesFor, ms, type KvTables } from './cost.ts';
 import type { KvDecision, KvProblem } from './schema.ts';
 import { evaluateKvThreeTier, type KvThreeTierBreakdown } from './evaluate-three-tier.ts';
-import { tierLoad, type TierLoad } from './evaluate-load.ts';
+import { checkDeviceMemory, checkLatencySlo, checkPrivacyFloor, tierLoad, type TierLoad } from './evaluate-shared.ts';
 
 export interface KvUserBreakdown {
   readonly user: string;
@@ -236,11 +236,7 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
     }
     const k = tables.users[u][c];
     const onServer = c < L;
-    if (c < user.minDeviceLayers)
-      violations.push({
-        constraint: `users[${u}].privacy-floor`,
-        message: `${user.name} keeps ${c} layers on its device, its privacy floor is ${user.minDeviceLayers}`,
-      });
+    checkPrivacyFloor(violations, user, u, c);
     const serverSeconds = onServer ? load.stepSeconds : 0;
     // A cell user's transfers take latency + (seconds on the whole cell) / share.
     const share = shares[u];
@@ -255,19 +251,7 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
       });
     const latency = k.deviceSeconds + uplink + serverSeconds + downlink;
     latencyObjective = problem.objective === 'max' ? Math.max(latencyObjective, latency) : latencyObjective + latency;
-    if (k.deviceStreams && !problem.deviceWeightStreaming) {
-      violations.push({
-        constraint: `users[${u}].device-memory`,
-        message: `${user.name} needs ${gb(k.deviceResidentBytes)} on its device for ${c} layers, the ${user.device.name} has ${gb(user.device.memoryBytes)} and streaming is off`,
-        excess: k.deviceResidentBytes - user.device.memoryBytes,
-      });
-    } else if (!withinLimit(k.deviceNeedBytes, user.device.memoryBytes)) {
-      violations.push({
-        constraint: `users[${u}].device-memory`,
-        message: `${user.name} needs ${gb(k.deviceNeedBytes)} on its device for ${c} layers (KV cache plus one streamed layer), the ${user.device.name} has ${gb(user.device.memoryBytes)}`,
-        excess: excessOver(k.deviceNeedBytes, user.device.memoryBytes),
-      });
-    }
+    checkDeviceMemory(violations, problem, user, u, c, k);
     if (user.ttftSloSeconds !== null && !withinLimit(ttft, user.ttftSloSeconds)) {
       violations.push({
         constraint: `users[${u}].ttft-slo`,
@@ -275,13 +259,7 @@ export function evaluateKv(problem: KvProblem, decision: KvDecision): Evaluation
         excess: excessOver(ttft, user.ttftSloSeconds),
       });
     }
-    if (user.latencySloSeconds !== null && !withinLimit(latency, user.latencySloSeconds)) {
-      violations.push({
-        constraint: `users[${u}].latency-slo`,
-        message: `${user.name}'s per-token latency is ${ms(latency)}, its SLO is ${ms(user.latencySloSeconds)}`,
-        excess: excessOver(latency, user.latencySloSeconds),
-      });
-    }
+    checkLatencySlo(violations, user, u, latency);
     users.push({
       user: user.name,
       cut: c,

@@ -1,7 +1,8 @@
 /**
- * What one tier (the edge server, or the cloud in three-tier mode) holds and how long its batched
- * decode step takes, from the layer range each user runs there: evaluate's own account, shared by
- * the two-tier (evaluate.ts) and three-tier (evaluate-three-tier.ts) re-checks.
+ * What the two-tier (evaluate.ts) and three-tier (evaluate-three-tier.ts) re-checks share: each
+ * tier's load (what one tier — the edge server, or the cloud — holds and how long its batched decode
+ * step takes, from the layer range each user runs there) and a served user's own limits (privacy
+ * floor, device memory, latency SLO), each written once.
  *
  * It reads the per-user and per-row cost coefficients and the row roofline from cost.ts (the cost
  * model), but not the search's code for what a tier runs (serverStateOf, three-tier.ts, the MILP):
@@ -9,8 +10,10 @@
  * decision gives and derives the loaded rows, the head, the adapters, the KV and the work buffers
  * from them, in the words of the docs page.
  */
-import { rowRooflineSeconds, type KvTables, type TierRates } from './cost.ts';
-import type { KvProblem } from './schema.ts';
+import { excessOver, withinLimit } from '../tolerance.ts';
+import type { Violation } from '../types.ts';
+import { gb, ms, rowRooflineSeconds, type KvTables, type TierRates, type UserCutCost } from './cost.ts';
+import type { KvProblem, KvUser } from './schema.ts';
 
 /** User u runs decoder layers from..to (inclusive; none when from > to) on the tier, and its head when `head`. */
 export interface TierRange {
@@ -98,4 +101,54 @@ export function tierLoad(
     workspaceBytes,
     users: present.length,
   };
+}
+
+/** User u keeps c layers on its device: below its privacy floor (minDeviceLayers) is a violation. */
+export function checkPrivacyFloor(violations: Violation[], user: KvUser, u: number, c: number): void {
+  if (c < user.minDeviceLayers)
+    violations.push({
+      constraint: `users[${u}].privacy-floor`,
+      message: `${user.name} keeps ${c} layers on its device, its privacy floor is ${user.minDeviceLayers}`,
+    });
+}
+
+/**
+ * User u's device at cut c (its costs k): with weight streaming off, everything it keeps must fit; with it on,
+ * its KV cache plus the one layer it streams at a time must.
+ */
+export function checkDeviceMemory(
+  violations: Violation[],
+  problem: KvProblem,
+  user: KvUser,
+  u: number,
+  c: number,
+  k: UserCutCost,
+): void {
+  const device = user.device;
+  if (k.deviceStreams && !problem.deviceWeightStreaming)
+    violations.push({
+      constraint: `users[${u}].device-memory`,
+      message:
+        `${user.name} needs ${gb(k.deviceResidentBytes)} on its device for ${c} layers, ` +
+        `the ${device.name} has ${gb(device.memoryBytes)} and streaming is off`,
+      excess: k.deviceResidentBytes - device.memoryBytes,
+    });
+  else if (!withinLimit(k.deviceNeedBytes, device.memoryBytes))
+    violations.push({
+      constraint: `users[${u}].device-memory`,
+      message:
+        `${user.name} needs ${gb(k.deviceNeedBytes)} on its device for ${c} layers (KV cache plus one streamed ` +
+        `layer), the ${device.name} has ${gb(device.memoryBytes)}`,
+      excess: excessOver(k.deviceNeedBytes, device.memoryBytes),
+    });
+}
+
+/** User u's per-token latency against its SLO, if it has one. */
+export function checkLatencySlo(violations: Violation[], user: KvUser, u: number, latencySeconds: number): void {
+  if (user.latencySloSeconds !== null && !withinLimit(latencySeconds, user.latencySloSeconds))
+    violations.push({
+      constraint: `users[${u}].latency-slo`,
+      message: `${user.name}'s per-token latency is ${ms(latencySeconds)}, its SLO is ${ms(user.latencySloSeconds)}`,
+      excess: excessOver(latencySeconds, user.latencySloSeconds),
+    });
 }

@@ -1,5 +1,5 @@
 /**
- * The pieces evaluate's two paths share (tierLoad in evaluate-load.ts) and the one row roofline of
+ * The pieces evaluate's two paths share (tierLoad in evaluate-shared.ts) and the one row roofline of
  * the cost model (rowRooflineSeconds): hand-computed figures, and agreement with the search's own
  * account of the same server (serverStateOf, the cloud's rowSecondsOf), which is written
  * independently row by row with participation thresholds.
@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { kvTables, rowRooflineSeconds, serverStateOf } from '../../../src/formulations/kv-split-inference/cost.ts';
-import { tierLoad } from '../../../src/formulations/kv-split-inference/evaluate-load.ts';
+import { tierLoad } from '../../../src/formulations/kv-split-inference/evaluate-shared.ts';
 import { cloudTables, rowSecondsOf } from '../../../src/formulations/kv-split-inference/three-tier.ts';
 import { close, F, smallInstance } from './helpers.ts';
 import { tinyThreeTier } from './three-tier-helpers.ts';
@@ -145,5 +145,44 @@ describe('tierLoad (evaluate)', () => {
       }
       expect(close(load.stepSeconds, step, 1e-12)).toBe(true);
     }
+  });
+});
+
+describe("a served user's own limits (both evaluate paths)", () => {
+  // A phone below its privacy floor, short of memory with streaming on or off, and over its SLO.
+  const raw = (streaming: boolean, cloud: boolean): Record<string, unknown> => ({
+    kind: 'kv-split-inference',
+    model: 'gpt2-small',
+    server: { device: { id: 'rtx-3090', memoryBytes: 24e9 } },
+    ...(cloud ? { cloud: { device: 'a100-80gb', backhaul: 'edge-cloud' } } : {}),
+    users: [
+      {
+        name: 'phone-1',
+        device: { id: 'phone', memoryBytes: 0.03e9 },
+        link: '5g-user-experienced',
+        promptTokens: 200,
+        outputTokens: 100,
+        minDeviceLayers: 4,
+        latencySloSeconds: 0.0005,
+      },
+    ],
+    deviceWeightStreaming: streaming,
+  });
+
+  it.each([true, false])('are reported alike with and without a cloud tier (streaming %s)', (streaming) => {
+    const twoTier = F.evaluate(F.parse(raw(streaming, false)), { cuts: [2] });
+    const threeTier = F.evaluate(F.parse(raw(streaming, true)), { cuts: [2], cloudCuts: [12] });
+    const own = (ev: typeof twoTier) =>
+      ev.violations.filter((v) => /privacy-floor|device-memory|latency-slo/.test(v.constraint));
+    expect(own(twoTier).map((v) => v.constraint)).toEqual([
+      'users[0].privacy-floor',
+      'users[0].device-memory',
+      'users[0].latency-slo',
+    ]);
+    expect(own(threeTier).map((v) => v.message)).toEqual(own(twoTier).map((v) => v.message));
+    const memory = own(twoTier)[1].message;
+    expect(memory).toMatch(/^phone-1 needs \S+ MB on its device for 2 layers/);
+    expect(memory).toContain(streaming ? 'KV cache plus one streamed layer' : 'streaming is off');
+    expect(own(twoTier)[0].message).toBe('phone-1 keeps 2 layers on its device, its privacy floor is 4');
   });
 });
