@@ -4,8 +4,9 @@
  * 1. Bound: cost.ts coverBound (layer-work, solo/partial and alternation rules; valid for every
  *    placement), tightened by the full strong MILP's own bound when the MILP is small enough to run.
  * 2. Incumbent: the chain's warm start, disjoint chains (chains.ts), staged pipelines (stages.ts),
- *    then augmenting chains through idle nodes and spare capacity (chains.ts), each valued by the
- *    max flow of its placement (cost.ts) — never by evaluate.
+ *    then augmenting chains through idle nodes and spare capacity (chains.ts), then pattern staging
+ *    (patterns.ts: the stages chosen for the whole fleet at once, then ordered and named), each
+ *    valued by the max flow of its placement (cost.ts) — never by evaluate.
  * 3. When incumbent and bound meet within mipGap the incumbent is optimal (e.g. a chain that uses
  *    every node at the bound's F). Otherwise:
  *    - small models (≤ FULL_MILP_COLUMNS columns): the strong MILP (milp.ts, interchangeable nodes
@@ -34,6 +35,7 @@ import {
 import { linkAwareBound } from './lp-bound.ts';
 import { compileStrong, type ColumnRestriction } from './milp.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
+import { patternStaging } from './patterns.ts';
 import { searchStaged, stagedPlacement } from './stages.ts';
 import { isVariant, solveVariantExact } from './variant-exact.ts';
 
@@ -43,6 +45,8 @@ export const FULL_MILP_COLUMNS = 6_000;
 export const LNS_PATIENCE = 40;
 /** Most time the link-aware bound may take (it also gets at most a tenth of the limit). */
 export const LINK_BOUND_MS = 30_000;
+/** Most time pattern staging may take (it also gets at most a quarter of the limit). */
+export const PATTERN_STAGING_MS = 120_000;
 /** Rounds of ng-memory growth per target in the link-aware bound (lp-bound.ts). */
 export const LINK_BOUND_MEMORY_ROUNDS = 4;
 
@@ -62,6 +66,8 @@ function isBetter(a: number, b: number): boolean {
 export interface FleetExactOptions {
   /** Above this many integer columns LNS runs instead of the full strong MILP. */
   readonly fullMilpColumns?: number;
+  /** Run pattern staging (patterns.ts); default true (LNS tests turn it off to keep their time for rounds). */
+  readonly patternStaging?: boolean;
 }
 
 export async function solveFleetExact(
@@ -111,6 +117,19 @@ export async function solveFleetExact(
   for (const base of [staged, current]) {
     if (base === null || relativeGap(value, bound) <= ctx.mipGap) continue;
     consider(augmentWithIdle(problem, base, performance.now() + Math.min(limitMs * 0.05, 5_000)), 'augmenting chains');
+  }
+  // Pattern staging (patterns.ts): which stages, then who and in which order, as two small MILPs.
+  if (options.patternStaging !== false && (best === null || relativeGap(value, bound) > ctx.mipGap)) {
+    ctx.progress?.('pattern staging', { incumbent: value, bound, gap: relativeGap(value, bound) });
+    const staging = await patternStaging(
+      problem,
+      value,
+      bound,
+      ctx.solveMilp,
+      performance.now() + Math.min(limitMs * 0.25, PATTERN_STAGING_MS),
+    );
+    details.patternStaging = { targets: staging.targets.length, value: staging.value };
+    consider(staging.placement, 'pattern staging');
   }
   details.heuristicValue = value;
   const result = (

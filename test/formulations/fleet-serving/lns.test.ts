@@ -28,7 +28,7 @@ describe('fleet-serving large-neighbourhood search', () => {
     const first = await solveFleetExact(
       problem,
       { mipGap: 1e-6, solveMilp: highs, timeLimitSeconds: 1 },
-      { fullMilpColumns: 0 },
+      { fullMilpColumns: 0, patternStaging: false },
     );
     const best = placementOfDecision(problem, first.decision as FleetDecision);
     expect(best).not.toBeNull();
@@ -73,7 +73,7 @@ describe('fleet-serving large-neighbourhood search', () => {
     const s = await solveFleetExact(
       problem,
       { mipGap: 1e-6, solveMilp: highs, timeLimitSeconds: 3 },
-      { fullMilpColumns: 0 },
+      { fullMilpColumns: 0, patternStaging: false },
     );
     const d = s.details as {
       lns?: { rounds: number; belowIncumbent: number };
