@@ -74,14 +74,14 @@ describe('buildSolution (shared by every adapter)', () => {
     expect('solution' in zero && Object.is(zero.solution.values[0], 0)).toBe(true);
   });
 
-  it('keeps the raw values when snapping would break a big-M row', () => {
-    // y ≥ 10⁶ b with b = 0.9999995 and y = 999999.5: snapping b to 1 leaves y short by 0.5.
+  it('keeps the raw values when snapping would break a row', () => {
+    // 10⁶ (b1 + b2 − b3 − b4) = −2 with b1 = b2 = 0.9999995 and b3 = b4 = 1.0000005: each is within 1e-6 of
+    // its integer, but snapping all four moves the activity by 2, i.e. 2e-6 of the row's largest term (10⁶).
+    // (One snapped column alone cannot do it: its error is at most 1e-6 of its own term.)
     const b = new ModelBuilder('bigM', 'min');
-    const on = b.addVariable('on', { type: 'binary' });
-    const y = b.addVariable('y');
-    b.addObjective(y, 1);
-    b.greaterEqual('link', [term(y), term(on, -1e6)], 0);
-    const raw = [0.9999995, 999999.5];
+    const on = [1, 2, 3, 4].map((i) => b.addVariable(`b${i}`, { type: 'binary' }));
+    b.equal('link', on.map((v, i) => term(v, i < 2 ? 1e6 : -1e6)), -2);
+    const raw = [0.9999995, 0.9999995, 1.0000005, 1.0000005];
     const built = buildSolution(b.build(), raw);
     expect('solution' in built && built.solution.values).toEqual(raw);
   });

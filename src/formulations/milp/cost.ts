@@ -3,11 +3,13 @@
  * activity of each row and the objective value at a given point. evaluate.ts and baselines.ts
  * both read values through here, so the arithmetic lives in one place.
  */
+import { rowMagnitude } from '../../milp/check.ts';
 import type { Term } from '../../milp/model.ts';
+import { FEASIBILITY_RTOL } from '../tolerance.ts';
 import type { MilpDecision, MilpProblem, MilpRow } from './schema.ts';
 
-/** Absolute/relative tolerance for bounds, integrality and rows (scaled by max(1, |side|)). */
-export const FEASIBILITY_TOLERANCE = 1e-6;
+/** Tolerance for bounds, integrality and rows (see rowScale): the project's one FEASIBILITY_RTOL. */
+export const FEASIBILITY_TOLERANCE = FEASIBILITY_RTOL;
 
 export function linearValue(terms: readonly Term[], x: ArrayLike<number>): number {
   let sum = 0;
@@ -29,6 +31,15 @@ export function rowScale(row: MilpRow): number {
   if (Number.isFinite(row.lower)) scale = Math.max(scale, Math.abs(row.lower));
   if (Number.isFinite(row.upper)) scale = Math.max(scale, Math.abs(row.upper));
   return scale;
+}
+
+/**
+ * Scale of a row's tolerance at a point `x`: rowScale, and the row's largest |a_j x_j| — the backends'
+ * row check (src/milp/check.ts `rowMagnitude`), so that a flow balance with rhs 0 over terms of 1e4
+ * is judged relative to 1e4 and solve and check agree on it.
+ */
+export function rowScaleAt(row: MilpRow, x: ArrayLike<number>): number {
+  return Math.max(rowScale(row), rowMagnitude(row.terms, x));
 }
 
 /** How far the activity lies outside [lower, upper] (0 inside). */

@@ -1,12 +1,13 @@
 /**
  * Independent re-check of a `milp` decision: every bound, every integrality requirement and every
- * row, each within FEASIBILITY_TOLERANCE scaled by max(1, |limit|), and the objective recomputed
- * from the values alone. Nothing here looks at what a solver claimed. A variable the decision does
- * not list is 0 (solution files list nonzeros only). The one-line summary and the explanation of
- * infeasibility live in explain.ts.
+ * row, each within FEASIBILITY_TOLERANCE scaled by max(1, |limit|) (a row's also by its largest
+ * |a_j x_j|: cost.ts rowScaleAt, the backends' rule), and the objective recomputed from the values
+ * alone. Nothing here looks at what a solver claimed. A variable the decision does not list is 0
+ * (solution files list nonzeros only). The one-line summary and the explanation of infeasibility
+ * live in explain.ts.
  */
 import type { Evaluation, Violation } from '../types.ts';
-import { FEASIBILITY_TOLERANCE, columnVector, objectiveAt, rowActivity, rowScale } from './cost.ts';
+import { FEASIBILITY_TOLERANCE, columnVector, objectiveAt, rowActivity, rowScaleAt } from './cost.ts';
 import type { MilpDecision, MilpProblem } from './schema.ts';
 
 export interface MilpRowReport {
@@ -70,7 +71,7 @@ export function evaluateMilp(
   });
   const rows = problem.constraints.map((row): MilpRowReport => {
     const activity = rowActivity(row, x);
-    const allowance = tolerance * rowScale(row);
+    const allowance = tolerance * rowScaleAt(row, x);
     if (activity < row.lower - allowance) {
       violations.push({
         constraint: `constraints.${row.name}`,
