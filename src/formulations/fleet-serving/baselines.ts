@@ -9,7 +9,7 @@ import { bestSingleChain, placementOfChains } from './chains.ts';
 import { decisionOfPlacement, maxFlowOfPlacement, type Placement } from './cost.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
 import { variantBaselines } from './variant-peers.ts';
-import { decideVariant } from './variants.ts';
+import { decideVariant, hasPathBound } from './variants.ts';
 
 /** Largest k a node can serve with a positive throughput (Petals servers load as many blocks as fit). */
 function largestK(problem: FleetProblem, i: number): number {
@@ -158,7 +158,7 @@ const baseline = (
     const pl = place(problem);
     if (pl === null) return null;
     // Under the variants the placement is routed within the SLO and its idle rented nodes dropped.
-    const variant = problem.latencySloSeconds !== undefined || problem.targetTokensPerSecond !== undefined;
+    const variant = hasPathBound(problem) || problem.targetTokensPerSecond !== undefined;
     return variant ? decideVariant(problem, pl) : decisionOfPlacement(problem, pl);
   },
   whyNoDecision: () => why,

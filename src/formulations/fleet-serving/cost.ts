@@ -5,6 +5,7 @@
  * into pipelines, classes of interchangeable nodes, and the layer-work bound.
  */
 import { rooflineTime, type DeviceSpec } from '../../cost/device.ts';
+import { layerTable } from '../../cost/layers.ts';
 import { kvBytesPerTokenPerLayer, layerForwardFlopsPerToken, layerParams, type ModelSpec } from '../../cost/model.ts';
 import { bytesPerValue } from '../../cost/units.ts';
 import { SINK, SOURCE, type DeviceTable, type FleetDecision, type FleetProblem } from './schema.ts';
@@ -50,8 +51,37 @@ export const deviceTable: DeviceTable = (device, gpus, memoryBytes, c, L) => {
     ).seconds;
     throughput.push(c.batch / step);
   }
-  return { throughput, maxLayers };
+  if (c.prefillTokens === undefined) return { throughput, maxLayers };
+  return { throughput, maxLayers, prefillSeconds: prefillByLayers(group, c, maxLayers, c.prefillTokens) };
 };
+
+/**
+ * Seconds to prefill one prompt of P tokens through k layers (index k = 0..maxLayers), the roofline
+ * of src/cost's layer table (the one `reproduce measurements` checks prefill against): one request
+ * alone (batch 1: its TTFT without queueing), the whole prompt per pass or the runtime's chunks,
+ * each chunk attending to the prompt so far; weights resident (the node holds its k layers). Per
+ * layer the mean decoder row, k times — the same per-layer averaging as the throughput table.
+ */
+function prefillByLayers(
+  group: DeviceSpec,
+  c: { readonly model: ModelSpec; readonly prefillChunkTokens?: number },
+  maxLayers: number,
+  P: number,
+): number[] {
+  const chunk = c.prefillChunkTokens ?? P;
+  let perLayer = 0;
+  for (let done = 0; done < P; done += chunk) {
+    const tokens = Math.min(chunk, P - done);
+    const rows = layerTable(
+      c.model,
+      group,
+      { batch: 1, tokens, contextTokens: done + tokens, logitsTokens: 1 },
+      { residentBytes: 0 },
+    ).rows.filter((r) => r.kind === 'decoder');
+    perLayer += rows.reduce((s, r) => s + r.seconds, 0) / rows.length;
+  }
+  return Array.from({ length: Math.max(0, maxLayers) + 1 }, (_, k) => k * perLayer);
+}
 
 /** One way a node can be used: layers [start, start + k) (0-based) at `tokensPerSecond`. */
 export interface Column {

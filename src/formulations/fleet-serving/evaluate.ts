@@ -6,7 +6,8 @@
  * maximum flow is recomputed here by Edmonds–Karp (shortest augmenting paths, written apart from
  * cost.ts's Dinic) and reported beside it, and used as the objective when no routing is given.
  * Variants: under a latency SLO every source → sink path of the routing's support must meet it
- * (a longest-path pass over the support, which is acyclic); under a target the objective is the
+ * (a longest-path pass over the support, which is acyclic); under a TTFT SLO a second pass with
+ * prefill times and the prompt's transfer over each link; under a target the objective is the
  * rent of the placed nodes and the flow must reach the target.
  */
 import { atLeast, excessOver, withinLimit } from '../tolerance.ts';
@@ -32,6 +33,9 @@ export interface FleetBreakdown {
   /** Latency variant: the slowest source → sink path of the routing's support (per token). */
   readonly worstPathLatencySeconds?: number;
   readonly worstPath?: readonly string[];
+  /** TTFT variant: the slowest source → sink path of the support to the first token (prefill). */
+  readonly worstTtftSeconds?: number;
+  readonly worstTtftPath?: readonly string[];
   /** Rent of the placed nodes per hour (when the nodes have prices). */
   readonly rentPerHour?: number;
   /** Placed nodes whose price is the assumed reference price of their device. */
@@ -47,15 +51,14 @@ function worstPath(
   problem: FleetProblem,
   support: readonly { from: number; to: number }[],
   compute: readonly number[],
+  seconds: (from: number, to: number) => number,
 ): { seconds: number; path: number[] } | 'cycle' | null {
   const n = problem.nodes.length;
   const into: { from: number; seconds: number }[][] = Array.from({ length: n }, () => []);
-  const latency = new Map(problem.links.map((l) => [`${l.from}>${l.to}`, l.latencySeconds]));
   const exits: number[] = [];
   for (const e of support) {
     if (e.to === -1) exits.push(e.from);
-    else if (e.from === -1) into[e.to].push({ from: -1, seconds: problem.sourceLatencySeconds[e.to] });
-    else into[e.to].push({ from: e.from, seconds: latency.get(`${e.from}>${e.to}`) ?? 0 });
+    else into[e.to].push({ from: e.from, seconds: seconds(e.from, e.to) });
   }
   const arrival = new Array<number>(n).fill(NaN);
   const prev = new Array<number>(n).fill(-1);
@@ -82,7 +85,7 @@ function worstPath(
   for (const i of exits) {
     const a = visit(i);
     if (a === 'cycle') return 'cycle';
-    const total = a + problem.sinkLatencySeconds[i];
+    const total = a + seconds(i, -1);
     if (Number.isFinite(total) && (worst === null || total > worst.seconds)) {
       const path: number[] = [];
       for (let v = i; v >= 0 && path.length <= n; v = prev[v]) path.unshift(v);
@@ -280,35 +283,66 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
     violations.push({ constraint: 'flow', message: 'no flow reaches the sink: the fleet serves nothing' });
   const objective = served;
 
-  // Latency SLO: every path a request may take (the routing's support) must meet it.
+  // Latency SLOs: every path a request may take (the routing's support) must meet them.
+  const heldOf = (i: number): number => (last[i] > 0 ? last[i] - first[i] + 1 : 0);
+  const linkAt = new Map(problem.links.map((l) => [`${l.from}>${l.to}`, l]));
   const slo = problem.latencySloSeconds;
+  const ttft = problem.ttftSloSeconds;
+  if ((slo !== undefined || ttft !== undefined) && d.routing === undefined) {
+    violations.push({
+      constraint: slo !== undefined ? 'latency-slo' : 'ttft-slo',
+      message: 'under a latency SLO the routing is part of the decision (which links requests may take)',
+    });
+  }
+  const pathCheck = (
+    constraint: string,
+    limit: number,
+    compute: readonly number[],
+    seconds: (from: number, to: number) => number,
+    words: string,
+  ): { seconds: number; path: number[] } | null => {
+    if (d.routing === undefined) return null;
+    const w = worstPath(problem, support, compute, seconds);
+    if (w === 'cycle') {
+      violations.push({ constraint, message: 'the routing has a cycle: a path latency is unbounded' });
+      return null;
+    }
+    if (w !== null && !withinLimit(w.seconds, limit)) {
+      const names = ['source', ...w.path.map((i) => problem.nodes[i].name), 'sink'];
+      violations.push({
+        constraint,
+        message: `path ${names.join(' → ')} takes ${w.seconds} s ${words}, above the SLO of ${limit} s`,
+        excess: excessOver(w.seconds, limit),
+      });
+    }
+    return w;
+  };
   let worst: { seconds: number; path: number[] } | null = null;
   if (slo !== undefined) {
-    if (d.routing === undefined) {
-      violations.push({
-        constraint: 'latency-slo',
-        message: 'under a latency SLO the routing is part of the decision (which links requests may take)',
-      });
-    } else {
-      const compute = problem.nodes.map((node, i) => {
-        const k = last[i] > 0 ? last[i] - first[i] + 1 : 0;
-        return node.latencySeconds?.[k] ?? 0;
-      });
-      const w = worstPath(problem, support, compute);
-      if (w === 'cycle') {
-        violations.push({ constraint: 'latency-slo', message: 'the routing has a cycle: a path latency is unbounded' });
-      } else if (w !== null) {
-        worst = w;
-        if (!withinLimit(w.seconds, slo)) {
-          const names = ['source', ...w.path.map((i) => problem.nodes[i].name), 'sink'];
-          violations.push({
-            constraint: 'latency-slo',
-            message: `path ${names.join(' → ')} takes ${w.seconds} s per token, above the SLO of ${slo} s`,
-            excess: excessOver(w.seconds, slo),
-          });
-        }
-      }
-    }
+    const compute = problem.nodes.map((node, i) => node.latencySeconds?.[heldOf(i)] ?? 0);
+    const latency = (a: number, b: number): number =>
+      a === -1
+        ? problem.sourceLatencySeconds[b]
+        : b === -1
+          ? problem.sinkLatencySeconds[a]
+          : (linkAt.get(`${a}>${b}`)?.latencySeconds ?? 0);
+    worst = pathCheck('latency-slo', slo, compute, latency, 'per token');
+  }
+  // TTFT: the prompt's P tokens of activations cross the source link and every node-to-node link
+  // at the link's rate; the sink link carries the last position only (the head samples from it).
+  let worstTtft: { seconds: number; path: number[] } | null = null;
+  if (ttft !== undefined) {
+    const P = problem.promptTokens ?? 0;
+    const moving = (tokens: number, capacity: number): number =>
+      capacity > 0 && capacity < Infinity ? tokens / capacity : 0;
+    const prefill = problem.nodes.map((node, i) => node.prefillSeconds?.[heldOf(i)] ?? 0);
+    const toFirstToken = (a: number, b: number): number => {
+      if (a === -1) return problem.sourceLatencySeconds[b] + moving(P, problem.sourceCapacity[b]);
+      if (b === -1) return problem.sinkLatencySeconds[a] + moving(1, problem.sinkCapacity[a]);
+      const l = linkAt.get(`${a}>${b}`);
+      return l === undefined ? 0 : l.latencySeconds + moving(P, l.capacity);
+    };
+    worstTtft = pathCheck('ttft-slo', ttft, prefill, toFirstToken, `to the first token (a ${P}-token prompt)`);
   }
 
   // Prices: the rent of every placed node (a rented node costs whether or not it carries flow).
@@ -394,6 +428,9 @@ export function evaluateFleet(problem: FleetProblem, d: FleetDecision): Evaluati
       pipelines: d.pipelines?.length ?? 0,
       ...(worst !== null
         ? { worstPathLatencySeconds: worst.seconds, worstPath: worst.path.map((i) => problem.nodes[i].name) }
+        : {}),
+      ...(worstTtft !== null
+        ? { worstTtftSeconds: worstTtft.seconds, worstTtftPath: worstTtft.path.map((i) => problem.nodes[i].name) }
         : {}),
       ...(rent !== undefined ? { rentPerHour: rent, assumedPrices: assumed } : {}),
     },

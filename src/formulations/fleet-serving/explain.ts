@@ -9,10 +9,10 @@ import type { Evaluation } from '../types.ts';
 import { columnsOf, coverBound } from './cost.ts';
 import type { FleetBreakdown } from './evaluate.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
+import { hasPathBound, pathBounds, type PathBound } from './variants.ts';
 
 export function explainFleetInfeasible(problem: FleetProblem): string {
-  if (problem.latencySloSeconds !== undefined || problem.targetTokensPerSecond !== undefined)
-    return explainVariantInfeasible(problem);
+  if (hasPathBound(problem) || problem.targetTokensPerSecond !== undefined) return explainVariantInfeasible(problem);
   return explainPlain(problem);
 }
 
@@ -20,25 +20,35 @@ const SERVES = 'a placement can serve; no reason to report';
 
 /**
  * Why a variant has no decision, in domain words: the plain reason when nothing serves at all; the
- * fastest chain's per-token latency when even it breaks the SLO (a relaxation: nodes may repeat,
- * capacities ignored, so it is a lower bound on every path's latency); the cover bound when even
- * the whole fleet cannot reach the target; otherwise what the MILP proved.
+ * fastest chain's time when even it breaks an SLO, per token or to the first token (a relaxation:
+ * nodes may repeat, capacities ignored, so it is a lower bound on every path's time); the cover
+ * bound when even the whole fleet cannot reach the target; otherwise what the MILP proved.
  */
 export function explainVariantInfeasible(problem: FleetProblem): string {
   const plain = explainPlain(problem);
   if (plain !== SERVES) return plain;
-  const slo = problem.latencySloSeconds;
-  if (slo !== undefined) {
-    const fastest = fastestChainSeconds(problem);
-    if (fastest > slo) {
+  const bounds = pathBounds(problem);
+  for (const bound of bounds) {
+    const fastest = fastestChainSeconds(problem, bound);
+    if (!(fastest > bound.sloSeconds)) continue;
+    const layers = `layers 1..${problem.layers}`;
+    if (bound.kind === 'tpot') {
       return (
-        `no request path meets the latency SLO of ${fmt(slo)} s per token: the fastest chain of linked ` +
-        `nodes covering layers 1..${problem.layers} takes ${fmt(fastest)} s (links + compute)`
+        `no request path meets the latency SLO of ${fmt(bound.sloSeconds)} s per token: the fastest chain of ` +
+        `linked nodes covering ${layers} takes ${fmt(fastest)} s (links + compute)`
       );
     }
+    return (
+      `no request path prefills ${problem.promptTokens ?? 0} tokens within the time-to-first-token SLO of ` +
+      `${fmt(bound.sloSeconds)} s: the fastest chain of linked nodes covering ${layers} takes ${fmt(fastest)} s ` +
+      `(link latencies, the prompt's activations over the links, prefill)`
+    );
   }
   const target = problem.targetTokensPerSecond;
-  const within = slo !== undefined ? ` within the SLO of ${fmt(slo)} s` : '';
+  const within =
+    bounds.length === 0
+      ? ''
+      : ' within ' + bounds.map((b) => `the ${b.kind.toUpperCase()} SLO of ${fmt(b.sloSeconds)} s`).join(' and ');
   if (target !== undefined) {
     const bound = coverBound(problem);
     if (bound < target) {
@@ -52,33 +62,37 @@ export function explainVariantInfeasible(problem: FleetProblem): string {
       `the variant MILP proves it (the cover bound, ${fmt(bound)} tokens/s, ignores links and latency)`
     );
   }
-  return `no placement serves any flow${within}: every path that covers the layers breaks it (the MILP proves it)`;
+  const each =
+    bounds.length > 1
+      ? ': each SLO alone is met by some chain, but no routed path meets both (the MILP proves it)'
+      : ': every path that covers the layers breaks it (the MILP proves it)';
+  return `no placement serves any flow${within}${each}`;
 }
 
 const fmt = (x: number): string => String(Number(x.toPrecision(6)));
 
-/** Least per-token latency of a chain from the source to the sink, nodes allowed to repeat. */
-function fastestChainSeconds(problem: FleetProblem): number {
+/** Least time of a chain from the source to the sink under a path bound, nodes allowed to repeat. */
+function fastestChainSeconds(problem: FleetProblem, bound: PathBound): number {
   const L = problem.layers;
   const n = problem.nodes.length;
   // best[b][i]: least seconds to have node i finish layer b (b = its range's end).
   const best = Array.from({ length: L + 1 }, () => new Array<number>(n).fill(Infinity));
   const ks = problem.nodes.map((_, i) => [...new Set(columnsOf(problem, i).map((c) => c.k))]);
-  const compute = (i: number, k: number): number => problem.nodes[i].latencySeconds?.[k] ?? 0;
+  const compute = (i: number, k: number): number => bound.node(i, k);
   const into: { from: number; seconds: number }[][] = Array.from({ length: n }, () => []);
-  for (const l of problem.links) into[l.to].push({ from: l.from, seconds: l.latencySeconds });
+  for (const l of problem.links) into[l.to].push({ from: l.from, seconds: bound.link(l) });
   let fastest = Infinity;
   for (let b = 1; b <= L; b++) {
     for (let j = 0; j < n; j++) {
       for (const k of ks[j]) {
         if (k > b) continue;
         let before = Infinity;
-        if (b === k && problem.sourceCapacity[j] > 0) before = problem.sourceLatencySeconds[j];
+        if (b === k && problem.sourceCapacity[j] > 0) before = bound.source(j);
         if (b > k) for (const e of into[j]) before = Math.min(before, best[b - k][e.from] + e.seconds);
         best[b][j] = Math.min(best[b][j], before + compute(j, k));
       }
       if (b === L && problem.sinkCapacity[j] > 0)
-        fastest = Math.min(fastest, best[L][j] + problem.sinkLatencySeconds[j]);
+        fastest = Math.min(fastest, best[L][j] + bound.sink(j));
     }
   }
   return fastest;
@@ -141,6 +155,15 @@ export function describeFleet(problem: FleetProblem, d: FleetDecision, e: Evalua
       `  rent ${b.rentPerHour.toFixed(2)} per hour for ${b.nodes.length} nodes` +
         (target !== undefined ? ` (target ${target} tokens/s)` : '') +
         (assumed.length > 0 ? `; assumed reference prices for ${assumed.join(', ')}` : ''),
+    );
+  }
+  if (b.worstTtftSeconds !== undefined) {
+    const ttft = problem.ttftSloSeconds;
+    lines.push(
+      `  slowest path to the first token ${(b.worstTtftSeconds * 1e3).toFixed(3)} ms` +
+        ` (${problem.promptTokens ?? 0}-token prompt` +
+        (ttft !== undefined ? `, TTFT SLO ${(ttft * 1e3).toFixed(3)} ms` : '') +
+        `): ${(b.worstTtftPath ?? []).join(' → ')}`,
     );
   }
   if (b.worstPathLatencySeconds !== undefined) {

@@ -19,6 +19,8 @@
  * time per node: a_j ≥ a_i + latency_ij + compute_j − M·(1 − u_ij), a_i + sink latency ≤ SLO
  * when i feeds the sink. Every path through used links then meets the SLO, and every routing whose
  * support meets it has such times (the longest arrival over its support), so the model is exact.
+ * A time-to-first-token SLO is a second, independent set of arrival times p_i over the same
+ * binaries, with the prompt's transfer on each link and the prefill of each node (variants.ts).
  *
  * The Helix model (`milpFormulation: "helix"`) is Helix's as published: integer start per node,
  * one-hot throughput columns per k, a binary per link that is 1 only when the ranges meet
@@ -26,6 +28,7 @@
  * source and sink links).
  */
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
+import { withinLimit } from '../tolerance.ts';
 import type { CompileHints, Compiled } from '../types.ts';
 import {
   columnsOf,
@@ -40,7 +43,7 @@ import {
 } from './cost.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
 import { rentLowerBound } from './rent-bound.ts';
-import { restrictedProblem, sloEncoding } from './variants.ts';
+import { pathBounds, restrictedProblem, sloEncoding, type PathBound } from './variants.ts';
 
 /** Stand-in capacity of an unlimited source/sink link in the Helix model (Helix's own value). */
 export const HELIX_BIG_CAPACITY = 5e8;
@@ -70,10 +73,12 @@ export function compileStrong(
 ): Compiled<FleetDecision> {
   const L = problem.layers;
   const n = problem.nodes.length;
-  const slo = problem.latencySloSeconds;
+  // Path bounds (TPOT and/or TTFT SLO): the model names every node (see the file comment).
+  const bounds = pathBounds(problem);
+  const bounded = bounds.length > 0;
   const target = problem.targetTokensPerSecond;
   const classes =
-    restrict !== undefined || slo !== undefined
+    restrict !== undefined || bounded
       ? problem.nodes.map((_, i) => [i])
       : target !== undefined
         ? splitByPrice(problem, nodeClasses(problem))
@@ -162,7 +167,7 @@ export function compileStrong(
   // Transfers: needed unless every ordered pair of distinct nodes has a link that cannot bind.
   const best = problem.nodes.map((node) => Math.max(0, ...node.throughput));
   const complete =
-    slo === undefined &&
+    !bounded &&
     problem.links.length === n * (n - 1) &&
     problem.links.every((l) => l.capacity >= Math.min(best[l.from], best[l.to]));
   if (complete) {
@@ -198,30 +203,19 @@ export function compileStrong(
       if (singleton && Number.isFinite(capacity) && used.length > 0) b.lessEqual(`link_${c}_${d}`, used, capacity);
       linkFlows.set(key, used);
     }
-    if (slo !== undefined) {
-      // Per node (classes are singletons here): class c is node c. Times are in units of the SLO
-      // (arrival ∈ [0, 1]), so that a backend's absolute row tolerance is relative to the SLO, as
-      // evaluate's tolerance is.
+    if (bounded) {
+      // Per node (classes are singletons here): class c is node c. A binary per link, source link
+      // and sink link switches its flow on; every path bound then has its own arrival times over
+      // the switched-on links.
       const best = problem.nodes.map((node) => Math.max(0, ...node.throughput));
-      const compute = problem.nodes.map((node) => (node.latencySeconds ?? []).map((x) => x / slo));
-      const maxCompute = compute.map((lat) => Math.max(0, ...lat));
-      const computeTerms = (i: number): Term[] =>
-        columns.filter((col) => col.cls === i).map((col) => term(col.count, -(compute[i][col.k] ?? 0)));
-      const arrival = problem.nodes.map((_, i) => b.addVariable(`a_${i}`, { lower: 0, upper: 1 }));
-      const sourceLatency = problem.sourceLatencySeconds.map((x) => x / slo);
-      // Source link used → a_j ≥ source latency + compute_j.
+      const edges: ArrivalEdge[] = [];
       for (let j = 0; j < n; j++) {
         const flows = startingAt[j][0];
         if (flows.length === 0) continue;
         const u = b.binary(`us_${j}`);
         const m = Math.min(problem.sourceCapacity[j], best[j]);
         b.lessEqual(`usecap_s_${j}`, [...flows.map((v) => term(v)), term(u, -m)], 0);
-        const bigM = sourceLatency[j] + maxCompute[j];
-        b.greaterEqual(
-          `arrive_s_${j}`,
-          [term(arrival[j]), ...computeTerms(j), term(u, -bigM)],
-          sourceLatency[j] - bigM,
-        );
+        edges.push({ name: `s_${j}`, from: -1, to: j, u, seconds: (bound) => bound.source(j) });
       }
       for (const l of problem.links) {
         const used = linkFlows.get(l.from * classes.length + l.to) ?? [];
@@ -229,23 +223,17 @@ export function compileStrong(
         const u = b.binary(`u_${l.from}_${l.to}`);
         const m = Math.min(l.capacity, best[l.from], best[l.to]);
         b.lessEqual(`usecap_${l.from}_${l.to}`, [...used, term(u, -m)], 0);
-        const latency = l.latencySeconds / slo;
-        const bigM = 1 + latency + maxCompute[l.to];
-        b.greaterEqual(
-          `arrive_${l.from}_${l.to}`,
-          [term(arrival[l.to]), term(arrival[l.from], -1), ...computeTerms(l.to), term(u, -bigM)],
-          latency - bigM,
-        );
+        edges.push({ name: `${l.from}_${l.to}`, from: l.from, to: l.to, u, seconds: (bound) => bound.link(l) });
       }
-      // Sink link used → a_i + sink latency ≤ SLO.
       for (let i = 0; i < n; i++) {
         const flows = endingAt[i][L];
         if (flows.length === 0) continue;
         const u = b.binary(`ut_${i}`);
         const m = Math.min(problem.sinkCapacity[i], best[i]);
         b.lessEqual(`usecap_t_${i}`, [...flows.map((v) => term(v)), term(u, -m)], 0);
-        b.lessEqual(`leave_${i}`, [term(arrival[i]), term(u, problem.sinkLatencySeconds[i] / slo)], 1);
+        edges.push({ name: `t_${i}`, from: i, to: -1, u, seconds: (bound) => bound.sink(i) });
       }
+      for (const bound of bounds) addArrivals(b, bound, edges, columns, n);
     }
     classes.forEach((_, c) => {
       for (let p = 1; p < L; p++) {
@@ -280,7 +268,7 @@ export function compileStrong(
         k[i] = col.k;
       }
     }
-    if (slo === undefined) return decisionOfPlacement(problem, { start, k });
+    if (!bounded) return decisionOfPlacement(problem, { start, k });
     // Route only over the links the model switched on: every path through them meets the SLO.
     const on = (name: string): boolean => {
       const idx = b.indexOf(name);
@@ -298,8 +286,8 @@ export function compileStrong(
     const pl = placementOfDecision(problem, d);
     if (pl === null) return null;
     // Under an SLO the decision's own support says which links may carry flow.
-    const slack = slo !== undefined ? sloEncoding(problem, d, pl) : null;
-    if (slo !== undefined && slack === null) return null;
+    const slack = bounded ? sloEncoding(problem, d, pl) : null;
+    if (bounded && slack === null) return null;
     const routed = slack?.problem ?? problem;
     const flow = maxFlowOfPlacement(routed, pl);
     const values = new Array<number>(model.variables.length).fill(0);
@@ -330,7 +318,7 @@ export function compileStrong(
         if (idx !== undefined) values[idx] = v;
         return idx !== undefined || v === 0;
       };
-      slack.arrival.forEach((a, i) => set(`a_${i}`, a));
+      for (const [kind, arrival] of slack.arrival) arrival.forEach((a, i) => set(`${ARRIVAL_PREFIX[kind]}_${i}`, a));
       routed.links.forEach((l, e) => {
         if (flow.linkFlow[e] > 0 && !set(`u_${l.from}_${l.to}`, 1)) values[F] = NaN;
       });
@@ -349,6 +337,60 @@ export function compileStrong(
     return values;
   };
   return { model, decode, encode };
+}
+
+/** An edge of the per-node SLO model: its on/off binary and its seconds under a path bound. */
+interface ArrivalEdge {
+  readonly name: string;
+  /** -1: the source (as `from`) or the sink (as `to`). */
+  readonly from: number;
+  readonly to: number;
+  readonly u: number;
+  readonly seconds: (bound: PathBound) => number;
+}
+
+/** Arrival-time variables of each path bound: a_i (per-token latency), p_i (time to first token). */
+const ARRIVAL_PREFIX: Readonly<Record<PathBound['kind'], string>> = { tpot: 'a', ttft: 'p' };
+
+/**
+ * One path bound's arrival times t_i ∈ [0, 1], in units of its SLO (so that a backend's absolute
+ * row tolerance is relative to the SLO, as evaluate's tolerance is), over the switched-on edges:
+ *   t_j ≥ t_i + seconds(i, j) + node_j − M(1 − u_ij)   (t_source = 0),   t_i + seconds(i, t)·u_it ≤ 1,
+ * node_j = Σ_{s,k} seconds_j(k)·x[j,s,k]. An edge that alone takes more than the SLO is switched off.
+ */
+function addArrivals(
+  b: ModelBuilder,
+  bound: PathBound,
+  edges: readonly ArrivalEdge[],
+  columns: readonly ColumnVar[],
+  n: number,
+): void {
+  const slo = bound.sloSeconds;
+  const tag = ARRIVAL_PREFIX[bound.kind];
+  const rows = bound.kind === 'tpot' ? '' : `${bound.kind}_`;
+  const byNode: ColumnVar[][] = Array.from({ length: n }, () => []);
+  for (const col of columns) byNode[col.cls].push(col);
+  const nodeTerms = (i: number): Term[] => byNode[i].map((col) => term(col.count, -bound.node(i, col.k) / slo));
+  const maxNode = byNode.map((cols, i) => Math.max(0, ...cols.map((col) => bound.node(i, col.k) / slo)));
+  const arrival = Array.from({ length: n }, (_, i) => b.addVariable(`${tag}_${i}`, { lower: 0, upper: 1 }));
+  for (const e of edges) {
+    const seconds = e.seconds(bound) / slo;
+    if (!withinLimit(seconds, 1)) {
+      b.lessEqual(`${rows}off_${e.name}`, [term(e.u)], 0);
+      continue;
+    }
+    if (e.to === -1) {
+      b.lessEqual(`${rows}leave_${e.from}`, [term(arrival[e.from]), term(e.u, seconds)], 1);
+      continue;
+    }
+    const before = e.from === -1 ? [] : [term(arrival[e.from], -1)];
+    const bigM = (e.from === -1 ? 0 : 1) + seconds + maxNode[e.to];
+    b.greaterEqual(
+      `${rows}arrive_${e.name}`,
+      [term(arrival[e.to]), ...before, ...nodeTerms(e.to), term(e.u, -bigM)],
+      seconds - bigM,
+    );
+  }
 }
 
 /**

@@ -70,6 +70,10 @@ const nodeSchema = z.strictObject({
   secondsPerLayer: nonNegative
     .optional()
     .describe('per-token compute seconds per layer held: k layers take k × this (for $.latencySloSeconds)'),
+  prefillByLayers: z
+    .record(z.string().regex(/^[1-9][0-9]*$/, 'keys are layer counts k = 1, 2, …'), nonNegative)
+    .optional()
+    .describe('seconds the node takes to prefill one prompt through k layers (measured; for $.ttftSloSeconds)'),
 });
 
 const linkSchema = z.strictObject({
@@ -118,6 +122,12 @@ export const fleetInputSchema = z.strictObject({
   latencySloSeconds: positive
     .optional()
     .describe('per-token latency bound of every routed path: link latencies + compute of its nodes'),
+  ttftSloSeconds: positive
+    .optional()
+    .describe(
+      'time-to-first-token bound of every routed path: link latencies, the prompt activations over each link ' +
+        'and the prefill of $.workload.promptTokens on each node',
+    ),
   targetTokensPerSecond: positive
     .optional()
     .describe('minimum-cost fleet: rent the cheapest nodes whose placement serves at least this'),
@@ -146,6 +156,12 @@ export interface FleetNode {
    * Device nodes: one decode step of the batch, batch / T(k); table nodes: their latency table.
    */
   readonly latencySeconds?: readonly number[];
+  /**
+   * Seconds the node takes to prefill one prompt of the problem's promptTokens through k layers
+   * (index k; absent without a TTFT SLO). Device nodes: the roofline of src/cost; table nodes:
+   * their prefillByLayers.
+   */
+  readonly prefillSeconds?: readonly number[];
   /** Rent per hour (absent without a target). */
   readonly costPerHour?: number;
   /** True when costPerHour is the family's reference price for the device, not the user's. */
@@ -176,6 +192,10 @@ export interface FleetProblem {
   readonly model: ModelSpec | null;
   /** Latency bound of every source → sink path in the routing's support (variants.ts). */
   readonly latencySloSeconds?: number;
+  /** Time-to-first-token bound of every source → sink path in the routing's support (variants.ts). */
+  readonly ttftSloSeconds?: number;
+  /** Prompt length P of the TTFT bound ($.workload.promptTokens; present with ttftSloSeconds). */
+  readonly promptTokens?: number;
   /** Minimum-cost variant: the throughput the rented nodes must reach (variants.ts). */
   readonly targetTokensPerSecond?: number;
 }
@@ -206,6 +226,10 @@ interface CostInputs {
   readonly model: ModelSpec;
   readonly batch: number;
   readonly contextTokens: number;
+  /** Prompt length whose prefill time per k is wanted (TTFT SLO only). */
+  readonly prefillTokens?: number;
+  /** The runtime's chunked-prefill size (tokens per pass), if any. */
+  readonly prefillChunkTokens?: number;
 }
 
 /** Tokens/s table and memory limit of a device node from the cost model (see cost.ts). */
@@ -218,6 +242,8 @@ export type DeviceTable = (
 ) => {
   throughput: number[];
   maxLayers: number;
+  /** Seconds to prefill one prompt of c.prefillTokens through k layers (index k), when asked. */
+  prefillSeconds?: number[];
 };
 
 function linkCapacity(
@@ -254,6 +280,7 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
   const L = input.layers ?? model?.layers;
   if (L === undefined) throw new InputError('$.layers', 'required field is missing (or give $.model)');
   const workload = input.workload ?? { batch: 8, promptTokens: 512, outputTokens: 128 };
+  const ttft = input.ttftSloSeconds;
   const bytesPerToken = input.activationBytesPerToken ?? (model !== null ? activationBytesPerToken(model) : null);
   const defaultRuntime = input.runtime === undefined ? null : resolveRuntime(input.runtime, '$.runtime');
 
@@ -267,6 +294,7 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
     let maxLayers: number;
     let origin: FleetNode['origin'];
     let device: string | undefined;
+    let devicePrefill: number[] | undefined;
     if (n.throughputByLayers !== undefined) {
       if (n.device !== undefined)
         throw new InputError(`${path}.device`, 'give either throughputByLayers or device, not both');
@@ -299,8 +327,15 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
         0,
         runtimeUsableBytes(n.memoryBytes ?? given.memoryBytes * n.gpus, runtime, given.unifiedMemory === true, n.gpus),
       );
-      const c = { model, batch: workload.batch, contextTokens: workload.promptTokens + workload.outputTokens };
+      const c = {
+        model,
+        batch: workload.batch,
+        contextTokens: workload.promptTokens + workload.outputTokens,
+        ...(ttft !== undefined ? { prefillTokens: workload.promptTokens } : {}),
+        ...(runtime?.prefillChunkTokens != null ? { prefillChunkTokens: runtime.prefillChunkTokens } : {}),
+      };
       const t = deviceTable(spec, n.gpus, memory, c, L);
+      devicePrefill = t.prefillSeconds;
       maxLayers = Math.min(n.maxLayers ?? t.maxLayers, t.maxLayers);
       if (maxLayers < 1) {
         throw new InputError(
@@ -315,10 +350,12 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
     }
     const held = Math.min(maxLayers, L);
     const latencySeconds = nodeLatency(n, path, throughput, held, workload.batch, input.latencySloSeconds);
+    const prefillSeconds = ttft !== undefined ? nodePrefill(n, path, throughput, held, devicePrefill) : undefined;
     const price = nodePrice(n, path, device, input.targetTokensPerSecond);
     const extra = {
       ...(device ? { device } : {}),
       ...(latencySeconds !== undefined ? { latencySeconds } : {}),
+      ...(prefillSeconds !== undefined ? { prefillSeconds } : {}),
       ...(price !== undefined ? { costPerHour: price.costPerHour, priceAssumed: price.assumed } : {}),
     };
     const names = n.count === 1 ? [n.name] : Array.from({ length: n.count }, (_, c) => `${n.name}-${c}`);
@@ -394,11 +431,14 @@ export function parseFleetWith(raw: unknown, deviceTable: DeviceTable): FleetPro
     milpFormulation: input.milpFormulation,
     model,
     ...(input.latencySloSeconds !== undefined ? { latencySloSeconds: input.latencySloSeconds } : {}),
+    ...(ttft !== undefined ? { ttftSloSeconds: ttft, promptTokens: workload.promptTokens } : {}),
     ...(input.targetTokensPerSecond !== undefined ? { targetTokensPerSecond: input.targetTokensPerSecond } : {}),
   };
   if (
     problem.milpFormulation === 'helix' &&
-    (problem.latencySloSeconds !== undefined || problem.targetTokensPerSecond !== undefined)
+    (problem.latencySloSeconds !== undefined ||
+      problem.ttftSloSeconds !== undefined ||
+      problem.targetTokensPerSecond !== undefined)
   ) {
     throw new InputError(
       '$.milpFormulation',
@@ -454,6 +494,39 @@ function nodeLatency(
   throw new InputError(
     `${path}.latencyByLayers`,
     'required with $.latencySloSeconds for a node given by its table (or give secondsPerLayer)',
+  );
+}
+
+/**
+ * Prefill seconds of one prompt through k layers, k = 0..held (index 0 unused): the node's measured
+ * prefillByLayers (every k of its throughput table needs an entry), else a device node's roofline.
+ * Only asked under a TTFT SLO; a table node without the table is then bad input.
+ */
+function nodePrefill(
+  n: RawNode,
+  path: string,
+  throughput: readonly number[],
+  held: number,
+  devicePrefill: readonly number[] | undefined,
+): number[] {
+  const out = new Array<number>(held + 1).fill(0);
+  if (n.prefillByLayers !== undefined) {
+    for (let k = 1; k <= held; k++) {
+      if (!((throughput[k] ?? 0) > 0)) continue;
+      const v = n.prefillByLayers[String(k)];
+      if (v === undefined)
+        throw new InputError(`${path}.prefillByLayers`, `no prefill time for k = ${k} (its throughput table has it)`);
+      out[k] = v;
+    }
+    return out;
+  }
+  if (devicePrefill !== undefined) {
+    for (let k = 1; k <= held; k++) out[k] = devicePrefill[k] ?? 0;
+    return out;
+  }
+  throw new InputError(
+    `${path}.prefillByLayers`,
+    'required with $.ttftSloSeconds for a node given by its table (seconds to prefill the prompt per k)',
   );
 }
 

@@ -1,6 +1,6 @@
 /**
  * Peers of the variants, scored by evaluate like every method:
- * - single-pipeline-slo (latency SLO): the single best pipeline whose per-token latency meets the SLO;
+ * - single-pipeline-slo (latency or TTFT SLO): the single best pipeline whose path times meet the SLOs;
  * - cheapest-first and tokens-per-dollar-first (target): rent nodes one at a time in price order
  *   (or by rent per full-model tokens/s, the cost efficiency Mélange ranks GPU types by), place the
  *   rented set with the family's placement heuristics, stop at the first set that reaches the target;
@@ -11,7 +11,7 @@ import type { Baseline } from '../types.ts';
 import { bestSingleChain, packChains, placementOfChains } from './chains.ts';
 import type { Placement } from './cost.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
-import { computeSeconds, decideVariant, routedFlow } from './variants.ts';
+import { decideVariant, hasPathBound, pathBounds, routedFlow } from './variants.ts';
 import { atLeast } from '../tolerance.ts';
 
 /** The fleet with only the rented nodes able to hold layers (indices unchanged). */
@@ -41,7 +41,7 @@ export function placeRented(
   if (chains.length > 0) candidates.push(placementOfChains(m, chains));
   const single = bestSingleChain(m, 5_000);
   if (single !== null) candidates.push(placementOfChains(m, [single]));
-  if (problem.latencySloSeconds !== undefined) {
+  if (hasPathBound(problem)) {
     const slo = sloChainPlacement(m);
     if (slo !== null) candidates.push(slo);
   }
@@ -114,45 +114,49 @@ export function singleType(problem: FleetProblem, placers: readonly Placer[]): F
 }
 
 /**
- * The single best pipeline under the SLO: a chain of distinct linked nodes tiling layers 1..L
- * whose per-token latency (links + compute) meets the SLO, with the highest bottleneck. Thresholds
- * (table values and capacities) are tried from the highest; at each, a depth-first search with a
- * work budget looks for a chain within the SLO (exact on small fleets, a heuristic on large ones).
+ * The single best pipeline under the path bounds: a chain of distinct linked nodes tiling layers
+ * 1..L whose time meets every bound (per-token latency: links + decode; time to first token: links,
+ * the prompt's transfer and prefill), with the highest bottleneck. Thresholds (table values and
+ * capacities) are tried from the highest; at each, a depth-first search with a work budget looks
+ * for a chain within the bounds (exact on small fleets, a heuristic on large ones).
  */
 export function sloChainPlacement(problem: FleetProblem, budget = 50_000): Placement | null {
-  const slo = problem.latencySloSeconds ?? Infinity;
+  const bounds = pathBounds(problem);
   const L = problem.layers;
   const n = problem.nodes.length;
   const levels = new Set<number>();
   for (const node of problem.nodes) for (const t of node.throughput) if (t > 0) levels.add(t);
   for (const l of problem.links) if (l.capacity > 0 && Number.isFinite(l.capacity)) levels.add(l.capacity);
   for (const c of [...problem.sourceCapacity, ...problem.sinkCapacity]) if (c > 0 && Number.isFinite(c)) levels.add(c);
-  const out: { to: number; capacity: number; seconds: number }[][] = problem.nodes.map(() => []);
-  for (const l of problem.links) out[l.from].push({ to: l.to, capacity: l.capacity, seconds: l.latencySeconds });
+  const out: { to: number; capacity: number; seconds: number[] }[][] = problem.nodes.map(() => []);
+  for (const l of problem.links)
+    out[l.from].push({ to: l.to, capacity: l.capacity, seconds: bounds.map((b) => b.link(l)) });
+  const sourceSeconds = problem.nodes.map((_, j) => bounds.map((b) => b.source(j)));
+  const within = (s: readonly number[]): boolean => s.every((x, r) => x <= bounds[r].sloSeconds);
   for (const F of [...levels].sort((a, b) => b - a)) {
     let work = 0;
     const path: number[] = [];
     const ks: number[] = [];
     const inPath = new Array<boolean>(n).fill(false);
-    const dfs = (covered: number, seconds: number): boolean => {
+    const dfs = (covered: number, seconds: readonly number[]): boolean => {
       if (++work > budget) return false;
       const last = path[path.length - 1];
-      if (covered === L) return problem.sinkCapacity[last] >= F && seconds + problem.sinkLatencySeconds[last] <= slo;
-      const next: { i: number; k: number; s: number }[] = [];
-      const consider = (i: number, capacity: number, hop: number): void => {
+      if (covered === L)
+        return problem.sinkCapacity[last] >= F && within(seconds.map((x, r) => x + bounds[r].sink(last)));
+      const next: { i: number; k: number; s: number[] }[] = [];
+      const consider = (i: number, capacity: number, hop: readonly number[]): void => {
         if (inPath[i] || capacity < F) return;
         const node = problem.nodes[i];
         for (let k = Math.min(node.maxLayers, L - covered); k >= 1; k--) {
           if ((node.throughput[k] ?? 0) < F || (problem.wholeModel && k !== L)) continue;
-          const s = seconds + hop + computeSeconds(problem, i, k);
-          if (s <= slo) next.push({ i, k, s });
+          const s = seconds.map((x, r) => x + hop[r] + bounds[r].node(i, k));
+          if (within(s)) next.push({ i, k, s });
         }
       };
-      if (path.length === 0)
-        for (let i = 0; i < n; i++) consider(i, problem.sourceCapacity[i], problem.sourceLatencySeconds[i]);
+      if (path.length === 0) for (let i = 0; i < n; i++) consider(i, problem.sourceCapacity[i], sourceSeconds[i]);
       else for (const e of out[last]) consider(e.to, e.capacity, e.seconds);
-      // Fewer, longer stages first (fewer hops), then the faster one.
-      next.sort((a, b) => b.k - a.k || a.s - b.s);
+      // Fewer, longer stages first (fewer hops), then the faster one (the first bound's time).
+      next.sort((a, b) => b.k - a.k || (a.s[0] ?? 0) - (b.s[0] ?? 0));
       for (const { i, k, s } of next) {
         path.push(i);
         ks.push(k);
@@ -165,7 +169,7 @@ export function sloChainPlacement(problem: FleetProblem, budget = 50_000): Place
       }
       return false;
     };
-    if (dfs(0, 0)) return placementOfChains(problem, [{ nodes: path, ks, tokensPerSecond: F }]);
+    if (dfs(0, bounds.map(() => 0))) return placementOfChains(problem, [{ nodes: path, ks, tokensPerSecond: F }]);
   }
   return null;
 }
@@ -176,13 +180,13 @@ export function variantBaselines(placers: readonly Placer[]): Baseline<FleetProb
   return [
     {
       name: 'single-pipeline-slo',
-      description: 'the single best pipeline whose per-token latency (links + compute) meets the SLO',
+      description: 'the single best pipeline whose path times (per token, to the first token) meet the SLOs',
       run: (problem) => {
-        if (problem.latencySloSeconds === undefined) return null;
+        if (!hasPathBound(problem)) return null;
         const pl = sloChainPlacement(problem);
         return pl === null ? null : decideVariant(problem, pl);
       },
-      whyNoDecision: () => 'applies with $.latencySloSeconds only, or no single chain meets the SLO',
+      whyNoDecision: () => 'applies with $.latencySloSeconds or $.ttftSloSeconds only, or no single chain meets them',
     },
     {
       name: 'cheapest-first',

@@ -1,9 +1,9 @@
 /**
  * The fleet-serving variants' cost functions (used by compile, the exact method's hand-over and the
  * peers, never by evaluate): a problem restricted to some links (the routing a decision allows),
- * a routing of a placement that meets a latency SLO, the rent of a placement, and the decision a
- * peer's placement becomes under the variants (SLO-aware routing, rented nodes that carry nothing
- * dropped).
+ * the path bounds (per-token latency, time to first token) with their per-node and per-link times,
+ * a routing of a placement that meets them, the rent of a placement, and the decision a peer's
+ * placement becomes under the variants (SLO-aware routing, rented nodes that carry nothing dropped).
  */
 import { withinLimit } from '../tolerance.ts';
 import { decisionOfPlacement, maxFlowOfPlacement, placementOfDecision, type Placement } from './cost.ts';
@@ -30,50 +30,135 @@ export function computeSeconds(problem: FleetProblem, i: number, k: number): num
   return k > 0 ? (problem.nodes[i].latencySeconds?.[k] ?? 0) : 0;
 }
 
+/**
+ * A bound on every source → sink path of the routing's support: the time a path takes is the sum
+ * of its edges' and its nodes' times. `tpot`: per output token (link latency + decode step);
+ * `ttft`: time to first token (link latency + the prompt's activations over the link + prefill).
+ */
+export interface PathBound {
+  readonly kind: 'tpot' | 'ttft';
+  readonly sloSeconds: number;
+  /** Seconds of node i holding k layers (k > 0). */
+  node(i: number, k: number): number;
+  /** Seconds of source → j, i → sink, and of a node-to-node link. */
+  source(j: number): number;
+  sink(i: number): number;
+  link(l: FleetLink): number;
+}
+
+/** Seconds to move `tokens` tokens' activations over a link of `capacity` tokens/s (0 when unlimited). */
+export function transferSeconds(tokens: number, capacity: number): number {
+  return Number.isFinite(capacity) && capacity > 0 ? tokens / capacity : 0;
+}
+
+/**
+ * The path bounds the problem states. TTFT: the prompt's P tokens of activations cross the source
+ * link and every node-to-node link; the sink link carries the last position's hidden state only
+ * (what the head needs to sample the first token).
+ */
+export function pathBounds(problem: FleetProblem): PathBound[] {
+  const out: PathBound[] = [];
+  if (problem.latencySloSeconds !== undefined) {
+    out.push({
+      kind: 'tpot',
+      sloSeconds: problem.latencySloSeconds,
+      node: (i, k) => computeSeconds(problem, i, k),
+      source: (j) => problem.sourceLatencySeconds[j],
+      sink: (i) => problem.sinkLatencySeconds[i],
+      link: (l) => l.latencySeconds,
+    });
+  }
+  if (problem.ttftSloSeconds !== undefined) {
+    const P = problem.promptTokens ?? 0;
+    out.push({
+      kind: 'ttft',
+      sloSeconds: problem.ttftSloSeconds,
+      node: (i, k) => (k > 0 ? (problem.nodes[i].prefillSeconds?.[k] ?? 0) : 0),
+      source: (j) => problem.sourceLatencySeconds[j] + transferSeconds(P, problem.sourceCapacity[j]),
+      sink: (i) => problem.sinkLatencySeconds[i] + transferSeconds(1, problem.sinkCapacity[i]),
+      link: (l) => l.latencySeconds + transferSeconds(P, l.capacity),
+    });
+  }
+  return out;
+}
+
+/** Whether the problem bounds its request paths (a TPOT or a TTFT SLO). */
+export function hasPathBound(problem: FleetProblem): boolean {
+  return problem.latencySloSeconds !== undefined || problem.ttftSloSeconds !== undefined;
+}
+
 /** Rent per hour of the nodes a placement uses. */
 export function rentOf(problem: FleetProblem, pl: Placement): number {
   return pl.k.reduce((sum, k, i) => sum + (k > 0 ? (problem.nodes[i].costPerHour ?? 0) : 0), 0);
 }
 
+/** An adjacent edge of a placement (-1 = source or sink) and the link it takes (null: source/sink). */
 interface Edge {
   readonly from: number;
   readonly to: number;
-  readonly seconds: number;
+  readonly link: FleetLink | null;
 }
 
-/** Adjacent edges of a placement in a problem (-1 = source or sink), with their latency. */
+/** Adjacent edges of a placement in a problem (-1 = source or sink). */
 function adjacentEdges(problem: FleetProblem, pl: Placement): Edge[] {
   const L = problem.layers;
   const out: Edge[] = [];
   for (let i = 0; i < pl.k.length; i++) {
     if (pl.k[i] === 0) continue;
-    if (pl.start[i] === 0 && problem.sourceCapacity[i] > 0)
-      out.push({ from: -1, to: i, seconds: problem.sourceLatencySeconds[i] });
-    if (pl.start[i] + pl.k[i] === L && problem.sinkCapacity[i] > 0)
-      out.push({ from: i, to: -1, seconds: problem.sinkLatencySeconds[i] });
+    if (pl.start[i] === 0 && problem.sourceCapacity[i] > 0) out.push({ from: -1, to: i, link: null });
+    if (pl.start[i] + pl.k[i] === L && problem.sinkCapacity[i] > 0) out.push({ from: i, to: -1, link: null });
   }
   for (const l of problem.links) {
     if (pl.k[l.from] > 0 && pl.k[l.to] > 0 && pl.start[l.from] + pl.k[l.from] === pl.start[l.to])
-      out.push({ from: l.from, to: l.to, seconds: l.latencySeconds });
+      out.push({ from: l.from, to: l.to, link: l });
   }
   return out;
 }
 
+/** Seconds of an edge under a bound. */
+function edgeSeconds(bound: PathBound, e: Edge): number {
+  if (e.from === -1) return bound.source(e.to);
+  if (e.to === -1) return bound.sink(e.from);
+  return bound.link(e.link as FleetLink);
+}
+
+/** Nodes of a placement in topological order of any adjacent edges (by start layer). */
+function byStart(pl: Placement): number[] {
+  return [...Array(pl.k.length).keys()].filter((i) => pl.k[i] > 0).sort((a, b) => pl.start[a] - pl.start[b]);
+}
+
 /**
- * Longest source → sink path over the given edges (ranges strictly increase along an adjacent edge,
- * so processing nodes by start layer is a topological order). Returns its latency and its edges.
+ * Latest arrival at every node's end over the given edges (ranges strictly increase along an
+ * adjacent edge, so processing nodes by start layer is a topological order); -Infinity where no
+ * path from the source arrives.
  */
-function longestPath(problem: FleetProblem, pl: Placement, edges: readonly Edge[]): { seconds: number; path: Edge[] } {
+function arrivals(problem: FleetProblem, pl: Placement, edges: readonly Edge[], bound: PathBound): number[] {
+  const arrival = new Array<number>(pl.k.length).fill(-Infinity);
+  for (const j of byStart(pl)) {
+    for (const e of edges) {
+      if (e.to !== j) continue;
+      const before = e.from === -1 ? 0 : arrival[e.from];
+      arrival[j] = Math.max(arrival[j], before + edgeSeconds(bound, e) + bound.node(j, pl.k[j]));
+    }
+  }
+  return arrival;
+}
+
+/** Longest source → sink path over the given edges under a bound: its time and its edges. */
+function longestPath(
+  problem: FleetProblem,
+  pl: Placement,
+  edges: readonly Edge[],
+  bound: PathBound,
+): { seconds: number; path: Edge[] } {
   const n = pl.k.length;
   const arrival = new Array<number>(n).fill(-Infinity);
   const via = new Array<Edge | null>(n).fill(null);
-  const order = [...Array(n).keys()].filter((i) => pl.k[i] > 0).sort((a, b) => pl.start[a] - pl.start[b]);
-  const into: Edge[][] = Array.from({ length: n }, () => []);
-  for (const e of edges) if (e.to >= 0) into[e.to].push(e);
-  for (const j of order) {
-    for (const e of into[j]) {
+  for (const j of byStart(pl)) {
+    for (const e of edges) {
+      if (e.to !== j) continue;
       const before = e.from === -1 ? 0 : arrival[e.from];
-      const a = before + e.seconds + computeSeconds(problem, j, pl.k[j]);
+      const a = before + edgeSeconds(bound, e) + bound.node(j, pl.k[j]);
       if (a > arrival[j]) {
         arrival[j] = a;
         via[j] = e;
@@ -83,7 +168,7 @@ function longestPath(problem: FleetProblem, pl: Placement, edges: readonly Edge[
   let best: { seconds: number; last: Edge } | null = null;
   for (const e of edges) {
     if (e.to !== -1 || !Number.isFinite(arrival[e.from])) continue;
-    const total = arrival[e.from] + e.seconds;
+    const total = arrival[e.from] + edgeSeconds(bound, e);
     if (best === null || total > best.seconds) best = { seconds: total, last: e };
   }
   if (best === null) return { seconds: -Infinity, path: [] };
@@ -104,38 +189,41 @@ function allowedOf(edges: readonly Edge[]): Allowed {
 }
 
 /**
- * A routing of the placement whose every support path meets the SLO (or null when none carries
- * flow): first the edges that lie on no path within the SLO are dropped (nothing is lost), then,
- * while the max flow's support has a path over the SLO, the edge of that path carrying the least
- * flow is dropped and the flow recomputed. A heuristic: the best such routing is a MILP (milp.ts).
+ * A routing of the placement whose every support path meets every path bound (or null when none
+ * carries flow): first the edges that lie on no path within a bound are dropped (nothing is lost),
+ * then, while the max flow's support has a path over a bound, the edge of that path carrying the
+ * least flow is dropped and the flow recomputed. A heuristic: the best such routing is a MILP
+ * (milp.ts).
  */
 export function sloRouting(problem: FleetProblem, pl: Placement): FleetDecision | null {
-  const slo = problem.latencySloSeconds ?? Infinity;
+  const bounds = pathBounds(problem);
   let edges = adjacentEdges(problem, pl);
-  // Earliest arrival at each node's end and shortest time from its end to the sink.
-  const n = pl.k.length;
-  const order = [...Array(n).keys()].filter((i) => pl.k[i] > 0).sort((a, b) => pl.start[a] - pl.start[b]);
-  const early = new Array<number>(n).fill(Infinity);
-  const late = new Array<number>(n).fill(Infinity);
-  for (const j of order) {
-    for (const e of edges) {
-      if (e.to !== j) continue;
+  const order = byStart(pl);
+  for (const bound of bounds) {
+    // Earliest arrival at each node's end and shortest time from its end to the sink.
+    const n = pl.k.length;
+    const early = new Array<number>(n).fill(Infinity);
+    const late = new Array<number>(n).fill(Infinity);
+    for (const j of order) {
+      for (const e of edges) {
+        if (e.to !== j) continue;
+        const before = e.from === -1 ? 0 : early[e.from];
+        early[j] = Math.min(early[j], before + edgeSeconds(bound, e) + bound.node(j, pl.k[j]));
+      }
+    }
+    for (const i of [...order].reverse()) {
+      for (const e of edges) {
+        if (e.from !== i) continue;
+        const after = e.to === -1 ? 0 : bound.node(e.to, pl.k[e.to]) + late[e.to];
+        late[i] = Math.min(late[i], edgeSeconds(bound, e) + after);
+      }
+    }
+    edges = edges.filter((e) => {
       const before = e.from === -1 ? 0 : early[e.from];
-      early[j] = Math.min(early[j], before + e.seconds + computeSeconds(problem, j, pl.k[j]));
-    }
+      const after = e.to === -1 ? 0 : bound.node(e.to, pl.k[e.to]) + late[e.to];
+      return withinLimit(before + edgeSeconds(bound, e) + after, bound.sloSeconds);
+    });
   }
-  for (const i of [...order].reverse()) {
-    for (const e of edges) {
-      if (e.from !== i) continue;
-      const after = e.to === -1 ? 0 : computeSeconds(problem, e.to, pl.k[e.to]) + late[e.to];
-      late[i] = Math.min(late[i], e.seconds + after);
-    }
-  }
-  edges = edges.filter((e) => {
-    const before = e.from === -1 ? 0 : early[e.from];
-    const after = e.to === -1 ? 0 : computeSeconds(problem, e.to, pl.k[e.to]) + late[e.to];
-    return withinLimit(before + e.seconds + after, slo);
-  });
   for (let guard = 0; guard <= edges.length + 1; guard++) {
     const allowed = restrictedProblem(problem, allowedOf(edges));
     const flow = maxFlowOfPlacement(allowed, pl);
@@ -146,10 +234,12 @@ export function sloRouting(problem: FleetProblem, pl: Placement): FleetDecision 
     flow.sinkFlow.forEach((f, i) => carried.set(`${i}>-1`, f));
     allowed.links.forEach((l, e) => carried.set(key(l), flow.linkFlow[e]));
     const support = edges.filter((e) => (carried.get(key(e)) ?? 0) > eps);
-    const worst = longestPath(problem, pl, support);
-    if (withinLimit(worst.seconds, slo)) return decisionOfPlacement(allowed, pl);
-    let drop = worst.path[0];
-    for (const e of worst.path) if ((carried.get(key(e)) ?? 0) < (carried.get(key(drop)) ?? 0)) drop = e;
+    const broken = bounds
+      .map((bound) => ({ bound, worst: longestPath(problem, pl, support, bound) }))
+      .find(({ bound, worst }) => !withinLimit(worst.seconds, bound.sloSeconds));
+    if (broken === undefined) return decisionOfPlacement(allowed, pl);
+    let drop = broken.worst.path[0];
+    for (const e of broken.worst.path) if ((carried.get(key(e)) ?? 0) < (carried.get(key(drop)) ?? 0)) drop = e;
     edges = edges.filter((e) => e !== drop);
   }
   return null;
@@ -161,7 +251,7 @@ export function sloRouting(problem: FleetProblem, pl: Placement): FleetDecision 
  */
 export function decideVariant(problem: FleetProblem, pl: Placement): FleetDecision | null {
   const route = (p: Placement): FleetDecision | null =>
-    problem.latencySloSeconds !== undefined ? sloRouting(problem, p) : decisionOfPlacement(problem, p);
+    hasPathBound(problem) ? sloRouting(problem, p) : decisionOfPlacement(problem, p);
   const d = route(pl);
   if (d === null || problem.targetTokensPerSecond === undefined) return d;
   const carrying = new Set((d.routing ?? []).flatMap((r) => [r.from, r.to]));
@@ -178,14 +268,15 @@ export function routedFlow(d: FleetDecision): number {
 
 /**
  * The warm start of the SLO model: the fleet restricted to the decision's support (links with
- * positive flow) and, per node, the longest arrival over that support; null when a support path
- * breaks the SLO (the decision is not a point of the model).
+ * positive flow) and, per path bound and node, the longest arrival over that support in units of
+ * the bound's SLO (milp.ts); null when a support path breaks a bound (the decision is not a point
+ * of the model).
  */
 export function sloEncoding(
   problem: FleetProblem,
   d: FleetDecision,
   pl: Placement,
-): { problem: FleetProblem; arrival: number[] } | null {
+): { problem: FleetProblem; arrival: Map<PathBound['kind'], number[]> } | null {
   if (d.routing === undefined) return null;
   const index = new Map(problem.nodes.map((node, i) => [node.name, i]));
   const on = new Set<string>();
@@ -197,20 +288,13 @@ export function sloEncoding(
     on.add(`${a}>${b}`);
   }
   const edges = adjacentEdges(problem, pl).filter((e) => on.has(key(e)));
-  const worst = longestPath(problem, pl, edges);
-  const slo = problem.latencySloSeconds ?? Infinity;
-  if (worst.seconds > slo) return null;
-  const n = pl.k.length;
-  const arrival = new Array<number>(n).fill(0);
-  const order = [...Array(n).keys()].filter((i) => pl.k[i] > 0).sort((a, b) => pl.start[a] - pl.start[b]);
-  for (const j of order) {
-    for (const e of edges) {
-      if (e.to !== j) continue;
-      const before = e.from === -1 ? 0 : arrival[e.from];
-      arrival[j] = Math.max(arrival[j], before + e.seconds + computeSeconds(problem, j, pl.k[j]));
-    }
+  const arrival = new Map<PathBound['kind'], number[]>();
+  for (const bound of pathBounds(problem)) {
+    const slo = bound.sloSeconds;
+    if (longestPath(problem, pl, edges, bound).seconds > slo) return null;
+    const a = arrivals(problem, pl, edges, bound).map((x) => Math.max(0, x));
+    if (a.some((x) => x > slo)) return null;
+    arrival.set(bound.kind, a.map((x) => Math.min(1, x / slo)));
   }
-  if (arrival.some((a) => a > slo)) return null;
-  // The model's arrival times are in units of the SLO (milp.ts).
-  return { problem: restrictedProblem(problem, allowedOf(edges)), arrival: arrival.map((a) => Math.min(1, a / slo)) };
+  return { problem: restrictedProblem(problem, allowedOf(edges)), arrival };
 }

@@ -10,6 +10,10 @@
  * force also enumerates, per placement, every set of usable links (the routing's support): a set
  * counts when its longest source → sink path meets the SLO (its own pass), and its max flow is
  * evaluate's on the fleet restricted to that set.
+ *
+ * Seeds above PLAIN_SEEDS + VARIANT_SEEDS add a time-to-first-token SLO (measured prefill tables,
+ * a short prompt so that its transfer over the slow links matters), alone, with the per-token SLO,
+ * or with a target; the brute force checks the TTFT of every path of a link set with its own pass.
  */
 import { evaluateFleet } from '../../../src/formulations/fleet-serving/evaluate.ts';
 import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
@@ -31,20 +35,25 @@ interface RawNode {
   latencyByLayers?: Record<string, number>;
   secondsPerLayer?: number;
   costPerHour?: number;
+  prefillByLayers?: Record<string, number>;
 }
 type Raw = Record<string, unknown> & {
   layers: number;
   nodes: RawNode[];
   links: RawLink[];
   latencySloSeconds?: number;
+  ttftSloSeconds?: number;
+  workload?: { promptTokens: number };
   targetTokensPerSecond?: number;
 };
 
 /** Seeds 1..PLAIN_SEEDS are the plain family; the ones above carry the variants. */
 const PLAIN_SEEDS = 16;
 const VARIANT_SEEDS = 18;
+const TTFT_SEEDS = 12;
 
 function tiny(seed: number): Raw {
+  if (seed > PLAIN_SEEDS + VARIANT_SEEDS) return ttftTiny(seed);
   const raw = plainTiny(seed);
   if (seed <= PLAIN_SEEDS) return raw;
   const random = mulberry32(seed * 7919);
@@ -68,6 +77,33 @@ function tiny(seed: number): Raw {
     for (const node of raw.nodes) node.costPerHour = Math.round(1 + 9 * random()) / 2;
     raw.targetTokensPerSecond = Math.round(5 + 35 * random());
   }
+  return raw;
+}
+
+/**
+ * TTFT seeds: at least two nodes and two layers; every node has a prefill table (k × 5 – 40 ms),
+ * links have latencies, the prompt is 1 – 2 tokens (capacities here are 5 – 65 tokens/s, so a
+ * prompt's transfer is tens of ms), and the TTFT SLO (40 – 250 ms) is around what a path of one to
+ * three hops takes; by seed, alone, with the per-token SLO (as the variant seeds), or with a target.
+ */
+function ttftTiny(seed: number): Raw {
+  // At least two nodes and two layers, so that there are several paths for the bound to choose from.
+  let raw = plainTiny(seed * 31);
+  for (let t = 1; raw.nodes.length < 2 || raw.layers < 2 || raw.layers > 3; t++) raw = plainTiny(seed * 31 + t);
+  const random = mulberry32(seed * 104_729);
+  const mode = seed % 3;
+  for (const node of raw.nodes) {
+    node.prefillByLayers = {};
+    for (const k of Object.keys(node.throughputByLayers))
+      node.prefillByLayers[k] = Math.round(Number(k) * (5 + 35 * random())) / 1000;
+    if (mode === 1) node.secondsPerLayer = Math.round(1 + 9 * random()) / 1000;
+    if (mode === 2) node.costPerHour = Math.round(1 + 9 * random()) / 2;
+  }
+  for (const l of raw.links) l.latencySeconds = Math.round(20 * random()) / 1000;
+  raw.workload = { promptTokens: 1 + Math.floor(2 * random()) };
+  raw.ttftSloSeconds = Math.round(30 + 100 * random()) / 1000;
+  if (mode === 1) raw.latencySloSeconds = Math.round(10 + 35 * random()) / 1000;
+  if (mode === 2) raw.targetTokensPerSecond = Math.round(5 + 35 * random());
   return raw;
 }
 
@@ -111,7 +147,11 @@ function plainTiny(seed: number): Raw {
 /** Every node idle or on one (start, k) of its table; the placement's max flow from evaluate. */
 function bruteForce(raw: unknown): BruteForce {
   const problem = parseFleet(raw);
-  if (problem.latencySloSeconds !== undefined || problem.targetTokensPerSecond !== undefined)
+  if (
+    problem.latencySloSeconds !== undefined ||
+    problem.ttftSloSeconds !== undefined ||
+    problem.targetTokensPerSecond !== undefined
+  )
     return variantBruteForce(problem);
   const options = rangesOf(problem);
   let best = 0;
@@ -162,10 +202,15 @@ function variantBruteForce(problem: FleetProblem): BruteForce {
   const L = problem.layers;
   const n = problem.nodes.length;
   const slo = problem.latencySloSeconds ?? Infinity;
+  const ttft = problem.ttftSloSeconds ?? Infinity;
+  const P = problem.promptTokens ?? 0;
   const target = problem.targetTokensPerSecond;
-  const plain: FleetProblem = { ...problem, latencySloSeconds: undefined, targetTokensPerSecond: undefined };
+  const plain: FleetProblem = { ...problem };
   delete (plain as { latencySloSeconds?: number }).latencySloSeconds;
+  delete (plain as { ttftSloSeconds?: number }).ttftSloSeconds;
   delete (plain as { targetTokensPerSecond?: number }).targetTokensPerSecond;
+  // Seconds to move `tokens` tokens over a link of `capacity` tokens/s (unlimited: 0).
+  const move = (tokens: number, capacity: number): number => (Number.isFinite(capacity) ? tokens / capacity : 0);
   const options = rangesOf(problem);
   let best: number | null = null;
   const pick: Range[] = [];
@@ -173,38 +218,51 @@ function variantBruteForce(problem: FleetProblem): BruteForce {
     const held = pick.map((r) => (r === null ? 0 : r.last - r.first + 1));
     const rent = pick.reduce((s, r, i) => s + (r === null ? 0 : (problem.nodes[i].costPerHour ?? 0)), 0);
     if (target !== undefined && best !== null && rent >= best) return;
-    type E = { from: number; to: number; seconds: number };
+    // Per edge its per-token seconds and its seconds to the first token (the prompt's P tokens over
+    // the source and node links, the last position's one token over the sink link).
+    type E = { from: number; to: number; seconds: number; first: number };
     const edges: E[] = [];
     for (let i = 0; i < n; i++) {
       const r = pick[i];
       if (r === null) continue;
-      if (r.first === 1 && problem.sourceCapacity[i] > 0)
-        edges.push({ from: -1, to: i, seconds: problem.sourceLatencySeconds[i] });
-      if (r.last === L && problem.sinkCapacity[i] > 0)
-        edges.push({ from: i, to: -1, seconds: problem.sinkLatencySeconds[i] });
+      if (r.first === 1 && problem.sourceCapacity[i] > 0) {
+        const seconds = problem.sourceLatencySeconds[i];
+        edges.push({ from: -1, to: i, seconds, first: seconds + move(P, problem.sourceCapacity[i]) });
+      }
+      if (r.last === L && problem.sinkCapacity[i] > 0) {
+        const seconds = problem.sinkLatencySeconds[i];
+        edges.push({ from: i, to: -1, seconds, first: seconds + move(1, problem.sinkCapacity[i]) });
+      }
     }
     for (const l of problem.links) {
       const a = pick[l.from];
       const b = pick[l.to];
-      if (a !== null && b !== null && b.first === a.last + 1)
-        edges.push({ from: l.from, to: l.to, seconds: l.latencySeconds });
+      if (a !== null && b !== null && b.first === a.last + 1) {
+        const seconds = l.latencySeconds;
+        edges.push({ from: l.from, to: l.to, seconds, first: seconds + move(P, l.capacity) });
+      }
     }
     const compute = (i: number): number => problem.nodes[i].latencySeconds?.[held[i]] ?? 0;
-    const subsets = problem.latencySloSeconds === undefined ? [edges.length === 0 ? 0 : 2 ** edges.length - 1] : [];
+    const prefill = (i: number): number => problem.nodes[i].prefillSeconds?.[held[i]] ?? 0;
+    const bounded = problem.latencySloSeconds !== undefined || problem.ttftSloSeconds !== undefined;
+    const subsets = bounded ? [] : [edges.length === 0 ? 0 : 2 ** edges.length - 1];
     if (subsets.length === 0) for (let mask = 1; mask < 2 ** edges.length; mask++) subsets.push(mask);
-    for (const mask of subsets) {
-      const on = edges.filter((_, e) => (mask >> e) & 1);
-      // Longest path by relaxing n + 1 times (ranges increase along a link, so paths are short).
+    // Longest path by relaxing n + 1 times (ranges increase along a link, so paths are short).
+    const longest = (on: readonly E[], edge: (e: E) => number, node: (i: number) => number): number => {
       const arrive = new Array<number>(n).fill(-Infinity);
       for (let round = 0; round <= n; round++) {
         for (const e of on) {
           if (e.to < 0) continue;
           const before = e.from < 0 ? 0 : arrive[e.from];
-          arrive[e.to] = Math.max(arrive[e.to], before + e.seconds + compute(e.to));
+          arrive[e.to] = Math.max(arrive[e.to], before + edge(e) + node(e.to));
         }
       }
-      const worst = Math.max(-Infinity, ...on.filter((e) => e.to < 0).map((e) => arrive[e.from] + e.seconds));
-      if (!withinLimit(worst, slo)) continue;
+      return Math.max(-Infinity, ...on.filter((e) => e.to < 0).map((e) => arrive[e.from] + edge(e)));
+    };
+    for (const mask of subsets) {
+      const on = edges.filter((_, e) => (mask >> e) & 1);
+      if (!withinLimit(longest(on, (e) => e.seconds, compute), slo)) continue;
+      if (!withinLimit(longest(on, (e) => e.first, prefill), ttft)) continue;
       const restricted: FleetProblem = {
         ...plain,
         links: problem.links.filter((l) => on.some((e) => e.from === l.from && e.to === l.to)),
@@ -270,6 +328,22 @@ const relaxations: readonly Relaxation[] = [
     },
   },
   {
+    name: 'a looser TTFT SLO (× 1.5)',
+    apply(raw) {
+      const r = copy(raw);
+      if (r.ttftSloSeconds !== undefined) r.ttftSloSeconds *= 1.5;
+      return r;
+    },
+  },
+  {
+    name: 'a shorter prompt (one token fewer, at least 1; prefill tables kept)',
+    apply(raw) {
+      const r = copy(raw);
+      if (r.workload !== undefined) r.workload.promptTokens = Math.max(1, r.workload.promptTokens - 1);
+      return r;
+    },
+  },
+  {
     name: 'a lower target (× 0.7)',
     apply(raw) {
       const r = copy(raw);
@@ -313,7 +387,7 @@ export const fleetServingGenerator: ContractGenerator = {
   tiny,
   bruteForce,
   relaxations,
-  seeds: PLAIN_SEEDS + VARIANT_SEEDS,
+  seeds: PLAIN_SEEDS + VARIANT_SEEDS + TTFT_SEEDS,
 };
 
 export default fleetServingGenerator;
