@@ -2,7 +2,9 @@
  * Exact method for fleet-serving: a certified bound and an incumbent, with the gap always reported.
  *
  * 1. Bound: cost.ts coverBound (layer-work, solo/partial and alternation rules; valid for every
- *    placement), tightened by the full strong MILP's own bound when the MILP is small enough to run.
+ *    placement), then the configuration bound (config-bound.ts: each layer covered by whole nodes)
+ *    and the link-aware bound (lp-bound.ts), tightened by the full strong MILP's own bound when the
+ *    MILP is small enough to run.
  * 2. Incumbent: the chain's warm start, disjoint chains (chains.ts), staged pipelines (stages.ts),
  *    then augmenting chains through idle nodes and spare capacity (chains.ts), then pattern staging
  *    (patterns.ts: the stages chosen for the whole fleet at once, then ordered and named), each
@@ -32,6 +34,7 @@ import {
   type Column,
   type Placement,
 } from './cost.ts';
+import { configurationBound } from './config-bound.ts';
 import { linkAwareBound } from './lp-bound.ts';
 import { compileStrong, type ColumnRestriction } from './milp.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
@@ -47,6 +50,8 @@ export const LNS_PATIENCE = 40;
 export const LINK_BOUND_MS = 30_000;
 /** Most time pattern staging may take (it also gets at most a quarter of the limit). */
 export const PATTERN_STAGING_MS = 120_000;
+/** Most time the configuration bound may take (it also gets at most a tenth of the limit). */
+export const CONFIG_BOUND_MS = 30_000;
 /** Rounds of ng-memory growth per target in the link-aware bound (lp-bound.ts). */
 export const LINK_BOUND_MEMORY_ROUNDS = 4;
 
@@ -155,6 +160,20 @@ export async function solveFleetExact(
   };
   if (best !== null && relativeGap(value, bound) <= ctx.mipGap) return result('optimal');
   if (left() <= 0.05) return result('time_limit', 'no time left after the heuristics');
+
+  // The configuration bound (config-bound.ts): every layer covered by whole nodes.
+  ctx.progress?.('configuration bound', { incumbent: value, bound, gap: relativeGap(value, bound) });
+  const configuration = await configurationBound(problem, value, bound, ctx.solveMilp, {
+    deadlineMs: performance.now() + Math.min(limitMs * 0.1, CONFIG_BOUND_MS),
+  });
+  details.configurationBound = {
+    bound: configuration.bound,
+    targets: configuration.targetsTried,
+    masterSolves: configuration.masterSolves,
+  };
+  bound = Math.min(bound, configuration.bound);
+  if (best !== null && relativeGap(value, bound) <= ctx.mipGap) return result('optimal');
+  if (left() <= 0.05) return result('time_limit', 'no time left after the configuration bound');
 
   // The link-aware bound (lp-bound.ts): the LP of pipelines with link capacities and the topology.
   ctx.progress?.('link-aware bound', { incumbent: value, bound, gap: relativeGap(value, bound) });
