@@ -9,7 +9,8 @@ import type { Evaluation } from '../types.ts';
 import { columnsOf, coverBound } from './cost.ts';
 import type { FleetBreakdown } from './evaluate.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
-import { hasPathBound, pathBounds, type PathBound } from './variants.ts';
+import { withinLimit } from '../tolerance.ts';
+import { chainTimes, hasPathBound, pathBounds } from './variants.ts';
 
 export function explainFleetInfeasible(problem: FleetProblem): string {
   if (hasPathBound(problem) || problem.targetTokensPerSecond !== undefined) return explainVariantInfeasible(problem);
@@ -29,8 +30,8 @@ export function explainVariantInfeasible(problem: FleetProblem): string {
   if (plain !== SERVES) return plain;
   const bounds = pathBounds(problem);
   for (const bound of bounds) {
-    const fastest = fastestChainSeconds(problem, bound);
-    if (!(fastest > bound.sloSeconds)) continue;
+    const fastest = chainTimes(problem, bound).fastest;
+    if (withinLimit(fastest, bound.sloSeconds)) continue;
     const layers = `layers 1..${problem.layers}`;
     if (bound.kind === 'tpot') {
       return (
@@ -70,33 +71,6 @@ export function explainVariantInfeasible(problem: FleetProblem): string {
 }
 
 const fmt = (x: number): string => String(Number(x.toPrecision(6)));
-
-/** Least time of a chain from the source to the sink under a path bound, nodes allowed to repeat. */
-function fastestChainSeconds(problem: FleetProblem, bound: PathBound): number {
-  const L = problem.layers;
-  const n = problem.nodes.length;
-  // best[b][i]: least seconds to have node i finish layer b (b = its range's end).
-  const best = Array.from({ length: L + 1 }, () => new Array<number>(n).fill(Infinity));
-  const ks = problem.nodes.map((_, i) => [...new Set(columnsOf(problem, i).map((c) => c.k))]);
-  const compute = (i: number, k: number): number => bound.node(i, k);
-  const into: { from: number; seconds: number }[][] = Array.from({ length: n }, () => []);
-  for (const l of problem.links) into[l.to].push({ from: l.from, seconds: bound.link(l) });
-  let fastest = Infinity;
-  for (let b = 1; b <= L; b++) {
-    for (let j = 0; j < n; j++) {
-      for (const k of ks[j]) {
-        if (k > b) continue;
-        let before = Infinity;
-        if (b === k && problem.sourceCapacity[j] > 0) before = bound.source(j);
-        if (b > k) for (const e of into[j]) before = Math.min(before, best[b - k][e.from] + e.seconds);
-        best[b][j] = Math.min(best[b][j], before + compute(j, k));
-      }
-      if (b === L && problem.sinkCapacity[j] > 0)
-        fastest = Math.min(fastest, best[L][j] + bound.sink(j));
-    }
-  }
-  return fastest;
-}
 
 function explainPlain(problem: FleetProblem): string {
   const L = problem.layers;

@@ -43,7 +43,14 @@ import {
 } from './cost.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
 import { rentLowerBound } from './rent-bound.ts';
-import { pathBounds, restrictedProblem, sloEncoding, type PathBound } from './variants.ts';
+import {
+  chainTimes,
+  columnWithinBounds,
+  pathBounds,
+  restrictedProblem,
+  sloEncoding,
+  type PathBound,
+} from './variants.ts';
 
 /** Stand-in capacity of an unlimited source/sink link in the Helix model (Helix's own value). */
 export const HELIX_BIG_CAPACITY = 5e8;
@@ -76,6 +83,7 @@ export function compileStrong(
   // Path bounds (TPOT and/or TTFT SLO): the model names every node (see the file comment).
   const bounds = pathBounds(problem);
   const bounded = bounds.length > 0;
+  const chains = bounds.map((bound) => chainTimes(problem, bound));
   const target = problem.targetTokensPerSecond;
   const classes =
     restrict !== undefined || bounded
@@ -109,7 +117,12 @@ export function compileStrong(
     const flows: Term[] = [];
     const startCount: Term[] = [];
     const endCount: Term[] = [];
-    for (const col of restrict !== undefined ? restrict(rep) : columnsOf(problem, rep)) {
+    const candidates = restrict !== undefined ? restrict(rep) : columnsOf(problem, rep);
+    // Under path bounds a column on no chain within them carries no flow in any point (variants.ts).
+    const usable = bounded
+      ? candidates.filter((col) => columnWithinBounds(problem, bounds, chains, rep, col.start, col.k))
+      : candidates;
+    for (const col of usable) {
       const count = b.addVariable(`n_${c}_${col.start}_${col.k}`, {
         type: size === 1 ? 'binary' : 'integer',
         lower: 0,
@@ -300,6 +313,8 @@ export function compileStrong(
     for (let i = 0; i < n; i++) {
       if (pl.k[i] === 0) continue;
       const col = colIndex.get(`${classOf[i]}_${pl.start[i]}_${pl.k[i]}`);
+      // A node placed on a column the bounds left out carries nothing: the point leaves it idle.
+      if (col === undefined && bounded && !(inflow[i] > 0)) continue;
       if (col === undefined) return null;
       values[col.count] += 1;
       values[col.flow] += inflow[i];

@@ -15,8 +15,8 @@ import { solveFleetExact } from './exact.ts';
 import { rentKnapsack } from './rent-bound.ts';
 import type { FleetDecision, FleetProblem } from './schema.ts';
 import { placeRented } from './variant-peers.ts';
-import { decideVariant, hasPathBound, rentOf, routedFlow } from './variants.ts';
-import { atLeast } from '../tolerance.ts';
+import { chainTimes, decideVariant, hasPathBound, pathBounds, rentOf, routedFlow } from './variants.ts';
+import { atLeast, withinLimit } from '../tolerance.ts';
 
 /**
  * The chosen nodes placed for the most tokens/s by the plain exact method (the others hold
@@ -74,6 +74,11 @@ export async function solveVariantExact(
       details: { rentLowerBound: floor },
       message: explainVariantInfeasible(problem),
     };
+  }
+  // Path bounds: when even the fastest chain of linked nodes (nodes may repeat, a relaxation) breaks
+  // an SLO, no request path meets it and nothing serves.
+  if (pathBounds(problem).some((bound) => !withinLimit(chainTimes(problem, bound).fastest, bound.sloSeconds))) {
+    return { termination: 'infeasible', decision: null, details: {}, message: explainVariantInfeasible(problem) };
   }
   const warmPlacement = ctx.incumbent !== undefined ? placementOfDecision(problem, ctx.incumbent) : null;
   if (problem.targetTokensPerSecond !== undefined && warmPlacement !== null && ctx.incumbent !== undefined) {

@@ -6,7 +6,7 @@
  * placement becomes under the variants (SLO-aware routing, rented nodes that carry nothing dropped).
  */
 import { withinLimit } from '../tolerance.ts';
-import { decisionOfPlacement, maxFlowOfPlacement, placementOfDecision, type Placement } from './cost.ts';
+import { columnsOf, decisionOfPlacement, maxFlowOfPlacement, placementOfDecision, type Placement } from './cost.ts';
 import { SINK, SOURCE, type FleetDecision, type FleetLink, type FleetProblem } from './schema.ts';
 
 export interface Allowed {
@@ -297,4 +297,85 @@ export function sloEncoding(
     arrival.set(bound.kind, a.map((x) => Math.min(1, x / slo)));
   }
   return { problem: restrictedProblem(problem, allowedOf(edges)), arrival };
+}
+
+/**
+ * Least times under a path bound over chains of linked nodes, nodes allowed to repeat (a
+ * relaxation: every real path is such a chain, so these are lower bounds on real paths' times).
+ * `ending[b][j]`: from the source to the end of node j's range when it ends at boundary b (its own
+ * time included); `starting[b][j]`: from the start of node j's range at boundary b to the sink.
+ */
+export interface ChainTimes {
+  readonly ending: readonly (readonly number[])[];
+  readonly starting: readonly (readonly number[])[];
+  /** The fastest source → sink chain: min over j of ending[L][j] + sink(j). */
+  readonly fastest: number;
+}
+
+export function chainTimes(problem: FleetProblem, bound: PathBound): ChainTimes {
+  const L = problem.layers;
+  const n = problem.nodes.length;
+  const ks = problem.nodes.map((_, i) => [...new Set(columnsOf(problem, i).map((c) => c.k))]);
+  const into: FleetLink[][] = Array.from({ length: n }, () => []);
+  const out: FleetLink[][] = Array.from({ length: n }, () => []);
+  for (const l of problem.links) {
+    into[l.to].push(l);
+    out[l.from].push(l);
+  }
+  const ending = Array.from({ length: L + 1 }, () => new Array<number>(n).fill(Infinity));
+  for (let b = 1; b <= L; b++) {
+    for (let j = 0; j < n; j++) {
+      for (const k of ks[j]) {
+        if (k > b) continue;
+        let before = Infinity;
+        if (b === k && problem.sourceCapacity[j] > 0) before = bound.source(j);
+        if (b > k) for (const l of into[j]) before = Math.min(before, ending[b - k][l.from] + bound.link(l));
+        ending[b][j] = Math.min(ending[b][j], before + bound.node(j, k));
+      }
+    }
+  }
+  const starting = Array.from({ length: L + 1 }, () => new Array<number>(n).fill(Infinity));
+  for (let b = L - 1; b >= 0; b--) {
+    for (let j = 0; j < n; j++) {
+      for (const k of ks[j]) {
+        if (b + k > L) continue;
+        let after = Infinity;
+        if (b + k === L && problem.sinkCapacity[j] > 0) after = bound.sink(j);
+        if (b + k < L) for (const l of out[j]) after = Math.min(after, bound.link(l) + starting[b + k][l.to]);
+        starting[b][j] = Math.min(starting[b][j], bound.node(j, k) + after);
+      }
+    }
+  }
+  let fastest = Infinity;
+  for (let j = 0; j < n; j++) {
+    if (problem.sinkCapacity[j] > 0) fastest = Math.min(fastest, ending[L][j] + bound.sink(j));
+  }
+  return { ending, starting, fastest };
+}
+
+/**
+ * Whether node i holding [start, start + k) lies on some chain within every path bound (the chain
+ * relaxation above). A column that does not can carry no flow in any decision that meets the
+ * bounds, so the SLO model leaves it out (placing it idle never helps: it serves nothing and, under
+ * a target, costs its rent).
+ */
+export function columnWithinBounds(
+  problem: FleetProblem,
+  bounds: readonly PathBound[],
+  times: readonly ChainTimes[],
+  i: number,
+  start: number,
+  k: number,
+): boolean {
+  const L = problem.layers;
+  return bounds.every((bound, r) => {
+    const t = times[r];
+    let before = start === 0 && problem.sourceCapacity[i] > 0 ? bound.source(i) : Infinity;
+    let after = start + k === L && problem.sinkCapacity[i] > 0 ? bound.sink(i) : Infinity;
+    for (const l of problem.links) {
+      if (l.to === i && start > 0) before = Math.min(before, t.ending[start][l.from] + bound.link(l));
+      if (l.from === i && start + k < L) after = Math.min(after, bound.link(l) + t.starting[start + k][l.to]);
+    }
+    return withinLimit(before + bound.node(i, k) + after, bound.sloSeconds);
+  });
 }
