@@ -69,6 +69,13 @@ export const suite: BenchSuite = {
       timeLimitSeconds: 120,
     },
     {
+      name: 'edge-cloud-llama-3.2-1b-ttft-slo',
+      description: 'variant: a 155 ms time-to-first-token SLO binds (the unconstrained optimum takes 170.9 ms)',
+      problem: example('edge-cloud-llama-3.2-1b-ttft-slo.json'),
+      methods: ['exact', 'highs'],
+      timeLimitSeconds: 120,
+    },
+    {
       name: 'melange-mix-llama-2-13b-min-cost',
       description: 'variant: the cheapest rented mix of A100/L4/T4 reaching 1000 tokens/s (Mélange-style)',
       problem: example('melange-mix-llama-2-13b-min-cost.json'),
