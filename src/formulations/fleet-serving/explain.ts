@@ -65,7 +65,8 @@ export function explainVariantInfeasible(problem: FleetProblem): string {
   }
   const each =
     bounds.length > 1
-      ? ': each SLO alone is met by some chain, but no routed path meets both (the MILP proves it)'
+      ? ': the fastest chains (nodes may repeat) meet each SLO alone, but no placement routes a path that meets ' +
+        'both (the MILP proves it)'
       : ': every path that covers the layers breaks it (the MILP proves it)';
   return `no placement serves any flow${within}${each}`;
 }

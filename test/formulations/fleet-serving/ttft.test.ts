@@ -208,6 +208,26 @@ describe('fleet-serving TTFT SLO: methods', () => {
     expect(words).toMatch(/the fastest chain of linked nodes covering layers 1\.\.4 takes 0\.15 s/);
   });
 
+  it('both bounds at once: a → b meets only the TTFT SLO, c only the per-token one — nothing serves', async () => {
+    const crossed = {
+      ...fleet,
+      ttftSloSeconds: 0.18,
+      latencySloSeconds: 0.1,
+      nodes: [
+        { ...fleet.nodes[0], secondsPerLayer: 0.05 },
+        { ...fleet.nodes[1], secondsPerLayer: 0.05 },
+        { ...fleet.nodes[2], latencyByLayers: { '4': 0.02 } },
+      ],
+    };
+    expect(await optimum({ ...crossed, ttftSloSeconds: 0.25 })).toEqual({ termination: 'optimal', objective: 30 });
+    expect(await optimum({ ...crossed, latencySloSeconds: 0.25 })).toEqual({ termination: 'optimal', objective: 50 });
+    const dir = mkdtempSync('/tmp/fleet-ttft-');
+    writeFileSync(`${dir}/p.json`, JSON.stringify(crossed));
+    const out = await runCli(['solve', `${dir}/p.json`]);
+    expect(out.code).toBe(1);
+    expect(out.stdout + out.stderr).toMatch(/meet each SLO alone, but no placement routes a path that meets both/);
+  });
+
   it('peers: the SLO routing drops the slow path, the SLO chain meets both bounds', () => {
     const p = parseFleet({ ...fleet, ttftSloSeconds: 0.18 });
     const d = sloRouting(p, { start: [0, 2, 0], k: [2, 2, 4] });
