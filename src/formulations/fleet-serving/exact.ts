@@ -248,6 +248,7 @@ async function lns(
   const most = Math.max(3, Math.ceil(n / 2));
   let size = Math.min(most, 6);
   let rounds = 0;
+  let windowLayers = Math.min(problem.layers, 12);
   let stale = 0;
   let improved = 0;
   // Rounds whose sub-MILP came back below the incumbent (or with nothing): none when each
@@ -258,13 +259,23 @@ async function lns(
     if (best === null || relativeGap(value, bound) <= ctx.mipGap) break;
     rounds++;
     const gap = relativeGap(value, bound);
-    ctx.progress?.(`LNS round ${rounds}, ${size} nodes free`, { incumbent: value, bound, gap });
-    const free = neighbourhood(problem, best, size, random);
-    const restrict = lnsRestriction(problem, best, free, all);
+    // Every other round re-cuts a window of layers instead (windowRestriction): the nodes inside it
+    // may take any range inside it, so interior boundaries move freely (a staged incumbent's stages
+    // can be re-formed around its thinnest layer, which the boundary-meeting rounds cannot do).
+    const window = rounds % 2 === 0 ? layerWindow(problem, best, windowLayers, random) : null;
+    ctx.progress?.(
+      window === null ? `LNS round ${rounds}, ${size} nodes free` : `LNS round ${rounds}, layers ${window.from + 1}–${window.to}`,
+      { incumbent: value, bound, gap },
+    );
+    const restrict =
+      window === null
+        ? lnsRestriction(problem, best, neighbourhood(problem, best, size, random), all)
+        : windowRestriction(problem, best, window, all, random);
     const compiled = compileStrong(problem, {}, restrict);
     const warm = compiled.encode?.(decisionOfPlacement(problem, best)) ?? undefined;
     const r = await ctx.solveMilp(compiled.model, {
-      timeLimitSeconds: Math.max(0.2, Math.min(left(), 8)),
+      // A window's sub-MILP re-cuts stages and needs longer than a boundary-meeting round's.
+      timeLimitSeconds: Math.max(0.2, Math.min(left(), window === null ? 8 : 20)),
       mipGap: 1e-6,
       ...(warm !== undefined ? { warmStart: warm } : {}),
     });
@@ -276,10 +287,11 @@ async function lns(
       stale = 0;
     } else stale++;
     // Grow the neighbourhood while sub-problems solve to optimality, shrink it when they time out.
-    if (r.termination === 'optimal' && size < most) size++;
+    if (window !== null) windowLayers = r.termination === 'optimal' ? windowLayers + 1 : Math.max(4, windowLayers - 2);
+    else if (r.termination === 'optimal' && size < most) size++;
     else if (r.termination !== 'optimal' && size > 3) size--;
   }
-  details.lns = { rounds, improved, belowIncumbent, finalNeighbourhood: size };
+  details.lns = { rounds, improved, belowIncumbent, finalNeighbourhood: size, finalWindowLayers: windowLayers };
   const capped = rounds >= maxRounds;
   const limited = !capped && Number.isFinite(left());
   return result(
@@ -357,4 +369,61 @@ function neighbourhood(problem: FleetProblem, pl: Placement, size: number, rando
     free.add(i);
   }
   return free;
+}
+
+/** Layers [from, to) of one window round. */
+interface LayerWindow {
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * A window of about `width` layers: half the time around the thinnest layer (the least tokens/s
+ * held over it, where the flow is cut), else around a random one.
+ */
+function layerWindow(problem: FleetProblem, pl: Placement, width: number, random: () => number): LayerWindow {
+  const L = problem.layers;
+  const w = Math.max(1, Math.min(L, width));
+  let centre = Math.floor(random() * L);
+  if (random() < 0.5) {
+    const held = new Array<number>(L).fill(0);
+    problem.nodes.forEach((node, i) => {
+      for (let l = pl.start[i]; l < pl.start[i] + pl.k[i]; l++) held[l] += node.throughput[pl.k[i]] ?? 0;
+    });
+    const least = Math.min(...held);
+    const thinnest = held.flatMap((h, l) => (h <= least * (1 + 1e-9) ? [l] : []));
+    centre = thinnest[Math.floor(random() * thinnest.length)];
+  }
+  const from = Math.max(0, Math.min(L - w, centre - Math.floor(w / 2)));
+  return { from, to: from + w };
+}
+
+/**
+ * The columns of a window round: nodes whose range lies inside the window, and up to as many idle
+ * nodes, may take any range inside it (or their own: the incumbent stays in the sub-problem); every
+ * other node keeps its incumbent column.
+ */
+function windowRestriction(
+  problem: FleetProblem,
+  best: Placement,
+  window: LayerWindow,
+  all: readonly Column[][],
+  random: () => number,
+): ColumnRestriction {
+  const inside = (start: number, k: number): boolean => start >= window.from && start + k <= window.to;
+  const free = new Set<number>();
+  problem.nodes.forEach((_, i) => {
+    if (best.k[i] > 0 && inside(best.start[i], best.k[i])) free.add(i);
+  });
+  const idle = [...problem.nodes.keys()].filter((i) => best.k[i] === 0);
+  for (let r = 0, want = Math.max(2, free.size); r < want && idle.length > 0; r++)
+    free.add(idle.splice(Math.floor(random() * idle.length), 1)[0]);
+  const fixed = lnsRestriction(problem, best, new Set<number>(), all);
+  return (i: number): Column[] => {
+    if (!free.has(i)) return fixed(i);
+    const within = all[i].filter((c) => inside(c.start, c.k));
+    if (best.k[i] === 0) return within;
+    const own = fixed(i);
+    return [...within.filter((c) => !(c.start === best.start[i] && c.k === best.k[i])), ...own];
+  };
 }
