@@ -25,7 +25,7 @@ import type { SolveMilp } from '../types.ts';
 import type { FleetProblem } from './schema.ts';
 
 /** Throughput units of the pricing DP per target: finer is tighter, coarser is faster. */
-const DP_UNITS = 20_000;
+const DP_UNITS = 10_000;
 /** Column-generation rounds per target before it counts as undecided. */
 const MAX_ROUNDS = 400;
 
@@ -66,10 +66,14 @@ function classesOf(problem: FleetProblem): { sizes: number[]; items: Item[] } {
   return { sizes, items };
 }
 
-/** The cheapest cover of one layer at F under prices π (over the DP's relaxed set), with its usage. */
+/**
+ * The cheapest cover of one layer at F under prices π (over the DP's relaxed set), with its usage.
+ * A layer is held by distinct nodes, so a cover takes at most N_q items of class q (any mix of k):
+ * the DP runs class by class, in N_q layers of one more item each.
+ */
 function cheapestCover(
   items: readonly Item[],
-  classes: number,
+  sizes: readonly number[],
   prices: readonly number[],
   F: number,
 ): { cost: number; usage: Usage } | null {
@@ -77,25 +81,55 @@ function cheapestCover(
   const cap = Math.floor(F / unit);
   const width = items.map((it) => Math.ceil(it.tokensPerSecond / unit));
   const cost = items.map((it) => prices[it.q] / it.k);
-  const dp = new Float64Array(cap + 1).fill(Infinity);
-  const from = new Int32Array(cap + 1).fill(-1);
+  const byClass = sizes.map((_, q) => items.flatMap((it, j) => (it.q === q ? [j] : [])));
+  let dp = new Float64Array(cap + 1).fill(Infinity);
   dp[0] = 0;
-  for (let c = 1; c <= cap; c++) {
-    let best = Infinity;
-    let arg = -1;
-    for (let j = 0; j < items.length; j++) {
-      const v = dp[Math.max(0, c - width[j])] + cost[j];
-      if (v < best) {
-        best = v;
-        arg = j;
+  // Per class: for each capacity, how many of its items the best cover takes (0: none), and per
+  // added item the item chosen at each capacity (to walk the cover back).
+  const taken: Int32Array[] = [];
+  const chosen: Int32Array[][] = [];
+  for (let q = 0; q < sizes.length; q++) {
+    const acc = Float64Array.from(dp);
+    const count = new Int32Array(cap + 1);
+    const steps: Int32Array[] = [];
+    let cur = dp;
+    for (let j = 1; j <= sizes[q] && byClass[q].length > 0; j++) {
+      const next = new Float64Array(cap + 1).fill(Infinity);
+      const from = new Int32Array(cap + 1).fill(-1);
+      for (let c = 0; c <= cap; c++) {
+        let best = Infinity;
+        let arg = -1;
+        for (const it of byClass[q]) {
+          const v = cur[Math.max(0, c - width[it])] + cost[it];
+          if (v < best) {
+            best = v;
+            arg = it;
+          }
+        }
+        next[c] = best;
+        from[c] = arg;
+        if (best < acc[c]) {
+          acc[c] = best;
+          count[c] = j;
+        }
       }
+      steps.push(from);
+      cur = next;
     }
-    dp[c] = best;
-    from[c] = arg;
+    taken.push(count);
+    chosen.push(steps);
+    dp = acc;
   }
   if (!Number.isFinite(dp[cap])) return null;
-  const usage = new Array<number>(classes).fill(0);
-  for (let c = cap; c > 0; c = Math.max(0, c - width[from[c]])) usage[items[from[c]].q] += 1 / items[from[c]].k;
+  const usage = new Array<number>(sizes.length).fill(0);
+  let c = cap;
+  for (let q = sizes.length - 1; q >= 0; q--) {
+    for (let j = taken[q][c]; j >= 1; j--) {
+      const it = chosen[q][j - 1][c];
+      usage[q] += 1 / items[it].k;
+      c = Math.max(0, c - width[it]);
+    }
+  }
   return { cost: dp[cap], usage };
 }
 
@@ -118,7 +152,7 @@ async function decide(
   const pool: Usage[] = [];
   let prices = sizes.map(() => 1);
   for (let round = 0; round < MAX_ROUNDS && performance.now() < deadlineMs; round++) {
-    const cover = cheapestCover(items, sizes.length, prices, F);
+    const cover = cheapestCover(items, sizes, prices, F);
     if (cover === null) return 'proven'; // no multiset of nodes reaches F on one layer
     const budget = prices.reduce((s, p, q) => s + p * sizes[q], 0);
     // The certificate, with a margin so that round-off in the DP cannot fake one.
@@ -143,7 +177,7 @@ async function decide(
     prices = pi.map((v) => Math.max(0, values[v] ?? 0));
     // The restricted LP already covers L layers: unless the DP finds a cheaper configuration, open.
     if (r.solution.objective >= L * (1 - 1e-9)) {
-      const check = cheapestCover(items, sizes.length, prices, F);
+      const check = cheapestCover(items, sizes, prices, F);
       if (check === null || check.cost >= 1 - 1e-9) return 'open';
     }
   }
