@@ -28,6 +28,7 @@
  */
 
 import { createRequire } from 'node:module';
+import { totalmem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Model as JslpModel, SolveResult, SolverAPI } from 'javascript-lp-solver';
 import type { Model } from '../milp/model.ts';
@@ -194,33 +195,59 @@ function checked(raw: unknown): SolveResult {
   return raw;
 }
 
+/**
+ * Resident memory at which a worker's solve is stopped: jslp's tableau lives in typed arrays
+ * outside the V8 heap, so a worker heap limit does not hold it, and on a 24-node fleet model it
+ * grew by ~270 MB/s until the kernel killed the process (inside `compare`, at 23.7 GB). A quarter
+ * of the machine's memory, at least 1 GB.
+ */
+export function jslpMemoryBudgetBytes(): number {
+  // EDGEPLAN_JSLP_MEMORY_BYTES overrides it (docs/backends.md), e.g. on a machine shared with other jobs.
+  const set = Number(process.env.EDGEPLAN_JSLP_MEMORY_BYTES);
+  return Number.isFinite(set) && set > 0 ? set : Math.max(1024 ** 3, totalmem() / 4);
+}
+
+/** Columns above which a solve without a time limit also runs in a worker (under the memory guard). */
+const INLINE_COLUMNS = 2_000;
+
 async function solveOnce(
   solver: SolverAPI,
   translation: JslpTranslation,
   timeout: number | undefined,
-): Promise<SolveResult | 'stopped'> {
-  if (timeout === undefined) return checked(solver.Solve(translation.model));
+  columns = 0,
+): Promise<SolveResult | 'stopped' | 'memory'> {
+  if (timeout === undefined && columns <= INLINE_COLUMNS) return checked(solver.Solve(translation.model));
   const workerData = { solverPath: require.resolve('javascript-lp-solver'), model: translation.model };
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+  const budget = jslpMemoryBudgetBytes();
+  const base = process.memoryUsage.rss();
+  let timer: NodeJS.Timeout | undefined;
+  let watch: NodeJS.Timeout | undefined;
   try {
-    return await new Promise<SolveResult | 'stopped'>((resolve, reject) => {
-      const timer = setTimeout(() => resolve('stopped'), hardLimitMs(timeout));
+    return await new Promise<SolveResult | 'stopped' | 'memory'>((resolve, reject) => {
+      if (timeout !== undefined) timer = setTimeout(() => resolve('stopped'), hardLimitMs(timeout));
+      watch = setInterval(() => {
+        if (process.memoryUsage.rss() - base > budget) resolve('memory');
+      }, 100);
       worker.once('message', (message: unknown) => {
-        clearTimeout(timer);
         try {
           resolve(checked(message));
         } catch (error) {
           reject(error);
         }
       });
-      worker.once('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
+      worker.once('error', (error) => reject(error));
     });
   } finally {
+    clearTimeout(timer);
+    clearInterval(watch);
     await worker.terminate();
   }
+}
+
+function memoryStop(): Outcome {
+  const gb = (jslpMemoryBudgetBytes() / 1024 ** 3).toFixed(1);
+  return { termination: 'memory_limit', message: `jslp: stopped after using more than ${gb} GB of memory` };
 }
 
 const STOPPED: Outcome = {
@@ -249,8 +276,14 @@ async function settleUnboundedMip(
     return { termination: 'time_limit', message: 'jslp: relaxation unbounded; no time left to check feasibility' };
   }
   const limit = timeoutMs(left);
-  const feasibility = await solveOnce(solver, toJslpModel(model, { zeroObjective: true, timeoutMs: limit }), limit);
+  const feasibility = await solveOnce(
+    solver,
+    toJslpModel(model, { zeroObjective: true, timeoutMs: limit }),
+    limit,
+    model.variables.length,
+  );
   if (feasibility === 'stopped') return undecided;
+  if (feasibility === 'memory') return memoryStop();
   if (feasibility.feasible && feasibility.isIntegral === true) return { termination: 'unbounded' };
   if (usedTimeout(options, startMs)) return undecided;
   return { termination: 'infeasible' };
@@ -299,8 +332,9 @@ async function solveModel(
   const mip = hasIntegers(model);
   const limit = timeoutMs(options.timeLimitSeconds);
   const translation = toJslpModel(model, { timeoutMs: limit, tolerance: mip ? options.mipGap : undefined });
-  const result = await solveOnce(solver, translation, limit);
+  const result = await solveOnce(solver, translation, limit, model.variables.length);
   if (result === 'stopped') return STOPPED;
+  if (result === 'memory') return memoryStop();
   const outcome = interpretJslpResult(result, translation.substitutions, mip, usedTimeout(options, startMs));
   const claim = claimOf(result);
   if (outcome === 'settle') return { ...(await settleUnboundedMip(solver, model, options, startMs)), claim };
