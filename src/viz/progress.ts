@@ -175,7 +175,9 @@ export function startProgress(options: ProgressOptions = {}): ProgressReporter {
   // Solver callbacks can fire thousands of times a second; the worker needs the latest only. The
   // latest facts are kept here and posted at most every 200 ms, or 50 ms after a new phase (so the
   // phase an exact method enters just before a long silent step is not lost to the throttle).
-  let lastPostMs = 0;
+  // -Infinity: the first facts go out at once (performance.now() may be under 200 ms in a fresh process).
+  let lastPostMs = -Infinity;
+  let trailing: NodeJS.Timeout | undefined;
   let pending: ProgressState = {};
   const clearSolverFacts = {
     phase: undefined,
@@ -211,7 +213,20 @@ export function startProgress(options: ProgressOptions = {}): ProgressReporter {
       const newPhase = !inner && facts.phase !== pending.phase;
       pending = { ...pending, ...update };
       const now = performance.now();
-      if (now - lastPostMs < (newPhase ? 50 : 200)) return;
+      const wait = (newPhase ? 50 : 200) - (now - lastPostMs);
+      if (wait > 0) {
+        // Throttled: the latest facts still go out once the window ends (when the event loop runs),
+        // so the last report before a long silent step is not lost.
+        trailing ??= setTimeout(() => {
+          trailing = undefined;
+          lastPostMs = performance.now();
+          post(pending);
+        }, wait);
+        trailing.unref();
+        return;
+      }
+      clearTimeout(trailing);
+      trailing = undefined;
       lastPostMs = now;
       post(pending);
     },
@@ -221,6 +236,7 @@ export function startProgress(options: ProgressOptions = {}): ProgressReporter {
     update: post,
     stop() {
       if (stopped !== null) return stopped;
+      clearTimeout(trailing);
       stopped = new Promise<void>((resolve) => {
         const done = (): void => {
           void worker.terminate().then(() => resolve());

@@ -60,6 +60,16 @@ describe('progress heartbeat', () => {
     expect(during).toContain(facts);
   });
 
+  it('the last facts inside a throttle window still go out when it ends (no later callback needed)', async () => {
+    const h = heartbeat({ afterSeconds: 0, everySeconds: 0.1 });
+    h.progress.hooks.onStepStart?.('solve', 'highs');
+    h.progress.hooks.onProgress?.({ method: 'highs', incumbent: 1, bound: 10, gap: 0.9, nodes: 1 });
+    h.progress.hooks.onProgress?.({ method: 'highs', incumbent: 7.5, bound: 10, gap: 0.25, nodes: 2 });
+    await new Promise((r) => setTimeout(r, 600));
+    const text = await h.stop();
+    expect(text).toContain('incumbent 7.5');
+  });
+
   it('says nothing for work shorter than its threshold', async () => {
     const h = heartbeat({ afterSeconds: 5, everySeconds: 0.05 });
     await new Promise((r) => setTimeout(r, 300));
