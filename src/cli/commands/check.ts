@@ -1,7 +1,7 @@
-/** `edgeplan check problem.json solution.json` — re-check a decision or a whole solve report. */
+/** `edgeplan check problem solution.json` — re-check a decision or a whole solve report. */
 import { check, readProblem } from '../../api-core.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFile, inFileAsync, readJsonFile } from '../files.ts';
+import { inFile, inFileAsync, readJsonFile, readProblemInput } from '../files.ts';
 import { formatCheck } from '../format.ts';
 import { toJson } from '../format.ts';
 
@@ -12,12 +12,17 @@ export const checkCommand: CliCommand = {
       .description(
         're-check a solution against its problem (exit 0 when feasible and any claimed objective holds, else 1)',
       )
-      .argument('<problem>', 'problem JSON file')
+      .argument('<problem>', 'problem file, read as `solve` reads it (JSON, MPS/LP for the milp kind, - for stdin)')
       .argument('<solution>', 'what `edgeplan solve --json` wrote, or a bare decision')
       .option('--json', 'print the JSON check report')
       .action(async (problemFile: string, solutionFile: string, flags: { json?: boolean }) => {
         const { io } = context;
-        const problem = await inFileAsync(problemFile, () => readProblem(readJsonFile(problemFile, io.cwd)));
+        // Read as solve reads it (files.ts readProblemInput), so that check sees the problem solve saw: the same
+        // hf: models resolved relative to the problem file, and MPS/LP models.
+        const input = readProblemInput(problemFile, io.cwd);
+        for (const note of input.notes) io.stderr(`edgeplan: note: ${note}\n`);
+        const source = problemFile === '-' ? '<stdin>' : problemFile;
+        const problem = await inFileAsync(source, () => readProblem(input.raw));
         const solutionRaw = readJsonFile(solutionFile, io.cwd);
         // The problem is already parsed, so any InputError from here on is about the solution file.
         const report = inFile(solutionFile, () => check(problem, solutionRaw));

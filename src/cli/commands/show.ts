@@ -1,7 +1,7 @@
 /** `edgeplan show problem.json solution.json --html FILE` — pictures of a solution saved earlier. */
 import { parseProblem, showHtml, showSvg, UsageError } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFile, inFileAsync, readJsonFile, writeTextFile } from '../files.ts';
+import { inFile, inFileAsync, readJsonFile, readProblemInput, writeTextFile } from '../files.ts';
 
 interface ShowFlags {
   readonly html?: string;
@@ -15,7 +15,7 @@ export const showCommand: CliCommand = {
       .description(
         'draw a saved solution (what solve --json/--out wrote, or a bare decision), re-checked by evaluate',
       )
-      .argument('<problem>', 'problem JSON file')
+      .argument('<problem>', 'problem file, read as `solve` reads it (JSON, MPS/LP, - for stdin)')
       .argument('<solution>', 'solution JSON file')
       .option('--html <file>', 'write a self-contained HTML page with the pictures')
       .option('--svg <file>', 'write the pictures as one SVG file')
@@ -23,7 +23,8 @@ export const showCommand: CliCommand = {
         const { io } = context;
         if (flags.html === undefined && flags.svg === undefined)
           throw new UsageError('show: give --html FILE and/or --svg FILE');
-        const problem = inFile(problemFile, () => parseProblem(readJsonFile(problemFile, io.cwd)));
+        const input = readProblemInput(problemFile, io.cwd);
+        const problem = inFile(problemFile === '-' ? '<stdin>' : problemFile, () => parseProblem(input.raw));
         const solution = readJsonFile(solutionFile, io.cwd);
         if (flags.html !== undefined) {
           const html = await inFileAsync(solutionFile, () => showHtml(problem, solution));

@@ -1,0 +1,69 @@
+/**
+ * `edgeplan check` (and `show`) read the problem exactly as `solve` does (files.ts readProblemInput), so that a solve
+ * and its check see the same problem: an MPS/LP model checks against what `solve` wrote for it, and an `hf:` model is
+ * resolved relative to the problem file whatever the working directory.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, runCli } from '../support/cli.ts';
+
+const KNAPSACK = join(ROOT, 'problems/milp/knapsack.json');
+const dir = mkdtempSync(join(tmpdir(), 'edgeplan-check-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('edgeplan check: the problem read as solve reads it', () => {
+  it('an MPS and an LP model: solve, then check the answer against the same file', async () => {
+    for (const format of ['mps', 'lp'] as const) {
+      const wrote = await runCli(['model', KNAPSACK, '--format', format, '--out', `k.${format}`], {}, dir);
+      expect(wrote.code).toBe(0);
+      const solved = await runCli(['solve', `k.${format}`, '--json', '--out', `k-${format}.json`], {}, dir);
+      expect(solved.code).toBe(0);
+      const checked = await runCli(['check', `k.${format}`, `k-${format}.json`], {}, dir);
+      expect(checked.stderr).not.toMatch(/invalid JSON/);
+      expect(checked.code).toBe(0);
+      expect(checked.stdout).toMatch(/309/);
+    }
+  });
+
+  it('an hf: model is resolved relative to the problem file, as solve does', async () => {
+    const sub = mkdtempSync(join(dir, 'hf-'));
+    writeFileSync(
+      join(sub, 'config.json'),
+      JSON.stringify({
+        model_type: 'llama',
+        torch_dtype: 'float16',
+        hidden_size: 2048,
+        intermediate_size: 5632,
+        num_attention_heads: 32,
+        num_key_value_heads: 4,
+        num_hidden_layers: 22,
+        vocab_size: 32000,
+        max_position_embeddings: 2048,
+        tie_word_embeddings: false,
+      }),
+    );
+    writeFileSync(
+      join(sub, 'problem.json'),
+      JSON.stringify({
+        kind: 'pipeline-placement',
+        model: 'hf:config.json',
+        mode: { kind: 'inference-latency', promptTokens: 128 },
+        servers: [
+          { name: 'a', device: 'rtx-3090' },
+          { name: 'b', device: 'a100-80gb' },
+        ],
+        links: { default: 'edge-lan' },
+      }),
+    );
+    const problem = join(sub, 'problem.json');
+    const out = join(sub, 'solution.json');
+    // The working directory is the repository root; the config sits beside the problem only.
+    const solved = await runCli(['solve', problem, '--backend', 'highs', '--json', '--out', out], {}, ROOT);
+    expect(solved.code).toBe(0);
+    const checked = await runCli(['check', problem, out], {}, ROOT);
+    expect(checked.stderr).toBe('');
+    expect(checked.code).toBe(0);
+  });
+});
