@@ -29,6 +29,20 @@ export function rentLowerBound(problem: FleetProblem, budget = 200_000): number 
  * early or there is none): a set worth placing first, since if it serves the target it is optimal.
  */
 export function rentKnapsack(problem: FleetProblem, budget = 200_000): { bound: number; chosen: number[] | null } {
+  // The variant's exact method and its MILP compile both ask for it: computed once per problem and budget.
+  const cached = memo.get(problem)?.get(budget);
+  if (cached !== undefined) return cached;
+  const result = knapsack(problem, budget);
+  const byBudget = memo.get(problem) ?? new Map<number, KnapsackResult>();
+  byBudget.set(budget, result);
+  memo.set(problem, byBudget);
+  return result;
+}
+
+type KnapsackResult = { readonly bound: number; readonly chosen: number[] | null };
+const memo = new WeakMap<FleetProblem, Map<number, KnapsackResult>>();
+
+function knapsack(problem: FleetProblem, budget: number): KnapsackResult {
   const target = problem.targetTokensPerSecond;
   if (target === undefined) return { bound: 0, chosen: null };
   // Loosened by 1e-12 so that round-off can only lower the bound.
