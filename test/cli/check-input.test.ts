@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from '../support/cli.ts';
+import { writeHfProblem } from '../support/hf-problem.ts';
 
 const KNAPSACK = join(ROOT, 'problems/milp/knapsack.json');
 const dir = mkdtempSync(join(tmpdir(), 'edgeplan-check-'));
@@ -29,35 +30,7 @@ describe('edgeplan check: the problem read as solve reads it', () => {
 
   it('an hf: model is resolved relative to the problem file, as solve does', async () => {
     const sub = mkdtempSync(join(dir, 'hf-'));
-    writeFileSync(
-      join(sub, 'config.json'),
-      JSON.stringify({
-        model_type: 'llama',
-        torch_dtype: 'float16',
-        hidden_size: 2048,
-        intermediate_size: 5632,
-        num_attention_heads: 32,
-        num_key_value_heads: 4,
-        num_hidden_layers: 22,
-        vocab_size: 32000,
-        max_position_embeddings: 2048,
-        tie_word_embeddings: false,
-      }),
-    );
-    writeFileSync(
-      join(sub, 'problem.json'),
-      JSON.stringify({
-        kind: 'pipeline-placement',
-        model: 'hf:config.json',
-        mode: { kind: 'inference-latency', promptTokens: 128 },
-        servers: [
-          { name: 'a', device: 'rtx-3090' },
-          { name: 'b', device: 'a100-80gb' },
-        ],
-        links: { default: 'edge-lan' },
-      }),
-    );
-    const problem = join(sub, 'problem.json');
+    const problem = writeHfProblem(sub);
     const out = join(sub, 'solution.json');
     // The working directory is the repository root; the config sits beside the problem only.
     const solved = await runCli(['solve', problem, '--backend', 'highs', '--json', '--out', out], {}, ROOT);
