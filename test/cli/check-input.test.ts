@@ -3,7 +3,7 @@
  * and its check see the same problem: an MPS/LP model checks against what `solve` wrote for it, and an `hf:` model is
  * resolved relative to the problem file whatever the working directory.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
