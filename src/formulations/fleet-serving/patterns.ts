@@ -15,7 +15,9 @@
  * 2. Who and in which order: stages to positions and nodes to stages, every member of a stage
  *    linked to every member of the next (so each stage passes its full F on, whatever the split),
  *    the first stage's members linked from the source and the last stage's to the sink, no two
- *    I-stages adjacent. Then the stages are laid from layer 1 (the last ones cut to end at L:
+ *    I-stages adjacent. Where some link is slower than F, member-to-member linking no longer carries
+ *    F, so instead the program routes F between consecutive stages over the links (addTransport) and
+ *    members need not all be linked. Then the stages are laid from layer 1 (the last ones cut to end at L:
  *    fewer layers never lower a node's tokens/s in the tables used here, and the placement is
  *    valued by its own max flow anyway).
  *
@@ -181,9 +183,13 @@ async function realise(
   stages: readonly ChosenStage[],
   solveMilp: SolveMilp,
   seconds: number,
+  F: number,
 ): Promise<Placement | null> {
   const n = problem.nodes.length;
   const P = stages.length;
+  // Links slower than the target: linking every member of a stage to every member of the next no
+  // longer carries F, so the program routes F between consecutive stages itself (transport below).
+  const slow = problem.links.some((l) => l.capacity > 0 && l.capacity < F);
   const linked: boolean[][] = problem.nodes.map(() => new Array<boolean>(n).fill(false));
   for (const l of problem.links) if (l.capacity > 0) linked[l.from][l.to] = true;
   const b = new ModelBuilder('fleet-stage-realisation', 'min');
@@ -212,7 +218,7 @@ async function realise(
       );
       if (independent.length > 0) b.lessEqual(`alternate_${pos}`, independent, 1);
       // Node i at pos excludes every node it is not linked to at pos + 1 (one aggregated row per node).
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < n && !slow; i++) {
         const unlinked = [...Array(n).keys()].filter((j) => j !== i && !linked[i][j]);
         if (unlinked.length === 0) continue;
         b.lessEqual(
@@ -227,6 +233,7 @@ async function realise(
     if (!(problem.sourceCapacity[i] > 0)) b.equal(`source_${i}`, [term(holds[i][0], 1)], 0);
     if (!(problem.sinkCapacity[i] > 0)) b.equal(`sink_${i}`, [term(holds[i][P - 1], 1)], 0);
   }
+  if (slow) addTransport(problem, b, stages, at, holds, F);
   const r = await solveMilp(b.build(), { timeLimitSeconds: Math.max(0.1, seconds), mipGap: 1 });
   if (r.solution === null) return null;
   const values = r.solution.values;
@@ -262,10 +269,60 @@ export async function stagedAtTarget(
   for (let attempt = 0; attempt < ATTEMPTS && left() > 0.2; attempt++) {
     const stages = await chooseStages(problem, classes, F, solveMilp, left() / 4, attempt);
     if (stages === null) return { placement: null, outcome: 'no stages' };
-    const placement = await realise(problem, classes, stages, solveMilp, left() / (ATTEMPTS - attempt));
+    const placement = await realise(problem, classes, stages, solveMilp, left() / (ATTEMPTS - attempt), F);
     if (placement !== null) return { placement, outcome: 'realised' };
   }
   return { placement: null, outcome: 'not realised' };
+}
+
+/**
+ * F routed between every pair of consecutive stages over the links (each at most its capacity, and
+ * only between nodes at those positions), each node passing what it receives and at most its
+ * tokens/s at the k of its stage — then the placement's max flow is at least F whatever the links.
+ */
+function addTransport(
+  problem: FleetProblem,
+  b: ModelBuilder,
+  stages: readonly ChosenStage[],
+  at: readonly (readonly number[])[],
+  holds: readonly (readonly number[])[],
+  F: number,
+): void {
+  const n = problem.nodes.length;
+  const P = stages.length;
+  const links = problem.links.filter((l) => l.capacity > 0);
+  // Tokens/s of node i at position pos: its table at the k of the stage placed there.
+  const capacityTerms = (i: number, pos: number, flow: readonly Term[], name: string, extra: number): void => {
+    const terms = [...flow, ...stages.map((st, s) => term(at[s][pos], -(problem.nodes[i].throughput[st.pattern.k] ?? 0)))];
+    b.lessEqual(name, terms.filter((t) => t.coefficient !== 0), 0);
+    if (Number.isFinite(extra)) b.lessEqual(`${name}_end`, [...flow], extra);
+  };
+  const out: Term[][][] = Array.from({ length: n }, () => Array.from({ length: P }, () => []));
+  const into: Term[][][] = Array.from({ length: n }, () => Array.from({ length: P }, () => []));
+  for (let pos = 0; pos + 1 < P; pos++) {
+    const total: Term[] = [];
+    links.forEach((l, e) => {
+      const cap = Math.min(l.capacity, F);
+      const y = b.addVariable(`y_${e}_${pos}`, { lower: 0, upper: cap });
+      b.lessEqual(`y_from_${e}_${pos}`, [term(y, 1), term(holds[l.from][pos], -cap)], 0);
+      b.lessEqual(`y_to_${e}_${pos}`, [term(y, 1), term(holds[l.to][pos + 1], -cap)], 0);
+      out[l.from][pos].push(term(y, 1));
+      into[l.to][pos + 1].push(term(y, 1));
+      total.push(term(y, 1));
+    });
+    b.greaterEqual(`transport_${pos}`, total, F);
+  }
+  for (let i = 0; i < n; i++) {
+    for (let pos = 0; pos < P; pos++) {
+      const inflow = into[i][pos];
+      const outflow = out[i][pos];
+      if (pos > 0 && pos + 1 < P && (inflow.length > 0 || outflow.length > 0))
+        b.equal(`pass_${i}_${pos}`, [...inflow, ...outflow.map((t) => term(t.variable, -1))], 0);
+      if (pos === 0 && outflow.length > 0) capacityTerms(i, pos, outflow, `cap_${i}_${pos}`, problem.sourceCapacity[i]);
+      else if (pos > 0 && inflow.length > 0)
+        capacityTerms(i, pos, inflow, `cap_${i}_${pos}`, pos === P - 1 ? problem.sinkCapacity[i] : Infinity);
+    }
+  }
 }
 
 export interface PatternStagingResult {

@@ -44,4 +44,29 @@ describe('fleet-serving pattern staging', () => {
     const { placement } = await stagedAtTarget(helix42, 7000, highs, 30);
     expect(placement).toBeNull();
   });
+
+  it('routes the target over slow links between stages instead of asking every member pair to be linked', async () => {
+    // Two sites joined by two 60 tokens/s links (a1 → b1, a2 → b2); each site's pair holds two layers
+    // at 60 + 60. The stages are not linked member to member (no a1 → b2), yet the two links carry 120.
+    const node = (name: string) => ({ name, throughputByLayers: { '1': 90, '2': 60 }, maxLayers: 2 });
+    const slow = parseFleet({
+      kind: 'fleet-serving',
+      layers: 4,
+      nodes: [node('a1'), node('a2'), node('b1'), node('b2')],
+      links: [
+        { from: 'source', to: 'a1' },
+        { from: 'source', to: 'a2' },
+        { from: 'a1', to: 'b1', tokensPerSecond: 60 },
+        { from: 'a2', to: 'b2', tokensPerSecond: 60 },
+        { from: 'b1', to: 'sink' },
+        { from: 'b2', to: 'sink' },
+      ],
+    });
+    const at100 = await stagedAtTarget(slow, 100, highs, 30);
+    expect(at100.outcome).toBe('realised');
+    expect(at100.placement).not.toBeNull();
+    if (at100.placement !== null) expect(maxFlowOfPlacement(slow, at100.placement).value).toBeGreaterThanOrEqual(100);
+    // The two links carry 120 at most: a higher target is out of reach.
+    expect((await stagedAtTarget(slow, 130, highs, 30)).placement).toBeNull();
+  });
 });
