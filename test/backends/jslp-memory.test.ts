@@ -34,12 +34,17 @@ describe('jslp memory guard', () => {
 
   it('leaves small solves alone', async () => {
     process.env.EDGEPLAN_JSLP_MEMORY_BYTES = String(64 * 1024 ** 2);
-    const model = compileStrong(parseFleet({
-      kind: 'fleet-serving',
-      layers: 2,
-      nodes: [{ name: 'a', throughputByLayers: { '1': 10, '2': 6 } }, { name: 'b', throughputByLayers: { '1': 8 } }],
-      defaultLink: {},
-    })).model;
+    const model = compileStrong(
+      parseFleet({
+        kind: 'fleet-serving',
+        layers: 2,
+        nodes: [
+          { name: 'a', throughputByLayers: { '1': 10, '2': 6 } },
+          { name: 'b', throughputByLayers: { '1': 8 } },
+        ],
+        defaultLink: {},
+      }),
+    ).model;
     const r = await solveWith('jslp', model, { timeLimitSeconds: 20 });
     expect(r.termination).toBe('optimal');
   });

@@ -143,9 +143,21 @@ async function chooseStages(
   const lasts = last.filter((v) => v >= 0);
   if (firsts.length === 0 || lasts.length === 0) return null;
   const uses = (j: number): number[] => [middle[j], first[j], last[j]].filter((v) => v >= 0);
-  b.equal('first', firsts.map((v) => term(v, 1)), 1);
-  b.equal('last', lasts.map((v) => term(v, 1)), 1);
-  b.greaterEqual('layers', patterns.flatMap((p, j) => uses(j).map((v) => term(v, p.k))), problem.layers);
+  b.equal(
+    'first',
+    firsts.map((v) => term(v, 1)),
+    1,
+  );
+  b.equal(
+    'last',
+    lasts.map((v) => term(v, 1)),
+    1,
+  );
+  b.greaterEqual(
+    'layers',
+    patterns.flatMap((p, j) => uses(j).map((v) => term(v, p.k))),
+    problem.layers,
+  );
   classes.forEach((c, q) => {
     const terms = patterns.flatMap((p, j) => (p.use[q] > 0 ? uses(j).map((v) => term(v, p.use[q])) : []));
     if (terms.length > 0) b.lessEqual(`class_${q}`, terms, c.members.length);
@@ -193,18 +205,33 @@ async function realise(
   const linked: boolean[][] = problem.nodes.map(() => new Array<boolean>(n).fill(false));
   for (const l of problem.links) if (l.capacity > 0) linked[l.from][l.to] = true;
   const b = new ModelBuilder('fleet-stage-realisation', 'min');
-  const at = stages.map((_, s) => Array.from({ length: P }, (_, pos) => b.addVariable(`x_${s}_${pos}`, { type: 'binary' })));
+  const at = stages.map((_, s) =>
+    Array.from({ length: P }, (_, pos) => b.addVariable(`x_${s}_${pos}`, { type: 'binary' })),
+  );
   const holds = Array.from({ length: n }, (_, i) =>
     Array.from({ length: P }, (_, pos) => b.addVariable(`a_${i}_${pos}`, { type: 'binary' })),
   );
   stages.forEach((st, s) => {
-    b.equal(`stage_${s}`, at[s].map((v) => term(v, 1)), 1);
+    b.equal(
+      `stage_${s}`,
+      at[s].map((v) => term(v, 1)),
+      1,
+    );
     if (st.role === 'first') b.equal(`first_${s}`, [term(at[s][0], 1)], 1);
     if (st.role === 'last') b.equal(`last_${s}`, [term(at[s][P - 1], 1)], 1);
   });
-  for (let i = 0; i < n; i++) b.lessEqual(`node_${i}`, holds[i].map((v) => term(v, 1)), 1);
+  for (let i = 0; i < n; i++)
+    b.lessEqual(
+      `node_${i}`,
+      holds[i].map((v) => term(v, 1)),
+      1,
+    );
   for (let pos = 0; pos < P; pos++) {
-    b.equal(`position_${pos}`, stages.map((_, s) => term(at[s][pos], 1)), 1);
+    b.equal(
+      `position_${pos}`,
+      stages.map((_, s) => term(at[s][pos], 1)),
+      1,
+    );
     classes.forEach((c, q) => {
       const terms = [
         ...c.members.map((i) => term(holds[i][pos], 1)),
@@ -293,8 +320,15 @@ function addTransport(
   const links = problem.links.filter((l) => l.capacity > 0);
   // Tokens/s of node i at position pos: its table at the k of the stage placed there.
   const capacityTerms = (i: number, pos: number, flow: readonly Term[], name: string, extra: number): void => {
-    const terms = [...flow, ...stages.map((st, s) => term(at[s][pos], -(problem.nodes[i].throughput[st.pattern.k] ?? 0)))];
-    b.lessEqual(name, terms.filter((t) => t.coefficient !== 0), 0);
+    const terms = [
+      ...flow,
+      ...stages.map((st, s) => term(at[s][pos], -(problem.nodes[i].throughput[st.pattern.k] ?? 0))),
+    ];
+    b.lessEqual(
+      name,
+      terms.filter((t) => t.coefficient !== 0),
+      0,
+    );
     if (Number.isFinite(extra)) b.lessEqual(`${name}_end`, [...flow], extra);
   };
   const out: Term[][][] = Array.from({ length: n }, () => Array.from({ length: P }, () => []));

@@ -6,14 +6,23 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { solveWith } from '../../../src/backends/registry.ts';
-import { decisionOfPlacement, independentSet, maxFlowOfPlacement } from '../../../src/formulations/fleet-serving/cost.ts';
+import {
+  decisionOfPlacement,
+  independentSet,
+  maxFlowOfPlacement,
+} from '../../../src/formulations/fleet-serving/cost.ts';
 import { evaluateFleet } from '../../../src/formulations/fleet-serving/evaluate.ts';
 import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
 import { stagedAtTarget } from '../../../src/formulations/fleet-serving/patterns.ts';
 
 const highs = (m: Parameters<typeof solveWith>[1], o?: Parameters<typeof solveWith>[2]) => solveWith('highs', m, o);
 const helix42 = parseFleet(
-  JSON.parse(readFileSync(new URL('../../../problems/fleet-serving/helix-42-llama70b-high-heterogeneity.json', import.meta.url), 'utf8')),
+  JSON.parse(
+    readFileSync(
+      new URL('../../../problems/fleet-serving/helix-42-llama70b-high-heterogeneity.json', import.meta.url),
+      'utf8',
+    ),
+  ),
 );
 
 describe('fleet-serving pattern staging', () => {
