@@ -3,20 +3,13 @@
  * fleet: ~270 MB/s, until the kernel killed `compare`). Its worker is watched and stopped past a
  * memory budget; here the budget is set low so that the guard acts within a second or two.
  */
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fleetExample } from '../support/fleet-examples.ts';
 import { solveWith } from '../../src/backends/registry.ts';
 import { parseFleet } from '../../src/formulations/fleet-serving/index.ts';
 import { compileStrong } from '../../src/formulations/fleet-serving/milp.ts';
 
-const helix42 = parseFleet(
-  JSON.parse(
-    readFileSync(
-      new URL('../../problems/fleet-serving/helix-42-llama70b-high-heterogeneity.json', import.meta.url),
-      'utf8',
-    ),
-  ),
-);
+const helix42 = fleetExample('helix-42-llama70b-high-heterogeneity');
 
 describe('jslp memory guard', () => {
   afterEach(() => {

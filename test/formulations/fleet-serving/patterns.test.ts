@@ -3,8 +3,8 @@
  * helix-42 (hubs and edge nodes that reach each other only through them) the greedy staged search
  * and LNS stalled at 5 215.90 tokens/s; one target of pattern staging realises 5 741.68.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fleetExample } from '../../support/fleet-examples.ts';
 import { solveWith } from '../../../src/backends/registry.ts';
 import {
   decisionOfPlacement,
@@ -16,14 +16,7 @@ import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
 import { stagedAtTarget } from '../../../src/formulations/fleet-serving/patterns.ts';
 
 const highs = (m: Parameters<typeof solveWith>[1], o?: Parameters<typeof solveWith>[2]) => solveWith('highs', m, o);
-const helix42 = parseFleet(
-  JSON.parse(
-    readFileSync(
-      new URL('../../../problems/fleet-serving/helix-42-llama70b-high-heterogeneity.json', import.meta.url),
-      'utf8',
-    ),
-  ),
-);
+const helix42 = fleetExample('helix-42-llama70b-high-heterogeneity');
 
 describe('fleet-serving pattern staging', () => {
   it('realises a helix-42 placement at 5700 tokens/s that evaluate confirms (the greedy search stalled at 5215.90)', async () => {

@@ -1,18 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fleetExample } from '../../support/fleet-examples.ts';
 import { decisionOfPlacement, maxFlowOfPlacement } from '../../../src/formulations/fleet-serving/cost.ts';
 import { evaluateFleet } from '../../../src/formulations/fleet-serving/evaluate.ts';
-import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
 import { stagedPipeline } from '../../../src/formulations/fleet-serving/stages.ts';
 
-const helix42 = parseFleet(
-  JSON.parse(
-    readFileSync(
-      new URL('../../../problems/fleet-serving/helix-42-llama70b-high-heterogeneity.json', import.meta.url),
-      'utf8',
-    ),
-  ),
-);
+const helix42 = fleetExample('helix-42-llama70b-high-heterogeneity');
 
 describe('fleet-serving staged pipelines (depth-first search)', () => {
   it('helix-42: backtracking finds a staged pipeline carrying 4600 tokens/s (a short search does not)', () => {
