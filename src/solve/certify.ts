@@ -97,6 +97,14 @@ export function certify(context: CertifyContext, raw: RawOutcome): Certified {
     notes,
   });
   const claimed = raw.claim.termination;
+  // A decision that fails our checks: an error of the method, never an answer.
+  const rejected = (message: string, evaluation?: Evaluation): Certified => ({
+    attempt: verdict('error', 'rejected', message),
+    solution: null,
+    ...(evaluation !== undefined ? { evaluation } : {}),
+    dual: unknownDual,
+    ...details,
+  });
 
   if (raw.decision === null || raw.decision === undefined) {
     if (claimed === 'optimal')
@@ -123,48 +131,25 @@ export function certify(context: CertifyContext, raw: RawOutcome): Certified {
   try {
     evaluation = formulation.evaluate(problem, raw.decision);
   } catch (error) {
-    return {
-      attempt: verdict('error', 'rejected', `evaluate failed on its decision: ${errorText(error)}`),
-      solution: null,
-      dual: unknownDual,
-      ...details,
-    };
+    return rejected(`evaluate failed on its decision: ${errorText(error)}`);
   }
   if (!evaluation.feasible) {
     const shown = evaluation.violations.slice(0, 3).map((v) => v.message);
     const more = evaluation.violations.length > 3 ? `; and ${evaluation.violations.length - 3} more` : '';
     const message = `returned a decision that fails evaluate: ${shown.join('; ')}${more}`;
-    return {
-      attempt: verdict('error', 'rejected', message),
-      solution: null,
-      evaluation,
-      dual: unknownDual,
-      ...details,
-    };
+    return rejected(message, evaluation);
   }
   const objective = evaluation.objective;
   if (!Number.isFinite(objective)) {
     // A feasible verdict with a NaN or infinite value proves nothing: the cost model broke on this input.
     const message = `evaluate accepted the decision but computed the objective ${objective}`;
-    return {
-      attempt: verdict('error', 'rejected', message),
-      solution: null,
-      evaluation,
-      dual: unknownDual,
-      ...details,
-    };
+    return rejected(message, evaluation);
   }
   const solverObjective = raw.claim.objective;
   if (solverObjective !== undefined && !sameObjective(solverObjective, objective)) {
     if (strictlyBetter(sense, solverObjective, objective)) {
       const message = `objective mismatch: the solver reports ${solverObjective}, evaluate computes a worse ${objective}`;
-      return {
-        attempt: verdict('error', 'rejected', message),
-        solution: null,
-        evaluation,
-        dual: unknownDual,
-        ...details,
-      };
+      return rejected(message, evaluation);
     }
     notes.push(
       `evaluate's objective ${objective} is better than the solver's ${solverObjective}: accepted (the model over-estimated this decision)`,

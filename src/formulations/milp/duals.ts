@@ -19,7 +19,7 @@
  */
 import type { Termination } from '../../milp/result.ts';
 import { OBJECTIVE_FLOOR, OBJECTIVE_RTOL } from '../tolerance.ts';
-import { FEASIBILITY_TOLERANCE, columnVector, objectiveAt, rowActivity, rowScale } from './cost.ts';
+import { FEASIBILITY_TOLERANCE, columnVector, objectiveAt, rowActivity, rowScaleAt } from './cost.ts';
 import type { MilpDecision, MilpProblem } from './schema.ts';
 
 /**
@@ -105,10 +105,8 @@ export function dualCertificateFailure(problem: MilpProblem, decision: MilpDecis
         const wrong = `the wrong sign for a ${senseWord} (needs ${need})`;
         return `row ${row.name} (a ${kind} row) has dual ${fmt(y[r])}: ${wrong}`;
       }
-      // Binding within the row tolerance of evaluate and the backends' check: relative to the largest side and the
-      // largest term |a_j x_j| (a flow balance with rhs 0 over terms of 1e4 is met to 1e-6 of 1e4).
-      const magnitude = row.terms.reduce((m, t) => Math.max(m, Math.abs(t.coefficient * x[t.variable])), 0);
-      const allowance = FEASIBILITY_TOLERANCE * Math.max(rowScale(row), magnitude);
+      // Binding within the row tolerance of evaluate and the backends' check (cost.ts rowScaleAt).
+      const allowance = FEASIBILITY_TOLERANCE * rowScaleAt(row, x);
       if (Math.abs(activity - side) > allowance) {
         return (
           `row ${row.name} has dual ${fmt(y[r])} but is not binding (activity ${fmt(activity)}, ` +
