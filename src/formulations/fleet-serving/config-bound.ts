@@ -22,6 +22,7 @@
  */
 import { ModelBuilder, term } from '../../milp/model.ts';
 import type { SolveMilp } from '../types.ts';
+import { heldOptions } from './cost.ts';
 import type { FleetProblem } from './schema.ts';
 
 /** Throughput units of the pricing DP per target: finer is tighter, coarser is faster. */
@@ -49,20 +50,17 @@ function classesOf(problem: FleetProblem): { sizes: number[]; items: Item[] } {
   const index = new Map<string, number>();
   const sizes: number[] = [];
   const items: Item[] = [];
-  for (const node of problem.nodes) {
+  problem.nodes.forEach((node, i) => {
     const key = JSON.stringify([node.throughput, node.maxLayers]);
     let q = index.get(key);
     if (q === undefined) {
       q = sizes.length;
       index.set(key, q);
       sizes.push(0);
-      for (let k = 1; k <= Math.min(node.maxLayers, problem.layers); k++) {
-        const t = node.throughput[k] ?? 0;
-        if (t > 0 && (!problem.wholeModel || k === problem.layers)) items.push({ q, k, tokensPerSecond: t });
-      }
+      for (const option of heldOptions(problem, i)) items.push({ q, ...option });
     }
     sizes[q]++;
-  }
+  });
   return { sizes, items };
 }
 

@@ -90,17 +90,25 @@ export interface Column {
   readonly tokensPerSecond: number;
 }
 
-/** Every (start, k) a node may take: k within memory, a positive table entry, whole model if asked. */
-export function columnsOf(problem: FleetProblem, i: number): Column[] {
+/** Every number of layers k a node may hold, with its tokens/s: k within memory and L, a positive table entry, whole model if asked. */
+export function heldOptions(problem: FleetProblem, i: number): { k: number; tokensPerSecond: number }[] {
   const node = problem.nodes[i];
   const L = problem.layers;
-  const out: Column[] = [];
-  for (let k = 1; k <= node.maxLayers; k++) {
+  const out: { k: number; tokensPerSecond: number }[] = [];
+  for (let k = 1; k <= Math.min(node.maxLayers, L); k++) {
     const t = node.throughput[k] ?? 0;
     if (!(t > 0)) continue;
     if (problem.wholeModel && k !== L) continue;
-    for (let s = 0; s + k <= L; s++) out.push({ start: s, k, tokensPerSecond: t });
+    out.push({ k, tokensPerSecond: t });
   }
+  return out;
+}
+
+/** Every (start, k) a node may take (heldOptions, at every start). */
+export function columnsOf(problem: FleetProblem, i: number): Column[] {
+  const out: Column[] = [];
+  for (const { k, tokensPerSecond } of heldOptions(problem, i))
+    for (let s = 0; s + k <= problem.layers; s++) out.push({ start: s, k, tokensPerSecond });
   return out;
 }
 

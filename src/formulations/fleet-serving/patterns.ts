@@ -29,7 +29,7 @@
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import { mulberry32 } from '../../util/random.ts';
 import type { SolveMilp } from '../types.ts';
-import { independentSet, maxFlowOfPlacement, type Placement } from './cost.ts';
+import { heldOptions, independentSet, maxFlowOfPlacement, type Placement } from './cost.ts';
 import type { FleetProblem } from './schema.ts';
 
 /** Most members of one stage (more: many more patterns, rarely better — a stage of four T4s is still one). */
@@ -82,14 +82,16 @@ function classesOf(problem: FleetProblem): NodeClass[] {
 /** Minimal stages of up to MAX_MEMBERS nodes of one side, same k, tokens/s at k summing to ≥ F. */
 function patternsAt(problem: FleetProblem, classes: readonly NodeClass[], F: number): Pattern[] | null {
   const out: Pattern[] = [];
-  const tput = (q: number, k: number): number => {
-    const node = problem.nodes[classes[q].node];
-    return k <= node.maxLayers ? (node.throughput[k] ?? 0) : 0;
-  };
+  // Tokens/s of class q holding k layers, 0 where it may not (cost.ts heldOptions).
+  const tables = classes.map((c) => {
+    const t = new Array<number>(problem.layers + 1).fill(0);
+    for (const o of heldOptions(problem, c.node)) t[o.k] = o.tokensPerSecond;
+    return t;
+  });
+  const tput = (q: number, k: number): number => tables[q][k];
   for (const independent of [true, false]) {
     const side = classes.map((_, q) => q).filter((q) => classes[q].independent === independent);
     for (let k = 1; k <= problem.layers; k++) {
-      if (problem.wholeModel && k !== problem.layers) continue;
       const use = new Array<number>(classes.length).fill(0);
       const walk = (from: number, count: number, sum: number): void => {
         if (sum >= F) {

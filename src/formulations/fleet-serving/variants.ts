@@ -6,7 +6,7 @@
  * placement becomes under the variants (SLO-aware routing, rented nodes that carry nothing dropped).
  */
 import { withinLimit } from '../tolerance.ts';
-import { columnsOf, decisionOfPlacement, maxFlowOfPlacement, placementOfDecision, type Placement } from './cost.ts';
+import { decisionOfPlacement, heldOptions, maxFlowOfPlacement, placementOfDecision, type Placement } from './cost.ts';
 import { SINK, SOURCE, type FleetDecision, type FleetLink, type FleetProblem } from './schema.ts';
 
 export interface Allowed {
@@ -294,7 +294,10 @@ export function sloEncoding(
     if (longestPath(problem, pl, edges, bound).seconds > slo) return null;
     const a = arrivals(problem, pl, edges, bound).map((x) => Math.max(0, x));
     if (a.some((x) => x > slo)) return null;
-    arrival.set(bound.kind, a.map((x) => Math.min(1, x / slo)));
+    arrival.set(
+      bound.kind,
+      a.map((x) => Math.min(1, x / slo)),
+    );
   }
   return { problem: restrictedProblem(problem, allowedOf(edges)), arrival };
 }
@@ -315,7 +318,7 @@ export interface ChainTimes {
 export function chainTimes(problem: FleetProblem, bound: PathBound): ChainTimes {
   const L = problem.layers;
   const n = problem.nodes.length;
-  const ks = problem.nodes.map((_, i) => [...new Set(columnsOf(problem, i).map((c) => c.k))]);
+  const ks = problem.nodes.map((_, i) => heldOptions(problem, i).map((o) => o.k));
   const into: FleetLink[][] = Array.from({ length: n }, () => []);
   const out: FleetLink[][] = Array.from({ length: n }, () => []);
   for (const l of problem.links) {
