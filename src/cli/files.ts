@@ -12,6 +12,7 @@ export const MAX_INPUT_BYTES = 20 * 1024 * 1024;
 // An InputError found in a named file; the CLI prints the file after the path and rule.
 export { FileInputError } from './file-error.ts';
 import { FileInputError } from './file-error.ts';
+import type { CliIo } from './context.ts';
 
 /** Runs `fn`, attaching `file` to any InputError it throws. */
 export function inFile<T>(file: string, fn: () => T): T {
@@ -180,6 +181,16 @@ export function readProblemInput(file: string, cwd: string): ProblemInput {
   const bytes = readBytes(file, cwd);
   const { document, notes } = inFile(file, () => readModelFile(bytes, format, file));
   return { raw: document, notes };
+}
+
+/**
+ * A command's problem argument read as `solve` reads it (readProblemInput), the notes of a solver model file printed
+ * as `edgeplan: note:` lines, with `source`: the name an InputError in the problem carries (`<stdin>` for `-`).
+ */
+export function readProblemArgument(file: string, io: CliIo): ProblemInput & { readonly source: string } {
+  const input = readProblemInput(file, io.cwd);
+  for (const note of input.notes) io.stderr(`edgeplan: note: ${note}\n`);
+  return { ...input, source: file === '-' ? '<stdin>' : file };
 }
 
 function readBytes(file: string, cwd: string): Buffer {

@@ -1,7 +1,7 @@
 /** `edgeplan check problem solution.json` — re-check a decision or a whole solve report. */
 import { check, readProblem } from '../../api-core.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFile, inFileAsync, readJsonFile, readProblemInput } from '../files.ts';
+import { inFile, inFileAsync, readJsonFile, readProblemArgument } from '../files.ts';
 import { formatCheck } from '../format.ts';
 import { toJson } from '../format.ts';
 
@@ -17,12 +17,10 @@ export const checkCommand: CliCommand = {
       .option('--json', 'print the JSON check report')
       .action(async (problemFile: string, solutionFile: string, flags: { json?: boolean }) => {
         const { io } = context;
-        // Read as solve reads it (files.ts readProblemInput), so that check sees the problem solve saw: the same
+        // Read as solve reads it (files.ts readProblemArgument), so that check sees the problem solve saw: the same
         // hf: models resolved relative to the problem file, and MPS/LP models.
-        const input = readProblemInput(problemFile, io.cwd);
-        for (const note of input.notes) io.stderr(`edgeplan: note: ${note}\n`);
-        const source = problemFile === '-' ? '<stdin>' : problemFile;
-        const problem = await inFileAsync(source, () => readProblem(input.raw));
+        const input = readProblemArgument(problemFile, io);
+        const problem = await inFileAsync(input.source, () => readProblem(input.raw));
         const solutionRaw = readJsonFile(solutionFile, io.cwd);
         // The problem is already parsed, so any InputError from here on is about the solution file.
         const report = inFile(solutionFile, () => check(problem, solutionRaw));

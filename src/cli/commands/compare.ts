@@ -1,10 +1,10 @@
 /**
  * `edgeplan compare problem.json` — every backend, the exact method and every baseline side by side. The problem is
- * read as `solve` reads it (files.ts readProblemInput): `-` for standard input, MPS/LP model files, `hf:` models.
+ * read as `solve` reads it (files.ts readProblemArgument): `-` for standard input, MPS/LP model files, `hf:` models.
  */
 import { compare, readProblem, type BackendName } from '../../api-core.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFileAsync, readProblemInput } from '../files.ts';
+import { inFileAsync, readProblemArgument } from '../files.ts';
 import { formatCompare } from '../format.ts';
 import { toJson } from '../format.ts';
 import { backendList, nonNegativeNumber, positiveInteger, positiveSeconds } from '../options.ts';
@@ -46,9 +46,8 @@ export const compareCommand: CliCommand = {
       .addPictureOptions(command)
       .action(async (file: string, flags: CompareFlags) => {
         const { io } = context;
-        const input = readProblemInput(file, io.cwd);
-        for (const note of input.notes) io.stderr(`edgeplan: note: ${note}\n`);
-        const problem = await inFileAsync(file === '-' ? '<stdin>' : file, () => readProblem(input.raw));
+        const input = readProblemArgument(file, io);
+        const problem = await inFileAsync(input.source, () => readProblem(input.raw));
         const report = await pictures.withProgress(io, flags, (progress) =>
           compare(problem, {
             timeLimitSeconds: flags.timeLimit,

@@ -4,7 +4,7 @@
  */
 import { EXPORT_TARGETS, exportPlan, parseProblem, UsageError, type ExportTarget } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFile, readJsonFile, readProblemInput, writeTextFile } from '../files.ts';
+import { inFile, readJsonFile, readProblemArgument, writeTextFile } from '../files.ts';
 
 function target(value: string): ExportTarget {
   const t = value.toLowerCase() === 'llamacpp' ? 'llama.cpp' : value.toLowerCase();
@@ -48,8 +48,8 @@ export const exportCommand: CliCommand = {
           flags: { to: ExportTarget; hosts?: Map<string, string>; out?: string },
         ) => {
           const { io } = context;
-          const input = readProblemInput(problemFile, io.cwd);
-          const problem = inFile(problemFile, () => parseProblem(input.raw));
+          const input = readProblemArgument(problemFile, io);
+          const problem = inFile(input.source, () => parseProblem(input.raw));
           const solution = readJsonFile(solutionFile, io.cwd);
           const result = inFile(solutionFile, () =>
             exportPlan(problem, solution, flags.to, flags.hosts !== undefined ? { hosts: flags.hosts } : {}),

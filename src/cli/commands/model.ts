@@ -4,7 +4,7 @@
  */
 import { readProblem, UsageError, writeModelText, type ModelFileFormat } from '../../api-core.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFile, inFileAsync, readProblemInput, writeTextFile } from '../files.ts';
+import { inFile, inFileAsync, readProblemArgument, writeTextFile } from '../files.ts';
 
 function format(value: string): ModelFileFormat {
   const f = value.toLowerCase();
@@ -22,9 +22,8 @@ export const modelCommand: CliCommand = {
       .option('--out <file>', 'write to FILE instead of standard output')
       .action(async (file: string, flags: { format: ModelFileFormat; out?: string }) => {
         const { io } = context;
-        const input = readProblemInput(file, io.cwd);
-        for (const note of input.notes) io.stderr(`edgeplan: note: ${note}\n`);
-        const source = file === '-' ? '<stdin>' : file;
+        const input = readProblemArgument(file, io);
+        const source = input.source;
         const problem = await inFileAsync(source, () => readProblem(input.raw));
         const compile = problem.formulation.compile;
         if (compile === undefined) {

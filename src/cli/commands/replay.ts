@@ -3,7 +3,7 @@ import { toJson } from '../format.ts';
 import { REPLAY_POLICIES, parseProblem, replayCaching, type ReplayPolicyName, type ReplayReport } from '../../api.ts';
 import { UsageError } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFile, inFileAsync, readJsonFile, readProblemInput, writeTextFile } from '../files.ts';
+import { inFile, inFileAsync, readJsonFile, readProblemArgument, writeTextFile } from '../files.ts';
 import { positiveInteger, positiveSeconds } from '../options.ts';
 
 interface ReplayFlags {
@@ -86,8 +86,8 @@ export const replayCommand: CliCommand = {
       .option('--json', 'print the JSON report')
       .action(async (file: string, flags: ReplayFlags) => {
         const { io } = context;
-        const input = readProblemInput(file, io.cwd);
-        const problem = inFile(file === '-' ? '<stdin>' : file, () => parseProblem(input.raw));
+        const input = readProblemArgument(file, io);
+        const problem = inFile(input.source, () => parseProblem(input.raw));
         const trace = flags.trace !== undefined ? readJsonFile(flags.trace, io.cwd) : undefined;
         const run = () =>
           replayCaching(problem, {

@@ -1,7 +1,7 @@
 /** `edgeplan show problem.json solution.json --html FILE` — pictures of a solution saved earlier. */
 import { parseProblem, showHtml, showSvg, UsageError } from '../../api.ts';
 import { EXIT, type CliCommand } from '../context.ts';
-import { inFile, inFileAsync, readJsonFile, readProblemInput, writeTextFile } from '../files.ts';
+import { inFile, inFileAsync, readJsonFile, readProblemArgument, writeTextFile } from '../files.ts';
 
 interface ShowFlags {
   readonly html?: string;
@@ -23,8 +23,8 @@ export const showCommand: CliCommand = {
         const { io } = context;
         if (flags.html === undefined && flags.svg === undefined)
           throw new UsageError('show: give --html FILE and/or --svg FILE');
-        const input = readProblemInput(problemFile, io.cwd);
-        const problem = inFile(problemFile === '-' ? '<stdin>' : problemFile, () => parseProblem(input.raw));
+        const input = readProblemArgument(problemFile, io);
+        const problem = inFile(input.source, () => parseProblem(input.raw));
         const solution = readJsonFile(solutionFile, io.cwd);
         if (flags.html !== undefined) {
           const html = await inFileAsync(solutionFile, () => showHtml(problem, solution));

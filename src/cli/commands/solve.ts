@@ -13,7 +13,7 @@ import {
   inFile,
   inFileAsync,
   jsonLines,
-  readProblemInput,
+  readProblemArgument,
   readStdinText,
   readTextFile,
   writeTextFile,
@@ -96,9 +96,8 @@ export const solveCommand: CliCommand = {
         context.exit(await solveJsonLines(file, flags, context.io));
         return;
       }
-      const input = readProblemInput(file, io.cwd);
-      for (const note of input.notes) io.stderr(`edgeplan: note: ${note}\n`);
-      const source = file === '-' ? '<stdin>' : file;
+      const input = readProblemArgument(file, io);
+      const source = input.source;
       const raw = input.raw;
       const problem = await inFileAsync(source, () => readProblem(raw));
       const options = solveOptions(flags);
