@@ -12,7 +12,7 @@
 import { activationBytesPerToken } from '../../cost/model.ts';
 import { excessOver, withinLimit } from '../tolerance.ts';
 import type { Evaluation, Violation } from '../types.ts';
-import { gb, kvTables, ms } from './cost.ts';
+import { gb, kvTables } from './cost.ts';
 import { checkDeviceMemory, checkLatencySlo, checkPrivacyFloor, tierLoad } from './evaluate-shared.ts';
 import type { KvBreakdown, KvUserBreakdown } from './evaluate.ts';
 import type { KvCloud, KvDecision, KvProblem } from './schema.ts';

@@ -3,7 +3,7 @@
  * holds (under the one tolerance policy), and the objective recomputed from the cached sets alone
  * (per user and model, not through the MILP's demand groups).
  */
-import type { Evaluation, Violation } from '../types.ts';
+import type { Evaluation } from '../types.ts';
 import { edgeServes, fitsStorage, requestMass, storageBytes } from './cost.ts';
 import { cachedSets } from './decision.ts';
 import type { Decision, Problem } from './schema.ts';
