@@ -13,11 +13,11 @@ import { rooflineTime, type DeviceSpec, type MeasuredProfile, type RooflineTime,
 import {
   activationBytesPerToken,
   activationDtypeOf,
-  defaultTensorDtype,
   embeddingDtypeOf,
   embeddingParams,
   embeddingWeightBytes,
   expertParams,
+  finalNormWeightBytes,
   headForwardFlopsPerToken,
   headMatrixReadBytes,
   headParams,
@@ -187,11 +187,10 @@ export function rowWork(model: ModelSpec, kind: LayerRowKind, layer: number, wor
     case 'head': {
       const logits = w.batch * w.logitsTokens;
       // A tied head still reads the whole embedding matrix to produce logits.
-      // The final norm is a stored weight: its bytes are those headWeightBytes counts in memory.
-      const normBytes = (model.bias ? 2 : 1) * model.hiddenSize * bytesPerValue(defaultTensorDtype(model.dtype));
       return {
         flops: logits * headForwardFlopsPerToken(model),
-        weightBytes: normBytes + headMatrixReadBytes(model),
+        // The final norm is read as stored (the bytes headWeightBytes counts in memory).
+        weightBytes: finalNormWeightBytes(model) + headMatrixReadBytes(model),
         memoryTrafficBytes: n * hidden + logits * model.vocabSize * act,
         calls: 1,
       };

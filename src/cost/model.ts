@@ -201,12 +201,17 @@ export function embeddingWeightBytes(model: ModelSpec): number {
   return weightBytes(embeddingParams(model), embeddingDtypeOf(model));
 }
 
+/** Bytes of the final norm's weight (and bias), in the model's default tensor format; the head reads them all. */
+export function finalNormWeightBytes(model: ModelSpec): number {
+  return (model.bias ? 2 : 1) * model.hiddenSize * bytesPerValue(defaultTensorDtype(model.dtype));
+}
+
 /**
  * Bytes of the final norm and the output matrix. A tied head stores nothing of its own, except in
  * GGUF files, where llama.cpp's converter writes the tied matrix again as `output.weight`.
  */
 export function headWeightBytes(model: ModelSpec): number {
-  const norm = (model.bias ? 2 : 1) * model.hiddenSize * bytesPerValue(defaultTensorDtype(model.dtype));
+  const norm = finalNormWeightBytes(model);
   const matrix = model.vocabSize * model.hiddenSize;
   if (model.tiedEmbeddings) return norm + (isGguf(model.dtype) ? matrix * headMatrixBytesPerParam(model) : 0);
   return norm + matrix * headMatrixBytesPerParam(model);
