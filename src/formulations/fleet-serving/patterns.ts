@@ -130,13 +130,12 @@ function patternsAt(problem: FleetProblem, classes: readonly NodeClass[], F: num
 async function chooseStages(
   problem: FleetProblem,
   classes: readonly NodeClass[],
-  F: number,
+  patterns: readonly Pattern[],
   solveMilp: SolveMilp,
   seconds: number,
   attempt: number,
 ): Promise<ChosenStage[] | null> {
-  const patterns = patternsAt(problem, classes, F);
-  if (patterns === null || patterns.length === 0) return null;
+  if (patterns.length === 0) return null;
   const b = new ModelBuilder('fleet-stage-patterns', 'min');
   const middle = patterns.map((_, j) => b.addVariable(`x_${j}`, { type: 'integer', lower: 0, upper: problem.layers }));
   const first = patterns.map((p, j) => (p.source ? b.addVariable(`first_${j}`, { type: 'binary' }) : -1));
@@ -295,8 +294,11 @@ export async function stagedAtTarget(
 ): Promise<{ placement: Placement | null; outcome: string }> {
   const deadline = performance.now() + seconds * 1000;
   const left = (): number => (deadline - performance.now()) / 1000;
+  // The patterns depend on F only: enumerated once for every attempt at this target.
+  const patterns = patternsAt(problem, classes, F);
+  if (patterns === null) return { placement: null, outcome: 'no stages' };
   for (let attempt = 0; attempt < ATTEMPTS && left() > 0.2; attempt++) {
-    const stages = await chooseStages(problem, classes, F, solveMilp, left() / 4, attempt);
+    const stages = await chooseStages(problem, classes, patterns, solveMilp, left() / 4, attempt);
     if (stages === null) return { placement: null, outcome: 'no stages' };
     const placement = await realise(problem, classes, stages, solveMilp, left() / (ATTEMPTS - attempt), F);
     if (placement !== null) return { placement, outcome: 'realised' };
