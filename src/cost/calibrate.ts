@@ -152,35 +152,24 @@ export function parseMeasurementsCsv(text: string): Measurement[] {
 
 /** Measurements from JSON: an array of rows, or `{ "measurements": [...] }`. */
 export function parseMeasurementsJson(text: string): Measurement[] {
-  return measurementsFromJson(jsonOnce(text)());
+  return measurementsFromJson(validJson(parseJson(text)));
 }
 
-/**
- * The text's JSON value, parsed on the first call only: the format checks (llama-bench, vLLM, plain JSON) share one
- * parse instead of each parsing the file again. A syntax error is kept and rethrown by each call, as JSON.parse would.
- */
-function jsonOnce(text: string): () => unknown {
-  let parsed: { readonly value: unknown } | { readonly error: unknown } | null = null;
-  return () => {
-    if (parsed === null) {
-      try {
-        parsed = { value: JSON.parse(text) as unknown };
-      } catch (error) {
-        parsed = { error };
-      }
-    }
-    if ('error' in parsed) throw parsed.error;
-    return parsed.value;
-  };
-}
+/** A text's JSON value, or the error JSON.parse threw: parsed once for every format check (llama-bench, vLLM, JSON). */
+export type ParsedJson = { readonly value: unknown } | { readonly error: unknown };
 
-/** JSON text → value; a syntax error is the one-line `$: not valid JSON: …`. */
-function validJson(json: () => unknown): unknown {
+function parseJson(text: string): ParsedJson {
   try {
-    return json();
-  } catch (e) {
-    throw new InputError('$', `not valid JSON: ${(e as Error).message}`);
+    return { value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { error };
   }
+}
+
+/** The JSON value; a syntax error is the one-line `$: not valid JSON: …`. */
+function validJson(json: ParsedJson): unknown {
+  if ('error' in json) throw new InputError('$', `not valid JSON: ${(json.error as Error).message}`);
+  return json.value;
 }
 
 function measurementsFromJson(doc: unknown): Measurement[] {
@@ -204,7 +193,7 @@ function measurementsFromJson(doc: unknown): Measurement[] {
 export type MeasurementFile =
   | { readonly format: 'llama-bench'; readonly rows: readonly BenchRow[] }
   | { readonly format: 'vllm'; readonly kind: VllmBenchKind; readonly doc: Readonly<Record<string, unknown>> }
-  | { readonly format: 'json'; readonly json: () => unknown }
+  | { readonly format: 'json'; readonly json: ParsedJson }
   | { readonly format: 'csv'; readonly text: string };
 
 /**
@@ -213,18 +202,13 @@ export type MeasurementFile =
  * JSON by the file name's extension (`.json`) and CSV for anything else. The text is parsed as JSON at most once.
  */
 export function readMeasurementFile(text: string, fileName: string): MeasurementFile {
-  const json = jsonOnce(text);
+  const json = parseJson(text);
   const llamaBench = benchRows(text, json);
   if (llamaBench !== null) return { format: 'llama-bench', rows: llamaBench };
-  if (text.trim().startsWith('{')) {
-    let doc: unknown = null;
-    try {
-      doc = json();
-    } catch {
-      // Not JSON: not a vLLM output either; the JSON or CSV reader below reports the syntax.
-    }
-    const kind = vllmBenchKind(doc);
-    if (kind !== null) return { format: 'vllm', kind, doc: doc as Readonly<Record<string, unknown>> };
+  // Not JSON: not a vLLM output either; the JSON or CSV reader below reports the syntax.
+  if ('value' in json) {
+    const kind = vllmBenchKind(json.value);
+    if (kind !== null) return { format: 'vllm', kind, doc: json.value as Readonly<Record<string, unknown>> };
   }
   return /\.json$/i.test(fileName) ? { format: 'json', json } : { format: 'csv', text };
 }
@@ -688,11 +672,11 @@ type BenchRow = Readonly<Record<string, unknown>>;
 
 /** The rows of a llama-bench result (JSON array, JSON lines or CSV), or null when the text is not one. */
 export function llamaBenchRows(text: string): BenchRow[] | null {
-  return benchRows(text, jsonOnce(text));
+  return benchRows(text, parseJson(text));
 }
 
-/** llamaBenchRows with the text's JSON value from `json` (parsed once for every format check). */
-function benchRows(text: string, json: () => unknown): BenchRow[] | null {
+/** llamaBenchRows with the text's JSON value already parsed (once for every format check). */
+function benchRows(text: string, json: ParsedJson): BenchRow[] | null {
   const trimmed = text.trim();
   const isBench = (row: unknown): row is BenchRow =>
     typeof row === 'object' &&
@@ -702,9 +686,8 @@ function benchRows(text: string, json: () => unknown): BenchRow[] | null {
     ('avg_ts' in row || 'avg_ns' in row);
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
     let rows: unknown;
-    try {
-      rows = json();
-    } catch {
+    if ('value' in json) rows = json.value;
+    else {
       // `-o jsonl`: one object per line.
       try {
         rows = trimmed
