@@ -201,7 +201,7 @@ function checked(raw: unknown): SolveResult {
  * grew by ~270 MB/s until the kernel killed the process (inside `compare`, at 23.7 GB). A quarter
  * of the machine's memory, at least 1 GB.
  */
-export function jslpMemoryBudgetBytes(): number {
+function jslpMemoryBudgetBytes(): number {
   // EDGEPLAN_JSLP_MEMORY_BYTES overrides it (docs/backends.md), e.g. on a machine shared with other jobs.
   const set = Number(process.env.EDGEPLAN_JSLP_MEMORY_BYTES);
   return Number.isFinite(set) && set > 0 ? set : Math.max(1024 ** 3, totalmem() / 4);
@@ -214,7 +214,7 @@ async function solveOnce(
   solver: SolverAPI,
   translation: JslpTranslation,
   timeout: number | undefined,
-  columns = 0,
+  columns: number,
 ): Promise<SolveResult | 'stopped' | 'memory'> {
   if (timeout === undefined && columns <= INLINE_COLUMNS) return checked(solver.Solve(translation.model));
   const workerData = { solverPath: require.resolve('javascript-lp-solver'), model: translation.model };
