@@ -221,8 +221,7 @@ export function startProgress(options: ProgressOptions = {}): ProgressReporter {
           trailing = undefined;
           lastPostMs = performance.now();
           post(pending);
-        }, wait);
-        trailing.unref();
+        }, wait).unref();
         return;
       }
       clearTimeout(trailing);
