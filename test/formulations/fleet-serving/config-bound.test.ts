@@ -3,7 +3,6 @@
  * off a feasible flow (brute force on tiny fleets), and it must see what the layer-work bound
  * cannot: a weak node helps a layer only together with others.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { solveWith } from '../../../src/backends/registry.ts';
 import { configurationBound } from '../../../src/formulations/fleet-serving/config-bound.ts';
@@ -11,6 +10,7 @@ import { coverBound, layerWorkBound } from '../../../src/formulations/fleet-serv
 import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
 import { mulberry32 } from '../../../src/util/random.ts';
 import { fleetServingGenerator } from '../../contract/generators/fleet-serving.ts';
+import { fleetExample } from '../../support/fleet-examples.ts';
 
 const highs = (m: Parameters<typeof solveWith>[1], o?: Parameters<typeof solveWith>[2]) => solveWith('highs', m, o);
 
@@ -67,14 +67,7 @@ describe('fleet-serving configuration bound', () => {
   });
 
   it('takes helix-42 from the cover bound 6216.12 to below 6060', async () => {
-    const problem = parseFleet(
-      JSON.parse(
-        readFileSync(
-          new URL('../../../problems/fleet-serving/helix-42-llama70b-high-heterogeneity.json', import.meta.url),
-          'utf8',
-        ),
-      ),
-    );
+    const problem = fleetExample('helix-42-llama70b-high-heterogeneity');
     const cover = coverBound(problem);
     expect(cover).toBeCloseTo(6216.12, 1);
     const r = await configurationBound(problem, 5741.68, cover, highs);

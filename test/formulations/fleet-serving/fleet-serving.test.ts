@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InputError, solve } from '../../../src/api.ts';
+import { solve } from '../../../src/api.ts';
 import { coverBound, decisionOfPlacement, maxFlowOfPlacement } from '../../../src/formulations/fleet-serving/cost.ts';
 import { evaluateFleet } from '../../../src/formulations/fleet-serving/evaluate.ts';
 import { importHelix } from '../../../src/formulations/fleet-serving/import.ts';
@@ -8,10 +7,9 @@ import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
 import { compileFleet } from '../../../src/formulations/fleet-serving/milp.ts';
 import type { FleetDecision } from '../../../src/formulations/fleet-serving/schema.ts';
 import { runCli } from '../../support/cli.ts';
+import { fleetExample, fleetInputError, readFleetExample } from '../../support/fleet-examples.ts';
 
-const helix10 = JSON.parse(
-  readFileSync(new URL('../../../problems/fleet-serving/helix-10-llama30b-quality.json', import.meta.url), 'utf8'),
-);
+const helix10 = readFleetExample('helix-10-llama30b-quality.json');
 
 /** Two fast nodes in a chain, one slow node that can hold the whole model; all linked. */
 const small = {
@@ -25,33 +23,23 @@ const small = {
   defaultLink: { tokensPerSecond: 1000 },
 };
 
-function inputError(raw: unknown): InputError {
-  try {
-    parseFleet(raw);
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('parsed');
-}
-
 describe('fleet-serving input', () => {
   it('names the JSON path and the rule for each bad input of the issue', () => {
-    expect(inputError({ ...small, nodes: [{ name: 'a', throughputByLayers: {} }] }).path).toBe(
+    expect(fleetInputError({ ...small, nodes: [{ name: 'a', throughputByLayers: {} }] }).path).toBe(
       '$.nodes[0].throughputByLayers',
     );
-    const above = inputError({
+    const above = fleetInputError({
       ...small,
       nodes: [{ name: 'a', throughputByLayers: { '1': 5, '3': 4 }, maxLayers: 2 }],
     });
     expect(above.path).toBe('$.nodes[0].throughputByLayers.3');
     expect(above.rule).toMatch(/above maxLayers/);
-    expect(inputError({ ...small, links: [{ from: 'a', to: 'zz', tokensPerSecond: 1 }] }).path).toBe('$.links[0].to');
-    expect(inputError({ ...small, links: [{ from: 'a', to: 'b', tokensPerSecond: -1 }] }).path).toBe(
+    expect(fleetInputError({ ...small, links: [{ from: 'a', to: 'zz', tokensPerSecond: 1 }] }).path).toBe('$.links[0].to');
+    expect(fleetInputError({ ...small, links: [{ from: 'a', to: 'b', tokensPerSecond: -1 }] }).path).toBe(
       '$.links[0].tokensPerSecond',
     );
-    expect(inputError({ ...small, layers: 0 }).path).toBe('$.layers');
-    const noPath = inputError({
+    expect(fleetInputError({ ...small, layers: 0 }).path).toBe('$.layers');
+    const noPath = fleetInputError({
       ...small,
       defaultLink: undefined,
       links: [
@@ -233,13 +221,7 @@ describe('fleet-serving bench and reproduction', () => {
   });
 
   it('the three-site example: the slow inter-site link binds the routed flow', async () => {
-    const raw = JSON.parse(
-      readFileSync(
-        new URL('../../../problems/fleet-serving/three-site-edge-llama-2-13b.json', import.meta.url),
-        'utf8',
-      ),
-    );
-    const p = parseFleet(raw);
+    const p = fleetExample('three-site-edge-llama-2-13b');
     const d = decisionOfPlacement(p, { start: p.nodes.map(() => 0), k: p.nodes.map(() => 0) });
     expect(d.placement).toHaveLength(0);
     const interSite = p.links.find((l) => p.nodes[l.from].name === 'mec-3090-0' && p.nodes[l.to].name === 'room-a100');

@@ -6,9 +6,9 @@
  * prefill times, evaluate's own pass, the bound binding, monotonicity, infeasibility in words, peers
  * and the bundled example.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InputError, parseProblem, solve } from '../../../src/api.ts';
+import { parseProblem, solve } from '../../../src/api.ts';
 import { decisionOfPlacement, placementOfDecision } from '../../../src/formulations/fleet-serving/cost.ts';
 import { evaluateFleet, type FleetBreakdown } from '../../../src/formulations/fleet-serving/evaluate.ts';
 import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
@@ -16,6 +16,7 @@ import type { FleetDecision } from '../../../src/formulations/fleet-serving/sche
 import { sloChainPlacement } from '../../../src/formulations/fleet-serving/variant-peers.ts';
 import { sloRouting } from '../../../src/formulations/fleet-serving/variants.ts';
 import { runCli } from '../../support/cli.ts';
+import { fleetInputError, fleetOptimum, readFleetExample } from '../../support/fleet-examples.ts';
 
 /**
  * a → b is a two-stage pipeline (50 tokens/s; prefill 20 ms each, link 10 ms + a 100-token prompt
@@ -35,38 +36,19 @@ const fleet = {
   ttftSloSeconds: 0.25,
 };
 
-const examples = new URL('../../../problems/fleet-serving/', import.meta.url);
-const readExample = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(new URL(name, examples), 'utf8')) as Record<string, unknown>;
-
-function inputError(raw: unknown): InputError {
-  try {
-    parseFleet(raw);
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('parsed');
-}
-
-async function optimum(raw: unknown): Promise<{ termination: string; objective: number | null }> {
-  const report = await solve(parseProblem(raw), { timeLimitSeconds: 20 });
-  return { termination: report.termination, objective: report.solution?.objective ?? null };
-}
-
 describe('fleet-serving TTFT SLO: input', () => {
   it('names the JSON path and the rule', () => {
-    const bare = inputError({ ...fleet, nodes: [{ name: 'a', throughputByLayers: { '4': 5 } }] });
+    const bare = fleetInputError({ ...fleet, nodes: [{ name: 'a', throughputByLayers: { '4': 5 } }] });
     expect(bare.path).toBe('$.nodes[0].prefillByLayers');
     expect(bare.rule).toMatch(/ttftSloSeconds/);
-    const gap = inputError({
+    const gap = fleetInputError({
       ...fleet,
       nodes: [{ name: 'a', throughputByLayers: { '2': 5, '4': 5 }, prefillByLayers: { '4': 0.1 } }],
     });
     expect(gap.path).toBe('$.nodes[0].prefillByLayers');
     expect(gap.rule).toMatch(/k = 2/);
-    expect(inputError({ ...fleet, ttftSloSeconds: 0 }).path).toBe('$.ttftSloSeconds');
-    expect(inputError({ ...fleet, milpFormulation: 'helix' }).path).toBe('$.milpFormulation');
+    expect(fleetInputError({ ...fleet, ttftSloSeconds: 0 }).path).toBe('$.ttftSloSeconds');
+    expect(fleetInputError({ ...fleet, milpFormulation: 'helix' }).path).toBe('$.milpFormulation');
     // Without the SLO the prefill table is not needed, and not asked for.
     const { ttftSloSeconds: _unused, ...plain } = fleet;
     void _unused;
@@ -180,10 +162,10 @@ describe('fleet-serving TTFT SLO: evaluate', () => {
 
 describe('fleet-serving TTFT SLO: methods', () => {
   it('the bound binds: 80 tokens/s at 250 ms, 50 at 180 ms (c prefills in 200), 30 when the link halves', async () => {
-    expect(await optimum(fleet)).toEqual({ termination: 'optimal', objective: 80 });
-    expect(await optimum({ ...fleet, ttftSloSeconds: 0.18 })).toEqual({ termination: 'optimal', objective: 50 });
+    expect(await fleetOptimum(fleet)).toEqual({ termination: 'optimal', objective: 80 });
+    expect(await fleetOptimum({ ...fleet, ttftSloSeconds: 0.18 })).toEqual({ termination: 'optimal', objective: 50 });
     const slowLink = { ...fleet, ttftSloSeconds: 0.22, defaultLink: { tokensPerSecond: 500, latencySeconds: 0.01 } };
-    expect(await optimum(slowLink)).toEqual({ termination: 'optimal', objective: 30 });
+    expect(await fleetOptimum(slowLink)).toEqual({ termination: 'optimal', objective: 30 });
   });
 
   it('monotone: a looser TTFT SLO never serves less (every backend)', async () => {
@@ -219,8 +201,8 @@ describe('fleet-serving TTFT SLO: methods', () => {
         { ...fleet.nodes[2], latencyByLayers: { '4': 0.02 } },
       ],
     };
-    expect(await optimum({ ...crossed, ttftSloSeconds: 0.25 })).toEqual({ termination: 'optimal', objective: 30 });
-    expect(await optimum({ ...crossed, latencySloSeconds: 0.25 })).toEqual({ termination: 'optimal', objective: 50 });
+    expect(await fleetOptimum({ ...crossed, ttftSloSeconds: 0.25 })).toEqual({ termination: 'optimal', objective: 30 });
+    expect(await fleetOptimum({ ...crossed, latencySloSeconds: 0.25 })).toEqual({ termination: 'optimal', objective: 50 });
     const dir = mkdtempSync('/tmp/fleet-ttft-');
     writeFileSync(`${dir}/p.json`, JSON.stringify(crossed));
     const out = await runCli(['solve', `${dir}/p.json`]);
@@ -241,7 +223,7 @@ describe('fleet-serving TTFT SLO: methods', () => {
 
 describe('fleet-serving TTFT SLO: the bundled example', () => {
   it('the optimum without the TTFT SLO breaks 155 ms; the SLO chain peer meets it', () => {
-    const p = parseFleet(readExample('edge-cloud-llama-3.2-1b-ttft-slo.json'));
+    const p = parseFleet(readFleetExample('edge-cloud-llama-3.2-1b-ttft-slo.json'));
     expect(p.ttftSloSeconds).toBe(0.155);
     expect(p.promptTokens).toBe(1024);
     // The optimum without a bound (21 568 tokens/s, docs): the cloud nodes on layers 2–15.

@@ -4,9 +4,9 @@
  * the contract suite (test/contract/generators/fleet-serving.ts, seeds above 16); here: bad input,
  * evaluate's own checks, the variant MILP and peers, metamorphic relations and the CLI.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { check, InputError, parseProblem, solve } from '../../../src/api.ts';
+import { check, parseProblem, solve } from '../../../src/api.ts';
 import { evaluateFleet } from '../../../src/formulations/fleet-serving/evaluate.ts';
 import { parseFleet } from '../../../src/formulations/fleet-serving/index.ts';
 import type { FleetDecision } from '../../../src/formulations/fleet-serving/schema.ts';
@@ -15,6 +15,7 @@ import { rentKnapsack, rentLowerBound } from '../../../src/formulations/fleet-se
 import { fleetServingGenerator } from '../../contract/generators/fleet-serving.ts';
 import { sloRouting } from '../../../src/formulations/fleet-serving/variants.ts';
 import { runCli } from '../../support/cli.ts';
+import { fleetInputError, fleetOptimum, readFleetExample } from '../../support/fleet-examples.ts';
 
 /**
  * a → b is a two-stage pipeline (50 tokens/s, 20 ms compute + a 50 ms link), c alone holds the
@@ -45,46 +46,27 @@ const costFleet = {
   targetTokensPerSecond: 40,
 };
 
-const examples = new URL('../../../problems/fleet-serving/', import.meta.url);
-const readExample = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(new URL(name, examples), 'utf8')) as Record<string, unknown>;
-
-function inputError(raw: unknown): InputError {
-  try {
-    parseFleet(raw);
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('parsed');
-}
-
-async function optimum(raw: unknown): Promise<{ termination: string; objective: number | null }> {
-  const report = await solve(parseProblem(raw), { timeLimitSeconds: 20 });
-  return { termination: report.termination, objective: report.solution?.objective ?? null };
-}
-
 describe('fleet-serving variants: bad input', () => {
   it('names the JSON path and the rule (SLO ≤ 0, target without costs, negative cost, missing latency)', () => {
-    expect(inputError({ ...sloFleet, latencySloSeconds: 0 }).path).toBe('$.latencySloSeconds');
-    expect(inputError({ ...sloFleet, latencySloSeconds: -1 }).path).toBe('$.latencySloSeconds');
-    const noCost = inputError({ ...costFleet, nodes: [{ name: 'a', throughputByLayers: { '4': 5 } }] });
+    expect(fleetInputError({ ...sloFleet, latencySloSeconds: 0 }).path).toBe('$.latencySloSeconds');
+    expect(fleetInputError({ ...sloFleet, latencySloSeconds: -1 }).path).toBe('$.latencySloSeconds');
+    const noCost = fleetInputError({ ...costFleet, nodes: [{ name: 'a', throughputByLayers: { '4': 5 } }] });
     expect(noCost.path).toBe('$.nodes[0].costPerHour');
     expect(noCost.rule).toMatch(/targetTokensPerSecond/);
-    const negative = inputError({
+    const negative = fleetInputError({
       ...costFleet,
       nodes: [{ name: 'a', throughputByLayers: { '4': 5 }, costPerHour: -1 }],
     });
     expect(negative.path).toBe('$.nodes[0].costPerHour');
-    const noLatency = inputError({ ...sloFleet, nodes: [{ name: 'a', throughputByLayers: { '4': 5 } }] });
+    const noLatency = fleetInputError({ ...sloFleet, nodes: [{ name: 'a', throughputByLayers: { '4': 5 } }] });
     expect(noLatency.path).toBe('$.nodes[0].latencyByLayers');
-    const gap = inputError({
+    const gap = fleetInputError({
       ...sloFleet,
       nodes: [{ name: 'a', throughputByLayers: { '2': 5, '4': 5 }, latencyByLayers: { '4': 0.01 } }],
     });
     expect(gap.rule).toMatch(/k = 2/);
-    expect(inputError({ ...sloFleet, milpFormulation: 'helix' }).path).toBe('$.milpFormulation');
-    expect(inputError({ ...costFleet, targetTokensPerSecond: 0 }).path).toBe('$.targetTokensPerSecond');
+    expect(fleetInputError({ ...sloFleet, milpFormulation: 'helix' }).path).toBe('$.milpFormulation');
+    expect(fleetInputError({ ...costFleet, targetTokensPerSecond: 0 }).path).toBe('$.targetTokensPerSecond');
   });
 
   it('the CLI prints one line and exits 2', async () => {
@@ -189,20 +171,20 @@ describe('fleet-serving variants: evaluate', () => {
 
 describe('fleet-serving variants: methods', () => {
   it('the SLO binds: 80 tokens/s at 100 ms, 30 below the 70 ms of the a → b pipeline', async () => {
-    expect(await optimum(sloFleet)).toEqual({ termination: 'optimal', objective: 80 });
-    expect(await optimum({ ...sloFleet, latencySloSeconds: 0.065 })).toEqual({ termination: 'optimal', objective: 30 });
+    expect(await fleetOptimum(sloFleet)).toEqual({ termination: 'optimal', objective: 80 });
+    expect(await fleetOptimum({ ...sloFleet, latencySloSeconds: 0.065 })).toEqual({ termination: 'optimal', objective: 30 });
   });
 
   it('metamorphic: a looser SLO never serves less, a lower target never costs more', async () => {
     const slos = [0.015, 0.03, 0.065, 0.075];
     const served: number[] = [];
-    for (const s of slos) served.push((await optimum({ ...sloFleet, latencySloSeconds: s })).objective ?? 0);
+    for (const s of slos) served.push((await fleetOptimum({ ...sloFleet, latencySloSeconds: s })).objective ?? 0);
     for (let r = 1; r < served.length; r++) expect(served[r]).toBeGreaterThanOrEqual(served[r - 1]);
     expect(served[0]).toBe(0); // below c's 20 ms nothing serves
     const targets = [60, 45, 30, 10];
     const rents: number[] = [];
     for (const t of targets)
-      rents.push((await optimum({ ...costFleet, targetTokensPerSecond: t })).objective ?? Infinity);
+      rents.push((await fleetOptimum({ ...costFleet, targetTokensPerSecond: t })).objective ?? Infinity);
     for (let r = 1; r < rents.length; r++) expect(rents[r]).toBeLessThanOrEqual(rents[r - 1]);
     expect(rents).toEqual([3.5, 3, 0.5, 0.5]);
   });
@@ -233,7 +215,7 @@ describe('fleet-serving variants: methods', () => {
 
 describe('fleet-serving variants: examples', () => {
   it('edge-cloud SLO example: the optimum without SLO breaks the 55 ms SLO; the SLO chain meets it', async () => {
-    const raw = readExample('edge-cloud-llama-3.2-1b-latency-slo.json');
+    const raw = readFleetExample('edge-cloud-llama-3.2-1b-latency-slo.json');
     const p = parseFleet(raw);
     expect(p.latencySloSeconds).toBe(0.055);
     // The optimum without the SLO (21 568 tokens/s, docs): three cloud nodes on layers 2–15.
@@ -265,7 +247,7 @@ describe('fleet-serving variants: examples', () => {
   });
 
   it('min-cost example: the whole-node knapsack bound is 7.17 (one A100, eight T4, one L4), the LP 6.61', () => {
-    const p = parseFleet(readExample('melange-mix-llama-2-13b-min-cost.json'));
+    const p = parseFleet(readFleetExample('melange-mix-llama-2-13b-min-cost.json'));
     const k = rentKnapsack(p);
     expect(k.bound).toBeCloseTo(7.17, 9);
     const names = (k.chosen ?? []).map((i) => p.nodes[i].name.replace(/-\d+$/, ''));
@@ -290,7 +272,7 @@ describe('fleet-serving variants: examples', () => {
   });
 
   it('the min-cost example parses with its prices and its target', () => {
-    const p = parseFleet(readExample('melange-mix-llama-2-13b-min-cost.json'));
+    const p = parseFleet(readFleetExample('melange-mix-llama-2-13b-min-cost.json'));
     expect(p.targetTokensPerSecond).toBe(1000);
     expect(p.nodes.map((n) => n.costPerHour)).toEqual([
       3.67,
