@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { resolveModel } from '../../src/catalog/index.ts';
 import { expandHuggingFace } from '../../src/catalog/hf.ts';
+import { tinyLlamaConfig } from '../support/hf-problem.ts';
 
 // Every module's readFileSync goes through this spy (it still reads): the test counts the reads of one path.
 vi.mock('node:fs', async (importOriginal) => {
@@ -18,20 +19,6 @@ vi.mock('node:fs', async (importOriginal) => {
 const dir = fs.mkdtempSync(join(tmpdir(), 'edgeplan-hf-cache-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const config = (layers: number) =>
-  JSON.stringify({
-    model_type: 'llama',
-    torch_dtype: 'float16',
-    hidden_size: 2048,
-    intermediate_size: 5632,
-    num_attention_heads: 32,
-    num_key_value_heads: 4,
-    num_hidden_layers: layers,
-    vocab_size: 32000,
-    max_position_embeddings: 2048,
-    tie_word_embeddings: false,
-  });
-
 const readsOf = (file: string): number =>
   vi.mocked(fs.readFileSync).mock.calls.filter(([p]) => p === file).length;
 
@@ -39,7 +26,7 @@ describe('hf: config files read once while unchanged', () => {
   it('resolving the same hf: model again does not read the file again', () => {
     const file = join(dir, 'tiny', 'config.json');
     fs.mkdirSync(join(dir, 'tiny'));
-    fs.writeFileSync(file, config(22));
+    fs.writeFileSync(file, tinyLlamaConfig(22));
     for (let k = 0; k < 5; k++) expect(resolveModel(`hf:${file}`, '$.model').layers).toBe(22);
     // A `huggingFace` block in a problem shares the cache: the same file is not read for it either.
     const expanded = expandHuggingFace({ model: { huggingFace: 'tiny/config.json' } }, dir) as {
@@ -51,11 +38,11 @@ describe('hf: config files read once while unchanged', () => {
 
   it('an edited file (new modification time) is read again and its new values are used', () => {
     const file = join(dir, 'edited.json');
-    fs.writeFileSync(file, config(22));
+    fs.writeFileSync(file, tinyLlamaConfig(22));
     fs.utimesSync(file, new Date(1_700_000_000_000), new Date(1_700_000_000_000));
     expect(resolveModel(`hf:${file}`, '$.model').layers).toBe(22);
     // Same size on purpose (22 → 24 layers): only the modification time tells the edit apart.
-    fs.writeFileSync(file, config(24));
+    fs.writeFileSync(file, tinyLlamaConfig(24));
     fs.utimesSync(file, new Date(1_700_000_100_000), new Date(1_700_000_100_000));
     expect(resolveModel(`hf:${file}`, '$.model').layers).toBe(24);
     expect(resolveModel(`hf:${file}`, '$.model').layers).toBe(24);
@@ -64,7 +51,7 @@ describe('hf: config files read once while unchanged', () => {
 
   it('a file that disappears is a one-line error at the path, not the cached value', () => {
     const file = join(dir, 'gone.json');
-    fs.writeFileSync(file, config(22));
+    fs.writeFileSync(file, tinyLlamaConfig(22));
     expect(resolveModel(`hf:${file}`, '$.model').layers).toBe(22);
     fs.rmSync(file);
     expect(() => resolveModel(`hf:${file}`, '$.model')).toThrow(/^\$\.model: .*gone\.json: no such file$/);
