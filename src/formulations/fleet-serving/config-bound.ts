@@ -22,7 +22,7 @@
  */
 import { ModelBuilder, term } from '../../milp/model.ts';
 import type { SolveMilp } from '../types.ts';
-import { heldOptions } from './cost.ts';
+import { heldOptions, sameTableGroups } from './cost.ts';
 import type { FleetProblem } from './schema.ts';
 
 /** Throughput units of the pricing DP per target: finer is tighter, coarser is faster. */
@@ -47,21 +47,9 @@ export interface ConfigBoundResult {
 }
 
 function classesOf(problem: FleetProblem): { sizes: number[]; items: Item[] } {
-  const index = new Map<string, number>();
-  const sizes: number[] = [];
-  const items: Item[] = [];
-  problem.nodes.forEach((node, i) => {
-    const key = JSON.stringify([node.throughput, node.maxLayers]);
-    let q = index.get(key);
-    if (q === undefined) {
-      q = sizes.length;
-      index.set(key, q);
-      sizes.push(0);
-      for (const option of heldOptions(problem, i)) items.push({ q, ...option });
-    }
-    sizes[q]++;
-  });
-  return { sizes, items };
+  const groups = sameTableGroups(problem);
+  const items = groups.flatMap((members, q) => heldOptions(problem, members[0]).map((option) => ({ q, ...option })));
+  return { sizes: groups.map((members) => members.length), items };
 }
 
 /**

@@ -104,6 +104,22 @@ export function heldOptions(problem: FleetProblem, i: number): { k: number; toke
   return out;
 }
 
+/**
+ * Nodes grouped by what heldOptions sees (throughput table and memory limit), split further by
+ * `also(i)` when a caller's relaxation tells more apart (patterns.ts: side of the independent set,
+ * source and sink links). Members in index order; groups in order of their first member.
+ */
+export function sameTableGroups(problem: FleetProblem, also: (i: number) => unknown[] = () => []): number[][] {
+  const byKey = new Map<string, number[]>();
+  problem.nodes.forEach((node, i) => {
+    const key = JSON.stringify([node.throughput, node.maxLayers, ...also(i)]);
+    const members = byKey.get(key);
+    if (members === undefined) byKey.set(key, [i]);
+    else members.push(i);
+  });
+  return [...byKey.values()];
+}
+
 /** Every (start, k) a node may take (heldOptions, at every start). */
 export function columnsOf(problem: FleetProblem, i: number): Column[] {
   const out: Column[] = [];

@@ -29,7 +29,7 @@
 import { ModelBuilder, term, type Term } from '../../milp/model.ts';
 import { mulberry32 } from '../../util/random.ts';
 import type { SolveMilp } from '../types.ts';
-import { heldOptions, independentSet, maxFlowOfPlacement, type Placement } from './cost.ts';
+import { heldOptions, independentSet, maxFlowOfPlacement, sameTableGroups, type Placement } from './cost.ts';
 import type { FleetProblem } from './schema.ts';
 
 /** Most members of one stage (more: many more patterns, rarely better — a stage of four T4s is still one). */
@@ -67,16 +67,15 @@ interface ChosenStage {
 
 function classesOf(problem: FleetProblem): NodeClass[] {
   const inI = independentSet(problem);
-  const byKey = new Map<string, { members: number[]; independent: boolean; source: boolean; sink: boolean }>();
-  problem.nodes.forEach((node, i) => {
-    const source = problem.sourceCapacity[i] > 0;
-    const sink = problem.sinkCapacity[i] > 0;
-    const key = JSON.stringify([node.throughput, node.maxLayers, inI[i], source, sink]);
-    const c = byKey.get(key) ?? { members: [], independent: inI[i], source, sink };
-    c.members.push(i);
-    byKey.set(key, c);
-  });
-  return [...byKey.values()].map((c) => ({ ...c, node: c.members[0] }));
+  const source = (i: number): boolean => problem.sourceCapacity[i] > 0;
+  const sink = (i: number): boolean => problem.sinkCapacity[i] > 0;
+  return sameTableGroups(problem, (i) => [inI[i], source(i), sink(i)]).map((members) => ({
+    members,
+    independent: inI[members[0]],
+    source: source(members[0]),
+    sink: sink(members[0]),
+    node: members[0],
+  }));
 }
 
 /** Minimal stages of up to MAX_MEMBERS nodes of one side, same k, tokens/s at k summing to ≥ F. */
