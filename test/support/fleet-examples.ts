@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { InputError, parseProblem, solve } from '../../src/api.ts';
 import { parseFleet, type FleetProblem } from '../../src/formulations/fleet-serving/index.ts';
+import type { FleetDecision } from '../../src/formulations/fleet-serving/schema.ts';
 
 const examples = new URL('../../problems/fleet-serving/', import.meta.url);
 
@@ -31,3 +32,22 @@ export async function fleetOptimum(raw: unknown): Promise<{ termination: string;
   const report = await solve(parseProblem(raw), { timeLimitSeconds: 20 });
   return { termination: report.termination, objective: report.solution?.objective ?? null };
 }
+
+/**
+ * Both serving paths of the three-node test fleets (ttft and variants tests): a → b as a two-stage
+ * pipeline at 50 tokens/s, and c alone on the whole 4-layer model at 30.
+ */
+export const bothPaths: FleetDecision = {
+  placement: [
+    { node: 'a', firstLayer: 1, lastLayer: 2 },
+    { node: 'b', firstLayer: 3, lastLayer: 4 },
+    { node: 'c', firstLayer: 1, lastLayer: 4 },
+  ],
+  routing: [
+    { from: 'source', to: 'a', tokensPerSecond: 50 },
+    { from: 'a', to: 'b', tokensPerSecond: 50 },
+    { from: 'b', to: 'sink', tokensPerSecond: 50 },
+    { from: 'source', to: 'c', tokensPerSecond: 30 },
+    { from: 'c', to: 'sink', tokensPerSecond: 30 },
+  ],
+};

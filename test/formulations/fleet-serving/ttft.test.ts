@@ -16,7 +16,7 @@ import type { FleetDecision } from '../../../src/formulations/fleet-serving/sche
 import { sloChainPlacement } from '../../../src/formulations/fleet-serving/variant-peers.ts';
 import { sloRouting } from '../../../src/formulations/fleet-serving/variants.ts';
 import { runCli } from '../../support/cli.ts';
-import { fleetInputError, fleetOptimum, readFleetExample } from '../../support/fleet-examples.ts';
+import { bothPaths, fleetInputError, fleetOptimum, readFleetExample } from '../../support/fleet-examples.ts';
 
 /**
  * a → b is a two-stage pipeline (50 tokens/s; prefill 20 ms each, link 10 ms + a 100-token prompt
@@ -93,20 +93,7 @@ describe('fleet-serving TTFT SLO: input', () => {
 });
 
 describe('fleet-serving TTFT SLO: evaluate', () => {
-  const all: FleetDecision = {
-    placement: [
-      { node: 'a', firstLayer: 1, lastLayer: 2 },
-      { node: 'b', firstLayer: 3, lastLayer: 4 },
-      { node: 'c', firstLayer: 1, lastLayer: 4 },
-    ],
-    routing: [
-      { from: 'source', to: 'a', tokensPerSecond: 50 },
-      { from: 'a', to: 'b', tokensPerSecond: 50 },
-      { from: 'b', to: 'sink', tokensPerSecond: 50 },
-      { from: 'source', to: 'c', tokensPerSecond: 30 },
-      { from: 'c', to: 'sink', tokensPerSecond: 30 },
-    ],
-  };
+  const all = bothPaths;
 
   it('catches a support path over the TTFT SLO, names it with the excess, and reports the slowest path', () => {
     const ok = evaluateFleet(parseFleet(fleet), all);

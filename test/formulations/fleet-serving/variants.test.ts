@@ -15,7 +15,7 @@ import { rentKnapsack, rentLowerBound } from '../../../src/formulations/fleet-se
 import { fleetServingGenerator } from '../../contract/generators/fleet-serving.ts';
 import { sloRouting } from '../../../src/formulations/fleet-serving/variants.ts';
 import { runCli } from '../../support/cli.ts';
-import { fleetInputError, fleetOptimum, readFleetExample } from '../../support/fleet-examples.ts';
+import { bothPaths, fleetInputError, fleetOptimum, readFleetExample } from '../../support/fleet-examples.ts';
 
 /**
  * a → b is a two-stage pipeline (50 tokens/s, 20 ms compute + a 50 ms link), c alone holds the
@@ -107,20 +107,7 @@ describe('fleet-serving variants: bad input', () => {
 
 describe('fleet-serving variants: evaluate', () => {
   const p = parseFleet({ ...sloFleet, latencySloSeconds: 0.08 });
-  const chain: FleetDecision = {
-    placement: [
-      { node: 'a', firstLayer: 1, lastLayer: 2 },
-      { node: 'b', firstLayer: 3, lastLayer: 4 },
-      { node: 'c', firstLayer: 1, lastLayer: 4 },
-    ],
-    routing: [
-      { from: 'source', to: 'a', tokensPerSecond: 50 },
-      { from: 'a', to: 'b', tokensPerSecond: 50 },
-      { from: 'b', to: 'sink', tokensPerSecond: 50 },
-      { from: 'source', to: 'c', tokensPerSecond: 30 },
-      { from: 'c', to: 'sink', tokensPerSecond: 30 },
-    ],
-  };
+  const chain = bothPaths;
 
   it('catches a support path over the SLO and names it, with the excess', () => {
     // a → b: 10 ms + 50 ms + 10 ms = 70 ms, within 80 ms; at 60 ms it is 10 ms over.
